@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+  name: "PSRSteering",
+  products: [
+    .executable(name: "psr", targets: ["PSRCLI"]),
+    .library(name: "LM", targets: ["LM"]),
+    .library(name: "Steering", targets: ["Steering"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+    .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimize),
+    .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
+    .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
+    .executableTarget(
+      name: "PSRCLI",
+      dependencies: [
+        "LM", "Steering", "Tensor",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: optimize),
+    .target(name: "TestSupport", dependencies: ["LM"], path: "Tests/TestSupport"),
+    .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "TestSupport"]),
+    .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

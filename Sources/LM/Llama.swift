@@ -1,0 +1,317 @@
+import Foundation
+import Tensor
+
+/// A run of new tokens of one sequence, fed to the model after what its cache holds.
+public struct ForwardChunk {
+  public var tokens: [Int]
+  public var cache: KVCache
+  /// Positions below this are prompt tokens, the rest response tokens (for the hook).
+  public var promptLength: Int
+
+  public init(tokens: [Int], cache: KVCache, promptLength: Int) {
+    self.tokens = tokens
+    self.cache = cache
+    self.promptLength = promptLength
+  }
+}
+
+/// Which rows of a forward pass get logits.
+public enum LogitRows: Sendable, Equatable {
+  case none
+  /// The last new token of each chunk, one row per chunk.
+  case last
+  /// Every new token, in packed order.
+  case all
+}
+
+/// A Llama-architecture decoder (SmolLM2, Llama 2/3 and kin), fp32 on OpenBLAS.
+///
+/// `forward` runs a packed batch: the new tokens of several sequences are stacked into one
+/// matrix so that every projection is a single GEMM, while attention stays within each
+/// sequence (its cache plus its own new tokens, causally masked). No padding is involved.
+public final class LlamaModel: @unchecked Sendable {
+  public let configuration: LlamaConfiguration
+  public let tokenizer: BPETokenizer
+  public let chatTemplate: ChatTemplate
+  public let path: String
+  let weights: LlamaWeights
+  let rope: RotaryEmbedding
+
+  /// Loads and dequantizes a GGUF model.
+  public init(path: String) throws {
+    let gguf = try GGUFFile(path: path)
+    configuration = try LlamaConfiguration(metadata: gguf.metadata)
+    tokenizer = try BPETokenizer(gguf: gguf)
+    guard tokenizer.vocabularySize == configuration.vocabularySize else {
+      throw ModelError.invalidConfiguration(
+        "tokenizer has \(tokenizer.vocabularySize) tokens, the model \(configuration.vocabularySize)")
+    }
+    chatTemplate = try ChatTemplate(gguf: gguf)
+    weights = try LlamaWeights(gguf: gguf, configuration: configuration)
+    rope = RotaryEmbedding(headDimension: configuration.headDimension, base: configuration.ropeBase)
+    self.path = path
+  }
+
+  private var cachedFingerprint: ModelFingerprint?
+  private let fingerprintLock = NSLock()
+
+  /// Name, file hash and shape; computed on first use (hashing reads the whole file).
+  public var fingerprint: ModelFingerprint {
+    get throws {
+      fingerprintLock.lock()
+      defer { fingerprintLock.unlock() }
+      if let cachedFingerprint { return cachedFingerprint }
+      let f = ModelFingerprint(
+        name: configuration.name, sha256: try SHA256.hex(ofFile: path), layerCount: configuration.layerCount,
+        modelDimension: configuration.modelDimension)
+      cachedFingerprint = f
+      return f
+    }
+  }
+
+  /// A cache sized for `capacity` positions.
+  public func makeCache(capacity: Int = 256) -> KVCache {
+    KVCache(configuration: configuration, capacity: capacity)
+  }
+
+  /// Runs the new tokens of every chunk, appends them to the chunks' caches, and returns
+  /// the logits of the requested rows (`rows × vocabulary`).
+  ///
+  /// - Parameters:
+  ///   - intervention: edits (or reads) the residual stream after its layers.
+  ///   - trace: when given, records what the backward pass needs.
+  @discardableResult
+  public func forward(
+    _ chunks: [ForwardChunk], logits rows: LogitRows = .last,
+    intervention: (any Intervention)? = nil, trace: ForwardTrace? = nil
+  ) throws -> Matrix {
+    let c = configuration
+    let batch = try PackedBatch(chunks, configuration: c)
+    rope.reserve(positions: batch.maxPosition + 1)
+    for chunk in chunks { chunk.cache.reserve(chunk.tokens.count) }
+    let n = batch.rows
+    let d = c.modelDimension
+    var x = Matrix(rows: n, cols: d)
+    x.storage.withUnsafeMutableBufferPointer { xp in
+      weights.embedding.withUnsafeBufferPointer { e in
+        for (r, token) in batch.tokens.enumerated() {
+          (xp.baseAddress! + r * d).update(from: e.baseAddress! + token * d, count: d)
+        }
+      }
+    }
+    trace?.begin(batch: batch, configuration: c)
+    for l in 0..<c.layerCount {
+      block(l, &x, batch: batch, chunks: chunks, trace: trace)
+      if let intervention, intervention.layers.contains(l) {
+        if let trace { trace.recordEditInput(layer: l, x) }
+        x.storage.withUnsafeMutableBufferPointer { p in
+          intervention.edit(layer: l, hidden: HiddenStates(pointer: p.baseAddress!, rows: n, width: d, slots: batch.slots))
+        }
+      }
+    }
+    for chunk in chunks { chunk.cache.advance(by: chunk.tokens.count) }
+    trace?.recordFinal(x)
+    let selected: [Int] =
+      switch rows {
+      case .none: []
+      case .last: batch.chunkRanges.map { $0.upperBound - 1 }
+      case .all: Array(0..<n)
+      }
+    return logits(of: x, rows: selected)
+  }
+
+  /// The final RMSNorm of every row (what Hugging Face reports as the last hidden state).
+  public func finalNorm(_ hidden: Matrix) -> Matrix {
+    var out = Matrix(rows: hidden.rows, cols: hidden.cols)
+    Kernels.rmsNorm(
+      hidden.storage, weight: weights.finalNorm, epsilon: configuration.rmsNormEpsilon, rows: hidden.rows,
+      width: hidden.cols, output: &out.storage)
+    return out
+  }
+
+  /// The final norm and output projection of the given rows of block-output states.
+  public func logits(of hidden: Matrix, rows: [Int]) -> Matrix {
+    let c = configuration
+    let d = c.modelDimension
+    var normed = Matrix(rows: rows.count, cols: d)
+    var out = Matrix(rows: rows.count, cols: c.vocabularySize)
+    guard !rows.isEmpty else { return out }
+    hidden.storage.withUnsafeBufferPointer { h in
+      normed.storage.withUnsafeMutableBufferPointer { y in
+        for (i, r) in rows.enumerated() {
+          Kernels.rmsNorm(
+            h.baseAddress! + r * d, weight: weights.finalNorm, epsilon: c.rmsNormEpsilon, rows: 1, width: d,
+            output: y.baseAddress! + i * d)
+        }
+      }
+    }
+    (weights.output ?? weights.embedding).withUnsafeBufferPointer { w in
+      BLAS.gemm(
+        m: rows.count, n: c.vocabularySize, k: d, a: normed.storage, b: w.baseAddress!, transposeB: true,
+        c: &out.storage)
+    }
+    return out
+  }
+
+  /// One transformer block on the packed states `x`, in place.
+  private func block(_ l: Int, _ x: inout Matrix, batch: PackedBatch, chunks: [ForwardChunk], trace: ForwardTrace?) {
+    let c = configuration
+    let w = weights.blocks[l]
+    let n = batch.rows
+    let d = c.modelDimension
+    let qkvWidth = c.queryDimension + 2 * c.keyValueDimension
+    trace?.recordBlockInput(layer: l, x)
+
+    var normed = Matrix(rows: n, cols: d)
+    Kernels.rmsNorm(
+      x.storage, weight: w.attentionNorm, epsilon: c.rmsNormEpsilon, rows: n, width: d, output: &normed.storage)
+    var qkv = Matrix(rows: n, cols: qkvWidth)
+    BLAS.gemm(m: n, n: qkvWidth, k: d, a: normed.storage, b: w.qkv, transposeB: true, c: &qkv.storage)
+    qkv.storage.withUnsafeMutableBufferPointer { p in
+      for r in 0..<n {
+        let row = p.baseAddress! + r * qkvWidth
+        let position = batch.slots[r].position
+        rope.apply(row, heads: c.headCount, position: position)
+        rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: position)
+      }
+    }
+    storeKeysValues(l, qkv: qkv, batch: batch, chunks: chunks)
+    var attended = Matrix(rows: n, cols: c.queryDimension)
+    attention(l, qkv: qkv, batch: batch, chunks: chunks, output: &attended, trace: trace)
+    trace?.recordAttention(layer: l, qkv: qkv, attended: attended)
+    BLAS.gemm(
+      m: n, n: d, k: c.queryDimension, a: attended.storage, b: w.attentionOutput, transposeB: true,
+      c: &x.storage, beta: 1)
+    trace?.recordMiddle(layer: l, x)
+
+    Kernels.rmsNorm(
+      x.storage, weight: w.feedForwardNorm, epsilon: c.rmsNormEpsilon, rows: n, width: d, output: &normed.storage)
+    let ff = c.feedForwardDimension
+    var gateUp = Matrix(rows: n, cols: 2 * ff)
+    BLAS.gemm(m: n, n: 2 * ff, k: d, a: normed.storage, b: w.gateUp, transposeB: true, c: &gateUp.storage)
+    var activated = Matrix(rows: n, cols: ff)
+    Kernels.swiGLU(gateUp: gateUp.storage, rows: n, width: ff, output: &activated.storage)
+    trace?.recordFeedForward(layer: l, gateUp: gateUp)
+    BLAS.gemm(m: n, n: d, k: ff, a: activated.storage, b: w.down, transposeB: true, c: &x.storage, beta: 1)
+  }
+
+  private func storeKeysValues(_ l: Int, qkv: Matrix, batch: PackedBatch, chunks: [ForwardChunk]) {
+    let c = configuration
+    let kv = c.keyValueDimension
+    let qkvWidth = c.queryDimension + 2 * kv
+    qkv.storage.withUnsafeBufferPointer { q in
+      for (i, chunk) in chunks.enumerated() {
+        let rows = batch.chunkRanges[i]
+        let start = chunk.cache.count
+        chunk.cache.keys[l].withUnsafeMutableBufferPointer { k in
+          chunk.cache.values[l].withUnsafeMutableBufferPointer { v in
+            for (j, r) in rows.enumerated() {
+              let src = q.baseAddress! + r * qkvWidth + c.queryDimension
+              (k.baseAddress! + (start + j) * kv).update(from: src, count: kv)
+              (v.baseAddress! + (start + j) * kv).update(from: src + kv, count: kv)
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Causal grouped-query attention of each chunk's new tokens over its cache.
+  private func attention(
+    _ l: Int, qkv: Matrix, batch: PackedBatch, chunks: [ForwardChunk], output: inout Matrix, trace: ForwardTrace?
+  ) {
+    let c = configuration
+    let hd = c.headDimension
+    let kv = c.keyValueDimension
+    let qkvWidth = c.queryDimension + 2 * kv
+    let scale = 1 / Float(hd).squareRoot()
+    let tasks = chunks.count * c.headCount
+    let outWidth = c.queryDimension
+    output.storage.withUnsafeMutableBufferPointer { outBuffer in
+      qkv.storage.withUnsafeBufferPointer { q in
+        let out = outBuffer
+        let work = { (task: Int) in
+          let ci = task / c.headCount, h = task % c.headCount
+          let chunk = chunks[ci]
+          let rows = batch.chunkRanges[ci]
+          let m = rows.count
+          let past = chunk.cache.count
+          let total = past + m
+          let kvHead = h / c.groupSize
+          var probabilities = [Float](repeating: 0, count: m * total)
+          chunk.cache.keys[l].withUnsafeBufferPointer { keys in
+            chunk.cache.values[l].withUnsafeBufferPointer { values in
+              let qBase = q.baseAddress! + rows.lowerBound * qkvWidth + h * hd
+              let kBase = keys.baseAddress! + kvHead * hd
+              let vBase = values.baseAddress! + kvHead * hd
+              let oBase = out.baseAddress! + rows.lowerBound * outWidth + h * hd
+              probabilities.withUnsafeMutableBufferPointer { p in
+                let s = p.baseAddress!
+                if m == 1 {
+                  for j in 0..<total { s[j] = scale * Kernels.dot(qBase, kBase + j * kv, count: hd) }
+                } else {
+                  BLAS.gemm(
+                    m: m, n: total, k: hd, a: qBase, lda: qkvWidth, b: kBase, ldb: kv, transposeB: true, c: s,
+                    alpha: scale)
+                }
+                for i in 0..<m {
+                  let visible = past + i + 1
+                  let row = s + i * total
+                  Kernels.softmax(row, count: visible)
+                  for j in visible..<total { row[j] = 0 }
+                }
+                if m == 1 {
+                  let o = oBase
+                  for i in 0..<hd { o[i] = 0 }
+                  for j in 0..<total { Kernels.axpy(s[j], vBase + j * kv, o, count: hd) }
+                } else {
+                  BLAS.gemm(
+                    m: m, n: hd, k: total, a: s, b: vBase, ldb: kv, transposeB: false, c: oBase, ldc: outWidth)
+                }
+              }
+            }
+          }
+          trace?.recordProbabilities(layer: l, chunk: ci, head: h, probabilities)
+        }
+        if batch.rows == chunks.count {
+          // Decoding: one query per sequence, many small independent tasks.
+          DispatchQueue.concurrentPerform(iterations: tasks, execute: work)
+        } else {
+          for t in 0..<tasks { work(t) }
+        }
+      }
+    }
+  }
+}
+
+/// The new tokens of a forward call, packed, with each row's slot.
+struct PackedBatch {
+  var tokens: [Int] = []
+  var slots: [TokenSlot] = []
+  var chunkRanges: [Range<Int>] = []
+  var maxPosition = 0
+  var rows: Int { tokens.count }
+
+  init(_ chunks: [ForwardChunk], configuration c: LlamaConfiguration) throws {
+    for (i, chunk) in chunks.enumerated() {
+      guard !chunk.tokens.isEmpty else { throw ModelError.emptyInput("chunk \(i) has no tokens") }
+      let start = chunk.cache.count
+      guard start + chunk.tokens.count <= c.contextLength else {
+        throw ModelError.contextOverflow(needed: start + chunk.tokens.count, limit: c.contextLength)
+      }
+      let first = tokens.count
+      for (j, token) in chunk.tokens.enumerated() {
+        guard token >= 0 && token < c.vocabularySize else {
+          throw ModelError.tokenOutOfRange(token, vocabularySize: c.vocabularySize)
+        }
+        let p = start + j
+        let role: TokenRole =
+          p < chunk.promptLength ? .prompt(index: p, length: chunk.promptLength) : .response(index: p - chunk.promptLength)
+        tokens.append(token)
+        slots.append(TokenSlot(sequence: i, position: p, role: role))
+        maxPosition = max(maxPosition, p)
+      }
+      chunkRanges.append(first..<tokens.count)
+    }
+  }
+}

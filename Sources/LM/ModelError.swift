@@ -1,0 +1,29 @@
+/// Why a model could not be built from a file that parsed.
+public enum ModelError: Error, Equatable, CustomStringConvertible {
+  case missingKey(String)
+  case wrongKeyType(key: String, expected: String)
+  case unsupportedArchitecture(String)
+  case invalidConfiguration(String)
+  case missingTensor(String)
+  case tensorShape(name: String, found: [Int], expected: [Int])
+  case unsupportedTokenizer(String)
+  case tokenOutOfRange(Int, vocabularySize: Int)
+  case contextOverflow(needed: Int, limit: Int)
+  case emptyInput(String)
+
+  public var description: String {
+    switch self {
+    case .missingKey(let key): "model metadata lacks '\(key)'"
+    case .wrongKeyType(let key, let expected): "model metadata '\(key)' is not \(expected)"
+    case .unsupportedArchitecture(let a): "architecture '\(a)' is not supported (only llama)"
+    case .invalidConfiguration(let why): "invalid model configuration: \(why)"
+    case .missingTensor(let name): "model file lacks tensor '\(name)'"
+    case .tensorShape(let name, let found, let expected):
+      "tensor '\(name)' has shape \(found), expected \(expected)"
+    case .unsupportedTokenizer(let why): "unsupported tokenizer: \(why)"
+    case .tokenOutOfRange(let id, let n): "token id \(id) is outside the vocabulary (0..<\(n))"
+    case .emptyInput(let what): "empty input: \(what)"
+    case .contextOverflow(let needed, let limit): "sequence needs \(needed) positions; the model allows \(limit)"
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import LM
+import Tensor
+
+struct Bench: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Measure prefill, decode and batched-decode throughput (median of runs) and peak memory.",
+    discussion: """
+      Examples:
+        psr bench
+        psr bench --json --runs 3
+      """)
+
+  @OptionGroup var modelOptions: ModelOptions
+  @Option(help: "Runs per measurement; the median is reported.") var runs = 3
+  @Option(help: "Prompt length for the prefill measurement.") var prefillTokens = 512
+  @Option(help: "Tokens per stream for the decode measurements.") var decodeTokens = 128
+  @Flag(help: "Print one JSON object.") var json = false
+
+  func validate() throws {
+    if runs < 1 { throw ValidationError("--runs must be at least 1") }
+  }
+
+  func run() throws {
+    let model = try modelOptions.load()
+    var results: [(key: String, value: Double)] = []
+    func record(_ key: String, _ value: Double) {
+      results.append((key, value))
+      if !json { print(String(format: "%-22@ %10.1f", key as NSString, value)) }
+      fflush(stdout)
+    }
+    let vocabulary = model.configuration.vocabularySize
+    var generator = SeededGenerator(seed: 1)
+    let prompt = (0..<prefillTokens).map { _ in Int(generator.next() % UInt64(vocabulary - 100)) + 100 }
+    record("prefill_tok_s", try median(runs) {
+      let cache = model.makeCache(capacity: prefillTokens)
+      return try time(tokens: prefillTokens) {
+        try model.forward([ForwardChunk(tokens: prompt, cache: cache, promptLength: prefillTokens)])
+      }
+    })
+    for streams in [1, 16, 64] {
+      let key = streams == 1 ? "decode_tok_s" : "batch\(streams)_tok_s"
+      record(key, try median(streams == 1 ? runs : 1) { try decodeRate(model, streams: streams) })
+    }
+    record("peak_rss_mb", Double(peakResidentMegabytes()))
+    if json {
+      let object = Dictionary(uniqueKeysWithValues: results.map { ($0.key, ($0.value * 10).rounded() / 10) })
+      print(try JSONText.encode(object))
+    }
+  }
+
+  /// Tokens per second decoding `decodeTokens` tokens in each of `streams` sequences after
+  /// a short prompt; prefill time is excluded.
+  private func decodeRate(_ model: LlamaModel, streams: Int) throws -> Double {
+    let prompt = model.chatPrompt(user: "Write a long story about a lighthouse keeper.")
+    let caches = (0..<streams).map { _ in model.makeCache(capacity: prompt.count + decodeTokens + 1) }
+    let chunks = caches.map { ForwardChunk(tokens: prompt, cache: $0, promptLength: prompt.count) }
+    var logits = try model.forward(chunks)
+    return try time(tokens: streams * decodeTokens) {
+      for _ in 0..<decodeTokens {
+        let next = (0..<streams).map { s in
+          logits.storage.withUnsafeBufferPointer { Sampler.argmax($0.baseAddress! + s * logits.cols, count: logits.cols) }
+        }
+        logits = try model.forward(zip(next, caches).map { ForwardChunk(tokens: [$0], cache: $1, promptLength: prompt.count) })
+      }
+    }
+  }
+}
+
+func time(tokens: Int, _ body: () throws -> Void) rethrows -> Double {
+  let start = DispatchTime.now().uptimeNanoseconds
+  try body()
+  let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+  return Double(tokens) / seconds
+}
+
+func median(_ runs: Int, _ measure: () throws -> Double) rethrows -> Double {
+  var values: [Double] = []
+  for _ in 0..<runs { values.append(try measure()) }
+  values.sort()
+  return values[values.count / 2]
+}
+
+/// The process's peak resident set size (VmHWM), in MiB.
+func peakResidentMegabytes() -> Int {
+  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+  for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+    let kb = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return kb / 1024
+  }
+  return 0
+}

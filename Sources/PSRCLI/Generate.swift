@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import LM
+import Steering
+
+struct Generate: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Generate a continuation of a chat prompt, optionally steered.",
+    discussion: """
+      Examples:
+        psr generate --prompt "Tell me about the moon."
+        psr generate --prompt "Hi" --temperature 0.8 --seed 7 --max-tokens 64
+        psr generate --raw --prompt "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n" --json --logprobs 5
+        psr generate --prompt "Describe a city." --steer-vector v.json --steer-layer 15 --steer-alpha 4
+      """)
+
+  @OptionGroup var modelOptions: ModelOptions
+  @Option(help: "The user message (or, with --raw, the whole rendered prompt).") var prompt: String
+  @Option(help: "A system message; without it the template's default system message is used.") var system: String?
+  @Flag(help: "Treat --prompt as already rendered text and parse control tokens in it.") var raw = false
+  @Option(help: "Tokens to generate at most.") var maxTokens = 128
+  @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0
+  @Option(help: "Keep the k most likely tokens (0: all).") var topK = 0
+  @Option(help: "Nucleus sampling mass (1: off).") var topP: Float = 1
+  @Option(help: "Random seed.") var seed: UInt64 = 0
+  @Flag(help: "Print one JSON object: prompt_ids, ids, text (and top with --logprobs).") var json = false
+  @Option(help: "With --json, the k best log-probabilities per generated token.") var logprobs = 0
+  @Option(help: "A JSON file holding an array of floats to add to the residual stream.") var steerVector: String?
+  @Option(help: "Layer (0-based block output) for --steer-vector.") var steerLayer = 15
+  @Option(help: "Factor α for --steer-vector.") var steerAlpha: Float = 1
+  @Option(help: "Positions for --steer-vector: all, response, pN+sM.") var steerPositions = "all"
+
+  func validate() throws {
+    if maxTokens < 0 { throw ValidationError("--max-tokens must be at least 0") }
+    if temperature < 0 { throw ValidationError("--temperature must be at least 0") }
+    if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+    if logprobs < 0 || logprobs > 100 { throw ValidationError("--logprobs must be in 0...100") }
+    if prompt.isEmpty { throw ValidationError("--prompt is empty") }
+  }
+
+  func run() throws {
+    let model = try modelOptions.load()
+    let ids = raw ? model.tokenizer.encode(prompt, parseSpecial: true) : model.chatPrompt(user: prompt, system: system)
+    let intervention = try steering(model)
+    let options = GenerationOptions(
+      maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),
+      logProbabilities: logprobs)
+    let result = try model.generate(prompts: [ids], options: options, intervention: intervention)[0]
+    let text = model.tokenizer.decode(result.ids, skipSpecial: true)
+    if json {
+      var object: [String: Any] = ["prompt_ids": ids, "ids": result.ids, "text": text, "finish_reason": result.finishReason.rawValue]
+      if logprobs > 0 {
+        object["top"] = result.topLogProbabilities.map { step in step.map { [$0.id, Double($0.logProbability)] as [Any] } }
+      }
+      print(try JSONText.encode(object))
+    } else {
+      print(text)
+    }
+  }
+
+  private func steering(_ model: LlamaModel) throws -> AdditiveVector? {
+    guard let steerVector else { return nil }
+    let data = try Data(contentsOf: URL(fileURLWithPath: steerVector))
+    guard let vector = try? JSONDecoder().decode([Float].self, from: data) else {
+      throw ValidationError("\(steerVector) is not a JSON array of numbers")
+    }
+    let d = model.configuration.modelDimension
+    guard vector.count == d else { throw ValidationError("\(steerVector) holds \(vector.count) values; the model needs \(d)") }
+    guard (0..<model.configuration.layerCount).contains(steerLayer) else {
+      throw ValidationError("--steer-layer \(steerLayer) is outside 0..<\(model.configuration.layerCount)")
+    }
+    return AdditiveVector(layer: steerLayer, alpha: steerAlpha, vector: vector, positions: try PositionSet(parsing: steerPositions))
+  }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import LM
+
+/// The model to load, shared by every subcommand.
+struct ModelOptions: ParsableArguments {
+  @Option(name: .long, help: "GGUF model file (default: $PSR_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf).")
+  var model: String?
+
+  static let defaultRelativePath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+  /// The file to load: the flag, then the environment, then the default beside the working
+  /// directory or beside the executable's checkout.
+  var resolvedPath: String {
+    if let model { return model }
+    if let env = ProcessInfo.processInfo.environment["PSR_MODEL"], !env.isEmpty { return env }
+    let candidates = [
+      FileManager.default.currentDirectoryPath + "/" + Self.defaultRelativePath,
+      URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        .deletingLastPathComponent().appendingPathComponent("../../\(Self.defaultRelativePath)").standardized.path,
+    ]
+    return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
+  }
+
+  func load() throws -> LlamaModel {
+    let path = resolvedPath
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw ValidationError("model file \(path) does not exist; run scripts/setup.sh or pass --model")
+    }
+    do {
+      return try LlamaModel(path: path)
+    } catch let error as CustomStringConvertible {
+      throw ValidationError("\(path): \(error)")
+    }
+  }
+}

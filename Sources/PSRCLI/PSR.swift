@@ -1,0 +1,13 @@
+import ArgumentParser
+
+@main
+struct PSR: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "psr",
+    abstract: "Steer a language model: generate, tokenize and benchmark with activation interventions.",
+    discussion: """
+      The model defaults to models/SmolLM2-135M-Instruct.Q4_1.gguf (fetched by scripts/setup.sh);
+      set PSR_MODEL or pass --model to use another GGUF file.
+      """,
+    subcommands: [Generate.self, Tokenize.self, Bench.self])
+}

@@ -1,0 +1,32 @@
+import CBLAS
+
+/// Matrix products on OpenBLAS `cblas_sgemm`, row-major throughout.
+public enum BLAS {
+  /// C[m×n] = alpha · A[m×k] · op(B) + beta · C, with op(B) = Bᵀ when `transposeB`
+  /// (B stored n×k, the layout of a weight matrix `[out × in]`), else B (stored k×n).
+  ///
+  /// Leading dimensions default to the dense row widths; pass larger values to
+  /// address a column block of a wider matrix (a head inside a packed Q/K/V row).
+  @inlinable
+  public static func gemm(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, lda: Int? = nil,
+    b: UnsafePointer<Float>, ldb: Int? = nil, transposeB: Bool,
+    c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
+    alpha: Float = 1, beta: Float = 0,
+    transposeA: Bool = false
+  ) {
+    guard m > 0, n > 0 else { return }
+    let lda = lda ?? (transposeA ? m : k)
+    let ldb = ldb ?? (transposeB ? k : n)
+    cblas_sgemm(
+      CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc ?? n))
+  }
+
+  /// The number of threads OpenBLAS uses for one call.
+  public static var threadCount: Int {
+    get { Int(openblas_get_num_threads()) }
+    set { openblas_set_num_threads(Int32(newValue)) }
+  }
+}

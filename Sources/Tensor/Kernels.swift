@@ -1,0 +1,98 @@
+import Foundation
+
+/// Elementwise and row-wise kernels of a Llama-style transformer, on raw rows.
+///
+/// Every function works on `rows` consecutive rows of width `width` (row stride
+/// `stride`, default `width`) and never allocates.
+public enum Kernels {
+  /// y = x / sqrt(mean(x²) + eps) ⊙ weight, row by row. Returns nothing; writes `output`
+  /// (which may alias `input`). The reciprocal RMS of each row is written to `inverseRMS`
+  /// when given, for the backward pass.
+  @inlinable
+  public static func rmsNorm(
+    _ input: UnsafePointer<Float>, weight: UnsafePointer<Float>, epsilon: Float,
+    rows: Int, width: Int, output: UnsafeMutablePointer<Float>,
+    inverseRMS: UnsafeMutablePointer<Float>? = nil
+  ) {
+    for r in 0..<rows {
+      let x = input + r * width
+      let y = output + r * width
+      var sum: Float = 0
+      for i in 0..<width { sum += x[i] * x[i] }
+      let inv = 1 / (sum / Float(width) + epsilon).squareRoot()
+      inverseRMS?[r] = inv
+      for i in 0..<width { y[i] = x[i] * inv * weight[i] }
+    }
+  }
+
+  /// SwiGLU: out[i] = silu(gate[i]) · up[i] with silu(x) = x / (1 + e^(−x)).
+  /// `gateUp` holds rows of [gate (width) | up (width)]; `output` rows of width `width`.
+  @inlinable
+  public static func swiGLU(
+    gateUp: UnsafePointer<Float>, rows: Int, width: Int, output: UnsafeMutablePointer<Float>
+  ) {
+    for r in 0..<rows {
+      let g = gateUp + r * 2 * width
+      let u = g + width
+      let y = output + r * width
+      for i in 0..<width {
+        let x = g[i]
+        y[i] = x / (1 + expf(-x)) * u[i]
+      }
+    }
+  }
+
+  /// In-place softmax of `count` values; returns the log-sum-exp.
+  @inlinable
+  @discardableResult
+  public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) -> Float {
+    var maxValue = -Float.infinity
+    for i in 0..<count where x[i] > maxValue { maxValue = x[i] }
+    if maxValue == -.infinity { return -.infinity }
+    var sum: Float = 0
+    for i in 0..<count {
+      let e = expf(x[i] - maxValue)
+      x[i] = e
+      sum += e
+    }
+    let inv = 1 / sum
+    for i in 0..<count { x[i] *= inv }
+    return maxValue + logf(sum)
+  }
+
+  /// Log-sum-exp of `count` values, without changing them.
+  @inlinable
+  public static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
+    var maxValue = -Float.infinity
+    for i in 0..<count where x[i] > maxValue { maxValue = x[i] }
+    if maxValue == -.infinity { return -.infinity }
+    var sum: Float = 0
+    for i in 0..<count { sum += expf(x[i] - maxValue) }
+    return maxValue + logf(sum)
+  }
+
+  /// y += a · x over `count` values.
+  @inlinable
+  public static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    for i in 0..<count { y[i] += a * x[i] }
+  }
+
+  /// The dot product of `count` values.
+  @inlinable
+  public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    var i = 0
+    while i + 4 <= count {
+      s0 += x[i] * y[i]
+      s1 += x[i + 1] * y[i + 1]
+      s2 += x[i + 2] * y[i + 2]
+      s3 += x[i + 3] * y[i + 3]
+      i += 4
+    }
+    while i < count {
+      s0 += x[i] * y[i]
+      i += 1
+    }
+    return (s0 + s1) + (s2 + s3)
+  }
+}

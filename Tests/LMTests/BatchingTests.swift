@@ -1,0 +1,62 @@
+import XCTest
+import LM
+import Tensor
+import TestSupport
+
+/// Packing sequences of different lengths and decoding from the cache must give what
+/// each sequence gives alone, in one pass.
+final class BatchingTests: XCTestCase {
+  private func lastLogits(_ model: LlamaModel, _ ids: [Int]) throws -> [Float] {
+    try model.forward([ForwardChunk(tokens: ids, cache: model.makeCache(), promptLength: ids.count)]).row(0)
+  }
+
+  private func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).map { abs($0 - $1) }.max()!
+  }
+
+  func testPackedBatchEqualsSeparatePasses() throws {
+    let model = try Fixtures.model()
+    let a = model.chatPrompt(user: "What is the capital of France?")
+    let b = model.chatPrompt(user: "Write a haiku about autumn leaves falling slowly.", system: "Be brief.")
+    let packed = try model.forward([
+      ForwardChunk(tokens: a, cache: model.makeCache(), promptLength: a.count),
+      ForwardChunk(tokens: b, cache: model.makeCache(), promptLength: b.count),
+    ])
+    XCTAssertLessThan(maxDifference(packed.row(0), try lastLogits(model, a)), 1e-3)
+    XCTAssertLessThan(maxDifference(packed.row(1), try lastLogits(model, b)), 1e-3)
+  }
+
+  func testIncrementalDecodingEqualsFullPrefill() throws {
+    let model = try Fixtures.model()
+    let ids = model.chatPrompt(user: "Name three colours.")
+    let cache = model.makeCache(capacity: 4)  // small, so it must grow
+    try model.forward([ForwardChunk(tokens: Array(ids.prefix(ids.count - 3)), cache: cache, promptLength: ids.count)])
+    var last = Matrix(rows: 0, cols: 0)
+    for token in ids.suffix(3) {
+      last = try model.forward([ForwardChunk(tokens: [token], cache: cache, promptLength: ids.count)])
+    }
+    XCTAssertEqual(cache.count, ids.count)
+    XCTAssertLessThan(maxDifference(last.row(0), try lastLogits(model, ids)), 1e-3)
+  }
+
+  func testSeededSamplingIsReproducibleAndIndependentOfBatch() throws {
+    let model = try Fixtures.model()
+    let p1 = model.chatPrompt(user: "Tell me a story.")
+    let p2 = model.chatPrompt(user: "List some fruits.")
+    let options = GenerationOptions(maxNewTokens: 12, sampling: SamplingParameters(temperature: 1, topK: 40, topP: 0.95, seed: 42))
+    let together = try model.generate(prompts: [p1, p2], options: options)
+    let again = try model.generate(prompts: [p1, p2], options: options)
+    XCTAssertEqual(together, again)
+    var other = options
+    other.sampling.seed = 43
+    XCTAssertNotEqual(try model.generate(prompts: [p1, p2], options: other).map(\.ids), together.map(\.ids))
+  }
+
+  func testOutOfRangeTokenAndEmptyPromptAreErrors() throws {
+    let model = try Fixtures.model()
+    XCTAssertThrowsError(try model.forward([ForwardChunk(tokens: [49152], cache: model.makeCache(), promptLength: 1)])) {
+      XCTAssertEqual($0 as? ModelError, .tokenOutOfRange(49152, vocabularySize: 49152))
+    }
+    XCTAssertThrowsError(try model.generate(prompts: [[]], options: GenerationOptions()))
+  }
+}

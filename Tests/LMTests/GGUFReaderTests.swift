@@ -1,0 +1,128 @@
+import XCTest
+import LM
+
+final class GGUFReaderTests: XCTestCase {
+  /// A small valid file: metadata of several types and two F32 tensors.
+  private func sampleFile() -> [UInt8] {
+    var w = GGUFWriter()
+    w.set("general.architecture", .string("llama"))
+    w.set("test.u8", .uint8(7))
+    w.set("test.i64", .int64(-5))
+    w.set("test.f64", .float64(2.5))
+    w.set("test.flag", .bool(true))
+    w.set("test.list", .array([.string("a"), .string("bé")]))
+    w.set("test.nested", .array([.array([.int32(1), .int32(2)])]))
+    w.addTensor("a", dimensions: [4, 2], values: [1, 2, 3, 4, 5, 6, 7, 8])
+    w.addTensor("b", dimensions: [3], values: [-1, 0, 1])
+    return w.bytes()
+  }
+
+  func testRoundTripsMetadataAndTensors() throws {
+    let file = try GGUFFile(bytes: sampleFile())
+    XCTAssertEqual(file.version, 3)
+    XCTAssertEqual(file.metadata["test.u8"], .uint8(7))
+    XCTAssertEqual(file.metadata["test.i64"]?.int, -5)
+    XCTAssertEqual(file.metadata["test.f64"]?.double, 2.5)
+    XCTAssertEqual(file.metadata["test.flag"], .bool(true))
+    XCTAssertEqual(file.metadata["test.list"], .array([.string("a"), .string("bé")]))
+    XCTAssertEqual(file.metadata["test.nested"], .array([.array([.int32(1), .int32(2)])]))
+    XCTAssertEqual(file.tensorOrder, ["a", "b"])
+    XCTAssertEqual(file.dequantize(try file.tensor("a")), [1, 2, 3, 4, 5, 6, 7, 8])
+    XCTAssertEqual(file.dequantize(try file.tensor("b")), [-1, 0, 1])
+  }
+
+  func testWrongMagic() {
+    var bytes = sampleFile()
+    bytes[0] = UInt8(ascii: "X")
+    XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { error in
+      guard case GGUFError.badMagic = error else { return XCTFail("\(error)") }
+    }
+  }
+
+  func testUnsupportedVersion() {
+    var bytes = sampleFile()
+    bytes[4] = 1
+    XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { XCTAssertEqual($0 as? GGUFError, .unsupportedVersion(1)) }
+  }
+
+  func testEveryTruncationIsATypedError() {
+    let bytes = sampleFile()
+    // Cutting the file anywhere must give a GGUFError, never a crash or a silent success.
+    // The last tensor's 12 bytes end 20 bytes before the padded end of the file.
+    for length in stride(from: 0, to: bytes.count - 20, by: 7) {
+      XCTAssertThrowsError(try GGUFFile(bytes: Array(bytes.prefix(length))), "length \(length)") { error in
+        XCTAssertTrue(error is GGUFError, "length \(length): \(error)")
+      }
+    }
+  }
+
+  func testAbsurdTensorDimensions() throws {
+    var w = GGUFWriter()
+    w.addTensor("huge", dimensions: [4], values: [1, 2, 3, 4])
+    var bytes = w.bytes()
+    // The single dimension follows: magic, version, counts (24), name (8 + 4), rank (4).
+    let dimOffset = 24 + 12 + 4
+    for i in 0..<8 { bytes[dimOffset + i] = 0xFF }
+    XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { error in
+      guard case GGUFError.invalidTensorShape(let name, _) = error else { return XCTFail("\(error)") }
+      XCTAssertEqual(name, "huge")
+    }
+  }
+
+  func testTensorOffsetPastEnd() throws {
+    var w = GGUFWriter()
+    w.addTensor("t", dimensions: [4], values: [1, 2, 3, 4])
+    var bytes = w.bytes()
+    let offsetField = 24 + 9 + 4 + 8 + 4  // name "t", rank, one dimension, type
+    bytes[offsetField] = 64
+    XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { error in
+      guard case GGUFError.tensorOutOfBounds(let name, 64, 16, _) = error else { return XCTFail("\(error)") }
+      XCTAssertEqual(name, "t")
+    }
+  }
+
+  func testMisalignedTensorOffset() throws {
+    var w = GGUFWriter()
+    w.addTensor("t", dimensions: [4], values: [1, 2, 3, 4])
+    var bytes = w.bytes()
+    bytes[24 + 9 + 4 + 8 + 4] = 3
+    XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { XCTAssertEqual($0 as? GGUFError, .misalignedTensor(name: "t", offset: 3)) }
+  }
+
+  func testImplausibleCounts() {
+    var bytes = sampleFile()
+    for i in 0..<8 { bytes[8 + i] = 0xFF }  // tensor count
+    XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { error in
+      guard case GGUFError.implausibleCount(let field, _) = error else { return XCTFail("\(error)") }
+      XCTAssertEqual(field, "tensor count")
+    }
+  }
+
+  func testUnknownValueType() {
+    var w = GGUFWriter()
+    w.set("k", .uint8(1))
+    var bytes = w.bytes()
+    bytes[24 + 9] = 99  // the value type after key "k"
+    XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { XCTAssertEqual($0 as? GGUFError, .invalidValueType(key: "k", type: 99)) }
+  }
+
+  func testMissingFileNamesIt() {
+    XCTAssertThrowsError(try GGUFFile(path: "/nonexistent/model.gguf")) { error in
+      XCTAssertTrue("\(error)".contains("/nonexistent/model.gguf"))
+    }
+  }
+
+  func testModelLoadRejectsMissingTensorsAndKeys() throws {
+    var w = GGUFWriter()
+    w.set("general.architecture", .string("llama"))
+    XCTAssertThrowsError(try LlamaConfiguration(metadata: try GGUFFile(bytes: w.bytes()).metadata)) {
+      XCTAssertEqual($0 as? ModelError, .missingKey("llama.block_count"))
+    }
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("arch-\(getpid()).gguf").path
+    var other = GGUFWriter()
+    other.set("general.architecture", .string("gpt2"))
+    try other.write(to: path)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    XCTAssertThrowsError(try LlamaModel(path: path)) { XCTAssertEqual($0 as? ModelError, .unsupportedArchitecture("gpt2")) }
+  }
+}

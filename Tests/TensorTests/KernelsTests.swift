@@ -1,0 +1,53 @@
+import XCTest
+import Tensor
+
+final class KernelsTests: XCTestCase {
+  func testGemmMatchesNaiveProductWithTransposedB() {
+    let a: [Float] = [1, 2, 3, 4, 5, 6]  // 2×3
+    let b: [Float] = [1, 0, -1, 2, 1, 0, 0, 3, 1, -2, 1, 1]  // 4×3 (transposed operand)
+    var c = [Float](repeating: 0, count: 8)
+    BLAS.gemm(m: 2, n: 4, k: 3, a: a, b: b, transposeB: true, c: &c)
+    var expected = [Float](repeating: 0, count: 8)
+    for i in 0..<2 { for j in 0..<4 { for k in 0..<3 { expected[i * 4 + j] += a[i * 3 + k] * b[j * 3 + k] } } }
+    XCTAssertEqual(c, expected)
+  }
+
+  func testRMSNormHasUnitRootMeanSquare() {
+    let x: [Float] = [3, -4, 12, 0]
+    var y = [Float](repeating: 0, count: 4)
+    var inv: Float = 0
+    Kernels.rmsNorm(x, weight: [1, 1, 1, 1], epsilon: 0, rows: 1, width: 4, output: &y, inverseRMS: &inv)
+    let rms = (y.reduce(0) { $0 + $1 * $1 } / 4).squareRoot()
+    XCTAssertEqual(rms, 1, accuracy: 1e-6)
+    XCTAssertEqual(inv, 1 / ((9 + 16 + 144) / 4 as Float).squareRoot(), accuracy: 1e-7)
+  }
+
+  func testSoftmaxSumsToOneAndReturnsLogSumExp() {
+    var x: [Float] = [1, 2, 3, -1000]
+    let lse = Kernels.softmax(&x, count: 4)
+    XCTAssertEqual(x.reduce(0, +), 1, accuracy: 1e-6)
+    XCTAssertEqual(lse, log(exp(1) + exp(2) + exp(3)), accuracy: 1e-5)
+    XCTAssertEqual(x[3], 0)
+  }
+
+  func testRotaryEmbeddingPreservesNormAndInverts() {
+    let rope = RotaryEmbedding(headDimension: 8, base: 10_000)
+    rope.reserve(positions: 100)
+    let original: [Float] = [1, 2, 3, 4, 5, 6, 7, 8]
+    var x = original
+    rope.apply(&x, heads: 1, position: 37)
+    XCTAssertEqual(x.reduce(0) { $0 + $1 * $1 }, original.reduce(0) { $0 + $1 * $1 }, accuracy: 1e-3)
+    // Pair 0 rotates by exactly the position (θ⁰ = 1 radian per position).
+    XCTAssertEqual(x[0], Float(cos(37.0) * 1 - sin(37.0) * 2), accuracy: 1e-5)
+    rope.apply(&x, heads: 1, position: 37, inverse: true)
+    for (a, b) in zip(x, original) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+  }
+
+  func testSwiGLU() {
+    let gateUp: [Float] = [0, 2, 3, -1]  // gate [0, 2], up [3, -1]
+    var y = [Float](repeating: 0, count: 2)
+    Kernels.swiGLU(gateUp: gateUp, rows: 1, width: 2, output: &y)
+    XCTAssertEqual(y[0], 0)
+    XCTAssertEqual(y[1], -2 / (1 + exp(-2)), accuracy: 1e-6)
+  }
+}

