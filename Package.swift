@@ -9,6 +9,7 @@ let package = Package(
     .executable(name: "psr", targets: ["PSRCLI"]),
     .library(name: "LM", targets: ["LM"]),
     .library(name: "Steering", targets: ["Steering"]),
+    .library(name: "Store", targets: ["Store"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -19,6 +20,7 @@ let package = Package(
     .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimize),
     .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
+    .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
     .executableTarget(
       name: "PSRCLI",
       dependencies: [
@@ -30,6 +32,7 @@ let package = Package(
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "TestSupport"]),
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
+    .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

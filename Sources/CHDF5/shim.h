@@ -15,6 +15,12 @@ static inline hid_t psr_h5t_ieee_f16le(void) {
 #endif
 }
 static inline hid_t psr_h5t_c_s1(void) { return H5T_C_S1; }
+static inline hid_t psr_h5t_ieee_f32le(void) { return H5T_IEEE_F32LE; }
+static inline hid_t psr_h5t_std_i32le(void) { return H5T_STD_I32LE; }
+static inline hid_t psr_h5t_std_i64le(void) { return H5T_STD_I64LE; }
+static inline hid_t psr_h5e_default(void) { return H5E_DEFAULT; }
+static inline hid_t psr_h5p_file_access(void) { return H5P_FILE_ACCESS; }
+static inline hid_t psr_h5p_link_create(void) { return H5P_LINK_CREATE; }
 static inline hid_t psr_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
 static inline hid_t psr_h5p_default(void) { return H5P_DEFAULT; }
 static inline hid_t psr_h5s_all(void) { return H5S_ALL; }

@@ -20,8 +20,12 @@ public final class ForwardTrace: @unchecked Sendable {
   var editInputs: [Int: Matrix] = [:]
   var final = Matrix(rows: 0, cols: 0)
   private let lock = NSLock()
+  /// Layers below this are not recorded: backward never reaches them.
+  public let lowestLayer: Int
 
-  public init() {}
+  public init(lowestLayer: Int = 0) { self.lowestLayer = lowestLayer }
+
+  func covers(_ layer: Int) -> Bool { layer >= lowestLayer }
 
   func begin(batch: PackedBatch, configuration c: LlamaConfiguration) {
     self.batch = batch

@@ -101,9 +101,10 @@ public final class LlamaModel: @unchecked Sendable {
     }
     trace?.begin(batch: batch, configuration: c)
     for l in 0..<c.layerCount {
-      block(l, &x, batch: batch, chunks: chunks, trace: trace)
+      let layerTrace = trace.flatMap { $0.covers(l) ? $0 : nil }
+      block(l, &x, batch: batch, chunks: chunks, trace: layerTrace)
       if let intervention, intervention.layers.contains(l) {
-        if let trace { trace.recordEditInput(layer: l, x) }
+        if let layerTrace { layerTrace.recordEditInput(layer: l, x) }
         x.storage.withUnsafeMutableBufferPointer { p in
           intervention.edit(layer: l, hidden: HiddenStates(pointer: p.baseAddress!, rows: n, width: d, slots: batch.slots))
         }

@@ -11,6 +11,7 @@ struct Generate: ParsableCommand {
         psr generate --prompt "Tell me about the moon."
         psr generate --prompt "Hi" --temperature 0.8 --seed 7 --max-tokens 64
         psr generate --raw --prompt "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n" --json --logprobs 5
+        psr generate --prompt "Describe a city." --steer rental.prosv.json --factor 1.5
         psr generate --prompt "Describe a city." --steer-vector v.json --steer-layer 15 --steer-alpha 4
       """)
 
@@ -25,6 +26,8 @@ struct Generate: ParsableCommand {
   @Option(help: "Random seed.") var seed: UInt64 = 0
   @Flag(help: "Print one JSON object: prompt_ids, ids, text (and top with --logprobs).") var json = false
   @Option(help: "With --json, the k best log-probabilities per generated token.") var logprobs = 0
+  @Option(help: "A steering file (from psr sv train, psr fit, …) to steer with.") var steer: String?
+  @Option(help: "Multiplies the steering file's α.") var factor: Float = 1
   @Option(help: "A JSON file holding an array of floats to add to the residual stream.") var steerVector: String?
   @Option(help: "Layer (0-based block output) for --steer-vector.") var steerLayer = 15
   @Option(help: "Factor α for --steer-vector.") var steerAlpha: Float = 1
@@ -36,6 +39,7 @@ struct Generate: ParsableCommand {
     if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
     if logprobs < 0 || logprobs > 100 { throw ValidationError("--logprobs must be in 0...100") }
     if prompt.isEmpty { throw ValidationError("--prompt is empty") }
+    if steer != nil && steerVector != nil { throw ValidationError("use --steer or --steer-vector, not both") }
   }
 
   func run() throws {
@@ -58,7 +62,14 @@ struct Generate: ParsableCommand {
     }
   }
 
-  private func steering(_ model: LlamaModel) throws -> AdditiveVector? {
+  private func steering(_ model: LlamaModel) throws -> (any Intervention)? {
+    if let steer {
+      do {
+        return try SteeringFile.load(steer).intervention(for: model, factor: factor, file: steer)
+      } catch let error as CustomStringConvertible {
+        throw ValidationError("\(error)")
+      }
+    }
     guard let steerVector else { return nil }
     let data = try Data(contentsOf: URL(fileURLWithPath: steerVector))
     guard let vector = try? JSONDecoder().decode([Float].self, from: data) else {

@@ -96,3 +96,26 @@ public enum Kernels {
     return (s0 + s1) + (s2 + s3)
   }
 }
+
+extension Kernels {
+  /// Backward of `rmsNorm` for one row: given x, weight w, r = 1/sqrt(mean(x²) + eps) and
+  /// dL/dy, adds dL/dx = r·g − r³·x·(g·x)/D with g = dL/dy ⊙ w into `gradientInput`.
+  @inlinable
+  public static func rmsNormBackward(
+    _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, inverseRMS r: Float, gradientOutput dy: UnsafePointer<Float>,
+    width: Int, accumulateInto dx: UnsafeMutablePointer<Float>
+  ) {
+    var gx: Float = 0
+    for i in 0..<width { gx += dy[i] * weight[i] * x[i] }
+    let c = r * r * r * gx / Float(width)
+    for i in 0..<width { dx[i] += r * dy[i] * weight[i] - c * x[i] }
+  }
+
+  /// The reciprocal RMS of a row, as `rmsNorm` computes it.
+  @inlinable
+  public static func inverseRMS(_ x: UnsafePointer<Float>, width: Int, epsilon: Float) -> Float {
+    var sum: Float = 0
+    for i in 0..<width { sum += x[i] * x[i] }
+    return 1 / (sum / Float(width) + epsilon).squareRoot()
+  }
+}

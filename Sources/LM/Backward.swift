@@ -1,0 +1,247 @@
+import Foundation
+import Tensor
+
+/// A teacher-forced sequence: the prompt, then the response whose tokens are scored.
+public struct TeacherForcedSequence: Sendable, Equatable {
+  public var prompt: [Int]
+  public var response: [Int]
+
+  public init(prompt: [Int], response: [Int]) {
+    self.prompt = prompt
+    self.response = response
+  }
+}
+
+extension LlamaModel {
+  /// Mean negative log-likelihood of the response tokens given everything before them,
+  /// over all response tokens of the batch:  L = −(1/T) Σₛ Σₜ log p(yₛₜ | xₛ, yₛ<ₜ).
+  ///
+  /// With `backward`, the gradient (times `gradientScale`, to weight micro-batches) is propagated from the logits down to the lowest layer
+  /// the intervention sees, calling its `backward` at each of its layers so that it
+  /// accumulates the gradient of its parameters. Weights are frozen: no weight gradient is
+  /// formed, and nothing below the lowest hooked layer is computed.
+  public func responseLoss(
+    _ sequences: [TeacherForcedSequence], intervention: (any Intervention)? = nil, backward: Bool = false,
+    gradientScale: Float = 1
+  ) throws -> Float {
+    guard !sequences.isEmpty else { throw ModelError.emptyInput("no sequences") }
+    for (i, s) in sequences.enumerated() where s.prompt.isEmpty || s.response.isEmpty {
+      throw ModelError.emptyInput("sequence \(i) needs a prompt and a response")
+    }
+    let chunks = sequences.map {
+      ForwardChunk(tokens: $0.prompt + $0.response, cache: makeCache(capacity: $0.prompt.count + $0.response.count), promptLength: $0.prompt.count)
+    }
+    let trace = backward ? ForwardTrace(lowestLayer: intervention?.layers.min() ?? configuration.layerCount) : nil
+    let recorder = backward ? nil : FinalStateRecorder(layer: configuration.layerCount - 1)
+    let hook: (any Intervention)? =
+      if let recorder { InterventionChain([intervention, recorder].compactMap { $0 }) } else { intervention }
+    try forward(chunks, logits: .none, intervention: hook, trace: trace)
+    let final = trace?.finalHidden ?? recorder!.states
+
+    // Row r predicts the token at r + 1: targets are the response tokens.
+    var rows: [Int] = []
+    var targets: [Int] = []
+    var offset = 0
+    for s in sequences {
+      for (t, token) in s.response.enumerated() {
+        rows.append(offset + s.prompt.count - 1 + t)
+        targets.append(token)
+      }
+      offset += s.prompt.count + s.response.count
+    }
+    var logits = self.logits(of: final, rows: rows)
+    let count = Float(rows.count)
+    var loss: Float = 0
+    logits.storage.withUnsafeMutableBufferPointer { p in
+      for (i, target) in targets.enumerated() {
+        let row = p.baseAddress! + i * logits.cols
+        let logit = row[target]
+        loss += Kernels.softmax(row, count: logits.cols) - logit
+        // Now `row` holds probabilities: dL/dlogits = (p − onehot) / T.
+        row[target] -= 1
+        for j in 0..<logits.cols { row[j] *= gradientScale / count }
+      }
+    }
+    loss /= count
+    if let trace, let intervention {
+      backwardPass(trace: trace, gradientLogits: logits, rows: rows, intervention: intervention)
+    }
+    return loss
+  }
+
+  private func backwardPass(trace: ForwardTrace, gradientLogits: Matrix, rows: [Int], intervention: any Intervention) {
+    let c = configuration
+    let d = c.modelDimension
+    let n = trace.final.rows
+    guard let lowest = intervention.layers.filter({ $0 < c.layerCount }).min() else { return }
+    // dL/d(normed final) = dlogits · E, then through the final RMSNorm.
+    var gradNormed = Matrix(rows: rows.count, cols: d)
+    BLAS.gemm(
+      m: rows.count, n: d, k: c.vocabularySize, a: gradientLogits.storage, b: weights.output ?? weights.embedding,
+      transposeB: false, c: &gradNormed.storage)
+    var grad = Matrix(rows: n, cols: d)
+    trace.final.storage.withUnsafeBufferPointer { x in
+      gradNormed.storage.withUnsafeBufferPointer { gy in
+        grad.storage.withUnsafeMutableBufferPointer { gx in
+          for (i, r) in rows.enumerated() {
+            let xr = x.baseAddress! + r * d
+            Kernels.rmsNormBackward(
+              xr, weight: weights.finalNorm, inverseRMS: Kernels.inverseRMS(xr, width: d, epsilon: c.rmsNormEpsilon),
+              gradientOutput: gy.baseAddress! + i * d, width: d, accumulateInto: gx.baseAddress! + r * d)
+          }
+        }
+      }
+    }
+    let slots = trace.batch!.slots
+    for l in stride(from: c.layerCount - 1, through: lowest, by: -1) {
+      if intervention.layers.contains(l), var input = trace.editInputs[l] {
+        input.storage.withUnsafeMutableBufferPointer { ip in
+          grad.storage.withUnsafeMutableBufferPointer { gp in
+            intervention.backward(
+              layer: l, input: HiddenStates(pointer: ip.baseAddress!, rows: n, width: d, slots: slots),
+              gradient: HiddenStates(pointer: gp.baseAddress!, rows: n, width: d, slots: slots))
+          }
+        }
+      }
+      if l == lowest { break }
+      blockBackward(l, trace: trace, gradient: &grad)
+    }
+  }
+
+  /// Maps dL/d(block output) to dL/d(block input) in place.
+  func blockBackward(_ l: Int, trace: ForwardTrace, gradient grad: inout Matrix) {
+    let c = configuration
+    let w = weights.blocks[l]
+    let n = grad.rows
+    let d = c.modelDimension
+    let ff = c.feedForwardDimension
+    // Feed-forward: x_out = x_mid + W_down · (silu(g) ⊙ u), (g, u) = W_gu · norm(x_mid).
+    var gradActivated = Matrix(rows: n, cols: ff)
+    BLAS.gemm(m: n, n: ff, k: d, a: grad.storage, b: w.down, transposeB: false, c: &gradActivated.storage)
+    var gradGateUp = Matrix(rows: n, cols: 2 * ff)
+    trace.gateUps[l].storage.withUnsafeBufferPointer { gu in
+      gradGateUp.storage.withUnsafeMutableBufferPointer { out in
+        gradActivated.storage.withUnsafeBufferPointer { ga in
+          for r in 0..<n {
+            let g = gu.baseAddress! + r * 2 * ff, u = g + ff
+            let dg = out.baseAddress! + r * 2 * ff, du = dg + ff
+            let da = ga.baseAddress! + r * ff
+            for i in 0..<ff {
+              let s = 1 / (1 + expf(-g[i]))
+              let silu = g[i] * s
+              du[i] = da[i] * silu
+              dg[i] = da[i] * u[i] * s * (1 + g[i] * (1 - s))
+            }
+          }
+        }
+      }
+    }
+    var gradNormed = Matrix(rows: n, cols: d)
+    BLAS.gemm(m: n, n: d, k: 2 * ff, a: gradGateUp.storage, b: w.gateUp, transposeB: false, c: &gradNormed.storage)
+    accumulateNormBackward(trace.middles[l], weight: w.feedForwardNorm, gradNormed: gradNormed, into: &grad)
+
+    // Attention: x_mid = x_in + W_o · attention(rope(W_qkv · norm(x_in))).
+    var gradAttended = Matrix(rows: n, cols: c.queryDimension)
+    BLAS.gemm(
+      m: n, n: c.queryDimension, k: d, a: grad.storage, b: w.attentionOutput, transposeB: false, c: &gradAttended.storage)
+    var gradQKV = attentionBackward(l, trace: trace, gradAttended: gradAttended)
+    let qkvWidth = c.queryDimension + 2 * c.keyValueDimension
+    let slots = trace.batch!.slots
+    gradQKV.storage.withUnsafeMutableBufferPointer { p in
+      for r in 0..<n {
+        let row = p.baseAddress! + r * qkvWidth
+        rope.apply(row, heads: c.headCount, position: slots[r].position, inverse: true)
+        rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: slots[r].position, inverse: true)
+      }
+    }
+    BLAS.gemm(m: n, n: d, k: qkvWidth, a: gradQKV.storage, b: w.qkv, transposeB: false, c: &gradNormed.storage)
+    accumulateNormBackward(trace.blockInputs[l], weight: w.attentionNorm, gradNormed: gradNormed, into: &grad)
+  }
+
+  private func accumulateNormBackward(_ x: Matrix, weight: [Float], gradNormed: Matrix, into grad: inout Matrix) {
+    let d = x.cols
+    let eps = configuration.rmsNormEpsilon
+    x.storage.withUnsafeBufferPointer { xp in
+      gradNormed.storage.withUnsafeBufferPointer { gy in
+        grad.storage.withUnsafeMutableBufferPointer { gx in
+          for r in 0..<x.rows {
+            let xr = xp.baseAddress! + r * d
+            Kernels.rmsNormBackward(
+              xr, weight: weight, inverseRMS: Kernels.inverseRMS(xr, width: d, epsilon: eps),
+              gradientOutput: gy.baseAddress! + r * d, width: d, accumulateInto: gx.baseAddress! + r * d)
+          }
+        }
+      }
+    }
+  }
+
+  /// dL/d(roped q, k, v) from dL/d(attention output), per sequence and head:
+  /// dV += Pᵀ·dO, dP = dO·Vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)), dQ = s·dS·K, dK += s·dSᵀ·Q.
+  /// Assumes each sequence was run from position 0 (no cached past), as teacher forcing is.
+  private func attentionBackward(_ l: Int, trace: ForwardTrace, gradAttended: Matrix) -> Matrix {
+    let c = configuration
+    let hd = c.headDimension
+    let kv = c.keyValueDimension
+    let qkvWidth = c.queryDimension + 2 * kv
+    let scale = 1 / Float(hd).squareRoot()
+    let batch = trace.batch!
+    var gradQKV = Matrix(rows: gradAttended.rows, cols: qkvWidth)
+    trace.qkv[l].storage.withUnsafeBufferPointer { qkvBuffer in
+      gradAttended.storage.withUnsafeBufferPointer { dOut in
+        gradQKV.storage.withUnsafeMutableBufferPointer { dqkv in
+          for (ci, rows) in batch.chunkRanges.enumerated() {
+            let m = rows.count
+            var dP = [Float](repeating: 0, count: m * m)
+            for h in 0..<c.headCount {
+              let kvHead = h / c.groupSize
+              let p = trace.probabilities[l][ci * c.headCount + h]
+              let base = rows.lowerBound * qkvWidth
+              let q = qkvBuffer.baseAddress! + base + h * hd
+              let k = qkvBuffer.baseAddress! + base + c.queryDimension + kvHead * hd
+              let v = k + kv
+              let dO = dOut.baseAddress! + rows.lowerBound * c.queryDimension + h * hd
+              let dQ = dqkv.baseAddress! + base + h * hd
+              let dK = dqkv.baseAddress! + base + c.queryDimension + kvHead * hd
+              let dV = dK + kv
+              p.withUnsafeBufferPointer { pp in
+                dP.withUnsafeMutableBufferPointer { dp in
+                  BLAS.gemm(
+                    m: m, n: hd, k: m, a: pp.baseAddress!, b: dO, ldb: c.queryDimension, transposeB: false, c: dV,
+                    ldc: qkvWidth, beta: 1, transposeA: true)
+                  BLAS.gemm(
+                    m: m, n: m, k: hd, a: dO, lda: c.queryDimension, b: v, ldb: qkvWidth, transposeB: true,
+                    c: dp.baseAddress!)
+                  for i in 0..<m {
+                    let pr = pp.baseAddress! + i * m, dr = dp.baseAddress! + i * m
+                    let dot = Kernels.dot(pr, dr, count: i + 1)
+                    for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) }
+                    for j in (i + 1)..<m { dr[j] = 0 }
+                  }
+                  BLAS.gemm(
+                    m: m, n: hd, k: m, a: dp.baseAddress!, b: k, ldb: qkvWidth, transposeB: false, c: dQ, ldc: qkvWidth,
+                    alpha: scale)
+                  BLAS.gemm(
+                    m: m, n: hd, k: m, a: dp.baseAddress!, b: q, ldb: qkvWidth, transposeB: false, c: dK, ldc: qkvWidth,
+                    alpha: scale, beta: 1, transposeA: true)
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+    return gradQKV
+  }
+}
+
+/// Keeps a copy of the last block's output (for the loss without a full trace).
+final class FinalStateRecorder: Intervention {
+  let layers: Set<Int>
+  var states = Matrix(rows: 0, cols: 0)
+
+  init(layer: Int) { layers = [layer] }
+
+  func edit(layer: Int, hidden: HiddenStates) {
+    states = Matrix(rows: hidden.rows, cols: hidden.width, storage: Array(UnsafeBufferPointer(start: hidden.pointer, count: hidden.rows * hidden.width)))
+  }
+}

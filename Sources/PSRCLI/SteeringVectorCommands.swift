@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import LM
+import Steering
+
+struct SteeringVectorCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sv",
+    abstract: "Train, check and export fine-tuned steering vectors (FSSV, PrOSV).",
+    subcommands: [Train.self, Gradient.self, Export.self])
+
+  struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Train a steering vector's α and v jointly against the response NLL of (instruction, output) pairs.",
+      discussion: """
+        Defaults follow the PrOSV paper: PrOSV p2+s2 with factor init 4, factor lr 10, vector init 8,
+        vector lr 0.04; FSSV with factor init 2, factor lr 1, vector init 1. α₀ = factor·√d and
+        v₀ ~ U(±vector-init/√d). The trained α is stored as is (no factor search).
+
+        Examples:
+          psr sv train --kind prosv --layer 10 --data experiments/data/axbench/concept10_2b_l20_train.jsonl \\
+              --concept-id 0 --out rental.prosv.json
+          psr sv train --kind fssv --layer 15 --data pairs.jsonl --epochs 4 --out v.json
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "fssv or prosv.") var kind: String
+    @Option(help: "Layer (0-based block output) to steer.") var layer: Int
+    @Option(help: "Positions (default: p2+s2 for prosv, all for fssv).") var positions: String?
+    @Option(help: "JSON Lines with instruction and output; lines labelled other than positive are skipped.") var data: String
+    @Option(help: "Keep only lines with this concept_id (AxBench files).") var conceptID: Int?
+    @Option(help: "Use at most this many examples.") var limit: Int?
+    @Option(help: "Output steering file.") var out: String
+    @Option(help: "Factor init β (α₀ = β·√d).") var factorInit: Float?
+    @Option(help: "Learning rate of α.") var factorLR: Float?
+    @Option(help: "Vector init λ (v₀ ~ U(±λ/√d)).") var vectorInit: Float?
+    @Option(help: "Learning rate of v.") var vectorLR: Float?
+    @Option(help: "Epochs.") var epochs: Int?
+    @Option(help: "Examples per optimiser step.") var batchSize: Int?
+    @Option(help: "Gradient-norm clip on v.") var clip: Float?
+    @Option(help: "Response tokens per example at most.") var maxResponseTokens: Int?
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+
+    func validate() throws {
+      guard ["fssv", "prosv"].contains(kind) else { throw ValidationError("--kind must be fssv or prosv") }
+      if let positions { _ = try PositionSet(parsing: positions) }
+    }
+
+    func run() throws {
+      let model = try modelOptions.load()
+      let steeringKind: SteeringKind = kind == "prosv" ? .prosv : .fssv
+      var o = SteeringVectorTrainingOptions.defaults(kind: steeringKind, layer: layer)
+      if let positions { o.positions = try PositionSet(parsing: positions) }
+      if let factorInit { o.factorInit = factorInit }
+      if let factorLR { o.factorLearningRate = factorLR }
+      if let vectorInit { o.vectorInit = vectorInit }
+      if let vectorLR { o.vectorLearningRate = vectorLR }
+      if let epochs { o.epochs = epochs }
+      if let batchSize { o.batchSize = batchSize }
+      if let clip { o.vectorGradientClip = clip }
+      if let maxResponseTokens { o.maxResponseTokens = maxResponseTokens }
+      o.seed = seed
+      var examples = try TrainingExample.load(jsonLines: data, conceptID: conceptID)
+      if let limit { examples = Array(examples.prefix(limit)) }
+      let sequences = examples.map { $0.tokenized(for: model, maxResponseTokens: o.maxResponseTokens) }
+      let trainer = try SteeringVectorTrainer(model: model, options: o)
+      let base = try SteeringFile(kind: steeringKind, for: model)
+      func file(_ v: AdditiveVector, epochs: Int) -> SteeringFile {
+        var f = base
+        f.vectors = [VectorEntry(layer: v.layer, positions: v.positions, alpha: v.alpha, vector: v.vector)]
+        f.training = [
+          "data": .string(data), "examples": .number(Double(sequences.count)), "epochs_done": .number(Double(epochs)),
+          "factor_init": .number(Double(o.factorInit)), "factor_lr": .number(Double(o.factorLearningRate)),
+          "vector_init": .number(Double(o.vectorInit)), "vector_lr": .number(Double(o.vectorLearningRate)),
+          "batch_size": .number(Double(o.batchSize)), "clip": .number(Double(o.vectorGradientClip)),
+          "seed": .number(Double(o.seed)), "objective": .string("lang"),
+        ]
+        if let conceptID { f.training["concept_id"] = .number(Double(conceptID)) }
+        return f
+      }
+      log("training \(kind) at layer \(layer), positions \(o.positions), on \(sequences.count) examples, \(o.epochs) epochs")
+      var lastEpochLoss: [Float] = []
+      do {
+        _ = try trainer.train(sequences, progress: { p in
+          lastEpochLoss.append(p.loss)
+          log(String(format: "epoch %d  step %d/%d  loss %.4f  alpha %.2f  %.0f tok/s", p.epoch, p.step, p.totalSteps, p.loss, p.alpha, p.tokensPerSecond))
+        }, checkpoint: { v, epoch in try file(v, epochs: epoch).save(out) })
+      } catch let TrainingError.nonFinite(epoch, step, _) {
+        throw ValidationError("training diverged (NaN/inf) at epoch \(epoch), step \(step); \(out) holds the last completed epoch")
+      }
+      log("wrote \(out)")
+    }
+  }
+
+  struct Gradient: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "grad",
+      abstract: "Print loss and steering-vector gradients for reference cases, one JSON line each.",
+      discussion: """
+        Each input line holds prompt_ids, response_ids, layer, positions (all | pN+sM), alpha and v, as in
+        the reference grad.jsonl. Output: {"loss": …, "grad_alpha": …, "grad_v": [...]}.
+
+        Example:
+          psr sv grad --cases Tests/Fixtures/smollm2-135m-instruct-q4_1/grad.jsonl
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "JSON Lines of cases.") var cases: String
+
+    func run() throws {
+      let model = try modelOptions.load()
+      guard let text = try? String(contentsOfFile: cases, encoding: .utf8) else { throw ValidationError("cannot read \(cases)") }
+      for (i, line) in text.split(separator: "\n").enumerated() {
+        guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+          let prompt = o["prompt_ids"] as? [Int], let response = o["response_ids"] as? [Int], let layer = o["layer"] as? Int,
+          let positions = o["positions"] as? String, let alpha = (o["alpha"] as? NSNumber)?.floatValue,
+          let v = (o["v"] as? [NSNumber])?.map(\.floatValue)
+        else { throw ValidationError("\(cases):\(i + 1): needs prompt_ids, response_ids, layer, positions, alpha, v") }
+        guard v.count == model.configuration.modelDimension else {
+          throw ValidationError("\(cases):\(i + 1): v has \(v.count) values, the model needs \(model.configuration.modelDimension)")
+        }
+        let steering = AdditiveVector(layer: layer, alpha: alpha, vector: v, positions: try PositionSet(parsing: positions))
+        let loss = try model.responseLoss([TeacherForcedSequence(prompt: prompt, response: response)], intervention: steering, backward: true)
+        print(try JSONText.encode(["loss": loss, "grad_alpha": steering.gradientAlpha, "grad_v": steering.gradientVector]))
+      }
+    }
+  }
+
+  struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Export a constant steering vector as a llama.cpp control vector (GGUF).",
+      discussion: """
+        Only vectors applied at every position (FSSV, DiffMean, Const-MSE) can be exported; each becomes
+        direction.N holding α·v for layer N. Use with llama.cpp's --control-vector.
+
+        Example:
+          psr sv export --format gguf v.json --out v.gguf
+        """)
+
+    @Option(help: "Export format (gguf).") var format = "gguf"
+    @Argument(help: "Steering file.") var file: String
+    @Option(help: "Output path (default: the input with .gguf).") var out: String?
+
+    func validate() throws {
+      guard format == "gguf" else { throw ValidationError("--format must be gguf") }
+    }
+
+    func run() throws {
+      let steering = try SteeringFile.load(file)
+      let path = out ?? (file.hasSuffix(".json") ? String(file.dropLast(5)) : file) + ".gguf"
+      try ControlVectorExport.gguf(steering).write(to: path)
+      log("wrote \(path)")
+    }
+  }
+}
+
+/// Progress and status lines go to standard error, so standard output stays parseable.
+func log(_ message: String) {
+  FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,178 @@
+import Foundation
+import LM
+
+/// What a steering file holds: its kind decides which intervention it makes.
+public enum SteeringKind: String, Codable, Sendable, CaseIterable {
+  /// Fine-tuned steering vector at every position.
+  case fssv
+  /// Prompt-only steering vector at the first p / last s prompt positions.
+  case prosv
+  /// Mean of captured deltas, constant coefficient.
+  case diffmean
+  /// Best constant α·z in the MSE sense.
+  case constMSE = "const-mse"
+  /// Prompt Steering Replacement: token-specific gate per layer.
+  case psr
+}
+
+/// h ← h + α·v at `layer` on `positions` (α is the trained or chosen factor).
+public struct VectorEntry: Codable, Equatable, Sendable {
+  public var layer: Int
+  public var positions: PositionSet
+  public var alpha: Float
+  public var vector: [Float]
+
+  public init(layer: Int, positions: PositionSet, alpha: Float, vector: [Float]) {
+    self.layer = layer
+    self.positions = positions
+    self.alpha = alpha
+    self.vector = vector
+  }
+}
+
+/// h ← h + α·ReLU(w·h + b)·z at `layer` on response tokens.
+public struct GateEntry: Codable, Equatable, Sendable {
+  public var layer: Int
+  public var weight: [Float]
+  public var bias: Float
+  public var direction: [Float]
+
+  public init(layer: Int, weight: [Float], bias: Float, direction: [Float]) {
+    self.layer = layer
+    self.weight = weight
+    self.bias = bias
+    self.direction = direction
+  }
+}
+
+/// A steering file (JSON): format and version, the model fingerprint and tokenizer/template
+/// it was made with, a global factor `alpha`, and the vectors or gates.
+public struct SteeringFile: Codable, Equatable, Sendable {
+  public static let format = "psr-steering"
+  public static let currentVersion = 1
+
+  public var format: String = SteeringFile.format
+  public var formatVersion: Int = SteeringFile.currentVersion
+  public var kind: SteeringKind
+  public var model: ModelFingerprint
+  public var tokenizer: String
+  public var chatTemplate: String
+  /// Global strength; a factor sweep multiplies it. Vector entries also carry their own α.
+  public var alpha: Float = 1
+  public var vectors: [VectorEntry] = []
+  public var gates: [GateEntry] = []
+  /// How it was made: options and metrics, as strings and numbers.
+  public var training: [String: JSONScalar] = [:]
+  public var created: String = ISO8601DateFormatter().string(from: Date())
+
+  enum CodingKeys: String, CodingKey {
+    case format, formatVersion = "format_version", kind, model, tokenizer, chatTemplate = "chat_template", alpha, vectors,
+      gates, training, created
+  }
+
+  public init(kind: SteeringKind, model: ModelFingerprint, tokenizer: String, chatTemplate: String) {
+    self.kind = kind
+    self.model = model
+    self.tokenizer = tokenizer
+    self.chatTemplate = chatTemplate
+  }
+
+  public init(kind: SteeringKind, for model: LlamaModel) throws {
+    self.init(
+      kind: kind, model: try model.fingerprint, tokenizer: "gpt2-bpe/\(model.tokenizer.vocabularySize)",
+      chatTemplate: model.chatTemplate.identifier)
+  }
+
+  /// Reads and validates a file; throws naming the file and what is wrong.
+  public static func load(_ path: String) throws -> SteeringFile {
+    let data: Data
+    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+      throw SteeringFileError.unreadable(path: path, reason: error.localizedDescription)
+    }
+    let file: SteeringFile
+    do { file = try JSONDecoder().decode(SteeringFile.self, from: data) } catch {
+      throw SteeringFileError.malformed(path: path, reason: "\(error)")
+    }
+    guard file.format == format else { throw SteeringFileError.malformed(path: path, reason: "format is '\(file.format)', not '\(format)'") }
+    guard file.formatVersion <= currentVersion else {
+      throw SteeringFileError.malformed(path: path, reason: "format_version \(file.formatVersion) is newer than this tool (\(currentVersion))")
+    }
+    let d = file.model.modelDimension
+    for v in file.vectors where v.vector.count != d {
+      throw SteeringFileError.malformed(path: path, reason: "a vector at layer \(v.layer) has \(v.vector.count) values, the model \(d)")
+    }
+    for g in file.gates where g.weight.count != d || g.direction.count != d {
+      throw SteeringFileError.malformed(path: path, reason: "the gate at layer \(g.layer) does not have \(d) values")
+    }
+    return file
+  }
+
+  /// Writes atomically (temporary name, then rename), pretty-printed for diffing.
+  public func save(_ path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+  }
+
+  /// The intervention this file describes, for `model`, with its global α times `factor`.
+  /// Throws when the file was made with another model.
+  public func intervention(for model: LlamaModel, factor: Float = 1, file: String = "steering file") throws -> any Intervention {
+    try model.fingerprint.requireMatch(self.model, file: file)
+    let scale = alpha * factor
+    var members: [any Intervention] = vectors.map {
+      AdditiveVector(layer: $0.layer, alpha: $0.alpha * scale, vector: $0.vector, positions: $0.positions)
+    }
+    if !gates.isEmpty { members.append(PSRGate(gates: gates, alpha: scale)) }
+    for m in members {
+      for l in m.layers where l < 0 || l >= model.configuration.layerCount {
+        throw SteeringError.layerOutOfRange(l, layerCount: model.configuration.layerCount)
+      }
+    }
+    return members.count == 1 ? members[0] : InterventionChain(members)
+  }
+}
+
+/// A number or string in a file's free-form `training` record.
+public enum JSONScalar: Codable, Equatable, Sendable, CustomStringConvertible {
+  case number(Double)
+  case string(String)
+  case bool(Bool)
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    if let b = try? c.decode(Bool.self) { self = .bool(b) }
+    else if let d = try? c.decode(Double.self) { self = .number(d) }
+    else { self = .string(try c.decode(String.self)) }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    switch self {
+    case .number(let d): try c.encode(d)
+    case .string(let s): try c.encode(s)
+    case .bool(let b): try c.encode(b)
+    }
+  }
+
+  public var description: String {
+    switch self {
+    case .number(let d): "\(d)"
+    case .string(let s): s
+    case .bool(let b): "\(b)"
+    }
+  }
+}
+
+public enum SteeringFileError: Error, CustomStringConvertible {
+  case unreadable(path: String, reason: String)
+  case malformed(path: String, reason: String)
+  case notExportable(String)
+
+  public var description: String {
+    switch self {
+    case .unreadable(let path, let reason): "cannot read steering file \(path): \(reason)"
+    case .malformed(let path, let reason): "\(path) is not a valid steering file: \(reason)"
+    case .notExportable(let why): "cannot export: \(why)"
+    }
+  }
+}

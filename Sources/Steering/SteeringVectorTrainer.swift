@@ -1,0 +1,158 @@
+import Foundation
+import LM
+
+/// Options of joint α/v training (PrOSV paper, Bao et al. 2026). α₀ = β·√d with β the
+/// factor init; v₀ ~ U(±λ/√d) with λ the vector init.
+public struct SteeringVectorTrainingOptions: Codable, Equatable, Sendable {
+  public var kind: SteeringKind
+  public var layer: Int
+  public var positions: PositionSet
+  public var factorInit: Float
+  public var factorLearningRate: Float
+  public var vectorInit: Float
+  public var vectorLearningRate: Float
+  public var epochs: Int
+  public var batchSize: Int
+  /// Gradient-norm clip on v (α is not clipped).
+  public var vectorGradientClip: Float
+  public var maxResponseTokens: Int
+  /// Sequences per forward/backward pass inside a batch (bounds memory).
+  public var microBatch: Int
+  public var seed: UInt64
+
+  /// The defaults of the PrOSV paper: `p2+s2` PrOSV or FSSV at every position.
+  public static func defaults(kind: SteeringKind, layer: Int) -> SteeringVectorTrainingOptions {
+    switch kind {
+    case .prosv:
+      SteeringVectorTrainingOptions(
+        kind: .prosv, layer: layer, positions: .prompt(prefix: 2, suffix: 2), factorInit: 4, factorLearningRate: 10,
+        vectorInit: 8, vectorLearningRate: 4e-2, epochs: 12, batchSize: 12, vectorGradientClip: 1,
+        maxResponseTokens: 128, microBatch: 4, seed: 0)
+    default:
+      SteeringVectorTrainingOptions(
+        kind: .fssv, layer: layer, positions: .all, factorInit: 2, factorLearningRate: 1, vectorInit: 1,
+        vectorLearningRate: 4e-2, epochs: 12, batchSize: 12, vectorGradientClip: 1, maxResponseTokens: 128,
+        microBatch: 4, seed: 0)
+    }
+  }
+}
+
+/// Progress of training, reported after every optimiser step.
+public struct TrainingProgress: Sendable {
+  public var epoch: Int
+  public var step: Int
+  public var totalSteps: Int
+  public var loss: Float
+  public var tokensPerSecond: Double
+  public var alpha: Float
+}
+
+public enum TrainingError: Error, CustomStringConvertible {
+  case nonFinite(epoch: Int, step: Int, lastGood: AdditiveVector)
+  case invalidOptions(String)
+
+  public var description: String {
+    switch self {
+    case .nonFinite(let epoch, let step, _):
+      "training produced NaN or infinity at epoch \(epoch), step \(step); the last good parameters were kept"
+    case .invalidOptions(let why): "invalid training options: \(why)"
+    }
+  }
+}
+
+/// Trains α and v of an additive vector jointly with Adam against the response NLL of
+/// (x, y) pairs, with a linear learning-rate decay to zero; no factor search afterwards.
+public struct SteeringVectorTrainer {
+  public let model: LlamaModel
+  public let options: SteeringVectorTrainingOptions
+
+  public init(model: LlamaModel, options: SteeringVectorTrainingOptions) throws {
+    let o = options
+    guard (0..<model.configuration.layerCount).contains(o.layer) else {
+      throw SteeringError.layerOutOfRange(o.layer, layerCount: model.configuration.layerCount)
+    }
+    guard o.epochs > 0, o.batchSize > 0, o.microBatch > 0, o.maxResponseTokens > 0 else {
+      throw TrainingError.invalidOptions("epochs, batch size, micro-batch and response length must be positive")
+    }
+    self.model = model
+    self.options = o
+  }
+
+  /// The initial vector: α₀ = β·√d, v₀ ~ U(±λ/√d), seeded.
+  public func initialVector() -> AdditiveVector {
+    let d = model.configuration.modelDimension
+    let root = Float(d).squareRoot()
+    var g = SeededGenerator(seed: options.seed)
+    let v = (0..<d).map { _ in (2 * g.nextUnit() - 1) * options.vectorInit / root }
+    return AdditiveVector(layer: options.layer, alpha: options.factorInit * root, vector: v, positions: options.positions)
+  }
+
+  /// Trains on `examples` and returns the vector. `checkpoint` is called after each epoch.
+  public func train(
+    _ examples: [TeacherForcedSequence], progress: (TrainingProgress) -> Void = { _ in },
+    checkpoint: (AdditiveVector, Int) throws -> Void = { _, _ in }
+  ) throws -> AdditiveVector {
+    guard !examples.isEmpty else { throw TrainingError.invalidOptions("no training examples") }
+    let steering = initialVector()
+    var alphaOptimizer = Adam(count: 1)
+    var vectorOptimizer = Adam(count: steering.vector.count)
+    let stepsPerEpoch = (examples.count + options.batchSize - 1) / options.batchSize
+    let totalSteps = stepsPerEpoch * options.epochs
+    var order = Array(examples.indices)
+    var generator = SeededGenerator(seed: options.seed &+ 1)
+    var step = 0
+    for epoch in 1...options.epochs {
+      order.shuffle(using: &generator)
+      for batchStart in stride(from: 0, to: order.count, by: options.batchSize) {
+        let batch = order[batchStart..<min(order.count, batchStart + options.batchSize)].map { examples[$0] }
+        let start = Date()
+        steering.zeroGradients()
+        let loss = try lossAndGradient(batch, steering)
+        let decay = 1 - Float(step) / Float(totalSteps)
+        var gradV = steering.gradientVector
+        let gradA = steering.gradientAlpha
+        guard loss.isFinite, gradA.isFinite, gradV.allSatisfy(\.isFinite) else {
+          throw TrainingError.nonFinite(epoch: epoch, step: step, lastGood: steering)
+        }
+        let norm = gradV.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        if norm > options.vectorGradientClip { gradV = gradV.map { $0 * options.vectorGradientClip / norm } }
+        var alpha = [steering.alpha]
+        alphaOptimizer.update(&alpha, gradient: [gradA], learningRate: options.factorLearningRate * decay)
+        vectorOptimizer.update(&steering.vector, gradient: gradV, learningRate: options.vectorLearningRate * decay)
+        steering.alpha = alpha[0]
+        step += 1
+        let tokens = batch.reduce(0) { $0 + $1.prompt.count + $1.response.count }
+        progress(
+          TrainingProgress(
+            epoch: epoch, step: step, totalSteps: totalSteps, loss: loss,
+            tokensPerSecond: Double(tokens) / Date().timeIntervalSince(start), alpha: steering.alpha))
+      }
+      try checkpoint(steering, epoch)
+    }
+    return steering
+  }
+
+  /// Batch loss (token mean) with gradients accumulated in `steering`, in micro-batches.
+  func lossAndGradient(_ batch: [TeacherForcedSequence], _ steering: AdditiveVector) throws -> Float {
+    let total = Float(batch.reduce(0) { $0 + $1.response.count })
+    var loss: Float = 0
+    for start in stride(from: 0, to: batch.count, by: options.microBatch) {
+      let micro = Array(batch[start..<min(batch.count, start + options.microBatch)])
+      let share = Float(micro.reduce(0) { $0 + $1.response.count }) / total
+      loss += share * (try model.responseLoss(micro, intervention: steering, backward: true, gradientScale: share))
+    }
+    return loss
+  }
+
+  /// Mean response NLL of `examples` under `steering` (nil: unsteered), token-weighted.
+  public func evaluate(_ examples: [TeacherForcedSequence], steering: (any Intervention)?) throws -> Float {
+    let total = Float(examples.reduce(0) { $0 + $1.response.count })
+    var loss: Float = 0
+    for start in stride(from: 0, to: examples.count, by: options.microBatch) {
+      let micro = Array(examples[start..<min(examples.count, start + options.microBatch)])
+      let share = Float(micro.reduce(0) { $0 + $1.response.count }) / total
+      loss += share * (try model.responseLoss(micro, intervention: steering))
+    }
+    return loss
+  }
+}

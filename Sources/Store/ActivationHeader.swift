@@ -1,0 +1,58 @@
+/// The root attributes of an activation file (schema version 1, see docs/DESIGN.md).
+public struct ActivationHeader: Equatable, Sendable, Codable {
+  public static let format = "psr-activations"
+  public static let formatVersion = 1
+
+  public var modelName: String
+  public var modelSHA256: String
+  public var layerCount: Int
+  public var modelDimension: Int
+  public var steeringPrompt: String
+  /// `system` or `prefix`.
+  public var promptPosition: String
+  public var chatTemplateID: String
+  public var seed: Int
+  public var created: String
+  public var toolVersion: String
+  /// The layers stored under /layers, ascending.
+  public var layers: [Int]
+  /// `float32` or `float16`.
+  public var storage: String
+
+  public init(
+    modelName: String, modelSHA256: String, layerCount: Int, modelDimension: Int, steeringPrompt: String,
+    promptPosition: String, chatTemplateID: String, seed: Int, created: String, toolVersion: String, layers: [Int],
+    storage: String = "float32"
+  ) {
+    self.modelName = modelName
+    self.modelSHA256 = modelSHA256
+    self.layerCount = layerCount
+    self.modelDimension = modelDimension
+    self.steeringPrompt = steeringPrompt
+    self.promptPosition = promptPosition
+    self.chatTemplateID = chatTemplateID
+    self.seed = seed
+    self.created = created
+    self.toolVersion = toolVersion
+    self.layers = layers.sorted()
+    self.storage = storage
+  }
+}
+
+/// One captured example: the response tokens and, per layer, the unprompted states and
+/// the prompted-minus-unprompted deltas at those tokens (row-major `tokens × d`).
+public struct CapturedExample: Equatable, Sendable {
+  public var instruction: String
+  public var response: String
+  public var tokens: [Int32]
+  public var base: [Int: [Float]]
+  public var delta: [Int: [Float]]
+
+  public init(instruction: String, response: String, tokens: [Int32], base: [Int: [Float]], delta: [Int: [Float]]) {
+    self.instruction = instruction
+    self.response = response
+    self.tokens = tokens
+    self.base = base
+    self.delta = delta
+  }
+}

@@ -1,0 +1,126 @@
+import CHDF5
+import Foundation
+
+/// Reads an activation file lazily: examples, tokens and per-layer row ranges, without
+/// loading the whole file.
+public final class ActivationReader {
+  public let path: String
+  public let header: ActivationHeader
+  /// Complete examples (rows past them, from an interrupted write, are ignored).
+  public let exampleCount: Int
+  /// Token rows of example e are `tokenOffsets[e] ..< tokenOffsets[e + 1]`.
+  public let tokenOffsets: [Int]
+  private let file: hid_t
+  private var tables: [String: H5Table] = [:]
+
+  public var tokenCount: Int { tokenOffsets.last ?? 0 }
+
+  public init(path: String) throws {
+    self.path = path
+    header = try Self.readHeader(path: path)
+    (file, exampleCount, tokenOffsets) = try HDF5.locked {
+      let file = try HDF5.check(H5Fopen(path, psr_h5f_acc_rdonly(), psr_h5p_default()), "opening", path: path)
+      let count = Int(try H5Node(id: file, path: path).intAttribute("n_examples")[0])
+      let offsets = try H5Table.open(in: file, name: "examples/token_offset", path: path)
+      defer { offsets.close() }
+      guard offsets.rows >= count + 1 else {
+        throw StoreError.notAnActivationFile(path: path, reason: "token_offset has \(offsets.rows) rows for \(count) examples")
+      }
+      var values = [Int64](repeating: 0, count: count + 1)
+      try offsets.read(0..<(count + 1), into: &values, memoryType: psr_h5t_native_int64())
+      let result = values.map { Int($0) }
+      guard zip(result, result.dropFirst()).allSatisfy({ $0 <= $1 }), result.first == 0 else {
+        throw StoreError.notAnActivationFile(path: path, reason: "token_offset is not ascending from 0")
+      }
+      return (file, count, result)
+    }
+    // Every dataset must hold the committed rows.
+    for name in ["tokens/id"] + header.layers.flatMap { ["layers/\($0)/base", "layers/\($0)/delta"] } {
+      let table = try self.table(name)
+      guard table.rows >= tokenCount else {
+        throw StoreError.notAnActivationFile(path: path, reason: "\(name) has \(table.rows) rows, expected \(tokenCount)")
+      }
+      if name != "tokens/id" && table.width != header.modelDimension {
+        throw StoreError.mismatch(path: path, field: "\(name) width", found: "\(table.width)", expected: "\(header.modelDimension)")
+      }
+    }
+  }
+
+  deinit {
+    HDF5.locked {
+      for t in tables.values { t.close() }
+      H5Fclose(file)
+    }
+  }
+
+  /// Reads and validates the root attributes.
+  static func readHeader(path: String) throws -> ActivationHeader {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw StoreError.notAnActivationFile(path: path, reason: "no such file")
+    }
+    return try HDF5.locked {
+      guard H5Fis_hdf5(path) > 0 else { throw StoreError.notAnActivationFile(path: path, reason: "not an HDF5 file") }
+      let file = try HDF5.check(H5Fopen(path, psr_h5f_acc_rdonly(), psr_h5p_default()), "opening", path: path)
+      defer { H5Fclose(file) }
+      let root = H5Node(id: file, path: path)
+      let format = try root.stringAttribute("format")
+      guard format == ActivationHeader.format else {
+        throw StoreError.notAnActivationFile(path: path, reason: "format is '\(format)'")
+      }
+      let version = try root.intAttribute("format_version")[0]
+      guard version == ActivationHeader.formatVersion else {
+        throw StoreError.notAnActivationFile(path: path, reason: "format_version \(version) is not supported")
+      }
+      return ActivationHeader(
+        modelName: try root.stringAttribute("model_name"), modelSHA256: try root.stringAttribute("model_sha256"),
+        layerCount: Int(try root.intAttribute("n_layers")[0]), modelDimension: Int(try root.intAttribute("d_model")[0]),
+        steeringPrompt: try root.stringAttribute("steering_prompt"), promptPosition: try root.stringAttribute("prompt_position"),
+        chatTemplateID: try root.stringAttribute("chat_template_id"), seed: Int(try root.intAttribute("seed")[0]),
+        created: try root.stringAttribute("created"), toolVersion: try root.stringAttribute("tool_version"),
+        layers: try root.intAttribute("layers").map { Int($0) }, storage: try root.stringAttribute("storage"))
+    }
+  }
+
+  private func table(_ name: String) throws -> H5Table {
+    if let t = tables[name] { return t }
+    let t = try HDF5.locked { try H5Table.open(in: file, name: name, path: path) }
+    tables[name] = t
+    return t
+  }
+
+  public func instructions(_ range: Range<Int>? = nil) throws -> [String] {
+    let r = range ?? 0..<exampleCount
+    return try HDF5.locked { try table("examples/instruction").readStrings(r) }
+  }
+
+  public func responses(_ range: Range<Int>? = nil) throws -> [String] {
+    let r = range ?? 0..<exampleCount
+    return try HDF5.locked { try table("examples/response").readStrings(r) }
+  }
+
+  public func tokens(_ rows: Range<Int>? = nil) throws -> [Int32] {
+    let r = rows ?? 0..<tokenCount
+    var out = [Int32](repeating: 0, count: r.count)
+    try HDF5.locked { try table("tokens/id").read(r, into: &out, memoryType: psr_h5t_native_int32()) }
+    return out
+  }
+
+  /// Rows `rows` of `/layers/{layer}/base` as a flat `rows × d` array of Float.
+  public func base(layer: Int, rows: Range<Int>? = nil) throws -> [Float] { try matrix("base", layer, rows) }
+
+  /// Rows `rows` of `/layers/{layer}/delta`.
+  public func delta(layer: Int, rows: Range<Int>? = nil) throws -> [Float] { try matrix("delta", layer, rows) }
+
+  private func matrix(_ kind: String, _ layer: Int, _ rows: Range<Int>?) throws -> [Float] {
+    guard header.layers.contains(layer) else {
+      throw StoreError.mismatch(path: path, field: "layer", found: "\(layer)", expected: "one of \(header.layers)")
+    }
+    let r = rows ?? 0..<tokenCount
+    guard r.lowerBound >= 0, r.upperBound <= tokenCount else {
+      throw StoreError.notAnActivationFile(path: path, reason: "rows \(r) are outside 0..<\(tokenCount)")
+    }
+    var out = [Float](repeating: 0, count: r.count * header.modelDimension)
+    try HDF5.locked { try table("layers/\(layer)/\(kind)").read(r, into: &out, memoryType: psr_h5t_native_float()) }
+    return out
+  }
+}

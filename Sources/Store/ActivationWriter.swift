@@ -1,0 +1,169 @@
+import CHDF5
+import Foundation
+
+/// How activations are stored.
+public struct StorageOptions: Sendable, Equatable {
+  /// Store base and delta as IEEE half precision (h5py reads float16); halves the file.
+  public var float16: Bool
+  /// gzip level 1–9, or nil for none.
+  public var gzip: Int?
+  /// Rows per chunk along the token axis.
+  public var chunkRows: Int
+
+  public init(float16: Bool = false, gzip: Int? = nil, chunkRows: Int = 256) {
+    self.float16 = float16
+    self.gzip = gzip
+    self.chunkRows = chunkRows
+  }
+}
+
+/// Appends captured examples to an activation file, one complete example at a time.
+///
+/// After each example the file is flushed and the root attribute `n_examples` is advanced;
+/// datasets may hold rows past it only if a write was interrupted, and `resume` cuts them
+/// off, so an interrupted capture continues without duplicating or losing an example.
+public final class ActivationWriter {
+  public let path: String
+  public let header: ActivationHeader
+  public private(set) var exampleCount: Int
+  public private(set) var tokenCount: Int
+  private let file: hid_t
+  private let instructions: H5Table
+  private let responses: H5Table
+  private let offsets: H5Table
+  private let tokenIDs: H5Table
+  private var base: [Int: H5Table] = [:]
+  private var delta: [Int: H5Table] = [:]
+  private var closed = false
+
+  /// Creates a new file at `path` (replacing any file there).
+  public static func create(path: String, header: ActivationHeader, options: StorageOptions = StorageOptions()) throws -> ActivationWriter {
+    try HDF5.locked {
+      let file = try HDF5.check(
+        H5Fcreate(path, psr_h5f_acc_trunc(), psr_h5p_default(), psr_h5p_default()), "creating the file", path: path)
+      let root = H5Node(id: file, path: path)
+      try root.writeAttribute("format", ActivationHeader.format)
+      try root.writeAttribute("format_version", [Int64(ActivationHeader.formatVersion)])
+      try root.writeAttribute("model_name", header.modelName)
+      try root.writeAttribute("model_sha256", header.modelSHA256)
+      try root.writeAttribute("n_layers", [Int64(header.layerCount)])
+      try root.writeAttribute("d_model", [Int64(header.modelDimension)])
+      try root.writeAttribute("steering_prompt", header.steeringPrompt)
+      try root.writeAttribute("prompt_position", header.promptPosition)
+      try root.writeAttribute("chat_template_id", header.chatTemplateID)
+      try root.writeAttribute("seed", [Int64(header.seed)])
+      try root.writeAttribute("created", header.created)
+      try root.writeAttribute("tool_version", header.toolVersion)
+      try root.writeAttribute("layers", header.layers.map(Int64.init), array: true)
+      try root.writeAttribute("storage", header.storage)
+      try root.writeAttribute("n_examples", [0])
+      let strings = HDF5.stringType()
+      defer { H5Tclose(strings) }
+      let chunk = options.chunkRows
+      _ = try H5Table.create(in: file, name: "examples/instruction", fileType: strings, width: 0, chunkRows: 64, gzip: nil, path: path).close()
+      _ = try H5Table.create(in: file, name: "examples/response", fileType: strings, width: 0, chunkRows: 64, gzip: nil, path: path).close()
+      let offsets = try H5Table.create(
+        in: file, name: "examples/token_offset", fileType: psr_h5t_std_i64le(), width: 0, chunkRows: 256, gzip: nil, path: path)
+      var zero: Int64 = 0
+      try offsets.append(&zero, count: 1, memoryType: psr_h5t_native_int64())
+      offsets.close()
+      _ = try H5Table.create(
+        in: file, name: "tokens/id", fileType: psr_h5t_std_i32le(), width: 0, chunkRows: chunk, gzip: options.gzip, path: path
+      ).close()
+      let floatType = options.float16 ? HDF5.float16Type() : H5Tcopy(psr_h5t_ieee_f32le())
+      defer { H5Tclose(floatType) }
+      for l in header.layers {
+        for kind in ["base", "delta"] {
+          _ = try H5Table.create(
+            in: file, name: "layers/\(l)/\(kind)", fileType: floatType, width: header.modelDimension, chunkRows: chunk,
+            gzip: options.gzip, path: path
+          ).close()
+        }
+      }
+      H5Fflush(file, H5F_SCOPE_GLOBAL)
+      H5Fclose(file)
+    }
+    return try ActivationWriter(path: path, expecting: header)
+  }
+
+  /// Opens an existing file to append more examples; its header must match `header` in
+  /// model, layers, prompt and seed. Rows past the last complete example are cut off.
+  public static func resume(path: String, expecting header: ActivationHeader) throws -> ActivationWriter {
+    try ActivationWriter(path: path, expecting: header)
+  }
+
+  private init(path: String, expecting header: ActivationHeader) throws {
+    self.path = path
+    let found = try ActivationReader.readHeader(path: path)
+    for (field, a, b) in [
+      ("model_sha256", found.modelSHA256, header.modelSHA256), ("steering_prompt", found.steeringPrompt, header.steeringPrompt),
+      ("prompt_position", found.promptPosition, header.promptPosition), ("layers", "\(found.layers)", "\(header.layers)"),
+      ("seed", "\(found.seed)", "\(header.seed)"), ("storage", found.storage, header.storage),
+    ] where a != b {
+      throw StoreError.mismatch(path: path, field: field, found: a, expected: b)
+    }
+    self.header = found
+    (file, instructions, responses, offsets, tokenIDs, base, delta, exampleCount, tokenCount) = try HDF5.locked {
+      let file = try HDF5.check(H5Fopen(path, psr_h5f_acc_rdwr(), psr_h5p_default()), "opening for writing", path: path)
+      let count = Int(try H5Node(id: file, path: path).intAttribute("n_examples")[0])
+      let instructions = try H5Table.open(in: file, name: "examples/instruction", path: path)
+      let responses = try H5Table.open(in: file, name: "examples/response", path: path)
+      let offsets = try H5Table.open(in: file, name: "examples/token_offset", path: path)
+      let tokenIDs = try H5Table.open(in: file, name: "tokens/id", path: path)
+      var last: Int64 = 0
+      try offsets.read(count..<(count + 1), into: &last, memoryType: psr_h5t_native_int64())
+      let tokens = Int(last)
+      try instructions.resize(rows: count)
+      try responses.resize(rows: count)
+      try offsets.resize(rows: count + 1)
+      try tokenIDs.resize(rows: tokens)
+      var base: [Int: H5Table] = [:], delta: [Int: H5Table] = [:]
+      for l in found.layers {
+        base[l] = try H5Table.open(in: file, name: "layers/\(l)/base", path: path)
+        delta[l] = try H5Table.open(in: file, name: "layers/\(l)/delta", path: path)
+        try base[l]!.resize(rows: tokens)
+        try delta[l]!.resize(rows: tokens)
+      }
+      return (file, instructions, responses, offsets, tokenIDs, base, delta, count, tokens)
+    }
+  }
+
+  /// Writes one example and commits it.
+  public func append(_ example: CapturedExample) throws {
+    let t = example.tokens.count
+    let d = header.modelDimension
+    for l in header.layers {
+      guard let b = example.base[l], let dl = example.delta[l], b.count == t * d, dl.count == t * d else {
+        throw StoreError.invalidExample("layer \(l) needs \(t)×\(d) base and delta values")
+      }
+    }
+    try HDF5.locked {
+      try instructions.appendStrings([example.instruction])
+      try responses.appendStrings([example.response])
+      var end = Int64(tokenCount + t)
+      try offsets.append(&end, count: 1, memoryType: psr_h5t_native_int64())
+      try example.tokens.withUnsafeBytes { try tokenIDs.append($0.baseAddress!, count: t, memoryType: psr_h5t_native_int32()) }
+      for l in header.layers {
+        try example.base[l]!.withUnsafeBytes { try base[l]!.append($0.baseAddress!, count: t, memoryType: psr_h5t_native_float()) }
+        try example.delta[l]!.withUnsafeBytes { try delta[l]!.append($0.baseAddress!, count: t, memoryType: psr_h5t_native_float()) }
+      }
+      // Data first, then the commit marker.
+      H5Fflush(file, H5F_SCOPE_GLOBAL)
+      try H5Node(id: file, path: path).writeAttribute("n_examples", [Int64(exampleCount + 1)])
+      try HDF5.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flushing", path: path)
+    }
+    exampleCount += 1
+    tokenCount += t
+  }
+
+  public func close() throws {
+    guard !closed else { return }
+    closed = true
+    try HDF5.locked {
+      for table in [instructions, responses, offsets, tokenIDs] + Array(base.values) + Array(delta.values) { table.close() }
+      try HDF5.check(H5Fclose(file), "closing", path: path)
+    }
+  }
+
+  deinit { try? close() }
+}

@@ -1,0 +1,65 @@
+import CHDF5
+import Foundation
+
+/// The HDF5 C library is not thread-safe in Debian's build: every call goes through this lock.
+enum HDF5 {
+  private static let lock = NSRecursiveLock()
+  nonisolated(unsafe) private static var initialized = false
+
+  static func locked<T>(_ body: () throws -> T) rethrows -> T {
+    lock.lock()
+    defer { lock.unlock() }
+    if !initialized {
+      H5open()
+      // The library prints its own error stack by default; ours are typed.
+      H5Eset_auto2(psr_h5e_default(), nil, nil)
+      initialized = true
+    }
+    return try body()
+  }
+
+  /// Throws `StoreError.hdf5` when an HDF5 call returned a negative status or id.
+  @discardableResult
+  static func check<T: BinaryInteger>(_ value: T, _ what: @autoclosure () -> String, path: String) throws -> T {
+    if value < 0 { throw StoreError.hdf5(path: path, operation: what()) }
+    return value
+  }
+
+  /// A half-precision IEEE type (sign, 5-bit exponent, 10-bit mantissa), which HDF5 1.10 lacks
+  /// as a predefined type; h5py reads it as float16.
+  static func float16Type() -> hid_t {
+    let t = H5Tcopy(psr_h5t_ieee_f32le())
+    H5Tset_fields(t, 15, 10, 5, 0, 10)
+    H5Tset_precision(t, 16)
+    H5Tset_size(t, 2)
+    H5Tset_ebias(t, 15)
+    return t
+  }
+
+  /// Variable-length UTF-8 strings.
+  static func stringType() -> hid_t {
+    let t = H5Tcopy(psr_h5t_c_s1())
+    H5Tset_size(t, Int(bitPattern: UInt(bitPattern: -1)))  // H5T_VARIABLE
+    H5Tset_cset(t, H5T_CSET_UTF8)
+    return t
+  }
+}
+
+/// Why an activation file could not be written or read.
+public enum StoreError: Error, CustomStringConvertible, Equatable {
+  case hdf5(path: String, operation: String)
+  case notAnActivationFile(path: String, reason: String)
+  case mismatch(path: String, field: String, found: String, expected: String)
+  case exists(path: String)
+  case invalidExample(String)
+
+  public var description: String {
+    switch self {
+    case .hdf5(let path, let op): "HDF5 error in \(path) while \(op)"
+    case .notAnActivationFile(let path, let reason): "\(path) is not a psr-activations file: \(reason)"
+    case .mismatch(let path, let field, let found, let expected): "\(path): \(field) is \(found), expected \(expected)"
+    case .exists(let path): "\(path) already exists; pass --resume to continue it or --overwrite to replace it"
+    case .invalidExample(let why): "invalid example: \(why)"
+    }
+  }
+}

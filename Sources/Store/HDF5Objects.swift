@@ -1,0 +1,191 @@
+import CHDF5
+import Foundation
+
+/// Small typed helpers over HDF5 ids; callers hold `HDF5.locked`.
+struct H5Node {
+  let id: hid_t
+  let path: String
+
+  func writeAttribute(_ name: String, _ value: String) throws {
+    let type = HDF5.stringType()
+    defer { H5Tclose(type) }
+    let space = H5Screate(H5S_SCALAR)
+    defer { H5Sclose(space) }
+    if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
+    let attr = try HDF5.check(H5Acreate2(id, name, type, space, psr_h5p_default(), psr_h5p_default()), "creating attribute \(name)", path: path)
+    defer { H5Aclose(attr) }
+    try value.withCString { cString in
+      var pointer: UnsafePointer<CChar>? = cString
+      try HDF5.check(H5Awrite(attr, type, &pointer), "writing attribute \(name)", path: path)
+    }
+  }
+
+  /// Writes integers; one value becomes a scalar attribute unless `array`.
+  func writeAttribute(_ name: String, _ values: [Int64], array: Bool = false) throws {
+    var dims: [hsize_t] = [hsize_t(values.count)]
+    let space = values.count == 1 && !array ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dims, nil)
+    defer { H5Sclose(space) }
+    if H5Aexists(id, name) > 0 {
+      let attr = H5Aopen(id, name, psr_h5p_default())
+      defer { H5Aclose(attr) }
+      let existing = H5Aget_space(attr)
+      let count = H5Sget_simple_extent_npoints(existing)
+      H5Sclose(existing)
+      if count == values.count {
+        try HDF5.check(H5Awrite(attr, psr_h5t_native_int64(), values), "writing attribute \(name)", path: path)
+        return
+      }
+      H5Adelete(id, name)
+    }
+    let attr = try HDF5.check(
+      H5Acreate2(id, name, psr_h5t_std_i64le(), space, psr_h5p_default(), psr_h5p_default()), "creating attribute \(name)", path: path)
+    defer { H5Aclose(attr) }
+    try HDF5.check(H5Awrite(attr, psr_h5t_native_int64(), values), "writing attribute \(name)", path: path)
+  }
+
+  func stringAttribute(_ name: String) throws -> String {
+    guard H5Aexists(id, name) > 0 else { throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is missing") }
+    let attr = try HDF5.check(H5Aopen(id, name, psr_h5p_default()), "opening attribute \(name)", path: path)
+    defer { H5Aclose(attr) }
+    let fileType = H5Aget_type(attr)
+    defer { H5Tclose(fileType) }
+    guard H5Tget_class(fileType) == H5T_STRING else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is not a string")
+    }
+    if H5Tis_variable_str(fileType) > 0 {
+      let type = HDF5.stringType()
+      defer { H5Tclose(type) }
+      var pointer: UnsafeMutablePointer<CChar>? = nil
+      try HDF5.check(H5Aread(attr, type, &pointer), "reading attribute \(name)", path: path)
+      defer { free(pointer) }
+      return pointer.map { String(cString: $0) } ?? ""
+    }
+    let size = H5Tget_size(fileType)
+    var buffer = [CChar](repeating: 0, count: size + 1)
+    try HDF5.check(H5Aread(attr, fileType, &buffer), "reading attribute \(name)", path: path)
+    return String(cString: buffer)
+  }
+
+  func intAttribute(_ name: String) throws -> [Int64] {
+    guard H5Aexists(id, name) > 0 else { throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is missing") }
+    let attr = try HDF5.check(H5Aopen(id, name, psr_h5p_default()), "opening attribute \(name)", path: path)
+    defer { H5Aclose(attr) }
+    let fileType = H5Aget_type(attr)
+    defer { H5Tclose(fileType) }
+    guard H5Tget_class(fileType) == H5T_INTEGER else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is not an integer")
+    }
+    let space = H5Aget_space(attr)
+    let count = Int(H5Sget_simple_extent_npoints(space))
+    H5Sclose(space)
+    var values = [Int64](repeating: 0, count: count)
+    try HDF5.check(H5Aread(attr, psr_h5t_native_int64(), &values), "reading attribute \(name)", path: path)
+    return values
+  }
+}
+
+/// An extendable dataset of rank 1 or 2 (`rows × width`), chunked along rows.
+struct H5Table {
+  let id: hid_t
+  let path: String
+  let name: String
+  let width: Int
+
+  static func create(
+    in parent: hid_t, name: String, fileType: hid_t, width: Int, chunkRows: Int, gzip: Int?, path: String
+  ) throws -> H5Table {
+    let rank: Int32 = width == 0 ? 1 : 2
+    var dims: [hsize_t] = width == 0 ? [0] : [0, hsize_t(width)]
+    var maxDims: [hsize_t] = width == 0 ? [psr_h5s_unlimited()] : [psr_h5s_unlimited(), hsize_t(width)]
+    var chunk: [hsize_t] = width == 0 ? [hsize_t(chunkRows)] : [hsize_t(chunkRows), hsize_t(width)]
+    let space = H5Screate_simple(rank, &dims, &maxDims)
+    defer { H5Sclose(space) }
+    let properties = H5Pcreate(psr_h5p_dataset_create())
+    defer { H5Pclose(properties) }
+    H5Pset_chunk(properties, rank, &chunk)
+    if let gzip { H5Pset_deflate(properties, UInt32(gzip)) }
+    let lcpl = H5Pcreate(psr_h5p_link_create())
+    defer { H5Pclose(lcpl) }
+    H5Pset_create_intermediate_group(lcpl, 1)
+    let id = try HDF5.check(
+      H5Dcreate2(parent, name, fileType, space, lcpl, properties, psr_h5p_default()), "creating dataset \(name)", path: path)
+    return H5Table(id: id, path: path, name: name, width: width)
+  }
+
+  static func open(in parent: hid_t, name: String, path: String) throws -> H5Table {
+    guard H5Lexists(parent, name, psr_h5p_default()) > 0 else {
+      throw StoreError.notAnActivationFile(path: path, reason: "dataset \(name) is missing")
+    }
+    let id = try HDF5.check(H5Dopen2(parent, name, psr_h5p_default()), "opening dataset \(name)", path: path)
+    let space = H5Dget_space(id)
+    defer { H5Sclose(space) }
+    var dims = [hsize_t](repeating: 0, count: 2)
+    let rank = H5Sget_simple_extent_dims(space, &dims, nil)
+    return H5Table(id: id, path: path, name: name, width: rank == 2 ? Int(dims[1]) : 0)
+  }
+
+  var rows: Int {
+    let space = H5Dget_space(id)
+    defer { H5Sclose(space) }
+    var dims = [hsize_t](repeating: 0, count: 2)
+    H5Sget_simple_extent_dims(space, &dims, nil)
+    return Int(dims[0])
+  }
+
+  func close() { H5Dclose(id) }
+
+  /// Sets the row count (growing or truncating).
+  func resize(rows: Int) throws {
+    var dims: [hsize_t] = width == 0 ? [hsize_t(rows)] : [hsize_t(rows), hsize_t(width)]
+    try HDF5.check(H5Dset_extent(id, &dims), "resizing \(name)", path: path)
+  }
+
+  /// Selects rows `range` of the file space and a matching memory space.
+  private func spaces(_ range: Range<Int>) -> (file: hid_t, memory: hid_t) {
+    let file = H5Dget_space(id)
+    let rank: Int32 = width == 0 ? 1 : 2
+    var start: [hsize_t] = width == 0 ? [hsize_t(range.lowerBound)] : [hsize_t(range.lowerBound), 0]
+    var count: [hsize_t] = width == 0 ? [hsize_t(range.count)] : [hsize_t(range.count), hsize_t(width)]
+    H5Sselect_hyperslab(file, H5S_SELECT_SET, &start, nil, &count, nil)
+    let memory = H5Screate_simple(rank, &count, nil)
+    return (file, memory)
+  }
+
+  /// Appends rows from `buffer` (`count × max(width, 1)` elements of `memoryType`).
+  func append(_ buffer: UnsafeRawPointer, count: Int, memoryType: hid_t) throws {
+    guard count > 0 else { return }
+    let start = rows
+    try resize(rows: start + count)
+    let (file, memory) = spaces(start..<(start + count))
+    defer { H5Sclose(file); H5Sclose(memory) }
+    try HDF5.check(H5Dwrite(id, memoryType, memory, file, psr_h5p_default(), buffer), "writing \(name)", path: path)
+  }
+
+  func read(_ range: Range<Int>, into buffer: UnsafeMutableRawPointer, memoryType: hid_t) throws {
+    guard !range.isEmpty else { return }
+    guard range.lowerBound >= 0, range.upperBound <= rows else {
+      throw StoreError.notAnActivationFile(path: path, reason: "rows \(range) of \(name) are outside 0..<\(rows)")
+    }
+    let (file, memory) = spaces(range)
+    defer { H5Sclose(file); H5Sclose(memory) }
+    try HDF5.check(H5Dread(id, memoryType, memory, file, psr_h5p_default(), buffer), "reading \(name)", path: path)
+  }
+
+  func appendStrings(_ strings: [String]) throws {
+    let type = HDF5.stringType()
+    defer { H5Tclose(type) }
+    let copies = strings.map { strdup($0) }
+    defer { copies.forEach { free($0) } }
+    var pointers = copies.map { UnsafePointer<CChar>($0) }
+    try append(&pointers, count: strings.count, memoryType: type)
+  }
+
+  func readStrings(_ range: Range<Int>) throws -> [String] {
+    let type = HDF5.stringType()
+    defer { H5Tclose(type) }
+    var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: range.count)
+    try read(range, into: &pointers, memoryType: type)
+    defer { pointers.forEach { free($0) } }
+    return pointers.map { $0.map { String(cString: $0) } ?? "" }
+  }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import XCTest
+import LM
+import Steering
+import TestSupport
+
+final class SteeringFileTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-steering-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  private func sample(model: LlamaModel) throws -> SteeringFile {
+    var f = try SteeringFile(kind: .prosv, for: model)
+    let d = model.configuration.modelDimension
+    f.vectors = [VectorEntry(layer: 7, positions: .prompt(prefix: 2, suffix: 2), alpha: 3.5, vector: (0..<d).map { Float($0) / 1000 })]
+    f.training = ["epochs": .number(12), "data": .string("x.jsonl")]
+    return f
+  }
+
+  func testRoundTrip() throws {
+    let model = try Fixtures.model()
+    let f = try sample(model: model)
+    let path = directory.appendingPathComponent("v.json").path
+    try f.save(path)
+    XCTAssertEqual(try SteeringFile.load(path), f)
+    XCTAssertEqual(try model.fingerprint.sha256, "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53")
+  }
+
+  func testLoadingIntoAnotherModelIsAnError() throws {
+    let model = try Fixtures.model()
+    var f = try sample(model: model)
+    f.model.sha256 = String(repeating: "0", count: 64)
+    XCTAssertThrowsError(try f.intervention(for: model)) { error in
+      XCTAssertTrue(error is FingerprintMismatch, "\(error)")
+    }
+  }
+
+  func testMalformedFilesAreRejectedWithTheirPath() throws {
+    let path = directory.appendingPathComponent("bad.json").path
+    try Data("{\"format\": \"psr-steering\"}".utf8).write(to: URL(fileURLWithPath: path))
+    XCTAssertThrowsError(try SteeringFile.load(path)) { XCTAssertTrue("\($0)".contains(path)) }
+    let model = try Fixtures.model()
+    var f = try sample(model: model)
+    f.vectors[0].vector.removeLast()
+    try f.save(path)
+    XCTAssertThrowsError(try SteeringFile.load(path)) { XCTAssertTrue("\($0)".contains("575 values")) }
+  }
+
+  func testControlVectorExportHoldsAlphaTimesVector() throws {
+    let model = try Fixtures.model()
+    var f = try SteeringFile(kind: .fssv, for: model)
+    let d = model.configuration.modelDimension
+    let v = (0..<d).map { Float($0 % 7) - 3 }
+    f.vectors = [VectorEntry(layer: 12, positions: .all, alpha: 2, vector: v)]
+    f.alpha = 1.5
+    let bytes = try ControlVectorExport.gguf(f).bytes()
+    let gguf = try GGUFFile(bytes: bytes)
+    XCTAssertEqual(gguf.metadata["general.architecture"]?.string, "controlvector")
+    XCTAssertEqual(gguf.metadata["controlvector.model_hint"]?.string, "llama")
+    XCTAssertEqual(gguf.metadata["controlvector.layer_count"]?.int, 1)
+    XCTAssertEqual(gguf.dequantize(try gguf.tensor("direction.12")), v.map { $0 * 3 })
+    XCTAssertThrowsError(try ControlVectorExport.gguf(try sample(model: model)), "prompt-only vectors are not constant")
+  }
+}

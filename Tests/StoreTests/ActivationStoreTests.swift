@@ -1,0 +1,93 @@
+import Foundation
+import Store
+import XCTest
+
+final class ActivationStoreTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-store-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  private func header(layers: [Int] = [3, 10], storage: String = "float32") -> ActivationHeader {
+    ActivationHeader(
+      modelName: "test", modelSHA256: "abc", layerCount: 30, modelDimension: 8, steeringPrompt: "Be a pirate.",
+      promptPosition: "prefix", chatTemplateID: "chatml", seed: 7, created: "2026-11-26T00:00:00Z", toolVersion: "test",
+      layers: layers, storage: storage)
+  }
+
+  private func example(_ i: Int, tokens: Int) -> CapturedExample {
+    let values = { (salt: Float) in (0..<(tokens * 8)).map { Float($0) * 0.25 + Float(i) * 100 + salt } }
+    return CapturedExample(
+      instruction: "instruction \(i) — ünïcode", response: "response \(i)", tokens: (0..<tokens).map { Int32($0 + i) },
+      base: [3: values(0.5), 10: values(1.5)], delta: [3: values(-0.5), 10: values(-1.5)])
+  }
+
+  func testRoundTripFloat32() throws {
+    let path = directory.appendingPathComponent("a.h5").path
+    let writer = try ActivationWriter.create(path: path, header: header())
+    let examples = [example(0, tokens: 5), example(1, tokens: 300), example(2, tokens: 1)]
+    for e in examples { try writer.append(e) }
+    try writer.close()
+
+    let reader = try ActivationReader(path: path)
+    XCTAssertEqual(reader.header, header())
+    XCTAssertEqual(reader.exampleCount, 3)
+    XCTAssertEqual(reader.tokenOffsets, [0, 5, 305, 306])
+    XCTAssertEqual(try reader.instructions(), examples.map(\.instruction))
+    XCTAssertEqual(try reader.responses(1..<2), ["response 1"])
+    XCTAssertEqual(try reader.tokens(), examples.flatMap(\.tokens))
+    XCTAssertEqual(try reader.base(layer: 10, rows: 5..<305), examples[1].base[10])
+    XCTAssertEqual(try reader.delta(layer: 3), examples.flatMap { $0.delta[3]! })
+    XCTAssertThrowsError(try reader.base(layer: 4))
+  }
+
+  func testFloat16WithGzipStoresHalfPrecision() throws {
+    let path = directory.appendingPathComponent("h.h5").path
+    let writer = try ActivationWriter.create(
+      path: path, header: header(storage: "float16"), options: StorageOptions(float16: true, gzip: 4, chunkRows: 16))
+    let e = example(3, tokens: 40)
+    try writer.append(e)
+    try writer.close()
+    let stored = try ActivationReader(path: path).base(layer: 3)
+    for (a, b) in zip(stored, e.base[3]!) { XCTAssertEqual(a, Float(Float16(b))) }
+  }
+
+  func testResumeContinuesAfterTheLastCommittedExample() throws {
+    let path = directory.appendingPathComponent("r.h5").path
+    let first = try ActivationWriter.create(path: path, header: header())
+    try first.append(example(0, tokens: 4))
+    try first.append(example(1, tokens: 6))
+    try first.close()
+    let resumed = try ActivationWriter.resume(path: path, expecting: header())
+    XCTAssertEqual(resumed.exampleCount, 2)
+    try resumed.append(example(2, tokens: 3))
+    try resumed.close()
+    let reader = try ActivationReader(path: path)
+    XCTAssertEqual(reader.tokenOffsets, [0, 4, 10, 13])
+    XCTAssertEqual(try reader.delta(layer: 10, rows: 10..<13), example(2, tokens: 3).delta[10])
+  }
+
+  func testMismatchedResumeAndCorruptFilesAreRejected() throws {
+    let path = directory.appendingPathComponent("m.h5").path
+    try ActivationWriter.create(path: path, header: header()).close()
+    var other = header()
+    other.steeringPrompt = "Be a poet."
+    XCTAssertThrowsError(try ActivationWriter.resume(path: path, expecting: other)) { error in
+      XCTAssertEqual(error as? StoreError, .mismatch(path: path, field: "steering_prompt", found: "Be a pirate.", expected: "Be a poet."))
+    }
+    let junk = directory.appendingPathComponent("junk.h5").path
+    try Data((0..<4096).map { UInt8($0 % 251) }).write(to: URL(fileURLWithPath: junk))
+    XCTAssertThrowsError(try ActivationReader(path: junk)) { XCTAssertTrue("\($0)".contains("not an HDF5 file")) }
+    // A truncated HDF5 file.
+    let full = try Data(contentsOf: URL(fileURLWithPath: path))
+    let cut = directory.appendingPathComponent("cut.h5").path
+    try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: cut))
+    XCTAssertThrowsError(try ActivationReader(path: cut))
+    XCTAssertThrowsError(try ActivationWriter.create(path: path, header: header()).append(
+      CapturedExample(instruction: "", response: "", tokens: [1], base: [:], delta: [:])))
+  }
+}
