@@ -7,6 +7,7 @@ let package = Package(
   name: "PSRSteering",
   products: [
     .executable(name: "psr", targets: ["PSRCLI"]),
+    .executable(name: "capture", targets: ["CaptureCLI"]),
     .library(name: "LM", targets: ["LM"]),
     .library(name: "Steering", targets: ["Steering"]),
     .library(name: "Store", targets: ["Store"]),
@@ -21,10 +22,18 @@ let package = Package(
     .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
+    .target(name: "Capture", dependencies: ["LM", "Store"], swiftSettings: optimize),
+    .target(
+      name: "CLICommon", dependencies: ["LM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: optimize),
+    .executableTarget(
+      name: "CaptureCLI",
+      dependencies: ["Capture", "CLICommon", "LM", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: optimize),
     .executableTarget(
       name: "PSRCLI",
       dependencies: [
-        "LM", "Steering", "Tensor",
+        "CLICommon", "LM", "Steering", "Tensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: optimize),
@@ -33,6 +42,7 @@ let package = Package(
     .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "TestSupport"]),
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+    .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

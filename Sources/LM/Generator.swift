@@ -37,18 +37,21 @@ extension LlamaModel {
   /// Generates continuations of many prompts at once: one packed prefill, then one packed
   /// decode step per token for all sequences still running.
   ///
-  /// Sequence i samples from its own random stream derived from (seed, i), so its output
-  /// does not depend on which other prompts share the batch.
+  /// Sequence i samples from its own random stream derived from (seed, streams[i]) (default
+  /// i), so its output does not depend on which other prompts share the batch.
   /// - Parameter progress: called after each decode step with the number of tokens made so far.
   public func generate(
     prompts: [[Int]], options: GenerationOptions, intervention: (any Intervention)? = nil,
-    progress: ((Int) -> Void)? = nil
+    streams: [Int]? = nil, progress: ((Int) -> Void)? = nil
   ) throws -> [Generation] {
     guard !prompts.isEmpty else { return [] }
     for (i, p) in prompts.enumerated() where p.isEmpty { throw ModelError.emptyInput("prompt \(i) has no tokens") }
     let stops = options.stopTokens.union([tokenizer.endOfSequence])
     var results = prompts.map { Generation(promptIDs: $0, ids: [], finishReason: .length, topLogProbabilities: []) }
-    var generators = prompts.indices.map { SeededGenerator.stream(seed: options.sampling.seed, index: $0) }
+    if let streams, streams.count != prompts.count {
+      throw ModelError.invalidConfiguration("\(streams.count) stream indices for \(prompts.count) prompts")
+    }
+    var generators = prompts.indices.map { SeededGenerator.stream(seed: options.sampling.seed, index: streams?[$0] ?? $0) }
     guard options.maxNewTokens > 0 else { return results }
     let caches = prompts.map { makeCache(capacity: $0.count + options.maxNewTokens) }
     var active = Array(prompts.indices)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLICommon
 import Foundation
 import LM
 import Steering
@@ -154,7 +155,3 @@ struct SteeringVectorCommand: ParsableCommand {
   }
 }
 
-/// Progress and status lines go to standard error, so standard output stays parseable.
-func log(_ message: String) {
-  FileHandle.standardError.write(Data((message + "\n").utf8))
-}

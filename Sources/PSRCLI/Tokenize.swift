@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLICommon
 import LM
 
 struct Tokenize: ParsableCommand {

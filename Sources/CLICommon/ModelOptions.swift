@@ -3,15 +3,17 @@ import Foundation
 import LM
 
 /// The model to load, shared by every subcommand.
-struct ModelOptions: ParsableArguments {
+public struct ModelOptions: ParsableArguments {
   @Option(name: .long, help: "GGUF model file (default: $PSR_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf).")
-  var model: String?
+  public var model: String?
 
-  static let defaultRelativePath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+  public init() {}
+
+  public static let defaultRelativePath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
   /// The file to load: the flag, then the environment, then the default beside the working
   /// directory or beside the executable's checkout.
-  var resolvedPath: String {
+  public var resolvedPath: String {
     if let model { return model }
     if let env = ProcessInfo.processInfo.environment["PSR_MODEL"], !env.isEmpty { return env }
     let candidates = [
@@ -22,7 +24,7 @@ struct ModelOptions: ParsableArguments {
     return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
   }
 
-  func load() throws -> LlamaModel {
+  public func load() throws -> LlamaModel {
     let path = resolvedPath
     guard FileManager.default.fileExists(atPath: path) else {
       throw ValidationError("model file \(path) does not exist; run scripts/setup.sh or pass --model")

@@ -1,0 +1,89 @@
+import Foundation
+
+/// A line of an input file that could not be used.
+public struct InputProblem: Sendable, Equatable, CustomStringConvertible {
+  public var line: Int
+  public var reason: String
+  public var description: String { "line \(line): \(reason)" }
+}
+
+public enum CaptureError: Error, CustomStringConvertible, Equatable {
+  case unreadable(String)
+  case emptyPromptFile(String)
+  case noInputs(String)
+  case malformedInput(path: String, problem: InputProblem)
+  case layerOutOfRange(Int, layerCount: Int)
+  case inputsChanged(path: String, example: Int)
+
+  public var description: String {
+    switch self {
+    case .unreadable(let path): "cannot read \(path)"
+    case .emptyPromptFile(let path): "prompt file \(path) is empty; write the steering prompt in it"
+    case .noInputs(let path): "\(path) holds no instructions"
+    case .malformedInput(let path, let problem): "\(path): \(problem)"
+    case .layerOutOfRange(let l, let n): "layer \(l) is outside 0..<\(n)"
+    case .inputsChanged(let path, let e): "\(path): example \(e) differs from the one in the file being resumed; use --overwrite"
+    }
+  }
+}
+
+/// Reads capture inputs: JSON Lines with `instruction` (and optional `output`), or plain text
+/// with one instruction per line. Malformed lines are returned as problems (or thrown when
+/// `strict`).
+public enum InputFile {
+  public static func read(_ path: String, strict: Bool) throws -> (inputs: [CaptureInput], problems: [InputProblem]) {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CaptureError.unreadable(path) }
+    if let questions = personaObject(text)?["questions"] as? [String] {
+      // A persona trait file: its questions are the instructions.
+      guard !questions.isEmpty else { throw CaptureError.noInputs(path) }
+      return (questions.map { CaptureInput(instruction: $0) }, [])
+    }
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    let isJSON = lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.trimmingCharacters(in: .whitespaces).hasPrefix("{") ?? false
+    var inputs: [CaptureInput] = []
+    var problems: [InputProblem] = []
+    for (i, raw) in lines.enumerated() {
+      let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+      if line.isEmpty { continue }
+      guard isJSON else {
+        inputs.append(CaptureInput(instruction: line))
+        continue
+      }
+      guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        let problem = InputProblem(line: i + 1, reason: "not a JSON object")
+        if strict { throw CaptureError.malformedInput(path: path, problem: problem) }
+        problems.append(problem)
+        continue
+      }
+      guard let instruction = (object["instruction"] ?? object["question"]) as? String, !instruction.isEmpty else {
+        let problem = InputProblem(line: i + 1, reason: "needs a non-empty string field 'instruction'")
+        if strict { throw CaptureError.malformedInput(path: path, problem: problem) }
+        problems.append(problem)
+        continue
+      }
+      inputs.append(CaptureInput(instruction: instruction, output: object["output"] as? String))
+    }
+    guard !inputs.isEmpty else { throw CaptureError.noInputs(path) }
+    return (inputs, problems)
+  }
+
+  /// The steering prompt: the file's text without surrounding whitespace; never empty.
+  /// A persona trait file (JSON with `instruction` pairs) gives the `pos` text of pair `pair`.
+  public static func readPrompt(_ path: String, pair: Int = 0) throws -> String {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CaptureError.unreadable(path) }
+    if let pairs = personaObject(text)?["instruction"] as? [[String: String]] {
+      guard pairs.indices.contains(pair), let pos = pairs[pair]["pos"], !pos.isEmpty else {
+        throw CaptureError.emptyPromptFile("\(path) (instruction pair \(pair))")
+      }
+      return pos
+    }
+    let prompt = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !prompt.isEmpty else { throw CaptureError.emptyPromptFile(path) }
+    return prompt
+  }
+
+  private static func personaObject(_ text: String) -> [String: Any]? {
+    guard text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("{"), !text.contains("\n{") else { return nil }
+    return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+  }
+}

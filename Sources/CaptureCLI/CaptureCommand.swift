@@ -1,0 +1,158 @@
+import ArgumentParser
+import CLICommon
+import Capture
+import Foundation
+import LM
+import Store
+
+/// Set by SIGINT: the capture stops after the batch in flight and keeps a valid file.
+nonisolated(unsafe) var interrupted: sig_atomic_t = 0
+
+@main
+struct CaptureCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "capture",
+    abstract: "Run prompted and unprompted passes over the same responses and write per-token activation deltas to HDF5.",
+    discussion: """
+      For each instruction x, the steering prompt P gives x′ (P as system message, or as a prefix of the user
+      turn: "{P}\\n\\nQuestion: {x}"). A response y′ is sampled from the prompted model (or taken from the
+      input's output field), then teacher-forced after x′ and after x. At every token of y′ and every layer,
+      base = h(x y′) and delta = h(x′ y′) − h(x y′) are written (schema: docs/DESIGN.md).
+
+      The file is written as OUT.partial and renamed when complete; Ctrl-C stops after the current batch
+      and keeps the complete examples. --resume continues an interrupted run with the same options.
+
+      Examples:
+        capture --prompt-file pirate.txt --inputs questions.txt --layers 10,15 --out run.h5
+        capture --prompt-file P.txt --inputs X.jsonl --all-layers --float16 --gzip 4 --out all.h5
+        capture --prompt-file P.txt --inputs X.jsonl --layers 15 --out run.h5 --resume
+        capture --prompt-file experiments/data/persona/evil_extract.json \
+            --inputs experiments/data/persona/evil_extract.json --layers 15 --out evil.h5
+      """)
+
+  @OptionGroup var modelOptions: ModelOptions
+  @Option(help: "Text file holding the steering prompt P (or a persona trait JSON: its pos instruction).") var promptFile: String
+  @Option(help: "With a persona trait file, which instruction pair's pos text is P.") var personaPair = 0
+  @Option(help: "Instructions: JSON Lines with instruction (and optional output), one instruction per line, or a persona trait JSON (its questions).") var inputs: String
+  @Option(help: "Layers to record, comma-separated (0-based block outputs).") var layers: String?
+  @Flag(help: "Record every layer.") var allLayers = false
+  @Option(help: "Output HDF5 file.") var out: String
+  @Option(help: "Where P goes: system or prefix.") var promptPosition: String = "prefix"
+  @Option(help: "Responses sampled per instruction (when the input has no output).") var samples = 1
+  @Option(help: "Response tokens at most.") var maxNewTokens = 128
+  @Option(help: "Sampling temperature for responses.") var temperature: Float = 1
+  @Option(help: "Random seed.") var seed: UInt64 = 0
+  @Option(help: "Examples per batched pass.") var batchSize = 8
+  @Flag(help: "Store activations as float16.") var float16 = false
+  @Option(help: "gzip level 1-9 for the activation datasets.") var gzip: Int?
+  @Flag(help: "Continue an interrupted capture of the same options.") var resume = false
+  @Flag(help: "Replace an existing output file.") var overwrite = false
+  @Flag(help: "Stop at the first malformed input line instead of skipping it.") var strict = false
+  @Flag(help: "Print the final summary as one JSON object.") var json = false
+
+  func validate() throws {
+    if layers == nil && !allLayers { throw ValidationError("pass --layers L,… or --all-layers") }
+    if layers != nil && allLayers { throw ValidationError("pass --layers or --all-layers, not both") }
+    if let layers, parsedLayers(layers) == nil { throw ValidationError("--layers must be comma-separated integers, e.g. 10,15") }
+    if PromptPosition(rawValue: promptPosition) == nil { throw ValidationError("--prompt-position must be system or prefix") }
+    if samples < 1 || maxNewTokens < 1 || batchSize < 1 { throw ValidationError("--samples, --max-new-tokens and --batch-size must be positive") }
+    if let gzip, !(1...9).contains(gzip) { throw ValidationError("--gzip must be 1-9") }
+    if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
+  }
+
+  private func parsedLayers(_ text: String) -> [Int]? {
+    let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    return parts.isEmpty || parts.contains(nil) ? nil : parts.map { $0! }
+  }
+
+  func run() throws {
+    do {
+      try capture()
+    } catch let error as CaptureError {
+      throw ValidationError(error.description)
+    } catch let error as StoreError {
+      throw ValidationError(error.description)
+    }
+  }
+
+  private func capture() throws {
+    let prompt = try InputFile.readPrompt(promptFile, pair: personaPair)
+    let (inputs, problems) = try InputFile.read(self.inputs, strict: strict)
+    for p in problems { log("\(self.inputs): skipped \(p)") }
+    let model = try modelOptions.load()
+    let layerList = allLayers ? Array(0..<model.configuration.layerCount) : Array(Set(parsedLayers(layers!)!)).sorted()
+    let options = CaptureOptions(
+      steeringPrompt: prompt, promptPosition: PromptPosition(rawValue: promptPosition)!, layers: layerList, samples: samples,
+      maxNewTokens: maxNewTokens, temperature: temperature, seed: seed, batchSize: batchSize)
+    let capture = try ActivationCapture(model: model, options: options)
+    var header = try capture.header(toolVersion: "psr-steering 0.1")
+    header.storage = float16 ? "float16" : "float32"
+    let writer = try openWriter(header: header)
+    let total = capture.plan(inputs).count
+    if writer.exampleCount > 0 { log("resuming after \(writer.exampleCount) of \(total) examples") }
+    signal(SIGINT) { _ in interrupted = 1 }
+    let bar = ProgressBar(total: total, label: "capture")
+    try capture.run(inputs, into: writer, shouldStop: { interrupted != 0 }) { p in
+      bar.update(p.examplesDone, String(format: "examples  %d tokens  %.0f tok/s", p.tokensDone, p.tokensPerSecond))
+    }
+    bar.finish()
+    let complete = writer.exampleCount == total
+    try writer.close()
+    if !complete {
+      log("interrupted: \(partialPath) holds \(writer.exampleCount) complete examples; rerun with --resume to finish")
+      throw ExitCode(130)
+    }
+    try? FileManager.default.removeItem(atPath: out)
+    try FileManager.default.moveItem(atPath: partialPath, toPath: out)
+    try summarize()
+  }
+
+  private var partialPath: String { out + ".partial" }
+
+  private func openWriter(header: ActivationHeader) throws -> ActivationWriter {
+    let fm = FileManager.default
+    if overwrite {
+      try? fm.removeItem(atPath: out)
+      try? fm.removeItem(atPath: partialPath)
+    }
+    if resume {
+      if !fm.fileExists(atPath: partialPath) && fm.fileExists(atPath: out) { try fm.moveItem(atPath: out, toPath: partialPath) }
+      if fm.fileExists(atPath: partialPath) { return try ActivationWriter.resume(path: partialPath, expecting: header) }
+    } else if fm.fileExists(atPath: out) || fm.fileExists(atPath: partialPath) {
+      throw StoreError.exists(path: fm.fileExists(atPath: out) ? out : partialPath)
+    }
+    return try ActivationWriter.create(
+      path: partialPath, header: header, options: StorageOptions(float16: float16, gzip: gzip))
+  }
+
+  /// Examples, tokens, mean ‖Δ‖ per layer and file size.
+  private func summarize() throws {
+    let reader = try ActivationReader(path: out)
+    let d = reader.header.modelDimension
+    var meanNorm: [String: Double] = [:]
+    for l in reader.header.layers {
+      var sum = 0.0
+      var start = 0
+      while start < reader.tokenCount {
+        let end = min(reader.tokenCount, start + 4096)
+        let delta = try reader.delta(layer: l, rows: start..<end)
+        for r in 0..<(end - start) {
+          var s: Float = 0
+          for i in 0..<d { s += delta[r * d + i] * delta[r * d + i] }
+          sum += Double(s.squareRoot())
+        }
+        start = end
+      }
+      meanNorm[String(l)] = reader.tokenCount > 0 ? sum / Double(reader.tokenCount) : 0
+    }
+    let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
+    if json {
+      print(try JSONText.encode([
+        "examples": reader.exampleCount, "tokens": reader.tokenCount, "mean_delta_norm": meanNorm, "file_bytes": size, "path": out,
+      ]))
+    } else {
+      print("wrote \(out): \(reader.exampleCount) examples, \(reader.tokenCount) tokens, \(size / 1024) KiB")
+      for l in reader.header.layers { print(String(format: "  layer %2d  mean |delta| %.3f", l, meanNorm[String(l)]!)) }
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import Capture
+import Foundation
+import LM
+import Store
+import TestSupport
+import XCTest
+
+final class ActivationCaptureTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-capture-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  private func states(_ model: LlamaModel, _ tokens: [Int], layer: Int) throws -> [[Float]] {
+    let recorder = Recorder(layers: [layer])
+    try model.forward([ForwardChunk(tokens: tokens, cache: model.makeCache(), promptLength: tokens.count)], logits: .none, intervention: recorder)
+    return recorder.states[layer]!
+  }
+
+  func testDeltaAndBaseEqualTwoIndependentForwardPasses() throws {
+    let model = try Fixtures.model()
+    let options = CaptureOptions(
+      steeringPrompt: "You are a pirate. Talk like one.", promptPosition: .prefix, layers: [4, 15], maxNewTokens: 12, seed: 3)
+    let capture = try ActivationCapture(model: model, options: options)
+    let inputs = [CaptureInput(instruction: "Describe the weather."), CaptureInput(instruction: "Name a fruit.", output: "An apple, of course!")]
+    let examples = try capture.capture(inputs, indices: [0, 1])
+    XCTAssertEqual(examples.count, 2)
+    let d = model.configuration.modelDimension
+    for (input, example) in zip(inputs, examples) {
+      let pair = model.promptPair(instruction: input.instruction, steeringPrompt: options.steeringPrompt, position: .prefix)
+      let response = example.tokens.map(Int.init)
+      if let output = input.output { XCTAssertEqual(response, model.tokenizer.encode(output, parseSpecial: false)) }
+      XCTAssertEqual(example.base[15]!.count, response.count * d, "one row per response token")
+      for layer in [4, 15] {
+        let prompted = try states(model, pair.prompted + response, layer: layer)
+        let unprompted = try states(model, pair.unprompted + response, layer: layer)
+        for t in 0..<response.count {
+          let p = prompted[pair.prompted.count + t], u = unprompted[pair.unprompted.count + t]
+          let base = Array(example.base[layer]![(t * d)..<((t + 1) * d)])
+          let delta = Array(example.delta[layer]![(t * d)..<((t + 1) * d)])
+          XCTAssertLessThan(zip(base, u).map { abs($0 - $1) }.max()!, 1e-3, "base, layer \(layer) token \(t)")
+          XCTAssertLessThan(zip(delta, zip(p, u).map { $0 - $1 }).map { abs($0 - $1) }.max()!, 1e-3, "delta, layer \(layer) token \(t)")
+        }
+      }
+    }
+  }
+
+  func testEmptySteeringPromptGivesZeroDelta() throws {
+    let model = try Fixtures.model()
+    let capture = try ActivationCapture(
+      model: model, options: CaptureOptions(steeringPrompt: "", layers: [0, 29], maxNewTokens: 8, temperature: 0))
+    let examples = try capture.capture([CaptureInput(instruction: "Say hi.")], indices: [0])
+    for l in [0, 29] { XCTAssertTrue(examples[0].delta[l]!.allSatisfy { $0 == 0 }, "layer \(l)") }
+    XCTAssertFalse(examples[0].base[29]!.allSatisfy { $0 == 0 })
+  }
+
+  func testSystemPositionReplacesTheDefaultSystemMessage() throws {
+    let model = try Fixtures.model()
+    let pair = model.promptPair(instruction: "Hi", steeringPrompt: "Be evil.", position: .system)
+    XCTAssertEqual(pair.prompted, model.tokenizer.encode("<|im_start|>system\nBe evil.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", parseSpecial: true))
+    let prefix = model.promptPair(instruction: "Hi", steeringPrompt: "Be evil.", position: .prefix)
+    XCTAssertEqual(model.tokenizer.decode(prefix.prompted).contains("Be evil.\n\nQuestion: Hi"), true)
+  }
+
+  func testLayerOutOfRangeAndBadInputsAreErrors() throws {
+    let model = try Fixtures.model()
+    XCTAssertThrowsError(try ActivationCapture(model: model, options: CaptureOptions(steeringPrompt: "x", layers: [30]))) {
+      XCTAssertEqual($0 as? CaptureError, .layerOutOfRange(30, layerCount: 30))
+    }
+    let empty = directory.appendingPathComponent("p.txt").path
+    try "  \n".write(toFile: empty, atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try InputFile.readPrompt(empty)) { XCTAssertEqual($0 as? CaptureError, .emptyPromptFile(empty)) }
+    let inputs = directory.appendingPathComponent("x.jsonl").path
+    try "{\"instruction\": \"a\"}\n{oops\n{\"output\": \"no instruction\"}\n{\"instruction\": \"b\", \"output\": \"y\"}\n"
+      .write(toFile: inputs, atomically: true, encoding: .utf8)
+    let (read, problems) = try InputFile.read(inputs, strict: false)
+    XCTAssertEqual(read, [CaptureInput(instruction: "a"), CaptureInput(instruction: "b", output: "y")])
+    XCTAssertEqual(problems.map(\.line), [2, 3])
+    XCTAssertThrowsError(try InputFile.read(inputs, strict: true)) { error in
+      guard case CaptureError.malformedInput(_, let problem) = error else { return XCTFail("\(error)") }
+      XCTAssertEqual(problem.line, 2)
+    }
+  }
+}
