@@ -23,6 +23,7 @@ let package = Package(
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
     .target(name: "Capture", dependencies: ["LM", "Store"], swiftSettings: optimize),
+    .target(name: "PSR", dependencies: ["LM", "Steering", "Store", "Tensor"], swiftSettings: optimize),
     .target(
       name: "CLICommon", dependencies: ["LM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: optimize),
@@ -33,7 +34,7 @@ let package = Package(
     .executableTarget(
       name: "PSRCLI",
       dependencies: [
-        "CLICommon", "LM", "Steering", "Tensor",
+        "CLICommon", "LM", "PSR", "Steering", "Store", "Tensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: optimize),
@@ -43,6 +44,7 @@ let package = Package(
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
+    .testTarget(name: "PSRTests", dependencies: ["PSR", "Capture", "Steering", "Store", "LM", "TestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -69,6 +69,32 @@ extension LlamaModel {
     return loss
   }
 
+  /// Back-propagates gradients given at block outputs: `outputGradients[l]` is dL/d(edited
+  /// output of block l), one row per packed token of the traced pass. Calls the
+  /// intervention's `backward` at its layers, down to its lowest layer.
+  public func backward(trace: ForwardTrace, outputGradients: [Int: Matrix], intervention: any Intervention) {
+    let c = configuration
+    guard let lowest = intervention.layers.min(), let top = outputGradients.keys.max(), top >= lowest else { return }
+    let d = c.modelDimension
+    let n = trace.final.rows
+    var grad = Matrix(rows: n, cols: d)
+    let slots = trace.batch!.slots
+    for l in stride(from: top, through: lowest, by: -1) {
+      if let g = outputGradients[l] { Kernels.axpy(1, g.storage, &grad.storage, count: n * d) }
+      if intervention.layers.contains(l), var input = trace.editInputs[l] {
+        input.storage.withUnsafeMutableBufferPointer { ip in
+          grad.storage.withUnsafeMutableBufferPointer { gp in
+            intervention.backward(
+              layer: l, input: HiddenStates(pointer: ip.baseAddress!, rows: n, width: d, slots: slots),
+              gradient: HiddenStates(pointer: gp.baseAddress!, rows: n, width: d, slots: slots))
+          }
+        }
+      }
+      if l == lowest { break }
+      blockBackward(l, trace: trace, gradient: &grad)
+    }
+  }
+
   private func backwardPass(trace: ForwardTrace, gradientLogits: Matrix, rows: [Int], intervention: any Intervention) {
     let c = configuration
     let d = c.modelDimension

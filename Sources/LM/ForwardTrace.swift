@@ -61,4 +61,9 @@ public final class ForwardTrace: @unchecked Sendable {
 
   /// The output of the last block (after any edit), one row per packed token.
   public var finalHidden: Matrix { final }
+
+  /// The output of block `layer` after any edit (the next block's input), for traced layers.
+  public func output(ofLayer layer: Int) -> Matrix {
+    layer + 1 < blockInputs.count ? blockInputs[layer + 1] : final
+  }
 }

@@ -14,8 +14,9 @@ struct SteeringVectorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       abstract: "Train a steering vector's α and v jointly against the response NLL of (instruction, output) pairs.",
       discussion: """
-        Defaults follow the PrOSV paper: PrOSV p2+s2 with factor init 4, factor lr 10, vector init 8,
-        vector lr 0.04; FSSV with factor init 2, factor lr 1, vector init 1. α₀ = factor·√d and
+        Defaults follow the PrOSV paper: PrOSV p2+s2 with factor init 4, vector init 8, vector lr 0.04;
+        FSSV with factor init 2, factor lr 1, vector init 1. PrOSV's factor lr defaults to 1, not the paper's
+        10, which made SmolLM2-135M degenerate (pass --factor-lr 10 for the paper's value). α₀ = factor·√d and
         v₀ ~ U(±vector-init/√d). The trained α is stored as is (no factor search).
 
         Examples:

@@ -20,12 +20,14 @@ public struct SteeringVectorTrainingOptions: Codable, Equatable, Sendable {
   public var microBatch: Int
   public var seed: UInt64
 
-  /// The defaults of the PrOSV paper: `p2+s2` PrOSV or FSSV at every position.
+  /// The defaults of the PrOSV paper: `p2+s2` PrOSV or FSSV at every position, except
+  /// PrOSV's factor learning rate: the paper's 10 drove SmolLM2-135M to degenerate text
+  /// (see experiments/prosv), so the default is 1; pass 10 to follow the paper exactly.
   public static func defaults(kind: SteeringKind, layer: Int) -> SteeringVectorTrainingOptions {
     switch kind {
     case .prosv:
       SteeringVectorTrainingOptions(
-        kind: .prosv, layer: layer, positions: .prompt(prefix: 2, suffix: 2), factorInit: 4, factorLearningRate: 10,
+        kind: .prosv, layer: layer, positions: .prompt(prefix: 2, suffix: 2), factorInit: 4, factorLearningRate: 1,
         vectorInit: 8, vectorLearningRate: 4e-2, epochs: 12, batchSize: 12, vectorGradientClip: 1,
         maxResponseTokens: 128, microBatch: 4, seed: 0)
     default:

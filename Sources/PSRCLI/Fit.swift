@@ -1,0 +1,158 @@
+import ArgumentParser
+import CLICommon
+import Foundation
+import LM
+import PSR
+import Steering
+import Store
+
+struct Fit: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Fit Prompt Steering Replacement gates (and the DiffMean / Const-MSE baselines) to a capture.",
+    discussion: """
+      PSR at layer l: h ← h + α·λ(h)·z with λ(h) = ReLU(w·h + b), at response and generated tokens.
+
+      --variant single --objective mse (S-PSR) fits one layer to the captured deltas from the HDF5 file alone,
+      and prints train/validation relative MSE ‖pred − Δ‖²/‖Δ‖² for PSR, Const-MSE and DiffMean, and the
+      fraction of validation tokens whose gate is exactly 0. It also writes OUT.diffmean.json and
+      OUT.const-mse.json. --variant all (A-PSR) or --objective ll trains all chosen layers through the model.
+
+      Examples:
+        psr fit --data run.h5 --layer 15 --out pirate.psr
+        psr fit --data run.h5 --layer 15 --out pirate.psr --json
+        psr fit --data all.h5 --layers 5,10,15,20 --variant all --objective mse --out pirate-all.psr
+        psr fit --data run.h5 --layers 15 --objective ll --out pirate-ll.psr
+      """)
+
+  @OptionGroup var modelOptions: ModelOptions
+  @Option(help: "Capture file (HDF5) from the capture command.") var data: String
+  @Option(help: "The layer to fit (S-PSR).") var layer: Int?
+  @Option(help: "Layers to fit, comma-separated (A-PSR, LL).") var layers: String?
+  @Option(help: "mse or ll.") var objective = "mse"
+  @Option(help: "single (one layer, from the file) or all (the chosen layers through the model).") var variant = "single"
+  @Option(help: "Output steering file.") var out: String
+  @Option(help: "Fraction of examples held out for validation.") var validationFraction = 0.2
+  @Option(help: "Epochs.") var epochs: Int?
+  @Option(help: "Adam learning rate.") var learningRate: Float?
+  @Option(help: "Weight decay on w.") var weightDecay: Float = 0
+  @Flag(help: "Turn off the max(0, 1 − Σλ) regulariser against dead gates.") var noRegulariser = false
+  @Option(help: "Early-stopping patience in epochs (0: off).") var patience = 10
+  @Option(help: "Random seed.") var seed: UInt64 = 0
+  @Flag(help: "Print the summary as one JSON object.") var json = false
+
+  func validate() throws {
+    guard PSRObjective(rawValue: objective) != nil else { throw ValidationError("--objective must be mse or ll") }
+    guard ["single", "all"].contains(variant) else { throw ValidationError("--variant must be single or all") }
+    if (layer == nil) == (layers == nil) { throw ValidationError("pass --layer L or --layers L,…") }
+    if !(0..<1).contains(validationFraction) { throw ValidationError("--validation-fraction must be in [0, 1)") }
+  }
+
+  private var layerList: [Int] {
+    if let layer { return [layer] }
+    return layers!.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+  }
+
+  func run() throws {
+    let reader: ActivationReader
+    do { reader = try ActivationReader(path: data) } catch { throw ValidationError("\(error)") }
+    for l in layerList where !reader.header.layers.contains(l) {
+      throw ValidationError("\(data) holds layers \(reader.header.layers), not \(l); capture it with --layers")
+    }
+    if variant == "single" && objective == "mse" {
+      guard layerList.count == 1 else { throw ValidationError("S-PSR fits one layer; use --variant all for several") }
+      try fitSingle(reader)
+    } else {
+      try fitThroughModel(reader)
+    }
+  }
+
+  private func fingerprint(_ h: ActivationHeader) -> ModelFingerprint {
+    ModelFingerprint(name: h.modelName, sha256: h.modelSHA256, layerCount: h.layerCount, modelDimension: h.modelDimension)
+  }
+
+  private func steeringFile(_ kind: SteeringKind, _ reader: ActivationReader) -> SteeringFile {
+    var f = SteeringFile(
+      kind: kind, model: fingerprint(reader.header), tokenizer: "as captured", chatTemplate: reader.header.chatTemplateID)
+    f.training = [
+      "data": .string(data), "steering_prompt": .string(reader.header.steeringPrompt), "objective": .string(objective),
+      "variant": .string(variant), "seed": .number(Double(seed)),
+    ]
+    return f
+  }
+
+  private func fitSingle(_ reader: ActivationReader) throws {
+    let layerData = try CapturedLayer(reader: reader, layer: layerList[0], validationFraction: validationFraction, seed: seed)
+    var options = PSRFitOptions()
+    if let epochs { options.epochs = epochs }
+    if let learningRate { options.learningRate = learningRate }
+    options.weightDecay = weightDecay
+    options.deadGateRegulariser = !noRegulariser
+    options.patience = patience
+    options.seed = seed
+    let (gate, summary) = SinglePSRFit(data: layerData, options: options).fit { epoch, train, validation in
+      if !json { log(String(format: "epoch %3d  train %.4f  validation rel-MSE %.4f", epoch, train, validation)) }
+    }
+    var psr = steeringFile(.psr, reader)
+    psr.gates = [gate]
+    psr.training["val_rel_mse"] = .number(summary.validationRelativeMSE["psr"]!)
+    psr.training["gate_zero_fraction"] = .number(summary.gateZeroFraction)
+    try psr.save(out)
+    let stem = out.hasSuffix(".psr") || out.hasSuffix(".json") ? String(out[..<out.lastIndex(of: ".")!]) : out
+    for (kind, vector) in [
+      (SteeringKind.diffmean, ConstantBaselines.diffMean(layerData)), (.constMSE, ConstantBaselines.constMSE(layerData)),
+    ] {
+      var f = steeringFile(kind, reader)
+      f.vectors = [VectorEntry(layer: layerData.layer, positions: .all, alpha: 1, vector: vector)]
+      try f.save("\(stem).\(kind.rawValue).json")
+    }
+    if json {
+      print(try JSONText.encode([
+        "val_rel_mse": summary.validationRelativeMSE, "train_rel_mse": summary.trainRelativeMSE,
+        "gate_zero_fraction": summary.gateZeroFraction, "epochs": summary.epochs, "layer": layerData.layer,
+        "train_tokens": layerData.trainRows.count, "val_tokens": layerData.validationRows.count,
+      ]))
+    } else {
+      print("layer \(layerData.layer): \(layerData.trainRows.count) training tokens, \(layerData.validationRows.count) validation tokens")
+      print("relative MSE   train    validation")
+      for m in ["psr", "const_mse", "diffmean"] {
+        print(m.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: " %7.4f  %7.4f", summary.trainRelativeMSE[m]!, summary.validationRelativeMSE[m]!))
+      }
+      print(String(format: "gate zero fraction (validation): %.3f", summary.gateZeroFraction))
+      print("wrote \(out), \(stem).diffmean.json, \(stem).const-mse.json")
+    }
+  }
+
+  private func fitThroughModel(_ reader: ActivationReader) throws {
+    let model = try modelOptions.load()
+    try (try model.fingerprint).requireMatch(fingerprint(reader.header), file: data)
+    var fitter = ModelPSRFit(model: model, layers: layerList, objective: PSRObjective(rawValue: objective)!)
+    if let epochs { fitter.epochs = epochs }
+    if let learningRate { fitter.learningRate = learningRate }
+    fitter.seed = seed
+    var examples = try ModelPSRFit.examples(reader, model: model, layers: layerList)
+    var generator = SeededGenerator(seed: seed)
+    examples.shuffle(using: &generator)
+    let held = examples.count < 2 ? 0 : max(1, Int(Double(examples.count) * validationFraction))
+    let validation = Array(examples.prefix(held)), training = Array(examples.dropFirst(held))
+    let initial = try fitter.initialGates(reader)
+    let before = try fitter.loss(validation.isEmpty ? training : validation, gate: PSRGate(gates: initial))
+    let gates = try fitter.fit(training, from: initial) { epoch, step, loss in
+      if !json { log(String(format: "epoch %d  step %d  loss %.4f", epoch, step, loss)) }
+    }
+    let gate = PSRGate(gates: gates)
+    let after = try fitter.loss(validation.isEmpty ? training : validation, gate: gate)
+    var psr = steeringFile(.psr, reader)
+    psr.gates = gates
+    psr.training["val_loss"] = .number(Double(after))
+    psr.training["val_loss_at_init"] = .number(Double(before))
+    try psr.save(out)
+    let summary: [String: Any] = [
+      "objective": objective, "layers": layerList, "val_loss_at_init": Double(before), "val_loss": Double(after),
+      "gate_zero_fraction": gate.tokensSeen > 0 ? Double(gate.tokensGatedOff) / Double(gate.tokensSeen) : 0,
+    ]
+    if json { print(try JSONText.encode(summary)) } else {
+      print(String(format: "validation loss: %.4f at the constant initialisation, %.4f after fitting", before, after))
+      print("wrote \(out)")
+    }
+  }
+}
