@@ -34,7 +34,7 @@ let package = Package(
     .executableTarget(
       name: "PSRCLI",
       dependencies: [
-        "CLICommon", "LM", "PSR", "Steering", "Store", "Tensor",
+        "CLICommon", "Capture", "LM", "PSR", "Steering", "Store", "Tensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: optimize),

@@ -1,7 +1,9 @@
 import ArgumentParser
 import CLICommon
 import Foundation
+import Capture
 import LM
+import Steering
 import Tensor
 
 struct Bench: ParsableCommand {
@@ -28,7 +30,7 @@ struct Bench: ParsableCommand {
     var results: [(key: String, value: Double)] = []
     func record(_ key: String, _ value: Double) {
       results.append((key, value))
-      if !json { print(String(format: "%-22@ %10.1f", key as NSString, value)) }
+      if !json { print(key.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %10.1f", value)) }
       fflush(stdout)
     }
     let vocabulary = model.configuration.vocabularySize
@@ -44,6 +46,24 @@ struct Bench: ParsableCommand {
       let key = streams == 1 ? "decode_tok_s" : "batch\(streams)_tok_s"
       record(key, try median(streams == 1 ? runs : 1) { try decodeRate(model, streams: streams) })
     }
+    let d = model.configuration.modelDimension
+    let vector = (0..<d).map { _ in generator.nextUnit() - 0.5 }
+    let sequences = (0..<4).map { _ in
+      TeacherForcedSequence(
+        prompt: (0..<16).map { _ in Int(generator.next() % 40_000) + 100 },
+        response: (0..<112).map { _ in Int(generator.next() % 40_000) + 100 })
+    }
+    for (key, positions) in [("train_fssv_tok_s", PositionSet.all), ("train_prosv_tok_s", .prompt(prefix: 2, suffix: 2))] {
+      record(key, try median(runs) {
+        let steering = AdditiveVector(layer: 15, alpha: 1, vector: vector, positions: positions)
+        return try time(tokens: 512) { _ = try model.responseLoss(sequences, intervention: steering, backward: true) }
+      })
+    }
+    record("capture_tok_s", try median(runs) { try captureRate(model) })
+    let gate = PSRGate(gates: [GateEntry(layer: 15, weight: vector.map { $0 / 100 }, bias: 0.1, direction: vector)])
+    let plain = try median(runs) { try decodeRate(model, streams: 16, tokens: 32) }
+    let steered = try median(runs) { try decodeRate(model, streams: 16, tokens: 32, intervention: gate) }
+    record("psr_overhead_pct", (plain / steered - 1) * 100)
     record("peak_rss_mb", Double(peakResidentMegabytes()))
     if json {
       let object = Dictionary(uniqueKeysWithValues: results.map { ($0.key, ($0.value * 10).rounded() / 10) })
@@ -53,20 +73,37 @@ struct Bench: ParsableCommand {
 
   /// Tokens per second decoding `decodeTokens` tokens in each of `streams` sequences after
   /// a short prompt; prefill time is excluded.
-  private func decodeRate(_ model: LlamaModel, streams: Int) throws -> Double {
+  private func decodeRate(
+    _ model: LlamaModel, streams: Int, tokens: Int? = nil, intervention: (any Intervention)? = nil
+  ) throws -> Double {
+    let decodeTokens = tokens ?? self.decodeTokens
     let prompt = model.chatPrompt(user: "Write a long story about a lighthouse keeper.")
     let caches = (0..<streams).map { _ in model.makeCache(capacity: prompt.count + decodeTokens + 1) }
     let chunks = caches.map { ForwardChunk(tokens: prompt, cache: $0, promptLength: prompt.count) }
-    var logits = try model.forward(chunks)
+    var logits = try model.forward(chunks, intervention: intervention)
     return try time(tokens: streams * decodeTokens) {
       for _ in 0..<decodeTokens {
         let next = (0..<streams).map { s in
           logits.storage.withUnsafeBufferPointer { Sampler.argmax($0.baseAddress! + s * logits.cols, count: logits.cols) }
         }
-        logits = try model.forward(zip(next, caches).map { ForwardChunk(tokens: [$0], cache: $1, promptLength: prompt.count) })
+        logits = try model.forward(
+          zip(next, caches).map { ForwardChunk(tokens: [$0], cache: $1, promptLength: prompt.count) }, intervention: intervention)
       }
     }
   }
+}
+
+/// Response tokens captured per second (both teacher-forced passes) on 4 given responses
+/// of about 128 tokens at one layer.
+private func captureRate(_ model: LlamaModel) throws -> Double {
+  let text = String(repeating: "The lighthouse keeper climbed the stairs and looked out over the grey sea. ", count: 8)
+  let inputs = (0..<4).map { CaptureInput(instruction: "Tell me story number \($0).", output: text) }
+  let capture = try ActivationCapture(
+    model: model, options: CaptureOptions(steeringPrompt: "You are a pirate.", layers: [15], maxNewTokens: 128))
+  var tokens = 0
+  let start = DispatchTime.now().uptimeNanoseconds
+  for e in try capture.capture(inputs, indices: Array(0..<4)) { tokens += e.tokens.count }
+  return Double(tokens) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
 }
 
 func time(tokens: Int, _ body: () throws -> Void) rethrows -> Double {
