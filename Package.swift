@@ -8,6 +8,7 @@ let package = Package(
   products: [
     .executable(name: "psr", targets: ["PSRCLI"]),
     .executable(name: "capture", targets: ["CaptureCLI"]),
+    .executable(name: "compare", targets: ["CompareCLI"]),
     .library(name: "LM", targets: ["LM"]),
     .library(name: "Steering", targets: ["Steering"]),
     .library(name: "Store", targets: ["Store"]),
@@ -23,6 +24,7 @@ let package = Package(
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
     .target(name: "Embedding", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
+    .target(name: "Judges", dependencies: ["Embedding", "LM"], swiftSettings: optimize),
     .target(name: "Capture", dependencies: ["LM", "Store"], swiftSettings: optimize),
     .target(name: "PSR", dependencies: ["LM", "Steering", "Store", "Tensor"], swiftSettings: optimize),
     .target(
@@ -40,6 +42,13 @@ let package = Package(
       ],
       swiftSettings: optimize),
     .target(name: "TestSupport", dependencies: ["LM"], path: "Tests/TestSupport"),
+    .executableTarget(
+      name: "CompareCLI",
+      dependencies: [
+        "CLICommon", "Capture", "Embedding", "Judges", "LM", "PSR", "Steering", "Store",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: optimize),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "TestSupport"]),
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),

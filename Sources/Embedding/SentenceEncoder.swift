@@ -22,6 +22,8 @@ public final class SentenceEncoder: @unchecked Sendable {
   }
 
   public let tokenizer: WordPieceTokenizer
+  /// The weights file, for fingerprints.
+  public let weightsPath: String
   public let hidden: Int
   public let heads: Int
   public let maxLength: Int
@@ -38,6 +40,7 @@ public final class SentenceEncoder: @unchecked Sendable {
     let weightsPath = directory + "/model.safetensors", tokenizerPath = directory + "/tokenizer.json"
     for p in [weightsPath, tokenizerPath] where !FileManager.default.fileExists(atPath: p) { throw EmbeddingError.missingFile(p) }
     let file = try SafetensorsFile(path: weightsPath)
+    self.weightsPath = weightsPath
     tokenizer = try WordPieceTokenizer(tokenizerJSON: tokenizerPath)
     guard let shape = file.entries["embeddings.word_embeddings.weight"]?.shape, shape.count == 2 else {
       throw SafetensorsError.missingTensor("embeddings.word_embeddings.weight")

@@ -1,0 +1,70 @@
+import ArgumentParser
+import CLICommon
+import Foundation
+import Judges
+import LM
+
+struct JudgeFile: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "judge",
+    abstract: "Score anyone's generations: concept, instruction relevance and fluency (0–2), or trait and coherence (0–100).",
+    discussion: """
+      Each input line is a JSON object with instruction and response, plus concept (AxBench scores) or trait
+      (a persona trait name, or a path to its trait file). The same lines are written with concept_score,
+      instruct_score, fluency_score and harmonic added, or trait_score and coherence.
+
+      Examples:
+        compare judge --input generations.jsonl --output scored.jsonl
+        compare judge --input persona.jsonl --trait-dir experiments/data/persona
+        compare judge --input g.jsonl --judge openai --judge-url http://127.0.0.1:8080/v1 --judge-model gpt-4o-mini
+      """)
+
+  @OptionGroup var modelOptions: ModelOptions
+  @OptionGroup var judgeOptions: JudgeOptions
+  @Option(help: "JSON Lines to score.") var input: String
+  @Option(help: "Output file (default: standard output).") var output: String?
+  @Option(help: "Directory of persona trait files ({trait}_eval.json) for lines with a trait name.") var traitDir = "experiments/data/persona"
+
+  func run() throws {
+    guard let text = try? String(contentsOfFile: input, encoding: .utf8) else { throw ValidationError("cannot read \(input)") }
+    var lines: [[String: Any]] = []
+    for (i, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+      guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+        o["instruction"] is String || o["question"] is String, o["response"] is String || o["answer"] is String,
+        o["concept"] is String || o["trait"] is String
+      else { throw ValidationError("\(input):\(i + 1): needs instruction, response and concept (or trait)") }
+      lines.append(o)
+    }
+    let model = try modelOptions.load()
+    let judge = try judgeOptions.make(model: model)
+    let axbench = lines.indices.filter { lines[$0]["concept"] is String }
+    let persona = lines.indices.filter { lines[$0]["trait"] is String && !(lines[$0]["concept"] is String) }
+    func field(_ o: [String: Any], _ a: String, _ b: String) -> String { (o[a] as? String) ?? (o[b] as? String) ?? "" }
+    let axScores = try judge.score(axbench.map {
+      AxBenchItem(instruction: field(lines[$0], "instruction", "question"), response: field(lines[$0], "response", "answer"), concept: lines[$0]["concept"] as! String)
+    })
+    for (i, s) in zip(axbench, axScores) {
+      lines[i]["concept_score"] = s.concept
+      lines[i]["instruct_score"] = s.instruct
+      lines[i]["fluency_score"] = s.fluency
+      lines[i]["harmonic"] = s.harmonic
+    }
+    var traits: [String: TraitDescription] = [:]
+    for i in persona {
+      let name = lines[i]["trait"] as! String
+      if traits[name] == nil {
+        let path = name.hasSuffix(".json") ? name : JudgeOptions.resolve(traitDir) + "/\(name)_eval.json"
+        do { traits[name] = try BenchmarkData.persona(path).description } catch { throw ValidationError("\(error)") }
+      }
+    }
+    let personaScores = try judge.score(persona.map {
+      PersonaItem(question: field(lines[$0], "instruction", "question"), answer: field(lines[$0], "response", "answer"), trait: traits[lines[$0]["trait"] as! String]!)
+    })
+    for (i, s) in zip(persona, personaScores) {
+      lines[i]["trait_score"] = s.trait
+      lines[i]["coherence"] = s.coherence
+    }
+    let out = try lines.map { try JSONText.encode($0) }.joined(separator: "\n") + "\n"
+    if let output { try out.write(toFile: output, atomically: true, encoding: .utf8) } else { print(out, terminator: "") }
+  }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import CLICommon
+import Embedding
+import Foundation
+import Judges
+import LM
+
+/// Which judge scores responses, shared by `compare` and `compare judge`.
+struct JudgeOptions: ParsableArguments {
+  @Option(help: "embedded (offline, default) or openai (an OpenAI-compatible chat-completions server).") var judge = "embedded"
+  @Option(help: "Calibration of the embedded judge.") var calibration = "judges/calibration.json"
+  @Option(help: "Directory with the sentence encoder's model.safetensors and tokenizer.json.") var encoder = "models/all-minilm-l6-v2"
+  @Option(help: "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.") var judgeURL: String?
+  @Option(help: "Model name sent to the server.") var judgeModel: String?
+  @Option(help: "Environment variable holding the API key.") var judgeKeyEnv = "OPENAI_API_KEY"
+  @Option(help: "Requests in flight at once.") var judgeConcurrency = 4
+  @Option(help: "Seconds before a request times out.") var judgeTimeout: Double = 60
+  @Option(help: "Retries per request, with exponential backoff.") var judgeRetries = 4
+  @Option(help: "Cache file of LLM judge answers (JSON Lines), keyed by prompt.") var judgeCache = "judges/cache.jsonl"
+
+  func validate() throws {
+    guard ["embedded", "openai"].contains(judge) else { throw ValidationError("--judge must be embedded or openai") }
+    if judge == "openai" && (judgeURL == nil || judgeModel == nil) {
+      throw ValidationError("--judge openai needs --judge-url and --judge-model")
+    }
+  }
+
+  /// Paths are taken relative to the working directory, else to the executable's checkout.
+  static func resolve(_ path: String) -> String {
+    if path.hasPrefix("/") || FileManager.default.fileExists(atPath: path) { return path }
+    let root = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+      .appendingPathComponent("../..").standardized
+    return root.appendingPathComponent(path).path
+  }
+
+  func make(model: LlamaModel) throws -> any Judge {
+    if judge == "openai" {
+      return try LLMJudgeFactory.make(self)
+    }
+    let encoder = try SentenceEncoder(directory: Self.resolve(self.encoder))
+    let calibration = try JudgeCalibration.load(Self.resolve(self.calibration))
+    if calibration.languageModelSHA256 != (try model.fingerprint.sha256) {
+      log("warning: the judge calibration was made with another language model; fluency scores may be off")
+    }
+    return EmbeddedJudge(encoder: encoder, model: model, calibration: calibration)
+  }
+}
+
+enum LLMJudgeFactory {
+  static func make(_ o: JudgeOptions) throws -> any Judge {
+    throw ValidationError("the openai judge is not available in this build")
+  }
+}

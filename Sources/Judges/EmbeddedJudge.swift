@@ -1,0 +1,129 @@
+import Embedding
+import Foundation
+import LM
+
+/// The offline judge: sentence-embedding similarities for concept, instruction relevance and
+/// trait, and the unsteered LM's likelihood with a degeneration measure for fluency, each
+/// mapped to AxBench's 0–2 scale (or 0–100) by a committed calibration.
+public final class EmbeddedJudge: Judge, @unchecked Sendable {
+  public let encoder: SentenceEncoder
+  public let model: LlamaModel
+  public let calibration: JudgeCalibration
+  /// Response tokens scored for fluency at most.
+  public var maxFluencyTokens = 128
+
+  public init(encoder: SentenceEncoder, model: LlamaModel, calibration: JudgeCalibration) {
+    self.encoder = encoder
+    self.model = model
+    self.calibration = calibration
+  }
+
+  public func score(_ items: [AxBenchItem]) throws -> [AxBenchScores] {
+    let concept = conceptSimilarities(items.map { ($0.response, $0.concept) })
+    let instruct = similarities(items.map { ($0.response, $0.instruction) })
+    let fluency = try fluencyProbabilities(items.map { ($0.instruction, $0.response) })
+    return items.indices.map {
+      AxBenchScores(
+        concept: calibration.concept.score(concept[$0]), instruct: calibration.instruct.score(instruct[$0]),
+        fluency: calibration.fluencyThresholds.score(fluency[$0]))
+    }
+  }
+
+  public func score(_ items: [PersonaItem]) throws -> [PersonaScores] {
+    let differences = traitDifferences(items.map { ($0.answer, $0.trait) })
+    let fluency = try fluencyProbabilities(items.map { ($0.question, $0.answer) })
+    return items.indices.map {
+      PersonaScores(trait: 100 * calibration.persona.probability([differences[$0]]), coherence: 100 * fluency[$0])
+    }
+  }
+
+  // MARK: Features
+
+  /// Unit embeddings of the distinct texts.
+  func embeddings(_ texts: [String]) -> [String: [Float]] {
+    let distinct = Array(Set(texts))
+    return Dictionary(uniqueKeysWithValues: zip(distinct, encoder.embed(distinct)))
+  }
+
+  /// Cosine similarity of each (text, reference).
+  public func similarities(_ pairs: [(String, String)]) -> [Double] {
+    let e = embeddings(pairs.flatMap { [$0.0, $0.1] })
+    return pairs.map { Double(SentenceEncoder.similarity(e[$0.0]!, e[$0.1]!)) }
+  }
+
+  /// The similarity of the response, or of its best sentence, to the concept label.
+  public func conceptSimilarities(_ pairs: [(response: String, concept: String)]) -> [Double] {
+    let pieces = pairs.map { [$0.response] + Self.sentences($0.response) }
+    let e = embeddings(pieces.flatMap { $0 } + pairs.map(\.concept))
+    return zip(pairs, pieces).map { pair, texts in
+      texts.map { Double(SentenceEncoder.similarity(e[$0]!, e[pair.concept]!)) }.max() ?? 0
+    }
+  }
+
+  /// Mean over the trait's prompt pairs of sim(answer, pos) − sim(answer, neg).
+  public func traitDifferences(_ pairs: [(answer: String, trait: TraitDescription)]) -> [Double] {
+    let e = embeddings(pairs.flatMap { p in [p.answer] + p.trait.pairs.flatMap { [$0.pos, $0.neg] } })
+    return pairs.map { p in
+      let d = p.trait.pairs.map {
+        Double(SentenceEncoder.similarity(e[p.answer]!, e[$0.pos]!) - SentenceEncoder.similarity(e[p.answer]!, e[$0.neg]!))
+      }
+      return d.reduce(0, +) / Double(max(1, d.count))
+    }
+  }
+
+  /// Fluency features of each (instruction, response): mean token log-probability under the
+  /// unsteered LM, repeated-trigram fraction and distinct-token fraction.
+  public func fluencyFeatures(_ pairs: [(instruction: String, response: String)]) throws -> [[Double]] {
+    let sequences = pairs.map {
+      TeacherForcedSequence(
+        prompt: model.chatPrompt(user: $0.instruction),
+        response: Array(model.tokenizer.encode($0.response, parseSpecial: false).prefix(maxFluencyTokens)))
+    }
+    var features: [[Double]] = []
+    for start in stride(from: 0, to: sequences.count, by: 8) {
+      let batch = Array(sequences[start..<min(sequences.count, start + 8)])
+      let logProbabilities = try model.responseLogProbabilities(batch)
+      for (s, lp) in zip(batch, logProbabilities) {
+        let mean = lp.isEmpty ? -20 : Double(lp.reduce(0, +)) / Double(lp.count)
+        features.append([mean, Self.repeatedTrigramFraction(s.response), Self.distinctFraction(s.response)])
+      }
+    }
+    return features
+  }
+
+  public func fluencyProbabilities(_ pairs: [(instruction: String, response: String)]) throws -> [Double] {
+    try fluencyFeatures(pairs).map { calibration.fluency.probability($0) }
+  }
+
+  static func repeatedTrigramFraction(_ tokens: [Int]) -> Double {
+    guard tokens.count >= 4 else { return 0 }
+    var seen = Set<[Int]>()
+    var repeated = 0
+    for i in 0..<(tokens.count - 2) {
+      let gram = Array(tokens[i..<(i + 3)])
+      if !seen.insert(gram).inserted { repeated += 1 }
+    }
+    return Double(repeated) / Double(tokens.count - 2)
+  }
+
+  static func distinctFraction(_ tokens: [Int]) -> Double {
+    tokens.isEmpty ? 0 : Double(Set(tokens).count) / Double(tokens.count)
+  }
+
+  /// Sentences of at least 3 characters, split at . ! ? and newlines; at most 12.
+  static func sentences(_ text: String) -> [String] {
+    var out: [String] = []
+    var current = ""
+    for c in text {
+      current.append(c)
+      if ".!?\n".contains(c) {
+        let t = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if t.count >= 3 { out.append(t) }
+        current = ""
+      }
+    }
+    let t = current.trimmingCharacters(in: .whitespacesAndNewlines)
+    if t.count >= 3 { out.append(t) }
+    return out.count > 1 ? Array(out.prefix(12)) : []
+  }
+}
