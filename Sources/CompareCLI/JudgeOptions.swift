@@ -48,6 +48,12 @@ struct JudgeOptions: ParsableArguments {
 
 enum LLMJudgeFactory {
   static func make(_ o: JudgeOptions) throws -> any Judge {
-    throw ValidationError("the openai judge is not available in this build")
+    guard let url = URL(string: o.judgeURL!), url.scheme == "http" || url.scheme == "https" else {
+      throw ValidationError("--judge-url \(o.judgeURL!) is not an http(s) URL")
+    }
+    let client = ChatCompletionsClient(
+      baseURL: url, model: o.judgeModel!, apiKey: ProcessInfo.processInfo.environment[o.judgeKeyEnv],
+      concurrency: o.judgeConcurrency, timeout: o.judgeTimeout, retries: o.judgeRetries, cachePath: JudgeOptions.resolve(o.judgeCache))
+    return LLMJudge(client: client)
   }
 }

@@ -1,0 +1,175 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+/// A client of an OpenAI-compatible `/chat/completions` endpoint, with a timeout, retries
+/// with exponential backoff (on transport errors, 429 and 5xx), a cap on requests in flight,
+/// and a persistent cache keyed by model and prompt so that a rerun does not pay twice.
+public final class ChatCompletionsClient: @unchecked Sendable {
+  public struct Statistics: Sendable, Equatable {
+    public var requests = 0
+    public var retries = 0
+    public var cacheHits = 0
+  }
+
+  public let baseURL: URL
+  public let model: String
+  public let apiKey: String?
+  public var timeout: TimeInterval
+  public var retries: Int
+  public var backoff: TimeInterval
+  public var maxTokens: Int
+  public private(set) var statistics = Statistics()
+  private let inFlight: DispatchSemaphore
+  private let session: URLSession
+  private let cachePath: String?
+  private var cache: [String: String] = [:]
+  private let lock = NSLock()
+
+  public init(
+    baseURL: URL, model: String, apiKey: String?, concurrency: Int = 4, timeout: TimeInterval = 60, retries: Int = 4,
+    backoff: TimeInterval = 0.5, maxTokens: Int = 256, cachePath: String? = nil
+  ) {
+    self.baseURL = baseURL
+    self.model = model
+    self.apiKey = apiKey
+    self.timeout = timeout
+    self.retries = retries
+    self.backoff = backoff
+    self.maxTokens = maxTokens
+    inFlight = DispatchSemaphore(value: max(1, concurrency))
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.timeoutIntervalForRequest = timeout
+    configuration.timeoutIntervalForResource = timeout
+    session = URLSession(configuration: configuration)
+    self.cachePath = cachePath
+    if let cachePath, let text = try? String(contentsOfFile: cachePath, encoding: .utf8) {
+      for line in text.split(separator: "\n") {
+        if let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: String], let k = o["key"], let a = o["answer"] {
+          cache[k] = a
+        }
+      }
+    }
+  }
+
+  /// The answers to `prompts` (one user message each, temperature 0), in order; requests run
+  /// concurrently up to the cap. Throws the first failure after its retries.
+  public func complete(_ prompts: [String]) throws -> [String] {
+    var answers = [String?](repeating: nil, count: prompts.count)
+    var failure: Error?
+    let group = DispatchGroup()
+    for (i, prompt) in prompts.enumerated() {
+      let key = "\(model)\n\(prompt)"
+      lock.lock()
+      let cached = cache[key]
+      if cached != nil { statistics.cacheHits += 1 }
+      lock.unlock()
+      if let cached {
+        answers[i] = cached
+        continue
+      }
+      inFlight.wait()
+      group.enter()
+      DispatchQueue.global().async {
+        defer {
+          self.inFlight.signal()
+          group.leave()
+        }
+        do {
+          let answer = try self.completeWithRetries(prompt)
+          self.lock.lock()
+          answers[i] = answer
+          self.store(key, answer)
+          self.lock.unlock()
+        } catch {
+          self.lock.lock()
+          if failure == nil { failure = error }
+          self.lock.unlock()
+        }
+      }
+    }
+    group.wait()
+    if let failure { throw failure }
+    return answers.map { $0 ?? "" }
+  }
+
+  private func store(_ key: String, _ answer: String) {
+    cache[key] = answer
+    guard let cachePath else { return }
+    let line = (try? JSONSerialization.data(withJSONObject: ["key": key, "answer": answer], options: [.sortedKeys])) ?? Data()
+    if !FileManager.default.fileExists(atPath: cachePath) {
+      try? FileManager.default.createDirectory(
+        atPath: URL(fileURLWithPath: cachePath).deletingLastPathComponent().path, withIntermediateDirectories: true)
+      FileManager.default.createFile(atPath: cachePath, contents: nil)
+    }
+    if let handle = FileHandle(forWritingAtPath: cachePath) {
+      handle.seekToEndOfFile()
+      handle.write(line + Data("\n".utf8))
+      try? handle.close()
+    }
+  }
+
+  private func completeWithRetries(_ prompt: String) throws -> String {
+    var attempt = 0
+    while true {
+      do {
+        return try completeOnce(prompt)
+      } catch let error as JudgeError where attempt < retries && Self.isTransient(error) {
+        attempt += 1
+        lock.lock()
+        statistics.retries += 1
+        lock.unlock()
+        Thread.sleep(forTimeInterval: backoff * pow(2, Double(attempt - 1)))
+        _ = error
+      }
+    }
+  }
+
+  static func isTransient(_ error: JudgeError) -> Bool {
+    if case .server(let message) = error { return !message.hasPrefix("HTTP 4") || message.hasPrefix("HTTP 429") }
+    return false
+  }
+
+  private func completeOnce(_ prompt: String) throws -> String {
+    var request = URLRequest(url: baseURL.appendingPathComponent("chat/completions"))
+    request.httpMethod = "POST"
+    request.timeoutInterval = timeout
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    if let apiKey, !apiKey.isEmpty { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+    let body: [String: Any] = [
+      "model": model, "messages": [["role": "user", "content": prompt]], "temperature": 0, "max_tokens": maxTokens,
+    ]
+    request.httpBody = try JSONSerialization.data(withJSONObject: body)
+    lock.lock()
+    statistics.requests += 1
+    lock.unlock()
+    let (data, response, error) = session.synchronousData(for: request)
+    if let error { throw JudgeError.server("request to \(baseURL.absoluteString) failed: \(error.localizedDescription)") }
+    guard let http = response as? HTTPURLResponse else { throw JudgeError.server("no HTTP response from \(baseURL.absoluteString)") }
+    guard http.statusCode == 200 else {
+      throw JudgeError.server("HTTP \(http.statusCode) from \(baseURL.absoluteString): \(String(decoding: (data ?? Data()).prefix(200), as: UTF8.self))")
+    }
+    guard let object = (try? JSONSerialization.jsonObject(with: data ?? Data())) as? [String: Any],
+      let choices = object["choices"] as? [[String: Any]], let message = choices.first?["message"] as? [String: Any],
+      let content = message["content"] as? String
+    else { throw JudgeError.server("HTTP 200 from \(baseURL.absoluteString) without choices[0].message.content") }
+    return content
+  }
+}
+
+extension URLSession {
+  /// A blocking request, for the judge's worker threads.
+  func synchronousData(for request: URLRequest) -> (Data?, URLResponse?, Error?) {
+    let done = DispatchSemaphore(value: 0)
+    var result: (Data?, URLResponse?, Error?) = (nil, nil, nil)
+    let task = dataTask(with: request) { data, response, error in
+      result = (data, response, error)
+      done.signal()
+    }
+    task.resume()
+    done.wait()
+    return result
+  }
+}
