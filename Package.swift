@@ -25,6 +25,8 @@ let package = Package(
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
     .target(name: "Embedding", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Judges", dependencies: ["Embedding", "LM"], swiftSettings: optimize),
+    .target(
+      name: "Compare", dependencies: ["Capture", "Judges", "LM", "PSR", "Steering", "Store"], swiftSettings: optimize),
     .target(name: "Capture", dependencies: ["LM", "Store"], swiftSettings: optimize),
     .target(name: "PSR", dependencies: ["LM", "Steering", "Store", "Tensor"], swiftSettings: optimize),
     .target(
@@ -45,7 +47,7 @@ let package = Package(
     .executableTarget(
       name: "CompareCLI",
       dependencies: [
-        "CLICommon", "Capture", "Embedding", "Judges", "LM", "PSR", "Steering", "Store",
+        "CLICommon", "Capture", "Compare", "Embedding", "Judges", "LM", "PSR", "Steering", "Store",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: optimize),
@@ -54,6 +56,7 @@ let package = Package(
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
+    .testTarget(name: "CompareTests", dependencies: ["Compare", "Judges", "Embedding", "LM", "TestSupport"]),
     .testTarget(name: "JudgesTests", dependencies: ["Judges", "Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
     .testTarget(name: "PSRTests", dependencies: ["PSR", "Capture", "Steering", "Store", "LM", "TestSupport"]),

@@ -8,7 +8,7 @@ struct SteeringVectorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sv",
     abstract: "Train, check and export fine-tuned steering vectors (FSSV, PrOSV).",
-    subcommands: [Train.self, Gradient.self, Export.self])
+    subcommands: [Train.self, Evaluate.self, Gradient.self, Export.self])
 
   struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -91,6 +91,40 @@ struct SteeringVectorCommand: ParsableCommand {
         throw ValidationError("training diverged (NaN/inf) at epoch \(epoch), step \(step); \(out) holds the last completed epoch")
       }
       log("wrote \(out)")
+    }
+  }
+
+  struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "eval",
+      abstract: "Mean response NLL of (instruction, output) pairs, unsteered and steered by a file.",
+      discussion: "Example:\n  psr sv eval --steer rental.prosv.json --data heldout.jsonl --json")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "Steering file.") var steer: String
+    @Option(help: "JSON Lines with instruction and output.") var data: String
+    @Option(help: "Response tokens per example at most.") var maxResponseTokens = 128
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+      let model = try modelOptions.load()
+      let intervention = try SteeringFile.load(steer).intervention(for: model, file: steer)
+      let sequences = try TrainingExample.load(jsonLines: data).map { $0.tokenized(for: model, maxResponseTokens: maxResponseTokens) }
+      func nll(_ hook: (any Intervention)?) throws -> Float {
+        let total = Float(sequences.reduce(0) { $0 + $1.response.count })
+        var loss: Float = 0
+        for start in stride(from: 0, to: sequences.count, by: 4) {
+          let micro = Array(sequences[start..<min(sequences.count, start + 4)])
+          loss += Float(micro.reduce(0) { $0 + $1.response.count }) / total * (try model.responseLoss(micro, intervention: hook))
+        }
+        return loss
+      }
+      let plain = try nll(nil), steered = try nll(intervention)
+      if json {
+        print(try JSONText.encode(["examples": sequences.count, "nll_unsteered": Double(plain), "nll_steered": Double(steered)]))
+      } else {
+        print(String(format: "%d examples: NLL unsteered %.4f, steered %.4f", sequences.count, plain, steered))
+      }
     }
   }
 

@@ -1,0 +1,55 @@
+import Foundation
+
+/// The knobs of a benchmark run; `small` and `paper` are the presets of `--budget`.
+public struct BenchConfig: Sendable, Equatable {
+  public var layer = 15
+  /// AxBench: training instructions sampled per concept; persona: extract questions used.
+  public var trainSamples: Int
+  public var trainTokens: Int
+  /// AxBench: eval instructions per concept (half select the factor, half test).
+  public var evalInstructions: Int
+  public var evalTokens: Int
+  public var factors: [Float]
+  public var temperature: Float = 1
+  public var steeringVectorEpochs: Int
+  public var personaEvalQuestions: Int
+  public var bisectionSteps: Int
+  public var methods: [String]
+  public var seed: UInt64 = 0
+
+  public static let allMethods = ["prompt", "psr", "prosv", "fssv", "diffmean", "none"]
+
+  public static let small = BenchConfig(
+    trainSamples: 8, trainTokens: 32, evalInstructions: 4, evalTokens: 32, factors: [0.5, 1, 2, 4], steeringVectorEpochs: 2,
+    personaEvalQuestions: 4, bisectionSteps: 2, methods: allMethods)
+
+  /// AxBench's protocol: 72 training samples of 128 tokens, 10 eval instructions (5 + 5),
+  /// 14 factors, 128-token responses at temperature 1; the PrOSV paper's 12 epochs.
+  public static let paper = BenchConfig(
+    trainSamples: 72, trainTokens: 128, evalInstructions: 10, evalTokens: 128,
+    factors: [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0], steeringVectorEpochs: 12,
+    personaEvalQuestions: 20, bisectionSteps: 6, methods: allMethods)
+
+  public var selectCount: Int { evalInstructions / 2 }
+
+  /// The run's settings as strings, for results.json.
+  public var record: [String: String] {
+    [
+      "layer": "\(layer)", "train_samples": "\(trainSamples)", "train_tokens": "\(trainTokens)",
+      "eval_instructions": "\(evalInstructions)", "eval_tokens": "\(evalTokens)",
+      "factors": factors.map { "\($0)" }.joined(separator: ","), "temperature": "\(temperature)",
+      "sv_epochs": "\(steeringVectorEpochs)", "persona_eval_questions": "\(personaEvalQuestions)",
+      "bisection_steps": "\(bisectionSteps)", "methods": methods.joined(separator: ","), "seed": "\(seed)",
+    ]
+  }
+}
+
+/// A stable 64-bit hash (FNV-1a) of a unit id, for per-unit seeds.
+func stableHash(_ text: String) -> UInt64 {
+  var h: UInt64 = 0xcbf2_9ce4_8422_2325
+  for b in text.utf8 {
+    h ^= UInt64(b)
+    h = h &* 0x100_0000_01b3
+  }
+  return h
+}

@@ -1,0 +1,191 @@
+import Foundation
+
+/// Mean judge scores over a set of responses. AxBench fields or persona fields are set.
+public struct ScoreSummary: Codable, Equatable, Sendable {
+  public var n: Int
+  public var conceptScore: Double?
+  public var instructScore: Double?
+  public var fluencyScore: Double?
+  public var harmonic: Double?
+  public var traitScore: Double?
+  public var coherence: Double?
+
+  enum CodingKeys: String, CodingKey {
+    case n, conceptScore = "concept_score", instructScore = "instruct_score", fluencyScore = "fluency_score", harmonic,
+      traitScore = "trait_score", coherence
+  }
+
+  public init(
+    n: Int, conceptScore: Double? = nil, instructScore: Double? = nil, fluencyScore: Double? = nil, harmonic: Double? = nil,
+    traitScore: Double? = nil, coherence: Double? = nil
+  ) {
+    self.n = n
+    self.conceptScore = conceptScore
+    self.instructScore = instructScore
+    self.fluencyScore = fluencyScore
+    self.harmonic = harmonic
+    self.traitScore = traitScore
+    self.coherence = coherence
+  }
+
+  /// The headline number: harmonic for AxBench, trait score for persona.
+  public var headline: Double { harmonic ?? traitScore ?? 0 }
+}
+
+/// One steering factor of one method on one unit.
+public struct FactorResult: Codable, Equatable, Sendable {
+  public var factor: Double
+  /// Scores on the selection instructions (AxBench) or all eval questions (persona).
+  public var select: ScoreSummary
+  /// Scores on the held-out test instructions (AxBench only).
+  public var test: ScoreSummary?
+
+  public init(factor: Double, select: ScoreSummary, test: ScoreSummary?) {
+    self.factor = factor
+    self.select = select
+    self.test = test
+  }
+}
+
+/// One method on one unit (a concept or a trait).
+public struct MethodResult: Codable, Equatable, Sendable {
+  public var method: String
+  public var factors: [FactorResult]
+  /// The factor chosen on the selection instructions (AxBench) or by coherence matching (persona).
+  public var selectedFactor: Double?
+  /// The unit's score for this method: test scores at the selected factor (AxBench), or scores at
+  /// the coherence-matched factor (persona).
+  public var score: ScoreSummary
+  /// Persona: scores at factor 1 (the trained or fitted strength).
+  public var atUnitFactor: ScoreSummary?
+
+  enum CodingKeys: String, CodingKey {
+    case method, factors, selectedFactor = "selected_factor", score, atUnitFactor = "at_unit_factor"
+  }
+
+  public init(method: String, factors: [FactorResult], selectedFactor: Double?, score: ScoreSummary, atUnitFactor: ScoreSummary?) {
+    self.method = method
+    self.factors = factors
+    self.selectedFactor = selectedFactor
+    self.score = score
+    self.atUnitFactor = atUnitFactor
+  }
+}
+
+/// All methods on one concept or trait.
+public struct UnitResult: Codable, Equatable, Sendable {
+  public var bench: String
+  public var unitID: String
+  public var name: String
+  public var methods: [MethodResult]
+
+  enum CodingKeys: String, CodingKey { case bench, unitID = "unit_id", name, methods }
+
+  public init(bench: String, unitID: String, name: String, methods: [MethodResult]) {
+    self.bench = bench
+    self.unitID = unitID
+    self.name = name
+    self.methods = methods
+  }
+}
+
+/// Per bench × method, the mean over units of each score.
+public struct SummaryRow: Codable, Equatable, Sendable {
+  public var bench: String
+  public var method: String
+  public var nUnits: Int
+  public var conceptScore: Double?
+  public var instructScore: Double?
+  public var fluencyScore: Double?
+  public var harmonic: Double?
+  public var traitScore: Double?
+  public var coherence: Double?
+  /// Half-width of the 95% confidence interval of the headline score over units.
+  public var ci95: Double
+
+  enum CodingKeys: String, CodingKey {
+    case bench, method, nUnits = "n_units", conceptScore = "concept_score", instructScore = "instruct_score",
+      fluencyScore = "fluency_score", harmonic, traitScore = "trait_score", coherence, ci95 = "ci95"
+  }
+}
+
+/// results.json (schema documented in docs/COMPARE.md).
+public struct BenchResults: Codable, Equatable, Sendable {
+  public static let schemaVersion = 1
+  public var schemaVersion = BenchResults.schemaVersion
+  public var config: [String: String]
+  public var summary: [SummaryRow]
+  public var units: [UnitResult]
+
+  enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version", config, summary, units }
+
+  public init(config: [String: String], units: [UnitResult]) {
+    self.config = config
+    self.units = units.sorted { ($0.bench, $0.unitID) < ($1.bench, $1.unitID) }
+    summary = Self.summarize(self.units)
+  }
+
+  /// Means over units per bench and method, with a t-based 95% interval of the headline.
+  public static func summarize(_ units: [UnitResult]) -> [SummaryRow] {
+    var groups: [String: [ScoreSummary]] = [:]
+    var order: [String] = []
+    for u in units {
+      for m in u.methods {
+        let key = "\(u.bench)\t\(m.method)"
+        if groups[key] == nil { order.append(key) }
+        groups[key, default: []].append(m.score)
+      }
+    }
+    return order.sorted().map { key in
+      let parts = key.split(separator: "\t").map(String.init)
+      let s = groups[key]!
+      func mean(_ f: (ScoreSummary) -> Double?) -> Double? {
+        let v = s.compactMap(f)
+        return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
+      }
+      return SummaryRow(
+        bench: parts[0], method: parts[1], nUnits: s.count, conceptScore: mean(\.conceptScore),
+        instructScore: mean(\.instructScore), fluencyScore: mean(\.fluencyScore), harmonic: mean(\.harmonic),
+        traitScore: mean(\.traitScore), coherence: mean(\.coherence), ci95: Statistics.ci95(s.map(\.headline)))
+    }
+  }
+
+  public func write(to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+  }
+
+  public static func load(_ path: String) throws -> BenchResults {
+    guard let data = FileManager.default.contents(atPath: path) else { throw CompareError.unreadable(path) }
+    do { return try JSONDecoder().decode(BenchResults.self, from: data) } catch {
+      throw CompareError.malformed(path: path, reason: "\(error)")
+    }
+  }
+}
+
+public enum Statistics {
+  /// Half-width of a 95% t-interval of the mean; 0 for fewer than two values.
+  public static func ci95(_ values: [Double]) -> Double {
+    let n = values.count
+    guard n > 1 else { return 0 }
+    let mean = values.reduce(0, +) / Double(n)
+    let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)
+    let t: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131]
+    return (n - 2 < t.count ? t[n - 2] : 1.96) * (variance / Double(n)).squareRoot()
+  }
+}
+
+public enum CompareError: Error, CustomStringConvertible, Equatable {
+  case unreadable(String)
+  case malformed(path: String, reason: String)
+  case invalid(String)
+
+  public var description: String {
+    switch self {
+    case .unreadable(let path): "cannot read \(path)"
+    case .malformed(let path, let reason): "\(path) is not a valid results file: \(reason)"
+    case .invalid(let why): why
+    }
+  }
+}

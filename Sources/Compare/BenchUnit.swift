@@ -1,0 +1,60 @@
+import Foundation
+import Judges
+
+/// One concept or trait to benchmark.
+public struct BenchUnit: Sendable {
+  public enum Target: Sendable {
+    case concept(String)
+    case trait(TraitDescription)
+  }
+
+  public var bench: String
+  public var id: String
+  public var name: String
+  public var steeringPrompt: String
+  public var trainInstructions: [String]
+  /// AxBench: the first `selectCount` choose the factor, the rest test it. Persona: all evaluate.
+  public var evalInstructions: [String]
+  public var target: Target
+
+  /// AxBench's prompt template for a concept.
+  public static func axbenchPrompt(_ concept: String) -> String {
+    "You must answer the question with content related to \(concept) even if it is not related to the question or it does not make sense."
+  }
+
+  /// AxBench units: training instructions from the concept10 pool, eval instructions drawn
+  /// from AlpacaEval with a generator seeded by the concept id.
+  public static func axbench(
+    concepts: [AxBenchConcept], instructionPool: [String], alpaca: [String], config: BenchConfig
+  ) -> [BenchUnit] {
+    concepts.map { c in
+      var g = UnitGenerator(seed: stableHash("axbench-\(c.conceptID)") ^ config.seed)
+      let train = Array(instructionPool.shuffled(using: &g).prefix(config.trainSamples))
+      let eval = Array(alpaca.shuffled(using: &g).prefix(config.evalInstructions))
+      return BenchUnit(
+        bench: "axbench", id: "\(c.conceptID)", name: c.concept, steeringPrompt: axbenchPrompt(c.concept),
+        trainInstructions: train, evalInstructions: eval, target: .concept(c.concept))
+    }
+  }
+
+  /// Persona units: the first pos instruction steers; extract questions train, eval questions test.
+  public static func persona(extract: PersonaTrait, eval: PersonaTrait, config: BenchConfig) -> BenchUnit {
+    BenchUnit(
+      bench: "persona", id: extract.description.name, name: extract.description.name,
+      steeringPrompt: extract.description.pairs.first?.pos ?? "", trainInstructions: Array(extract.questions.prefix(config.trainSamples)),
+      evalInstructions: Array(eval.questions.prefix(config.personaEvalQuestions)), target: .trait(eval.description))
+  }
+}
+
+/// SplitMix64 for unit sampling.
+struct UnitGenerator: RandomNumberGenerator {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import CLICommon
+import Compare
+import Foundation
+import Judges
+import LM
+
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Benchmark PSR, PrOSV, FSSV, DiffMean and prompting on AxBench concepts and persona traits (the default command).",
+    discussion: """
+      Per concept (AxBench): the steering prompt is AxBench's template; the prompted model answers training
+      instructions from the concept10 pool (capture), S-PSR and DiffMean are fitted to the capture, and FSSV and
+      PrOSV are trained on the same pairs. Every method then answers AlpacaEval instructions (seeded by the
+      concept id) at every factor; the factor is chosen on half of them and scored on the other half.
+      Per trait (persona): the pos instruction steers, extract questions train, eval questions test, and each
+      method's factor is bisected to match prompting's coherence.
+
+      Output in --out: results.json (schema in docs/COMPARE.md), generations.jsonl, report.md, tradeoff.svg,
+      and units/ with each unit's capture and files. --resume skips finished units. --shard i/N runs every
+      N-th unit from i, so that array jobs (Slurm --array) can split a run; `compare merge` combines them.
+
+      Examples:
+        compare --bench axbench,persona --out out/small
+        compare --bench axbench --budget paper --concepts 10 --out out/paper
+        compare --bench axbench --concept-ids 3,17 --methods prompt,psr,none --out out/two
+        compare --bench axbench --budget paper --concepts 500 --shard 3/50 --out out/c500
+      """)
+
+  @OptionGroup var modelOptions: ModelOptions
+  @OptionGroup var judgeOptions: JudgeOptions
+  @Option(help: "Benches, comma-separated: axbench, persona.") var bench = "axbench,persona"
+  @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = "small"
+  @Option(help: "Methods, comma-separated: prompt, psr, prosv, fssv, diffmean, none.") var methods: String?
+  @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile = "experiments/data/axbench/concept500_2b_l20.jsonl"
+  @Option(help: "Use the first N concepts (default: 2 small, 10 paper).") var concepts: Int?
+  @Option(help: "Use these concept ids, comma-separated.") var conceptIDs: String?
+  @Option(help: "AxBench training-instruction pool.") var instructionPool = "experiments/data/axbench/concept10_2b_l20_train.jsonl"
+  @Option(help: "AlpacaEval instructions for evaluation.") var alpaca = "experiments/data/alpaca_eval/instructions.jsonl"
+  @Option(help: "Persona traits: names under --persona-dir, comma-separated (default: 1 small, all 5 paper).") var traits: String?
+  @Option(help: "Directory of {trait}_extract.json and {trait}_eval.json files.") var personaDir = "experiments/data/persona"
+  @Option(help: "Layer to steer.") var layer = 15
+  @Option(help: "Training samples per unit (overrides the budget).") var trainSamples: Int?
+  @Option(help: "Steering factors, comma-separated (overrides the budget).") var factors: String?
+  @Option(help: "Output directory.") var out = "out/compare"
+  @Option(help: "Random seed.") var seed: UInt64 = 0
+  @Flag(help: "Skip units that already have results.") var resume = false
+  @Option(help: "Run shard i of N (i/N, 0-based).") var shard = "0/1"
+
+  private var parsedShard: (Int, Int)? {
+    let p = shard.split(separator: "/").compactMap { Int($0) }
+    return p.count == 2 && p[1] > 0 && (0..<p[1]).contains(p[0]) ? (p[0], p[1]) : nil
+  }
+
+  func validate() throws {
+    guard ["small", "paper"].contains(budget) else { throw ValidationError("--budget must be small or paper") }
+    for b in bench.split(separator: ",") where !["axbench", "persona"].contains(String(b)) {
+      throw ValidationError("unknown bench '\(b)'; use axbench and/or persona")
+    }
+    for m in (methods ?? "").split(separator: ",") where !BenchConfig.allMethods.contains(String(m)) {
+      throw ValidationError("unknown method '\(m)'; use \(BenchConfig.allMethods.joined(separator: ", "))")
+    }
+    if parsedShard == nil { throw ValidationError("--shard must be i/N with 0 ≤ i < N") }
+  }
+
+  func run() throws {
+    var config = budget == "paper" ? BenchConfig.paper : BenchConfig.small
+    config.layer = layer
+    config.seed = seed
+    if let methods { config.methods = methods.split(separator: ",").map(String.init) }
+    if let trainSamples { config.trainSamples = trainSamples }
+    if let factors { config.factors = factors.split(separator: ",").compactMap { Float($0) } }
+    let model = try modelOptions.load()
+    guard (0..<model.configuration.layerCount).contains(layer) else {
+      throw ValidationError("--layer \(layer) is outside 0..<\(model.configuration.layerCount)")
+    }
+    let judge = try judgeOptions.make(model: model)
+    let units = try makeUnits(config)
+    let runner = BenchRunner(model: model, judge: judge, config: config)
+    runner.log = { log($0) }
+    var suite = BenchSuite(runner: runner, units: units, outputDirectory: out)
+    suite.shard = parsedShard!
+    suite.resume = resume
+    let bar = ProgressBar(total: suite.myUnits.count, label: "compare")
+    let results = try suite.run { done, _, detail in bar.update(done, "units  \(detail)") }
+    bar.finish()
+    print(try String(contentsOfFile: out + "/report.md", encoding: .utf8))
+    log("wrote \(out)/results.json, generations.jsonl, report.md, tradeoff.svg (\(results.units.count) units)")
+  }
+
+  private func makeUnits(_ config: BenchConfig) throws -> [BenchUnit] {
+    var units: [BenchUnit] = []
+    let benches = Set(bench.split(separator: ",").map(String.init))
+    do {
+      if benches.contains("axbench") {
+        var all = try BenchmarkData.axbenchConcepts(JudgeOptions.resolve(conceptFile))
+        if let conceptIDs {
+          let ids = conceptIDs.split(separator: ",").compactMap { Int($0) }
+          all = ids.compactMap { id in all.first { $0.conceptID == id } }
+          guard all.count == ids.count else { throw ValidationError("some --concept-ids are not in \(conceptFile)") }
+        } else {
+          all = Array(all.prefix(concepts ?? (budget == "paper" ? 10 : 2)))
+        }
+        let pool = Array(Set(try BenchmarkData.axbenchExamples(JudgeOptions.resolve(instructionPool)).map(\.instruction))).sorted()
+        let alpacaInstructions = try BenchmarkData.alpaca(JudgeOptions.resolve(alpaca)).map(\.instruction)
+        units += BenchUnit.axbench(concepts: all, instructionPool: pool, alpaca: alpacaInstructions, config: config)
+      }
+      if benches.contains("persona") {
+        let names = traits.map { $0.split(separator: ",").map(String.init) }
+          ?? (budget == "paper" ? ["apathetic", "evil", "humorous", "impolite", "optimistic"] : ["evil"])
+        let dir = JudgeOptions.resolve(personaDir)
+        for name in names {
+          units.append(
+            BenchUnit.persona(
+              extract: try BenchmarkData.persona("\(dir)/\(name)_extract.json"), eval: try BenchmarkData.persona("\(dir)/\(name)_eval.json"),
+              config: config))
+        }
+      }
+    } catch let error as JudgeError {
+      throw ValidationError(error.description)
+    }
+    return units
+  }
+}
+
+struct Merge: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Combine the units of sharded runs into one results.json, generations.jsonl, report.md and plot.",
+    discussion: """
+      Example (after `compare … --shard i/4 --out out/shard-i` for i = 0…3):
+        compare merge out/shard-0 out/shard-1 out/shard-2 out/shard-3 --out out/all
+      """)
+
+  @Argument(help: "Run directories.") var directories: [String]
+  @Option(help: "Output directory.") var out: String
+
+  func run() throws {
+    guard !directories.isEmpty else { throw ValidationError("name at least one run directory") }
+    var config: [String: String] = [:]
+    for d in directories {
+      guard let r = try? BenchResults.load(d + "/results.json") else { continue }
+      if !config.isEmpty && r.config != config { throw ValidationError("\(d) was run with other settings than the first directory") }
+      config = r.config
+    }
+    let results = try BenchSuite.collect(directories: directories, into: out, config: config)
+    print("merged \(results.units.count) units into \(out)")
+  }
+}

@@ -1,0 +1,103 @@
+import Compare
+import Embedding
+import Foundation
+import Judges
+import LM
+import TestSupport
+import XCTest
+
+final class CompareTests: XCTestCase {
+  private var directory: URL!
+
+  override func setUpWithError() throws {
+    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-compare-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  }
+
+  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+  func testFactorSelectionNeverSeesTestInstructions() {
+    // Test scores favour factor 4 and selection scores favour factor 1: the choice must follow selection.
+    let grid = [0.5, 1, 2, 4].map { f in
+      FactorResult(
+        factor: f, select: ScoreSummary(n: 5, harmonic: f == 1 ? 1.2 : 0.4), test: ScoreSummary(n: 5, harmonic: f == 4 ? 2 : 0.1))
+    }
+    XCTAssertEqual(grid[AxBenchFactorProtocol.choose(grid)].factor, 1)
+    // Changing only test scores never changes the choice.
+    var shuffled = grid
+    for i in shuffled.indices { shuffled[i].test = ScoreSummary(n: 5, harmonic: Double(i)) }
+    XCTAssertEqual(AxBenchFactorProtocol.choose(shuffled), AxBenchFactorProtocol.choose(grid))
+    // Ties go to the smaller factor.
+    let tie = [2.0, 1.0].map { FactorResult(factor: $0, select: ScoreSummary(n: 1, harmonic: 1), test: nil) }
+    XCTAssertEqual(tie[AxBenchFactorProtocol.choose(tie)].factor, 1)
+  }
+
+  func testEvalInstructionsAreSplitIntoSelectAndTestHalves() throws {
+    let concepts = [AxBenchConcept(conceptID: 7, concept: "boats"), AxBenchConcept(conceptID: 9, concept: "trees")]
+    let alpaca = (0..<50).map { "instruction \($0)" }
+    let units = BenchUnit.axbench(concepts: concepts, instructionPool: alpaca, alpaca: alpaca, config: .paper)
+    XCTAssertEqual(units[0].evalInstructions.count, 10)
+    XCTAssertEqual(BenchConfig.paper.selectCount, 5)
+    XCTAssertEqual(Set(units[0].evalInstructions).count, 10, "no instruction is both a select and a test instruction")
+    XCTAssertNotEqual(units[0].evalInstructions, units[1].evalInstructions, "seeded by the concept id")
+    XCTAssertEqual(units[0].evalInstructions, BenchUnit.axbench(concepts: concepts, instructionPool: alpaca, alpaca: alpaca, config: .paper)[0].evalInstructions)
+  }
+
+  func testResultsSchemaRoundTrips() throws {
+    let unit = UnitResult(
+      bench: "axbench", unitID: "3", name: "boats",
+      methods: [
+        MethodResult(
+          method: "psr", factors: [FactorResult(factor: 1, select: ScoreSummary(n: 5, conceptScore: 1, instructScore: 2, fluencyScore: 1.5, harmonic: 1.38), test: ScoreSummary(n: 5, harmonic: 1.1))],
+          selectedFactor: 1, score: ScoreSummary(n: 5, harmonic: 1.1), atUnitFactor: nil)
+      ])
+    let results = BenchResults(config: ["seed": "0"], units: [unit])
+    let path = directory.appendingPathComponent("results.json").path
+    try results.write(to: path)
+    XCTAssertEqual(try BenchResults.load(path), results)
+    let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    let summary = (object["summary"] as! [[String: Any]])[0]
+    XCTAssertEqual(summary["bench"] as? String, "axbench")
+    XCTAssertEqual(summary["method"] as? String, "psr")
+    XCTAssertEqual(summary["n_units"] as? Int, 1)
+    XCTAssertEqual(summary["harmonic"] as? Double, 1.1)
+  }
+
+  /// Two shards merged give the same results.json as one unsharded run.
+  func testMergeOfShardsEqualsUnshardedRun() throws {
+    let model = try Fixtures.model()
+    let encoder = try SentenceEncoder(directory: Fixtures.packageRoot.appendingPathComponent("models/all-minilm-l6-v2").path)
+    let calibration = try JudgeCalibration.load(Fixtures.packageRoot.appendingPathComponent("judges/calibration.json").path)
+    let judge = EmbeddedJudge(encoder: encoder, model: model, calibration: calibration)
+    var config = BenchConfig.small
+    config.methods = ["prompt", "none"]
+    config.evalInstructions = 2
+    config.evalTokens = 6
+    let concepts = [AxBenchConcept(conceptID: 1, concept: "boats"), AxBenchConcept(conceptID: 2, concept: "trees"), AxBenchConcept(conceptID: 3, concept: "music")]
+    let alpaca = ["Name a colour.", "Say hello.", "Count to three.", "Describe rain.", "What is tea?", "Give a tip."]
+    let units = BenchUnit.axbench(concepts: concepts, instructionPool: alpaca, alpaca: alpaca, config: config)
+    let runner = BenchRunner(model: model, judge: judge, config: config)
+    let whole = directory.appendingPathComponent("whole").path
+    let unsharded = try BenchSuite(runner: runner, units: units, outputDirectory: whole).run()
+    var shardDirs: [String] = []
+    for i in 0..<2 {
+      let dir = directory.appendingPathComponent("shard-\(i)").path
+      var suite = BenchSuite(runner: runner, units: units, outputDirectory: dir)
+      suite.shard = (i, 2)
+      XCTAssertEqual(suite.myUnits.count, i == 0 ? 2 : 1)
+      _ = try suite.run()
+      shardDirs.append(dir)
+    }
+    let merged = try BenchSuite.collect(directories: shardDirs, into: directory.appendingPathComponent("merged").path, config: config.record)
+    XCTAssertEqual(merged, unsharded)
+    XCTAssertEqual(merged.units.count, 3)
+    XCTAssertEqual(Set(merged.summary.map(\.method)), ["prompt", "none"])
+    // Rerunning with the same seed reproduces results.json, and --resume skips finished units.
+    var again = BenchSuite(runner: runner, units: units, outputDirectory: whole)
+    again.resume = true
+    XCTAssertEqual(try again.run(), unsharded)
+    for file in ["results.json", "generations.jsonl", "report.md", "tradeoff.svg"] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: whole + "/" + file), file)
+    }
+  }
+}
