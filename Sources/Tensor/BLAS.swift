@@ -19,6 +19,14 @@ public enum BLAS {
     guard m > 0, n > 0 else { return }
     let lda = lda ?? (transposeA ? m : k)
     let ldb = ldb ?? (transposeB ? k : n)
+    if m == 1 && !transposeA {
+      // One row: a matrix-vector product streams the weights once, where sgemm (OpenBLAS
+      // 0.3.21) would first copy them into its packed panel format.
+      cblas_sgemv(
+        CblasRowMajor, transposeB ? CblasNoTrans : CblasTrans, Int32(transposeB ? n : k), Int32(transposeB ? k : n), alpha, b,
+        Int32(ldb), a, 1, beta, c, 1)
+      return
+    }
     cblas_sgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
       Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc ?? n))
