@@ -1,5 +1,6 @@
 import Foundation
 import Judges
+import LM
 
 /// One concept or trait to benchmark.
 public struct BenchUnit: Sendable {
@@ -28,7 +29,7 @@ public struct BenchUnit: Sendable {
     concepts: [AxBenchConcept], instructionPool: [String], alpaca: [String], config: BenchConfig
   ) -> [BenchUnit] {
     concepts.map { c in
-      var g = UnitGenerator(seed: stableHash("axbench-\(c.conceptID)") ^ config.seed)
+      var g = SeededGenerator(seed: stableHash("axbench-\(c.conceptID)") ^ config.seed)
       let train = Array(instructionPool.shuffled(using: &g).prefix(config.trainSamples))
       let eval = Array(alpaca.shuffled(using: &g).prefix(config.evalInstructions))
       return BenchUnit(
@@ -43,18 +44,5 @@ public struct BenchUnit: Sendable {
       bench: "persona", id: extract.description.name, name: extract.description.name,
       steeringPrompt: extract.description.pairs.first?.pos ?? "", trainInstructions: Array(extract.questions.prefix(config.trainSamples)),
       evalInstructions: Array(eval.questions.prefix(config.personaEvalQuestions)), target: .trait(eval.description))
-  }
-}
-
-/// SplitMix64 for unit sampling.
-struct UnitGenerator: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

@@ -95,17 +95,16 @@ extension LlamaModel {
     }
   }
 
+  /// From dL/dlogits at `rows` to dL/d(final block output), then down the blocks.
   private func backwardPass(trace: ForwardTrace, gradientLogits: Matrix, rows: [Int], intervention: any Intervention) {
     let c = configuration
     let d = c.modelDimension
-    let n = trace.final.rows
-    guard let lowest = intervention.layers.filter({ $0 < c.layerCount }).min() else { return }
     // dL/d(normed final) = dlogits · E, then through the final RMSNorm.
     var gradNormed = Matrix(rows: rows.count, cols: d)
     BLAS.gemm(
       m: rows.count, n: d, k: c.vocabularySize, a: gradientLogits.storage, b: weights.output ?? weights.embedding,
       transposeB: false, c: &gradNormed.storage)
-    var grad = Matrix(rows: n, cols: d)
+    var grad = Matrix(rows: trace.final.rows, cols: d)
     trace.final.storage.withUnsafeBufferPointer { x in
       gradNormed.storage.withUnsafeBufferPointer { gy in
         grad.storage.withUnsafeMutableBufferPointer { gx in
@@ -118,20 +117,7 @@ extension LlamaModel {
         }
       }
     }
-    let slots = trace.batch!.slots
-    for l in stride(from: c.layerCount - 1, through: lowest, by: -1) {
-      if intervention.layers.contains(l), var input = trace.editInputs[l] {
-        input.storage.withUnsafeMutableBufferPointer { ip in
-          grad.storage.withUnsafeMutableBufferPointer { gp in
-            intervention.backward(
-              layer: l, input: HiddenStates(pointer: ip.baseAddress!, rows: n, width: d, slots: slots),
-              gradient: HiddenStates(pointer: gp.baseAddress!, rows: n, width: d, slots: slots))
-          }
-        }
-      }
-      if l == lowest { break }
-      blockBackward(l, trace: trace, gradient: &grad)
-    }
+    backward(trace: trace, outputGradients: [c.layerCount - 1: grad], intervention: intervention)
   }
 
   /// Maps dL/d(block output) to dL/d(block input) in place.

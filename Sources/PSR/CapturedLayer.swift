@@ -1,4 +1,5 @@
 import Foundation
+import LM
 import Store
 
 /// One layer of a capture in memory, split into training and validation examples.
@@ -20,7 +21,7 @@ public struct CapturedLayer: Sendable {
     self.layer = layer
     width = reader.header.modelDimension
     var order = Array(0..<reader.exampleCount)
-    var generator = SplitMix(seed: seed)
+    var generator = SeededGenerator(seed: seed)
     order.shuffle(using: &generator)
     let validationCount = reader.exampleCount < 2 ? 0 : max(1, Int((Double(reader.exampleCount) * validationFraction).rounded()))
     let validation = Array(order.prefix(validationCount)).sorted()
@@ -43,18 +44,5 @@ public struct CapturedLayer: Sendable {
     self.delta = delta
     trainExamples = trainRanges
     validationExamples = validationRanges
-  }
-}
-
-/// SplitMix64, for shuffles that do not depend on the LM module.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }

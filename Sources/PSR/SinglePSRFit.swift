@@ -1,4 +1,5 @@
 import Foundation
+import LM
 import Steering
 import Tensor
 
@@ -100,7 +101,7 @@ public struct SinglePSRFit {
     var adamZ = Adam(count: d)
     var adamB = Adam(count: 1)
     var rows = Array(data.trainRows)
-    var generator = SplitMix(seed: options.seed)
+    var generator = SeededGenerator(seed: options.seed)
     let scale = Float(1 / max(1e-12, meanSquaredNorm()))
     let exampleOf = exampleIndex()
     var epochsRun = 0
