@@ -39,7 +39,7 @@ let package = Package(
     .executableTarget(
       name: "PSRCLI",
       dependencies: [
-        "CLICommon", "Capture", "LM", "PSR", "Steering", "Store", "Tensor",
+        "CLICommon", "Capture", "Embedding", "Judges", "LM", "PSR", "Steering", "Store", "Tensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: optimize),

@@ -31,7 +31,10 @@ struct CaptureCommand: ParsableCommand {
       """)
 
   @OptionGroup var modelOptions: ModelOptions
-  @Option(help: "Text file holding the steering prompt P (or a persona trait JSON: its pos instruction).") var promptFile: String
+  @Option(help: "Text file holding the steering prompt P (or a persona trait JSON: its pos instruction).") var promptFile: String?
+  @Option(help: "Use AxBench's steering template for this concept as P (instead of --prompt-file).") var concept: String?
+  @Flag(help: "Sample responses even for inputs that carry an output field.") var ignoreOutputs = false
+  @Option(help: "Use at most this many inputs (the first ones).") var limit: Int?
   @Option(help: "With a persona trait file, which instruction pair's pos text is P.") var personaPair = 0
   @Option(help: "Instructions: JSON Lines with instruction (and optional output), one instruction per line, or a persona trait JSON (its questions).") var inputs: String
   @Option(help: "Layers to record, comma-separated (0-based block outputs).") var layers: String?
@@ -51,6 +54,7 @@ struct CaptureCommand: ParsableCommand {
   @Flag(help: "Print the final summary as one JSON object.") var json = false
 
   func validate() throws {
+    if (promptFile == nil) == (concept == nil) { throw ValidationError("pass --prompt-file FILE or --concept TEXT") }
     if layers == nil && !allLayers { throw ValidationError("pass --layers L,… or --all-layers") }
     if layers != nil && allLayers { throw ValidationError("pass --layers or --all-layers, not both") }
     if let layers, parsedLayers(layers) == nil { throw ValidationError("--layers must be comma-separated integers, e.g. 10,15") }
@@ -76,8 +80,12 @@ struct CaptureCommand: ParsableCommand {
   }
 
   private func capture() throws {
-    let prompt = try InputFile.readPrompt(promptFile, pair: personaPair)
-    let (inputs, problems) = try InputFile.read(self.inputs, strict: strict)
+    let prompt =
+      try concept.map { "You must answer the question with content related to \($0) even if it is not related to the question or it does not make sense." }
+      ?? InputFile.readPrompt(promptFile!, pair: personaPair)
+    var (inputs, problems) = try InputFile.read(self.inputs, strict: strict)
+    if ignoreOutputs { inputs = inputs.map { CaptureInput(instruction: $0.instruction) } }
+    if let limit { inputs = Array(inputs.prefix(limit)) }
     for p in problems { log("\(self.inputs): skipped \(p)") }
     let model = try modelOptions.load()
     let layerList = allLayers ? Array(0..<model.configuration.layerCount) : Array(Set(parsedLayers(layers!)!)).sorted()

@@ -1,6 +1,8 @@
 import ArgumentParser
 import CLICommon
+import Embedding
 import Foundation
+import Judges
 import LM
 import PSR
 import Steering
@@ -14,11 +16,13 @@ struct TuneAlpha: ParsableCommand {
       Factor-grid selection (AxBench's 14 factors by default): for each factor f, the file's α·f steers the
       model on held-out (instruction, prompted response) pairs of a capture, and the factor with the lowest
       NLL of those responses given the unprompted instruction wins. The file's α is multiplied by it.
-      (Selection by a judge's coherence target comes with the compare command's judges.)
+      With --target-coherence C, the factor is instead bisected until the embedded judge's mean coherence
+      (0–100) of steered answers to the held-out instructions reaches C (as compare's TA@Cp does).
 
       Examples:
         psr tune-alpha --steer pirate.psr --data run.h5
         psr tune-alpha --steer pirate.psr --data run.h5 --factors 0.5,1,2,4 --examples 16 --dry-run
+        psr tune-alpha --steer pirate.psr --data run.h5 --target-coherence 80
       """)
 
   @OptionGroup var modelOptions: ModelOptions
@@ -27,6 +31,11 @@ struct TuneAlpha: ParsableCommand {
   @Option(help: "Comma-separated factors (default: AxBench's 14).") var factors: String?
   @Option(help: "Use the last N examples of the capture (held out from fitting by default split order).") var examples = 16
   @Flag(help: "Print the choice without rewriting the file.") var dryRun = false
+  @Option(help: "Bisect the factor to this judged coherence (0–100) instead of the NLL grid.") var targetCoherence: Double?
+  @Option(help: "Bisection steps.") var steps = 6
+  @Option(help: "Largest factor tried by the bisection.") var maxFactor: Float = 8
+  @Option(help: "Judge calibration.") var calibration = "judges/calibration.json"
+  @Option(help: "Sentence-encoder directory.") var encoder = "models/all-minilm-l6-v2"
   @Flag(help: "Print one JSON object.") var json = false
 
   func run() throws {
@@ -47,6 +56,10 @@ struct TuneAlpha: ParsableCommand {
         prompt: model.chatPrompt(user: instructions[e]),
         response: tokens[reader.tokenOffsets[e]..<reader.tokenOffsets[e + 1]].map(Int.init))
     }.filter { !$0.response.isEmpty }
+    if let targetCoherence {
+      try bisect(model: model, file: &file, instructions: chosen.map { instructions[$0] }, target: targetCoherence)
+      return
+    }
     let (best, losses) = try FactorSelection(model: model, file: file).select(sequences, factors: grid) { f, loss in
       if !json { log(String(format: "factor %.2f  held-out NLL %.4f", f, loss)) }
     }
@@ -60,6 +73,44 @@ struct TuneAlpha: ParsableCommand {
       ]))
     } else {
       print(String(format: "best factor %.2f → alpha %.3f%@", best, file.alpha, dryRun ? " (dry run)" : " stored in \(steer)"))
+    }
+  }
+
+  /// Bisects the factor on [0, maxFactor] so that judged coherence meets the target
+  /// (coherence falls as steering grows).
+  private func bisect(model: LlamaModel, file: inout SteeringFile, instructions: [String], target: Double) throws {
+    func resolve(_ p: String) -> String {
+      FileManager.default.fileExists(atPath: p) ? p
+        : URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+          .appendingPathComponent("../../\(p)").standardized.path
+    }
+    let judge = EmbeddedJudge(
+      encoder: try SentenceEncoder(directory: resolve(encoder)), model: model, calibration: try JudgeCalibration.load(resolve(calibration)))
+    let prompts = instructions.map { model.chatPrompt(user: $0) }
+    func coherence(_ factor: Float) throws -> Double {
+      let g = try model.generate(
+        prompts: prompts, options: GenerationOptions(maxNewTokens: 64, sampling: SamplingParameters(temperature: 1, seed: 0)),
+        intervention: try file.intervention(for: model, factor: factor, file: steer))
+      let pairs = zip(instructions, g).map { ($0, model.tokenizer.decode($1.ids, skipSpecial: true)) }
+      let p = try judge.fluencyProbabilities(pairs)
+      return 100 * p.reduce(0, +) / Double(max(1, p.count))
+    }
+    var lo: Float = 0, hi = maxFactor
+    var best: (factor: Float, coherence: Double) = (0, try coherence(0))
+    for _ in 0..<steps {
+      let mid = (lo + hi) / 2
+      let c = try coherence(mid)
+      if !json { log(String(format: "factor %.3f  coherence %.1f", mid, c)) }
+      if c >= target { lo = mid; best = (mid, c) } else { hi = mid }
+    }
+    file.training["alpha_selected_factor"] = .number(Double(best.factor))
+    file.training["alpha_target_coherence"] = .number(target)
+    file.alpha *= best.factor
+    if !dryRun { try file.save(steer) }
+    if json {
+      print(try JSONText.encode(["best_factor": Double(best.factor), "alpha": Double(file.alpha), "coherence": best.coherence]))
+    } else {
+      print(String(format: "factor %.3f keeps coherence %.1f ≥ %.1f → alpha %.3f", best.factor, best.coherence, target, file.alpha))
     }
   }
 }
