@@ -164,16 +164,18 @@ public final class LlamaModel: @unchecked Sendable {
     trace?.recordBlockInput(layer: l, x)
 
     var normed = Matrix(rows: n, cols: d)
-    Kernels.rmsNorm(
-      x.storage, weight: w.attentionNorm, epsilon: c.rmsNormEpsilon, rows: n, width: d, output: &normed.storage)
+    Self.rmsNormRows(x, weight: w.attentionNorm, epsilon: c.rmsNormEpsilon, into: &normed)
     var qkv = Matrix(rows: n, cols: qkvWidth)
     BLAS.gemm(m: n, n: qkvWidth, k: d, a: normed.storage, b: w.qkv, transposeB: true, c: &qkv.storage)
-    qkv.storage.withUnsafeMutableBufferPointer { p in
-      for r in 0..<n {
-        let row = p.baseAddress! + r * qkvWidth
-        let position = batch.slots[r].position
-        rope.apply(row, heads: c.headCount, position: position)
-        rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: position)
+    qkv.storage.withUnsafeMutableBufferPointer { buffer in
+      let p = buffer.baseAddress!
+      Parallel.rows(n) { rows in
+        for r in rows {
+          let row = p + r * qkvWidth
+          let position = batch.slots[r].position
+          rope.apply(row, heads: c.headCount, position: position)
+          rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: position)
+        }
       }
     }
     storeKeysValues(l, qkv: qkv, batch: batch, chunks: chunks)
@@ -185,15 +187,36 @@ public final class LlamaModel: @unchecked Sendable {
       c: &x.storage, beta: 1)
     trace?.recordMiddle(layer: l, x)
 
-    Kernels.rmsNorm(
-      x.storage, weight: w.feedForwardNorm, epsilon: c.rmsNormEpsilon, rows: n, width: d, output: &normed.storage)
+    Self.rmsNormRows(x, weight: w.feedForwardNorm, epsilon: c.rmsNormEpsilon, into: &normed)
     let ff = c.feedForwardDimension
     var gateUp = Matrix(rows: n, cols: 2 * ff)
     BLAS.gemm(m: n, n: 2 * ff, k: d, a: normed.storage, b: w.gateUp, transposeB: true, c: &gateUp.storage)
     var activated = Matrix(rows: n, cols: ff)
-    Kernels.swiGLU(gateUp: gateUp.storage, rows: n, width: ff, output: &activated.storage)
+    gateUp.storage.withUnsafeBufferPointer { g in
+      activated.storage.withUnsafeMutableBufferPointer { a in
+        let gp = g.baseAddress!, ap = a.baseAddress!
+        Parallel.rows(n) { rows in
+          Kernels.swiGLU(gateUp: gp + rows.lowerBound * 2 * ff, rows: rows.count, width: ff, output: ap + rows.lowerBound * ff)
+        }
+      }
+    }
     trace?.recordFeedForward(layer: l, gateUp: gateUp)
     BLAS.gemm(m: n, n: d, k: ff, a: activated.storage, b: w.down, transposeB: true, c: &x.storage, beta: 1)
+  }
+
+  /// RMSNorm of every row of `x` into `out`, rows split over the cores.
+  static func rmsNormRows(_ x: Matrix, weight: [Float], epsilon: Float, into out: inout Matrix) {
+    let d = x.cols
+    x.storage.withUnsafeBufferPointer { xb in
+      out.storage.withUnsafeMutableBufferPointer { ob in
+        weight.withUnsafeBufferPointer { wb in
+          let xp = xb.baseAddress!, op = ob.baseAddress!, wp = wb.baseAddress!
+          Parallel.rows(x.rows) { rows in
+            Kernels.rmsNorm(xp + rows.lowerBound * d, weight: wp, epsilon: epsilon, rows: rows.count, width: d, output: op + rows.lowerBound * d)
+          }
+        }
+      }
+    }
   }
 
   private func storeKeysValues(_ l: Int, qkv: Matrix, batch: PackedBatch, chunks: [ForwardChunk]) {
@@ -274,12 +297,9 @@ public final class LlamaModel: @unchecked Sendable {
           }
           trace?.recordProbabilities(layer: l, chunk: ci, head: h, probabilities)
         }
-        if batch.rows == chunks.count {
-          // Decoding: one query per sequence, many small independent tasks.
-          DispatchQueue.concurrentPerform(iterations: tasks, execute: work)
-        } else {
-          for t in 0..<tasks { work(t) }
-        }
+        // Sequences and heads are independent; OpenBLAS serialises its own thread pool, so
+        // concurrent small products from two threads are safe.
+        DispatchQueue.concurrentPerform(iterations: tasks, execute: work)
       }
     }
   }
