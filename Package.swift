@@ -19,7 +19,8 @@ let package = Package(
   targets: [
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
-    .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: optimize),
+    .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+    .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
     .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),

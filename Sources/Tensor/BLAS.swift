@@ -1,4 +1,6 @@
 import CBLAS
+import CKernels
+import Dispatch
 
 /// Matrix products on OpenBLAS `cblas_sgemm`, row-major throughout.
 public enum BLAS {
@@ -19,6 +21,10 @@ public enum BLAS {
     guard m > 0, n > 0 else { return }
     let lda = lda ?? (transposeA ? m : k)
     let ldb = ldb ?? (transposeB ? k : n)
+    if m >= 2 && m <= smallBatchLimit && alpha == 1 && transposeB && !transposeA && lda == k && ldb == k && (ldc ?? n) == n && hasAVX2 {
+      smallBatch(m: m, n: n, k: k, a: a, b: b, c: c, beta: beta)
+      return
+    }
     if m == 1 && !transposeA {
       // One row: a matrix-vector product streams the weights once, where sgemm (OpenBLAS
       // 0.3.21) would first copy them into its packed panel format.
@@ -36,5 +42,23 @@ public enum BLAS {
   public static var threadCount: Int {
     get { Int(openblas_get_num_threads()) }
     set { openblas_set_num_threads(Int32(newValue)) }
+  }
+
+  /// Up to this many rows, products with a transposed (weight) operand use the small-batch
+  /// kernel, which streams each weight row once instead of repacking the matrix.
+  public static let smallBatchLimit = 32
+  @usableFromInline static let hasAVX2 = psr_has_avx2_fma() != 0
+
+  /// C = A·Bᵀ + beta·C for few rows of A, columns of C split over the cores.
+  @usableFromInline
+  static func smallBatch(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float
+  ) {
+    let parts = n >= 256 ? 2 * max(1, Parallel.cores) : 1
+    DispatchQueue.concurrentPerform(iterations: parts) { p in
+      // Column ranges are multiples of 4, the kernel's block.
+      let j0 = (n * p / parts) & ~3, j1 = p == parts - 1 ? n : (n * (p + 1) / parts) & ~3
+      if j0 < j1 { psr_small_gemm_nt(Int32(m), Int32(n), Int32(k), a, b, c, beta, Int32(j0), Int32(j1)) }
+    }
   }
 }

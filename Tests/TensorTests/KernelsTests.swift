@@ -77,3 +77,26 @@ final class VectorMathTests: XCTestCase {
     XCTAssertEqual(sum, values.reduce(0, +), accuracy: 1e-1)
   }
 }
+
+final class SmallBatchGemmTests: XCTestCase {
+  func testSmallBatchProductMatchesNaiveProduct() {
+    var g = UInt64(7)
+    func next() -> Float {
+      g = g &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Float(Int64(bitPattern: g >> 11) % 2000) / 1000 - 1
+    }
+    for (m, n, k) in [(2, 5, 3), (3, 257, 19), (16, 960, 576), (31, 1000, 13), (32, 4, 8)] {
+      let a = (0..<(m * k)).map { _ in next() }, b = (0..<(n * k)).map { _ in next() }
+      var c = (0..<(m * n)).map { _ in next() }
+      let before = c
+      BLAS.gemm(m: m, n: n, k: k, a: a, b: b, transposeB: true, c: &c, beta: 0.5)
+      for i in 0..<m {
+        for j in 0..<n {
+          var s: Float = 0
+          for t in 0..<k { s += a[i * k + t] * b[j * k + t] }
+          XCTAssertEqual(c[i * n + j], 0.5 * before[i * n + j] + s, accuracy: 1e-3 * Float(k).squareRoot(), "m \(m) n \(n) k \(k) at \(i),\(j)")
+        }
+      }
+    }
+  }
+}
