@@ -20,6 +20,11 @@ struct Bench: ParsableCommand {
   @Option(help: "Prompt length for the prefill measurement.") var prefillTokens = 512
   @Option(help: "Tokens per stream for the decode measurements.") var decodeTokens = 128
   @Flag(help: "Print one JSON object.") var json = false
+  @Option(help: "Measure only these figures, comma-separated (prefill, decode, batch16, batch64, train, capture, psr).") var only: String?
+
+  private func wants(_ figure: String) -> Bool {
+    only.map { $0.split(separator: ",").map(String.init).contains(figure) } ?? true
+  }
 
   func validate() throws {
     if runs < 1 { throw ValidationError("--runs must be at least 1") }
@@ -36,13 +41,13 @@ struct Bench: ParsableCommand {
     let vocabulary = model.configuration.vocabularySize
     var generator = SeededGenerator(seed: 1)
     let prompt = (0..<prefillTokens).map { _ in Int(generator.next() % UInt64(vocabulary - 100)) + 100 }
-    record("prefill_tok_s", try median(runs) {
+    if wants("prefill") { record("prefill_tok_s", try median(runs) {
       let cache = model.makeCache(capacity: prefillTokens)
       return try time(tokens: prefillTokens) {
         try model.forward([ForwardChunk(tokens: prompt, cache: cache, promptLength: prefillTokens)])
       }
-    })
-    for streams in [1, 16, 64] {
+    }) }
+    for streams in [1, 16, 64] where wants(streams == 1 ? "decode" : "batch\(streams)") {
       let key = streams == 1 ? "decode_tok_s" : "batch\(streams)_tok_s"
       record(key, try median(streams == 1 ? runs : 1) { try decodeRate(model, streams: streams) })
     }
@@ -53,17 +58,19 @@ struct Bench: ParsableCommand {
         prompt: (0..<16).map { _ in Int(generator.next() % 40_000) + 100 },
         response: (0..<112).map { _ in Int(generator.next() % 40_000) + 100 })
     }
-    for (key, positions) in [("train_fssv_tok_s", PositionSet.all), ("train_prosv_tok_s", .prompt(prefix: 2, suffix: 2))] {
+    for (key, positions) in [("train_fssv_tok_s", PositionSet.all), ("train_prosv_tok_s", .prompt(prefix: 2, suffix: 2))] where wants("train") {
       record(key, try median(runs) {
         let steering = AdditiveVector(layer: 15, alpha: 1, vector: vector, positions: positions)
         return try time(tokens: 512) { _ = try model.responseLoss(sequences, intervention: steering, backward: true) }
       })
     }
-    record("capture_tok_s", try median(runs) { try captureRate(model) })
+    if wants("capture") { record("capture_tok_s", try median(runs) { try captureRate(model) }) }
     let gate = PSRGate(gates: [GateEntry(layer: 15, weight: vector.map { $0 / 100 }, bias: 0.1, direction: vector)])
-    let plain = try median(runs) { try decodeRate(model, streams: 16, tokens: 32) }
-    let steered = try median(runs) { try decodeRate(model, streams: 16, tokens: 32, intervention: gate) }
-    record("psr_overhead_pct", (plain / steered - 1) * 100)
+    if wants("psr") {
+      let plain = try median(runs) { try decodeRate(model, streams: 16, tokens: 32) }
+      let steered = try median(runs) { try decodeRate(model, streams: 16, tokens: 32, intervention: gate) }
+      record("psr_overhead_pct", (plain / steered - 1) * 100)
+    }
     record("peak_rss_mb", Double(peakResidentMegabytes()))
     if json {
       let object = Dictionary(uniqueKeysWithValues: results.map { ($0.key, ($0.value * 10).rounded() / 10) })
