@@ -35,10 +35,10 @@ public enum Kernels {
       let g = gateUp + r * 2 * width
       let u = g + width
       let y = output + r * width
-      // y holds e^(−g) first, then the result.
-      for i in 0..<width { y[i] = -g[i] }
-      _ = VectorMath.expInPlace(y, count: width)
-      for i in 0..<width { y[i] = g[i] / (1 + y[i]) * u[i] }
+      for i in 0..<width {
+        let x = g[i]
+        y[i] = x / (1 + expf(-x)) * u[i]
+      }
     }
   }
 
@@ -49,7 +49,12 @@ public enum Kernels {
     var maxValue = -Float.infinity
     for i in 0..<count where x[i] > maxValue { maxValue = x[i] }
     if maxValue == -.infinity { return -.infinity }
-    let sum = VectorMath.expInPlace(x, count: count, shift: maxValue)
+    var sum: Float = 0
+    for i in 0..<count {
+      let e = expf(x[i] - maxValue)
+      x[i] = e
+      sum += e
+    }
     let inv = 1 / sum
     for i in 0..<count { x[i] *= inv }
     return maxValue + logf(sum)

@@ -52,32 +52,6 @@ final class KernelsTests: XCTestCase {
   }
 }
 
-final class VectorMathTests: XCTestCase {
-  func testExpMatchesLibmWithin2e7Relative() {
-    var worst: Float = 0
-    var x: Float = -87
-    while x < 88 {
-      var values = (0..<8).map { x + Float($0) * 0.0137 }
-      let expected = values.map { Foundation.exp($0) }
-      _ = VectorMath.expInPlace(&values, count: 8)
-      for (a, b) in zip(values, expected) { worst = max(worst, abs(a - b) / b) }
-      x += 0.173
-    }
-    XCTAssertLessThan(worst, 2e-7 * 4, "worst relative error \(worst)")
-  }
-
-  func testExpTailsAndLimits() {
-    var values: [Float] = [0, 1, -1, -200, 200, 0.5, 2, 3, 4, -3, 10]
-    let sum = VectorMath.expInPlace(&values, count: values.count)
-    XCTAssertEqual(values[0], 1, accuracy: 1e-7)
-    XCTAssertEqual(values[1], Float(M_E), accuracy: 1e-6)
-    XCTAssertEqual(values[3], 0, accuracy: 1e-30)
-    XCTAssertTrue(values[4].isFinite)
-    XCTAssertEqual(values[10], Foundation.exp(10), accuracy: 1e-2)
-    XCTAssertEqual(sum, values.reduce(0, +), accuracy: 1e-1)
-  }
-}
-
 final class SmallBatchGemmTests: XCTestCase {
   func testSmallBatchProductMatchesNaiveProduct() {
     var g = UInt64(7)
