@@ -35,7 +35,8 @@ public final class ActivationReader {
       return (file, count, result)
     }
     // Every dataset must hold the committed rows.
-    for name in ["tokens/id"] + header.layers.flatMap { ["layers/\($0)/base", "layers/\($0)/delta"] } {
+    let names = ["tokens/id"] + header.layers.flatMap { ["layers/\($0)/base", "layers/\($0)/delta"] }
+    for name in names {
       let table = try self.table(name)
       guard table.rows >= tokenCount else {
         throw StoreError.notAnActivationFile(path: path, reason: "\(name) has \(table.rows) rows, expected \(tokenCount)")
