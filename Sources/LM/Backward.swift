@@ -69,6 +69,23 @@ extension LlamaModel {
     return loss
   }
 
+  /// The token-weighted mean response NLL of many sequences, run `batch` sequences at a time
+  /// (to bound memory); with `backward`, each micro-batch's gradient is weighted by its share of
+  /// the tokens, so the intervention accumulates the gradient of the overall mean.
+  public func meanResponseLoss(
+    _ sequences: [TeacherForcedSequence], intervention: (any Intervention)? = nil, batch: Int = 4, backward: Bool = false
+  ) throws -> Float {
+    let total = Float(sequences.reduce(0) { $0 + $1.response.count })
+    guard total > 0 else { throw ModelError.emptyInput("no response tokens") }
+    var loss: Float = 0
+    for start in stride(from: 0, to: sequences.count, by: max(1, batch)) {
+      let micro = Array(sequences[start..<min(sequences.count, start + max(1, batch))])
+      let share = Float(micro.reduce(0) { $0 + $1.response.count }) / total
+      loss += share * (try responseLoss(micro, intervention: intervention, backward: backward, gradientScale: share))
+    }
+    return loss
+  }
+
   /// Back-propagates gradients given at block outputs: `outputGradients[l]` is dL/d(edited
   /// output of block l), one row per packed token of the traced pass. Calls the
   /// intervention's `backward` at its layers, down to its lowest layer.

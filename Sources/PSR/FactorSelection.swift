@@ -22,16 +22,9 @@ public struct FactorSelection {
     _ examples: [TeacherForcedSequence], factors: [Float] = axbenchFactors, batch: Int = 4, progress: (Float, Float) -> Void = { _, _ in }
   ) throws -> (best: Float, losses: [(factor: Float, loss: Float)]) {
     guard !examples.isEmpty, !factors.isEmpty else { throw TrainingError.invalidOptions("no examples or no factors") }
-    let total = Float(examples.reduce(0) { $0 + $1.response.count })
     var losses: [(Float, Float)] = []
     for factor in factors {
-      let intervention = try file.intervention(for: model, factor: factor)
-      var loss: Float = 0
-      for start in stride(from: 0, to: examples.count, by: batch) {
-        let micro = Array(examples[start..<min(examples.count, start + batch)])
-        let share = Float(micro.reduce(0) { $0 + $1.response.count }) / total
-        loss += share * (try model.responseLoss(micro, intervention: intervention))
-      }
+      let loss = try model.meanResponseLoss(examples, intervention: try file.intervention(for: model, factor: factor), batch: batch)
       progress(factor, loss)
       losses.append((factor, loss))
     }

@@ -110,16 +110,7 @@ struct SteeringVectorCommand: ParsableCommand {
       let model = try modelOptions.load()
       let intervention = try SteeringFile.load(steer).intervention(for: model, file: steer)
       let sequences = try TrainingExample.load(jsonLines: data).map { $0.tokenized(for: model, maxResponseTokens: maxResponseTokens) }
-      func nll(_ hook: (any Intervention)?) throws -> Float {
-        let total = Float(sequences.reduce(0) { $0 + $1.response.count })
-        var loss: Float = 0
-        for start in stride(from: 0, to: sequences.count, by: 4) {
-          let micro = Array(sequences[start..<min(sequences.count, start + 4)])
-          loss += Float(micro.reduce(0) { $0 + $1.response.count }) / total * (try model.responseLoss(micro, intervention: hook))
-        }
-        return loss
-      }
-      let plain = try nll(nil), steered = try nll(intervention)
+      let plain = try model.meanResponseLoss(sequences), steered = try model.meanResponseLoss(sequences, intervention: intervention)
       if json {
         print(try JSONText.encode(["examples": sequences.count, "nll_unsteered": Double(plain), "nll_steered": Double(steered)]))
       } else {

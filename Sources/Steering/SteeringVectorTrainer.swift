@@ -136,25 +136,11 @@ public struct SteeringVectorTrainer {
 
   /// Batch loss (token mean) with gradients accumulated in `steering`, in micro-batches.
   func lossAndGradient(_ batch: [TeacherForcedSequence], _ steering: AdditiveVector) throws -> Float {
-    let total = Float(batch.reduce(0) { $0 + $1.response.count })
-    var loss: Float = 0
-    for start in stride(from: 0, to: batch.count, by: options.microBatch) {
-      let micro = Array(batch[start..<min(batch.count, start + options.microBatch)])
-      let share = Float(micro.reduce(0) { $0 + $1.response.count }) / total
-      loss += share * (try model.responseLoss(micro, intervention: steering, backward: true, gradientScale: share))
-    }
-    return loss
+    try model.meanResponseLoss(batch, intervention: steering, batch: options.microBatch, backward: true)
   }
 
   /// Mean response NLL of `examples` under `steering` (nil: unsteered), token-weighted.
   public func evaluate(_ examples: [TeacherForcedSequence], steering: (any Intervention)?) throws -> Float {
-    let total = Float(examples.reduce(0) { $0 + $1.response.count })
-    var loss: Float = 0
-    for start in stride(from: 0, to: examples.count, by: options.microBatch) {
-      let micro = Array(examples[start..<min(examples.count, start + options.microBatch)])
-      let share = Float(micro.reduce(0) { $0 + $1.response.count }) / total
-      loss += share * (try model.responseLoss(micro, intervention: steering))
-    }
-    return loss
+    try model.meanResponseLoss(examples, intervention: steering, batch: options.microBatch)
   }
 }
