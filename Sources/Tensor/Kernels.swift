@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Elementwise and row-wise kernels of a Llama-style transformer, on raw rows.
@@ -35,10 +36,7 @@ public enum Kernels {
       let g = gateUp + r * 2 * width
       let u = g + width
       let y = output + r * width
-      for i in 0..<width {
-        let x = g[i]
-        y[i] = x / (1 + expf(-x)) * u[i]
-      }
+      psr_swiglu(g, u, y, Int32(width))
     }
   }
 
@@ -49,15 +47,16 @@ public enum Kernels {
     var maxValue = -Float.infinity
     for i in 0..<count where x[i] > maxValue { maxValue = x[i] }
     if maxValue == -.infinity { return -.infinity }
-    var sum: Float = 0
-    for i in 0..<count {
-      let e = expf(x[i] - maxValue)
-      x[i] = e
-      sum += e
-    }
+    let sum = expShifted(x, count: count, shift: maxValue)
     let inv = 1 / sum
     for i in 0..<count { x[i] *= inv }
     return maxValue + logf(sum)
+  }
+
+  /// x[i] ← exp(x[i] − shift), returning the sum (SIMD when the CPU has AVX2).
+  @inlinable
+  public static func expShifted(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+    psr_exp_shifted(x, Int32(count), shift)
   }
 
   /// Log-sum-exp of `count` values, without changing them.

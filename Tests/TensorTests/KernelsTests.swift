@@ -74,3 +74,38 @@ final class SmallBatchGemmTests: XCTestCase {
     }
   }
 }
+
+final class ExpKernelTests: XCTestCase {
+  func testSoftmaxExpMatchesLibmWithin1e6Relative() {
+    var worst: Float = 0
+    var x: Float = -80
+    while x < 80 {
+      var values = (0..<11).map { x + Float($0) * 0.0137 }
+      let expected = values.map { Foundation.exp($0 - 1.5) }
+      let sum = psrExpShifted(&values, shift: 1.5)
+      for (a, b) in zip(values, expected) { worst = max(worst, abs(a - b) / b) }
+      XCTAssertEqual(sum, expected.reduce(0, +), accuracy: 1e-5 * expected.reduce(0, +))
+      x += 0.731
+    }
+    XCTAssertLessThan(worst, 1e-6, "worst relative error \(worst)")
+    var extremes: [Float] = [-1000, -200, 200, 0, 0, 0, 0, 0, 0]
+    _ = psrExpShifted(&extremes, shift: 0)
+    XCTAssertEqual(extremes[0], 0)
+    XCTAssertEqual(extremes[1], 0)
+    XCTAssertTrue(extremes[2].isFinite)
+  }
+
+  func testSwiGLUMatchesDefinition() {
+    let width = 21
+    let g = (0..<width).map { Float($0) * 0.7 - 7 }, u = (0..<width).map { Float($0 % 5) - 2 }
+    var y = [Float](repeating: 0, count: width)
+    Kernels.swiGLU(gateUp: g + u, rows: 1, width: width, output: &y)
+    for i in 0..<width {
+      XCTAssertEqual(y[i], g[i] / (1 + Foundation.exp(-g[i])) * u[i], accuracy: 1e-5 * max(1, abs(y[i])))
+    }
+  }
+
+  private func psrExpShifted(_ x: inout [Float], shift: Float) -> Float {
+    x.withUnsafeMutableBufferPointer { Kernels.expShifted($0.baseAddress!, count: $0.count, shift: shift) }
+  }
+}
