@@ -122,7 +122,6 @@ public final class ChatCompletionsClient: @unchecked Sendable {
         statistics.retries += 1
         lock.unlock()
         Thread.sleep(forTimeInterval: backoff * pow(2, Double(attempt - 1)))
-        _ = error
       }
     }
   }

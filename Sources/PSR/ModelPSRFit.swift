@@ -43,7 +43,6 @@ public struct ModelPSRFit {
 
   /// Loads the examples of a capture, with targets at `layers`.
   public static func examples(_ reader: ActivationReader, model: LlamaModel, layers: [Int], limit: Int? = nil) throws -> [CapturedExampleTargets] {
-    let d = reader.header.modelDimension
     let instructions = try reader.instructions()
     let tokens = try reader.tokens()
     var out: [CapturedExampleTargets] = []
@@ -54,7 +53,6 @@ public struct ModelPSRFit {
         let b = try reader.base(layer: l, rows: rows), dl = try reader.delta(layer: l, rows: rows)
         targets[l] = zip(b, dl).map { $0 + $1 }
       }
-      _ = d
       out.append(
         CapturedExampleTargets(
           sequence: TeacherForcedSequence(prompt: model.chatPrompt(user: instructions[e]), response: tokens[rows].map(Int.init)),

@@ -34,8 +34,7 @@ public final class PSRGate: Intervention, @unchecked Sendable {
   }
 
   public func edit(layer: Int, hidden: HiddenStates) {
-    for (gi, gate) in gates.enumerated() where gate.layer == layer {
-      _ = gi
+    for gate in gates where gate.layer == layer {
       for r in 0..<hidden.rows where !hidden.slots[r].role.isPrompt {
         let lambda = Self.coefficient(gate, hidden.row(r))
         tokensSeen += 1

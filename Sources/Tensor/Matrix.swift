@@ -3,7 +3,7 @@
 /// Element (r, c) lives at `storage[r * cols + c]`. Value semantics come from the
 /// backing array; hot loops reach the storage through `withUnsafe…` pointers.
 public struct Matrix: Sendable, Equatable {
-  public private(set) var rows: Int
+  public let rows: Int
   public let cols: Int
   public var storage: [Float]
 
@@ -29,14 +29,5 @@ public struct Matrix: Sendable, Equatable {
   /// A copy of one row.
   public func row(_ r: Int) -> [Float] {
     Array(storage[(r * cols)..<((r + 1) * cols)])
-  }
-
-  /// Resizes to `rows` rows, keeping existing rows and zero-filling new ones.
-  public mutating func resize(rows newRows: Int) {
-    storage.removeLast(max(0, storage.count - newRows * cols))
-    if newRows * cols > storage.count {
-      storage.append(contentsOf: repeatElement(0, count: newRows * cols - storage.count))
-    }
-    rows = newRows
   }
 }
