@@ -119,7 +119,7 @@ extension LlamaModel {
     // dL/d(normed final) = dlogits · E, then through the final RMSNorm.
     var gradNormed = Matrix(rows: rows.count, cols: d)
     BLAS.gemm(
-      m: rows.count, n: d, k: c.vocabularySize, a: gradientLogits.storage, b: weights.output ?? weights.embedding,
+      m: rows.count, n: d, k: c.vocabularySize, a: gradientLogits.storage, b: weights.head.dense,
       transposeB: false, c: &gradNormed.storage)
     var grad = Matrix(rows: trace.final.rows, cols: d)
     trace.final.storage.withUnsafeBufferPointer { x in
@@ -146,7 +146,7 @@ extension LlamaModel {
     let ff = c.feedForwardDimension
     // Feed-forward: x_out = x_mid + W_down · (silu(g) ⊙ u), (g, u) = W_gu · norm(x_mid).
     var gradActivated = Matrix(rows: n, cols: ff)
-    BLAS.gemm(m: n, n: ff, k: d, a: grad.storage, b: w.down, transposeB: false, c: &gradActivated.storage)
+    BLAS.gemm(m: n, n: ff, k: d, a: grad.storage, b: w.down.dense, transposeB: false, c: &gradActivated.storage)
     var gradGateUp = Matrix(rows: n, cols: 2 * ff)
     trace.gateUps[l].storage.withUnsafeBufferPointer { gu in
       gradGateUp.storage.withUnsafeMutableBufferPointer { out in
@@ -166,13 +166,13 @@ extension LlamaModel {
       }
     }
     var gradNormed = Matrix(rows: n, cols: d)
-    BLAS.gemm(m: n, n: d, k: 2 * ff, a: gradGateUp.storage, b: w.gateUp, transposeB: false, c: &gradNormed.storage)
+    BLAS.gemm(m: n, n: d, k: 2 * ff, a: gradGateUp.storage, b: w.gateUp.dense, transposeB: false, c: &gradNormed.storage)
     accumulateNormBackward(trace.middles[l], weight: w.feedForwardNorm, gradNormed: gradNormed, into: &grad)
 
     // Attention: x_mid = x_in + W_o · attention(rope(W_qkv · norm(x_in))).
     var gradAttended = Matrix(rows: n, cols: c.queryDimension)
     BLAS.gemm(
-      m: n, n: c.queryDimension, k: d, a: grad.storage, b: w.attentionOutput, transposeB: false, c: &gradAttended.storage)
+      m: n, n: c.queryDimension, k: d, a: grad.storage, b: w.attentionOutput.dense, transposeB: false, c: &gradAttended.storage)
     var gradQKV = attentionBackward(l, trace: trace, gradAttended: gradAttended)
     let qkvWidth = c.queryDimension + 2 * c.keyValueDimension
     let slots = trace.batch!.slots
@@ -183,7 +183,7 @@ extension LlamaModel {
         rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: slots[r].position, inverse: true)
       }
     }
-    BLAS.gemm(m: n, n: d, k: qkvWidth, a: gradQKV.storage, b: w.qkv, transposeB: false, c: &gradNormed.storage)
+    BLAS.gemm(m: n, n: d, k: qkvWidth, a: gradQKV.storage, b: w.qkv.dense, transposeB: false, c: &gradNormed.storage)
     accumulateNormBackward(trace.blockInputs[l], weight: w.attentionNorm, gradNormed: gradNormed, into: &grad)
   }
 

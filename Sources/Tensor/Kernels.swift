@@ -117,4 +117,22 @@ extension Kernels {
     for i in 0..<width { sum += x[i] * x[i] }
     return 1 / (sum / Float(width) + epsilon).squareRoot()
   }
+
+  /// Whether the SIMD kernels (AVX2 and FMA) run on this CPU.
+  public static var hasSIMD: Bool { BLAS.hasAVX2 }
+
+  /// Attention of one query position for `heads` query heads that share a key/value head:
+  /// `probabilities[h·count + j] = softmax_j(scale · q_h · k_j)` and
+  /// `output[h·headDimension …] = Σ_j probabilities[h·count + j] · v_j`, where `query` and
+  /// `output` hold the heads contiguously and key/value row j starts at `j · stride`.
+  /// Requires `hasSIMD`.
+  @inlinable
+  public static func attendOne(
+    heads: Int, headDimension: Int, query: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+    values: UnsafePointer<Float>, stride: Int, count: Int, scale: Float,
+    probabilities: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+  ) {
+    psr_attend_one(
+      Int32(heads), Int32(headDimension), query, keys, values, Int32(stride), Int32(count), scale, probabilities, output)
+  }
 }

@@ -109,3 +109,30 @@ final class ExpKernelTests: XCTestCase {
     x.withUnsafeMutableBufferPointer { Kernels.expShifted($0.baseAddress!, count: $0.count, shift: shift) }
   }
 }
+
+final class DecodeAttentionTests: XCTestCase {
+  func testAttendOneMatchesNaiveSoftmaxAttentionForSharedKeyValueHeads() throws {
+    try XCTSkipUnless(Kernels.hasSIMD, "needs AVX2 and FMA")
+    let heads = 3, hd = 64, stride = 2 * hd + 8
+    for total in [1, 7, 8, 19] {
+      let q = (0..<(heads * hd)).map { Float(sin(Double($0) * 0.37)) }
+      let keys = (0..<(total * stride)).map { Float(cos(Double($0) * 0.11)) }
+      let values = (0..<(total * stride)).map { Float(sin(Double($0) * 0.05 + 1)) }
+      var p = [Float](repeating: 0, count: heads * total)
+      var out = [Float](repeating: 0, count: heads * hd)
+      Kernels.attendOne(
+        heads: heads, headDimension: hd, query: q, keys: keys, values: values, stride: stride, count: total,
+        scale: 0.125, probabilities: &p, output: &out)
+      for h in 0..<heads {
+        let s = (0..<total).map { j in (0..<hd).reduce(0.0) { $0 + Double(q[h * hd + $1]) * Double(keys[j * stride + $1]) } * 0.125 }
+        let e = s.map { exp($0 - s.max()!) }
+        let z = e.reduce(0, +)
+        for j in 0..<total { XCTAssertEqual(p[h * total + j], Float(e[j] / z), accuracy: 1e-6) }
+        for d in 0..<hd {
+          let o = (0..<total).reduce(0.0) { $0 + e[$1] / z * Double(values[$1 * stride + d]) }
+          XCTAssertEqual(out[h * hd + d], Float(o), accuracy: 1e-5)
+        }
+      }
+    }
+  }
+}

@@ -18,4 +18,27 @@ float psr_exp_shifted(float *x, int count, float shift);
 /// y[i] = g[i] / (1 + exp(-g[i])) * u[i] (SwiGLU) for i < count.
 void psr_swiglu(const float *g, const float *u, float *y, int count);
 
+/// Attention of one query position for `heads` query heads sharing one key/value head:
+/// probabilities[h][j] = softmax_j(scale · q_h · k_j) and out[h] = sum_j probabilities[h][j] v_j, with
+/// q (heads × hd) and out (heads × hd) dense, key/value row j at keys/values + j·stride, and
+/// probabilities (heads × total) written. Requires psr_has_avx2_fma().
+void psr_attend_one(
+    int heads, int hd, const float *q, const float *keys, const float *values, int stride, int total, float scale,
+    float *probabilities, float *out);
+
+/// Block formats of psr_quantized_gemm_nt (32 weights a block, llama.cpp's element order).
+enum {
+  /// 2 scales (d, m) and 16 bytes a block: element t is d·lo(q[t]) + m, element t+16 is d·hi(q[t]) + m.
+  PSR_Q4_1 = 0,
+  /// 1 scale (d) and 32 signed bytes a block: element t is d·q[t].
+  PSR_Q8_0 = 1,
+};
+
+/// y[i][j] = beta * y[i][j] + sum_t x[i][t] * w[j][t] for i < m, j in [j0, j1), where row j of w
+/// is stored as k/32 blocks: quants at j·(k/32)·(16 or 32) bytes, scales at j·(k/32)·(2 or 1).
+/// k must be a multiple of 32. Requires psr_has_avx2_fma().
+void psr_quantized_gemm_nt(
+    int format, int m, int n, int k, const float *x, const unsigned char *quants, const float *scales, float *y,
+    float beta, int j0, int j1);
+
 #endif

@@ -1,0 +1,83 @@
+#include "psr_kernels.h"
+
+#include <immintrin.h>
+
+// One query position against a cache, for the query heads that share one key/value head
+// (grouped-query attention); their keys and values stay in L1 from one head to the next.
+
+__attribute__((target("avx2,fma"))) static inline float dot_avx2(const float *a, const float *b, int n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  __m256 v = _mm256_add_ps(s0, s1);
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
+  float r = _mm_cvtss_f32(s);
+  for (; i < n; i++) r += a[i] * b[i];
+  return r;
+}
+
+// The eight sums of a0 … a7, in order, in one vector.
+__attribute__((target("avx2,fma"))) static inline __m256 hsum8x8(const __m256 a[8]) {
+  __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
+  __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
+  __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+// Scores of eight keys at once: eight independent FMA chains, then one transposed reduction
+// (a dot product per key would be bound by its FMA latency and horizontal sum).
+__attribute__((target("avx2,fma"))) static void scores(
+    int hd, const float *q, const float *keys, int stride, int total, float scale, float *p) {
+  int j = 0;
+  for (; j + 8 <= total; j += 8) {
+    __m256 acc[8];
+    for (int u = 0; u < 8; u++) acc[u] = _mm256_setzero_ps();
+    for (int d = 0; d < hd; d += 8) {
+      __m256 qd = _mm256_loadu_ps(q + d);
+      for (int u = 0; u < 8; u++) acc[u] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(keys + (long)(j + u) * stride + d), acc[u]);
+    }
+    _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_set1_ps(scale), hsum8x8(acc)));
+  }
+  for (; j < total; j++) p[j] = scale * dot_avx2(q, keys + (long)j * stride, hd);
+}
+
+// out = sum_j p[j] v_j, 64 columns (eight chains) at a time.
+__attribute__((target("avx2,fma"))) static void weighted_values(
+    int hd, const float *p, const float *values, int stride, int total, float *out) {
+  int d = 0;
+  for (; d + 64 <= hd; d += 64) {
+    __m256 acc[8];
+    for (int u = 0; u < 8; u++) acc[u] = _mm256_setzero_ps();
+    for (int j = 0; j < total; j++) {
+      const float *vj = values + (long)j * stride + d;
+      __m256 w = _mm256_set1_ps(p[j]);
+      for (int u = 0; u < 8; u++) acc[u] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 8 * u), acc[u]);
+    }
+    for (int u = 0; u < 8; u++) _mm256_storeu_ps(out + d + 8 * u, acc[u]);
+  }
+  for (; d < hd; d++) {
+    float s = 0;
+    for (int j = 0; j < total; j++) s += p[j] * values[(long)j * stride + d];
+    out[d] = s;
+  }
+}
+
+__attribute__((target("avx2,fma"))) void psr_attend_one(
+    int heads, int hd, const float *q, const float *keys, const float *values, int stride, int total, float scale,
+    float *probabilities, float *out) {
+  for (int h = 0; h < heads; h++) {
+    float *p = probabilities + (long)h * total;
+    scores(hd, q + h * hd, keys, stride, total, scale, p);
+    float top = p[0];
+    for (int j = 1; j < total; j++) top = p[j] > top ? p[j] : top;
+    float inv = 1 / psr_exp_shifted(p, total, top);
+    for (int j = 0; j < total; j++) p[j] *= inv;
+    weighted_values(hd, p, values, stride, total, out + h * hd);
+  }
+}

@@ -1,0 +1,81 @@
+import CKernels
+import Dispatch
+
+/// A weight matrix `[rows × cols]` kept in a GGML block quantization, for products with few
+/// activation rows (decoding), where reading the weights is what costs.
+///
+/// Rows are stored as `cols / 32` blocks with the scales unpacked to fp32 and the quantized
+/// values in GGML's order. Products expand each block to fp32 in registers, so they equal a
+/// product with the dequantized fp32 matrix up to summation order.
+public struct QuantizedMatrix: Sendable {
+  public enum Format: Sendable {
+    /// d, m (fp16) and 16 bytes of nibbles a block; w = d·q + m.
+    case q4_1
+    /// d (fp16) and 32 signed bytes a block; w = d·q.
+    case q8_0
+
+    var bytesPerBlock: Int { self == .q4_1 ? 20 : 34 }
+    var quantBytes: Int { self == .q4_1 ? 16 : 32 }
+    var scaleCount: Int { self == .q4_1 ? 2 : 1 }
+    var code: Int32 { self == .q4_1 ? Int32(PSR_Q4_1) : Int32(PSR_Q8_0) }
+  }
+
+  public let format: Format
+  public let rows: Int
+  public let cols: Int
+  private(set) var scales: [Float]
+  private(set) var quants: [UInt8]
+
+  /// Repacks GGML blocks: `parts` are tensors of the same width, stacked row-wise in order
+  /// (a fused Q/K/V projection is its three tensors). `cols` must be a multiple of 32.
+  public init(format: Format, cols: Int, parts: [(blocks: UnsafeRawBufferPointer, rows: Int)]) {
+    precondition(cols % 32 == 0, "quantized rows must be whole 32-element blocks")
+    self.format = format
+    self.cols = cols
+    rows = parts.reduce(0) { $0 + $1.rows }
+    let blockCount = rows * cols / 32
+    scales = []
+    scales.reserveCapacity(blockCount * format.scaleCount)
+    quants = []
+    quants.reserveCapacity(blockCount * format.quantBytes)
+    for part in parts {
+      precondition(part.blocks.count == part.rows * cols / 32 * format.bytesPerBlock, "block data does not match the shape")
+      let base = part.blocks.baseAddress!
+      for b in 0..<(part.rows * cols / 32) {
+        let block = base + b * format.bytesPerBlock
+        for s in 0..<format.scaleCount {
+          scales.append(Float(Float16(bitPattern: block.loadUnaligned(fromByteOffset: 2 * s, as: UInt16.self))))
+        }
+        let q = UnsafeRawBufferPointer(start: block + 2 * format.scaleCount, count: format.quantBytes)
+        quants.append(contentsOf: q)
+      }
+    }
+  }
+
+  /// Whether this CPU runs the quantized kernels (AVX2 and FMA).
+  public static var isSupported: Bool { BLAS.hasAVX2 }
+
+  /// C[m×rows] = A[m×cols] · selfᵀ + beta · C, with A and C dense row-major.
+  /// Requires `isSupported`; rows of the weight matrix are split over the cores.
+  public func multiply(
+    m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0
+  ) {
+    guard m > 0 else { return }
+    let n = rows, k = cols
+    let parts = n >= 256 ? 2 * max(1, Parallel.cores) : 1
+    scales.withUnsafeBufferPointer { s in
+      quants.withUnsafeBufferPointer { q in
+        let sp = s.baseAddress!, qp = q.baseAddress!
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+          let j0 = n * p / parts, j1 = n * (p + 1) / parts
+          if j0 < j1 {
+            psr_quantized_gemm_nt(format.code, Int32(m), Int32(n), Int32(k), a, qp, sp, c, beta, Int32(j0), Int32(j1))
+          }
+        }
+      }
+    }
+  }
+
+  /// Bytes held (scales and quantized values).
+  public var byteCount: Int { scales.count * 4 + quants.count }
+}
