@@ -57,7 +57,7 @@ let package = Package(
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
-    .testTarget(name: "CompareTests", dependencies: ["Compare", "Judges", "Embedding", "LM", "TestSupport"]),
+    .testTarget(name: "CompareTests", dependencies: ["Compare", "Judges", "Embedding", "LM", "Store", "TestSupport"]),
     .testTarget(name: "JudgesTests", dependencies: ["Judges", "Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
     .testTarget(name: "PSRTests", dependencies: ["PSR", "Capture", "Steering", "Store", "LM", "TestSupport"]),

@@ -16,19 +16,30 @@ public struct BenchConfig: Sendable, Equatable {
   public var bisectionSteps: Int
   public var methods: [String]
   public var seed: UInt64 = 0
+  /// A-PSR: the layers fitted jointly through the model (every third layer, which includes
+  /// the S-PSR layer 15 of the 30-layer default model), and its epochs.
+  public var apsrLayers = [3, 6, 9, 12, 15, 18, 21, 24, 27]
+  public var apsrEpochs = 4
 
-  public static let allMethods = ["prompt", "psr", "prosv", "fssv", "diffmean", "none"]
+  /// The methods a run can ask for; `apsr` (A-PSR) is run only when asked, since it captures
+  /// every A-PSR layer and trains through the model.
+  public static let allMethods = ["prompt", "psr", "apsr", "prosv", "fssv", "diffmean", "none"]
+  /// The methods of a run that names none.
+  public static let defaultMethods = ["prompt", "psr", "prosv", "fssv", "diffmean", "none"]
+
+  /// The layers a unit's capture must hold.
+  public var captureLayers: [Int] { methods.contains("apsr") ? Array(Set(apsrLayers + [layer])).sorted() : [layer] }
 
   public static let small = BenchConfig(
     trainSamples: 8, trainTokens: 32, evalInstructions: 4, evalTokens: 32, factors: [0.5, 1, 2, 4], steeringVectorEpochs: 2,
-    personaEvalQuestions: 4, bisectionSteps: 2, methods: allMethods)
+    personaEvalQuestions: 4, bisectionSteps: 2, methods: defaultMethods)
 
   /// AxBench's protocol: 72 training samples of 128 tokens, 10 eval instructions (5 + 5),
   /// 14 factors, 128-token responses at temperature 1; the PrOSV paper's 12 epochs.
   public static let paper = BenchConfig(
     trainSamples: 72, trainTokens: 128, evalInstructions: 10, evalTokens: 128,
     factors: [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0], steeringVectorEpochs: 12,
-    personaEvalQuestions: 20, bisectionSteps: 6, methods: allMethods)
+    personaEvalQuestions: 20, bisectionSteps: 6, methods: defaultMethods)
 
   public var selectCount: Int { evalInstructions / 2 }
 
@@ -40,7 +51,10 @@ public struct BenchConfig: Sendable, Equatable {
       "factors": factors.map { "\($0)" }.joined(separator: ","), "temperature": "\(temperature)",
       "sv_epochs": "\(steeringVectorEpochs)", "persona_eval_questions": "\(personaEvalQuestions)",
       "bisection_steps": "\(bisectionSteps)", "methods": methods.joined(separator: ","), "seed": "\(seed)",
-    ]
+    ].merging(
+      methods.contains("apsr")
+        ? ["apsr_layers": apsrLayers.map(String.init).joined(separator: ","), "apsr_epochs": "\(apsrEpochs)"] : [:]
+    ) { a, _ in a }
   }
 }
 

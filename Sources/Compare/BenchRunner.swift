@@ -60,7 +60,7 @@ public final class BenchRunner {
     let seed = config.seed ^ stableHash("\(unit.bench)-\(unit.id)")
     var steering: [String: any Intervention] = [:]
     var timings: [String: Double] = [:]
-    let trained = Set(config.methods).intersection(["psr", "diffmean", "prosv", "fssv"])
+    let trained = Set(config.methods).intersection(["psr", "apsr", "diffmean", "prosv", "fssv"])
     if !trained.isEmpty {
       let start = Date()
       let capturePath = directory + "/capture.h5"
@@ -68,8 +68,8 @@ public final class BenchRunner {
       let capture = try ActivationCapture(
         model: model,
         options: CaptureOptions(
-          steeringPrompt: unit.steeringPrompt, promptPosition: .prefix, layers: [config.layer], maxNewTokens: config.trainTokens,
-          temperature: config.temperature, seed: seed))
+          steeringPrompt: unit.steeringPrompt, promptPosition: .prefix, layers: config.captureLayers, maxNewTokens: config.trainTokens,
+          temperature: config.temperature, seed: seed, batchSize: 16))
       let writer = try ActivationWriter.create(path: capturePath, header: try capture.header(toolVersion: "psr-steering compare"))
       log("\(unit.bench) \(unit.id): capturing \(unit.trainInstructions.count) prompted responses")
       try capture.run(unit.trainInstructions.map { CaptureInput(instruction: $0) }, into: writer)
@@ -86,6 +86,12 @@ public final class BenchRunner {
         steering["diffmean"] = AdditiveVector(layer: config.layer, alpha: 1, vector: ConstantBaselines.diffMean(layerData), positions: .all)
         timings["psr"] = captureSeconds + Date().timeIntervalSince(t)
         timings["diffmean"] = timings["psr"]
+      }
+      if trained.contains("apsr") {
+        let t = Date()
+        log("\(unit.bench) \(unit.id): fitting A-PSR at layers \(config.apsrLayers)")
+        steering["apsr"] = try fitAllLayers(reader, seed: seed)
+        timings["apsr"] = captureSeconds + Date().timeIntervalSince(t)
       }
       let tokens = try reader.tokens()
       let instructions = try reader.instructions()
@@ -129,6 +135,17 @@ public final class BenchRunner {
           overheadPercent: try steering[method].map { try overhead(of: $0, unit: unit) }))
     }
     return (UnitResult(bench: unit.bench, unitID: unit.id, name: unit.name, methods: results), records, methodTimings)
+  }
+
+  /// A-PSR: gates at every A-PSR layer, fitted jointly through the model to the prompted
+  /// states (MSE), from the per-layer mean-delta increments.
+  private func fitAllLayers(_ reader: ActivationReader, seed: UInt64) throws -> PSRGate {
+    var fitter = ModelPSRFit(model: model, layers: config.apsrLayers, objective: .mse)
+    fitter.epochs = config.apsrEpochs
+    fitter.seed = seed
+    let examples = try ModelPSRFit.examples(reader, model: model, layers: fitter.layers).filter { !$0.sequence.response.isEmpty }
+    let gates = try fitter.fit(examples, from: try fitter.initialGates(reader))
+    return PSRGate(gates: gates)
   }
 
   private func steeredResults(

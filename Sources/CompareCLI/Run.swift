@@ -25,6 +25,7 @@ struct Run: ParsableCommand {
         compare --bench axbench,persona --out out/small
         compare --bench axbench --budget paper --concepts 10 --out out/paper
         compare --bench axbench --concept-ids 3,17 --methods prompt,psr,none --out out/two
+        compare --bench axbench --budget paper --methods prompt,psr,apsr,prosv,fssv,diffmean,none --out out/apsr
         compare --bench axbench --budget paper --concepts 500 --shard 3/50 --out out/c500
       """)
 
@@ -32,7 +33,7 @@ struct Run: ParsableCommand {
   @OptionGroup var judgeOptions: JudgeOptions
   @Option(help: "Benches, comma-separated: axbench, persona.") var bench = "axbench,persona"
   @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = "small"
-  @Option(help: "Methods, comma-separated: prompt, psr, prosv, fssv, diffmean, none.") var methods: String?
+  @Option(help: "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, diffmean, none (default: all but apsr, the A-PSR fit through the model).") var methods: String?
   @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile = "experiments/data/axbench/concept500_2b_l20.jsonl"
   @Option(help: "Use the first N concepts (default: 2 small, 10 paper).") var concepts: Int?
   @Option(help: "Use these concept ids, comma-separated.") var conceptIDs: String?
@@ -41,6 +42,7 @@ struct Run: ParsableCommand {
   @Option(help: "Persona traits: names under --persona-dir, comma-separated (default: 1 small, all 5 paper).") var traits: String?
   @Option(help: "Directory of {trait}_extract.json and {trait}_eval.json files.") var personaDir = "experiments/data/persona"
   @Option(help: "Layer to steer.") var layer = 15
+  @Option(help: "A-PSR layers, comma-separated (method apsr; default: every third layer from 3 to 27).") var apsrLayers: String?
   @Option(help: "Training samples per unit (overrides the budget).") var trainSamples: Int?
   @Option(help: "Steering factors, comma-separated (overrides the budget).") var factors: String?
   @Option(help: "Output directory.") var out = "out/compare"
@@ -62,6 +64,9 @@ struct Run: ParsableCommand {
       throw ValidationError("unknown method '\(m)'; use \(BenchConfig.allMethods.joined(separator: ", "))")
     }
     if parsedShard == nil { throw ValidationError("--shard must be i/N with 0 ≤ i < N") }
+    if let apsrLayers, apsrLayers.split(separator: ",").contains(where: { Int($0) == nil }) {
+      throw ValidationError("--apsr-layers must be comma-separated layer numbers, e.g. 3,6,9")
+    }
   }
 
   func run() throws {
@@ -72,8 +77,9 @@ struct Run: ParsableCommand {
     if let trainSamples { config.trainSamples = trainSamples }
     if let factors { config.factors = factors.split(separator: ",").compactMap { Float($0) } }
     let model = try modelOptions.load()
-    guard (0..<model.configuration.layerCount).contains(layer) else {
-      throw ValidationError("--layer \(layer) is outside 0..<\(model.configuration.layerCount)")
+    if let apsrLayers { config.apsrLayers = apsrLayers.split(separator: ",").compactMap { Int($0) } }
+    for l in [layer] + (config.methods.contains("apsr") ? config.apsrLayers : []) where !(0..<model.configuration.layerCount).contains(l) {
+      throw ValidationError("layer \(l) is outside the model's 0..<\(model.configuration.layerCount)")
     }
     let judge = try judgeOptions.make(model: model)
     let units = try makeUnits(config)

@@ -3,6 +3,7 @@ import Embedding
 import Foundation
 import Judges
 import LM
+import Store
 import TestSupport
 import XCTest
 
@@ -99,5 +100,34 @@ final class CompareTests: XCTestCase {
     for file in ["results.json", "generations.jsonl", "report.md", "tradeoff.svg"] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: whole + "/" + file), file)
     }
+  }
+
+  /// `apsr` captures every A-PSR layer and fits them through the model before evaluating.
+  func testAPSRIsFittedAtItsLayersAndEvaluated() throws {
+    let model = try Fixtures.model()
+    let encoder = try SentenceEncoder(directory: Fixtures.packageRoot.appendingPathComponent("models/all-minilm-l6-v2").path)
+    let calibration = try JudgeCalibration.load(Fixtures.packageRoot.appendingPathComponent("judges/calibration.json").path)
+    var config = BenchConfig.small
+    config.methods = ["apsr"]
+    config.apsrLayers = [12, 14]
+    config.apsrEpochs = 1
+    config.trainSamples = 2
+    config.trainTokens = 8
+    config.evalInstructions = 2
+    config.evalTokens = 6
+    config.factors = [1, 2]
+    XCTAssertEqual(config.captureLayers, [12, 14, 15])
+    XCTAssertEqual(config.record["apsr_layers"], "12,14")
+    let alpaca = ["Name a colour.", "Say hello.", "Count to three.", "Describe rain."]
+    let unit = BenchUnit.axbench(
+      concepts: [AxBenchConcept(conceptID: 1, concept: "boats")], instructionPool: alpaca, alpaca: alpaca, config: config)[0]
+    let runner = BenchRunner(model: model, judge: EmbeddedJudge(encoder: encoder, model: model, calibration: calibration), config: config)
+    let (result, records, timings) = try runner.run(unit, directory: directory.path)
+    let apsr = try XCTUnwrap(result.methods.first { $0.method == "apsr" })
+    XCTAssertEqual(apsr.factors.map(\.factor), [1, 2])
+    XCTAssertEqual(records.filter { $0.method == "apsr" }.count, 4)
+    XCTAssertGreaterThan(timings.first { $0.method == "apsr" }?.trainSeconds ?? 0, 0)
+    let capture = try ActivationReader(path: directory.appendingPathComponent("capture.h5").path)
+    XCTAssertEqual(capture.header.layers, [12, 14, 15])
   }
 }
