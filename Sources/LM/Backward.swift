@@ -22,7 +22,7 @@ extension LlamaModel {
   /// formed, and nothing below the lowest hooked layer is computed.
   public func responseLoss(
     _ sequences: [TeacherForcedSequence], intervention: (any Intervention)? = nil, backward: Bool = false,
-    gradientScale: Float = 1
+    gradientScale: Float = 1, prefix: FrozenPrefix? = nil
   ) throws -> Float {
     guard !sequences.isEmpty else { throw ModelError.emptyInput("no sequences") }
     for (i, s) in sequences.enumerated() where s.prompt.isEmpty || s.response.isEmpty {
@@ -35,7 +35,7 @@ extension LlamaModel {
     let recorder = backward ? nil : FinalStateRecorder(layer: configuration.layerCount - 1)
     let hook: (any Intervention)? =
       if let recorder { InterventionChain([intervention, recorder].compactMap { $0 }) } else { intervention }
-    try forward(chunks, logits: .none, intervention: hook, trace: trace)
+    try forward(chunks, logits: .none, intervention: hook, trace: trace, prefix: prefix)
     let final = trace?.finalHidden ?? recorder!.states
 
     // Row r predicts the token at r + 1: targets are the response tokens.
@@ -73,7 +73,8 @@ extension LlamaModel {
   /// (to bound memory); with `backward`, each micro-batch's gradient is weighted by its share of
   /// the tokens, so the intervention accumulates the gradient of the overall mean.
   public func meanResponseLoss(
-    _ sequences: [TeacherForcedSequence], intervention: (any Intervention)? = nil, batch: Int = 4, backward: Bool = false
+    _ sequences: [TeacherForcedSequence], intervention: (any Intervention)? = nil, batch: Int = 4, backward: Bool = false,
+    prefix: FrozenPrefix? = nil
   ) throws -> Float {
     let total = Float(sequences.reduce(0) { $0 + $1.response.count })
     guard total > 0 else { throw ModelError.emptyInput("no response tokens") }
@@ -81,7 +82,7 @@ extension LlamaModel {
     for start in stride(from: 0, to: sequences.count, by: max(1, batch)) {
       let micro = Array(sequences[start..<min(sequences.count, start + max(1, batch))])
       let share = Float(micro.reduce(0) { $0 + $1.response.count }) / total
-      loss += share * (try responseLoss(micro, intervention: intervention, backward: backward, gradientScale: share))
+      loss += share * (try responseLoss(micro, intervention: intervention, backward: backward, gradientScale: share, prefix: prefix))
     }
     return loss
   }

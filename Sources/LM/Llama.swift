@@ -80,35 +80,34 @@ public final class LlamaModel: @unchecked Sendable {
   /// - Parameters:
   ///   - intervention: edits (or reads) the residual stream after its layers.
   ///   - trace: when given, records what the backward pass needs.
+  ///   - prefix: restart from its states after block `prefix.layer` instead of running
+  ///     blocks 0…`prefix.layer`; the intervention must not edit below that layer, and the
+  ///     chunks' caches must be empty (teacher-forced passes).
   @discardableResult
   public func forward(
     _ chunks: [ForwardChunk], logits rows: LogitRows = .last,
-    intervention: (any Intervention)? = nil, trace: ForwardTrace? = nil
+    intervention: (any Intervention)? = nil, trace: ForwardTrace? = nil, prefix: FrozenPrefix? = nil
   ) throws -> Matrix {
     let c = configuration
     let batch = try PackedBatch(chunks, configuration: c)
     rope.reserve(positions: batch.maxPosition + 1)
     for chunk in chunks { chunk.cache.reserve(chunk.tokens.count) }
-    let n = batch.rows
-    let d = c.modelDimension
-    var x = Matrix(rows: n, cols: d)
-    x.storage.withUnsafeMutableBufferPointer { xp in
-      weights.embedding.dense.withUnsafeBufferPointer { e in
-        for (r, token) in batch.tokens.enumerated() {
-          (xp.baseAddress! + r * d).update(from: e.baseAddress! + token * d, count: d)
-        }
-      }
-    }
+    var x: Matrix
+    var first = 0
     trace?.begin(batch: batch, configuration: c)
-    for l in 0..<c.layerCount {
-      let layerTrace = trace.flatMap { $0.covers(l) ? $0 : nil }
-      block(l, &x, batch: batch, chunks: chunks, trace: layerTrace)
-      if let intervention, intervention.layers.contains(l) {
-        if let layerTrace { layerTrace.recordEditInput(layer: l, x) }
-        x.storage.withUnsafeMutableBufferPointer { p in
-          intervention.edit(layer: l, hidden: HiddenStates(pointer: p.baseAddress!, rows: n, width: d, slots: batch.slots))
-        }
+    if let prefix {
+      guard chunks.allSatisfy({ $0.cache.count == 0 }), (intervention?.layers.min() ?? c.layerCount) >= prefix.layer else {
+        throw ModelError.invalidConfiguration("a frozen prefix needs empty caches and no edits below layer \(prefix.layer)")
       }
+      x = try prefix.packedStates(for: chunks, model: self)
+      edit(prefix.layer, &x, batch: batch, intervention: intervention, trace: trace)
+      first = prefix.layer + 1
+    } else {
+      x = embed(batch)
+    }
+    for l in first..<c.layerCount {
+      block(l, &x, batch: batch, chunks: chunks, trace: trace.flatMap { $0.covers(l) ? $0 : nil })
+      edit(l, &x, batch: batch, intervention: intervention, trace: trace)
     }
     for chunk in chunks { chunk.cache.advance(by: chunk.tokens.count) }
     trace?.recordFinal(x)
@@ -116,9 +115,43 @@ public final class LlamaModel: @unchecked Sendable {
       switch rows {
       case .none: []
       case .last: batch.chunkRanges.map { $0.upperBound - 1 }
-      case .all: Array(0..<n)
+      case .all: Array(0..<batch.rows)
       }
     return logits(of: x, rows: selected)
+  }
+
+  /// The token embeddings of a packed batch.
+  private func embed(_ batch: PackedBatch) -> Matrix {
+    let d = configuration.modelDimension
+    var x = Matrix(rows: batch.rows, cols: d)
+    x.storage.withUnsafeMutableBufferPointer { xp in
+      weights.embedding.dense.withUnsafeBufferPointer { e in
+        for (r, token) in batch.tokens.enumerated() {
+          (xp.baseAddress! + r * d).update(from: e.baseAddress! + token * d, count: d)
+        }
+      }
+    }
+    return x
+  }
+
+  /// Applies the intervention's edit after block `l`, recording its input for backward.
+  private func edit(_ l: Int, _ x: inout Matrix, batch: PackedBatch, intervention: (any Intervention)?, trace: ForwardTrace?) {
+    guard let intervention, intervention.layers.contains(l) else { return }
+    if let trace, trace.covers(l) { trace.recordEditInput(layer: l, x) }
+    let (n, d) = (x.rows, x.cols)
+    x.storage.withUnsafeMutableBufferPointer { p in
+      intervention.edit(layer: l, hidden: HiddenStates(pointer: p.baseAddress!, rows: n, width: d, slots: batch.slots))
+    }
+  }
+
+  /// The packed output of block `layer` (unsteered) for teacher-forced chunks.
+  func blockOutput(_ chunks: [ForwardChunk], through layer: Int) throws -> Matrix {
+    let batch = try PackedBatch(chunks, configuration: configuration)
+    rope.reserve(positions: batch.maxPosition + 1)
+    for chunk in chunks { chunk.cache.reserve(chunk.tokens.count) }
+    var x = embed(batch)
+    for l in 0...layer { block(l, &x, batch: batch, chunks: chunks, trace: nil) }
+    return x
   }
 
   /// The final RMSNorm of every row (what Hugging Face reports as the last hidden state).

@@ -102,6 +102,9 @@ public struct SteeringVectorTrainer {
     let totalSteps = stepsPerEpoch * options.epochs
     var order = Array(examples.indices)
     var generator = SeededGenerator(seed: options.seed &+ 1)
+    // Every epoch revisits the same sequences and the vector edits only at its layer: the
+    // blocks up to it are computed once.
+    let prefix = FrozenPrefix(layer: options.layer)
     var step = 0
     for epoch in 1...options.epochs {
       order.shuffle(using: &generator)
@@ -109,7 +112,7 @@ public struct SteeringVectorTrainer {
         let batch = order[batchStart..<min(order.count, batchStart + options.batchSize)].map { examples[$0] }
         let start = Date()
         steering.zeroGradients()
-        let loss = try lossAndGradient(batch, steering)
+        let loss = try lossAndGradient(batch, steering, prefix: prefix)
         let decay = 1 - Float(step) / Float(totalSteps)
         var gradV = steering.gradientVector
         let gradA = steering.gradientAlpha
@@ -135,8 +138,8 @@ public struct SteeringVectorTrainer {
   }
 
   /// Batch loss (token mean) with gradients accumulated in `steering`, in micro-batches.
-  func lossAndGradient(_ batch: [TeacherForcedSequence], _ steering: AdditiveVector) throws -> Float {
-    try model.meanResponseLoss(batch, intervention: steering, batch: options.microBatch, backward: true)
+  func lossAndGradient(_ batch: [TeacherForcedSequence], _ steering: AdditiveVector, prefix: FrozenPrefix? = nil) throws -> Float {
+    try model.meanResponseLoss(batch, intervention: steering, batch: options.microBatch, backward: true, prefix: prefix)
   }
 
   /// Mean response NLL of `examples` under `steering` (nil: unsteered), token-weighted.

@@ -75,4 +75,29 @@ final class GradientTests: XCTestCase {
       XCTAssertEqual(numericAlpha, steering.gradientAlpha, accuracy: max(0.05 * abs(steering.gradientAlpha), 2e-4))
     }
   }
+
+  /// Restarting from cached states after the vector's layer gives the same loss and gradient
+  /// as running every block, on the second visit as on the first.
+  func testFrozenPrefixGivesTheSameLossAndGradient() throws {
+    let model = try Fixtures.model()
+    let sequences = try cases().prefix(3).map(\.sequence)
+    let c = try cases()[0]
+    let prefix = FrozenPrefix(layer: c.layer)
+    func lossAndGradient(_ prefix: FrozenPrefix?) throws -> (Float, Float, [Float]) {
+      let steering = AdditiveVector(layer: c.layer, alpha: c.alpha, vector: c.vector, positions: c.positions)
+      let loss = try model.meanResponseLoss(Array(sequences), intervention: steering, batch: 2, backward: true, prefix: prefix)
+      return (loss, steering.gradientAlpha, steering.gradientVector)
+    }
+    let full = try lossAndGradient(nil)
+    for visit in 0..<2 {
+      let cached = try lossAndGradient(prefix)
+      XCTAssertEqual(cached.0, full.0, accuracy: 1e-5 * full.0, "visit \(visit) loss")
+      XCTAssertEqual(cached.1, full.1, accuracy: 1e-4 * max(abs(full.1), 1e-3), "visit \(visit) grad_alpha")
+      XCTAssertLessThan(zip(cached.2, full.2).map { $0 - $1 }.norm / full.2.norm, 1e-4, "visit \(visit) grad_v")
+    }
+    XCTAssertEqual(prefix.count, Set(sequences.map { $0.prompt + $0.response }).count)
+    // An edit below the prefix layer would be skipped: refused.
+    let below = AdditiveVector(layer: c.layer - 1, alpha: 1, vector: c.vector, positions: .all)
+    XCTAssertThrowsError(try model.responseLoss(Array(sequences.prefix(1)), intervention: below, backward: true, prefix: prefix))
+  }
 }
