@@ -96,6 +96,89 @@ DEFINE_ROWS(q8_0_rows2x2, AVX512, expand_q8_0, 2, 2, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows4x2, AVX512, expand_q8_0, 4, 2, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows8x2, AVX512, expand_q8_0, 8, 2, 1, 32, 1)
 
+typedef struct {
+  __m512 w0, w1;
+} block32z;
+
+#define AVX512F "avx2,fma,avx512f,avx512vl,avx512bw"
+
+__attribute__((target(AVX512F), always_inline)) static inline block32z expand_q4_1_z(const uint8_t *q, const float *s) {
+  const __m128i mask = _mm_set1_epi8(0x0F);
+  __m128i raw = _mm_loadu_si128((const __m128i *)q);
+  __m128i lo = _mm_and_si128(raw, mask), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+  __m512 d = _mm512_set1_ps(s[0]), m = _mm512_set1_ps(s[1]);
+  block32z b;
+  b.w0 = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(lo)), m);
+  b.w1 = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(hi)), m);
+  return b;
+}
+
+__attribute__((target(AVX512F), always_inline)) static inline block32z expand_q8_0_z(const uint8_t *q, const float *s) {
+  __m512 d = _mm512_set1_ps(s[0]);
+  block32z b;
+  b.w0 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)q))));
+  b.w1 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + 16)))));
+  return b;
+}
+
+__attribute__((target(AVX512F), always_inline)) static inline __m256 upper_half(__m512 v) {
+  return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+}
+
+// The eight sums of a[0] … a[7], in order, in one vector (one transposed reduction instead of
+// eight horizontal sums, which cost as much as the products themselves at k = 576).
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 hsum8x8(const __m256 a[8]) {
+  __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
+  __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
+  __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+// The same product with 512-bit vectors: half the instructions for the block expansion and
+// the FMAs, which is what limits the 256-bit kernels (Zen 4 splits each 512-bit op in two,
+// so the FMA rate itself is unchanged).
+#define DEFINE_ROWS_Z(NAME, EXPAND, R, W, S, QBYTES, SCALES)                                                    \
+  __attribute__((target(AVX512F))) static void NAME(                                                           \
+      int k, const float *const *x, const uint8_t *q, const float *s, long qstride, long sstride, float *out) { \
+    __m512 acc[W][R][S];                                                                                       \
+    for (int w = 0; w < W; w++)                                                                                \
+      for (int r = 0; r < R; r++)                                                                              \
+        for (int u = 0; u < S; u++) acc[w][r][u] = _mm512_setzero_ps();                                       \
+    for (int t = 0; t < k; t += 32, q += QBYTES, s += SCALES) {                                                \
+      block32z b[W];                                                                                           \
+      for (int w = 0; w < W; w++) b[w] = EXPAND(q + w * qstride, s + w * sstride);                             \
+      for (int r = 0; r < R; r++) {                                                                            \
+        __m512 x0 = _mm512_loadu_ps(x[r] + t), x1 = _mm512_loadu_ps(x[r] + t + 16);                            \
+        for (int w = 0; w < W; w++) {                                                                          \
+          acc[w][r][0 % S] = _mm512_fmadd_ps(x0, b[w].w0, acc[w][r][0 % S]);                                   \
+          acc[w][r][1 % S] = _mm512_fmadd_ps(x1, b[w].w1, acc[w][r][1 % S]);                                   \
+        }                                                                                                      \
+      }                                                                                                        \
+    }                                                                                                          \
+    for (int w = 0; w < W; w++) {                                                                              \
+      __m256 h[8];                                                                                             \
+      for (int r = 0; r < R; r++) {                                                                            \
+        __m512 v = acc[w][r][0];                                                                               \
+        for (int u = 1; u < S; u++) v = _mm512_add_ps(v, acc[w][r][u]);                                        \
+        h[r] = _mm256_add_ps(_mm512_castps512_ps256(v), upper_half(v));                                        \
+      }                                                                                                        \
+      if (R == 8) {                                                                                            \
+        _mm256_storeu_ps(out + w * 8, hsum8x8(h));                                                             \
+      } else {                                                                                                 \
+        for (int r = 0; r < R; r++) out[w * 8 + r] = hsum8(h[r]);                                              \
+      }                                                                                                        \
+    }                                                                                                          \
+  }
+
+DEFINE_ROWS_Z(q4_1_rows1z, expand_q4_1_z, 1, 2, 2, 16, 2)
+DEFINE_ROWS_Z(q4_1_rows2z, expand_q4_1_z, 2, 2, 2, 16, 2)
+DEFINE_ROWS_Z(q4_1_rows4z, expand_q4_1_z, 4, 2, 1, 16, 2)
+DEFINE_ROWS_Z(q4_1_rows8z, expand_q4_1_z, 8, 2, 1, 16, 2)
+DEFINE_ROWS_Z(q8_0_rows1z, expand_q8_0_z, 1, 2, 2, 32, 1)
+DEFINE_ROWS_Z(q8_0_rows2z, expand_q8_0_z, 2, 2, 2, 32, 1)
+DEFINE_ROWS_Z(q8_0_rows4z, expand_q8_0_z, 4, 2, 1, 32, 1)
+DEFINE_ROWS_Z(q8_0_rows8z, expand_q8_0_z, 8, 2, 1, 32, 1)
+
 typedef void (*rows_kernel)(int, const float *const *, const uint8_t *, const float *, long, long, float *);
 
 // [format][weight rows - 1][log2 activation rows]
@@ -103,15 +186,22 @@ static const rows_kernel kernels[2][2][4] = {
     {{q4_1_rows1, q4_1_rows2, q4_1_rows4, q4_1_rows8}, {q4_1_rows1x2, q4_1_rows2x2, q4_1_rows4x2, q4_1_rows8x2}},
     {{q8_0_rows1, q8_0_rows2, q8_0_rows4, q8_0_rows8}, {q8_0_rows1x2, q8_0_rows2x2, q8_0_rows4x2, q8_0_rows8x2}},
 };
+static const rows_kernel kernels_z[2][4] = {
+    {q4_1_rows1z, q4_1_rows2z, q4_1_rows4z, q4_1_rows8z},
+    {q8_0_rows1z, q8_0_rows2z, q8_0_rows4z, q8_0_rows8z},
+};
 
 static int wide = -1;
+#ifndef ZMM
+#define ZMM 1
+#endif
 
 void psr_quantized_gemm_nt(
     int format, int m, int n, int k, const float *x, const uint8_t *quants, const float *scales, float *y, float beta,
     int j0, int j1) {
   if (wide < 0) {
     __builtin_cpu_init();
-    wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
   }
   const int blocks = k / 32;
   const int qbytes = format == PSR_Q4_1 ? 16 : 32, nscales = format == PSR_Q4_1 ? 2 : 1;
@@ -131,7 +221,7 @@ void psr_quantized_gemm_nt(
         int left = m - i, level = left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0, rows = 1 << level;
         for (int r = 0; r < rows; r++) xr[r] = x + (long)(i + r) * k + t0;
         float out[16];
-        kernels[format][w - 1][level](len, xr, qj, sj, qrow, srow, out);
+        (w == 2 && ZMM ? kernels_z[format][level] : kernels[format][w - 1][level])(len, xr, qj, sj, qrow, srow, out);
         for (int u = 0; u < w; u++)
           for (int r = 0; r < rows; r++) {
             float *yr = y + (long)(i + r) * n + j + u;
