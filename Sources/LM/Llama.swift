@@ -355,7 +355,7 @@ extension LlamaModel {
     output.storage.withUnsafeMutableBufferPointer { outBuffer in
       qkv.storage.withUnsafeBufferPointer { q in
         let out = outBuffer
-        DispatchQueue.concurrentPerform(iterations: chunks.count * c.keyValueHeadCount) { task in
+        Parallel.run(parts: chunks.count * c.keyValueHeadCount) { task in
           let ci = task / c.keyValueHeadCount, kvHead = task % c.keyValueHeadCount
           let chunk = chunks[ci]
           let total = chunk.cache.count + 1

@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -12,9 +13,32 @@ public enum Parallel {
       body(0..<count)
       return
     }
+    // libdispatch, not the spinning pool: these loops run between OpenBLAS calls (prefill,
+    // training), whose own threads need the cores.
     DispatchQueue.concurrentPerform(iterations: parts) { p in
       body((count * p / parts)..<(count * (p + 1) / parts))
     }
+  }
+
+  /// Runs `body(p)` for p in 0..<parts concurrently and returns when all are done.
+  ///
+  /// For the short loops of decoding (a few hundred a token): a persistent pool whose workers
+  /// spin briefly between jobs, since waking a sleeping thread costs about as much as one
+  /// loop. When the pool is busy (a nested or concurrent call) it uses libdispatch.
+  public static func run(parts: Int, _ body: (Int) -> Void) {
+    guard parts > 1 else {
+      if parts == 1 { body(0) }
+      return
+    }
+    let ran = withoutActuallyEscaping(body) { escapable in
+      var task = escapable
+      return withUnsafeMutablePointer(to: &task) { pointer in
+        psr_pool_run(Int32(parts), { context, p in
+          context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(p))
+        }, pointer)
+      }
+    }
+    if ran == 0 { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
   }
 
   public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)

@@ -66,7 +66,7 @@ public struct QuantizedMatrix: Sendable {
     scales.withUnsafeBufferPointer { s in
       quants.withUnsafeBufferPointer { q in
         let sp = s.baseAddress!, qp = q.baseAddress!
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        Parallel.run(parts: parts) { p in
           let j0 = n * p / parts, j1 = n * (p + 1) / parts
           if j0 < j1 {
             psr_quantized_gemm_nt(format.code, Int32(m), Int32(n), Int32(k), a, qp, sp, c, beta, Int32(j0), Int32(j1))

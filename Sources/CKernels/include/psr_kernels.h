@@ -26,6 +26,11 @@ void psr_attend_one(
     int heads, int hd, const float *q, const float *keys, const float *values, int stride, int total, float scale,
     float *probabilities, float *out);
 
+/// Runs fn(ctx, p) for p in [0, parts) on a persistent pool of (cores - 1) workers and the
+/// calling thread; returns when all are done. Returns 0 without running anything when the pool
+/// is busy (a nested or concurrent call): the caller must then run the parts itself.
+int psr_pool_run(int parts, void (*fn)(void *, int), void *ctx);
+
 /// Block formats of psr_quantized_gemm_nt (32 weights a block, llama.cpp's element order).
 enum {
   /// 2 scales (d, m) and 16 bytes a block: element t is d·lo(q[t]) + m, element t+16 is d·hi(q[t]) + m.
