@@ -11,6 +11,13 @@ import XCTest
 final class PSRFitTests: XCTestCase {
   nonisolated(unsafe) static var capturePath: String?
 
+  /// The shared capture lives for the class's tests; nothing is left in the temporary directory.
+  override class func tearDown() {
+    if let capturePath { try? FileManager.default.removeItem(atPath: capturePath) }
+    capturePath = nil
+    super.tearDown()
+  }
+
   /// Captures 12 "evil" persona questions × 2 samples at layers 8 and 15, once per run.
   private func capture() throws -> ActivationReader {
     if let path = Self.capturePath { return try ActivationReader(path: path) }
