@@ -267,6 +267,9 @@ public final class LlamaModel: @unchecked Sendable {
     }
   }
 
+  /// Query rows per causal block of prefill attention.
+  static let attentionBlock = 64
+
   /// Causal grouped-query attention of each chunk's new tokens over its cache.
   private func attention(
     _ l: Int, qkv: Matrix, batch: PackedBatch, chunks: [ForwardChunk], output: inout Matrix, trace: ForwardTrace?
@@ -304,24 +307,28 @@ public final class LlamaModel: @unchecked Sendable {
                 let s = p.baseAddress!
                 if m == 1 {
                   for j in 0..<total { s[j] = scale * Kernels.dot(qBase, kBase + j * kv, count: hd) }
-                } else {
-                  BLAS.gemm(
-                    m: m, n: total, k: hd, a: qBase, lda: qkvWidth, b: kBase, ldb: kv, transposeB: true, c: s,
-                    alpha: scale)
-                }
-                for i in 0..<m {
-                  let visible = past + i + 1
-                  let row = s + i * total
-                  Kernels.softmax(row, count: visible)
-                  for j in visible..<total { row[j] = 0 }
-                }
-                if m == 1 {
+                  Kernels.softmax(s, count: total)
                   let o = oBase
                   for i in 0..<hd { o[i] = 0 }
                   for j in 0..<total { Kernels.axpy(s[j], vBase + j * kv, o, count: hd) }
-                } else {
+                  return
+                }
+                // Causal blocks of query rows: block [i0, i1) sees keys 0..<past + i1 only, so
+                // the masked upper triangle is neither multiplied nor exponentiated.
+                for i0 in stride(from: 0, to: m, by: Self.attentionBlock) {
+                  let i1 = min(m, i0 + Self.attentionBlock)
+                  let keysSeen = past + i1
                   BLAS.gemm(
-                    m: m, n: hd, k: total, a: s, b: vBase, ldb: kv, transposeB: false, c: oBase, ldc: outWidth)
+                    m: i1 - i0, n: keysSeen, k: hd, a: qBase + i0 * qkvWidth, lda: qkvWidth, b: kBase, ldb: kv,
+                    transposeB: true, c: s + i0 * total, ldc: total, alpha: scale)
+                  for i in i0..<i1 {
+                    let row = s + i * total
+                    Kernels.softmax(row, count: past + i + 1)
+                    for j in (past + i + 1)..<keysSeen { row[j] = 0 }
+                  }
+                  BLAS.gemm(
+                    m: i1 - i0, n: hd, k: keysSeen, a: s + i0 * total, lda: total, b: vBase, ldb: kv, transposeB: false,
+                    c: oBase + i0 * outWidth, ldc: outWidth)
                 }
               }
             }
@@ -332,9 +339,12 @@ public final class LlamaModel: @unchecked Sendable {
           // Decoding: one query per sequence, many small independent tasks without BLAS.
           DispatchQueue.concurrentPerform(iterations: tasks, execute: work)
         } else {
-          // Prefill: each task is BLAS-heavy and OpenBLAS threads it already; running tasks
-          // from two threads at once measured 30% slower (563 → 405 tok/s).
-          for t in 0..<tasks { work(t) }
+          // Prefill: the tasks' products are too small for OpenBLAS's threading to pay, so
+          // they run single-threaded, one task per core.
+          let threads = BLAS.threadCount
+          BLAS.threadCount = 1
+          DispatchQueue.concurrentPerform(iterations: tasks, execute: work)
+          BLAS.threadCount = threads
         }
       }
     }
