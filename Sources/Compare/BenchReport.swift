@@ -15,18 +15,21 @@ public enum BenchReport {
       let key = m.replacingOccurrences(of: "@trained", with: "")
       guard let s = speed[key], s.seconds > 0 else { return ("–", "–", "–") }
       let tps = Double(s.tokens) / s.seconds
-      let overhead = s.overhead.isEmpty ? "–" : String(format: "%+.1f%%", s.overhead.reduce(0, +) / Double(s.overhead.count))
+      let overhead = s.overhead.isEmpty ? "–" : String(format: "%.2f%%", s.overhead.reduce(0, +) / Double(s.overhead.count))
       return (String(format: "%.0f", tps), overhead, String(format: "%.0f", s.train))
     }
     let axbench = results.summary.filter { $0.bench == "axbench" }
     if !axbench.isEmpty {
-      out += "\n## AxBench (scores 0–2; mean over concepts, harmonic ± 95% CI)\n\n"
+      out += "\n## AxBench (scores 0–2; mean ± 95% CI over concepts)\n\n"
       out += "| method | concepts | concept | instruct | fluency | harmonic | gen tok/s (wall, incl. judging) | decode overhead | train s |\n|---|---|---|---|---|---|---|---|---|\n"
       for r in axbench.sorted(by: { ($0.harmonic ?? 0) > ($1.harmonic ?? 0) }) {
         let (tps, overhead, train) = rate(r.method)
-        out += "| \(r.method) | \(r.nUnits) | \(f(r.conceptScore)) | \(f(r.instructScore)) | \(f(r.fluencyScore)) | \(f(r.harmonic)) ± \(f(r.ci95)) | \(tps) | \(overhead) | \(train) |\n"
+        let scores = results.units.filter { $0.bench == "axbench" }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
+        let ci = { (k: KeyPath<ScoreSummary, Double?>) in f(Statistics.ci95(scores.compactMap { $0[keyPath: k] })) }
+        out += "| \(r.method) | \(r.nUnits) | \(f(r.conceptScore)) ± \(ci(\.conceptScore)) | \(f(r.instructScore)) ± \(ci(\.instructScore))"
+        out += " | \(f(r.fluencyScore)) ± \(ci(\.fluencyScore)) | \(f(r.harmonic)) ± \(f(r.ci95)) | \(tps) | \(overhead) | \(train) |\n"
       }
-      out += "\nSteered methods use the factor chosen on the selection instructions and are scored on the test instructions; `@trained` rows are jointly trained vectors at their trained α, without selection. Decode overhead is the intervention's extra time per generated token on the same 8-stream batch (noise is a few percent); train s includes the shared capture.\n"
+      out += "\nSteered methods use the factor chosen on the selection instructions and are scored on the test instructions; `@trained` rows are jointly trained vectors at their trained α, without selection. Decode overhead is the time spent inside the intervention per generated token, over the rest of the decode time (8 streams × 16 tokens); train s includes the shared capture.\n"
     }
     let persona = results.summary.filter { $0.bench == "persona" }
     if !persona.isEmpty {

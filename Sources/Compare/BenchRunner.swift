@@ -35,8 +35,8 @@ public struct MethodTiming: Codable, Sendable {
   public var trainSeconds: Double
   public var generateSeconds: Double
   public var generatedTokens: Int
-  /// Decode time with the method's intervention over decode time without, minus one, in
-  /// percent, on the same 8 streams × 16 tokens (greedy).
+  /// Time inside the method's intervention over the rest of the decode time, in percent, on
+  /// 8 streams × 16 tokens (greedy).
   public var overheadPercent: Double?
 }
 
@@ -239,18 +239,16 @@ public final class BenchRunner {
     return (results, records, tokens)
   }
 
-  /// Per-token decode overhead of an intervention, in percent.
+  /// Per-token decode overhead of an intervention, in percent: the time spent inside its
+  /// edits over the rest of the decode time, on 8 streams × 16 tokens (greedy).
   func overhead(of intervention: any Intervention, unit: BenchUnit) throws -> Double {
     let prompts = Array(repeating: model.chatPrompt(user: unit.evalInstructions.first ?? "Hello"), count: 8)
     let options = GenerationOptions(maxNewTokens: 16, stopTokens: [])
-    func time(_ hook: (any Intervention)?) throws -> Double {
-      let start = Date()
-      _ = try model.generate(prompts: prompts, options: options, intervention: hook)
-      return Date().timeIntervalSince(start)
-    }
-    _ = try time(nil)
-    let plain = try time(nil), steered = try time(intervention)
-    return (steered / plain - 1) * 100
+    let timed = TimedIntervention(intervention)
+    let start = Date()
+    _ = try model.generate(prompts: prompts, options: options, intervention: timed)
+    let total = Date().timeIntervalSince(start)
+    return timed.seconds / max(1e-9, total - timed.seconds) * 100
   }
 
   private func summary(_ scores: [AxBenchScores]) -> ScoreSummary {

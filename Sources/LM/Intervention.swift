@@ -1,3 +1,5 @@
+import Dispatch
+
 /// What a token is within its sequence, so that an intervention can choose where to act.
 public enum TokenRole: Sendable, Equatable, Hashable {
   /// A token of the (templated) prompt: `index` from its start, of `length` prompt tokens.
@@ -87,5 +89,25 @@ public final class InterventionChain: Intervention {
     for m in members.reversed() where m.layers.contains(layer) {
       m.backward(layer: layer, input: input, gradient: gradient)
     }
+  }
+}
+
+/// Wraps an intervention and accumulates the wall time spent in its edits: its per-token cost,
+/// measured directly, where an A/B comparison of two runs would drown in machine noise.
+public final class TimedIntervention: Intervention {
+  public let inner: any Intervention
+  public private(set) var seconds: Double = 0
+  public var layers: Set<Int> { inner.layers }
+
+  public init(_ inner: any Intervention) { self.inner = inner }
+
+  public func edit(layer: Int, hidden: HiddenStates) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    inner.edit(layer: layer, hidden: hidden)
+    seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+  }
+
+  public func backward(layer: Int, input: HiddenStates, gradient: HiddenStates) {
+    inner.backward(layer: layer, input: input, gradient: gradient)
   }
 }

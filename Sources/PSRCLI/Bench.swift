@@ -148,18 +148,3 @@ func peakResidentMegabytes() -> Int {
   }
   return 0
 }
-
-/// Accumulates the wall time spent in an intervention's edits.
-private final class TimedIntervention: Intervention {
-  let inner: any Intervention
-  private(set) var seconds: Double = 0
-  var layers: Set<Int> { inner.layers }
-
-  init(_ inner: any Intervention) { self.inner = inner }
-
-  func edit(layer: Int, hidden: HiddenStates) {
-    let start = DispatchTime.now().uptimeNanoseconds
-    inner.edit(layer: layer, hidden: hidden)
-    seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-  }
-}
