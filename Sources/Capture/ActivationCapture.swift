@@ -111,7 +111,8 @@ public struct ActivationCapture {
       let unpromptedStart = rowStart + chunks[2 * k].tokens.count
       let unpromptedRows = unpromptedStart + pairs[i].unprompted.count
       let t = responses[i].count
-      var base: [Int: [Float]] = [:], delta: [Int: [Float]] = [:]
+      var base: [Int: [Float]] = [:]
+      var delta: [Int: [Float]] = [:]
       for l in options.layers {
         let states = recorder.states[l]!
         let b = Array(states[(unpromptedRows * d)..<((unpromptedRows + t) * d)])

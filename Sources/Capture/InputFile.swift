@@ -39,7 +39,8 @@ public enum InputFile {
       return (questions.map { CaptureInput(instruction: $0) }, [])
     }
     let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    let isJSON = lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.trimmingCharacters(in: .whitespaces).hasPrefix("{") ?? false
+    let isJSON =
+      lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.trimmingCharacters(in: .whitespaces).hasPrefix("{") ?? false
     var inputs: [CaptureInput] = []
     var problems: [InputProblem] = []
     for (i, raw) in lines.enumerated() {

@@ -36,7 +36,10 @@ struct CaptureCommand: ParsableCommand {
   @Flag(help: "Sample responses even for inputs that carry an output field.") var ignoreOutputs = false
   @Option(help: "Use at most this many inputs (the first ones).") var limit: Int?
   @Option(help: "With a persona trait file, which instruction pair's pos text is P.") var personaPair = 0
-  @Option(help: "Instructions: JSON Lines with instruction (and optional output), one instruction per line, or a persona trait JSON (its questions).") var inputs: String
+  @Option(
+    help:
+      "Instructions: JSON Lines with instruction (and optional output), one instruction per line, or a persona trait JSON (its questions).")
+  var inputs: String
   @Option(help: "Layers to record, comma-separated (0-based block outputs).") var layers: String?
   @Flag(help: "Record every layer.") var allLayers = false
   @Option(help: "Output HDF5 file.") var out: String
@@ -59,7 +62,9 @@ struct CaptureCommand: ParsableCommand {
     if layers != nil && allLayers { throw ValidationError("pass --layers or --all-layers, not both") }
     if let layers, parsedLayers(layers) == nil { throw ValidationError("--layers must be comma-separated integers, e.g. 10,15") }
     if PromptPosition(rawValue: promptPosition) == nil { throw ValidationError("--prompt-position must be system or prefix") }
-    if samples < 1 || maxNewTokens < 1 || batchSize < 1 { throw ValidationError("--samples, --max-new-tokens and --batch-size must be positive") }
+    if samples < 1 || maxNewTokens < 1 || batchSize < 1 {
+      throw ValidationError("--samples, --max-new-tokens and --batch-size must be positive")
+    }
     if let gzip, !(1...9).contains(gzip) { throw ValidationError("--gzip must be 1-9") }
     if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
   }
@@ -81,7 +86,9 @@ struct CaptureCommand: ParsableCommand {
 
   private func capture() throws {
     let prompt =
-      try concept.map { "You must answer the question with content related to \($0) even if it is not related to the question or it does not make sense." }
+      try concept.map {
+        "You must answer the question with content related to \($0) even if it is not related to the question or it does not make sense."
+      }
       ?? InputFile.readPrompt(promptFile!, pair: personaPair)
     var (inputs, problems) = try InputFile.read(self.inputs, strict: strict)
     if ignoreOutputs { inputs = inputs.map { CaptureInput(instruction: $0.instruction) } }
@@ -155,9 +162,10 @@ struct CaptureCommand: ParsableCommand {
     }
     let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
     if json {
-      print(try JSONText.encode([
-        "examples": reader.exampleCount, "tokens": reader.tokenCount, "mean_delta_norm": meanNorm, "file_bytes": size, "path": out,
-      ]))
+      print(
+        try JSONText.encode([
+          "examples": reader.exampleCount, "tokens": reader.tokenCount, "mean_delta_norm": meanNorm, "file_bytes": size, "path": out,
+        ]))
     } else {
       print("wrote \(out): \(reader.exampleCount) examples, \(reader.tokenCount) tokens, \(size / 1024) KiB")
       for l in reader.header.layers { print(String(format: "  layer %2d  mean |delta| %.3f", l, meanNorm[String(l)]!)) }

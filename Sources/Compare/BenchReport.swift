@@ -5,11 +5,16 @@ public enum BenchReport {
   static func f(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
 
   public static func markdown(_ results: BenchResults, timings: [MethodTiming]) -> String {
-    var out = "# Steering benchmark\n\nSettings: " + results.config.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
+    var out =
+      "# Steering benchmark\n\nSettings: "
+      + results.config.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
     var speed: [String: (seconds: Double, tokens: Int, train: Double, overhead: [Double])] = [:]
     for t in timings {
       let s = speed[t.method] ?? (0, 0, 0, [])
-      speed[t.method] = (s.seconds + t.generateSeconds, s.tokens + t.generatedTokens, s.train + t.trainSeconds, s.overhead + (t.overheadPercent.map { [$0] } ?? []))
+      speed[t.method] = (
+        s.seconds + t.generateSeconds, s.tokens + t.generatedTokens, s.train + t.trainSeconds,
+        s.overhead + (t.overheadPercent.map { [$0] } ?? [])
+      )
     }
     func rate(_ m: String) -> (String, String, String) {
       let key = m.replacingOccurrences(of: "@trained", with: "")
@@ -21,7 +26,8 @@ public enum BenchReport {
     let axbench = results.summary.filter { $0.bench == "axbench" }
     if !axbench.isEmpty {
       out += "\n## AxBench (scores 0–2; mean ± 95% CI over concepts)\n\n"
-      out += "| method | concepts | concept | instruct | fluency | harmonic | gen tok/s (wall, incl. judging) | decode overhead | train s |\n|---|---|---|---|---|---|---|---|---|\n"
+      out +=
+        "| method | concepts | concept | instruct | fluency | harmonic | gen tok/s (wall, incl. judging) | decode overhead | train s |\n|---|---|---|---|---|---|---|---|---|\n"
       for r in axbench.sorted(by: { ($0.harmonic ?? 0) > ($1.harmonic ?? 0) }) {
         let (tps, overhead, train) = rate(r.method)
         let scores = results.units.filter { $0.bench == "axbench" }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
@@ -29,16 +35,19 @@ public enum BenchReport {
         out += "| \(r.method) | \(r.nUnits) | \(f(r.conceptScore)) ± \(ci(\.conceptScore)) | \(f(r.instructScore)) ± \(ci(\.instructScore))"
         out += " | \(f(r.fluencyScore)) ± \(ci(\.fluencyScore)) | \(f(r.harmonic)) ± \(f(r.ci95)) | \(tps) | \(overhead) | \(train) |\n"
       }
-      out += "\nSteered methods use the factor chosen on the selection instructions and are scored on the test instructions; `@trained` rows are jointly trained vectors at their trained α, without selection. Decode overhead is the time spent inside the intervention per generated token, over the rest of the decode time (8 streams × 16 tokens); train s includes the shared capture.\n"
+      out +=
+        "\nSteered methods use the factor chosen on the selection instructions and are scored on the test instructions; `@trained` rows are jointly trained vectors at their trained α, without selection. Decode overhead is the time spent inside the intervention per generated token, over the rest of the decode time (8 streams × 16 tokens); train s includes the shared capture.\n"
     }
     let persona = results.summary.filter { $0.bench == "persona" }
     if !persona.isEmpty {
-      out += "\n## Persona (scores 0–100; mean over traits)\n\n| method | traits | trait at matched coherence (± 95% CI) | coherence | trait at factor 1 | coherence at factor 1 |\n|---|---|---|---|---|---|\n"
+      out +=
+        "\n## Persona (scores 0–100; mean over traits)\n\n| method | traits | trait at matched coherence (± 95% CI) | coherence | trait at factor 1 | coherence at factor 1 |\n|---|---|---|---|---|---|\n"
       for r in persona.sorted(by: { ($0.traitScore ?? 0) > ($1.traitScore ?? 0) }) {
         let at1 = results.units.filter { $0.bench == "persona" }.compactMap { u in u.methods.first { $0.method == r.method }?.atUnitFactor }
         let t1 = at1.isEmpty ? nil : at1.compactMap(\.traitScore).reduce(0, +) / Double(at1.count)
         let c1 = at1.isEmpty ? nil : at1.compactMap(\.coherence).reduce(0, +) / Double(at1.count)
-        out += "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(f(r.ci95, 1)) | \(f(r.coherence, 1)) | \(f(t1, 1)) | \(f(c1, 1)) |\n"
+        out +=
+          "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(f(r.ci95, 1)) | \(f(r.coherence, 1)) | \(f(t1, 1)) | \(f(c1, 1)) |\n"
       }
       out += "\nSteered methods' factor is bisected until coherence matches prompting's (TA@Cp).\n"
     }
@@ -59,15 +68,23 @@ public enum BenchReport {
         }
       }
     }
-    let w = 640.0, h = 420.0, left = 60.0, bottom = 50.0, top = 30.0, right = 150.0
+    let w = 640.0
+    let h = 420.0
+    let left = 60.0
+    let bottom = 50.0
+    let top = 30.0
+    let right = 150.0
     func x(_ v: Double) -> Double { left + v / 2 * (w - left - right) }
     func y(_ v: Double) -> Double { h - bottom - v / 2 * (h - bottom - top) }
     let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
-    var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+    var svg =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
     svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    svg += "<line x1=\"\(x(0))\" y1=\"\(y(0))\" x2=\"\(x(2))\" y2=\"\(y(0))\" stroke=\"black\"/><line x1=\"\(x(0))\" y1=\"\(y(0))\" x2=\"\(x(0))\" y2=\"\(y(2))\" stroke=\"black\"/>\n"
+    svg +=
+      "<line x1=\"\(x(0))\" y1=\"\(y(0))\" x2=\"\(x(2))\" y2=\"\(y(0))\" stroke=\"black\"/><line x1=\"\(x(0))\" y1=\"\(y(0))\" x2=\"\(x(0))\" y2=\"\(y(2))\" stroke=\"black\"/>\n"
     for t in [0.0, 0.5, 1, 1.5, 2] {
-      svg += "<text x=\"\(x(t))\" y=\"\(y(0) + 16)\" text-anchor=\"middle\">\(t)</text><text x=\"\(x(0) - 8)\" y=\"\(y(t) + 4)\" text-anchor=\"end\">\(t)</text>\n"
+      svg +=
+        "<text x=\"\(x(t))\" y=\"\(y(0) + 16)\" text-anchor=\"middle\">\(t)</text><text x=\"\(x(0) - 8)\" y=\"\(y(t) + 4)\" text-anchor=\"end\">\(t)</text>\n"
     }
     svg += "<text x=\"\((x(0) + x(2)) / 2)\" y=\"\(h - 12)\" text-anchor=\"middle\">fluency score (0–2)</text>\n"
     svg += "<text transform=\"translate(16 \((y(0) + y(2)) / 2)) rotate(-90)\" text-anchor=\"middle\">concept score (0–2)</text>\n"
@@ -75,11 +92,16 @@ public enum BenchReport {
     for (i, method) in series.keys.sorted().enumerated() {
       let colour = colours[i % colours.count]
       let points = series[method]!.sorted { $0.key < $1.key }.map { (x($0.value.f / $0.value.n), y($0.value.c / $0.value.n), $0.key) }
-      svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"" + points.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ") + "\"/>\n"
+      svg +=
+        "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\""
+        + points.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ") + "\"/>\n"
       for p in points {
-        svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"><title>%@ factor %g</title></circle>\n", p.0, p.1, colour, method, p.2)
+        svg += String(
+          format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"><title>%@ factor %g</title></circle>\n", p.0, p.1, colour, method,
+          p.2)
       }
-      svg += "<rect x=\"\(w - right + 15)\" y=\"\(top + Double(i) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/><text x=\"\(w - right + 32)\" y=\"\(top + Double(i) * 20 + 10)\">\(method)</text>\n"
+      svg +=
+        "<rect x=\"\(w - right + 15)\" y=\"\(top + Double(i) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/><text x=\"\(w - right + 32)\" y=\"\(top + Double(i) * 20 + 10)\">\(method)</text>\n"
     }
     return svg + "</svg>\n"
   }

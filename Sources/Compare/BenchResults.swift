@@ -11,8 +11,14 @@ public struct ScoreSummary: Codable, Equatable, Sendable {
   public var coherence: Double?
 
   enum CodingKeys: String, CodingKey {
-    case n, conceptScore = "concept_score", instructScore = "instruct_score", fluencyScore = "fluency_score", harmonic,
-      traitScore = "trait_score", coherence
+    case n
+    case conceptScore = "concept_score"
+    case instructScore = "instruct_score"
+    case fluencyScore = "fluency_score"
+    case harmonic
+    case
+      traitScore = "trait_score"
+    case coherence
   }
 
   public init(
@@ -60,7 +66,10 @@ public struct MethodResult: Codable, Equatable, Sendable {
   public var atUnitFactor: ScoreSummary?
 
   enum CodingKeys: String, CodingKey {
-    case method, factors, selectedFactor = "selected_factor", score, atUnitFactor = "at_unit_factor"
+    case method, factors
+    case selectedFactor = "selected_factor"
+    case score
+    case atUnitFactor = "at_unit_factor"
   }
 
   public init(method: String, factors: [FactorResult], selectedFactor: Double?, score: ScoreSummary, atUnitFactor: ScoreSummary?) {
@@ -79,7 +88,11 @@ public struct UnitResult: Codable, Equatable, Sendable {
   public var name: String
   public var methods: [MethodResult]
 
-  enum CodingKeys: String, CodingKey { case bench, unitID = "unit_id", name, methods }
+  enum CodingKeys: String, CodingKey {
+    case bench
+    case unitID = "unit_id"
+    case name, methods
+  }
 
   public init(bench: String, unitID: String, name: String, methods: [MethodResult]) {
     self.bench = bench
@@ -104,8 +117,16 @@ public struct SummaryRow: Codable, Equatable, Sendable {
   public var ci95: Double
 
   enum CodingKeys: String, CodingKey {
-    case bench, method, nUnits = "n_units", conceptScore = "concept_score", instructScore = "instruct_score",
-      fluencyScore = "fluency_score", harmonic, traitScore = "trait_score", coherence, ci95 = "ci95"
+    case bench, method
+    case nUnits = "n_units"
+    case conceptScore = "concept_score"
+    case instructScore = "instruct_score"
+    case
+      fluencyScore = "fluency_score"
+    case harmonic
+    case traitScore = "trait_score"
+    case coherence
+    case ci95 = "ci95"
   }
 }
 
@@ -117,7 +138,10 @@ public struct BenchResults: Codable, Equatable, Sendable {
   public var summary: [SummaryRow]
   public var units: [UnitResult]
 
-  enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version", config, summary, units }
+  enum CodingKeys: String, CodingKey {
+    case schemaVersion = "schema_version"
+    case config, summary, units
+  }
 
   public init(config: [String: String], units: [UnitResult]) {
     self.config = config

@@ -23,8 +23,14 @@ public struct GenerationRecord: Codable, Sendable {
   public var coherence: Double?
 
   enum CodingKeys: String, CodingKey {
-    case bench, unit, method, factor, split, instruction, response, conceptScore = "concept_score",
-      instructScore = "instruct_score", fluencyScore = "fluency_score", harmonic, traitScore = "trait_score", coherence
+    case bench, unit, method, factor, split, instruction, response
+    case conceptScore = "concept_score"
+    case
+      instructScore = "instruct_score"
+    case fluencyScore = "fluency_score"
+    case harmonic
+    case traitScore = "trait_score"
+    case coherence
   }
 }
 
@@ -78,7 +84,8 @@ public final class BenchRunner {
       let captureSeconds = Date().timeIntervalSince(start)
       if trained.contains("psr") || trained.contains("diffmean") {
         let t = Date()
-        let layerData = try CapturedLayer(reader: reader, layer: config.layer, validationFraction: reader.exampleCount >= 5 ? 0.2 : 0, seed: seed)
+        let layerData = try CapturedLayer(
+          reader: reader, layer: config.layer, validationFraction: reader.exampleCount >= 5 ? 0.2 : 0, seed: seed)
         var options = PSRFitOptions()
         options.seed = seed
         let (gate, _) = SinglePSRFit(data: layerData, options: options).fit()
@@ -96,7 +103,9 @@ public final class BenchRunner {
       let tokens = try reader.tokens()
       let instructions = try reader.instructions()
       let pairs = (0..<reader.exampleCount).map { e in
-        TeacherForcedSequence(prompt: model.chatPrompt(user: instructions[e]), response: tokens[reader.tokenOffsets[e]..<reader.tokenOffsets[e + 1]].map(Int.init))
+        TeacherForcedSequence(
+          prompt: model.chatPrompt(user: instructions[e]),
+          response: tokens[reader.tokenOffsets[e]..<reader.tokenOffsets[e + 1]].map(Int.init))
       }.filter { !$0.response.isEmpty }
       for kind in [SteeringKind.prosv, .fssv] where trained.contains(kind.rawValue) && !pairs.isEmpty {
         let t = Date()
@@ -155,10 +164,14 @@ public final class BenchRunner {
     case .concept:
       let grid = try evaluate(config.factors)
       let best = AxBenchFactorProtocol.choose(grid)
-      var out = [MethodResult(method: method, factors: grid, selectedFactor: grid[best].factor, score: grid[best].test ?? grid[best].select, atUnitFactor: nil)]
+      var out = [
+        MethodResult(
+          method: method, factors: grid, selectedFactor: grid[best].factor, score: grid[best].test ?? grid[best].select, atUnitFactor: nil)
+      ]
       if method == "prosv" || method == "fssv", let one = grid.first(where: { $0.factor == 1 }) {
         // Jointly trained vectors at their trained α, with no selection.
-        out.append(MethodResult(method: method + "@trained", factors: [one], selectedFactor: 1, score: one.test ?? one.select, atUnitFactor: nil))
+        out.append(
+          MethodResult(method: method + "@trained", factors: [one], selectedFactor: 1, score: one.test ?? one.select, atUnitFactor: nil))
       }
       return out
     case .trait:
@@ -166,7 +179,8 @@ public final class BenchRunner {
       let atOne = evaluated[0].select
       // Bisect the factor so that coherence matches prompting's (TA@Cp).
       if let target = prompted?.score.coherence {
-        var lo: Float = 0, hi: Float = config.factors.max() ?? 4
+        var lo: Float = 0
+        var hi: Float = config.factors.max() ?? 4
         for _ in 0..<config.bisectionSteps {
           let mid = (lo + hi) / 2
           let r = try evaluate([mid])[0]
@@ -200,7 +214,8 @@ public final class BenchRunner {
     let hook = intervention.map { SequenceScaledIntervention($0, factors: scale) }
     let generations = try model.generate(
       prompts: prompts,
-      options: GenerationOptions(maxNewTokens: config.evalTokens, sampling: SamplingParameters(temperature: config.temperature, seed: seed)),
+      options: GenerationOptions(
+        maxNewTokens: config.evalTokens, sampling: SamplingParameters(temperature: config.temperature, seed: seed)),
       intervention: hook, streams: streams)
     let texts = generations.map { model.tokenizer.decode($0.ids, skipSpecial: true) }
     let tokens = generations.reduce(0) { $0 + $1.ids.count }
@@ -209,11 +224,13 @@ public final class BenchRunner {
     let n = instructions.count
     switch unit.target {
     case .concept(let concept):
-      let scores = try judge.score(zip(prompts.indices, texts).map { AxBenchItem(instruction: instructions[$0.0 % n], response: $0.1, concept: concept) })
+      let scores = try judge.score(
+        zip(prompts.indices, texts).map { AxBenchItem(instruction: instructions[$0.0 % n], response: $0.1, concept: concept) })
       for (fi, f) in factors.enumerated() {
         let slice = Array(scores[(fi * n)..<((fi + 1) * n)])
         let select = unit.bench == "axbench" ? config.selectCount : n
-        results.append(FactorResult(factor: Double(f), select: summary(Array(slice.prefix(select))), test: summary(Array(slice.dropFirst(select)))))
+        results.append(
+          FactorResult(factor: Double(f), select: summary(Array(slice.prefix(select))), test: summary(Array(slice.dropFirst(select)))))
         for (i, s) in slice.enumerated() {
           records.append(
             GenerationRecord(
@@ -223,11 +240,14 @@ public final class BenchRunner {
         }
       }
     case .trait(let trait):
-      let scores = try judge.score(zip(prompts.indices, texts).map { PersonaItem(question: instructions[$0.0 % n], answer: $0.1, trait: trait) })
+      let scores = try judge.score(
+        zip(prompts.indices, texts).map { PersonaItem(question: instructions[$0.0 % n], answer: $0.1, trait: trait) })
       for (fi, f) in factors.enumerated() {
         let slice = Array(scores[(fi * n)..<((fi + 1) * n)])
         let mean = { (k: KeyPath<PersonaScores, Double>) in slice.map { $0[keyPath: k] }.reduce(0, +) / Double(max(1, slice.count)) }
-        results.append(FactorResult(factor: Double(f), select: ScoreSummary(n: slice.count, traitScore: mean(\.trait), coherence: mean(\.coherence)), test: nil))
+        results.append(
+          FactorResult(
+            factor: Double(f), select: ScoreSummary(n: slice.count, traitScore: mean(\.trait), coherence: mean(\.coherence)), test: nil))
         for (i, s) in slice.enumerated() {
           records.append(
             GenerationRecord(

@@ -61,7 +61,8 @@ public struct BenchSuite {
           throw CompareError.malformed(path: dir + "/result.json", reason: "\(error)")
         }
         generations[name] = fm.contents(atPath: dir + "/generations.jsonl") ?? Data()
-        timings[name] = (fm.contents(atPath: dir + "/timing.json")).flatMap { try? JSONDecoder().decode([MethodTiming].self, from: $0) } ?? []
+        timings[name] =
+          (fm.contents(atPath: dir + "/timing.json")).flatMap { try? JSONDecoder().decode([MethodTiming].self, from: $0) } ?? []
       }
     }
     try fm.createDirectory(atPath: output, withIntermediateDirectories: true)

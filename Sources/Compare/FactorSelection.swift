@@ -6,7 +6,8 @@ public enum AxBenchFactorProtocol {
   public static func choose(_ grid: [FactorResult]) -> Int {
     var best = 0
     for i in grid.indices.dropFirst() {
-      let a = grid[i].select.harmonic ?? 0, b = grid[best].select.harmonic ?? 0
+      let a = grid[i].select.harmonic ?? 0
+      let b = grid[best].select.harmonic ?? 0
       if a > b || (a == b && grid[i].factor < grid[best].factor) { best = i }
     }
     return best

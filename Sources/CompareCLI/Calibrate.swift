@@ -30,7 +30,9 @@ struct Calibrate: ParsableCommand {
     calibrator.log = { log($0) }
     let calibration = try calibrator.calibrate()
     try calibration.save(out)
-    for (k, v) in calibration.metrics.sorted(by: { $0.key < $1.key }) { print(k.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%.3f", v)) }
+    for (k, v) in calibration.metrics.sorted(by: { $0.key < $1.key }) {
+      print(k.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%.3f", v))
+    }
     print("wrote \(out)")
   }
 }

@@ -23,7 +23,8 @@ struct JudgeFile: ParsableCommand {
   @OptionGroup var judgeOptions: JudgeOptions
   @Option(help: "JSON Lines to score.") var input: String
   @Option(help: "Output file (default: standard output).") var output: String?
-  @Option(help: "Directory of persona trait files ({trait}_eval.json) for lines with a trait name.") var traitDir = "experiments/data/persona"
+  @Option(help: "Directory of persona trait files ({trait}_eval.json) for lines with a trait name.") var traitDir =
+    "experiments/data/persona"
 
   func run() throws {
     guard let text = try? String(contentsOfFile: input, encoding: .utf8) else { throw ValidationError("cannot read \(input)") }
@@ -40,9 +41,12 @@ struct JudgeFile: ParsableCommand {
     let axbench = lines.indices.filter { lines[$0]["concept"] is String }
     let persona = lines.indices.filter { lines[$0]["trait"] is String && !(lines[$0]["concept"] is String) }
     func field(_ o: [String: Any], _ a: String, _ b: String) -> String { (o[a] as? String) ?? (o[b] as? String) ?? "" }
-    let axScores = try judge.score(axbench.map {
-      AxBenchItem(instruction: field(lines[$0], "instruction", "question"), response: field(lines[$0], "response", "answer"), concept: lines[$0]["concept"] as! String)
-    })
+    let axScores = try judge.score(
+      axbench.map {
+        AxBenchItem(
+          instruction: field(lines[$0], "instruction", "question"), response: field(lines[$0], "response", "answer"),
+          concept: lines[$0]["concept"] as! String)
+      })
     for (i, s) in zip(axbench, axScores) {
       lines[i]["concept_score"] = s.concept
       lines[i]["instruct_score"] = s.instruct
@@ -57,9 +61,12 @@ struct JudgeFile: ParsableCommand {
         do { traits[name] = try BenchmarkData.persona(path).description } catch { throw ValidationError("\(error)") }
       }
     }
-    let personaScores = try judge.score(persona.map {
-      PersonaItem(question: field(lines[$0], "instruction", "question"), answer: field(lines[$0], "response", "answer"), trait: traits[lines[$0]["trait"] as! String]!)
-    })
+    let personaScores = try judge.score(
+      persona.map {
+        PersonaItem(
+          question: field(lines[$0], "instruction", "question"), answer: field(lines[$0], "response", "answer"),
+          trait: traits[lines[$0]["trait"] as! String]!)
+      })
     for (i, s) in zip(persona, personaScores) {
       lines[i]["trait_score"] = s.trait
       lines[i]["coherence"] = s.coherence

@@ -33,8 +33,12 @@ struct Run: ParsableCommand {
   @OptionGroup var judgeOptions: JudgeOptions
   @Option(help: "Benches, comma-separated: axbench, persona.") var bench = "axbench,persona"
   @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = "small"
-  @Option(help: "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, diffmean, none (default: all but apsr, the A-PSR fit through the model).") var methods: String?
-  @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile = "experiments/data/axbench/concept500_2b_l20.jsonl"
+  @Option(
+    help:
+      "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, diffmean, none (default: all but apsr, the A-PSR fit through the model).")
+  var methods: String?
+  @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile =
+    "experiments/data/axbench/concept500_2b_l20.jsonl"
   @Option(help: "Use the first N concepts (default: 2 small, 10 paper).") var concepts: Int?
   @Option(help: "Use these concept ids, comma-separated.") var conceptIDs: String?
   @Option(help: "AxBench training-instruction pool.") var instructionPool = "experiments/data/axbench/concept10_2b_l20_train.jsonl"
@@ -113,13 +117,15 @@ struct Run: ParsableCommand {
         units += BenchUnit.axbench(concepts: all, instructionPool: pool, alpaca: alpacaInstructions, config: config)
       }
       if benches.contains("persona") {
-        let names = traits.map { $0.split(separator: ",").map(String.init) }
+        let names =
+          traits.map { $0.split(separator: ",").map(String.init) }
           ?? (budget == "paper" ? ["apathetic", "evil", "humorous", "impolite", "optimistic"] : ["evil"])
         let dir = JudgeOptions.resolve(personaDir)
         for name in names {
           units.append(
             BenchUnit.persona(
-              extract: try BenchmarkData.persona("\(dir)/\(name)_extract.json"), eval: try BenchmarkData.persona("\(dir)/\(name)_eval.json"),
+              extract: try BenchmarkData.persona("\(dir)/\(name)_extract.json"),
+              eval: try BenchmarkData.persona("\(dir)/\(name)_eval.json"),
               config: config))
         }
       }

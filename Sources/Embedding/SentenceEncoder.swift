@@ -37,7 +37,8 @@ public final class SentenceEncoder: @unchecked Sendable {
 
   /// Loads `model.safetensors` and `tokenizer.json` from `directory`.
   public init(directory: String, heads: Int = 12, maxLength: Int = 256) throws {
-    let weightsPath = directory + "/model.safetensors", tokenizerPath = directory + "/tokenizer.json"
+    let weightsPath = directory + "/model.safetensors"
+    let tokenizerPath = directory + "/tokenizer.json"
     for p in [weightsPath, tokenizerPath] where !FileManager.default.fileExists(atPath: p) { throw EmbeddingError.missingFile(p) }
     let file = try SafetensorsFile(path: weightsPath)
     self.weightsPath = weightsPath
@@ -62,7 +63,8 @@ public final class SentenceEncoder: @unchecked Sendable {
       intermediateSize = inter
       layers.append(
         Layer(
-          qkv: try file.floats(p + "attention.self.query.weight", shape: [h, h]) + file.floats(p + "attention.self.key.weight", shape: [h, h])
+          qkv: try file.floats(p + "attention.self.query.weight", shape: [h, h])
+            + file.floats(p + "attention.self.key.weight", shape: [h, h])
             + file.floats(p + "attention.self.value.weight", shape: [h, h]),
           qkvBias: try file.floats(p + "attention.self.query.bias") + file.floats(p + "attention.self.key.bias")
             + file.floats(p + "attention.self.value.bias"),
@@ -129,7 +131,9 @@ public final class SentenceEncoder: @unchecked Sendable {
   }
 
   private func block(_ layer: Layer, _ x: inout Matrix, _ ranges: [Range<Int>]) {
-    let h = hidden, n = x.rows, hd = h / heads
+    let h = hidden
+    let n = x.rows
+    let hd = h / heads
     var qkv = Matrix(rows: n, cols: 3 * h)
     linear(x, layer.qkv, layer.qkvBias, into: &qkv)
     var context = Matrix(rows: n, cols: h)

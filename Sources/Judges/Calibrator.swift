@@ -97,7 +97,8 @@ public struct Calibrator {
 
     log("instruction relevance: embedding AlpacaEval answers")
     let alpaca = try BenchmarkData.alpaca(path("alpaca_eval/gpt4_outputs.jsonl"))
-    let fit = instructScores(Array(alpaca.prefix(400))), held = instructScores(Array(alpaca.dropFirst(400)))
+    let fit = instructScores(Array(alpaca.prefix(400)))
+    let held = instructScores(Array(alpaca.dropFirst(400)))
     let instructLow = ROC.bestThreshold(positives: fit.matched, negatives: fit.shuffled).threshold
     let instruct = JudgeCalibration.Thresholds(low: instructLow, high: max(instructLow, ROC.quantile(fit.shuffled, 0.98)))
     metrics["instruct_auroc_heldout"] = ROC.auroc(positives: held.matched, negatives: held.shuffled)
@@ -147,7 +148,8 @@ public struct Calibrator {
       let d = judge.traitDifferences(zip(answers, owners).map { (judge.model.tokenizer.decode($0.ids, skipSpecial: true), $1.0) })
       return (zip(d, owners).filter { $1.2 }.map(\.0), zip(d, owners).filter { !$1.2 }.map(\.0))
     }
-    let fit = try differences(split: "extract"), held = try differences(split: "eval")
+    let fit = try differences(split: "extract")
+    let held = try differences(split: "eval")
     let model = JudgeCalibration.Logistic.fit(positives: fit.pos.map { [$0] }, negatives: fit.neg.map { [$0] })
     metrics["persona_auroc_heldout"] = ROC.auroc(positives: held.pos, negatives: held.neg)
     metrics["persona_accuracy_heldout"] = ROC.accuracy(

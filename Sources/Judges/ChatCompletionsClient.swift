@@ -148,7 +148,8 @@ public final class ChatCompletionsClient: @unchecked Sendable {
     if let error { throw JudgeError.server("request to \(baseURL.absoluteString) failed: \(error.localizedDescription)") }
     guard let http = response as? HTTPURLResponse else { throw JudgeError.server("no HTTP response from \(baseURL.absoluteString)") }
     guard http.statusCode == 200 else {
-      throw JudgeError.server("HTTP \(http.statusCode) from \(baseURL.absoluteString): \(String(decoding: (data ?? Data()).prefix(200), as: UTF8.self))")
+      throw JudgeError.server(
+        "HTTP \(http.statusCode) from \(baseURL.absoluteString): \(String(decoding: (data ?? Data()).prefix(200), as: UTF8.self))")
     }
     guard let object = (try? JSONSerialization.jsonObject(with: data ?? Data())) as? [String: Any],
       let choices = object["choices"] as? [[String: Any]], let message = choices.first?["message"] as? [String: Any],

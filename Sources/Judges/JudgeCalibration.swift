@@ -81,8 +81,14 @@ public struct JudgeCalibration: Codable, Equatable, Sendable {
   public var created: String
 
   enum CodingKeys: String, CodingKey {
-    case format, formatVersion = "format_version", encoderSHA256 = "encoder_sha256",
-      languageModelSHA256 = "language_model_sha256", concept, instruct, fluency, fluencyThresholds = "fluency_thresholds",
+    case format
+    case formatVersion = "format_version"
+    case encoderSHA256 = "encoder_sha256"
+    case
+      languageModelSHA256 = "language_model_sha256"
+    case concept, instruct, fluency
+    case fluencyThresholds = "fluency_thresholds"
+    case
       persona, metrics, created
   }
 

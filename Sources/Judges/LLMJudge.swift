@@ -10,7 +10,10 @@ public final class LLMJudge: Judge, @unchecked Sendable {
 
   public func score(_ items: [AxBenchItem]) throws -> [AxBenchScores] {
     let prompts = items.flatMap {
-      [JudgePrompts.concept($0.concept, $0.response), JudgePrompts.instruction($0.instruction, $0.response), JudgePrompts.fluency($0.response)]
+      [
+        JudgePrompts.concept($0.concept, $0.response), JudgePrompts.instruction($0.instruction, $0.response),
+        JudgePrompts.fluency($0.response),
+      ]
     }
     let answers = try client.complete(prompts).map { JudgePrompts.parseRating($0) ?? 0 }
     return items.indices.map { AxBenchScores(concept: answers[3 * $0], instruct: answers[3 * $0 + 1], fluency: answers[3 * $0 + 2]) }
@@ -18,7 +21,10 @@ public final class LLMJudge: Judge, @unchecked Sendable {
 
   public func score(_ items: [PersonaItem]) throws -> [PersonaScores] {
     let prompts = items.flatMap {
-      [JudgePrompts.trait($0.trait, question: $0.question, answer: $0.answer), JudgePrompts.coherence(question: $0.question, answer: $0.answer)]
+      [
+        JudgePrompts.trait($0.trait, question: $0.question, answer: $0.answer),
+        JudgePrompts.coherence(question: $0.question, answer: $0.answer),
+      ]
     }
     let answers = try client.complete(prompts).map { JudgePrompts.parseScore($0) ?? 0 }
     return items.indices.map { PersonaScores(trait: answers[2 * $0], coherence: answers[2 * $0 + 1]) }

@@ -16,7 +16,8 @@ public enum ROC {
       for k in i...j where sorted[k].1 { rankSum += rank }
       i = j + 1
     }
-    let p = Double(positives.count), n = Double(negatives.count)
+    let p = Double(positives.count)
+    let n = Double(negatives.count)
     return (rankSum - p * (p + 1) / 2) / (p * n)
   }
 

@@ -29,7 +29,8 @@ extension LlamaModel {
       throw ModelError.emptyInput("sequence \(i) needs a prompt and a response")
     }
     let chunks = sequences.map {
-      ForwardChunk(tokens: $0.prompt + $0.response, cache: makeCache(capacity: $0.prompt.count + $0.response.count), promptLength: $0.prompt.count)
+      ForwardChunk(
+        tokens: $0.prompt + $0.response, cache: makeCache(capacity: $0.prompt.count + $0.response.count), promptLength: $0.prompt.count)
     }
     let trace = backward ? ForwardTrace(lowestLayer: intervention?.layers.min() ?? configuration.layerCount) : nil
     let recorder = backward ? nil : FinalStateRecorder(layer: configuration.layerCount - 1)
@@ -153,8 +154,10 @@ extension LlamaModel {
       gradGateUp.storage.withUnsafeMutableBufferPointer { out in
         gradActivated.storage.withUnsafeBufferPointer { ga in
           for r in 0..<n {
-            let g = gu.baseAddress! + r * 2 * ff, u = g + ff
-            let dg = out.baseAddress! + r * 2 * ff, du = dg + ff
+            let g = gu.baseAddress! + r * 2 * ff
+            let u = g + ff
+            let dg = out.baseAddress! + r * 2 * ff
+            let du = dg + ff
             let da = ga.baseAddress! + r * ff
             for i in 0..<ff {
               let s = 1 / (1 + expf(-g[i]))
@@ -242,7 +245,8 @@ extension LlamaModel {
                     m: m, n: m, k: hd, a: dO, lda: c.queryDimension, b: v, ldb: qkvWidth, transposeB: true,
                     c: dp.baseAddress!)
                   for i in 0..<m {
-                    let pr = pp.baseAddress! + i * m, dr = dp.baseAddress! + i * m
+                    let pr = pp.baseAddress! + i * m
+                    let dr = dp.baseAddress! + i * m
                     let dot = Kernels.dot(pr, dr, count: i + 1)
                     for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) }
                     for j in (i + 1)..<m { dr[j] = 0 }
@@ -272,6 +276,7 @@ final class FinalStateRecorder: Intervention {
   init(layer: Int) { layers = [layer] }
 
   func edit(layer: Int, hidden: HiddenStates) {
-    states = Matrix(rows: hidden.rows, cols: hidden.width, storage: Array(UnsafeBufferPointer(start: hidden.pointer, count: hidden.rows * hidden.width)))
+    states = Matrix(
+      rows: hidden.rows, cols: hidden.width, storage: Array(UnsafeBufferPointer(start: hidden.pointer, count: hidden.rows * hidden.width)))
   }
 }

@@ -3,7 +3,10 @@ import Tensor
 
 /// One finished generation.
 public struct Generation: Sendable, Equatable {
-  public enum FinishReason: String, Sendable, Codable { case endOfSequence = "eos", length }
+  public enum FinishReason: String, Sendable, Codable {
+    case endOfSequence = "eos"
+    case length
+  }
   public var promptIDs: [Int]
   /// Generated ids, without the stop token.
   public var ids: [Int]

@@ -221,7 +221,8 @@ public final class LlamaModel: @unchecked Sendable {
     var activated = Matrix(rows: n, cols: ff)
     gateUp.storage.withUnsafeBufferPointer { g in
       activated.storage.withUnsafeMutableBufferPointer { a in
-        let gp = g.baseAddress!, ap = a.baseAddress!
+        let gp = g.baseAddress!
+        let ap = a.baseAddress!
         Parallel.rows(n) { rows in
           Kernels.swiGLU(gateUp: gp + rows.lowerBound * 2 * ff, rows: rows.count, width: ff, output: ap + rows.lowerBound * ff)
         }
@@ -237,9 +238,12 @@ public final class LlamaModel: @unchecked Sendable {
     x.storage.withUnsafeBufferPointer { xb in
       out.storage.withUnsafeMutableBufferPointer { ob in
         weight.withUnsafeBufferPointer { wb in
-          let xp = xb.baseAddress!, op = ob.baseAddress!, wp = wb.baseAddress!
+          let xp = xb.baseAddress!
+          let op = ob.baseAddress!
+          let wp = wb.baseAddress!
           Parallel.rows(x.rows) { rows in
-            Kernels.rmsNorm(xp + rows.lowerBound * d, weight: wp, epsilon: epsilon, rows: rows.count, width: d, output: op + rows.lowerBound * d)
+            Kernels.rmsNorm(
+              xp + rows.lowerBound * d, weight: wp, epsilon: epsilon, rows: rows.count, width: d, output: op + rows.lowerBound * d)
           }
         }
       }
@@ -289,7 +293,8 @@ public final class LlamaModel: @unchecked Sendable {
       qkv.storage.withUnsafeBufferPointer { q in
         let out = outBuffer
         let work = { (task: Int) in
-          let ci = task / c.headCount, h = task % c.headCount
+          let ci = task / c.headCount
+          let h = task % c.headCount
           let chunk = chunks[ci]
           let rows = batch.chunkRanges[ci]
           let m = rows.count
@@ -366,7 +371,8 @@ extension LlamaModel {
       qkv.storage.withUnsafeBufferPointer { q in
         let out = outBuffer
         Parallel.run(parts: chunks.count * c.keyValueHeadCount) { task in
-          let ci = task / c.keyValueHeadCount, kvHead = task % c.keyValueHeadCount
+          let ci = task / c.keyValueHeadCount
+          let kvHead = task % c.keyValueHeadCount
           let chunk = chunks[ci]
           let total = chunk.cache.count + 1
           var probabilities = [Float](repeating: 0, count: group * total)

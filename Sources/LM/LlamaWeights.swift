@@ -45,7 +45,9 @@ struct LlamaWeights: Sendable {
         attentionNorm: try load(p + "attn_norm.weight", [d]),
         qkv: try Linear(
           gguf: gguf,
-          [(p + "attn_q.weight", c.queryDimension), (p + "attn_k.weight", c.keyValueDimension), (p + "attn_v.weight", c.keyValueDimension)],
+          [
+            (p + "attn_q.weight", c.queryDimension), (p + "attn_k.weight", c.keyValueDimension), (p + "attn_v.weight", c.keyValueDimension),
+          ],
           inputs: d),
         attentionOutput: try Linear(gguf: gguf, [(p + "attn_output.weight", d)], inputs: c.queryDimension),
         feedForwardNorm: try load(p + "ffn_norm.weight", [d]),

@@ -28,8 +28,10 @@ public struct CapturedLayer: Sendable {
     let training = Array(order.dropFirst(validationCount)).sorted()
     let allBase = try reader.base(layer: layer)
     let allDelta = try reader.delta(layer: layer)
-    var base: [Float] = [], delta: [Float] = []
-    var trainRanges: [Range<Int>] = [], validationRanges: [Range<Int>] = []
+    var base: [Float] = []
+    var delta: [Float] = []
+    var trainRanges: [Range<Int>] = []
+    var validationRanges: [Range<Int>] = []
     for (group, isTraining) in [(training, true), (validation, false)] {
       for e in group {
         let rows = reader.tokenOffsets[e]..<reader.tokenOffsets[e + 1]

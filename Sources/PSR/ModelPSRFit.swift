@@ -42,7 +42,9 @@ public struct ModelPSRFit {
   }
 
   /// Loads the examples of a capture, with targets at `layers`.
-  public static func examples(_ reader: ActivationReader, model: LlamaModel, layers: [Int], limit: Int? = nil) throws -> [CapturedExampleTargets] {
+  public static func examples(_ reader: ActivationReader, model: LlamaModel, layers: [Int], limit: Int? = nil) throws
+    -> [CapturedExampleTargets]
+  {
     let instructions = try reader.instructions()
     let tokens = try reader.tokens()
     var out: [CapturedExampleTargets] = []
@@ -50,7 +52,8 @@ public struct ModelPSRFit {
       let rows = reader.tokenOffsets[e]..<reader.tokenOffsets[e + 1]
       var targets: [Int: [Float]] = [:]
       for l in layers {
-        let b = try reader.base(layer: l, rows: rows), dl = try reader.delta(layer: l, rows: rows)
+        let b = try reader.base(layer: l, rows: rows)
+        let dl = try reader.delta(layer: l, rows: rows)
         targets[l] = zip(b, dl).map { $0 + $1 }
       }
       out.append(
@@ -96,7 +99,9 @@ public struct ModelPSRFit {
     _ examples: [CapturedExampleTargets], from gates: [GateEntry], progress: (Int, Int, Float) -> Void = { _, _, _ in }
   ) throws -> [GateEntry] {
     let gate = PSRGate(gates: gates)
-    var optimizers = gates.map { _ in (w: Adam(count: model.configuration.modelDimension), z: Adam(count: model.configuration.modelDimension), b: Adam(count: 1)) }
+    var optimizers = gates.map { _ in
+      (w: Adam(count: model.configuration.modelDimension), z: Adam(count: model.configuration.modelDimension), b: Adam(count: 1))
+    }
     var order = Array(examples.indices)
     var generator = SeededGenerator(seed: seed)
     var step = 0
@@ -129,7 +134,9 @@ public struct ModelPSRFit {
     if objective == .ll { return try model.responseLoss(sequences, intervention: gate, backward: backward) }
     let d = model.configuration.modelDimension
     let chunks = sequences.map {
-      ForwardChunk(tokens: $0.prompt + $0.response, cache: model.makeCache(capacity: $0.prompt.count + $0.response.count), promptLength: $0.prompt.count)
+      ForwardChunk(
+        tokens: $0.prompt + $0.response, cache: model.makeCache(capacity: $0.prompt.count + $0.response.count),
+        promptLength: $0.prompt.count)
     }
     let trace = ForwardTrace(lowestLayer: layers.first ?? 0)
     try model.forward(chunks, logits: .none, intervention: gate, trace: trace)

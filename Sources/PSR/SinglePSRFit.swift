@@ -30,7 +30,8 @@ public struct FitSummary: Sendable, Equatable, Codable {
 
 /// Relative MSE of predictions against deltas over `rows`.
 func relativeMSE(_ data: CapturedLayer, rows: Range<Int>, predict: (Int, UnsafePointer<Float>) -> (Float, [Float])?) -> Double {
-  var error = 0.0, total = 0.0
+  var error = 0.0
+  var total = 0.0
   let d = data.width
   data.base.withUnsafeBufferPointer { b in
     data.delta.withUnsafeBufferPointer { dl in
@@ -110,14 +111,16 @@ public struct SinglePSRFit {
       var trainLoss = 0.0
       for start in stride(from: 0, to: rows.count, by: options.batchTokens) {
         let batch = rows[start..<min(rows.count, start + options.batchTokens)]
-        var gW = [Float](repeating: 0, count: d), gZ = gW
+        var gW = [Float](repeating: 0, count: d)
+        var gZ = gW
         var gB: Float = 0
         var lambdaSums: [Int: Float] = [:]
         let n = Float(batch.count)
         data.base.withUnsafeBufferPointer { b in
           data.delta.withUnsafeBufferPointer { dl in
             for r in batch {
-              let h = b.baseAddress! + r * d, delta = dl.baseAddress! + r * d
+              let h = b.baseAddress! + r * d
+              let delta = dl.baseAddress! + r * d
               let a = Kernels.dot(gate.weight, h, count: d) + gate.bias
               let lambda = max(0, a)
               lambdaSums[exampleOf[r], default: 0] += lambda
@@ -184,7 +187,8 @@ public struct SinglePSRFit {
 
   /// Relative MSE of PSR, Const-MSE and DiffMean on both splits, and gate sparsity.
   public func summary(_ gate: GateEntry, epochs: Int) -> FitSummary {
-    let constant = ConstantBaselines.constMSE(data), diffMean = ConstantBaselines.diffMean(data)
+    let constant = ConstantBaselines.constMSE(data)
+    let diffMean = ConstantBaselines.diffMean(data)
     func table(_ rows: Range<Int>) -> [String: Double] {
       [
         "psr": relativeMSE(data, rows: rows) { _, h in (PSRGate.coefficient(gate, h), gate.direction) },

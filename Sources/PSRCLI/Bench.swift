@@ -1,7 +1,7 @@
 import ArgumentParser
 import CLICommon
-import Foundation
 import Capture
+import Foundation
 import LM
 import Steering
 import Tensor
@@ -41,12 +41,16 @@ struct Bench: ParsableCommand {
     let vocabulary = model.configuration.vocabularySize
     var generator = SeededGenerator(seed: 1)
     let prompt = (0..<prefillTokens).map { _ in Int(generator.next() % UInt64(vocabulary - 100)) + 100 }
-    if wants("prefill") { record("prefill_tok_s", try median(runs) {
-      let cache = model.makeCache(capacity: prefillTokens)
-      return try time(tokens: prefillTokens) {
-        try model.forward([ForwardChunk(tokens: prompt, cache: cache, promptLength: prefillTokens)])
-      }
-    }) }
+    if wants("prefill") {
+      record(
+        "prefill_tok_s",
+        try median(runs) {
+          let cache = model.makeCache(capacity: prefillTokens)
+          return try time(tokens: prefillTokens) {
+            try model.forward([ForwardChunk(tokens: prompt, cache: cache, promptLength: prefillTokens)])
+          }
+        })
+    }
     for streams in [1, 16, 64] where wants(streams == 1 ? "decode" : "batch\(streams)") {
       let key = streams == 1 ? "decode_tok_s" : "batch\(streams)_tok_s"
       record(key, try median(streams == 1 ? runs : 1) { try decodeRate(model, streams: streams) })
@@ -58,11 +62,14 @@ struct Bench: ParsableCommand {
         prompt: (0..<16).map { _ in Int(generator.next() % 40_000) + 100 },
         response: (0..<112).map { _ in Int(generator.next() % 40_000) + 100 })
     }
-    for (key, positions) in [("train_fssv_tok_s", PositionSet.all), ("train_prosv_tok_s", .prompt(prefix: 2, suffix: 2))] where wants("train") {
-      record(key, try median(runs) {
-        let steering = AdditiveVector(layer: 15, alpha: 1, vector: vector, positions: positions)
-        return try time(tokens: 512) { _ = try model.responseLoss(sequences, intervention: steering, backward: true) }
-      })
+    for (key, positions) in [("train_fssv_tok_s", PositionSet.all), ("train_prosv_tok_s", .prompt(prefix: 2, suffix: 2))]
+    where wants("train") {
+      record(
+        key,
+        try median(runs) {
+          let steering = AdditiveVector(layer: 15, alpha: 1, vector: vector, positions: positions)
+          return try time(tokens: 512) { _ = try model.responseLoss(sequences, intervention: steering, backward: true) }
+        })
     }
     if wants("capture") { record("capture_tok_s", try median(runs) { try captureRate(model) }) }
     let gate = PSRGate(gates: [GateEntry(layer: 15, weight: vector.map { $0 / 100 }, bias: 0.1, direction: vector)])

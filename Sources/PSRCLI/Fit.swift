@@ -106,16 +106,19 @@ struct Fit: ParsableCommand {
       try f.save("\(stem).\(kind.rawValue).json")
     }
     if json {
-      print(try JSONText.encode([
-        "val_rel_mse": summary.validationRelativeMSE, "train_rel_mse": summary.trainRelativeMSE,
-        "gate_zero_fraction": summary.gateZeroFraction, "epochs": summary.epochs, "layer": layerData.layer,
-        "train_tokens": layerData.trainRows.count, "val_tokens": layerData.validationRows.count,
-      ]))
+      print(
+        try JSONText.encode([
+          "val_rel_mse": summary.validationRelativeMSE, "train_rel_mse": summary.trainRelativeMSE,
+          "gate_zero_fraction": summary.gateZeroFraction, "epochs": summary.epochs, "layer": layerData.layer,
+          "train_tokens": layerData.trainRows.count, "val_tokens": layerData.validationRows.count,
+        ]))
     } else {
       print("layer \(layerData.layer): \(layerData.trainRows.count) training tokens, \(layerData.validationRows.count) validation tokens")
       print("relative MSE   train    validation")
       for m in ["psr", "const_mse", "diffmean"] {
-        print(m.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: " %7.4f  %7.4f", summary.trainRelativeMSE[m]!, summary.validationRelativeMSE[m]!))
+        print(
+          m.padding(toLength: 12, withPad: " ", startingAt: 0)
+            + String(format: " %7.4f  %7.4f", summary.trainRelativeMSE[m]!, summary.validationRelativeMSE[m]!))
       }
       print(String(format: "gate zero fraction (validation): %.3f", summary.gateZeroFraction))
       print("wrote \(out), \(stem).diffmean.json, \(stem).const-mse.json")
@@ -133,7 +136,8 @@ struct Fit: ParsableCommand {
     var generator = SeededGenerator(seed: seed)
     examples.shuffle(using: &generator)
     let held = examples.count < 2 ? 0 : max(1, Int(Double(examples.count) * validationFraction))
-    let validation = Array(examples.prefix(held)), training = Array(examples.dropFirst(held))
+    let validation = Array(examples.prefix(held))
+    let training = Array(examples.dropFirst(held))
     let initial = try fitter.initialGates(reader)
     let before = try fitter.loss(validation.isEmpty ? training : validation, gate: PSRGate(gates: initial))
     let gates = try fitter.fit(training, from: initial) { epoch, step, loss in
@@ -150,7 +154,9 @@ struct Fit: ParsableCommand {
       "objective": objective, "layers": layerList, "val_loss_at_init": Double(before), "val_loss": Double(after),
       "gate_zero_fraction": gate.tokensSeen > 0 ? Double(gate.tokensGatedOff) / Double(gate.tokensSeen) : 0,
     ]
-    if json { print(try JSONText.encode(summary)) } else {
+    if json {
+      print(try JSONText.encode(summary))
+    } else {
       print(String(format: "validation loss: %.4f at the constant initialisation, %.4f after fitting", before, after))
       print("wrote \(out)")
     }

@@ -92,8 +92,13 @@ final class HTTPServer: @unchecked Sendable {
   }
 
   private func respond(_ fd: Int32, _ response: Response) {
-    let reason = [200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable"][response.status] ?? "Status"
-    var out = Data("HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\r\n".utf8)
+    let reason =
+      [
+        200: "OK", 400: "Bad Request", 404: "Not Found", 413: "Payload Too Large", 500: "Internal Server Error", 503: "Service Unavailable",
+      ][response.status] ?? "Status"
+    var out = Data(
+      "HTTP/1.1 \(response.status) \(reason)\r\nContent-Type: \(response.contentType)\r\nContent-Length: \(response.body.count)\r\nConnection: close\r\n\r\n"
+        .utf8)
     out.append(response.body)
     out.withUnsafeBytes { p in
       var sent = 0

@@ -92,15 +92,20 @@ final class ServerState: @unchecked Sendable {
     counter += 1
     do {
       let g = try model.generate(
-        prompts: [prompt], options: GenerationOptions(maxNewTokens: limit, sampling: SamplingParameters(temperature: temperature, seed: seed)))[0]
-      return json(200, [
-        "id": "chatcmpl-\(counter)", "object": "chat.completion", "created": Int(Date().timeIntervalSince1970), "model": name,
-        "choices": [[
-          "index": 0, "message": ["role": "assistant", "content": model.tokenizer.decode(g.ids, skipSpecial: true)],
-          "finish_reason": g.finishReason == .endOfSequence ? "stop" : "length",
-        ]],
-        "usage": ["prompt_tokens": prompt.count, "completion_tokens": g.ids.count, "total_tokens": prompt.count + g.ids.count],
-      ])
+        prompts: [prompt],
+        options: GenerationOptions(maxNewTokens: limit, sampling: SamplingParameters(temperature: temperature, seed: seed)))[0]
+      return json(
+        200,
+        [
+          "id": "chatcmpl-\(counter)", "object": "chat.completion", "created": Int(Date().timeIntervalSince1970), "model": name,
+          "choices": [
+            [
+              "index": 0, "message": ["role": "assistant", "content": model.tokenizer.decode(g.ids, skipSpecial: true)],
+              "finish_reason": g.finishReason == .endOfSequence ? "stop" : "length",
+            ]
+          ],
+          "usage": ["prompt_tokens": prompt.count, "completion_tokens": g.ids.count, "total_tokens": prompt.count + g.ids.count],
+        ])
     } catch {
       return json(400, ["error": ["message": "\(error)"]])
     }

@@ -83,10 +83,15 @@ struct SteeringVectorCommand: ParsableCommand {
       log("training \(kind) at layer \(layer), positions \(o.positions), on \(sequences.count) examples, \(o.epochs) epochs")
       var lastEpochLoss: [Float] = []
       do {
-        _ = try trainer.train(sequences, progress: { p in
-          lastEpochLoss.append(p.loss)
-          log(String(format: "epoch %d  step %d/%d  loss %.4f  alpha %.2f  %.0f tok/s", p.epoch, p.step, p.totalSteps, p.loss, p.alpha, p.tokensPerSecond))
-        }, checkpoint: { v, epoch in try file(v, epochs: epoch).save(out) })
+        _ = try trainer.train(
+          sequences,
+          progress: { p in
+            lastEpochLoss.append(p.loss)
+            log(
+              String(
+                format: "epoch %d  step %d/%d  loss %.4f  alpha %.2f  %.0f tok/s", p.epoch, p.step, p.totalSteps, p.loss, p.alpha,
+                p.tokensPerSecond))
+          }, checkpoint: { v, epoch in try file(v, epochs: epoch).save(out) })
       } catch let TrainingError.nonFinite(epoch, step, _) {
         throw ValidationError("training diverged (NaN/inf) at epoch \(epoch), step \(step); \(out) holds the last completed epoch")
       }
@@ -110,7 +115,8 @@ struct SteeringVectorCommand: ParsableCommand {
       let model = try modelOptions.load()
       let intervention = try SteeringFile.load(steer).intervention(for: model, file: steer)
       let sequences = try TrainingExample.load(jsonLines: data).map { $0.tokenized(for: model, maxResponseTokens: maxResponseTokens) }
-      let plain = try model.meanResponseLoss(sequences), steered = try model.meanResponseLoss(sequences, intervention: intervention)
+      let plain = try model.meanResponseLoss(sequences)
+      let steered = try model.meanResponseLoss(sequences, intervention: intervention)
       if json {
         print(try JSONText.encode(["examples": sequences.count, "nll_unsteered": Double(plain), "nll_steered": Double(steered)]))
       } else {
@@ -147,7 +153,8 @@ struct SteeringVectorCommand: ParsableCommand {
           throw ValidationError("\(cases):\(i + 1): v has \(v.count) values, the model needs \(model.configuration.modelDimension)")
         }
         let steering = AdditiveVector(layer: layer, alpha: alpha, vector: v, positions: try PositionSet(parsing: positions))
-        let loss = try model.responseLoss([TeacherForcedSequence(prompt: prompt, response: response)], intervention: steering, backward: true)
+        let loss = try model.responseLoss(
+          [TeacherForcedSequence(prompt: prompt, response: response)], intervention: steering, backward: true)
         print(try JSONText.encode(["loss": loss, "grad_alpha": steering.gradientAlpha, "grad_v": steering.gradientVector]))
       }
     }
@@ -180,4 +187,3 @@ struct SteeringVectorCommand: ParsableCommand {
     }
   }
 }
-

@@ -42,12 +42,15 @@ struct TuneAlpha: ParsableCommand {
     let model = try modelOptions.load()
     var file = try SteeringFile.load(steer)
     let reader = try ActivationReader(path: data)
-    let grid = try factors.map { text in
-      try text.split(separator: ",").map { part -> Float in
-        guard let f = Float(part.trimmingCharacters(in: .whitespaces)), f >= 0 else { throw ValidationError("--factors: '\(part)' is not a non-negative number") }
-        return f
-      }
-    } ?? FactorSelection.axbenchFactors
+    let grid =
+      try factors.map { text in
+        try text.split(separator: ",").map { part -> Float in
+          guard let f = Float(part.trimmingCharacters(in: .whitespaces)), f >= 0 else {
+            throw ValidationError("--factors: '\(part)' is not a non-negative number")
+          }
+          return f
+        }
+      } ?? FactorSelection.axbenchFactors
     let instructions = try reader.instructions()
     let tokens = try reader.tokens()
     let chosen = max(0, reader.exampleCount - examples)..<reader.exampleCount
@@ -67,10 +70,11 @@ struct TuneAlpha: ParsableCommand {
     file.alpha *= best
     if !dryRun { try file.save(steer) }
     if json {
-      print(try JSONText.encode([
-        "best_factor": Double(best), "alpha": Double(file.alpha),
-        "losses": losses.map { ["factor": Double($0.factor), "nll": Double($0.loss)] },
-      ]))
+      print(
+        try JSONText.encode([
+          "best_factor": Double(best), "alpha": Double(file.alpha),
+          "losses": losses.map { ["factor": Double($0.factor), "nll": Double($0.loss)] },
+        ]))
     } else {
       print(String(format: "best factor %.2f → alpha %.3f%@", best, file.alpha, dryRun ? " (dry run)" : " stored in \(steer)"))
     }
@@ -80,7 +84,8 @@ struct TuneAlpha: ParsableCommand {
   /// (coherence falls as steering grows).
   private func bisect(model: LlamaModel, file: inout SteeringFile, instructions: [String], target: Double) throws {
     func resolve(_ p: String) -> String {
-      FileManager.default.fileExists(atPath: p) ? p
+      FileManager.default.fileExists(atPath: p)
+        ? p
         : URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
           .appendingPathComponent("../../\(p)").standardized.path
     }
@@ -95,13 +100,19 @@ struct TuneAlpha: ParsableCommand {
       let p = try judge.fluencyProbabilities(pairs)
       return 100 * p.reduce(0, +) / Double(max(1, p.count))
     }
-    var lo: Float = 0, hi = maxFactor
+    var lo: Float = 0
+    var hi = maxFactor
     var best: (factor: Float, coherence: Double) = (0, try coherence(0))
     for _ in 0..<steps {
       let mid = (lo + hi) / 2
       let c = try coherence(mid)
       if !json { log(String(format: "factor %.3f  coherence %.1f", mid, c)) }
-      if c >= target { lo = mid; best = (mid, c) } else { hi = mid }
+      if c >= target {
+        lo = mid
+        best = (mid, c)
+      } else {
+        hi = mid
+      }
     }
     file.training["alpha_selected_factor"] = .number(Double(best.factor))
     file.training["alpha_target_coherence"] = .number(target)

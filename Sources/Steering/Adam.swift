@@ -21,7 +21,8 @@ public struct Adam: Sendable {
   public mutating func update(_ parameters: inout [Float], gradient: [Float], learningRate lr: Float) {
     precondition(parameters.count == m.count && gradient.count == m.count, "Adam: parameter count changed")
     step += 1
-    let c1 = 1 - powf(beta1, Float(step)), c2 = 1 - powf(beta2, Float(step))
+    let c1 = 1 - powf(beta1, Float(step))
+    let c2 = 1 - powf(beta2, Float(step))
     for i in parameters.indices {
       let g = gradient[i]
       m[i] = beta1 * m[i] + (1 - beta1) * g

@@ -50,7 +50,8 @@ public final class PSRGate: Intervention, @unchecked Sendable {
   public func backward(layer: Int, input: HiddenStates, gradient: HiddenStates) {
     for (gi, gate) in gates.enumerated() where gate.layer == layer {
       for r in 0..<gradient.rows where !gradient.slots[r].role.isPrompt {
-        let h = input.row(r), g = gradient.row(r)
+        let h = input.row(r)
+        let g = gradient.row(r)
         let a = Kernels.dot(gate.weight, h, count: gate.weight.count) + gate.bias
         guard a > 0 else { continue }
         Kernels.axpy(alpha * a, g, &gradientDirection[gi], count: gradient.width)

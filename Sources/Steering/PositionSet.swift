@@ -45,7 +45,8 @@ public enum PositionSet: Equatable, Sendable, Codable, CustomStringConvertible {
     case "all": self = .all
     case "response": self = .response
     default:
-      var p = 0, s = 0
+      var p = 0
+      var s = 0
       for part in text.split(separator: "+") {
         guard let kind = part.first, let n = Int(part.dropFirst()), n >= 0 else {
           throw SteeringError.invalidPositions(text)

@@ -66,7 +66,11 @@ public struct SteeringFile: Codable, Equatable, Sendable {
   public var created: String = ISO8601DateFormatter().string(from: Date())
 
   enum CodingKeys: String, CodingKey {
-    case format, formatVersion = "format_version", kind, model, tokenizer, chatTemplate = "chat_template", alpha, vectors,
+    case format
+    case formatVersion = "format_version"
+    case kind, model, tokenizer
+    case chatTemplate = "chat_template"
+    case alpha, vectors,
       gates, training, created
   }
 
@@ -93,9 +97,12 @@ public struct SteeringFile: Codable, Equatable, Sendable {
     do { file = try JSONDecoder().decode(SteeringFile.self, from: data) } catch {
       throw SteeringFileError.malformed(path: path, reason: "\(error)")
     }
-    guard file.format == format else { throw SteeringFileError.malformed(path: path, reason: "format is '\(file.format)', not '\(format)'") }
+    guard file.format == format else {
+      throw SteeringFileError.malformed(path: path, reason: "format is '\(file.format)', not '\(format)'")
+    }
     guard file.formatVersion <= currentVersion else {
-      throw SteeringFileError.malformed(path: path, reason: "format_version \(file.formatVersion) is newer than this tool (\(currentVersion))")
+      throw SteeringFileError.malformed(
+        path: path, reason: "format_version \(file.formatVersion) is newer than this tool (\(currentVersion))")
     }
     let d = file.model.modelDimension
     for v in file.vectors where v.vector.count != d {
@@ -140,9 +147,13 @@ public enum JSONScalar: Codable, Equatable, Sendable, CustomStringConvertible {
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.singleValueContainer()
-    if let b = try? c.decode(Bool.self) { self = .bool(b) }
-    else if let d = try? c.decode(Double.self) { self = .number(d) }
-    else { self = .string(try c.decode(String.self)) }
+    if let b = try? c.decode(Bool.self) {
+      self = .bool(b)
+    } else if let d = try? c.decode(Double.self) {
+      self = .number(d)
+    } else {
+      self = .string(try c.decode(String.self))
+    }
   }
 
   public func encode(to encoder: any Encoder) throws {

@@ -60,7 +60,8 @@ public final class ActivationWriter {
       let strings = HDF5.stringType()
       defer { H5Tclose(strings) }
       let chunk = options.chunkRows
-      _ = try H5Table.create(in: file, name: "examples/instruction", fileType: strings, width: 0, chunkRows: 64, gzip: nil, path: path).close()
+      _ = try H5Table.create(in: file, name: "examples/instruction", fileType: strings, width: 0, chunkRows: 64, gzip: nil, path: path)
+        .close()
       _ = try H5Table.create(in: file, name: "examples/response", fileType: strings, width: 0, chunkRows: 64, gzip: nil, path: path).close()
       let offsets = try H5Table.create(
         in: file, name: "examples/token_offset", fileType: psr_h5t_std_i64le(), width: 0, chunkRows: 256, gzip: nil, path: path)
@@ -117,7 +118,8 @@ public final class ActivationWriter {
       try responses.resize(rows: count)
       try offsets.resize(rows: count + 1)
       try tokenIDs.resize(rows: tokens)
-      var base: [Int: H5Table] = [:], delta: [Int: H5Table] = [:]
+      var base: [Int: H5Table] = [:]
+      var delta: [Int: H5Table] = [:]
       for l in found.layers {
         base[l] = try H5Table.open(in: file, name: "layers/\(l)/base", path: path)
         delta[l] = try H5Table.open(in: file, name: "layers/\(l)/delta", path: path)

@@ -12,7 +12,8 @@ struct H5Node {
     let space = H5Screate(H5S_SCALAR)
     defer { H5Sclose(space) }
     if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
-    let attr = try HDF5.check(H5Acreate2(id, name, type, space, psr_h5p_default(), psr_h5p_default()), "creating attribute \(name)", path: path)
+    let attr = try HDF5.check(
+      H5Acreate2(id, name, type, space, psr_h5p_default(), psr_h5p_default()), "creating attribute \(name)", path: path)
     defer { H5Aclose(attr) }
     try value.withCString { cString in
       var pointer: UnsafePointer<CChar>? = cString
@@ -157,7 +158,10 @@ struct H5Table {
     let start = rows
     try resize(rows: start + count)
     let (file, memory) = spaces(start..<(start + count))
-    defer { H5Sclose(file); H5Sclose(memory) }
+    defer {
+      H5Sclose(file)
+      H5Sclose(memory)
+    }
     try HDF5.check(H5Dwrite(id, memoryType, memory, file, psr_h5p_default(), buffer), "writing \(name)", path: path)
   }
 
@@ -167,7 +171,10 @@ struct H5Table {
       throw StoreError.notAnActivationFile(path: path, reason: "rows \(range) of \(name) are outside 0..<\(rows)")
     }
     let (file, memory) = spaces(range)
-    defer { H5Sclose(file); H5Sclose(memory) }
+    defer {
+      H5Sclose(file)
+      H5Sclose(memory)
+    }
     try HDF5.check(H5Dread(id, memoryType, memory, file, psr_h5p_default(), buffer), "reading \(name)", path: path)
   }
 

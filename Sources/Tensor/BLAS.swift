@@ -57,7 +57,8 @@ public enum BLAS {
     let parts = n >= 256 ? 2 * max(1, Parallel.cores) : 1
     Parallel.run(parts: parts) { p in
       // Column ranges are multiples of 4, the kernel's block.
-      let j0 = (n * p / parts) & ~3, j1 = p == parts - 1 ? n : (n * (p + 1) / parts) & ~3
+      let j0 = (n * p / parts) & ~3
+      let j1 = p == parts - 1 ? n : (n * (p + 1) / parts) & ~3
       if j0 < j1 { psr_small_gemm_nt(Int32(m), Int32(n), Int32(k), a, b, c, beta, Int32(j0), Int32(j1)) }
     }
   }

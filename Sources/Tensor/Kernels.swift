@@ -79,7 +79,10 @@ public enum Kernels {
   /// The dot product of `count` values.
   @inlinable
   public static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
-    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    var s0: Float = 0
+    var s1: Float = 0
+    var s2: Float = 0
+    var s3: Float = 0
     var i = 0
     while i + 4 <= count {
       s0 += x[i] * y[i]

@@ -33,9 +33,11 @@ public enum Parallel {
     let ran = withoutActuallyEscaping(body) { escapable in
       var task = escapable
       return withUnsafeMutablePointer(to: &task) { pointer in
-        psr_pool_run(Int32(parts), { context, p in
-          context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(p))
-        }, pointer)
+        psr_pool_run(
+          Int32(parts),
+          { context, p in
+            context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(p))
+          }, pointer)
       }
     }
     if ran == 0 { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }

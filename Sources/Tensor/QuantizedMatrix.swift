@@ -61,13 +61,16 @@ public struct QuantizedMatrix: Sendable {
     m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0
   ) {
     guard m > 0 else { return }
-    let n = rows, k = cols
+    let n = rows
+    let k = cols
     let parts = n >= 256 ? 2 * max(1, Parallel.cores) : 1
     scales.withUnsafeBufferPointer { s in
       quants.withUnsafeBufferPointer { q in
-        let sp = s.baseAddress!, qp = q.baseAddress!
+        let sp = s.baseAddress!
+        let qp = q.baseAddress!
         Parallel.run(parts: parts) { p in
-          let j0 = n * p / parts, j1 = n * (p + 1) / parts
+          let j0 = n * p / parts
+          let j1 = n * (p + 1) / parts
           if j0 < j1 {
             psr_quantized_gemm_nt(format.code, Int32(m), Int32(n), Int32(k), a, qp, sp, c, beta, Int32(j0), Int32(j1))
           }

@@ -49,8 +49,10 @@ public final class RotaryEmbedding: @unchecked Sendable {
       for h in 0..<heads {
         let v = x + h * headDimension
         for i in 0..<half {
-          let a = v[2 * i], b = v[2 * i + 1]
-          let cs = c[i], sn = sign * s[i]
+          let a = v[2 * i]
+          let b = v[2 * i + 1]
+          let cs = c[i]
+          let sn = sign * s[i]
           v[2 * i] = a * cs - b * sn
           v[2 * i + 1] = a * sn + b * cs
         }

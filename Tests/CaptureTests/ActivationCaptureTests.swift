@@ -17,7 +17,8 @@ final class ActivationCaptureTests: XCTestCase {
 
   private func states(_ model: LlamaModel, _ tokens: [Int], layer: Int) throws -> [[Float]] {
     let recorder = Recorder(layers: [layer])
-    try model.forward([ForwardChunk(tokens: tokens, cache: model.makeCache(), promptLength: tokens.count)], logits: .none, intervention: recorder)
+    try model.forward(
+      [ForwardChunk(tokens: tokens, cache: model.makeCache(), promptLength: tokens.count)], logits: .none, intervention: recorder)
     return recorder.states[layer]!
   }
 
@@ -26,7 +27,9 @@ final class ActivationCaptureTests: XCTestCase {
     let options = CaptureOptions(
       steeringPrompt: "You are a pirate. Talk like one.", promptPosition: .prefix, layers: [4, 15], maxNewTokens: 12, seed: 3)
     let capture = try ActivationCapture(model: model, options: options)
-    let inputs = [CaptureInput(instruction: "Describe the weather."), CaptureInput(instruction: "Name a fruit.", output: "An apple, of course!")]
+    let inputs = [
+      CaptureInput(instruction: "Describe the weather."), CaptureInput(instruction: "Name a fruit.", output: "An apple, of course!"),
+    ]
     let examples = try capture.capture(inputs, indices: [0, 1])
     XCTAssertEqual(examples.count, 2)
     let d = model.configuration.modelDimension
@@ -39,7 +42,8 @@ final class ActivationCaptureTests: XCTestCase {
         let prompted = try states(model, pair.prompted + response, layer: layer)
         let unprompted = try states(model, pair.unprompted + response, layer: layer)
         for t in 0..<response.count {
-          let p = prompted[pair.prompted.count + t], u = unprompted[pair.unprompted.count + t]
+          let p = prompted[pair.prompted.count + t]
+          let u = unprompted[pair.unprompted.count + t]
           let base = Array(example.base[layer]![(t * d)..<((t + 1) * d)])
           let delta = Array(example.delta[layer]![(t * d)..<((t + 1) * d)])
           XCTAssertLessThan(zip(base, u).map { abs($0 - $1) }.max()!, 1e-3, "base, layer \(layer) token \(t)")
@@ -61,7 +65,10 @@ final class ActivationCaptureTests: XCTestCase {
   func testSystemPositionReplacesTheDefaultSystemMessage() throws {
     let model = try Fixtures.model()
     let pair = model.promptPair(instruction: "Hi", steeringPrompt: "Be evil.", position: .system)
-    XCTAssertEqual(pair.prompted, model.tokenizer.encode("<|im_start|>system\nBe evil.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", parseSpecial: true))
+    XCTAssertEqual(
+      pair.prompted,
+      model.tokenizer.encode(
+        "<|im_start|>system\nBe evil.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", parseSpecial: true))
     let prefix = model.promptPair(instruction: "Hi", steeringPrompt: "Be evil.", position: .prefix)
     XCTAssertEqual(model.tokenizer.decode(prefix.prompted).contains("Be evil.\n\nQuestion: Hi"), true)
   }

@@ -25,11 +25,12 @@ final class CaptureResumeTests: XCTestCase {
   private func process(_ out: String, resume: Bool) -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = [
-      "--model", Fixtures.modelPath, "--prompt-file", directory.appendingPathComponent("p.txt").path, "--inputs",
-      directory.appendingPathComponent("x.txt").path, "--layers", "3,12", "--out", out, "--max-new-tokens", "16",
-      "--batch-size", "2", "--seed", "5",
-    ] + (resume ? ["--resume"] : [])
+    p.arguments =
+      [
+        "--model", Fixtures.modelPath, "--prompt-file", directory.appendingPathComponent("p.txt").path, "--inputs",
+        directory.appendingPathComponent("x.txt").path, "--layers", "3,12", "--out", out, "--max-new-tokens", "16",
+        "--batch-size", "2", "--seed", "5",
+      ] + (resume ? ["--resume"] : [])
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     return p
@@ -38,7 +39,10 @@ final class CaptureResumeTests: XCTestCase {
   private func contents(_ path: String) throws -> [String] {
     let r = try ActivationReader(path: path)
     var parts = [r.tokenOffsets.description, try r.instructions().description, try r.responses().description, try r.tokens().description]
-    for l in r.header.layers { parts.append(try r.base(layer: l).description); parts.append(try r.delta(layer: l).description) }
+    for l in r.header.layers {
+      parts.append(try r.base(layer: l).description)
+      parts.append(try r.delta(layer: l).description)
+    }
     return parts
   }
 
@@ -95,6 +99,14 @@ final class CaptureResumeTests: XCTestCase {
 final class LockedText: @unchecked Sendable {
   private let lock = NSLock()
   private var data = Data()
-  func append(_ d: Data) { lock.lock(); data.append(d); lock.unlock() }
-  var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+  func append(_ d: Data) {
+    lock.lock()
+    data.append(d)
+    lock.unlock()
+  }
+  var text: String {
+    lock.lock()
+    defer { lock.unlock() }
+    return String(decoding: data, as: UTF8.self)
+  }
 }

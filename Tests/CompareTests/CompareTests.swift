@@ -41,7 +41,9 @@ final class CompareTests: XCTestCase {
     XCTAssertEqual(BenchConfig.paper.selectCount, 5)
     XCTAssertEqual(Set(units[0].evalInstructions).count, 10, "no instruction is both a select and a test instruction")
     XCTAssertNotEqual(units[0].evalInstructions, units[1].evalInstructions, "seeded by the concept id")
-    XCTAssertEqual(units[0].evalInstructions, BenchUnit.axbench(concepts: concepts, instructionPool: alpaca, alpaca: alpaca, config: .paper)[0].evalInstructions)
+    XCTAssertEqual(
+      units[0].evalInstructions,
+      BenchUnit.axbench(concepts: concepts, instructionPool: alpaca, alpaca: alpaca, config: .paper)[0].evalInstructions)
   }
 
   func testResultsSchemaRoundTrips() throws {
@@ -49,7 +51,12 @@ final class CompareTests: XCTestCase {
       bench: "axbench", unitID: "3", name: "boats",
       methods: [
         MethodResult(
-          method: "psr", factors: [FactorResult(factor: 1, select: ScoreSummary(n: 5, conceptScore: 1, instructScore: 2, fluencyScore: 1.5, harmonic: 1.38), test: ScoreSummary(n: 5, harmonic: 1.1))],
+          method: "psr",
+          factors: [
+            FactorResult(
+              factor: 1, select: ScoreSummary(n: 5, conceptScore: 1, instructScore: 2, fluencyScore: 1.5, harmonic: 1.38),
+              test: ScoreSummary(n: 5, harmonic: 1.1))
+          ],
           selectedFactor: 1, score: ScoreSummary(n: 5, harmonic: 1.1), atUnitFactor: nil)
       ])
     let results = BenchResults(config: ["seed": "0"], units: [unit])
@@ -74,7 +81,10 @@ final class CompareTests: XCTestCase {
     config.methods = ["prompt", "none"]
     config.evalInstructions = 2
     config.evalTokens = 6
-    let concepts = [AxBenchConcept(conceptID: 1, concept: "boats"), AxBenchConcept(conceptID: 2, concept: "trees"), AxBenchConcept(conceptID: 3, concept: "music")]
+    let concepts = [
+      AxBenchConcept(conceptID: 1, concept: "boats"), AxBenchConcept(conceptID: 2, concept: "trees"),
+      AxBenchConcept(conceptID: 3, concept: "music"),
+    ]
     let alpaca = ["Name a colour.", "Say hello.", "Count to three.", "Describe rain.", "What is tea?", "Give a tip."]
     let units = BenchUnit.axbench(concepts: concepts, instructionPool: alpaca, alpaca: alpaca, config: config)
     let runner = BenchRunner(model: model, judge: judge, config: config)
@@ -89,7 +99,8 @@ final class CompareTests: XCTestCase {
       _ = try suite.run()
       shardDirs.append(dir)
     }
-    let merged = try BenchSuite.collect(directories: shardDirs, into: directory.appendingPathComponent("merged").path, config: config.record)
+    let merged = try BenchSuite.collect(
+      directories: shardDirs, into: directory.appendingPathComponent("merged").path, config: config.record)
     XCTAssertEqual(merged, unsharded)
     XCTAssertEqual(merged.units.count, 3)
     XCTAssertEqual(Set(merged.summary.map(\.method)), ["prompt", "none"])

@@ -12,7 +12,8 @@ final class EmbeddedJudgeTests: XCTestCase {
   private func calibrator() throws -> Calibrator {
     if let c = Self.calibrator { return c }
     let encoder = try SentenceEncoder(directory: Fixtures.packageRoot.appendingPathComponent("models/all-minilm-l6-v2").path)
-    let c = Calibrator(encoder: encoder, model: try Fixtures.model(), dataDirectory: Fixtures.packageRoot.appendingPathComponent("experiments/data").path)
+    let c = Calibrator(
+      encoder: encoder, model: try Fixtures.model(), dataDirectory: Fixtures.packageRoot.appendingPathComponent("experiments/data").path)
     Self.calibrator = c
     return c
   }
@@ -28,7 +29,8 @@ final class EmbeddedJudgeTests: XCTestCase {
   }
 
   func testInstructionRelevanceSeparatesMatchedFromShuffledPairs() throws {
-    let alpaca = try BenchmarkData.alpaca(Fixtures.packageRoot.appendingPathComponent("experiments/data/alpaca_eval/gpt4_outputs.jsonl").path)
+    let alpaca = try BenchmarkData.alpaca(
+      Fixtures.packageRoot.appendingPathComponent("experiments/data/alpaca_eval/gpt4_outputs.jsonl").path)
     let held = try calibrator().instructScores(Array(alpaca.dropFirst(400)))
     let auroc = ROC.auroc(positives: held.matched, negatives: held.shuffled)
     print("instruction relevance AUROC \(auroc)")

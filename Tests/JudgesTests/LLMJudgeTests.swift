@@ -16,7 +16,10 @@ final class LLMJudgeTests: XCTestCase {
   }
 
   override func tearDown() {
-    for s in servers where s.isRunning { s.terminate(); s.waitUntilExit() }
+    for s in servers where s.isRunning {
+      s.terminate()
+      s.waitUntilExit()
+    }
     try? FileManager.default.removeItem(at: directory)
   }
 
@@ -39,7 +42,8 @@ final class LLMJudgeTests: XCTestCase {
       line.append(chunk)
     }
     let text = String(decoding: line, as: UTF8.self)
-    guard let urlText = text.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines), let url = URL(string: urlText) else {
+    guard let urlText = text.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines), let url = URL(string: urlText)
+    else {
       throw FixtureError("psr serve did not start: \(text)")
     }
     return url
@@ -52,7 +56,8 @@ final class LLMJudgeTests: XCTestCase {
   func testScoresThroughARealServerWithRetryAndCache() throws {
     let url = try startServer(["--fail-first", "1"])
     let cache = directory.appendingPathComponent("cache.jsonl").path
-    let client = ChatCompletionsClient(baseURL: url, model: "smollm2", apiKey: nil, concurrency: 2, timeout: 60, retries: 3, backoff: 0.05, maxTokens: 24, cachePath: cache)
+    let client = ChatCompletionsClient(
+      baseURL: url, model: "smollm2", apiKey: nil, concurrency: 2, timeout: 60, retries: 3, backoff: 0.05, maxTokens: 24, cachePath: cache)
     let judge = LLMJudge(client: client)
     let items = [
       AxBenchItem(instruction: "Where can I get a tent?", response: "Rent one at the outdoor shop.", concept: "rental services"),

@@ -1,7 +1,7 @@
-import XCTest
 import LM
 import Tensor
 import TestSupport
+import XCTest
 
 /// Packing sequences of different lengths and decoding from the cache must give what
 /// each sequence gives alone, in one pass.

@@ -1,5 +1,5 @@
-import XCTest
 import LM
+import XCTest
 
 final class DequantizeTests: XCTestCase {
   private func half(_ x: Float) -> [UInt8] {

@@ -1,5 +1,5 @@
-import XCTest
 import LM
+import XCTest
 
 final class GGUFReaderTests: XCTestCase {
   /// A small valid file: metadata of several types and two F32 tensors.

@@ -1,7 +1,7 @@
-import XCTest
 import LM
 import Tensor
 import TestSupport
+import XCTest
 
 /// The forward pass against PyTorch fp32 (hidden.jsonl, greedy_fp32.jsonl) and
 /// llama.cpp (logits.jsonl, loosely: llama.cpp quantizes activations).

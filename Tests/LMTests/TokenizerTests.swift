@@ -1,6 +1,6 @@
-import XCTest
 import LM
 import TestSupport
+import XCTest
 
 final class TokenizerTests: XCTestCase {
   private func tokenizer() throws -> BPETokenizer { try Fixtures.model().tokenizer }

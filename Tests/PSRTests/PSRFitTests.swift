@@ -26,7 +26,8 @@ final class PSRFitTests: XCTestCase {
     let prompt = try InputFile.readPrompt(traitFile)
     let inputs = Array(try InputFile.read(traitFile, strict: true).inputs.prefix(12))
     let capture = try ActivationCapture(
-      model: model, options: CaptureOptions(steeringPrompt: prompt, promptPosition: .prefix, layers: [8, 15], samples: 2, maxNewTokens: 40, seed: 1))
+      model: model,
+      options: CaptureOptions(steeringPrompt: prompt, promptPosition: .prefix, layers: [8, 15], samples: 2, maxNewTokens: 40, seed: 1))
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("psr-fit-\(getpid()).h5").path
     let writer = try ActivationWriter.create(path: path, header: try capture.header(toolVersion: "test"))
     try capture.run(inputs, into: writer)
@@ -59,7 +60,9 @@ final class PSRFitTests: XCTestCase {
     let psr = PSRGate(gates: [gate], alpha: 2)
     var states: [Float] = [0.2, 1, 1, 1, /* a = -0.3 */ 1.5, 1, 1, 1 /* a = 1.0 */]
     let original = states
-    let slots = [TokenSlot(sequence: 0, position: 5, role: .response(index: 0)), TokenSlot(sequence: 0, position: 6, role: .response(index: 1))]
+    let slots = [
+      TokenSlot(sequence: 0, position: 5, role: .response(index: 0)), TokenSlot(sequence: 0, position: 6, role: .response(index: 1)),
+    ]
     states.withUnsafeMutableBufferPointer { p in
       psr.edit(layer: 0, hidden: HiddenStates(pointer: p.baseAddress!, rows: 2, width: d, slots: slots))
     }

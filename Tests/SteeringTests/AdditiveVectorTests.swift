@@ -1,8 +1,8 @@
-import XCTest
 import LM
 import Steering
 import Tensor
 import TestSupport
+import XCTest
 
 /// Adds a vector by hand: the reference for what `AdditiveVector` must do.
 private final class HandAddition: Intervention {
@@ -44,7 +44,8 @@ final class AdditiveVectorTests: XCTestCase {
     XCTAssertEqual(steered[0].ids, byHand[0].ids)
     XCTAssertNotEqual(steered[0].ids, plain[0].ids, "a large vector must change the greedy output")
 
-    let cacheA = model.makeCache(), cacheB = model.makeCache()
+    let cacheA = model.makeCache()
+    let cacheB = model.makeCache()
     let a = try model.forward(
       [ForwardChunk(tokens: prompt, cache: cacheA, promptLength: prompt.count)], logits: .all,
       intervention: AdditiveVector(layer: 10, alpha: 6, vector: v))

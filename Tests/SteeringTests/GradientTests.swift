@@ -1,7 +1,7 @@
-import XCTest
 import LM
 import Steering
 import TestSupport
+import XCTest
 
 /// Steering-vector gradients through the frozen model against PyTorch autograd
 /// (grad.jsonl), and against finite differences.
@@ -62,14 +62,16 @@ final class GradientTests: XCTestCase {
       let epsilon: Float = 0.05
       func loss(_ sign: Float) throws -> Float {
         let v = zip(c.vector, u).map { $0 + sign * epsilon * $1 }
-        return try model.responseLoss([c.sequence], intervention: AdditiveVector(layer: c.layer, alpha: c.alpha, vector: v, positions: c.positions))
+        return try model.responseLoss(
+          [c.sequence], intervention: AdditiveVector(layer: c.layer, alpha: c.alpha, vector: v, positions: c.positions))
       }
       let numeric = (try loss(1) - loss(-1)) / (2 * epsilon)
       let analytic = zip(steering.gradientVector, u).reduce(0) { $0 + $1.0 * $1.1 }
       XCTAssertEqual(numeric, analytic, accuracy: 0.03 * abs(analytic), "directional derivative")
       // dL/dα by central differences.
       func lossAlpha(_ a: Float) throws -> Float {
-        try model.responseLoss([c.sequence], intervention: AdditiveVector(layer: c.layer, alpha: a, vector: c.vector, positions: c.positions))
+        try model.responseLoss(
+          [c.sequence], intervention: AdditiveVector(layer: c.layer, alpha: a, vector: c.vector, positions: c.positions))
       }
       let numericAlpha = (try lossAlpha(c.alpha + 0.25) - lossAlpha(c.alpha - 0.25)) / 0.5
       XCTAssertEqual(numericAlpha, steering.gradientAlpha, accuracy: max(0.05 * abs(steering.gradientAlpha), 2e-4))

@@ -1,8 +1,8 @@
 import Foundation
-import XCTest
 import LM
 import Steering
 import TestSupport
+import XCTest
 
 final class SteeringFileTests: XCTestCase {
   private var directory: URL!

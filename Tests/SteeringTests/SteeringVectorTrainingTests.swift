@@ -1,8 +1,8 @@
 import Foundation
-import XCTest
 import LM
 import Steering
 import TestSupport
+import XCTest
 
 /// PrOSV training on a small slice of one AxBench concept ("references to rental services
 /// and associated equipment") must lower the held-out NLL of that concept's responses and
@@ -14,7 +14,8 @@ final class SteeringVectorTrainingTests: XCTestCase {
     let examples = try TrainingExample.load(jsonLines: data, conceptID: 0)
     XCTAssertEqual(examples.count, 72)
     let sequences = examples.map { $0.tokenized(for: model, maxResponseTokens: 48) }
-    let train = Array(sequences.prefix(48)), heldOut = Array(sequences.suffix(8))
+    let train = Array(sequences.prefix(48))
+    let heldOut = Array(sequences.suffix(8))
 
     var options = SteeringVectorTrainingOptions.defaults(kind: .prosv, layer: 10)
     options.epochs = 3
@@ -36,7 +37,9 @@ final class SteeringVectorTrainingTests: XCTestCase {
     let options48 = GenerationOptions(maxNewTokens: 48, sampling: SamplingParameters(temperature: 1, seed: 7))
     func mentions(_ gens: [Generation]) -> Int {
       gens.map { model.tokenizer.decode($0.ids, skipSpecial: true).lowercased() }
-        .reduce(0) { count, text in count + ["rent", "lease", "hire", "equipment"].reduce(0) { $0 + text.components(separatedBy: $1).count - 1 } }
+        .reduce(0) { count, text in
+          count + ["rent", "lease", "hire", "equipment"].reduce(0) { $0 + text.components(separatedBy: $1).count - 1 }
+        }
     }
     let plain = mentions(try model.generate(prompts: prompts, options: options48))
     let steered = mentions(try model.generate(prompts: prompts, options: options48, intervention: vector))

@@ -87,7 +87,8 @@ final class ActivationStoreTests: XCTestCase {
     let cut = directory.appendingPathComponent("cut.h5").path
     try full.prefix(full.count / 2).write(to: URL(fileURLWithPath: cut))
     XCTAssertThrowsError(try ActivationReader(path: cut))
-    XCTAssertThrowsError(try ActivationWriter.create(path: path, header: header()).append(
-      CapturedExample(instruction: "", response: "", tokens: [1], base: [:], delta: [:])))
+    XCTAssertThrowsError(
+      try ActivationWriter.create(path: path, header: header()).append(
+        CapturedExample(instruction: "", response: "", tokens: [1], base: [:], delta: [:])))
   }
 }

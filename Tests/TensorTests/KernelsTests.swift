@@ -1,5 +1,5 @@
-import XCTest
 import Tensor
+import XCTest
 
 final class KernelsTests: XCTestCase {
   func testGemmMatchesNaiveProductWithTransposedB() {
@@ -60,7 +60,8 @@ final class SmallBatchGemmTests: XCTestCase {
       return Float(Int64(bitPattern: g >> 11) % 2000) / 1000 - 1
     }
     for (m, n, k) in [(2, 5, 3), (3, 257, 19), (16, 960, 576), (31, 1000, 13), (32, 4, 8)] {
-      let a = (0..<(m * k)).map { _ in next() }, b = (0..<(n * k)).map { _ in next() }
+      let a = (0..<(m * k)).map { _ in next() }
+      let b = (0..<(n * k)).map { _ in next() }
       var c = (0..<(m * n)).map { _ in next() }
       let before = c
       BLAS.gemm(m: m, n: n, k: k, a: a, b: b, transposeB: true, c: &c, beta: 0.5)
@@ -68,7 +69,8 @@ final class SmallBatchGemmTests: XCTestCase {
         for j in 0..<n {
           var s: Float = 0
           for t in 0..<k { s += a[i * k + t] * b[j * k + t] }
-          XCTAssertEqual(c[i * n + j], 0.5 * before[i * n + j] + s, accuracy: 1e-3 * Float(k).squareRoot(), "m \(m) n \(n) k \(k) at \(i),\(j)")
+          XCTAssertEqual(
+            c[i * n + j], 0.5 * before[i * n + j] + s, accuracy: 1e-3 * Float(k).squareRoot(), "m \(m) n \(n) k \(k) at \(i),\(j)")
         }
       }
     }
@@ -97,7 +99,8 @@ final class ExpKernelTests: XCTestCase {
 
   func testSwiGLUMatchesDefinition() {
     let width = 21
-    let g = (0..<width).map { Float($0) * 0.7 - 7 }, u = (0..<width).map { Float($0 % 5) - 2 }
+    let g = (0..<width).map { Float($0) * 0.7 - 7 }
+    let u = (0..<width).map { Float($0 % 5) - 2 }
     var y = [Float](repeating: 0, count: width)
     Kernels.swiGLU(gateUp: g + u, rows: 1, width: width, output: &y)
     for i in 0..<width {
@@ -113,7 +116,9 @@ final class ExpKernelTests: XCTestCase {
 final class DecodeAttentionTests: XCTestCase {
   func testAttendOneMatchesNaiveSoftmaxAttentionForSharedKeyValueHeads() throws {
     try XCTSkipUnless(Kernels.hasSIMD, "needs AVX2 and FMA")
-    let heads = 3, hd = 64, stride = 2 * hd + 8
+    let heads = 3
+    let hd = 64
+    let stride = 2 * hd + 8
     for total in [1, 7, 8, 19] {
       let q = (0..<(heads * hd)).map { Float(sin(Double($0) * 0.37)) }
       let keys = (0..<(total * stride)).map { Float(cos(Double($0) * 0.11)) }

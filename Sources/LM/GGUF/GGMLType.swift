@@ -1,6 +1,11 @@
 /// The tensor element types this reader can turn into fp32, with their block layout.
 public enum GGMLType: UInt32, Sendable, CaseIterable {
-  case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q8_0 = 8, bf16 = 30
+  case f32 = 0
+  case f16 = 1
+  case q4_0 = 2
+  case q4_1 = 3
+  case q8_0 = 8
+  case bf16 = 30
 
   /// Elements per block (1 for plain float types).
   public var blockSize: Int {

@@ -145,7 +145,8 @@ public final class GGUFFile: @unchecked Sendable {
       // Rows are independent, so both cores share the conversion of large tensors.
       let chunks = min(rows, 64)
       DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-        let lo = rows * chunk / chunks, hi = rows * (chunk + 1) / chunks
+        let lo = rows * chunk / chunks
+        let hi = rows * (chunk + 1) / chunks
         Dequantize.decode(
           info.type, from: data.baseAddress! + lo * rowBytes, count: (hi - lo) * rowWidth,
           into: buffer.baseAddress! + lo * rowWidth)

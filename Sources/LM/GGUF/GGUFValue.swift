@@ -1,8 +1,17 @@
 /// A metadata value of a GGUF file.
 public enum GGUFValue: Equatable, Sendable {
-  case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16)
-  case uint32(UInt32), int32(Int32), uint64(UInt64), int64(Int64)
-  case float32(Float), float64(Double), bool(Bool), string(String)
+  case uint8(UInt8)
+  case int8(Int8)
+  case uint16(UInt16)
+  case int16(Int16)
+  case uint32(UInt32)
+  case int32(Int32)
+  case uint64(UInt64)
+  case int64(Int64)
+  case float32(Float)
+  case float64(Double)
+  case bool(Bool)
+  case string(String)
   case array([GGUFValue])
 
   /// The value as an integer, for any integer type (and bool).

@@ -57,7 +57,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   ///   - tokens: the vocabulary in the byte-level alphabet.
   ///   - merges: "left right" strings, best first.
   ///   - tokenTypes: llama.cpp token types (1 normal, 3 control, 4 user-defined); may be empty.
-  public init(tokens: [String], merges: [String], tokenTypes: [Int], endOfSequence: Int, beginOfSequence: Int?,
+  public init(
+    tokens: [String], merges: [String], tokenTypes: [Int], endOfSequence: Int, beginOfSequence: Int?,
     unknownToken: Int? = nil
   ) throws {
     guard !tokens.isEmpty else { throw ModelError.unsupportedTokenizer("the vocabulary is empty") }
