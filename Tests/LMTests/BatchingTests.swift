@@ -39,6 +39,26 @@ final class BatchingTests: XCTestCase {
     XCTAssertLessThan(maxDifference(last.row(0), try lastLogits(model, ids)), 1e-3)
   }
 
+  /// Prefill attention runs in causal blocks of 64 query rows; every row of a long prefill,
+  /// including a second chunk that starts mid-block, must equal token-by-token decoding.
+  func testBlockedPrefillAttentionEqualsTokenByTokenDecoding() throws {
+    let model = try Fixtures.model()
+    let text = String(repeating: "The keeper lit the lamp and watched the ships pass the rocks at night. ", count: 12)
+    let ids = Array(model.tokenizer.encode(text, parseSpecial: false).prefix(150))
+    XCTAssertEqual(ids.count, 150)
+    let split = 70
+    let cache = model.makeCache(capacity: ids.count)
+    let first = try model.forward([ForwardChunk(tokens: Array(ids[..<split]), cache: cache, promptLength: 0)], logits: .all)
+    let second = try model.forward([ForwardChunk(tokens: Array(ids[split...]), cache: cache, promptLength: 0)], logits: .all)
+    let stepwise = model.makeCache(capacity: ids.count)
+    for (p, token) in ids.enumerated() {
+      let row = try model.forward([ForwardChunk(tokens: [token], cache: stepwise, promptLength: 0)]).row(0)
+      guard [0, 63, 64, 65, 69, 70, 127, 128, 133, 149].contains(p) else { continue }
+      let blocked = p < split ? first.row(p) : second.row(p - split)
+      XCTAssertLessThan(maxDifference(blocked, row), 2e-3, "position \(p)")
+    }
+  }
+
   func testSeededSamplingIsReproducibleAndIndependentOfBatch() throws {
     let model = try Fixtures.model()
     let p1 = model.chatPrompt(user: "Tell me a story.")
