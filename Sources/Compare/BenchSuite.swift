@@ -25,6 +25,7 @@ public struct BenchSuite {
   /// Runs the shard's units (skipping finished ones with `resume`), then writes the outputs.
   public func run(progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> BenchResults {
     let fm = FileManager.default
+    try recordSettings()
     let mine = myUnits
     for (i, unit) in mine.enumerated() {
       let dir = Self.unitDirectory(outputDirectory, unit)
@@ -43,6 +44,29 @@ public struct BenchSuite {
     }
     progress(mine.count, mine.count, "done")
     return try Self.collect(directories: [outputDirectory], into: outputDirectory, config: runner.config.record)
+  }
+
+  /// Writes the run's settings to config.json, so that a partial run can be merged with them;
+  /// refuses to add units to a directory started with other settings.
+  func recordSettings() throws {
+    let path = outputDirectory + "/config.json"
+    if let existing = try Self.settings(of: outputDirectory), existing != runner.config.record {
+      let changed = Set(existing.keys).union(runner.config.record.keys).filter { existing[$0] != runner.config.record[$0] }.sorted()
+      throw CompareError.invalid(
+        "\(outputDirectory) holds a run with other settings (\(changed.joined(separator: ", "))); use another --out or the same options")
+    }
+    try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(runner.config.record).write(to: URL(fileURLWithPath: path), options: .atomic)
+  }
+
+  /// The settings a run directory was started with (config.json), if it has them.
+  public static func settings(of directory: String) throws -> [String: String]? {
+    guard let data = FileManager.default.contents(atPath: directory + "/config.json") else { return nil }
+    do { return try JSONDecoder().decode([String: String].self, from: data) } catch {
+      throw CompareError.malformed(path: directory + "/config.json", reason: "\(error)")
+    }
   }
 
   /// Gathers finished units from run directories (one, or the shards of a run) and writes the

@@ -151,9 +151,9 @@ struct Merge: ParsableCommand {
     guard !directories.isEmpty else { throw ValidationError("name at least one run directory") }
     var config: [String: String] = [:]
     for d in directories {
-      guard let r = try? BenchResults.load(d + "/results.json") else { continue }
-      if !config.isEmpty && r.config != config { throw ValidationError("\(d) was run with other settings than the first directory") }
-      config = r.config
+      guard let settings = try BenchSuite.settings(of: d) ?? (try? BenchResults.load(d + "/results.json"))?.config else { continue }
+      if !config.isEmpty && settings != config { throw ValidationError("\(d) was run with other settings than the first directory") }
+      config = settings
     }
     let results = try BenchSuite.collect(directories: directories, into: out, config: config)
     print("merged \(results.units.count) units into \(out)")

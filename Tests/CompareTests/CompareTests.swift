@@ -108,9 +108,16 @@ final class CompareTests: XCTestCase {
     var again = BenchSuite(runner: runner, units: units, outputDirectory: whole)
     again.resume = true
     XCTAssertEqual(try again.run(), unsharded)
-    for file in ["results.json", "generations.jsonl", "report.md", "tradeoff.svg"] {
+    for file in ["results.json", "generations.jsonl", "report.md", "tradeoff.svg", "config.json"] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: whole + "/" + file), file)
     }
+    // Resuming into a directory started with other settings would mix units: refused.
+    var other = config
+    other.seed = 1
+    var mixed = BenchSuite(runner: BenchRunner(model: model, judge: judge, config: other), units: units, outputDirectory: whole)
+    mixed.resume = true
+    XCTAssertThrowsError(try mixed.run()) { XCTAssertTrue("\($0)".contains("seed"), "\($0)") }
+    XCTAssertEqual(try BenchSuite.settings(of: whole), config.record)
   }
 
   /// `apsr` captures every A-PSR layer and fits them through the model before evaluating.
