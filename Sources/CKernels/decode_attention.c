@@ -1,4 +1,5 @@
 #include "psr_kernels.h"
+#include "simd_sums.h"
 
 #include <immintrin.h>
 
@@ -13,22 +14,11 @@ __attribute__((target("avx2,fma"))) static inline float dot_avx2(const float *a,
     s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
   }
   for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-  __m256 v = _mm256_add_ps(s0, s1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
-  float r = _mm_cvtss_f32(s);
+  float r = psr_hsum8(_mm256_add_ps(s0, s1));
   for (; i < n; i++) r += a[i] * b[i];
   return r;
 }
 
-// The eight sums of a0 … a7, in order, in one vector.
-__attribute__((target("avx2,fma"))) static inline __m256 hsum8x8(const __m256 a[8]) {
-  __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
-  __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
-  __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
-}
 
 // Scores of eight keys at once: eight independent FMA chains, then one transposed reduction
 // (a dot product per key would be bound by its FMA latency and horizontal sum).
@@ -42,7 +32,7 @@ __attribute__((target("avx2,fma"))) static void scores(
       __m256 qd = _mm256_loadu_ps(q + d);
       for (int u = 0; u < 8; u++) acc[u] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(keys + (long)(j + u) * stride + d), acc[u]);
     }
-    _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_set1_ps(scale), hsum8x8(acc)));
+    _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_set1_ps(scale), psr_hsum8x8(acc)));
   }
   for (; j < total; j++) p[j] = scale * dot_avx2(q, keys + (long)j * stride, hd);
 }

@@ -1,4 +1,5 @@
 #include "psr_kernels.h"
+#include "simd_sums.h"
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -36,12 +37,6 @@ __attribute__((target("avx2,fma"), always_inline)) static inline block32 expand_
   return b;
 }
 
-__attribute__((target("avx2,fma"), always_inline)) static inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
-  return _mm_cvtss_f32(s);
-}
 
 // R activation rows against W weight rows. With few rows the four sub-vectors of a block go
 // to separate accumulators (S) so that the FMAs do not wait on each other. TARGET adds
@@ -72,7 +67,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline float hsum8(__m
       for (int r = 0; r < R; r++) {                                                                            \
         __m256 v = acc[w][r][0];                                                                               \
         for (int u = 1; u < S; u++) v = _mm256_add_ps(v, acc[w][r][u]);                                        \
-        out[w * 8 + r] = hsum8(v);                                                                             \
+        out[w * 8 + r] = psr_hsum8(v);                                                                             \
       }                                                                                                        \
   }
 
@@ -125,14 +120,6 @@ __attribute__((target(AVX512F), always_inline)) static inline __m256 upper_half(
   return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
 }
 
-// The eight sums of a[0] … a[7], in order, in one vector (one transposed reduction instead of
-// eight horizontal sums, which cost as much as the products themselves at k = 576).
-__attribute__((target("avx2,fma"), always_inline)) static inline __m256 hsum8x8(const __m256 a[8]) {
-  __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
-  __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
-  __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
-}
 
 // The same product with 512-bit vectors: half the instructions for the block expansion and
 // the FMAs, which is what limits the 256-bit kernels (Zen 4 splits each 512-bit op in two,
@@ -163,9 +150,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 hsum8x8(
         h[r] = _mm256_add_ps(_mm512_castps512_ps256(v), upper_half(v));                                        \
       }                                                                                                        \
       if (R == 8) {                                                                                            \
-        _mm256_storeu_ps(out + w * 8, hsum8x8(h));                                                             \
+        _mm256_storeu_ps(out + w * 8, psr_hsum8x8(h));                                                             \
       } else {                                                                                                 \
-        for (int r = 0; r < R; r++) out[w * 8 + r] = hsum8(h[r]);                                              \
+        for (int r = 0; r < R; r++) out[w * 8 + r] = psr_hsum8(h[r]);                                              \
       }                                                                                                        \
     }                                                                                                          \
   }

@@ -1,4 +1,5 @@
 #include "psr_kernels.h"
+#include "simd_sums.h"
 
 #include <immintrin.h>
 
@@ -7,13 +8,6 @@ int psr_has_avx2_fma(void) {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-__attribute__((target("avx2,fma"))) static inline float hsum(__m256 v) {
-  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-  __m128 s = _mm_add_ps(lo, hi);
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
-  return _mm_cvtss_f32(s);
-}
 
 /// Dot products of up to 2 x-rows with 4 w-rows: 8 accumulators, 6 loads per 8 FMAs.
 __attribute__((target("avx2,fma"))) static void block_2x4(
@@ -30,7 +24,7 @@ __attribute__((target("avx2,fma"))) static void block_2x4(
     a10 = _mm256_fmadd_ps(q, v0, a10); a11 = _mm256_fmadd_ps(q, v1, a11);
     a12 = _mm256_fmadd_ps(q, v2, a12); a13 = _mm256_fmadd_ps(q, v3, a13);
   }
-  float r[2][4] = {{hsum(a00), hsum(a01), hsum(a02), hsum(a03)}, {hsum(a10), hsum(a11), hsum(a12), hsum(a13)}};
+  float r[2][4] = {{psr_hsum8(a00), psr_hsum8(a01), psr_hsum8(a02), psr_hsum8(a03)}, {psr_hsum8(a10), psr_hsum8(a11), psr_hsum8(a12), psr_hsum8(a13)}};
   for (; t < k; t++) {
     r[0][0] += x0[t] * w0[t]; r[0][1] += x0[t] * w1[t]; r[0][2] += x0[t] * w2[t]; r[0][3] += x0[t] * w3[t];
     r[1][0] += x1[t] * w0[t]; r[1][1] += x1[t] * w1[t]; r[1][2] += x1[t] * w2[t]; r[1][3] += x1[t] * w3[t];

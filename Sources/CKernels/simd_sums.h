@@ -1,0 +1,24 @@
+// Horizontal sums shared by the kernels (internal to CKernels).
+#ifndef PSR_SIMD_SUMS_H
+#define PSR_SIMD_SUMS_H
+
+#include <immintrin.h>
+
+/// The sum of the eight lanes of v.
+__attribute__((target("avx2,fma"), always_inline)) static inline float psr_hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
+  return _mm_cvtss_f32(s);
+}
+
+/// The eight sums of a[0] … a[7], in order, in one vector: one transposed reduction instead
+/// of eight horizontal sums.
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 psr_hsum8x8(const __m256 a[8]) {
+  __m256 t0 = _mm256_hadd_ps(a[0], a[1]), t1 = _mm256_hadd_ps(a[2], a[3]);
+  __m256 t2 = _mm256_hadd_ps(a[4], a[5]), t3 = _mm256_hadd_ps(a[6], a[7]);
+  __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+  return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+}
+
+#endif
