@@ -53,6 +53,7 @@ let package = Package(
       ],
       swiftSettings: optimize),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+    .testTarget(name: "CLICommonTests", dependencies: ["CLICommon"]),
     .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "TestSupport"]),
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),

@@ -16,16 +16,26 @@ public struct ProgressBar {
     self.label = label
   }
 
-  /// Redraws the bar at `done` of `total`, with free text after it and an ETA.
-  public func update(_ done: Int, _ detail: String = "") {
+  /// Redraws the bar at `done` of `total`, with free text after it and an ETA. `resumed` of
+  /// the `done` items were finished by an earlier run: they count toward the bar but not
+  /// toward the rate, so a resumed run does not promise an ETA it cannot keep.
+  public func update(_ done: Int, resumed: Int = 0, _ detail: String = "") {
     let width = 30
     let fraction = total > 0 ? Double(done) / Double(total) : 1
     let filled = Int(fraction * Double(width))
-    let elapsed = Date().timeIntervalSince(start)
-    let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+    let eta = Self.estimate(elapsed: Date().timeIntervalSince(start), done: done, resumed: resumed, total: total)
     let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-    let line = String(format: "\r%@ [%@] %d/%d %@  eta %@", label, bar, done, total, detail, Self.clock(eta))
+    let line = String(format: "\r%@ [%@] %d/%d %@  eta %@", label, bar, done, total, detail, eta.map(Self.clock) ?? "-:--")
     FileHandle.standardError.write(Data(line.utf8))
+  }
+
+  /// Seconds left: the rate of the items finished in this run (`done − resumed` in `elapsed`
+  /// seconds) applied to the `total − done` still to do; nil before this run finishes one.
+  public static func estimate(elapsed: Double, done: Int, resumed: Int, total: Int) -> Double? {
+    let worked = done - resumed
+    if done >= total { return 0 }
+    guard worked > 0 else { return nil }
+    return elapsed / Double(worked) * Double(total - done)
   }
 
   /// Ends the bar's line.

@@ -104,11 +104,12 @@ struct CaptureCommand: ParsableCommand {
     header.storage = float16 ? "float16" : "float32"
     let writer = try openWriter(header: header)
     let total = capture.plan(inputs).count
-    if writer.exampleCount > 0 { log("resuming after \(writer.exampleCount) of \(total) examples") }
+    let resumed = writer.exampleCount
+    if resumed > 0 { log("resuming after \(writer.exampleCount) of \(total) examples") }
     signal(SIGINT) { _ in interrupted = 1 }
     let bar = ProgressBar(total: total, label: "capture")
     try capture.run(inputs, into: writer, shouldStop: { interrupted != 0 }) { p in
-      bar.update(p.examplesDone, String(format: "examples  %d tokens  %.0f tok/s", p.tokensDone, p.tokensPerSecond))
+      bar.update(p.examplesDone, resumed: resumed, String(format: "examples  %d tokens  %.0f tok/s", p.tokensDone, p.tokensPerSecond))
     }
     bar.finish()
     let complete = writer.exampleCount == total

@@ -22,16 +22,29 @@ public struct BenchSuite {
 
   static func unitDirectory(_ root: String, _ unit: BenchUnit) -> String { "\(root)/units/\(unit.bench)-\(unit.id)" }
 
+  /// Where a run stands: `done` of `total` units, `resumed` of them finished by an earlier run.
+  public struct Progress {
+    public var done: Int
+    public var resumed: Int
+    public var total: Int
+    /// The unit now running ("axbench 3"), or "done".
+    public var unit: String
+  }
+
   /// Runs the shard's units (skipping finished ones with `resume`), then writes the outputs.
-  public func run(progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> BenchResults {
+  public func run(progress: (Progress) -> Void = { _ in }) throws -> BenchResults {
     let fm = FileManager.default
     try recordSettings()
     let mine = myUnits
+    var resumed = 0
     for (i, unit) in mine.enumerated() {
       let dir = Self.unitDirectory(outputDirectory, unit)
       let resultPath = dir + "/result.json"
-      progress(i, mine.count, "\(unit.bench) \(unit.id)")
-      if resume && fm.fileExists(atPath: resultPath) { continue }
+      progress(Progress(done: i, resumed: resumed, total: mine.count, unit: "\(unit.bench) \(unit.id)"))
+      if resume && fm.fileExists(atPath: resultPath) {
+        resumed += 1
+        continue
+      }
       try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
       let (result, records, timing) = try runner.run(unit, directory: dir)
       let encoder = JSONEncoder()
@@ -42,7 +55,7 @@ public struct BenchSuite {
       // The result last: its presence marks the unit as done.
       try encoder.encode(result).write(to: URL(fileURLWithPath: resultPath), options: .atomic)
     }
-    progress(mine.count, mine.count, "done")
+    progress(Progress(done: mine.count, resumed: resumed, total: mine.count, unit: "done"))
     return try Self.collect(directories: [outputDirectory], into: outputDirectory, config: runner.config.record)
   }
 

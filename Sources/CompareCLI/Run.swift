@@ -93,7 +93,7 @@ struct Run: ParsableCommand {
     suite.shard = parsedShard!
     suite.resume = resume
     let bar = ProgressBar(total: suite.myUnits.count, label: "compare")
-    let results = try suite.run { done, _, detail in bar.update(done, "units  \(detail)") }
+    let results = try suite.run { p in bar.update(p.done, resumed: p.resumed, "units  \(p.unit)") }
     bar.finish()
     print(try String(contentsOfFile: out + "/report.md", encoding: .utf8))
     log("wrote \(out)/results.json, generations.jsonl, report.md, tradeoff.svg (\(results.units.count) units)")
