@@ -57,8 +57,7 @@ public final class ChatCompletionsClient: @unchecked Sendable {
   /// The answers to `prompts` (one user message each, temperature 0), in order; requests run
   /// concurrently up to the cap. Throws the first failure after its retries.
   public func complete(_ prompts: [String]) throws -> [String] {
-    var answers = [String?](repeating: nil, count: prompts.count)
-    var failure: Error?
+    let outcome = Outcome(count: prompts.count)
     let group = DispatchGroup()
     for (i, prompt) in prompts.enumerated() {
       let key = "\(model)\n\(prompt)"
@@ -67,7 +66,7 @@ public final class ChatCompletionsClient: @unchecked Sendable {
       if cached != nil { statistics.cacheHits += 1 }
       lock.unlock()
       if let cached {
-        answers[i] = cached
+        outcome.answers[i] = cached
         continue
       }
       inFlight.wait()
@@ -80,35 +79,48 @@ public final class ChatCompletionsClient: @unchecked Sendable {
         do {
           let answer = try self.completeWithRetries(prompt)
           self.lock.lock()
-          answers[i] = answer
-          self.store(key, answer)
-          self.lock.unlock()
+          defer { self.lock.unlock() }
+          outcome.answers[i] = answer
+          try self.store(key, answer)
         } catch {
           self.lock.lock()
-          if failure == nil { failure = error }
+          if outcome.failure == nil { outcome.failure = error }
           self.lock.unlock()
         }
       }
     }
     group.wait()
-    if let failure { throw failure }
-    return answers.map { $0 ?? "" }
+    if let failure = outcome.failure { throw failure }
+    return outcome.answers.map { $0 ?? "" }
   }
 
-  private func store(_ key: String, _ answer: String) {
+  /// What the concurrent requests of one `complete` call hand back; written under `lock`,
+  /// read after the group's wait.
+  private final class Outcome: @unchecked Sendable {
+    var answers: [String?]
+    var failure: Error?
+    init(count: Int) { answers = Array(repeating: nil, count: count) }
+  }
+
+  /// Remembers an answer, and appends it to the cache file when there is one.
+  private func store(_ key: String, _ answer: String) throws {
     cache[key] = answer
     guard let cachePath else { return }
-    let line = (try? JSONSerialization.data(withJSONObject: ["key": key, "answer": answer], options: [.sortedKeys])) ?? Data()
-    if !FileManager.default.fileExists(atPath: cachePath) {
-      try? FileManager.default.createDirectory(
+    let line = try JSONSerialization.data(withJSONObject: ["key": key, "answer": answer], options: [.sortedKeys])
+    let fm = FileManager.default
+    if !fm.fileExists(atPath: cachePath) {
+      try? fm.createDirectory(
         atPath: URL(fileURLWithPath: cachePath).deletingLastPathComponent().path, withIntermediateDirectories: true)
-      FileManager.default.createFile(atPath: cachePath, contents: nil)
+      guard fm.createFile(atPath: cachePath, contents: nil) else {
+        throw JudgeError.data("cannot create the judge cache \(cachePath); check the directory and free space")
+      }
     }
-    if let handle = FileHandle(forWritingAtPath: cachePath) {
-      handle.seekToEndOfFile()
-      handle.write(line + Data("\n".utf8))
-      try? handle.close()
+    guard let handle = FileHandle(forWritingAtPath: cachePath) else {
+      throw JudgeError.data("cannot open the judge cache \(cachePath) for writing")
     }
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: line + Data("\n".utf8))
   }
 
   private func completeWithRetries(_ prompt: String) throws -> String {
@@ -163,13 +175,19 @@ extension URLSession {
   /// A blocking request, for the judge's worker threads.
   func synchronousData(for request: URLRequest) -> (Data?, URLResponse?, Error?) {
     let done = DispatchSemaphore(value: 0)
-    var result: (Data?, URLResponse?, Error?) = (nil, nil, nil)
+    let result = ResponseBox()
     let task = dataTask(with: request) { data, response, error in
-      result = (data, response, error)
+      result.value = (data, response, error)
       done.signal()
     }
     task.resume()
     done.wait()
-    return result
+    return result.value
   }
+}
+
+/// The completion handler's result, handed to the waiting thread: the semaphore orders the
+/// one write before the one read, which the compiler cannot see.
+private final class ResponseBox: @unchecked Sendable {
+  var value: (Data?, URLResponse?, Error?) = (nil, nil, nil)
 }

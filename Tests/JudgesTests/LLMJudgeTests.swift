@@ -78,6 +78,19 @@ final class LLMJudgeTests: XCTestCase {
     XCTAssertEqual(again.statistics.cacheHits, 6)
   }
 
+  func testUnwritableCacheIsAClearError() throws {
+    let url = try startServer()
+    // The cache's parent is a regular file, so the cache cannot be created.
+    let blocker = directory.appendingPathComponent("blocker")
+    XCTAssertTrue(FileManager.default.createFile(atPath: blocker.path, contents: Data()))
+    let cache = blocker.appendingPathComponent("cache.jsonl").path
+    let client = ChatCompletionsClient(baseURL: url, model: "smollm2", apiKey: nil, cachePath: cache)
+    XCTAssertThrowsError(try client.complete(["hello"])) { error in
+      guard case JudgeError.data(let message) = error else { return XCTFail("\(error)") }
+      XCTAssertTrue(message.contains(cache), message)
+    }
+  }
+
   func testServerDownFailsAfterRetries() throws {
     // A port that was free a moment ago: nothing listens there.
     let client = ChatCompletionsClient(
