@@ -367,30 +367,36 @@ extension LlamaModel {
     let qkvWidth = c.queryDimension + 2 * c.keyValueDimension
     let group = c.groupSize
     let scale = 1 / Float(hd).squareRoot()
-    output.storage.withUnsafeMutableBufferPointer { outBuffer in
-      qkv.storage.withUnsafeBufferPointer { q in
-        let out = outBuffer
-        Parallel.run(parts: chunks.count * c.keyValueHeadCount) { task in
-          let ci = task / c.keyValueHeadCount
-          let kvHead = task % c.keyValueHeadCount
-          let chunk = chunks[ci]
-          let total = chunk.cache.count + 1
-          var probabilities = [Float](repeating: 0, count: group * total)
-          chunk.cache.keys[l].withUnsafeBufferPointer { keys in
-            chunk.cache.values[l].withUnsafeBufferPointer { values in
-              probabilities.withUnsafeMutableBufferPointer { p in
+    // One scratch area for every task's probabilities, instead of an allocation per task:
+    // task (chunk, kvHead) owns group × total floats from its offset.
+    var offsets = [0]
+    for chunk in chunks { offsets.append(offsets.last! + c.keyValueHeadCount * group * (chunk.cache.count + 1)) }
+    var scratch = [Float](repeating: 0, count: offsets.last!)
+    scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+      output.storage.withUnsafeMutableBufferPointer { outBuffer in
+        qkv.storage.withUnsafeBufferPointer { q in
+          let out = outBuffer
+          let probabilitiesBase = scratchBuffer.baseAddress!
+          Parallel.run(parts: chunks.count * c.keyValueHeadCount) { task in
+            let ci = task / c.keyValueHeadCount
+            let kvHead = task % c.keyValueHeadCount
+            let chunk = chunks[ci]
+            let total = chunk.cache.count + 1
+            let p = probabilitiesBase + offsets[ci] + kvHead * group * total
+            chunk.cache.keys[l].withUnsafeBufferPointer { keys in
+              chunk.cache.values[l].withUnsafeBufferPointer { values in
                 Kernels.attendOne(
                   heads: group, headDimension: hd, query: q.baseAddress! + ci * qkvWidth + kvHead * group * hd,
                   keys: keys.baseAddress! + kvHead * hd, values: values.baseAddress! + kvHead * hd,
-                  stride: c.keyValueDimension, count: total, scale: scale, probabilities: p.baseAddress!,
+                  stride: c.keyValueDimension, count: total, scale: scale, probabilities: p,
                   output: out.baseAddress! + ci * c.queryDimension + kvHead * group * hd)
               }
             }
-          }
-          if let trace {
-            for g in 0..<group {
-              trace.recordProbabilities(
-                layer: l, chunk: ci, head: kvHead * group + g, Array(probabilities[(g * total)..<((g + 1) * total)]))
+            if let trace {
+              for g in 0..<group {
+                trace.recordProbabilities(
+                  layer: l, chunk: ci, head: kvHead * group + g, Array(UnsafeBufferPointer(start: p + g * total, count: total)))
+              }
             }
           }
         }
