@@ -4,50 +4,51 @@ import Foundation
 public enum BenchReport {
   static func f(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
 
-  public static func markdown(_ results: BenchResults, timings: [MethodTiming]) -> String {
+  /// `timings` are the units' method timings, keyed by bench, so that each bench's table
+  /// shows its own speeds.
+  public static func markdown(_ results: BenchResults, timings: [String: [MethodTiming]]) -> String {
     var out =
       "# Steering benchmark\n\nSettings: "
       + results.config.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
-    var speed: [String: (seconds: Double, tokens: Int, train: Double, overhead: [Double])] = [:]
-    for t in timings {
-      let s = speed[t.method] ?? (0, 0, 0, [])
-      speed[t.method] = (
-        s.seconds + t.generateSeconds, s.tokens + t.generatedTokens, s.train + t.trainSeconds,
-        s.overhead + (t.overheadPercent.map { [$0] } ?? [])
-      )
-    }
-    func rate(_ m: String) -> (String, String, String) {
+    /// Generation tokens/s (wall, including judging), mean decode overhead and mean training
+    /// seconds per unit, of one method on one bench.
+    func rate(_ m: String, _ bench: String) -> (String, String, String) {
       let key = m.replacingOccurrences(of: "@trained", with: "")
-      guard let s = speed[key], s.seconds > 0 else { return ("–", "–", "–") }
-      let tps = Double(s.tokens) / s.seconds
-      let overhead = s.overhead.isEmpty ? "–" : String(format: "%.2f%%", s.overhead.reduce(0, +) / Double(s.overhead.count))
-      return (String(format: "%.0f", tps), overhead, String(format: "%.0f", s.train))
+      let rows = (timings[bench] ?? []).filter { $0.method == key }
+      let seconds = rows.reduce(0) { $0 + $1.generateSeconds }
+      guard seconds > 0 else { return ("–", "–", "–") }
+      let tps = Double(rows.reduce(0) { $0 + $1.generatedTokens }) / seconds
+      let overheads = rows.compactMap(\.overheadPercent)
+      let overhead = overheads.isEmpty ? "–" : String(format: "%.2f%%", overheads.reduce(0, +) / Double(overheads.count))
+      let train = rows.reduce(0) { $0 + $1.trainSeconds } / Double(rows.count)
+      return (String(format: "%.0f", tps), overhead, String(format: "%.0f", train))
     }
     let axbench = results.summary.filter { $0.bench == "axbench" }
     if !axbench.isEmpty {
       out += "\n## AxBench (scores 0–2; mean ± 95% CI over concepts)\n\n"
       out +=
-        "| method | concepts | concept | instruct | fluency | harmonic | gen tok/s (wall, incl. judging) | decode overhead | train s |\n|---|---|---|---|---|---|---|---|---|\n"
+        "| method | concepts | concept | instruct | fluency | harmonic | gen tok/s (wall, incl. judging) | decode overhead | train s / concept |\n|---|---|---|---|---|---|---|---|---|\n"
       for r in axbench.sorted(by: { ($0.harmonic ?? 0) > ($1.harmonic ?? 0) }) {
-        let (tps, overhead, train) = rate(r.method)
+        let (tps, overhead, train) = rate(r.method, "axbench")
         let scores = results.units.filter { $0.bench == "axbench" }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
         let ci = { (k: KeyPath<ScoreSummary, Double?>) in f(Statistics.ci95(scores.compactMap { $0[keyPath: k] })) }
         out += "| \(r.method) | \(r.nUnits) | \(f(r.conceptScore)) ± \(ci(\.conceptScore)) | \(f(r.instructScore)) ± \(ci(\.instructScore))"
         out += " | \(f(r.fluencyScore)) ± \(ci(\.fluencyScore)) | \(f(r.harmonic)) ± \(f(r.ci95)) | \(tps) | \(overhead) | \(train) |\n"
       }
       out +=
-        "\nSteered methods use the factor chosen on the selection instructions and are scored on the test instructions; `@trained` rows are jointly trained vectors at their trained α, without selection. Decode overhead is the time spent inside the intervention per generated token, over the rest of the decode time (8 streams × 16 tokens); train s includes the shared capture.\n"
+        "\nSteered methods use the factor chosen on the selection instructions and are scored on the test instructions; `@trained` rows are jointly trained vectors at their trained α, without selection. Decode overhead is the time spent inside the intervention per generated token, over the rest of the decode time (8 streams × 16 tokens); train s / concept is the mean time to fit the method, including the capture it shares.\n"
     }
     let persona = results.summary.filter { $0.bench == "persona" }
     if !persona.isEmpty {
       out +=
-        "\n## Persona (scores 0–100; mean over traits)\n\n| method | traits | trait at matched coherence (± 95% CI) | coherence | trait at factor 1 | coherence at factor 1 |\n|---|---|---|---|---|---|\n"
+        "\n## Persona (scores 0–100; mean over traits)\n\n| method | traits | trait at matched coherence (± 95% CI) | coherence | trait at factor 1 | coherence at factor 1 | gen tok/s (wall, incl. judging) | train s / trait |\n|---|---|---|---|---|---|---|---|\n"
       for r in persona.sorted(by: { ($0.traitScore ?? 0) > ($1.traitScore ?? 0) }) {
         let at1 = results.units.filter { $0.bench == "persona" }.compactMap { u in u.methods.first { $0.method == r.method }?.atUnitFactor }
         let t1 = at1.isEmpty ? nil : at1.compactMap(\.traitScore).reduce(0, +) / Double(at1.count)
         let c1 = at1.isEmpty ? nil : at1.compactMap(\.coherence).reduce(0, +) / Double(at1.count)
+        let (tps, _, train) = rate(r.method, "persona")
         out +=
-          "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(f(r.ci95, 1)) | \(f(r.coherence, 1)) | \(f(t1, 1)) | \(f(c1, 1)) |\n"
+          "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(f(r.ci95, 1)) | \(f(r.coherence, 1)) | \(f(t1, 1)) | \(f(c1, 1)) | \(tps) | \(train) |\n"
       }
       out += "\nSteered methods' factor is bisected until coherence matches prompting's (TA@Cp).\n"
     }
