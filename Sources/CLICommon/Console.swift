@@ -41,7 +41,8 @@ public struct ProgressBar {
   /// Ends the bar's line.
   public func finish() { FileHandle.standardError.write(Data("\n".utf8)) }
 
-  static func clock(_ seconds: Double) -> String {
+  /// `m:ss`, or `h:mm:ss` from an hour on.
+  public static func clock(_ seconds: Double) -> String {
     let s = Int(seconds.rounded())
     return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
   }

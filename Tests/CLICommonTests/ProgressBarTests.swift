@@ -1,6 +1,5 @@
+import CLICommon
 import XCTest
-
-@testable import CLICommon
 
 final class ProgressBarTests: XCTestCase {
   func testEstimateUsesOnlyThisRunsRate() throws {

@@ -5,16 +5,7 @@ import Store
 import TestSupport
 import XCTest
 
-final class ActivationCaptureTests: XCTestCase {
-  private var directory: URL!
-
-  override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-capture-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
+final class ActivationCaptureTests: TemporaryDirectoryTestCase {
   private func states(_ model: LlamaModel, _ tokens: [Int], layer: Int) throws -> [[Float]] {
     let recorder = Recorder(layers: [layer])
     try model.forward(

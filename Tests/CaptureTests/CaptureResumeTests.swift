@@ -5,13 +5,11 @@ import XCTest
 
 /// Runs the real `capture` executable, kills it mid-run, resumes, and compares with an
 /// uninterrupted run.
-final class CaptureResumeTests: XCTestCase {
-  private var directory: URL!
+final class CaptureResumeTests: TemporaryDirectoryTestCase {
   private let executable = Fixtures.packageRoot.appendingPathComponent(".build/release/capture").path
 
   override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-resume-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try super.setUpWithError()
     guard FileManager.default.fileExists(atPath: executable) else {
       throw FixtureError("\(executable) is missing; build with swift build -c release")
     }
@@ -19,8 +17,6 @@ final class CaptureResumeTests: XCTestCase {
     let questions = (0..<10).map { "Question number \($0): what do you think of the number \($0 * 7)?" }
     try questions.joined(separator: "\n").write(to: directory.appendingPathComponent("x.txt"), atomically: true, encoding: .utf8)
   }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
   private func process(_ out: String, resume: Bool) -> Process {
     let p = Process()

@@ -1,18 +1,10 @@
 import Compare
 import Foundation
+import TestSupport
 import XCTest
 
 /// report.md as `compare merge` writes it from unit directories on disk.
-final class BenchReportTests: XCTestCase {
-  private var directory: URL!
-
-  override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-report-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
+final class BenchReportTests: TemporaryDirectoryTestCase {
   private func writeUnit(_ unit: UnitResult, timing: String) throws {
     let dir = directory.appendingPathComponent("units/\(unit.bench)-\(unit.unitID)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

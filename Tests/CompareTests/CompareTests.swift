@@ -7,16 +7,7 @@ import Store
 import TestSupport
 import XCTest
 
-final class CompareTests: XCTestCase {
-  private var directory: URL!
-
-  override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-compare-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
+final class CompareTests: TemporaryDirectoryTestCase {
   func testFactorSelectionNeverSeesTestInstructions() {
     // Test scores favour factor 4 and selection scores favour factor 1: the choice must follow selection.
     let grid = [0.5, 1, 2, 4].map { f in

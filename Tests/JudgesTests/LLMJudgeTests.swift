@@ -6,21 +6,15 @@ import XCTest
 /// The LLM judge against a real OpenAI-compatible server on loopback: `psr serve` running the
 /// default model. Its ratings are poor; what is tested is the protocol, the parsing, the
 /// cache and the failure handling.
-final class LLMJudgeTests: XCTestCase {
+final class LLMJudgeTests: TemporaryDirectoryTestCase {
   private var servers: [Process] = []
-  private var directory: URL!
 
-  override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-llmjudge-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDown() {
+  override func tearDownWithError() throws {
     for s in servers where s.isRunning {
       s.terminate()
       s.waitUntilExit()
     }
-    try? FileManager.default.removeItem(at: directory)
+    try super.tearDownWithError()
   }
 
   /// Starts `psr serve` on a free port and returns its base URL.

@@ -4,16 +4,7 @@ import Steering
 import TestSupport
 import XCTest
 
-final class SteeringFileTests: XCTestCase {
-  private var directory: URL!
-
-  override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-steering-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
+final class SteeringFileTests: TemporaryDirectoryTestCase {
   private func sample(model: LlamaModel) throws -> SteeringFile {
     var f = try SteeringFile(kind: .prosv, for: model)
     let d = model.configuration.modelDimension

@@ -1,17 +1,9 @@
 import Foundation
 import Store
+import TestSupport
 import XCTest
 
-final class ActivationStoreTests: XCTestCase {
-  private var directory: URL!
-
-  override func setUpWithError() throws {
-    directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-store-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-  }
-
-  override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
-
+final class ActivationStoreTests: TemporaryDirectoryTestCase {
   private func header(layers: [Int] = [3, 10], storage: String = "float32") -> ActivationHeader {
     ActivationHeader(
       modelName: "test", modelSHA256: "abc", layerCount: 30, modelDimension: 8, steeringPrompt: "Be a pirate.",
