@@ -37,6 +37,7 @@ public enum BenchReport {
       }
       out +=
         "\nSteered methods use the factor chosen on the selection instructions and are scored on the test instructions; `@trained` rows are jointly trained vectors at their trained α, without selection. Decode overhead is the time spent inside the intervention per generated token, over the rest of the decode time (8 streams × 16 tokens); train s / concept is the mean time to fit the method, including the capture it shares.\n"
+      out += pairedTable(results, bench: "axbench", score: \.harmonic, name: "harmonic", digits: 3)
     }
     let persona = results.summary.filter { $0.bench == "persona" }
     if !persona.isEmpty {
@@ -51,9 +52,38 @@ public enum BenchReport {
           "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(f(r.ci95, 1)) | \(f(r.coherence, 1)) | \(f(t1, 1)) | \(f(c1, 1)) | \(tps) | \(train) |\n"
       }
       out += "\nSteered methods' factor is bisected until coherence matches prompting's (TA@Cp).\n"
+      out += pairedTable(results, bench: "persona", score: \.traitScore, name: "trait score", digits: 1)
     }
     out += "\nThe trade-off of concept score against fluency across factors is plotted in tradeoff.svg.\n"
     return out
+  }
+
+  /// Each method's score minus prompting's on the same units: the mean difference with its
+  /// paired 95% t-interval, and on how many units the method is above, level with or below.
+  /// Pairing removes the units' shared difficulty, which dominates the per-method intervals.
+  static func pairedTable(
+    _ results: BenchResults, bench: String, score: KeyPath<ScoreSummary, Double?>, name: String, digits: Int
+  ) -> String {
+    let units = results.units.filter { $0.bench == bench }
+    func value(_ u: UnitResult, _ method: String) -> Double? { u.methods.first { $0.method == method }?.score[keyPath: score] }
+    let methods = results.summary.filter { $0.bench == bench && $0.method != "prompt" }.map(\.method)
+    var rows: [(method: String, mean: Double, line: String)] = []
+    for m in methods {
+      let d = units.compactMap { u in value(u, "prompt").flatMap { p in value(u, m).map { $0 - p } } }
+      guard !d.isEmpty else { continue }
+      let mean = d.reduce(0, +) / Double(d.count)
+      let above = d.filter { $0 > 0 }.count
+      let below = d.filter { $0 < 0 }.count
+      rows.append(
+        (
+          m, mean,
+          "| \(m) | \(d.count) | \(f(mean, digits)) ± \(f(Statistics.ci95(d), digits)) | \(above) / \(d.count - above - below) / \(below) |\n"
+        ))
+    }
+    guard !rows.isEmpty else { return "" }
+    return
+      "\nPaired against prompting (\(name), method − prompt on the same units):\n\n| method | units | difference ± 95% CI | above / level / below |\n|---|---|---|---|\n"
+      + rows.sorted { $0.mean > $1.mean }.map(\.line).joined()
   }
 
   /// Concept score (y) against fluency (x) per factor, averaged over concepts, one line per method.

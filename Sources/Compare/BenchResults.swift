@@ -195,8 +195,18 @@ public enum Statistics {
     guard n > 1 else { return 0 }
     let mean = values.reduce(0, +) / Double(n)
     let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(n - 1)
-    let t: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131]
-    return (n - 2 < t.count ? t[n - 2] : 1.96) * (variance / Double(n)).squareRoot()
+    return tQuantile975(degreesOfFreedom: n - 1) * (variance / Double(n)).squareRoot()
+  }
+
+  /// The 97.5% quantile of Student's t: tabulated to 30 degrees of freedom, then
+  /// 1.96 + 2.4/df, which is within 0.003 of the exact value from there on.
+  public static func tQuantile975(degreesOfFreedom df: Int) -> Double {
+    let table: [Double] = [
+      12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+      2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ]
+    precondition(df >= 1, "t needs at least one degree of freedom")
+    return df <= table.count ? table[df - 1] : 1.96 + 2.4 / Double(df)
   }
 }
 

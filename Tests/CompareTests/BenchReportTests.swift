@@ -55,4 +55,36 @@ final class BenchReportTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(persona[6], "1000")
     XCTAssertEqual(persona[7], "7000")
   }
+
+  /// Differences are taken unit by unit against prompting; the interval is the paired one.
+  func testPairedTableAgainstPrompting() throws {
+    func unit(_ id: String, prompt: Double, psr: Double) -> UnitResult {
+      let methods = [("prompt", prompt), ("psr", psr)].map { m, h in
+        MethodResult(
+          method: m, factors: [], selectedFactor: nil,
+          score: ScoreSummary(n: 5, conceptScore: h, instructScore: h, fluencyScore: h, harmonic: h), atUnitFactor: nil)
+      }
+      return UnitResult(bench: "axbench", unitID: id, name: id, methods: methods)
+    }
+    // Hard and easy units move both methods together; psr is above by 0.1, 0.2 and 0.3.
+    for u in [unit("0", prompt: 0.1, psr: 0.2), unit("1", prompt: 1.5, psr: 1.7), unit("2", prompt: 0.8, psr: 1.1)] {
+      try writeUnit(u, timing: "[]")
+    }
+    _ = try BenchSuite.collect(directories: [directory.path], into: directory.path, config: [:])
+    let report = try String(contentsOf: directory.appendingPathComponent("report.md"), encoding: .utf8)
+    let cells = try row(report, section: "AxBench", method: "psr")
+    XCTAssertEqual(cells.count, 9, "the headline row comes first")
+    let paired = try XCTUnwrap(report.split(separator: "\n").first { $0.hasPrefix("| psr | 3 | 0.200 ±") })
+    // sd of (0.1, 0.2, 0.3) = 0.1; t(2) = 4.303; half-width 4.303 · 0.1 / √3 = 0.248.
+    XCTAssertTrue(paired.contains("0.200 ± 0.248 | 3 / 0 / 0"), String(paired))
+  }
+
+  func testTQuantile() {
+    XCTAssertEqual(Statistics.tQuantile975(degreesOfFreedom: 1), 12.706, accuracy: 1e-9)
+    XCTAssertEqual(Statistics.tQuantile975(degreesOfFreedom: 20), 2.086, accuracy: 1e-9)
+    // Exact values at 40 and 120 degrees of freedom: 2.0211, 1.9799.
+    XCTAssertEqual(Statistics.tQuantile975(degreesOfFreedom: 40), 2.0211, accuracy: 0.003)
+    XCTAssertEqual(Statistics.tQuantile975(degreesOfFreedom: 120), 1.9799, accuracy: 0.003)
+    XCTAssertEqual(Statistics.ci95([1, 2, 3]), 4.303 / 3.squareRoot(), accuracy: 1e-9)
+  }
 }
