@@ -4,6 +4,9 @@ import Foundation
 public enum BenchReport {
   static func f(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
 
+  /// A 95% half-width, or "–" where one unit gives no interval.
+  static func ci(_ halfWidth: Double, units: Int, _ digits: Int = 3) -> String { units < 2 ? "–" : f(halfWidth, digits) }
+
   /// `timings` are the units' method timings, keyed by bench, so that each bench's table
   /// shows its own speeds.
   public static func markdown(_ results: BenchResults, timings: [String: [MethodTiming]]) -> String {
@@ -31,9 +34,13 @@ public enum BenchReport {
       for r in axbench.sorted(by: { ($0.harmonic ?? 0) > ($1.harmonic ?? 0) }) {
         let (tps, overhead, train) = rate(r.method, "axbench")
         let scores = results.units.filter { $0.bench == "axbench" }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
-        let ci = { (k: KeyPath<ScoreSummary, Double?>) in f(Statistics.ci95(scores.compactMap { $0[keyPath: k] })) }
+        let ci = { (k: KeyPath<ScoreSummary, Double?>) in
+          let values = scores.compactMap { $0[keyPath: k] }
+          return Self.ci(Statistics.ci95(values), units: values.count)
+        }
         out += "| \(r.method) | \(r.nUnits) | \(f(r.conceptScore)) ± \(ci(\.conceptScore)) | \(f(r.instructScore)) ± \(ci(\.instructScore))"
-        out += " | \(f(r.fluencyScore)) ± \(ci(\.fluencyScore)) | \(f(r.harmonic)) ± \(f(r.ci95)) | \(tps) | \(overhead) | \(train) |\n"
+        out +=
+          " | \(f(r.fluencyScore)) ± \(ci(\.fluencyScore)) | \(f(r.harmonic)) ± \(Self.ci(r.ci95, units: r.nUnits)) | \(tps) | \(overhead) | \(train) |\n"
       }
       out +=
         "\nSteered methods use the factor chosen on the selection instructions and are scored on the test instructions; `@trained` rows are jointly trained vectors at their trained α, without selection. Decode overhead is the time spent inside the intervention per generated token, over the rest of the decode time (8 streams × 16 tokens); train s / concept is the mean time to fit the method, including the capture it shares.\n"
@@ -49,7 +56,7 @@ public enum BenchReport {
         let c1 = at1.isEmpty ? nil : at1.compactMap(\.coherence).reduce(0, +) / Double(at1.count)
         let (tps, _, train) = rate(r.method, "persona")
         out +=
-          "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(f(r.ci95, 1)) | \(f(r.coherence, 1)) | \(f(t1, 1)) | \(f(c1, 1)) | \(tps) | \(train) |\n"
+          "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(Self.ci(r.ci95, units: r.nUnits, 1)) | \(f(r.coherence, 1)) | \(f(t1, 1)) | \(f(c1, 1)) | \(tps) | \(train) |\n"
       }
       out += "\nSteered methods' factor is bisected until coherence matches prompting's (TA@Cp).\n"
       out += pairedTable(results, bench: "persona", score: \.traitScore, name: "trait score", digits: 1)
@@ -77,7 +84,7 @@ public enum BenchReport {
       rows.append(
         (
           m, mean,
-          "| \(m) | \(d.count) | \(f(mean, digits)) ± \(f(Statistics.ci95(d), digits)) | \(above) / \(d.count - above - below) / \(below) |\n"
+          "| \(m) | \(d.count) | \(f(mean, digits)) ± \(ci(Statistics.ci95(d), units: d.count, digits)) | \(above) / \(d.count - above - below) / \(below) |\n"
         ))
     }
     guard !rows.isEmpty else { return "" }

@@ -52,6 +52,7 @@ final class BenchReportTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(axbench[6], "50", "2000 tokens in 40 s, the persona unit left out")
     XCTAssertEqual(axbench[8], "200", "mean of 100 and 300 s per concept")
     let persona = try row(report, section: "Persona", method: "fssv")
+    XCTAssertEqual(persona[2], "50.0 ± –", "one trait gives no interval")
     XCTAssertEqual(persona[6], "1000")
     XCTAssertEqual(persona[7], "7000")
   }
