@@ -57,6 +57,37 @@ float psr_exp_shifted(float *x, int count, float shift) {
   return total;
 }
 
+__attribute__((target("avx2,fma"))) static float log_sum_exp_avx2(const float *x, int count) {
+  __m256 top = _mm256_set1_ps(-INFINITY);
+  int i = 0;
+  for (; i + 8 <= count; i += 8) top = _mm256_max_ps(top, _mm256_loadu_ps(x + i));
+  float buffer[8];
+  _mm256_storeu_ps(buffer, top);
+  float shift = -INFINITY;
+  for (int j = 0; j < 8; j++) shift = buffer[j] > shift ? buffer[j] : shift;
+  for (int j = i; j < count; j++) shift = x[j] > shift ? x[j] : shift;
+  if (shift == -INFINITY) return -INFINITY;
+  __m256 s = _mm256_set1_ps(shift), sum0 = _mm256_setzero_ps(), sum1 = _mm256_setzero_ps();
+  for (i = 0; i + 16 <= count; i += 16) {
+    sum0 = _mm256_add_ps(sum0, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s)));
+    sum1 = _mm256_add_ps(sum1, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), s)));
+  }
+  _mm256_storeu_ps(buffer, _mm256_add_ps(sum0, sum1));
+  float total = buffer[0] + buffer[1] + buffer[2] + buffer[3] + buffer[4] + buffer[5] + buffer[6] + buffer[7];
+  for (; i < count; i++) total += expf(x[i] - shift);
+  return shift + logf(total);
+}
+
+float psr_log_sum_exp(const float *x, int count) {
+  if (avx2()) return log_sum_exp_avx2(x, count);
+  float shift = -INFINITY;
+  for (int i = 0; i < count; i++) shift = x[i] > shift ? x[i] : shift;
+  if (shift == -INFINITY) return -INFINITY;
+  float total = 0;
+  for (int i = 0; i < count; i++) total += expf(x[i] - shift);
+  return shift + logf(total);
+}
+
 __attribute__((target("avx2,fma"))) static void swiglu_avx2(const float *g, const float *u, float *y, int count) {
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
   int i = 0;

@@ -59,15 +59,11 @@ public enum Kernels {
     psr_exp_shifted(x, Int32(count), shift)
   }
 
-  /// Log-sum-exp of `count` values, without changing them.
+  /// Log-sum-exp of `count` values, without changing them: max + log Σ exp(xᵢ − max), so that
+  /// nothing overflows; −∞ when every value is −∞ or `count` is 0 (SIMD when the CPU has AVX2).
   @inlinable
   public static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
-    var maxValue = -Float.infinity
-    for i in 0..<count where x[i] > maxValue { maxValue = x[i] }
-    if maxValue == -.infinity { return -.infinity }
-    var sum: Float = 0
-    for i in 0..<count { sum += expf(x[i] - maxValue) }
-    return maxValue + logf(sum)
+    psr_log_sum_exp(x, Int32(count))
   }
 
   /// y += a · x over `count` values.

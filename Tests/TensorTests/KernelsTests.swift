@@ -30,6 +30,24 @@ final class KernelsTests: XCTestCase {
     XCTAssertEqual(x[3], 0)
   }
 
+  func testLogSumExpMatchesDoublePrecisionOnAVocabularyRow() {
+    // 49 157 values: the SIMD body, both unrolled halves and a scalar tail all run.
+    let x = (0..<49_157).map { Float(sin(Double($0) * 0.37) * 12 + 30) }
+    let top = Double(x.max()!)
+    let expected = top + log(x.reduce(0.0) { $0 + exp(Double($1) - top) })
+    let lse = x.withUnsafeBufferPointer { Kernels.logSumExp($0.baseAddress!, count: $0.count) }
+    XCTAssertEqual(Double(lse), expected, accuracy: 1e-5 * abs(expected))
+  }
+
+  func testLogSumExpEdgeCases() {
+    let huge: [Float] = [1000, 1000, -.infinity]
+    XCTAssertEqual(huge.withUnsafeBufferPointer { Kernels.logSumExp($0.baseAddress!, count: 3) }, 1000 + log(2), accuracy: 1e-3)
+    let none: [Float] = [-.infinity, -.infinity]
+    XCTAssertEqual(none.withUnsafeBufferPointer { Kernels.logSumExp($0.baseAddress!, count: 2) }, -.infinity)
+    let one: [Float] = [-3]
+    XCTAssertEqual(one.withUnsafeBufferPointer { Kernels.logSumExp($0.baseAddress!, count: 1) }, -3, accuracy: 1e-6)
+  }
+
   func testRotaryEmbeddingPreservesNormAndInverts() {
     let rope = RotaryEmbedding(headDimension: 8, base: 10_000)
     rope.reserve(positions: 100)

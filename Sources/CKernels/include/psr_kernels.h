@@ -15,6 +15,10 @@ void psr_small_gemm_nt(int m, int n, int k, const float *x, const float *w, floa
 /// inputs below -87.3 give 0, above 88.3 are clamped.
 float psr_exp_shifted(float *x, int count, float shift);
 
+/// log(sum_i exp(x[i])) for i < count, shifted by the maximum so that nothing overflows; -inf
+/// when count is 0 or every value is -inf. x is not modified. Same exp as psr_exp_shifted.
+float psr_log_sum_exp(const float *x, int count);
+
 /// y[i] = g[i] / (1 + exp(-g[i])) * u[i] (SwiGLU) for i < count.
 void psr_swiglu(const float *g, const float *u, float *y, int count);
 
