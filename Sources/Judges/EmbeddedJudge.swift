@@ -11,6 +11,8 @@ public final class EmbeddedJudge: Judge, @unchecked Sendable {
   public let calibration: JudgeCalibration
   /// Response tokens scored for fluency at most.
   public var maxFluencyTokens = 128
+  /// Responses per LM pass when scoring fluency.
+  static let fluencyBatch = 16
 
   public init(encoder: SentenceEncoder, model: LlamaModel, calibration: JudgeCalibration) {
     self.encoder = encoder
@@ -19,8 +21,11 @@ public final class EmbeddedJudge: Judge, @unchecked Sendable {
   }
 
   public func score(_ items: [AxBenchItem]) throws -> [AxBenchScores] {
-    let concept = conceptSimilarities(items.map { ($0.response, $0.concept) })
-    let instruct = similarities(items.map { ($0.response, $0.instruction) })
+    // One encoder pass over every distinct text: responses are needed by both similarities.
+    let conceptPairs = items.map { (response: $0.response, concept: $0.concept) }
+    let e = embeddings(conceptTexts(conceptPairs) + items.map(\.instruction))
+    let concept = conceptSimilarities(conceptPairs, embeddings: e)
+    let instruct = items.map { Double(SentenceEncoder.similarity(e[$0.response]!, e[$0.instruction]!)) }
     let fluency = try fluencyProbabilities(items.map { ($0.instruction, $0.response) })
     return items.indices.map {
       AxBenchScores(
@@ -53,10 +58,18 @@ public final class EmbeddedJudge: Judge, @unchecked Sendable {
 
   /// The similarity of the response, or of its best sentence, to the concept label.
   public func conceptSimilarities(_ pairs: [(response: String, concept: String)]) -> [Double] {
-    let pieces = pairs.map { [$0.response] + Self.sentences($0.response) }
-    let e = embeddings(pieces.flatMap { $0 } + pairs.map(\.concept))
-    return zip(pairs, pieces).map { pair, texts in
-      texts.map { Double(SentenceEncoder.similarity(e[$0]!, e[pair.concept]!)) }.max() ?? 0
+    conceptSimilarities(pairs, embeddings: embeddings(conceptTexts(pairs)))
+  }
+
+  /// The texts `conceptSimilarities` embeds: responses, their sentences and the concepts.
+  func conceptTexts(_ pairs: [(response: String, concept: String)]) -> [String] {
+    pairs.flatMap { [$0.response] + Self.sentences($0.response) } + pairs.map(\.concept)
+  }
+
+  func conceptSimilarities(_ pairs: [(response: String, concept: String)], embeddings e: [String: [Float]]) -> [Double] {
+    pairs.map { pair in
+      ([pair.response] + Self.sentences(pair.response)).map { Double(SentenceEncoder.similarity(e[$0]!, e[pair.concept]!)) }.max()
+        ?? 0
     }
   }
 
@@ -79,13 +92,21 @@ public final class EmbeddedJudge: Judge, @unchecked Sendable {
         prompt: model.chatPrompt(user: $0.instruction),
         response: Array(model.tokenizer.encode($0.response, parseSpecial: false).prefix(maxFluencyTokens)))
     }
-    var features: [[Double]] = []
-    for start in stride(from: 0, to: sequences.count, by: 8) {
-      let batch = Array(sequences[start..<min(sequences.count, start + 8)])
-      let logProbabilities = try model.responseLogProbabilities(batch)
-      for (s, lp) in zip(batch, logProbabilities) {
+    // One instruction's responses go into the same batch, where they share the prompt's prefill.
+    var byPrompt: [[Int]: [Int]] = [:]
+    var prompts: [[Int]] = []
+    for (i, s) in sequences.enumerated() {
+      if byPrompt[s.prompt] == nil { prompts.append(s.prompt) }
+      byPrompt[s.prompt, default: []].append(i)
+    }
+    let order = prompts.flatMap { byPrompt[$0]! }
+    var features = [[Double]](repeating: [], count: sequences.count)
+    for start in stride(from: 0, to: order.count, by: Self.fluencyBatch) {
+      let batch = Array(order[start..<min(order.count, start + Self.fluencyBatch)])
+      let logProbabilities = try model.responseLogProbabilities(batch.map { sequences[$0] })
+      for (i, lp) in zip(batch, logProbabilities) {
         let mean = lp.isEmpty ? -20 : Double(lp.reduce(0, +)) / Double(lp.count)
-        features.append([mean, Self.repeatedTrigramFraction(s.response), Self.distinctFraction(s.response)])
+        features[i] = [mean, Self.repeatedTrigramFraction(sequences[i].response), Self.distinctFraction(sequences[i].response)]
       }
     }
     return features

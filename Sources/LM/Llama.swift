@@ -88,6 +88,21 @@ public final class LlamaModel: @unchecked Sendable {
     _ chunks: [ForwardChunk], logits rows: LogitRows = .last,
     intervention: (any Intervention)? = nil, trace: ForwardTrace? = nil, prefix: FrozenPrefix? = nil
   ) throws -> Matrix {
+    let (x, batch) = try hiddenStates(chunks, intervention: intervention, trace: trace, prefix: prefix)
+    let selected: [Int] =
+      switch rows {
+      case .none: []
+      case .last: batch.chunkRanges.map { $0.upperBound - 1 }
+      case .all: Array(0..<batch.rows)
+      }
+    return logits(of: x, rows: selected)
+  }
+
+  /// The last block's output for every new token, in packed order, before the final norm; the
+  /// part of `forward` that precedes the output head.
+  func hiddenStates(
+    _ chunks: [ForwardChunk], intervention: (any Intervention)?, trace: ForwardTrace?, prefix: FrozenPrefix?
+  ) throws -> (Matrix, PackedBatch) {
     let c = configuration
     let batch = try PackedBatch(chunks, configuration: c)
     rope.reserve(positions: batch.maxPosition + 1)
@@ -111,13 +126,7 @@ public final class LlamaModel: @unchecked Sendable {
     }
     for chunk in chunks { chunk.cache.advance(by: chunk.tokens.count) }
     trace?.recordFinal(x)
-    let selected: [Int] =
-      switch rows {
-      case .none: []
-      case .last: batch.chunkRanges.map { $0.upperBound - 1 }
-      case .all: Array(0..<batch.rows)
-      }
-    return logits(of: x, rows: selected)
+    return (x, batch)
   }
 
   /// The token embeddings of a packed batch.
@@ -165,11 +174,18 @@ public final class LlamaModel: @unchecked Sendable {
 
   /// The final norm and output projection of the given rows of block-output states.
   public func logits(of hidden: Matrix, rows: [Int]) -> Matrix {
+    var out = Matrix(rows: rows.count, cols: configuration.vocabularySize)
+    logits(of: hidden, rows: rows, into: &out)
+    return out
+  }
+
+  /// `logits(of:rows:)` into a matrix of `rows.count` rows, so that a caller going through
+  /// many rows in blocks reuses one buffer.
+  func logits(of hidden: Matrix, rows: [Int], into out: inout Matrix) {
     let c = configuration
     let d = c.modelDimension
     var normed = Matrix(rows: rows.count, cols: d)
-    var out = Matrix(rows: rows.count, cols: c.vocabularySize)
-    guard !rows.isEmpty else { return out }
+    guard !rows.isEmpty else { return }
     hidden.storage.withUnsafeBufferPointer { h in
       normed.storage.withUnsafeMutableBufferPointer { y in
         for (i, r) in rows.enumerated() {
@@ -180,7 +196,6 @@ public final class LlamaModel: @unchecked Sendable {
       }
     }
     weights.head.apply(normed, into: &out)
-    return out
   }
 
   /// One transformer block on the packed states `x`, in place.

@@ -2,32 +2,116 @@ import Foundation
 import Tensor
 
 extension LlamaModel {
+  /// Rows of the output head computed at once when scoring: enough for sgemm to run at full
+  /// speed (the quantized kernel takes ≤ 64 rows), few enough that the logits stay at 25 MB
+  /// for a 49k vocabulary instead of one row per packed token.
+  static let scoringBlockRows = 128
+
   /// log p(yₜ | x, y<ₜ) for every response token of every sequence, in one packed pass
   /// (optionally steered). Sequences with an empty response get an empty list.
+  ///
+  /// Only the rows that predict a response token go through the output head, a block at a
+  /// time, and log-softmax is evaluated at the target token alone: yₜ's logit minus the row's
+  /// log-sum-exp. Unsteered, sequences that share a prompt share its prefill (a judge scores
+  /// each instruction's responses at many factors); the result equals the unshared pass up
+  /// to summation order.
   public func responseLogProbabilities(
     _ sequences: [TeacherForcedSequence], intervention: (any Intervention)? = nil
   ) throws -> [[Float]] {
     let scored = sequences.indices.filter { !sequences[$0].response.isEmpty && !sequences[$0].prompt.isEmpty }
     var result = [[Float]](repeating: [], count: sequences.count)
     guard !scored.isEmpty else { return result }
+    if intervention == nil, Set(scored.map { sequences[$0].prompt }).count < scored.count {
+      for (i, lp) in zip(scored, try sharedPromptLogProbabilities(scored.map { sequences[$0] })) { result[i] = lp }
+      return result
+    }
     let chunks = scored.map { i in
       ForwardChunk(
         tokens: sequences[i].prompt + sequences[i].response,
         cache: makeCache(capacity: sequences[i].prompt.count + sequences[i].response.count),
         promptLength: sequences[i].prompt.count)
     }
-    let logits = try forward(chunks, logits: .all, intervention: intervention)
+    let (hidden, _) = try hiddenStates(chunks, intervention: intervention, trace: nil, prefix: nil)
+    // (packed row whose logits predict the token, token, sequence) for every response token.
+    var rows: [Int] = []
+    var targets: [Int] = []
     var offset = 0
-    logits.storage.withUnsafeBufferPointer { p in
-      for i in scored {
-        let s = sequences[i]
-        result[i] = s.response.enumerated().map { t, token in
-          let row = p.baseAddress! + (offset + s.prompt.count - 1 + t) * logits.cols
-          return row[token] - Kernels.logSumExp(row, count: logits.cols)
-        }
-        offset += s.prompt.count + s.response.count
+    for i in scored {
+      let s = sequences[i]
+      for (t, token) in s.response.enumerated() {
+        rows.append(offset + s.prompt.count - 1 + t)
+        targets.append(token)
       }
+      offset += s.prompt.count + s.response.count
+    }
+    let logProbabilities = targetLogProbabilities(hidden, rows: rows, targets: targets)
+    var next = 0
+    for i in scored {
+      result[i] = Array(logProbabilities[next..<(next + sequences[i].response.count)])
+      next += sequences[i].response.count
     }
     return result
+  }
+
+  /// `responseLogProbabilities` for non-empty sequences, unsteered: one pass over the distinct
+  /// prompts, whose last rows predict each response's first token, then one over the responses
+  /// (all but their last token) on copies of their prompt's cache.
+  private func sharedPromptLogProbabilities(_ sequences: [TeacherForcedSequence]) throws -> [[Float]] {
+    var promptIndex: [[Int]: Int] = [:]
+    var prompts: [[Int]] = []
+    for s in sequences where promptIndex[s.prompt] == nil {
+      promptIndex[s.prompt] = prompts.count
+      prompts.append(s.prompt)
+    }
+    let longest = sequences.map(\.response.count).max() ?? 0
+    let promptChunks = prompts.map {
+      ForwardChunk(tokens: $0, cache: makeCache(capacity: $0.count + longest), promptLength: $0.count)
+    }
+    let (promptHidden, promptBatch) = try hiddenStates(promptChunks, intervention: nil, trace: nil, prefix: nil)
+    let firsts = targetLogProbabilities(
+      promptHidden, rows: sequences.map { promptBatch.chunkRanges[promptIndex[$0.prompt]!].upperBound - 1 },
+      targets: sequences.map { $0.response[0] })
+    let continued = sequences.indices.filter { sequences[$0].response.count > 1 }
+    var rest: [Float] = []
+    if !continued.isEmpty {
+      let chunks = continued.map { i in
+        ForwardChunk(
+          tokens: Array(sequences[i].response.dropLast()), cache: promptChunks[promptIndex[sequences[i].prompt]!].cache.copy(),
+          promptLength: sequences[i].prompt.count)
+      }
+      let (hidden, batch) = try hiddenStates(chunks, intervention: nil, trace: nil, prefix: nil)
+      rest = targetLogProbabilities(
+        hidden, rows: Array(0..<batch.rows), targets: continued.flatMap { sequences[$0].response.dropFirst() })
+    }
+    var out = sequences.indices.map { [firsts[$0]] }
+    var next = 0
+    for i in continued {
+      out[i] += rest[next..<(next + sequences[i].response.count - 1)]
+      next += sequences[i].response.count - 1
+    }
+    return out
+  }
+
+  /// log softmax(logits of `hidden[rows[j]]`)[targets[j]] for every j.
+  func targetLogProbabilities(_ hidden: Matrix, rows: [Int], targets: [Int]) -> [Float] {
+    let vocabulary = configuration.vocabularySize
+    var out = [Float](repeating: 0, count: rows.count)
+    var block = Matrix(rows: min(Self.scoringBlockRows, rows.count), cols: vocabulary)
+    for start in stride(from: 0, to: rows.count, by: Self.scoringBlockRows) {
+      let end = min(rows.count, start + Self.scoringBlockRows)
+      if end - start != block.rows { block = Matrix(rows: end - start, cols: vocabulary) }
+      logits(of: hidden, rows: Array(rows[start..<end]), into: &block)
+      block.storage.withUnsafeBufferPointer { p in
+        out.withUnsafeMutableBufferPointer { o in
+          Parallel.rows(end - start, minimumRows: 16) { range in
+            for r in range {
+              let row = p.baseAddress! + r * vocabulary
+              o[start + r] = row[targets[start + r]] - Kernels.logSumExp(row, count: vocabulary)
+            }
+          }
+        }
+      }
+    }
+    return out
   }
 }

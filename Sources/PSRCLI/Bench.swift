@@ -8,7 +8,7 @@ import Tensor
 
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Measure prefill, decode and batched-decode throughput (median of runs) and peak memory.",
+    abstract: "Measure prefill, decode, batched decode, training, capture and scoring throughput (median of runs) and peak memory.",
     discussion: """
       Examples:
         psr bench
@@ -20,7 +20,8 @@ struct Bench: ParsableCommand {
   @Option(help: "Prompt length for the prefill measurement.") var prefillTokens = 512
   @Option(help: "Tokens per stream for the decode measurements.") var decodeTokens = 128
   @Flag(help: "Print one JSON object.") var json = false
-  @Option(help: "Measure only these figures, comma-separated (prefill, decode, batch16, batch64, train, capture, psr).") var only: String?
+  @Option(help: "Measure only these figures, comma-separated (prefill, decode, batch16, batch64, train, capture, score, psr).") var only:
+    String?
 
   private func wants(_ figure: String) -> Bool {
     only.map { $0.split(separator: ",").map(String.init).contains(figure) } ?? true
@@ -72,6 +73,7 @@ struct Bench: ParsableCommand {
         })
     }
     if wants("capture") { record("capture_tok_s", try median(runs) { try captureRate(model) }) }
+    if wants("score") { record("score_tok_s", try median(runs) { try scoreRate(model) }) }
     let gate = PSRGate(gates: [GateEntry(layer: 15, weight: vector.map { $0 / 100 }, bias: 0.1, direction: vector)])
     if wants("psr") {
       // The gate costs one dot product and one axpy per token and layer, far below the ±10%
@@ -130,6 +132,19 @@ private func captureRate(_ model: LlamaModel) throws -> Double {
   let start = DispatchTime.now().uptimeNanoseconds
   for e in try capture.capture(inputs, indices: Array(0..<4)) { tokens += e.tokens.count }
   return Double(tokens) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+}
+
+/// Response tokens scored per second by teacher-forced log-probabilities, as the embedded
+/// judge's fluency measure runs them: 8 chat prompts, 128 response tokens each, 4 of the
+/// prompts shared by two responses (the judge sees each question at several factors).
+private func scoreRate(_ model: LlamaModel) throws -> Double {
+  var generator = SeededGenerator(seed: 2)
+  let sequences = (0..<8).map { i in
+    TeacherForcedSequence(
+      prompt: model.chatPrompt(user: "Tell me about lighthouse number \(i / 2)."),
+      response: (0..<128).map { _ in Int(generator.next() % 40_000) + 100 })
+  }
+  return try time(tokens: 8 * 128) { _ = try model.responseLogProbabilities(sequences) }
 }
 
 func time(tokens: Int, _ body: () throws -> Void) rethrows -> Double {
