@@ -32,7 +32,7 @@ extension LlamaModel {
         promptLength: sequences[i].prompt.count)
     }
     let (hidden, _) = try hiddenStates(chunks, intervention: intervention, trace: nil, prefix: nil)
-    // (packed row whose logits predict the token, token, sequence) for every response token.
+    // For every response token: the packed row whose logits predict it, and the token.
     var rows: [Int] = []
     var targets: [Int] = []
     var offset = 0
