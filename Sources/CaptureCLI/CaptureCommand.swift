@@ -105,7 +105,7 @@ struct CaptureCommand: ParsableCommand {
     let writer = try openWriter(header: header)
     let total = capture.plan(inputs).count
     let resumed = writer.exampleCount
-    if resumed > 0 { log("resuming after \(writer.exampleCount) of \(total) examples") }
+    if resumed > 0 { log("resuming after \(resumed) of \(total) examples") }
     signal(SIGINT) { _ in interrupted = 1 }
     let bar = ProgressBar(total: total, label: "capture")
     try capture.run(inputs, into: writer, shouldStop: { interrupted != 0 }) { p in

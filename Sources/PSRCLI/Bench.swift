@@ -20,8 +20,8 @@ struct Bench: ParsableCommand {
   @Option(help: "Prompt length for the prefill measurement.") var prefillTokens = 512
   @Option(help: "Tokens per stream for the decode measurements.") var decodeTokens = 128
   @Flag(help: "Print one JSON object.") var json = false
-  @Option(help: "Measure only these figures, comma-separated (prefill, decode, batch16, batch64, train, capture, score, psr).") var only:
-    String?
+  @Option(help: "Measure only these figures, comma-separated (prefill, decode, batch16, batch64, train, capture, score, psr).")
+  var only: String?
 
   private func wants(_ figure: String) -> Bool {
     only.map { $0.split(separator: ",").map(String.init).contains(figure) } ?? true
