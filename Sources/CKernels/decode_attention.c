@@ -2,6 +2,7 @@
 #include "simd_sums.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 // One query position against a cache, for the query heads that share one key/value head
 // (grouped-query attention); their keys and values stay in L1 from one head to the next.
@@ -60,10 +61,17 @@ __attribute__((target("avx2,fma"))) static void weighted_values(
 
 __attribute__((target("avx2,fma"))) void psr_attend_one(
     int heads, int hd, const float *q, const float *keys, const float *values, int stride, int total, float scale,
-    float *probabilities, float *out) {
+    float softcap, float *probabilities, float *out) {
   for (int h = 0; h < heads; h++) {
     float *p = probabilities + (long)h * total;
-    scores(hd, q + h * hd, keys, stride, total, scale, p);
+    if (hd % 8 == 0) {
+      scores(hd, q + h * hd, keys, stride, total, scale, p);
+    } else {
+      for (int j = 0; j < total; j++) p[j] = scale * dot_avx2(q + h * hd, keys + (long)j * stride, hd);
+    }
+    if (softcap > 0) {
+      for (int j = 0; j < total; j++) p[j] = softcap * tanhf(p[j] / softcap);
+    }
     float top = p[0];
     for (int j = 1; j < total; j++) top = p[j] > top ? p[j] : top;
     float inv = 1 / psr_exp_shifted(p, total, top);

@@ -4,7 +4,11 @@ import LM
 
 /// The model to load, shared by every subcommand.
 public struct ModelOptions: ParsableArguments {
-  @Option(name: .long, help: "GGUF model file (default: $PSR_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf).")
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "A GGUF file or a Hugging Face model directory (config.json, safetensors, tokenizer.json) of a llama, qwen2, qwen3 or gemma2 model (default: $PSR_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf).",
+      valueName: "path"))
   public var model: String?
 
   public init() {}
@@ -24,13 +28,13 @@ public struct ModelOptions: ParsableArguments {
     return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
   }
 
-  public func load() throws -> LlamaModel {
+  public func load() throws -> DecoderModel {
     let path = resolvedPath
     guard FileManager.default.fileExists(atPath: path) else {
-      throw ValidationError("model file \(path) does not exist; run scripts/setup.sh or pass --model")
+      throw ValidationError("model \(path) does not exist; run scripts/setup.sh or pass --model")
     }
     do {
-      return try LlamaModel(path: path)
+      return try DecoderModel(path: path)
     } catch let error as CustomStringConvertible {
       throw ValidationError("\(path): \(error)")
     }

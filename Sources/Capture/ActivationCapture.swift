@@ -16,10 +16,10 @@ public struct CaptureProgress: Sendable {
 /// Example e (instruction e / K, sample e % K) samples y′ from its own random stream
 /// (seed, e), so a resumed run writes exactly what an uninterrupted one would.
 public struct ActivationCapture {
-  public let model: LlamaModel
+  public let model: DecoderModel
   public let options: CaptureOptions
 
-  public init(model: LlamaModel, options: CaptureOptions) throws {
+  public init(model: DecoderModel, options: CaptureOptions) throws {
     for l in options.layers where !(0..<model.configuration.layerCount).contains(l) {
       throw CaptureError.layerOutOfRange(l, layerCount: model.configuration.layerCount)
     }

@@ -54,7 +54,7 @@ public struct PromptPair: Equatable, Sendable {
   public var unprompted: [Int]
 }
 
-extension LlamaModel {
+extension DecoderModel {
   /// x′ and x for `instruction`, chat-templated and tokenized. An empty steering prompt
   /// gives x′ = x.
   public func promptPair(instruction: String, steeringPrompt: String, position: PromptPosition) -> PromptPair {

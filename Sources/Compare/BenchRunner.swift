@@ -50,12 +50,12 @@ public struct MethodTiming: Codable, Sendable {
 /// the same (x, y′) pairs, then batched generation over all factors, judging, and factor
 /// selection (AxBench) or coherence matching (persona).
 public final class BenchRunner {
-  public let model: LlamaModel
+  public let model: DecoderModel
   public let judge: any Judge
   public let config: BenchConfig
   public var log: (String) -> Void = { _ in }
 
-  public init(model: LlamaModel, judge: any Judge, config: BenchConfig) {
+  public init(model: DecoderModel, judge: any Judge, config: BenchConfig) {
     self.model = model
     self.judge = judge
     self.config = config

@@ -33,7 +33,7 @@ struct JudgeOptions: ParsableArguments {
     return root.appendingPathComponent(path).path
   }
 
-  func make(model: LlamaModel) throws -> any Judge {
+  func make(model: DecoderModel) throws -> any Judge {
     if judge == "openai" {
       return try LLMJudgeFactory.make(self)
     }

@@ -19,7 +19,7 @@ public struct Calibrator {
   public var fluencyExamples = 60
   public var personaQuestions = 10
 
-  public init(encoder: SentenceEncoder, model: LlamaModel, dataDirectory: String) {
+  public init(encoder: SentenceEncoder, model: DecoderModel, dataDirectory: String) {
     let placeholder = JudgeCalibration(
       encoderSHA256: "", languageModelSHA256: "", concept: .init(low: 0, high: 0), instruct: .init(low: 0, high: 0),
       fluency: .init(weights: [0, 0, 0], bias: 0, mean: [0, 0, 0], std: [1, 1, 1]), fluencyThresholds: .init(low: 0.3, high: 0.7),

@@ -7,14 +7,14 @@ import LM
 /// mapped to AxBench's 0–2 scale (or 0–100) by a committed calibration.
 public final class EmbeddedJudge: Judge, @unchecked Sendable {
   public let encoder: SentenceEncoder
-  public let model: LlamaModel
+  public let model: DecoderModel
   public let calibration: JudgeCalibration
   /// Response tokens scored for fluency at most.
   public var maxFluencyTokens = 128
   /// Responses per LM pass when scoring fluency.
   static let fluencyBatch = 16
 
-  public init(encoder: SentenceEncoder, model: LlamaModel, calibration: JudgeCalibration) {
+  public init(encoder: SentenceEncoder, model: DecoderModel, calibration: JudgeCalibration) {
     self.encoder = encoder
     self.model = model
     self.calibration = calibration

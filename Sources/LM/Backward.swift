@@ -12,7 +12,7 @@ public struct TeacherForcedSequence: Sendable, Equatable {
   }
 }
 
-extension LlamaModel {
+extension DecoderModel {
   /// Mean negative log-likelihood of the response tokens given everything before them,
   /// over all response tokens of the batch:  L = −(1/T) Σₛ Σₜ log p(yₛₜ | xₛ, yₛ<ₜ).
   ///
@@ -53,14 +53,19 @@ extension LlamaModel {
     var logits = self.logits(of: final, rows: rows)
     let count = Float(rows.count)
     var loss: Float = 0
+    let cap = configuration.finalSoftcap
+    var capDerivative = [Float](repeating: 1, count: cap == nil ? 0 : logits.cols)
     logits.storage.withUnsafeMutableBufferPointer { p in
       for (i, target) in targets.enumerated() {
         let row = p.baseAddress! + i * logits.cols
         let logit = row[target]
+        // Logits capped as c·tanh(z/c) pass their gradient on times 1 − (logit/c)².
+        if let cap { for j in 0..<logits.cols { capDerivative[j] = 1 - (row[j] / cap) * (row[j] / cap) } }
         loss += Kernels.softmax(row, count: logits.cols) - logit
         // Now `row` holds probabilities: dL/dlogits = (p − onehot) / T.
         row[target] -= 1
         for j in 0..<logits.cols { row[j] *= gradientScale / count }
+        if cap != nil { for j in 0..<logits.cols { row[j] *= capDerivative[j] } }
       }
     }
     loss /= count
@@ -139,33 +144,23 @@ extension LlamaModel {
     backward(trace: trace, outputGradients: [c.layerCount - 1: grad], intervention: intervention)
   }
 
-  /// Maps dL/d(block output) to dL/d(block input) in place.
+  /// Maps dL/d(block output) to dL/d(block input) in place, the reverse of `block`.
   func blockBackward(_ l: Int, trace: ForwardTrace, gradient grad: inout Matrix) {
     let c = configuration
     let w = weights.blocks[l]
     let n = grad.rows
     let d = c.modelDimension
     let ff = c.feedForwardDimension
-    // Feed-forward: x_out = x_mid + W_down · (silu(g) ⊙ u), (g, u) = W_gu · norm(x_mid).
+    // Feed-forward: x_out = x_mid + post(W_down · (act(g) ⊙ u)), (g, u) = W_gu · norm(x_mid).
+    let gradProjected = throughPostNorm(grad, input: trace.feedForwardProjections[l], weight: w.postFeedForwardNorm)
     var gradActivated = Matrix(rows: n, cols: ff)
-    BLAS.gemm(m: n, n: ff, k: d, a: grad.storage, b: w.down.dense, transposeB: false, c: &gradActivated.storage)
+    BLAS.gemm(m: n, n: ff, k: d, a: gradProjected.storage, b: w.down.dense, transposeB: false, c: &gradActivated.storage)
     var gradGateUp = Matrix(rows: n, cols: 2 * ff)
     trace.gateUps[l].storage.withUnsafeBufferPointer { gu in
       gradGateUp.storage.withUnsafeMutableBufferPointer { out in
         gradActivated.storage.withUnsafeBufferPointer { ga in
-          for r in 0..<n {
-            let g = gu.baseAddress! + r * 2 * ff
-            let u = g + ff
-            let dg = out.baseAddress! + r * 2 * ff
-            let du = dg + ff
-            let da = ga.baseAddress! + r * ff
-            for i in 0..<ff {
-              let s = 1 / (1 + expf(-g[i]))
-              let silu = g[i] * s
-              du[i] = da[i] * silu
-              dg[i] = da[i] * u[i] * s * (1 + g[i] * (1 - s))
-            }
-          }
+          c.activation.backward(
+            gateUp: gu.baseAddress!, gradient: ga.baseAddress!, rows: n, width: ff, output: out.baseAddress!)
         }
       }
     }
@@ -173,10 +168,12 @@ extension LlamaModel {
     BLAS.gemm(m: n, n: d, k: 2 * ff, a: gradGateUp.storage, b: w.gateUp.dense, transposeB: false, c: &gradNormed.storage)
     accumulateNormBackward(trace.middles[l], weight: w.feedForwardNorm, gradNormed: gradNormed, into: &grad)
 
-    // Attention: x_mid = x_in + W_o · attention(rope(W_qkv · norm(x_in))).
+    // Attention: x_mid = x_in + post(W_o · attention(rope(qknorm(W_qkv · norm(x_in) + b)))).
+    let gradAttention = throughPostNorm(grad, input: trace.attentionProjections[l], weight: w.postAttentionNorm)
     var gradAttended = Matrix(rows: n, cols: c.queryDimension)
     BLAS.gemm(
-      m: n, n: c.queryDimension, k: d, a: grad.storage, b: w.attentionOutput.dense, transposeB: false, c: &gradAttended.storage)
+      m: n, n: c.queryDimension, k: d, a: gradAttention.storage, b: w.attentionOutput.dense, transposeB: false,
+      c: &gradAttended.storage)
     var gradQKV = attentionBackward(l, trace: trace, gradAttended: gradAttended)
     let qkvWidth = c.queryDimension + 2 * c.keyValueDimension
     let slots = trace.batch!.slots
@@ -187,8 +184,46 @@ extension LlamaModel {
         rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: slots[r].position, inverse: true)
       }
     }
+    if let qn = w.queryNorm, let kn = w.keyNorm { queryKeyNormBackward(l, trace: trace, queryNorm: qn, keyNorm: kn, &gradQKV) }
     BLAS.gemm(m: n, n: d, k: qkvWidth, a: gradQKV.storage, b: w.qkv.dense, transposeB: false, c: &gradNormed.storage)
     accumulateNormBackward(trace.blockInputs[l], weight: w.attentionNorm, gradNormed: gradNormed, into: &grad)
+  }
+
+  /// dL/d(input of a post-norm) from dL/d(its output); the gradient itself without a post-norm.
+  private func throughPostNorm(_ grad: Matrix, input: Matrix, weight: [Float]?) -> Matrix {
+    guard let weight else { return grad }
+    var out = Matrix(rows: grad.rows, cols: grad.cols)
+    accumulateNormBackward(input, weight: weight, gradNormed: grad, into: &out)
+    return out
+  }
+
+  /// Replaces the query and key parts of `gradQKV` (w.r.t. the normed heads) by the gradient
+  /// w.r.t. the heads before their per-head RMSNorm.
+  private func queryKeyNormBackward(
+    _ l: Int, trace: ForwardTrace, queryNorm: [Float], keyNorm: [Float], _ gradQKV: inout Matrix
+  ) {
+    let c = configuration
+    let hd = c.headDimension
+    let width = gradQKV.cols
+    let heads = c.headCount + c.keyValueHeadCount
+    var head = [Float](repeating: 0, count: hd)
+    trace.projectedQKV[l].storage.withUnsafeBufferPointer { xp in
+      gradQKV.storage.withUnsafeMutableBufferPointer { gp in
+        for r in 0..<gradQKV.rows {
+          for h in 0..<heads {
+            let offset = r * width + h * hd
+            let x = xp.baseAddress! + offset
+            let g = gp.baseAddress! + offset
+            for i in 0..<hd { head[i] = 0 }
+            Kernels.rmsNormBackward(
+              x, weight: h < c.headCount ? queryNorm : keyNorm,
+              inverseRMS: Kernels.inverseRMS(x, width: hd, epsilon: c.rmsNormEpsilon), gradientOutput: g, width: hd,
+              accumulateInto: &head)
+            for i in 0..<hd { g[i] = head[i] }
+          }
+        }
+      }
+    }
   }
 
   private func accumulateNormBackward(_ x: Matrix, weight: [Float], gradNormed: Matrix, into grad: inout Matrix) {
@@ -216,7 +251,7 @@ extension LlamaModel {
     let hd = c.headDimension
     let kv = c.keyValueDimension
     let qkvWidth = c.queryDimension + 2 * kv
-    let scale = 1 / Float(hd).squareRoot()
+    let scale = c.attentionScale
     let batch = trace.batch!
     var gradQKV = Matrix(rows: gradAttended.rows, cols: qkvWidth)
     trace.qkv[l].storage.withUnsafeBufferPointer { qkvBuffer in
@@ -225,6 +260,7 @@ extension LlamaModel {
           for (ci, rows) in batch.chunkRanges.enumerated() {
             let m = rows.count
             var dP = [Float](repeating: 0, count: m * m)
+            var capped = c.attentionSoftcap == nil ? [] : [Float](repeating: 0, count: m * m)
             for h in 0..<c.headCount {
               let kvHead = h / c.groupSize
               let p = trace.probabilities[l][ci * c.headCount + h]
@@ -250,6 +286,18 @@ extension LlamaModel {
                     let dot = Kernels.dot(pr, dr, count: i + 1)
                     for j in 0...i { dr[j] = pr[j] * (dr[j] - dot) }
                     for j in (i + 1)..<m { dr[j] = 0 }
+                  }
+                  if let cap = c.attentionSoftcap {
+                    // s = c·tanh(z/c): dz = ds · (1 − tanh²(z/c)), z recomputed from q and k.
+                    capped.withUnsafeMutableBufferPointer { zp in
+                      BLAS.gemm(
+                        m: m, n: m, k: hd, a: q, lda: qkvWidth, b: k, ldb: qkvWidth, transposeB: true, c: zp.baseAddress!,
+                        alpha: scale)
+                      for i in 0..<(m * m) {
+                        let t = tanhf(zp[i] / cap)
+                        dp[i] *= 1 - t * t
+                      }
+                    }
                   }
                   BLAS.gemm(
                     m: m, n: hd, k: m, a: dp.baseAddress!, b: k, ldb: qkvWidth, transposeB: false, c: dQ, ldc: qkvWidth,

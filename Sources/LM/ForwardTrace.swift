@@ -15,6 +15,11 @@ public final class ForwardTrace: @unchecked Sendable {
   var attended: [Matrix] = []
   var middles: [Matrix] = []
   var gateUps: [Matrix] = []
+  /// The query/key/value rows before the per-head norms (families with q/k norms only).
+  var projectedQKV: [Matrix] = []
+  /// Attention and feed-forward outputs before their post-norms (families with sandwich norms).
+  var attentionProjections: [Matrix] = []
+  var feedForwardProjections: [Matrix] = []
   /// [layer][chunk · headCount + head] → m × total probabilities.
   var probabilities: [[[Float]]] = []
   var editInputs: [Int: Matrix] = [:]
@@ -27,7 +32,7 @@ public final class ForwardTrace: @unchecked Sendable {
 
   func covers(_ layer: Int) -> Bool { layer >= lowestLayer }
 
-  func begin(batch: PackedBatch, configuration c: LlamaConfiguration) {
+  func begin(batch: PackedBatch, configuration c: DecoderConfiguration) {
     self.batch = batch
     let empty = Matrix(rows: 0, cols: 0)
     blockInputs = Array(repeating: empty, count: c.layerCount)
@@ -35,6 +40,9 @@ public final class ForwardTrace: @unchecked Sendable {
     attended = blockInputs
     middles = blockInputs
     gateUps = blockInputs
+    projectedQKV = blockInputs
+    attentionProjections = blockInputs
+    feedForwardProjections = blockInputs
     let heads = batch.chunkRanges.count * c.headCount
     probabilities = Array(repeating: Array(repeating: [], count: heads), count: c.layerCount)
     editInputs = [:]
@@ -51,6 +59,9 @@ public final class ForwardTrace: @unchecked Sendable {
   }
 
   func recordFeedForward(layer: Int, gateUp: Matrix) { gateUps[layer] = gateUp }
+  func recordProjectedQKV(layer: Int, _ m: Matrix) { projectedQKV[layer] = m }
+  func recordAttentionProjection(layer: Int, _ m: Matrix) { attentionProjections[layer] = m }
+  func recordFeedForwardProjection(layer: Int, _ m: Matrix) { feedForwardProjections[layer] = m }
 
   func recordProbabilities(layer: Int, chunk: Int, head: Int, _ p: [Float]) {
     let headCount = probabilities[layer].count / max(1, batch?.chunkRanges.count ?? 1)

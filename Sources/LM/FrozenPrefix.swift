@@ -29,7 +29,7 @@ public final class FrozenPrefix: @unchecked Sendable {
   }
 
   /// The packed states of `chunks` (whose caches must be empty), computing the missing ones.
-  func packedStates(for chunks: [ForwardChunk], model: LlamaModel) throws -> Matrix {
+  func packedStates(for chunks: [ForwardChunk], model: DecoderModel) throws -> Matrix {
     lock.lock()
     defer { lock.unlock() }
     let missing = chunks.filter { states[$0.tokens] == nil }

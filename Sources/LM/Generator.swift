@@ -36,7 +36,7 @@ public struct GenerationOptions: Sendable {
   }
 }
 
-extension LlamaModel {
+extension DecoderModel {
   /// Generates continuations of many prompts at once: one packed prefill, then one packed
   /// decode step per token for all sequences still running.
   ///

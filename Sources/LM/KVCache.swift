@@ -13,7 +13,7 @@ public final class KVCache: @unchecked Sendable {
   var keys: [[Float]]
   var values: [[Float]]
 
-  public init(configuration: LlamaConfiguration, capacity: Int = 256) {
+  public init(configuration: DecoderConfiguration, capacity: Int = 256) {
     layerCount = configuration.layerCount
     kvDimension = configuration.keyValueDimension
     self.capacity = max(1, capacity)

@@ -36,7 +36,7 @@ struct Linear: Sendable {
 extension Linear {
   /// Loads the named tensors (each `[in, out_i]` in GGUF order) stacked row-wise into one
   /// projection; keeps the quantized blocks when all parts share a kernel-supported format.
-  init(gguf: GGUFFile, _ parts: [(name: String, outputs: Int)], inputs: Int) throws {
+  init(gguf: some TensorSource, _ parts: [(name: String, outputs: Int)], inputs: Int) throws {
     var dense: [Float] = []
     var infos: [GGUFTensorInfo] = []
     for part in parts {

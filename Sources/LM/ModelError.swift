@@ -2,7 +2,9 @@
 public enum ModelError: Error, Equatable, CustomStringConvertible {
   case missingKey(String)
   case wrongKeyType(key: String, expected: String)
-  case unsupportedArchitecture(String)
+  case unsupportedArchitecture(String, known: [String])
+  case badCheckpoint(path: String, reason: String)
+  case unsupportedTensorType(name: String, type: String)
   case invalidConfiguration(String)
   case missingTensor(String)
   case tensorShape(name: String, found: [Int], expected: [Int])
@@ -15,7 +17,10 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     switch self {
     case .missingKey(let key): "model metadata lacks '\(key)'"
     case .wrongKeyType(let key, let expected): "model metadata '\(key)' is not \(expected)"
-    case .unsupportedArchitecture(let a): "architecture '\(a)' is not supported (only llama)"
+    case .unsupportedArchitecture(let a, let known):
+      "architecture '\(a)' is not supported (known: \(known.joined(separator: ", ")))"
+    case .badCheckpoint(let path, let reason): "\(path): \(reason)"
+    case .unsupportedTensorType(let name, let type): "tensor '\(name)' has type \(type), which is not supported"
     case .invalidConfiguration(let why): "invalid model configuration: \(why)"
     case .missingTensor(let name): "model file lacks tensor '\(name)'"
     case .tensorShape(let name, let found, let expected):

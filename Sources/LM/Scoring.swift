@@ -1,7 +1,7 @@
 import Foundation
 import Tensor
 
-extension LlamaModel {
+extension DecoderModel {
   /// Rows of the output head computed at once when scoring: enough for sgemm to run at full
   /// speed (the quantized kernel takes ≤ 64 rows), few enough that the logits stay at 25 MB
   /// for a 49k vocabulary instead of one row per packed token.

@@ -9,10 +9,10 @@ public struct FactorSelection {
   /// AxBench's 14 steering factors.
   public static let axbenchFactors: [Float] = [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0]
 
-  public let model: LlamaModel
+  public let model: DecoderModel
   public let file: SteeringFile
 
-  public init(model: LlamaModel, file: SteeringFile) {
+  public init(model: DecoderModel, file: SteeringFile) {
     self.model = model
     self.file = file
   }

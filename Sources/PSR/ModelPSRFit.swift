@@ -27,7 +27,7 @@ public struct CapturedExampleTargets: Sendable {
 /// z = the direction and b = the length of meanΔ_{l_k} − meanΔ_{l_{k−1}}, the part of the
 /// prompt's effect that appears between the two layers; w = 0.
 public struct ModelPSRFit {
-  public let model: LlamaModel
+  public let model: DecoderModel
   public let layers: [Int]
   public let objective: PSRObjective
   public var epochs = 4
@@ -35,14 +35,14 @@ public struct ModelPSRFit {
   public var batchExamples = 4
   public var seed: UInt64 = 0
 
-  public init(model: LlamaModel, layers: [Int], objective: PSRObjective) {
+  public init(model: DecoderModel, layers: [Int], objective: PSRObjective) {
     self.model = model
     self.layers = layers.sorted()
     self.objective = objective
   }
 
   /// Loads the examples of a capture, with targets at `layers`.
-  public static func examples(_ reader: ActivationReader, model: LlamaModel, layers: [Int], limit: Int? = nil) throws
+  public static func examples(_ reader: ActivationReader, model: DecoderModel, layers: [Int], limit: Int? = nil) throws
     -> [CapturedExampleTargets]
   {
     let instructions = try reader.instructions()

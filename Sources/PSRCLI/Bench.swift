@@ -102,7 +102,7 @@ struct Bench: ParsableCommand {
   /// Tokens per second decoding `decodeTokens` tokens in each of `streams` sequences after
   /// a short prompt; prefill time is excluded.
   private func decodeRate(
-    _ model: LlamaModel, streams: Int, tokens: Int? = nil, intervention: (any Intervention)? = nil
+    _ model: DecoderModel, streams: Int, tokens: Int? = nil, intervention: (any Intervention)? = nil
   ) throws -> Double {
     let decodeTokens = tokens ?? self.decodeTokens
     let prompt = model.chatPrompt(user: "Write a long story about a lighthouse keeper.")
@@ -123,7 +123,7 @@ struct Bench: ParsableCommand {
 
 /// Response tokens captured per second (both teacher-forced passes) on 4 given responses
 /// of about 128 tokens at one layer.
-private func captureRate(_ model: LlamaModel) throws -> Double {
+private func captureRate(_ model: DecoderModel) throws -> Double {
   let text = String(repeating: "The lighthouse keeper climbed the stairs and looked out over the grey sea. ", count: 8)
   let inputs = (0..<4).map { CaptureInput(instruction: "Tell me story number \($0).", output: text) }
   let capture = try ActivationCapture(
@@ -137,7 +137,7 @@ private func captureRate(_ model: LlamaModel) throws -> Double {
 /// Response tokens scored per second by teacher-forced log-probabilities, as the embedded
 /// judge's fluency measure runs them: 8 chat prompts, 128 response tokens each, 4 of the
 /// prompts shared by two responses (the judge sees each question at several factors).
-private func scoreRate(_ model: LlamaModel) throws -> Double {
+private func scoreRate(_ model: DecoderModel) throws -> Double {
   var generator = SeededGenerator(seed: 2)
   let sequences = (0..<8).map { i in
     TeacherForcedSequence(

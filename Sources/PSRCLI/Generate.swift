@@ -63,7 +63,7 @@ struct Generate: ParsableCommand {
     }
   }
 
-  private func steering(_ model: LlamaModel) throws -> (any Intervention)? {
+  private func steering(_ model: DecoderModel) throws -> (any Intervention)? {
     if let steer {
       do {
         return try SteeringFile.load(steer).intervention(for: model, factor: factor, file: steer)

@@ -35,7 +35,7 @@ struct Serve: ParsableCommand {
 
 /// Routes requests to the model; generation is serialised.
 final class ServerState: @unchecked Sendable {
-  let model: LlamaModel
+  let model: DecoderModel
   let name: String
   let maxTokens: Int
   let delayMs: Int
@@ -43,7 +43,7 @@ final class ServerState: @unchecked Sendable {
   private var counter = 0
   private let lock = NSLock()
 
-  init(model: LlamaModel, name: String, maxTokens: Int, failFirst: Int, delayMs: Int) {
+  init(model: DecoderModel, name: String, maxTokens: Int, failFirst: Int, delayMs: Int) {
     self.model = model
     self.name = name
     self.maxTokens = maxTokens

@@ -82,7 +82,7 @@ struct TuneAlpha: ParsableCommand {
 
   /// Bisects the factor on [0, maxFactor] so that judged coherence meets the target
   /// (coherence falls as steering grows).
-  private func bisect(model: LlamaModel, file: inout SteeringFile, instructions: [String], target: Double) throws {
+  private func bisect(model: DecoderModel, file: inout SteeringFile, instructions: [String], target: Double) throws {
     func resolve(_ p: String) -> String {
       FileManager.default.fileExists(atPath: p)
         ? p

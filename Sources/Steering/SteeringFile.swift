@@ -81,7 +81,7 @@ public struct SteeringFile: Codable, Equatable, Sendable {
     self.chatTemplate = chatTemplate
   }
 
-  public init(kind: SteeringKind, for model: LlamaModel) throws {
+  public init(kind: SteeringKind, for model: DecoderModel) throws {
     self.init(
       kind: kind, model: try model.fingerprint, tokenizer: "gpt2-bpe/\(model.tokenizer.vocabularySize)",
       chatTemplate: model.chatTemplate.identifier)
@@ -123,7 +123,7 @@ public struct SteeringFile: Codable, Equatable, Sendable {
 
   /// The intervention this file describes, for `model`, with its global α times `factor`.
   /// Throws when the file was made with another model.
-  public func intervention(for model: LlamaModel, factor: Float = 1, file: String = "steering file") throws -> any Intervention {
+  public func intervention(for model: DecoderModel, factor: Float = 1, file: String = "steering file") throws -> any Intervention {
     try model.fingerprint.requireMatch(self.model, file: file)
     let scale = alpha * factor
     var members: [any Intervention] = vectors.map {

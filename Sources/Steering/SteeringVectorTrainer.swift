@@ -65,10 +65,10 @@ public enum TrainingError: Error, CustomStringConvertible {
 /// Trains α and v of an additive vector jointly with Adam against the response NLL of
 /// (x, y) pairs, with a linear learning-rate decay to zero; no factor search afterwards.
 public struct SteeringVectorTrainer {
-  public let model: LlamaModel
+  public let model: DecoderModel
   public let options: SteeringVectorTrainingOptions
 
-  public init(model: LlamaModel, options: SteeringVectorTrainingOptions) throws {
+  public init(model: DecoderModel, options: SteeringVectorTrainingOptions) throws {
     let o = options
     guard (0..<model.configuration.layerCount).contains(o.layer) else {
       throw SteeringError.layerOutOfRange(o.layer, layerCount: model.configuration.layerCount)

@@ -34,7 +34,7 @@ public struct TrainingExample: Codable, Equatable, Sendable {
   }
 
   /// The chat-templated prompt and the response tokens (at most `maxResponseTokens`).
-  public func tokenized(for model: LlamaModel, maxResponseTokens: Int) -> TeacherForcedSequence {
+  public func tokenized(for model: DecoderModel, maxResponseTokens: Int) -> TeacherForcedSequence {
     TeacherForcedSequence(
       prompt: model.chatPrompt(user: instruction),
       response: Array(model.tokenizer.encode(output, parseSpecial: false).prefix(maxResponseTokens)))

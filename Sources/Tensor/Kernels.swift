@@ -121,17 +121,19 @@ extension Kernels {
   public static var hasSIMD: Bool { BLAS.hasAVX2 }
 
   /// Attention of one query position for `heads` query heads that share a key/value head:
-  /// `probabilities[h·count + j] = softmax_j(scale · q_h · k_j)` and
+  /// `probabilities[h·count + j] = softmax_j(cap(scale · q_h · k_j))` (cap(s) = c·tanh(s/c) with
+  /// `softcap` c, else s) and
   /// `output[h·headDimension …] = Σ_j probabilities[h·count + j] · v_j`, where `query` and
   /// `output` hold the heads contiguously and key/value row j starts at `j · stride`.
   /// Requires `hasSIMD`.
   @inlinable
   public static func attendOne(
     heads: Int, headDimension: Int, query: UnsafePointer<Float>, keys: UnsafePointer<Float>,
-    values: UnsafePointer<Float>, stride: Int, count: Int, scale: Float,
+    values: UnsafePointer<Float>, stride: Int, count: Int, scale: Float, softcap: Float? = nil,
     probabilities: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
   ) {
     psr_attend_one(
-      Int32(heads), Int32(headDimension), query, keys, values, Int32(stride), Int32(count), scale, probabilities, output)
+      Int32(heads), Int32(headDimension), query, keys, values, Int32(stride), Int32(count), scale, softcap ?? 0,
+      probabilities, output)
   }
 }

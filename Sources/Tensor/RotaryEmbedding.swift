@@ -1,23 +1,34 @@
 import Foundation
 
-/// Rotary position embedding on adjacent pairs, the layout of GGUF Llama weights.
+/// Rotary position embedding.
 ///
-/// For a head vector x of dimension D and position p, pair i (0 ≤ i < D/2) rotates
-/// (x[2i], x[2i+1]) by angle p · θ^(−2i/D). The converter that writes GGUF permutes the
-/// query/key projections so that this equals Hugging Face's half-split `rotate_half`.
-/// Tables are computed in Double and stored as Float, and grow on demand.
+/// For a head vector x of dimension D and position p, pair i (0 ≤ i < D/2) is rotated by the
+/// angle p · θᵢ (θᵢ = base^(−2i/D) unless the model scales it). With `halfSplit` false the pair
+/// is (x[2i], x[2i+1]), the layout of GGUF Llama weights, whose converter permuted the
+/// query/key projections so that this equals Hugging Face's `rotate_half`; with `halfSplit`
+/// it is (x[i], x[i + D/2]), `rotate_half` itself. Tables are computed in Double and stored
+/// as Float, and grow on demand.
 public final class RotaryEmbedding: @unchecked Sendable {
   public let headDimension: Int
-  public let base: Double
+  public let inverseFrequencies: [Double]
+  public let halfSplit: Bool
   private var cosTable: [Float] = []
   private var sinTable: [Float] = []
   private var positions = 0
   private let lock = NSLock()
 
-  public init(headDimension: Int, base: Double) {
-    precondition(headDimension % 2 == 0, "RoPE needs an even head dimension")
+  public convenience init(headDimension: Int, base: Double) {
+    self.init(
+      headDimension: headDimension,
+      inverseFrequencies: (0..<(headDimension / 2)).map { pow(base, -Double(2 * $0) / Double(headDimension)) },
+      halfSplit: false)
+  }
+
+  public init(headDimension: Int, inverseFrequencies: [Double], halfSplit: Bool) {
+    precondition(headDimension % 2 == 0 && inverseFrequencies.count == headDimension / 2, "RoPE needs D/2 frequencies")
     self.headDimension = headDimension
-    self.base = base
+    self.inverseFrequencies = inverseFrequencies
+    self.halfSplit = halfSplit
   }
 
   /// Makes sure the tables cover positions 0..<count.
@@ -30,7 +41,7 @@ public final class RotaryEmbedding: @unchecked Sendable {
     cosTable.reserveCapacity(newCount * half)
     for p in positions..<newCount {
       for i in 0..<half {
-        let angle = Double(p) * pow(base, -Double(2 * i) / Double(headDimension))
+        let angle = Double(p) * inverseFrequencies[i]
         cosTable.append(Float(cos(angle)))
         sinTable.append(Float(sin(angle)))
       }
@@ -46,15 +57,17 @@ public final class RotaryEmbedding: @unchecked Sendable {
     withTables(position: position) { c, s in
       let half = headDimension / 2
       let sign: Float = inverse ? -1 : 1
+      // Pair i is (v[i·step], v[i·step + offset]).
+      let (step, offset) = halfSplit ? (1, half) : (2, 1)
       for h in 0..<heads {
         let v = x + h * headDimension
         for i in 0..<half {
-          let a = v[2 * i]
-          let b = v[2 * i + 1]
+          let a = v[i * step]
+          let b = v[i * step + offset]
           let cs = c[i]
           let sn = sign * s[i]
-          v[2 * i] = a * cs - b * sn
-          v[2 * i + 1] = a * sn + b * cs
+          v[i * step] = a * cs - b * sn
+          v[i * step + offset] = a * sn + b * cs
         }
       }
     }

@@ -6,7 +6,7 @@ import TestSupport
 import XCTest
 
 final class ActivationCaptureTests: TemporaryDirectoryTestCase {
-  private func states(_ model: LlamaModel, _ tokens: [Int], layer: Int) throws -> [[Float]] {
+  private func states(_ model: DecoderModel, _ tokens: [Int], layer: Int) throws -> [[Float]] {
     let recorder = Recorder(layers: [layer])
     try model.forward(
       [ForwardChunk(tokens: tokens, cache: model.makeCache(), promptLength: tokens.count)], logits: .none, intervention: recorder)
@@ -14,9 +14,21 @@ final class ActivationCaptureTests: TemporaryDirectoryTestCase {
   }
 
   func testDeltaAndBaseEqualTwoIndependentForwardPasses() throws {
-    let model = try Fixtures.model()
+    try assertCaptureEqualsTwoPasses(try Fixtures.model(), layers: [4, 15])
+  }
+
+  func testDeltaAndBaseEqualTwoPassesOnEveryFamily() throws {
+    // Gemma-2's windows are shorter than the prompted sequences, so they shift with the prompt.
+    for family in FamilyFixture.families {
+      for (_, model) in try FamilyFixture.load(family).models() {
+        try assertCaptureEqualsTwoPasses(model, layers: [0, model.configuration.layerCount - 1])
+      }
+    }
+  }
+
+  private func assertCaptureEqualsTwoPasses(_ model: DecoderModel, layers: [Int]) throws {
     let options = CaptureOptions(
-      steeringPrompt: "You are a pirate. Talk like one.", promptPosition: .prefix, layers: [4, 15], maxNewTokens: 12, seed: 3)
+      steeringPrompt: "You are a pirate. Talk like one.", promptPosition: .prefix, layers: layers, maxNewTokens: 12, seed: 3)
     let capture = try ActivationCapture(model: model, options: options)
     let inputs = [
       CaptureInput(instruction: "Describe the weather."), CaptureInput(instruction: "Name a fruit.", output: "An apple, of course!"),
@@ -27,9 +39,11 @@ final class ActivationCaptureTests: TemporaryDirectoryTestCase {
     for (input, example) in zip(inputs, examples) {
       let pair = model.promptPair(instruction: input.instruction, steeringPrompt: options.steeringPrompt, position: .prefix)
       let response = example.tokens.map(Int.init)
-      if let output = input.output { XCTAssertEqual(response, model.tokenizer.encode(output, parseSpecial: false)) }
-      XCTAssertEqual(example.base[15]!.count, response.count * d, "one row per response token")
-      for layer in [4, 15] {
+      if let output = input.output {
+        XCTAssertEqual(response, Array(model.tokenizer.encode(output, parseSpecial: false).prefix(options.maxNewTokens)))
+      }
+      XCTAssertEqual(example.base[layers[1]]!.count, response.count * d, "one row per response token")
+      for layer in layers {
         let prompted = try states(model, pair.prompted + response, layer: layer)
         let unprompted = try states(model, pair.unprompted + response, layer: layer)
         for t in 0..<response.count {

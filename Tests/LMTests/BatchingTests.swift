@@ -6,7 +6,7 @@ import XCTest
 /// Packing sequences of different lengths and decoding from the cache must give what
 /// each sequence gives alone, in one pass.
 final class BatchingTests: XCTestCase {
-  private func lastLogits(_ model: LlamaModel, _ ids: [Int]) throws -> [Float] {
+  private func lastLogits(_ model: DecoderModel, _ ids: [Int]) throws -> [Float] {
     try model.forward([ForwardChunk(tokens: ids, cache: model.makeCache(), promptLength: ids.count)]).row(0)
   }
 

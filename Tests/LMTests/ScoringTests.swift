@@ -7,7 +7,7 @@ import XCTest
 /// the response tokens, whether or not sequences share a prompt.
 final class ScoringTests: XCTestCase {
   /// log softmax(logits of row r)[token], in Double, from `forward(…, logits: .all)` of one sequence.
-  private func expected(_ model: LlamaModel, _ s: TeacherForcedSequence) throws -> [Double] {
+  private func expected(_ model: DecoderModel, _ s: TeacherForcedSequence) throws -> [Double] {
     let ids = s.prompt + s.response
     let logits = try model.forward([ForwardChunk(tokens: ids, cache: model.makeCache(), promptLength: s.prompt.count)], logits: .all)
     return s.response.enumerated().map { t, token in
@@ -17,7 +17,7 @@ final class ScoringTests: XCTestCase {
     }
   }
 
-  private func assertMatches(_ got: [[Float]], _ sequences: [TeacherForcedSequence], _ model: LlamaModel) throws {
+  private func assertMatches(_ got: [[Float]], _ sequences: [TeacherForcedSequence], _ model: DecoderModel) throws {
     XCTAssertEqual(got.map(\.count), sequences.map(\.response.count))
     for (lp, s) in zip(got, sequences) {
       for (a, b) in zip(lp, try expected(model, s)) { XCTAssertEqual(Double(a), b, accuracy: 2e-3) }

@@ -5,7 +5,7 @@ import TestSupport
 import XCTest
 
 final class SteeringFileTests: TemporaryDirectoryTestCase {
-  private func sample(model: LlamaModel) throws -> SteeringFile {
+  private func sample(model: DecoderModel) throws -> SteeringFile {
     var f = try SteeringFile(kind: .prosv, for: model)
     let d = model.configuration.modelDimension
     f.vectors = [VectorEntry(layer: 7, positions: .prompt(prefix: 2, suffix: 2), alpha: 3.5, vector: (0..<d).map { Float($0) / 1000 })]

@@ -25,19 +25,19 @@ public enum Fixtures {
     return packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
   }
 
-  nonisolated(unsafe) private static var loaded: LlamaModel?
+  nonisolated(unsafe) private static var loaded: DecoderModel?
   private static let lock = NSLock()
 
   /// The default model, loaded once per test process. Fails (never skips) when it is
   /// missing: run scripts/setup.sh first.
-  public static func model() throws -> LlamaModel {
+  public static func model() throws -> DecoderModel {
     lock.lock()
     defer { lock.unlock() }
     if let loaded { return loaded }
     guard FileManager.default.fileExists(atPath: modelPath) else {
       throw FixtureError("model \(modelPath) is missing; run scripts/setup.sh")
     }
-    let m = try LlamaModel(path: modelPath)
+    let m = try DecoderModel(path: modelPath)
     loaded = m
     return m
   }

@@ -23,12 +23,13 @@ float psr_log_sum_exp(const float *x, int count);
 void psr_swiglu(const float *g, const float *u, float *y, int count);
 
 /// Attention of one query position for `heads` query heads sharing one key/value head:
-/// probabilities[h][j] = softmax_j(scale · q_h · k_j) and out[h] = sum_j probabilities[h][j] v_j, with
+/// probabilities[h][j] = softmax_j(cap(scale · q_h · k_j)) and out[h] = sum_j probabilities[h][j] v_j, with
 /// q (heads × hd) and out (heads × hd) dense, key/value row j at keys/values + j·stride, and
-/// probabilities (heads × total) written. Requires psr_has_avx2_fma().
+/// probabilities (heads × total) written; cap(s) = softcap·tanh(s/softcap) when softcap > 0, else s.
+/// Requires psr_has_avx2_fma().
 void psr_attend_one(
     int heads, int hd, const float *q, const float *keys, const float *values, int stride, int total, float scale,
-    float *probabilities, float *out);
+    float softcap, float *probabilities, float *out);
 
 /// Runs fn(ctx, p) for p in [0, parts) on a persistent pool of (cores - 1) workers and the
 /// calling thread; returns when all are done. Returns 0 without running anything when the pool

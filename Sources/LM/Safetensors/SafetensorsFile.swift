@@ -57,12 +57,23 @@ public final class SafetensorsFile: @unchecked Sendable {
         let offsets = info["data_offsets"] as? [Int], offsets.count == 2
       else { throw SafetensorsError.badHeader(path: path, reason: "entry '\(name)' lacks dtype, shape or data_offsets") }
       guard let size = Self.elementSize(dtype) else { throw SafetensorsError.unsupportedType(name: name, dtype: dtype) }
-      guard shape.allSatisfy({ $0 >= 0 && $0 < 1 << 32 }), offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize,
-        offsets[1] - offsets[0] == shape.reduce(1, *) * size
+      guard shape.allSatisfy({ $0 >= 0 && $0 < 1 << 32 }), let bytes = Self.byteCount(shape, elementSize: size),
+        offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize, offsets[1] - offsets[0] == bytes
       else { throw SafetensorsError.outOfBounds(name: name) }
       entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
     }
     self.entries = entries
+  }
+
+  /// The product of the shape and the element size, or nil when it overflows.
+  static func byteCount(_ shape: [Int], elementSize: Int) -> Int? {
+    var total = elementSize
+    for d in shape {
+      let (product, overflow) = total.multipliedReportingOverflow(by: d)
+      if overflow { return nil }
+      total = product
+    }
+    return total
   }
 
   static func elementSize(_ dtype: String) -> Int? {
@@ -73,6 +84,11 @@ public final class SafetensorsFile: @unchecked Sendable {
     case "U8", "I8", "BOOL": 1
     default: nil
     }
+  }
+
+  /// The raw bytes of an entry, valid while this file object lives.
+  public func data(_ entry: Entry) -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(rebasing: mapping.bytes[(dataStart + entry.range.lowerBound)..<(dataStart + entry.range.upperBound)])
   }
 
   /// A float tensor (F32, F16 or BF16) as fp32, checked against `shape` when given.

@@ -31,7 +31,12 @@ public struct ChatTemplate: Sendable, Equatable {
 
   /// Reads the template from metadata; a model without one gets plain ChatML.
   public init(gguf: GGUFFile) throws {
-    guard let source = gguf.metadata["tokenizer.chat_template"]?.string else {
+    try self.init(source: gguf.metadata["tokenizer.chat_template"]?.string)
+  }
+
+  /// Recognises a Jinja template's text; no template means plain ChatML.
+  public init(source: String?) throws {
+    guard let source else {
       self = .chatML(defaultSystemMessage: nil)
       return
     }

@@ -24,31 +24,59 @@ public enum LogitRows: Sendable, Equatable {
   case all
 }
 
-/// A Llama-architecture decoder (SmolLM2, Llama 2/3 and kin), fp32 on OpenBLAS.
+/// A decoder-only transformer of any family in ``ModelFamily``, fp32 on OpenBLAS, driven by
+/// its ``DecoderConfiguration``.
 ///
 /// `forward` runs a packed batch: the new tokens of several sequences are stacked into one
 /// matrix so that every projection is a single GEMM, while attention stays within each
 /// sequence (its cache plus its own new tokens, causally masked). No padding is involved.
-public final class LlamaModel: @unchecked Sendable {
-  public let configuration: LlamaConfiguration
+public final class DecoderModel: @unchecked Sendable {
+  public let configuration: DecoderConfiguration
   public let tokenizer: BPETokenizer
   public let chatTemplate: ChatTemplate
+  /// The GGUF file or Hugging Face directory the model came from.
   public let path: String
-  let weights: LlamaWeights
+  /// The files whose bytes identify the model (the GGUF file, or config.json and the shards).
+  let files: [String]
+  let weights: DecoderWeights
   let rope: RotaryEmbedding
 
-  /// Loads and dequantizes a GGUF model.
+  /// Loads a GGUF file or a Hugging Face model directory (`config.json` and safetensors).
   public init(path: String) throws {
-    let gguf = try GGUFFile(path: path)
-    configuration = try LlamaConfiguration(metadata: gguf.metadata)
-    tokenizer = try BPETokenizer(gguf: gguf)
-    guard tokenizer.vocabularySize == configuration.vocabularySize else {
+    if HuggingFaceCheckpoint.isCheckpoint(path) {
+      let checkpoint = try HuggingFaceCheckpoint(directory: path)
+      configuration = checkpoint.configuration
+      let tokenizerPath = path + "/tokenizer.json"
+      guard FileManager.default.fileExists(atPath: tokenizerPath) else {
+        throw ModelError.badCheckpoint(path: path, reason: "has no tokenizer.json")
+      }
+      tokenizer = try BPETokenizer(tokenizerJSON: tokenizerPath, endOfSequence: checkpoint.endOfSequenceIds.first)
+      chatTemplate = try ChatTemplate(source: BPETokenizer.tokenizerConfig(path)["chat_template"] as? String)
+      do {
+        weights = try DecoderWeights(source: checkpoint, configuration: configuration)
+      } catch ModelError.tensorShape(let name, let found, let expected) {
+        // Said in the checkpoint's own names and (out, in) order.
+        let hfName = HuggingFaceCheckpoint.huggingFaceName(name, family: configuration.family) ?? name
+        throw ModelError.badCheckpoint(
+          path: path, reason: "tensor '\(hfName)' has shape \(Array(found.reversed())), expected \(Array(expected.reversed()))")
+      }
+      files = checkpoint.files
+    } else {
+      let gguf = try GGUFFile(path: path)
+      configuration = try DecoderConfiguration(metadata: gguf.metadata)
+      tokenizer = try BPETokenizer(gguf: gguf)
+      chatTemplate = try ChatTemplate(gguf: gguf)
+      weights = try DecoderWeights(source: gguf, configuration: configuration)
+      files = [path]
+    }
+    guard tokenizer.vocabularySize <= configuration.vocabularySize else {
       throw ModelError.invalidConfiguration(
         "tokenizer has \(tokenizer.vocabularySize) tokens, the model \(configuration.vocabularySize)")
     }
-    chatTemplate = try ChatTemplate(gguf: gguf)
-    weights = try LlamaWeights(gguf: gguf, configuration: configuration)
-    rope = RotaryEmbedding(headDimension: configuration.headDimension, base: configuration.ropeBase)
+    rope = RotaryEmbedding(
+      headDimension: configuration.headDimension,
+      inverseFrequencies: configuration.ropeInverseFrequencies(frequencyFactors: weights.ropeFrequencyFactors),
+      halfSplit: configuration.ropeLayout == .halfSplit)
     self.path = path
   }
 
@@ -61,8 +89,11 @@ public final class LlamaModel: @unchecked Sendable {
       fingerprintLock.lock()
       defer { fingerprintLock.unlock() }
       if let cachedFingerprint { return cachedFingerprint }
+      // One file: its hash. A directory: the hash of its files' hashes, in order.
+      let hashes = try files.map { try SHA256.hex(ofFile: $0) }
+      let sha = hashes.count == 1 ? hashes[0] : SHA256.hex(Array(hashes.joined(separator: "\n").utf8))
       let f = ModelFingerprint(
-        name: configuration.name, sha256: try SHA256.hex(ofFile: path), layerCount: configuration.layerCount,
+        name: configuration.name, sha256: sha, layerCount: configuration.layerCount,
         modelDimension: configuration.modelDimension)
       cachedFingerprint = f
       return f
@@ -129,7 +160,7 @@ public final class LlamaModel: @unchecked Sendable {
     return (x, batch)
   }
 
-  /// The token embeddings of a packed batch.
+  /// The token embeddings of a packed batch, times the family's embedding scale.
   private func embed(_ batch: PackedBatch) -> Matrix {
     let d = configuration.modelDimension
     var x = Matrix(rows: batch.rows, cols: d)
@@ -139,6 +170,9 @@ public final class LlamaModel: @unchecked Sendable {
           (xp.baseAddress! + r * d).update(from: e.baseAddress! + token * d, count: d)
         }
       }
+    }
+    if let scale = configuration.embeddingScale {
+      for i in x.storage.indices { x.storage[i] *= scale }
     }
     return x
   }
@@ -196,9 +230,15 @@ public final class LlamaModel: @unchecked Sendable {
       }
     }
     weights.head.apply(normed, into: &out)
+    if let cap = c.finalSoftcap {
+      for i in out.storage.indices { out.storage[i] = cap * tanhf(out.storage[i] / cap) }
+    }
   }
 
-  /// One transformer block on the packed states `x`, in place.
+  /// One transformer block on the packed states `x`, in place:
+  /// x ← x + post₁(W_o · attention(rope(qknorm(W_qkv · norm₁(x) + b))))
+  /// x ← x + post₂(W_down · (act(W_gate · n) ⊙ W_up · n)), n = norm₂(x),
+  /// where the post-norms, biases and q/k norms exist only in the families that have them.
   private func block(_ l: Int, _ x: inout Matrix, batch: PackedBatch, chunks: [ForwardChunk], trace: ForwardTrace?) {
     let c = configuration
     let w = weights.blocks[l]
@@ -211,22 +251,14 @@ public final class LlamaModel: @unchecked Sendable {
     Self.rmsNormRows(x, weight: w.attentionNorm, epsilon: c.rmsNormEpsilon, into: &normed)
     var qkv = Matrix(rows: n, cols: qkvWidth)
     w.qkv.apply(normed, into: &qkv)
-    qkv.storage.withUnsafeMutableBufferPointer { buffer in
-      let p = buffer.baseAddress!
-      Parallel.rows(n) { rows in
-        for r in rows {
-          let row = p + r * qkvWidth
-          let position = batch.slots[r].position
-          rope.apply(row, heads: c.headCount, position: position)
-          rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: position)
-        }
-      }
-    }
+    if let bias = w.qkvBias { Self.addRowVector(bias, to: &qkv) }
+    if w.queryNorm != nil { trace?.recordProjectedQKV(layer: l, qkv) }
+    positionQueriesKeys(l, &qkv, batch: batch)
     storeKeysValues(l, qkv: qkv, batch: batch, chunks: chunks)
     var attended = Matrix(rows: n, cols: c.queryDimension)
     attention(l, qkv: qkv, batch: batch, chunks: chunks, output: &attended, trace: trace)
     trace?.recordAttention(layer: l, qkv: qkv, attended: attended)
-    w.attentionOutput.apply(attended, into: &x, beta: 1)
+    residualAdd(w.attentionOutput, attended, postNorm: w.postAttentionNorm, to: &x) { trace?.recordAttentionProjection(layer: l, $0) }
     trace?.recordMiddle(layer: l, x)
 
     Self.rmsNormRows(x, weight: w.feedForwardNorm, epsilon: c.rmsNormEpsilon, into: &normed)
@@ -239,12 +271,61 @@ public final class LlamaModel: @unchecked Sendable {
         let gp = g.baseAddress!
         let ap = a.baseAddress!
         Parallel.rows(n) { rows in
-          Kernels.swiGLU(gateUp: gp + rows.lowerBound * 2 * ff, rows: rows.count, width: ff, output: ap + rows.lowerBound * ff)
+          c.activation.forward(
+            gateUp: gp + rows.lowerBound * 2 * ff, rows: rows.count, width: ff, output: ap + rows.lowerBound * ff)
         }
       }
     }
     trace?.recordFeedForward(layer: l, gateUp: gateUp)
-    w.down.apply(activated, into: &x, beta: 1)
+    residualAdd(w.down, activated, postNorm: w.postFeedForwardNorm, to: &x) { trace?.recordFeedForwardProjection(layer: l, $0) }
+  }
+
+  /// x += W · a, or x += norm(W · a) with a post-norm (handing W · a to `record` for backward).
+  private func residualAdd(
+    _ projection: Linear, _ a: Matrix, postNorm: [Float]?, to x: inout Matrix, record: (Matrix) -> Void
+  ) {
+    guard let postNorm else {
+      projection.apply(a, into: &x, beta: 1)
+      return
+    }
+    var projected = Matrix(rows: a.rows, cols: x.cols)
+    projection.apply(a, into: &projected)
+    record(projected)
+    var normed = Matrix(rows: a.rows, cols: x.cols)
+    Self.rmsNormRows(projected, weight: postNorm, epsilon: configuration.rmsNormEpsilon, into: &normed)
+    Kernels.axpy(1, normed.storage, &x.storage, count: x.storage.count)
+  }
+
+  /// Per-head q/k norms (where the family has them), then RoPE, on every packed row.
+  private func positionQueriesKeys(_ l: Int, _ qkv: inout Matrix, batch: PackedBatch) {
+    let c = configuration
+    let w = weights.blocks[l]
+    let qkvWidth = qkv.cols
+    let n = qkv.rows
+    qkv.storage.withUnsafeMutableBufferPointer { buffer in
+      let p = buffer.baseAddress!
+      Parallel.rows(n) { rows in
+        for r in rows {
+          let row = p + r * qkvWidth
+          if let qn = w.queryNorm, let kn = w.keyNorm {
+            Kernels.rmsNorm(row, weight: qn, epsilon: c.rmsNormEpsilon, rows: c.headCount, width: c.headDimension, output: row)
+            let k = row + c.queryDimension
+            Kernels.rmsNorm(k, weight: kn, epsilon: c.rmsNormEpsilon, rows: c.keyValueHeadCount, width: c.headDimension, output: k)
+          }
+          let position = batch.slots[r].position
+          rope.apply(row, heads: c.headCount, position: position)
+          rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: position)
+        }
+      }
+    }
+  }
+
+  /// Adds `bias` to every row of `m`.
+  static func addRowVector(_ bias: [Float], to m: inout Matrix) {
+    let w = m.cols
+    m.storage.withUnsafeMutableBufferPointer { p in
+      for r in 0..<m.rows { Kernels.axpy(1, bias, p.baseAddress! + r * w, count: w) }
+    }
   }
 
   /// RMSNorm of every row of `x` into `out`, rows split over the cores.
@@ -289,6 +370,20 @@ public final class LlamaModel: @unchecked Sendable {
   /// Query rows per causal block of prefill attention.
   static let attentionBlock = 64
 
+  /// The oldest key position that the query at `query` sees: 0, or the window's start.
+  @inline(__always)
+  static func firstVisibleKey(query: Int, window: Int?) -> Int {
+    guard let window else { return 0 }
+    return max(0, query - window + 1)
+  }
+
+  /// Soft-capping c·tanh(s/c), or s without a cap.
+  @inline(__always)
+  static func cap(_ s: Float, _ softcap: Float?) -> Float {
+    guard let softcap else { return s }
+    return softcap * tanhf(s / softcap)
+  }
+
   /// Causal grouped-query attention of each chunk's new tokens over its cache.
   private func attention(
     _ l: Int, qkv: Matrix, batch: PackedBatch, chunks: [ForwardChunk], output: inout Matrix, trace: ForwardTrace?
@@ -297,7 +392,9 @@ public final class LlamaModel: @unchecked Sendable {
     let hd = c.headDimension
     let kv = c.keyValueDimension
     let qkvWidth = c.queryDimension + 2 * kv
-    let scale = 1 / Float(hd).squareRoot()
+    let scale = c.attentionScale
+    let softcap = c.attentionSoftcap
+    let window = c.window(layer: l)
     let tasks = chunks.count * c.headCount
     let outWidth = c.queryDimension
     if batch.rows == chunks.count && Kernels.hasSIMD {
@@ -326,15 +423,17 @@ public final class LlamaModel: @unchecked Sendable {
               probabilities.withUnsafeMutableBufferPointer { p in
                 let s = p.baseAddress!
                 if m == 1 {
-                  for j in 0..<total { s[j] = scale * Kernels.dot(qBase, kBase + j * kv, count: hd) }
-                  Kernels.softmax(s, count: total)
+                  let first = Self.firstVisibleKey(query: total - 1, window: window)
+                  for j in 0..<total { s[j] = first <= j ? Self.cap(scale * Kernels.dot(qBase, kBase + j * kv, count: hd), softcap) : 0 }
+                  Kernels.softmax(s + first, count: total - first)
                   let o = oBase
                   for i in 0..<hd { o[i] = 0 }
-                  for j in 0..<total { Kernels.axpy(s[j], vBase + j * kv, o, count: hd) }
+                  for j in first..<total { Kernels.axpy(s[j], vBase + j * kv, o, count: hd) }
                   return
                 }
                 // Causal blocks of query rows: block [i0, i1) sees keys 0..<past + i1 only, so
-                // the masked upper triangle is neither multiplied nor exponentiated.
+                // the masked upper triangle is neither multiplied nor exponentiated. Keys before a
+                // sliding window are zeroed after the product.
                 for i0 in stride(from: 0, to: m, by: Self.attentionBlock) {
                   let i1 = min(m, i0 + Self.attentionBlock)
                   let keysSeen = past + i1
@@ -343,7 +442,10 @@ public final class LlamaModel: @unchecked Sendable {
                     transposeB: true, c: s + i0 * total, ldc: total, alpha: scale)
                   for i in i0..<i1 {
                     let row = s + i * total
-                    Kernels.softmax(row, count: past + i + 1)
+                    let first = Self.firstVisibleKey(query: past + i, window: window)
+                    if let softcap { for j in first...(past + i) { row[j] = Self.cap(row[j], softcap) } }
+                    for j in 0..<first { row[j] = 0 }
+                    Kernels.softmax(row + first, count: past + i + 1 - first)
                     for j in (past + i + 1)..<keysSeen { row[j] = 0 }
                   }
                   BLAS.gemm(
@@ -371,7 +473,7 @@ public final class LlamaModel: @unchecked Sendable {
   }
 }
 
-extension LlamaModel {
+extension DecoderModel {
   /// Attention of one new token per chunk (decoding): one task per chunk and key/value head,
   /// so that each cached key and value row is read once for the query heads sharing it.
   fileprivate func decodeAttention(
@@ -381,7 +483,7 @@ extension LlamaModel {
     let hd = c.headDimension
     let qkvWidth = c.queryDimension + 2 * c.keyValueDimension
     let group = c.groupSize
-    let scale = 1 / Float(hd).squareRoot()
+    let window = c.window(layer: l)
     // One scratch area for every task's probabilities, instead of an allocation per task:
     // task (chunk, kvHead) owns group × total floats from its offset.
     var offsets = [0]
@@ -397,20 +499,25 @@ extension LlamaModel {
             let kvHead = task % c.keyValueHeadCount
             let chunk = chunks[ci]
             let total = chunk.cache.count + 1
+            // Within a sliding window only the last `seen` keys take part.
+            let first = Self.firstVisibleKey(query: total - 1, window: window)
+            let seen = total - first
             let p = probabilitiesBase + offsets[ci] + kvHead * group * total
             chunk.cache.keys[l].withUnsafeBufferPointer { keys in
               chunk.cache.values[l].withUnsafeBufferPointer { values in
+                let kv = c.keyValueDimension
                 Kernels.attendOne(
                   heads: group, headDimension: hd, query: q.baseAddress! + ci * qkvWidth + kvHead * group * hd,
-                  keys: keys.baseAddress! + kvHead * hd, values: values.baseAddress! + kvHead * hd,
-                  stride: c.keyValueDimension, count: total, scale: scale, probabilities: p,
+                  keys: keys.baseAddress! + first * kv + kvHead * hd, values: values.baseAddress! + first * kv + kvHead * hd,
+                  stride: kv, count: seen, scale: c.attentionScale, softcap: c.attentionSoftcap, probabilities: p,
                   output: out.baseAddress! + ci * c.queryDimension + kvHead * group * hd)
               }
             }
             if let trace {
               for g in 0..<group {
+                let visible = Array(UnsafeBufferPointer(start: p + g * seen, count: seen))
                 trace.recordProbabilities(
-                  layer: l, chunk: ci, head: kvHead * group + g, Array(UnsafeBufferPointer(start: p + g * total, count: total)))
+                  layer: l, chunk: ci, head: kvHead * group + g, [Float](repeating: 0, count: first) + visible)
               }
             }
           }
@@ -428,7 +535,7 @@ struct PackedBatch {
   var maxPosition = 0
   var rows: Int { tokens.count }
 
-  init(_ chunks: [ForwardChunk], configuration c: LlamaConfiguration) throws {
+  init(_ chunks: [ForwardChunk], configuration c: DecoderConfiguration) throws {
     for (i, chunk) in chunks.enumerated() {
       guard !chunk.tokens.isEmpty else { throw ModelError.emptyInput("chunk \(i) has no tokens") }
       let start = chunk.cache.count

@@ -1,0 +1,152 @@
+import Foundation
+
+/// A Hugging Face model directory: `config.json`, `model.safetensors` or the shards listed by
+/// `model.safetensors.index.json`, and optionally `generation_config.json`. Tensors are
+/// memory-mapped and served under GGUF names, so that one weight loader reads both formats.
+final class HuggingFaceCheckpoint: TensorSource, @unchecked Sendable {
+  let directory: String
+  let configuration: DecoderConfiguration
+  /// Whether the output head is the embedding (`tie_word_embeddings`).
+  let tied: Bool
+  /// End-of-sequence ids from `generation_config.json`, then `config.json`.
+  let endOfSequenceIds: [Int]
+  /// The files that hold the model, for its fingerprint.
+  let files: [String]
+  private let shards: [SafetensorsFile]
+  private let located: [String: (shard: Int, entry: SafetensorsFile.Entry)]
+  private let huggingFaceNames: [String: String]
+
+  var sourcePath: String { directory }
+
+  static func isCheckpoint(_ path: String) -> Bool {
+    var isDirectory: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+  }
+
+  init(directory: String) throws {
+    self.directory = directory
+    let configPath = directory + "/config.json"
+    guard FileManager.default.fileExists(atPath: configPath) else {
+      throw ModelError.badCheckpoint(path: directory, reason: "has no config.json (not a Hugging Face model directory)")
+    }
+    let name = URL(fileURLWithPath: directory).standardized.lastPathComponent
+    (configuration, tied) = try DecoderConfiguration.read(huggingFaceConfig: configPath, name: name)
+    let shardNames = try Self.shardNames(directory)
+    shards = try shardNames.map { try SafetensorsFile(path: directory + "/" + $0) }
+    files = [configPath] + shardNames.map { directory + "/" + $0 }
+    var located: [String: (shard: Int, entry: SafetensorsFile.Entry)] = [:]
+    var huggingFaceNames: [String: String] = [:]
+    for (i, shard) in shards.enumerated() {
+      for (hfName, entry) in shard.entries {
+        guard let name = Self.ggufName(hfName, family: configuration.family) else { continue }
+        if tied && name == "output.weight" { continue }
+        guard ["F32", "F16", "BF16"].contains(entry.dtype) else {
+          throw ModelError.unsupportedTensorType(name: hfName, type: entry.dtype + " (only F32, F16 and BF16 are read)")
+        }
+        guard located[name] == nil else {
+          throw ModelError.badCheckpoint(path: shard.path, reason: "tensor '\(hfName)' appears in two shards")
+        }
+        located[name] = (i, entry)
+        huggingFaceNames[name] = hfName
+      }
+    }
+    self.located = located
+    self.huggingFaceNames = huggingFaceNames
+    endOfSequenceIds = Self.endOfSequenceIds(directory)
+  }
+
+  /// `model.safetensors.index.json`'s shards (each must exist), else `model.safetensors`.
+  private static func shardNames(_ directory: String) throws -> [String] {
+    let indexPath = directory + "/model.safetensors.index.json"
+    let fm = FileManager.default
+    guard fm.fileExists(atPath: indexPath) else {
+      guard fm.fileExists(atPath: directory + "/model.safetensors") else {
+        throw ModelError.badCheckpoint(path: directory, reason: "has neither model.safetensors nor model.safetensors.index.json")
+      }
+      return ["model.safetensors"]
+    }
+    guard let data = fm.contents(atPath: indexPath), let object = try? JSONSerialization.jsonObject(with: data),
+      let map = (object as? [String: Any])?["weight_map"] as? [String: String]
+    else { throw ModelError.badCheckpoint(path: indexPath, reason: "field 'weight_map' is missing or not an object of strings") }
+    let names = Set(map.values).sorted()
+    for shard in names {
+      guard !shard.contains("/"), fm.fileExists(atPath: directory + "/" + shard) else {
+        throw ModelError.badCheckpoint(path: indexPath, reason: "names shard '\(shard)', which the directory lacks")
+      }
+    }
+    return names
+  }
+
+  private static func endOfSequenceIds(_ directory: String) -> [Int] {
+    for file in ["generation_config.json", "config.json"] {
+      guard let data = FileManager.default.contents(atPath: directory + "/" + file),
+        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let eos = json["eos_token_id"]
+      else { continue }
+      if let id = eos as? Int { return [id] }
+      if let ids = eos as? [Int] { return ids }
+    }
+    return []
+  }
+
+  /// Hugging Face names of the model-level tensors and of a block's tensors (after
+  /// `model.layers.N.`), each with its GGUF name.
+  private static let globalNames = [
+    "model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight",
+  ]
+
+  private static func layerNames(_ family: ModelFamily) -> [String: String] {
+    let gemma = family == .gemma2
+    return [
+      "input_layernorm.weight": "attn_norm.weight",
+      "self_attn.q_proj.weight": "attn_q.weight", "self_attn.k_proj.weight": "attn_k.weight",
+      "self_attn.v_proj.weight": "attn_v.weight", "self_attn.o_proj.weight": "attn_output.weight",
+      "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias", "self_attn.v_proj.bias": "attn_v.bias",
+      "self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight",
+      "post_attention_layernorm.weight": gemma ? "post_attention_norm.weight" : "ffn_norm.weight",
+      "pre_feedforward_layernorm.weight": "ffn_norm.weight", "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
+      "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight",
+    ]
+  }
+
+  /// The GGUF name of a Hugging Face tensor, or nil for tensors the decoder does not read.
+  static func ggufName(_ name: String, family: ModelFamily) -> String? {
+    if let global = globalNames[name] { return global }
+    let parts = name.split(separator: ".", maxSplits: 3).map(String.init)
+    guard parts.count == 4, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) else { return nil }
+    return layerNames(family)[parts[3]].map { "blk.\(layer).\($0)" }
+  }
+
+  /// The Hugging Face name of a GGUF tensor name, for errors.
+  static func huggingFaceName(_ name: String, family: ModelFamily) -> String? {
+    if let global = globalNames.first(where: { $0.value == name }) { return global.key }
+    let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
+    guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]),
+      let suffix = layerNames(family).first(where: { $0.value == parts[2] })?.key
+    else { return nil }
+    return "model.layers.\(layer).\(suffix)"
+  }
+
+  func hasTensor(_ name: String) -> Bool { located[name] != nil }
+
+  func tensor(_ name: String) throws -> GGUFTensorInfo {
+    guard let (_, entry) = located[name] else {
+      let hfName = Self.huggingFaceName(name, family: configuration.family) ?? name
+      throw ModelError.badCheckpoint(path: directory, reason: "lacks tensor '\(hfName)'")
+    }
+    let type: GGMLType = entry.dtype == "F32" ? .f32 : entry.dtype == "F16" ? .f16 : .bf16
+    return GGUFTensorInfo(name: name, dimensions: entry.shape.reversed(), type: type, offset: entry.range.lowerBound)
+  }
+
+  func tensorData(_ info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
+    let (shard, entry) = located[info.name]!
+    return shards[shard].data(entry)
+  }
+
+  func dequantize(_ info: GGUFTensorInfo) -> [Float] {
+    let data = tensorData(info)
+    return [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
+      Dequantize.decode(info.type, from: data.baseAddress!, count: info.elementCount, into: buffer.baseAddress!)
+      initialized = info.elementCount
+    }
+  }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import LM
+
+/// The tiny random-weight checkpoints of each decoder family (scripts/make_family_fixtures.py):
+/// a Hugging Face directory, its GGUF conversion by llama.cpp, and transformers' outputs.
+public struct FamilyFixture {
+  public let family: String
+  /// The Hugging Face model directory.
+  public let huggingFace: String
+  /// The GGUF file made from it by llama.cpp's convert_hf_to_gguf.py.
+  public let gguf: String
+  /// reference.json: ids, hidden, top_ids, top_logits, greedy_prompt, greedy, gradient.
+  public let reference: [String: Any]
+
+  public static let families = ["llama", "qwen2", "qwen3", "gemma2"]
+
+  nonisolated(unsafe) private static var extracted: [String: FamilyFixture] = [:]
+  private static let lock = NSLock()
+
+  /// Unpacks Tests/Fixtures/families/<family>.tar.gz into a temporary directory, once per process.
+  public static func load(_ family: String) throws -> FamilyFixture {
+    lock.lock()
+    defer { lock.unlock() }
+    if let f = extracted[family] { return f }
+    let archive = Fixtures.url("families/\(family).tar.gz").path
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-family-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let tar = Process()
+    tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    tar.arguments = ["tar", "-xzf", archive, "-C", directory]
+    try tar.run()
+    tar.waitUntilExit()
+    guard tar.terminationStatus == 0 else { throw FixtureError("cannot unpack \(archive)") }
+    let root = directory + "/" + family
+    let data = try Data(contentsOf: URL(fileURLWithPath: root + "/reference.json"))
+    let fixture = FamilyFixture(
+      family: family, huggingFace: root + "/hf", gguf: root + "/model.gguf",
+      reference: try JSONSerialization.jsonObject(with: data) as! [String: Any])
+    extracted[family] = fixture
+    return fixture
+  }
+
+  /// Both formats of the checkpoint, loaded.
+  public func models() throws -> [(format: String, model: DecoderModel)] {
+    [("hf", try DecoderModel(path: huggingFace)), ("gguf", try DecoderModel(path: gguf))]
+  }
+}
