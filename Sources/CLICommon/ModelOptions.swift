@@ -11,6 +11,13 @@ public struct ModelOptions: ParsableArguments {
       valueName: "path"))
   public var model: String?
 
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "Render prompts with this built-in chat template instead of the one detected in the model's files: chatml, qwen3, llama3, gemma or mistral.",
+      valueName: "name"))
+  public var chatTemplate: String?
+
   public init() {}
 
   public static let defaultRelativePath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -34,7 +41,11 @@ public struct ModelOptions: ParsableArguments {
       throw ValidationError("model \(path) does not exist; run scripts/setup.sh or pass --model")
     }
     do {
-      return try DecoderModel(path: path)
+      let model = try DecoderModel(path: path)
+      if let chatTemplate { try model.useChatTemplate(named: chatTemplate) }
+      return model
+    } catch let error as ChatTemplateError {
+      throw ValidationError("\(error)")
     } catch let error as CustomStringConvertible {
       throw ValidationError("\(path): \(error)")
     }

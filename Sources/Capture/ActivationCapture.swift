@@ -20,6 +20,9 @@ public struct ActivationCapture {
   public let options: CaptureOptions
 
   public init(model: DecoderModel, options: CaptureOptions) throws {
+    if options.promptPosition == .system && !model.chatTemplate.hasSystemRole {
+      throw ChatTemplateError.noSystemRole(model.chatTemplate.identifier)
+    }
     for l in options.layers where !(0..<model.configuration.layerCount).contains(l) {
       throw CaptureError.layerOutOfRange(l, layerCount: model.configuration.layerCount)
     }

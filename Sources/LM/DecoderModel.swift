@@ -33,7 +33,8 @@ public enum LogitRows: Sendable, Equatable {
 public final class DecoderModel: @unchecked Sendable {
   public let configuration: DecoderConfiguration
   public let tokenizer: BPETokenizer
-  public let chatTemplate: ChatTemplate
+  /// The file's template, or the one `useChatTemplate(named:)` chose.
+  public private(set) var chatTemplate: ChatTemplate
   /// The GGUF file or Hugging Face directory the model came from.
   public let path: String
   /// The files whose bytes identify the model (the GGUF file, or config.json and the shards).
@@ -51,7 +52,12 @@ public final class DecoderModel: @unchecked Sendable {
         throw ModelError.badCheckpoint(path: path, reason: "has no tokenizer.json")
       }
       tokenizer = try BPETokenizer(tokenizerJSON: tokenizerPath, endOfSequence: checkpoint.endOfSequenceIds.first)
-      chatTemplate = try ChatTemplate(source: BPETokenizer.tokenizerConfig(path)["chat_template"] as? String)
+      let config = BPETokenizer.tokenizerConfig(path)
+      func special(_ key: String) -> String {
+        (config[key] as? String) ?? ((config[key] as? [String: Any])?["content"] as? String) ?? ""
+      }
+      chatTemplate = try ChatTemplate(
+        source: config["chat_template"] as? String, beginOfSequence: special("bos_token"), endOfSequence: special("eos_token"))
       do {
         weights = try DecoderWeights(source: checkpoint, configuration: configuration)
       } catch ModelError.tensorShape(let name, let found, let expected) {
@@ -65,7 +71,7 @@ public final class DecoderModel: @unchecked Sendable {
       let gguf = try GGUFFile(path: path)
       configuration = try DecoderConfiguration(metadata: gguf.metadata)
       tokenizer = try BPETokenizer(gguf: gguf)
-      chatTemplate = try ChatTemplate(gguf: gguf)
+      chatTemplate = try ChatTemplate(gguf: gguf, tokens: tokenizer.tokens)
       weights = try DecoderWeights(source: gguf, configuration: configuration)
       files = [path]
     }
@@ -78,6 +84,12 @@ public final class DecoderModel: @unchecked Sendable {
       inverseFrequencies: configuration.ropeInverseFrequencies(frequencyFactors: weights.ropeFrequencyFactors),
       halfSplit: configuration.ropeLayout == .halfSplit)
     self.path = path
+  }
+
+  /// Renders prompts with the built-in template of this name (`--chat-template`) instead of
+  /// the one detected in the model's files.
+  public func useChatTemplate(named name: String) throws {
+    chatTemplate = try chatTemplate.named(name)
   }
 
   private var cachedFingerprint: ModelFingerprint?

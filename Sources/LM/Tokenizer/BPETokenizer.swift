@@ -1,10 +1,12 @@
 import Foundation
 
-/// Byte-level BPE (GPT-2 family), built from a GGUF file's `tokenizer.ggml.*` metadata.
+/// Byte-level BPE (GPT-2, SmolLM, Llama 3, Qwen), built from a GGUF file's `tokenizer.ggml.*`
+/// metadata, a `tokenizer.json`, or a tiktoken rank file.
 ///
-/// Text is split by ``PreTokenizer``, each piece's UTF-8 bytes become byte-alphabet tokens,
+/// Text is split by its ``PreTokenizer``, each piece's UTF-8 bytes become byte-alphabet tokens,
 /// and adjacent pairs are merged lowest rank first (rank = position in the stored merge
-/// list) until no stored merge applies.
+/// list) until no stored merge applies. Vocabulary, special tokens and the cache are keyed on
+/// bytes, never on `String` (whose equality is canonical equivalence).
 public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   public let tokens: [String]
   public let endOfSequence: Int
@@ -12,12 +14,19 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   /// Ids of control and user-defined tokens, matched as whole strings when asked.
   public let specialTokens: [Int]
   private let tokenTypes: [Int]
-  private let idForToken: [String: Int]
+  public let preTokenizer: PreTokenizer
+  /// Applied to text before pre-tokenization (Qwen's tokenizer.json asks for NFC).
+  public let normalizesToNFC: Bool
+  /// A piece that is itself a token becomes that token without merging (tiktoken, and
+  /// `ignore_merges` of Llama-3's tokenizer.json): some of those tokens no merge sequence reaches.
+  public let ignoresMerges: Bool
+  private let idForBytes: [[UInt8]: Int32]
   /// (left id << 32 | right id) → (rank, merged id).
   private let merges: [UInt64: (rank: Int32, merged: Int32)]
   private let byteToken: [Int32]
-  private let specialFirstCharacters: Set<Character>
-  private var cache: [String: [Int32]] = [:]
+  /// The UTF-8 bytes of each special token, longest first, with its id.
+  private let specialBytes: [(bytes: [UInt8], id: Int)]
+  private var cache: [[UInt8]: [Int32]] = [:]
   private let cacheLock = NSLock()
 
   public var vocabularySize: Int { tokens.count }
@@ -47,19 +56,26 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     guard let eos = metadata["tokenizer.ggml.eos_token_id"]?.int else {
       throw ModelError.missingKey("tokenizer.ggml.eos_token_id")
     }
+    guard let pre = metadata["tokenizer.ggml.pre"]?.string else { throw ModelError.missingKey("tokenizer.ggml.pre") }
+    guard let preTokenizer = PreTokenizer.ggufNames[pre] else {
+      throw ModelError.unsupportedTokenizer(
+        "tokenizer.ggml.pre '\(pre)' is not supported (known: \(PreTokenizer.ggufNames.keys.sorted().joined(separator: ", ")))")
+    }
     try self.init(
       tokens: tokens, merges: mergeStrings, tokenTypes: types, endOfSequence: eos,
       beginOfSequence: metadata["tokenizer.ggml.bos_token_id"]?.int,
-      unknownToken: metadata["tokenizer.ggml.unknown_token_id"]?.int)
+      unknownToken: metadata["tokenizer.ggml.unknown_token_id"]?.int, preTokenizer: preTokenizer)
   }
 
   /// - Parameters:
   ///   - tokens: the vocabulary in the byte-level alphabet.
   ///   - merges: "left right" strings, best first.
   ///   - tokenTypes: llama.cpp token types (1 normal, 3 control, 4 user-defined); may be empty.
+  ///   - preTokenizer: how text is split before merging.
   public init(
     tokens: [String], merges: [String], tokenTypes: [Int], endOfSequence: Int, beginOfSequence: Int?,
-    unknownToken: Int? = nil
+    unknownToken: Int? = nil, preTokenizer: PreTokenizer = .smollm, normalizesToNFC: Bool = false,
+    ignoresMerges: Bool = false
   ) throws {
     guard !tokens.isEmpty else { throw ModelError.unsupportedTokenizer("the vocabulary is empty") }
     guard tokens.indices.contains(endOfSequence) else {
@@ -69,16 +85,18 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     self.endOfSequence = endOfSequence
     self.beginOfSequence = beginOfSequence
     self.tokenTypes = tokenTypes.count == tokens.count ? tokenTypes : [Int](repeating: 1, count: tokens.count)
-    var index: [String: Int] = [:]
+    self.preTokenizer = preTokenizer
+    self.normalizesToNFC = normalizesToNFC
+    self.ignoresMerges = ignoresMerges
+    var index: [[UInt8]: Int] = [:]
     index.reserveCapacity(tokens.count)
-    for (i, t) in tokens.enumerated() where index[t] == nil { index[t] = i }
-    idForToken = index
+    for (i, t) in tokens.enumerated() where index[Array(t.utf8)] == nil { index[Array(t.utf8)] = i }
 
     // Vocabularies may lack bytes that never occur in UTF-8 text (0xC0, 0xF5…); those
     // encode as the unknown token, as llama.cpp does.
     let unknown = Int32(unknownToken ?? 0)
     let byteToken = (0..<256).map { b in
-      index[String(Character(ByteLevelAlphabet.scalarForByte[b]))].map(Int32.init) ?? unknown
+      index[Array(String(Character(ByteLevelAlphabet.scalarForByte[b])).utf8)].map(Int32.init) ?? unknown
     }
     self.byteToken = byteToken
 
@@ -86,19 +104,28 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     table.reserveCapacity(merges.count)
     for (rank, merge) in merges.enumerated() {
       let parts = merge.split(separator: " ", omittingEmptySubsequences: false)
-      guard parts.count == 2, let l = index[String(parts[0])], let r = index[String(parts[1])],
-        let m = index[String(parts[0]) + String(parts[1])]
+      guard parts.count == 2, let l = index[Array(parts[0].utf8)], let r = index[Array(parts[1].utf8)],
+        let m = index[Array(parts[0].utf8) + Array(parts[1].utf8)]
       else { continue }  // a merge whose parts are not tokens can never fire
       let key = UInt64(l) << 32 | UInt64(r)
       if table[key] == nil { table[key] = (Int32(rank), Int32(m)) }
     }
     self.merges = table
+    var byBytes: [[UInt8]: Int32] = [:]
+    if ignoresMerges {
+      for (i, t) in tokens.enumerated() where self.tokenTypes[i] == 1 {
+        var raw: [UInt8] = []
+        for s in t.unicodeScalars { if let b = ByteLevelAlphabet.byteForScalar[s.value] { raw.append(b) } }
+        if byBytes[raw] == nil { byBytes[raw] = Int32(i) }
+      }
+    }
+    idForBytes = byBytes
     let types = self.tokenTypes
     let special = types.indices
       .filter { (types[$0] == 3 || types[$0] == 4) && !tokens[$0].isEmpty }
       .sorted { tokens[$0].utf8.count > tokens[$1].utf8.count }
     specialTokens = special
-    specialFirstCharacters = Set(special.compactMap { tokens[$0].first })
+    specialBytes = special.map { (Array(tokens[$0].utf8), $0) }
   }
 
   public func tokenText(_ id: Int) -> String {
@@ -111,12 +138,25 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
 
   public func encode(_ text: String, parseSpecial: Bool) -> [Int] {
     var ids: [Int] = []
-    for segment in segments(text, parseSpecial: parseSpecial) {
-      switch segment {
-      case .special(let id): ids.append(id)
-      case .text(let t): encodeOrdinary(t, into: &ids)
+    let bytes = Array(text.utf8)
+    var start = 0
+    func flush(_ end: Int) {
+      if start < end { encodeOrdinary(bytes[start..<end], into: &ids) }
+    }
+    if parseSpecial && !specialBytes.isEmpty {
+      var i = 0
+      outer: while i < bytes.count {
+        for (special, id) in specialBytes where bytes[i...].starts(with: special) {
+          flush(i)
+          ids.append(id)
+          i += special.count
+          start = i
+          continue outer
+        }
+        i += 1
       }
     }
+    flush(bytes.count)
     return ids
   }
 
@@ -138,39 +178,15 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     return bytes
   }
 
-  private enum Segment {
-    case text(Substring)
-    case special(Int)
-  }
-
-  /// Splits out special-token strings, longest first at each position.
-  private func segments(_ text: String, parseSpecial: Bool) -> [Segment] {
-    guard parseSpecial, !specialTokens.isEmpty else { return [.text(text[...])] }
-    var result: [Segment] = []
-    var textStart = text.startIndex
-    var i = text.startIndex
-    outer: while i < text.endIndex {
-      if specialFirstCharacters.contains(text[i]) {
-        for id in specialTokens where text[i...].hasPrefix(tokens[id]) {
-          if textStart < i { result.append(.text(text[textStart..<i])) }
-          result.append(.special(id))
-          i = text.index(i, offsetBy: tokens[id].count)
-          textStart = i
-          continue outer
-        }
-      }
-      i = text.index(after: i)
-    }
-    if textStart < text.endIndex { result.append(.text(text[textStart...])) }
-    return result
-  }
-
-  private func encodeOrdinary(_ text: Substring, into ids: inout [Int]) {
-    let scalars = Array(text.unicodeScalars)
-    for piece in PreTokenizer.split(scalars) {
-      var word = String.UnicodeScalarView()
-      word.append(contentsOf: scalars[piece])
-      let key = String(word)
+  /// Pre-tokenizes and merges text that holds no special token. `text` is valid UTF-8: special
+  /// tokens start and end on scalar boundaries.
+  private func encodeOrdinary(_ text: ArraySlice<UInt8>, into ids: inout [Int]) {
+    var string = String(decoding: text, as: UTF8.self)
+    if normalizesToNFC { string = string.precomposedStringWithCanonicalMapping }
+    let scalars = Array(string.unicodeScalars)
+    for piece in preTokenizer.split(scalars) {
+      var key: [UInt8] = []
+      for scalar in scalars[piece] { key.append(contentsOf: UTF8.encode(scalar)!) }
       cacheLock.lock()
       let cached = cache[key]
       cacheLock.unlock()
@@ -178,7 +194,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         ids.append(contentsOf: cached.lazy.map(Int.init))
         continue
       }
-      let merged = bpe(Array(key.utf8))
+      let merged = bpe(key)
       cacheLock.lock()
       if cache.count > 100_000 { cache.removeAll(keepingCapacity: true) }
       cache[key] = merged
@@ -189,6 +205,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
 
   /// Merges byte tokens, always applying the lowest-ranked pair, leftmost on ties.
   private func bpe(_ bytes: [UInt8]) -> [Int32] {
+    if ignoresMerges, let whole = idForBytes[bytes] { return [whole] }
     var symbols = bytes.map { byteToken[Int($0)] }
     while symbols.count > 1 {
       var best: (rank: Int32, index: Int, merged: Int32)? = nil

