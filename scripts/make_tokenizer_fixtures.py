@@ -11,7 +11,10 @@ mixed scripts, runs of spaces/tabs/newlines, contractions in any case, leading a
 whitespace, canonically equivalent spellings, strings holding the special tokens), encodes them with
 tiktoken (the family's pattern, special tokens allowed), checks that Hugging Face `tokenizers` on a
 tokenizer.json converted from the same vocabulary (transformers' TikTokenConverter) gives the same
-ids, and writes Tests/Fixtures/tokenizers/<family>.jsonl: {"text", "ids"} per line.
+ids, and writes Tests/Fixtures/tokenizers/<family>.jsonl: {"text", "ids", "small_ids"} per line. "small_ids" are
+Hugging Face tokenizers' ids for a small BPE trained on these texts and saved as a tokenizer.json
+with the family's pre-tokenizer (<family>-small/tokenizer.json), which tests the tokenizer.json
+reader; special tokens there are ChatML's, and <|eot_id|> in a text is replaced by <|im_end|>.
 
 Usage: python scripts/make_tokenizer_fixtures.py --models models/tokenizers --out Tests/Fixtures/tokenizers
 """
@@ -135,6 +138,29 @@ def hf_ids(ranks, specials, pattern, texts_):
     return [tok.encode(t, add_special_tokens=False).ids for t in texts_]
 
 
+def small_tokenizer_json(family, pattern, sample, out_path):
+    """A small BPE trained on the texts, with the family's tokenizer.json pre-tokenizer (Split by
+    its regex, then ByteLevel without regex), Qwen's NFC normaliser, Llama-3's ignore_merges, and
+    ChatML special tokens; returns its ids for the texts (special tokens matched)."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(ignore_merges=(family == "llama3")))
+    if family == "qwen2":
+        tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(pattern), behavior="isolated", invert=False),
+         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1200, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator(sample[::2], trainer)
+    tok.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]])
+    tok.save(out_path)
+    with open(os.path.join(os.path.dirname(out_path), "tokenizer_config.json"), "w") as f:
+        json.dump({"eos_token": "<|im_end|>"}, f)
+    return [tok.encode(t, add_special_tokens=False).ids for t in sample]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="models/tokenizers")
@@ -158,9 +184,13 @@ def main():
             assert enc.decode_bytes(i) == t.encode(), t
         hf = hf_ids(ranks, specials, pattern, sample)
         agree = None if hf is None else sum(a == b for a, b in zip(ids, hf))
+        small_dir = os.path.join(args.out, family + "-small")
+        os.makedirs(small_dir, exist_ok=True)
+        small = small_tokenizer_json(family, pattern, [t.replace("<|eot_id|>", "<|im_end|>") for t in sample],
+                                     os.path.join(small_dir, "tokenizer.json"))
         with open(os.path.join(args.out, family + ".jsonl"), "w") as f:
-            for t, i in zip(sample, ids):
-                f.write(json.dumps({"text": t, "ids": i}, ensure_ascii=False) + "\n")
+            for t, i, j in zip(sample, ids, small):
+                f.write(json.dumps({"text": t, "ids": i, "small_ids": j}, ensure_ascii=False) + "\n")
         print(f"{family}: {len(sample)} texts, {sum(map(len, ids))} tokens; HF tokenizers agree on {agree}")
 
 

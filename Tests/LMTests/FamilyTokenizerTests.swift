@@ -63,6 +63,24 @@ final class FamilyTokenizerTests: XCTestCase {
     try assertReference(try Self.qwen2(), "qwen2")
   }
 
+  /// A small tokenizer.json with each family's pre-tokenizer (Split regex, ByteLevel; NFC for
+  /// Qwen, ignore_merges for Llama 3) against Hugging Face tokenizers' ids.
+  func testTokenizerJSONWithEachFamilysPreTokenizerMatchesHuggingFace() throws {
+    for family in ["llama3", "qwen2"] {
+      let t = try BPETokenizer(tokenizerJSON: Fixtures.url("tokenizers/\(family)-small/tokenizer.json").path, endOfSequence: nil)
+      XCTAssertEqual(t.preTokenizer.rawValue, family)
+      XCTAssertEqual(t.normalizesToNFC, family == "qwen2")
+      var exact = 0
+      let lines = try Fixtures.jsonLines("tokenizers/\(family).jsonl")
+      for line in lines {
+        let text = (line["text"] as! String).replacingOccurrences(of: "<|eot_id|>", with: "<|im_end|>")
+        let ids = t.encode(text, parseSpecial: true)
+        if ids == line["small_ids"] as! [Int] { exact += 1 } else { XCTFail("\(family) small: \(text.debugDescription.prefix(80))") }
+      }
+      XCTAssertEqual(exact, lines.count, "\(family) small tokenizer.json")
+    }
+  }
+
   func testCanonicallyEquivalentTextsKeepTheirOwnBytes() throws {
     // U+2126 OHM SIGN and U+03A9 OMEGA are equal as Swift Strings but not as bytes.
     let t = try Self.qwen2()

@@ -14,12 +14,11 @@ extension BPETokenizer {
     guard let data = FileManager.default.contents(atPath: path),
       let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
     else { throw fail("cannot be read as a JSON object") }
-    guard let model = json["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int] else {
-      throw fail("field 'model.vocab' is missing")
-    }
-    guard (model["type"] as? String) == "BPE" else {
+    guard let model = json["model"] as? [String: Any] else { throw fail("field 'model' is missing") }
+    guard (model["type"] as? String ?? "BPE") == "BPE" else {
       throw fail("model type '\(model["type"] ?? "none")' is not supported (byte-level BPE only)")
     }
+    guard let vocab = model["vocab"] as? [String: Int] else { throw fail("field 'model.vocab' is missing") }
     let preTokenizer = try Self.preTokenizer(json["pre_tokenizer"], fail: fail)
     let nfc: Bool
     switch json["normalizer"] {
@@ -39,10 +38,21 @@ extension BPETokenizer {
     let count = (byId.keys.max() ?? -1) + 1
     guard count > 0, byId.count == count, byId.keys.allSatisfy({ $0 >= 0 }) else { throw fail("token ids are not 0..<\(byId.count)") }
     let tokens = (0..<count).map { byId[$0]! }
-    let merges = try ((model["merges"] as? [Any]) ?? []).map { entry -> String in
-      if let s = entry as? String { return s }
-      if let pair = entry as? [String], pair.count == 2 { return pair[0] + " " + pair[1] }
-      throw fail("a merges entry is neither \"a b\" nor [\"a\", \"b\"]")
+    let known = Set(vocab.keys.map { Array($0.utf8) })
+    let merges = try ((model["merges"] as? [Any]) ?? []).enumerated().map { (n, entry) -> String in
+      let pair: [String]
+      if let s = entry as? String {
+        pair = s.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+      } else if let p = entry as? [String] {
+        pair = p
+      } else {
+        throw fail("merges entry \(n) is neither \"a b\" nor [\"a\", \"b\"]")
+      }
+      guard pair.count == 2 else { throw fail("merges entry \(n) \(pair) does not have two parts") }
+      for part in pair + [pair[0] + pair[1]] where !known.contains(Array(part.utf8)) {
+        throw fail("merges entry \(n) \(pair) names '\(part)', which is not in model.vocab")
+      }
+      return pair[0] + " " + pair[1]
     }
     let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
     let config = Self.tokenizerConfig(directory)
@@ -53,7 +63,7 @@ extension BPETokenizer {
     }
     try self.init(
       tokens: tokens, merges: merges, tokenTypes: (0..<count).map { types[$0] ?? 1 }, endOfSequence: eos, beginOfSequence: nil,
-      preTokenizer: preTokenizer, normalizesToNFC: nfc)
+      preTokenizer: preTokenizer, normalizesToNFC: nfc, ignoresMerges: model["ignore_merges"] as? Bool ?? false)
   }
 
   static func tokenizerConfig(_ directory: String) -> [String: Any] {
