@@ -32,7 +32,7 @@ public enum LogitRows: Sendable, Equatable {
 /// sequence (its cache plus its own new tokens, causally masked). No padding is involved.
 public final class DecoderModel: @unchecked Sendable {
   public let configuration: DecoderConfiguration
-  public let tokenizer: BPETokenizer
+  public let tokenizer: any Tokenizer
   /// The file's template, or the one `useChatTemplate(named:)` chose.
   public private(set) var chatTemplate: ChatTemplate
   /// The GGUF file or Hugging Face directory the model came from.
@@ -70,8 +70,9 @@ public final class DecoderModel: @unchecked Sendable {
     } else {
       let gguf = try GGUFFile(path: path)
       configuration = try DecoderConfiguration(metadata: gguf.metadata)
-      tokenizer = try BPETokenizer(gguf: gguf)
-      chatTemplate = try ChatTemplate(gguf: gguf, tokens: tokenizer.tokens)
+      let kind = gguf.metadata["tokenizer.ggml.model"]?.string
+      tokenizer = kind == "llama" ? try SentencePieceTokenizer(gguf: gguf) : try BPETokenizer(gguf: gguf)
+      chatTemplate = try ChatTemplate(gguf: gguf)
       weights = try DecoderWeights(source: gguf, configuration: configuration)
       files = [path]
     }

@@ -3,7 +3,7 @@ import TestSupport
 import XCTest
 
 final class TokenizerTests: XCTestCase {
-  private func tokenizer() throws -> BPETokenizer { try Fixtures.model().tokenizer }
+  private func tokenizer() throws -> any Tokenizer { try Fixtures.model().tokenizer }
 
   func testReproducesLlamaCppTokenizationAndDecodesBack() throws {
     let t = try tokenizer()

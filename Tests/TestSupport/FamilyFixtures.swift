@@ -22,15 +22,7 @@ public struct FamilyFixture {
     lock.lock()
     defer { lock.unlock() }
     if let f = extracted[family] { return f }
-    let archive = Fixtures.url("families/\(family).tar.gz").path
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-family-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let tar = Process()
-    tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    tar.arguments = ["tar", "-xzf", archive, "-C", directory]
-    try tar.run()
-    tar.waitUntilExit()
-    guard tar.terminationStatus == 0 else { throw FixtureError("cannot unpack \(archive)") }
+    let directory = try Fixtures.unpack("families/\(family).tar.gz")
     let root = directory + "/" + family
     let data = try Data(contentsOf: URL(fileURLWithPath: root + "/reference.json"))
     let fixture = FamilyFixture(

@@ -19,6 +19,21 @@ public enum Fixtures {
     }
   }
 
+  /// Unpacks a .tar.gz fixture into a new temporary directory and returns that directory.
+  /// (Model files are kept packed: the repository keeps .gguf and .safetensors names out of git.)
+  public static func unpack(_ relative: String) throws -> String {
+    let archive = url(relative).path
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-fixture-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let tar = Process()
+    tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    tar.arguments = ["tar", "-xzf", archive, "-C", directory]
+    try tar.run()
+    tar.waitUntilExit()
+    guard tar.terminationStatus == 0 else { throw FixtureError("cannot unpack \(archive)") }
+    return directory
+  }
+
   /// The default model: $PSR_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf.
   public static var modelPath: String {
     if let env = ProcessInfo.processInfo.environment["PSR_MODEL"], !env.isEmpty { return env }

@@ -14,6 +14,12 @@ public enum GGUFValue: Equatable, Sendable {
   case string(String)
   case array([GGUFValue])
 
+  /// The value of a bool.
+  public var bool: Bool? {
+    if case .bool(let b) = self { return b }
+    return nil
+  }
+
   /// The value as an integer, for any integer type (and bool).
   public var int: Int? {
     switch self {

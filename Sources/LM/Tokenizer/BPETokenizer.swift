@@ -36,7 +36,9 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     guard let model = metadata["tokenizer.ggml.model"]?.string else {
       throw ModelError.missingKey("tokenizer.ggml.model")
     }
-    guard model == "gpt2" else { throw ModelError.unsupportedTokenizer("tokenizer.ggml.model is '\(model)', not gpt2") }
+    guard model == "gpt2" else {
+      throw ModelError.unsupportedTokenizer("tokenizer.ggml.model is '\(model)'; supported: gpt2 (byte-level BPE), llama (SentencePiece)")
+    }
     guard let tokenValues = metadata["tokenizer.ggml.tokens"]?.array else {
       throw ModelError.missingKey("tokenizer.ggml.tokens")
     }

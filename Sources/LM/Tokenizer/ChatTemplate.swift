@@ -80,10 +80,11 @@ public struct ChatTemplate: Sendable, Equatable {
   }
 
   /// Reads the template from metadata; a model without one gets plain ChatML.
-  public init(gguf: GGUFFile, tokens: [String] = []) throws {
+  public init(gguf: GGUFFile) throws {
+    let tokens = gguf.metadata["tokenizer.ggml.tokens"]?.array ?? []
     func token(_ key: String) -> String {
       guard let id = gguf.metadata[key]?.int, tokens.indices.contains(id) else { return "" }
-      return tokens[id]
+      return tokens[id].string ?? ""
     }
     try self.init(
       source: gguf.metadata["tokenizer.chat_template"]?.string, beginOfSequence: token("tokenizer.ggml.bos_token_id"),

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""GGUF files quantized by llama.cpp's own quantizer, with gguf-py's dequantization of every tensor.
+
+Makes a one-layer llama checkpoint (make_family_fixtures.py, hidden 256 so that K-quant blocks of 256
+fit; the feed-forward width of 384 does not, so llama.cpp picks its fallback types there), converts it
+to an f32 GGUF with convert_hf_to_gguf.py, quantizes that with llama-cpp-python's
+llama_model_quantize to Q4_K_M, Q5_K_M, Q6_K, Q5_0 and Q5_1, and records for every tensor of every file
+its type and the SHA-256 of gguf.quants.dequantize's float32 bytes (plus its first values). Output:
+Tests/Fixtures/quants.tar.gz holding quants/<ftype>.gguf and quants/reference.json.
+
+Usage (venv with torch, transformers, llama-cpp-python built from source, gguf):
+  python scripts/make_quant_fixtures.py --llama-cpp PATH/llama.cpp --out Tests/Fixtures
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+import make_family_fixtures as fam  # noqa: E402
+
+FTYPES = {"Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18, "Q5_0": 8, "Q5_1": 9}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--llama-cpp", required=True)
+    ap.add_argument("--out", default="Tests/Fixtures")
+    args = ap.parse_args()
+    sys.path.insert(0, os.path.join(args.llama_cpp, "gguf-py"))
+    import gguf
+    import llama_cpp
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    work = tempfile.mkdtemp()
+    root = os.path.join(work, "quants")
+    os.makedirs(root)
+    hf = os.path.join(work, "hf")
+    os.makedirs(hf)
+    fam.make_tokenizer(hf)
+    config = fam.make_config("llama", 256, 1)
+    model = AutoModelForCausalLM.from_config(config).float()
+    fam.randomize(model, 7)
+    model.save_pretrained(hf, safe_serialization=True)
+    f32 = os.path.join(work, "f32.gguf")
+    fam.convert(args.llama_cpp, hf, f32, "f32")
+    reference = {}
+    for name, ftype in FTYPES.items():
+        out = os.path.join(root, name + ".gguf")
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = ftype
+        params.nthread = 2
+        assert llama_cpp.llama_model_quantize(f32.encode(), out.encode(), params) == 0, name
+        reader = gguf.GGUFReader(out)
+        tensors = {}
+        for t in reader.tensors:
+            values = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32).reshape(-1)
+            tensors[t.name] = dict(
+                type=t.tensor_type.name, sha256=hashlib.sha256(values.tobytes()).hexdigest(), first=values[:8].tolist())
+        reference[name] = tensors
+    with open(os.path.join(root, "reference.json"), "w") as f:
+        json.dump(reference, f, indent=1)
+    with tarfile.open(os.path.join(args.out, "quants.tar.gz"), "w:gz") as tar:
+        tar.add(root, arcname="quants")
+    types = sorted({t["type"] for r in reference.values() for t in r.values()})
+    print("types:", types)
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
