@@ -75,8 +75,13 @@ final class CheckpointErrorTests: TemporaryDirectoryTestCase {
 
   func testTensorOfTheWrongShapeIsNamed() throws {
     let dir = try copyOfCheckpoint()
-    try editConfig(dir) { $0["intermediate_size"] = 64 }
-    assertLoadFails(dir, mentioning: [dir, "model.layers.0.mlp.gate_proj.weight", "[96, 64]", "[64, 64]"])
+    var shape: (ff: Int, d: Int) = (0, 0)
+    try editConfig(dir) {
+      shape = ($0["intermediate_size"] as! Int, $0["hidden_size"] as! Int)
+      $0["intermediate_size"] = shape.ff + 8
+    }
+    assertLoadFails(
+      dir, mentioning: [dir, "model.layers.0.mlp.gate_proj.weight", "[\(shape.ff), \(shape.d)]", "[\(shape.ff + 8), \(shape.d)]"])
   }
 
   func testMissingTensorIsNamed() throws {
