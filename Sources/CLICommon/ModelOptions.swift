@@ -18,6 +18,19 @@ public struct ModelOptions: ParsableArguments {
       valueName: "name"))
   public var chatTemplate: String?
 
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "How to hold the weights: fp32 (a 4-byte copy of each, fastest for small models), native (the file's own blocks, memory-mapped, expanded per product; what fits 7–8B models in 24 GB) or auto (fp32 up to 1B parameters).",
+      valueName: "fp32|native|auto"))
+  public var weights: String = "auto"
+
+  public func validate() throws {
+    guard weights == "auto" || WeightPrecision(rawValue: weights) != nil else {
+      throw ValidationError("--weights must be fp32, native or auto, not '\(weights)'")
+    }
+  }
+
   public init() {}
 
   public static let defaultRelativePath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -41,7 +54,7 @@ public struct ModelOptions: ParsableArguments {
       throw ValidationError("model \(path) does not exist; run scripts/setup.sh or pass --model")
     }
     do {
-      let model = try DecoderModel(path: path)
+      let model = try DecoderModel(path: path, weights: WeightPrecision(rawValue: weights))
       if let chatTemplate { try model.useChatTemplate(named: chatTemplate) }
       return model
     } catch let error as ChatTemplateError {

@@ -125,9 +125,7 @@ extension DecoderModel {
     let d = c.modelDimension
     // dL/d(normed final) = dlogits · E, then through the final RMSNorm.
     var gradNormed = Matrix(rows: rows.count, cols: d)
-    BLAS.gemm(
-      m: rows.count, n: d, k: c.vocabularySize, a: gradientLogits.storage, b: weights.head.dense,
-      transposeB: false, c: &gradNormed.storage)
+    weights.head.applyTransposed(gradientLogits, into: &gradNormed)
     var grad = Matrix(rows: trace.final.rows, cols: d)
     trace.final.storage.withUnsafeBufferPointer { x in
       gradNormed.storage.withUnsafeBufferPointer { gy in
@@ -154,7 +152,7 @@ extension DecoderModel {
     // Feed-forward: x_out = x_mid + post(W_down · (act(g) ⊙ u)), (g, u) = W_gu · norm(x_mid).
     let gradProjected = throughPostNorm(grad, input: trace.feedForwardProjections[l], weight: w.postFeedForwardNorm)
     var gradActivated = Matrix(rows: n, cols: ff)
-    BLAS.gemm(m: n, n: ff, k: d, a: gradProjected.storage, b: w.down.dense, transposeB: false, c: &gradActivated.storage)
+    w.down.applyTransposed(gradProjected, into: &gradActivated)
     var gradGateUp = Matrix(rows: n, cols: 2 * ff)
     trace.gateUps[l].storage.withUnsafeBufferPointer { gu in
       gradGateUp.storage.withUnsafeMutableBufferPointer { out in
@@ -165,15 +163,13 @@ extension DecoderModel {
       }
     }
     var gradNormed = Matrix(rows: n, cols: d)
-    BLAS.gemm(m: n, n: d, k: 2 * ff, a: gradGateUp.storage, b: w.gateUp.dense, transposeB: false, c: &gradNormed.storage)
+    w.gateUp.applyTransposed(gradGateUp, into: &gradNormed)
     accumulateNormBackward(trace.middles[l], weight: w.feedForwardNorm, gradNormed: gradNormed, into: &grad)
 
     // Attention: x_mid = x_in + post(W_o · attention(rope(qknorm(W_qkv · norm(x_in) + b)))).
     let gradAttention = throughPostNorm(grad, input: trace.attentionProjections[l], weight: w.postAttentionNorm)
     var gradAttended = Matrix(rows: n, cols: c.queryDimension)
-    BLAS.gemm(
-      m: n, n: c.queryDimension, k: d, a: gradAttention.storage, b: w.attentionOutput.dense, transposeB: false,
-      c: &gradAttended.storage)
+    w.attentionOutput.applyTransposed(gradAttention, into: &gradAttended)
     var gradQKV = attentionBackward(l, trace: trace, gradAttended: gradAttended)
     let qkvWidth = c.queryDimension + 2 * c.keyValueDimension
     let slots = trace.batch!.slots
@@ -185,7 +181,7 @@ extension DecoderModel {
       }
     }
     if let qn = w.queryNorm, let kn = w.keyNorm { queryKeyNormBackward(l, trace: trace, queryNorm: qn, keyNorm: kn, &gradQKV) }
-    BLAS.gemm(m: n, n: d, k: qkvWidth, a: gradQKV.storage, b: w.qkv.dense, transposeB: false, c: &gradNormed.storage)
+    w.qkv.applyTransposed(gradQKV, into: &gradNormed)
     accumulateNormBackward(trace.blockInputs[l], weight: w.attentionNorm, gradNormed: gradNormed, into: &grad)
   }
 

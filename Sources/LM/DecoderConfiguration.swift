@@ -105,6 +105,13 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
     }
   }
 
+  /// Parameters of the projections and embeddings (norms and biases left out).
+  public func parameterCount(tiedOutput: Bool) -> Int {
+    let block = modelDimension * (queryDimension + 2 * keyValueDimension) + queryDimension * modelDimension
+      + 3 * modelDimension * feedForwardDimension
+    return layerCount * block + vocabularySize * modelDimension * (tiedOutput ? 1 : 2)
+  }
+
   /// The window of layer `l`, or nil where it attends to everything before it.
   public func window(layer l: Int) -> Int? {
     guard let slidingWindow, slidingPattern > 1, l % slidingPattern < slidingPattern - 1 else { return nil }

@@ -42,8 +42,14 @@ public final class DecoderModel: @unchecked Sendable {
   let weights: DecoderWeights
   let rope: RotaryEmbedding
 
+  /// How the projections hold their weights.
+  public let weightPrecision: WeightPrecision
+
   /// Loads a GGUF file or a Hugging Face model directory (`config.json` and safetensors).
-  public init(path: String) throws {
+  ///
+  /// - Parameter weights: fp32 copies or the file's own precision; by default fp32 up to a
+  ///   billion parameters and native beyond (``WeightPrecision/automatic(parameterCount:)``).
+  public init(path: String, weights: WeightPrecision? = nil) throws {
     if HuggingFaceCheckpoint.isCheckpoint(path) {
       let checkpoint = try HuggingFaceCheckpoint(directory: path)
       configuration = checkpoint.configuration
@@ -58,8 +64,10 @@ public final class DecoderModel: @unchecked Sendable {
       }
       chatTemplate = try ChatTemplate(
         source: config["chat_template"] as? String, beginOfSequence: special("bos_token"), endOfSequence: special("eos_token"))
+      let precision = weights ?? .automatic(parameterCount: configuration.parameterCount(tiedOutput: checkpoint.tied))
+      weightPrecision = precision
       do {
-        weights = try DecoderWeights(source: checkpoint, configuration: configuration)
+        self.weights = try DecoderWeights(source: checkpoint, configuration: configuration, precision: precision)
       } catch ModelError.tensorShape(let name, let found, let expected) {
         // Said in the checkpoint's own names and (out, in) order.
         let hfName = HuggingFaceCheckpoint.huggingFaceName(name, family: configuration.family) ?? name
@@ -73,7 +81,10 @@ public final class DecoderModel: @unchecked Sendable {
       let kind = gguf.metadata["tokenizer.ggml.model"]?.string
       tokenizer = kind == "llama" ? try SentencePieceTokenizer(gguf: gguf) : try BPETokenizer(gguf: gguf)
       chatTemplate = try ChatTemplate(gguf: gguf)
-      weights = try DecoderWeights(source: gguf, configuration: configuration)
+      let precision =
+        weights ?? .automatic(parameterCount: configuration.parameterCount(tiedOutput: !gguf.hasTensor("output.weight")))
+      weightPrecision = precision
+      self.weights = try DecoderWeights(source: gguf, configuration: configuration, precision: precision)
       files = [path]
     }
     guard tokenizer.vocabularySize <= configuration.vocabularySize else {
@@ -82,7 +93,7 @@ public final class DecoderModel: @unchecked Sendable {
     }
     rope = RotaryEmbedding(
       headDimension: configuration.headDimension,
-      inverseFrequencies: configuration.ropeInverseFrequencies(frequencyFactors: weights.ropeFrequencyFactors),
+      inverseFrequencies: configuration.ropeInverseFrequencies(frequencyFactors: self.weights.ropeFrequencyFactors),
       halfSplit: configuration.ropeLayout == .halfSplit)
     self.path = path
   }
@@ -178,11 +189,7 @@ public final class DecoderModel: @unchecked Sendable {
     let d = configuration.modelDimension
     var x = Matrix(rows: batch.rows, cols: d)
     x.storage.withUnsafeMutableBufferPointer { xp in
-      weights.embedding.dense.withUnsafeBufferPointer { e in
-        for (r, token) in batch.tokens.enumerated() {
-          (xp.baseAddress! + r * d).update(from: e.baseAddress! + token * d, count: d)
-        }
-      }
+      for (r, token) in batch.tokens.enumerated() { weights.embedding.row(token, into: xp.baseAddress! + r * d) }
     }
     if let scale = configuration.embeddingScale {
       for i in x.storage.indices { x.storage[i] *= scale }

@@ -32,11 +32,14 @@ struct DecoderWeights: Sendable {
   var blocks: [BlockWeights]
   /// llama.cpp's `rope_freqs.weight`: per-pair divisors of the RoPE frequencies (Llama 3.1).
   var ropeFrequencyFactors: [Float]?
+  /// The file the projections' native rows point into, kept open while the weights live.
+  let source: any TensorSource
 
   /// The vocabulary projection.
   var head: Linear { output ?? embedding }
 
-  init(source: some TensorSource, configuration c: DecoderConfiguration) throws {
+  init(source: some TensorSource, configuration c: DecoderConfiguration, precision: WeightPrecision) throws {
+    self.source = source
     func load(_ name: String, _ shape: [Int]) throws -> [Float] {
       let info = try source.tensor(name)
       guard info.dimensions == shape else {
@@ -53,10 +56,10 @@ struct DecoderWeights: Sendable {
     }
     let d = c.modelDimension
     let ff = c.feedForwardDimension
-    embedding = try Linear(gguf: source, [("token_embd.weight", c.vocabularySize)], inputs: d)
+    embedding = try Linear(gguf: source, [("token_embd.weight", c.vocabularySize)], inputs: d, precision: precision)
     output =
       source.hasTensor("output.weight")
-      ? try Linear(gguf: source, [("output.weight", c.vocabularySize)], inputs: d) : nil
+      ? try Linear(gguf: source, [("output.weight", c.vocabularySize)], inputs: d, precision: precision) : nil
     finalNorm = try norm("output_norm.weight", d)
     ropeFrequencyFactors = source.hasTensor("rope_freqs.weight") ? try load("rope_freqs.weight", [c.headDimension / 2]) : nil
     blocks = try (0..<c.layerCount).map { l in
@@ -72,15 +75,15 @@ struct DecoderWeights: Sendable {
           [
             (p + "attn_q.weight", c.queryDimension), (p + "attn_k.weight", c.keyValueDimension), (p + "attn_v.weight", c.keyValueDimension),
           ],
-          inputs: d),
+          inputs: d, precision: precision),
         qkvBias: bias,
         queryNorm: try optionalNorm(p + "attn_q_norm.weight", c.headDimension, if: c.queryKeyNorm),
         keyNorm: try optionalNorm(p + "attn_k_norm.weight", c.headDimension, if: c.queryKeyNorm),
-        attentionOutput: try Linear(gguf: source, [(p + "attn_output.weight", d)], inputs: c.queryDimension),
+        attentionOutput: try Linear(gguf: source, [(p + "attn_output.weight", d)], inputs: c.queryDimension, precision: precision),
         postAttentionNorm: try optionalNorm(p + "post_attention_norm.weight", d, if: c.sandwichNorms),
         feedForwardNorm: try norm(p + "ffn_norm.weight", d),
-        gateUp: try Linear(gguf: source, [(p + "ffn_gate.weight", ff), (p + "ffn_up.weight", ff)], inputs: d),
-        down: try Linear(gguf: source, [(p + "ffn_down.weight", d)], inputs: ff),
+        gateUp: try Linear(gguf: source, [(p + "ffn_gate.weight", ff), (p + "ffn_up.weight", ff)], inputs: d, precision: precision),
+        down: try Linear(gguf: source, [(p + "ffn_down.weight", d)], inputs: ff, precision: precision),
         postFeedForwardNorm: try optionalNorm(p + "post_ffw_norm.weight", d, if: c.sandwichNorms))
     }
   }

@@ -1,11 +1,32 @@
+import Foundation
 import Tensor
 
-/// A projection `y = x · Wᵀ` with `W` stored `[out × in]`: fp32 for large products (prefill,
-/// training, backward) and, when the file holds it block-quantized, the quantized blocks for
-/// products with few rows (decoding), which are bound by reading the weights.
-struct Linear: Sendable {
-  /// The fp32 weights, `[out × in]` row-major.
-  let dense: [Float]
+/// How a model holds its projection weights.
+public enum WeightPrecision: String, Codable, Sendable, CaseIterable {
+  /// An fp32 copy of every matrix: fastest for small models, 4 bytes a parameter.
+  case fp32
+  /// The file's own blocks (quantized, bf16, f16), memory-mapped; products expand one block of
+  /// rows at a time into a reused fp32 scratch, so memory stays near the file's size.
+  case native
+
+  /// Native products expand at most this many weight floats at a time (16 MB of scratch); a
+  /// smaller value splits even small matrices into several blocks, which tests use.
+  nonisolated(unsafe) public static var expansionFloats = 4 << 20
+
+  /// fp32 up to a billion parameters (a 4 GB copy), native beyond.
+  public static func automatic(parameterCount: Int) -> WeightPrecision {
+    parameterCount <= 1_000_000_000 ? .fp32 : .native
+  }
+}
+
+/// A projection `y = x · Wᵀ` with `W` stored `[out × in]`: either as fp32 or as the file's rows
+/// (`native`), plus, when the file holds Q4_1 or Q8_0 blocks, those blocks for products with
+/// few rows (decoding), which are bound by reading the weights.
+struct Linear: @unchecked Sendable {
+  /// The fp32 weights, `[out × in]` row-major, or nil where the file's rows are used.
+  let dense: [Float]?
+  /// The file's rows, part by part (mapped memory that the model's source keeps alive).
+  let parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)]
   let quantized: QuantizedMatrix?
   let outputs: Int
   let inputs: Int
@@ -18,8 +39,28 @@ struct Linear: Sendable {
   func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
     if let quantized, m <= Self.quantizedRowLimit {
       quantized.multiply(m: m, a: a, c: c, beta: beta)
-    } else {
+    } else if let dense {
       BLAS.gemm(m: m, n: outputs, k: inputs, a: a, b: dense, transposeB: true, c: c, beta: beta)
+    } else {
+      forEachExpandedBlock { rows, w in
+        BLAS.gemm(
+          m: m, n: rows.count, k: inputs, a: a, b: w, transposeB: true, c: c + rows.lowerBound, ldc: outputs, beta: beta)
+      }
+    }
+  }
+
+  /// `C[m × in] = G[m × out] · W + beta · C`: the gradient with respect to the input.
+  func applyTransposed(m: Int, g: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
+    if let dense {
+      BLAS.gemm(m: m, n: inputs, k: outputs, a: g, b: dense, transposeB: false, c: c, beta: beta)
+    } else {
+      var first = true
+      forEachExpandedBlock { rows, w in
+        BLAS.gemm(
+          m: m, n: inputs, k: rows.count, a: g + rows.lowerBound, lda: outputs, b: w, transposeB: false, c: c,
+          beta: first ? beta : 1)
+        first = false
+      }
     }
   }
 
@@ -31,23 +72,74 @@ struct Linear: Sendable {
       }
     }
   }
+
+  func applyTransposed(_ g: Matrix, into c: inout Matrix, beta: Float = 0) {
+    precondition(g.cols == outputs && c.cols == inputs && g.rows == c.rows, "projection shapes do not match")
+    g.storage.withUnsafeBufferPointer { gp in
+      c.storage.withUnsafeMutableBufferPointer { cp in
+        applyTransposed(m: g.rows, g: gp.baseAddress!, c: cp.baseAddress!, beta: beta)
+      }
+    }
+  }
+
+  /// Row `r` of W (fp32), e.g. a token's embedding.
+  func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+    if let dense {
+      dense.withUnsafeBufferPointer { out.update(from: $0.baseAddress! + r * inputs, count: inputs) }
+      return
+    }
+    var start = 0
+    for part in parts {
+      if r < start + part.rows {
+        let rowBytes = inputs / part.type.blockSize * part.type.blockBytes
+        Dequantize.decode(part.type, from: part.data.baseAddress! + (r - start) * rowBytes, count: inputs, into: out)
+        return
+      }
+      start += part.rows
+    }
+  }
+
+  /// Calls `body` with consecutive blocks of W's rows expanded to fp32 (a block never spans two
+  /// parts), in order; the expansion is split over the cores.
+  private func forEachExpandedBlock(_ body: (Range<Int>, UnsafePointer<Float>) -> Void) {
+    let blockRows = max(1, min(outputs, WeightPrecision.expansionFloats / max(1, inputs)))
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: blockRows * inputs)
+    defer { scratch.deallocate() }
+    var start = 0
+    for part in parts {
+      let rowBytes = inputs / part.type.blockSize * part.type.blockBytes
+      for r0 in stride(from: 0, to: part.rows, by: blockRows) {
+        let count = min(blockRows, part.rows - r0)
+        let pieces = min(count, 2 * max(1, Parallel.cores))
+        DispatchQueue.concurrentPerform(iterations: pieces) { p in
+          let lo = count * p / pieces
+          let hi = count * (p + 1) / pieces
+          Dequantize.decode(
+            part.type, from: part.data.baseAddress! + (r0 + lo) * rowBytes, count: (hi - lo) * inputs,
+            into: scratch + lo * inputs)
+        }
+        body((start + r0)..<(start + r0 + count), scratch)
+      }
+      start += part.rows
+    }
+  }
 }
 
 extension Linear {
   /// Loads the named tensors (each `[in, out_i]` in GGUF order) stacked row-wise into one
-  /// projection; keeps the quantized blocks when all parts share a kernel-supported format.
-  init(gguf: some TensorSource, _ parts: [(name: String, outputs: Int)], inputs: Int) throws {
-    var dense: [Float] = []
+  /// projection, as fp32 or at the file's precision; keeps Q4_1/Q8_0 blocks for the decode
+  /// kernel when all parts share that format.
+  init(gguf: some TensorSource, _ parts: [(name: String, outputs: Int)], inputs: Int, precision: WeightPrecision = .fp32) throws {
     var infos: [GGUFTensorInfo] = []
     for part in parts {
       let info = try gguf.tensor(part.name)
       guard info.dimensions == [inputs, part.outputs] else {
         throw ModelError.tensorShape(name: part.name, found: info.dimensions, expected: [inputs, part.outputs])
       }
-      dense += gguf.dequantize(info)
       infos.append(info)
     }
-    self.dense = dense
+    self.dense = precision == .fp32 ? infos.flatMap { gguf.dequantize($0) } : nil
+    self.parts = zip(infos, parts).map { (gguf.tensorData($0), $0.type, $1.outputs) }
     self.inputs = inputs
     self.outputs = parts.reduce(0) { $0 + $1.outputs }
     let formats = Set(infos.map(\.type))

@@ -31,7 +31,12 @@ final class FamilyGradientTests: XCTestCase {
     for family in FamilyFixture.families {
       let fixture = try FamilyFixture.load(family)
       let c = Case(fixture.reference["gradient"] as! [String: Any])
-      for (format, model) in try fixture.models() {
+      // Native weights run the backward products block by block (the transposed expansion).
+      let saved = WeightPrecision.expansionFloats
+      WeightPrecision.expansionFloats = 1000
+      defer { WeightPrecision.expansionFloats = saved }
+      let native = ("gguf native", try DecoderModel(path: fixture.gguf, weights: .native))
+      for (format, model) in try fixture.models() + [native] {
         let steering = AdditiveVector(layer: c.layer, alpha: c.alpha, vector: c.vector, positions: .all)
         let loss = try model.responseLoss([c.sequence], intervention: steering, backward: true)
         XCTAssertEqual(loss, c.loss, accuracy: 1e-3 * c.loss, "\(family) \(format) loss")
