@@ -140,25 +140,9 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
 
   public func encode(_ text: String, parseSpecial: Bool) -> [Int] {
     var ids: [Int] = []
-    let bytes = Array(text.utf8)
-    var start = 0
-    func flush(_ end: Int) {
-      if start < end { encodeOrdinary(bytes[start..<end], into: &ids) }
-    }
-    if parseSpecial && !specialBytes.isEmpty {
-      var i = 0
-      outer: while i < bytes.count {
-        for (special, id) in specialBytes where bytes[i...].starts(with: special) {
-          flush(i)
-          ids.append(id)
-          i += special.count
-          start = i
-          continue outer
-        }
-        i += 1
-      }
-    }
-    flush(bytes.count)
+    forEachSegment(
+      Array(text.utf8), specials: parseSpecial ? specialBytes : [], matches: { _ in true },
+      ordinary: { encodeOrdinary($0, into: &ids) }, special: { ids.append($0) })
     return ids
   }
 

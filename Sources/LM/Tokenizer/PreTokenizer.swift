@@ -94,14 +94,7 @@ public enum PreTokenizer: String, Codable, Sendable, CaseIterable {
         continue
       }
       // Whitespace: "\s+(?!\S)" leaves the last space to the next piece when a non-space follows.
-      let j = run(from: i) { $0 == .space }
-      if j < end && j - i > 1 {
-        pieces.append(i..<(j - 1))
-        i = j - 1
-      } else {
-        pieces.append(i..<j)
-        i = j
-      }
+      i = whitespaceRun(i, run(from: i) { $0 == .space }, end: end, into: &pieces)
     }
   }
 
@@ -122,6 +115,17 @@ public enum PreTokenizer: String, Codable, Sendable, CaseIterable {
     case "l" where third == "l": return 3
     default: return nil
     }
+  }
+
+  /// The whitespace run `i..<j` as `\s+(?!\S)|\s+`: followed by a non-space, its last scalar is
+  /// left to the next piece (so " word" stays one piece). Returns where the next piece starts.
+  private static func whitespaceRun(_ i: Int, _ j: Int, end: Int, into pieces: inout [Range<Int>]) -> Int {
+    if j < end && j - i > 1 {
+      pieces.append(i..<(j - 1))
+      return j - 1
+    }
+    pieces.append(i..<j)
+    return j
   }
 
   private static func isNewline(_ c: Unicode.Scalar) -> Bool { c == "\n" || c == "\r" }
@@ -177,13 +181,7 @@ public enum PreTokenizer: String, Codable, Sendable, CaseIterable {
         continue
       }
       // \s+(?!\S), else \s+.
-      if j < end && j - i > 1 {
-        pieces.append(i..<(j - 1))
-        i = j - 1
-      } else {
-        pieces.append(i..<j)
-        i = j
-      }
+      i = whitespaceRun(i, j, end: end, into: &pieces)
     }
     return pieces
   }

@@ -63,27 +63,11 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     var normalized: [UInt8] = addsDummyPrefix && !text.isEmpty ? Self.space : []
     for b in text.utf8 { if b == 0x20 { normalized += Self.space } else { normalized.append(b) } }
     var ids: [Int] = []
-    var start = 0
-    func flush(_ end: Int) {
-      if start < end { merge(normalized[start..<end], into: &ids) }
-    }
     // User-defined pieces are atomic wherever they occur, as in SentencePiece; control pieces
     // only when asked (rendered chat prompts).
-    if !specialPieces.isEmpty {
-      var i = 0
-      outer: while i < normalized.count {
-        for (special, id) in specialPieces
-        where (parseSpecial || types[id] == .userDefined) && normalized[i...].starts(with: special) {
-          flush(i)
-          ids.append(id)
-          i += special.count
-          start = i
-          continue outer
-        }
-        i += 1
-      }
-    }
-    flush(normalized.count)
+    forEachSegment(
+      normalized, specials: specialPieces, matches: { parseSpecial || self.types[$0] == .userDefined },
+      ordinary: { merge($0, into: &ids) }, special: { ids.append($0) })
     return ids
   }
 

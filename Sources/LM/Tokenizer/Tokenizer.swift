@@ -19,3 +19,24 @@ extension Tokenizer {
     String(decoding: decodeBytes(ids, skipSpecial: skipSpecial), as: UTF8.self)
   }
 }
+
+/// Splits UTF-8 text at the special tokens in it: `special` for each match (longest first at each
+/// position, only where `matches` allows that id), `ordinary` for the text between them.
+func forEachSegment(
+  _ bytes: [UInt8], specials: [(bytes: [UInt8], id: Int)], matches: (Int) -> Bool,
+  ordinary: (ArraySlice<UInt8>) -> Void, special: (Int) -> Void
+) {
+  var start = 0
+  var i = 0
+  outer: while i < bytes.count && !specials.isEmpty {
+    for (token, id) in specials where matches(id) && bytes[i...].starts(with: token) {
+      if start < i { ordinary(bytes[start..<i]) }
+      special(id)
+      i += token.count
+      start = i
+      continue outer
+    }
+    i += 1
+  }
+  if start < bytes.count { ordinary(bytes[start...]) }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Benchmarks on the real shapes of the papers' models, beside llama.cpp on the same files.
+
+Builds a random-weight checkpoint with exactly the shapes of Qwen2.5-1.5B-Instruct (bf16 safetensors),
+converts it with llama.cpp's convert_hf_to_gguf.py (f16) and quantizes that to Q4_K_M with
+llama-cpp-python's llama_model_quantize, then measures on each file, one after the other:
+  llama.cpp (llama-cpp-python, 2 threads): prefill of 512 tokens, decode of 32 tokens, peak RSS;
+  this project (`psr bench --weights native --only prefill,decode`), peak RSS.
+Prints one JSON line per measurement; experiments/bench/README.md records them.
+
+Usage: python experiments/bench/real_shapes.py --llama-cpp PATH/llama.cpp --work DIR [--psr .build/release/psr]
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+import make_family_fixtures as fam  # noqa: E402
+
+SHAPES = {
+    "qwen2.5-1.5b": dict(family="qwen2", hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
+                         num_attention_heads=12, num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True,
+                         rope_theta=1000000.0, max_position_embeddings=32768, rms_norm_eps=1e-6),
+}
+
+
+def build(shape, work, llama_cpp):
+    import torch
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    spec = dict(SHAPES[shape])
+    spec.pop("family")
+    hf = os.path.join(work, shape + "-hf")
+    if not os.path.exists(os.path.join(hf, "model.safetensors")):
+        os.makedirs(hf, exist_ok=True)
+        fam.make_tokenizer(hf)
+        torch.set_default_dtype(torch.bfloat16)
+        model = AutoModelForCausalLM.from_config(Qwen2Config(**spec))
+        with torch.no_grad():
+            for p in model.parameters():
+                p.normal_(0, 0.02)
+        model.save_pretrained(hf, safe_serialization=True, max_shard_size="20GB")
+        del model
+    f16 = os.path.join(work, shape + "-f16.gguf")
+    if not os.path.exists(f16):
+        fam.convert(llama_cpp, hf, f16, "f16")
+    q4 = os.path.join(work, shape + "-Q4_K_M.gguf")
+    if not os.path.exists(q4):
+        import llama_cpp
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = 15
+        params.nthread = 2
+        assert llama_cpp.llama_model_quantize(f16.encode(), q4.encode(), params) == 0
+    return hf, f16, q4
+
+
+LLAMA_BENCH = r"""
+import json, resource, sys, time
+import llama_cpp
+path = sys.argv[1]
+llm = llama_cpp.Llama(model_path=path, n_ctx=1024, n_threads=2, n_batch=512, verbose=False)
+tokens = [(i * 7919) % 300 + 3 for i in range(512)]
+t = time.time(); llm.eval(tokens); prefill = 512 / (time.time() - t)
+llm.reset(); llm.eval(tokens[:16])
+t = time.time()
+for i in range(32): llm.eval([(i * 31) % 300 + 3])
+decode = 32 / (time.time() - t)
+print(json.dumps({"engine": "llama.cpp", "file": path, "prefill_tok_s": round(prefill, 1), "decode_tok_s": round(decode, 2),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}))
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--llama-cpp", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--shape", default="qwen2.5-1.5b", choices=sorted(SHAPES))
+    ap.add_argument("--psr", default=".build/release/psr")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    hf, f16, q4 = build(args.shape, args.work, args.llama_cpp)
+    for path in [q4, hf]:
+        if path != hf:
+            subprocess.run([sys.executable, "-c", LLAMA_BENCH, path], check=True)
+        out = subprocess.run(
+            [args.psr, "bench", "--model", path, "--weights", "native", "--only", "prefill,decode", "--json", "--runs", "1",
+             "--decode-tokens", "16"], check=True, capture_output=True, text=True).stdout
+        print(json.dumps({"engine": "psr", "file": path, **json.loads(out)}))
+
+
+if __name__ == "__main__":
+    main()
