@@ -126,6 +126,39 @@ struct Linear: @unchecked Sendable {
 }
 
 extension Linear {
+  /// Q4_K rows in the Q4_1 kernel's layout: each 32-weight sub-block becomes a block with scale
+  /// d·sc and minimum −dmin·m, its nibbles reordered (weight t low, t + 16 high in byte t), so
+  /// that decoding runs the fused Q4_1 kernel (w = scale·q + minimum, the same value).
+  static func repackQ4K(_ parts: [(blocks: UnsafeRawBufferPointer, rows: Int)], cols: Int) -> QuantizedMatrix {
+    let rows = parts.reduce(0) { $0 + $1.rows }
+    var scales: [Float] = []
+    var quants: [UInt8] = []
+    scales.reserveCapacity(rows * cols / 16)
+    quants.reserveCapacity(rows * cols / 2)
+    for part in parts {
+      let base = part.blocks.baseAddress!
+      for b in 0..<(part.rows * cols / 256) {
+        let block = base + b * GGMLType.q4_K.blockBytes
+        let d = Dequantize.half(block, 0)
+        let dmin = Dequantize.half(block, 2)
+        for chunk in 0..<4 {
+          let q = block + 16 + 32 * chunk
+          for (sub, shift) in [(2 * chunk, UInt8(0)), (2 * chunk + 1, UInt8(4))] {
+            let (sc, m) = Dequantize.scaleMin(sub, block + 4)
+            scales.append(d * sc)
+            scales.append(-(dmin * m))
+            for t in 0..<16 {
+              let lo = (q.load(fromByteOffset: t, as: UInt8.self) >> shift) & 0xF
+              let hi = (q.load(fromByteOffset: t + 16, as: UInt8.self) >> shift) & 0xF
+              quants.append(lo | hi << 4)
+            }
+          }
+        }
+      }
+    }
+    return QuantizedMatrix(format: .q4_1, rows: rows, cols: cols, scales: scales, quants: quants)
+  }
+
   /// Loads the named tensors (each `[in, out_i]` in GGUF order) stacked row-wise into one
   /// projection, as fp32 or at the file's precision; keeps Q4_1/Q8_0 blocks for the decode
   /// kernel when all parts share that format.
@@ -143,11 +176,13 @@ extension Linear {
     self.inputs = inputs
     self.outputs = parts.reduce(0) { $0 + $1.outputs }
     let formats = Set(infos.map(\.type))
+    let blocks = zip(infos, parts).map { (gguf.tensorData($0), $1.outputs) }
     if QuantizedMatrix.isSupported, formats.count == 1, inputs % 32 == 0,
       let format: QuantizedMatrix.Format = formats.first == .q4_1 ? .q4_1 : formats.first == .q8_0 ? .q8_0 : nil
     {
-      quantized = QuantizedMatrix(
-        format: format, cols: inputs, parts: zip(infos, parts).map { (gguf.tensorData($0), $1.outputs) })
+      quantized = QuantizedMatrix(format: format, cols: inputs, parts: blocks)
+    } else if QuantizedMatrix.isSupported, formats == [.q4_K] {
+      quantized = Self.repackQ4K(blocks, cols: inputs)
     } else {
       quantized = nil
     }

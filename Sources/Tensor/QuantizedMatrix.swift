@@ -52,6 +52,18 @@ public struct QuantizedMatrix: Sendable {
     }
   }
 
+  /// A matrix already in this type's layout: per 32-element block, `format.scaleCount` scales
+  /// and `format.quantBytes` bytes, rows after rows (used to repack other block formats).
+  public init(format: Format, rows: Int, cols: Int, scales: [Float], quants: [UInt8]) {
+    precondition(cols % 32 == 0 && scales.count == rows * cols / 32 * format.scaleCount, "scales do not match the shape")
+    precondition(quants.count == rows * cols / 32 * format.quantBytes, "quantized values do not match the shape")
+    self.format = format
+    self.rows = rows
+    self.cols = cols
+    self.scales = scales
+    self.quants = quants
+  }
+
   /// Whether this CPU runs the quantized kernels (AVX2 and FMA).
   public static var isSupported: Bool { BLAS.hasAVX2 }
 

@@ -39,6 +39,24 @@ final class QuantizedFileTests: XCTestCase {
     }
   }
 
+  func testDecodingKernelsAgreeWithTheExpandedProducts() throws {
+    // 80 tokens at once take the expanded (sgemm) products; one at a time, Q4_K matrices go
+    // through the fused kernel on their repacked blocks.
+    let tokens = (0..<80).map { 3 + $0 * 37 % 300 }
+    for file in ["Q4_K_M", "Q5_1"] {
+      let model = try DecoderModel(path: try Self.root.get() + "/\(file).gguf", weights: .native)
+      let whole = try model.forward([ForwardChunk(tokens: tokens, cache: model.makeCache(), promptLength: 80)], logits: .all)
+      let cache = model.makeCache()
+      for (p, token) in tokens.enumerated() {
+        let step = try model.forward([ForwardChunk(tokens: [token], cache: cache, promptLength: 1)], logits: .last)
+        if p % 10 == 9 {
+          let error = zip(step.row(0), whole.row(p)).map { $0 - $1 }.norm / whole.row(p).norm
+          XCTAssertLessThan(error, 1e-4, "\(file) position \(p)")
+        }
+      }
+    }
+  }
+
   func testTruncatedKQuantTensorIsAClearError() throws {
     let path = try Self.root.get() + "/Q4_K_M.gguf"
     var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
