@@ -94,7 +94,8 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
           if wavelength > lowWavelength {
             theta /= s.factor
           } else if wavelength >= highWavelength {
-            let smooth = (Double(s.originalContextLength) / wavelength - s.lowFrequencyFactor)
+            let smooth =
+              (Double(s.originalContextLength) / wavelength - s.lowFrequencyFactor)
               / (s.highFrequencyFactor - s.lowFrequencyFactor)
             theta = (1 - smooth) * theta / s.factor + smooth * theta
           }
@@ -107,7 +108,8 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
 
   /// Parameters of the projections and embeddings (norms and biases left out).
   public func parameterCount(tiedOutput: Bool) -> Int {
-    let block = modelDimension * (queryDimension + 2 * keyValueDimension) + queryDimension * modelDimension
+    let block =
+      modelDimension * (queryDimension + 2 * keyValueDimension) + queryDimension * modelDimension
       + 3 * modelDimension * feedForwardDimension
     return layerCount * block + vocabularySize * modelDimension * (tiedOutput ? 1 : 2)
   }
@@ -128,7 +130,8 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
     try require(feedForwardDimension > 0 && feedForwardDimension <= 262_144, "feed_forward_length is out of range")
     try require(headCount > 0 && keyValueHeadCount > 0 && headCount <= 1024, "head counts must be positive")
     try require(headCount % keyValueHeadCount == 0, "head_count \(headCount) is not a multiple of head_count_kv \(keyValueHeadCount)")
-    try require(headDimension > 0 && headDimension % 2 == 0 && headDimension <= 4096, "head dimension \(headDimension) must be even and positive")
+    try require(
+      headDimension > 0 && headDimension % 2 == 0 && headDimension <= 4096, "head dimension \(headDimension) must be even and positive")
     try require(contextLength > 0 && contextLength <= 1 << 24, "context_length \(contextLength) is out of range")
     try require(ropeBase > 1 && ropeBase.isFinite, "rope.freq_base \(ropeBase) must exceed 1")
     try require(rmsNormEpsilon > 0 && rmsNormEpsilon < 1, "rms epsilon \(rmsNormEpsilon) is out of range")

@@ -31,7 +31,8 @@ final class ChatTemplateTests: XCTestCase {
         continue
       }
       let generation = line["add_generation_prompt"] as! Bool
-      XCTAssertEqual(t.render(messages, addGenerationPrompt: generation), expected, "\(name) \(messages.count) messages, prompt \(generation)")
+      XCTAssertEqual(
+        t.render(messages, addGenerationPrompt: generation), expected, "\(name) \(messages.count) messages, prompt \(generation)")
       compared += 1
     }
     XCTAssertEqual(compared, lines.count - 4)
@@ -43,7 +44,8 @@ final class ChatTemplateTests: XCTestCase {
     ]
     for (name, style) in expected { XCTAssertEqual(try template(name, bos: "", eos: "").style, style, name) }
     XCTAssertEqual(
-      try template("qwen2.5", bos: "", eos: "").defaultSystemMessage, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.")
+      try template("qwen2.5", bos: "", eos: "").defaultSystemMessage, "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
+    )
   }
 
   func testQwen3ThinkingIsOffUnlessAskedFor() throws {

@@ -44,7 +44,10 @@ final class CheckpointErrorTests: TemporaryDirectoryTestCase {
 
   func testUnknownArchitectureIsNamed() throws {
     let dir = try copyOfCheckpoint()
-    try editConfig(dir) { $0["architectures"] = ["FalconForCausalLM"]; $0["model_type"] = "falcon" }
+    try editConfig(dir) {
+      $0["architectures"] = ["FalconForCausalLM"]
+      $0["model_type"] = "falcon"
+    }
     assertLoadFails(dir, mentioning: ["FalconForCausalLM", "Gemma2ForCausalLM"])
   }
 
@@ -62,7 +65,10 @@ final class CheckpointErrorTests: TemporaryDirectoryTestCase {
 
   func testUnsupportedRopeScalingIsNamed() throws {
     let dir = try copyOfCheckpoint()
-    try editConfig(dir) { $0["rope_scaling"] = ["rope_type": "yarn", "factor": 4.0]; $0["rope_parameters"] = nil }
+    try editConfig(dir) {
+      $0["rope_scaling"] = ["rope_type": "yarn", "factor": 4.0]
+      $0["rope_parameters"] = nil
+    }
     assertLoadFails(dir, mentioning: ["config.json", "yarn"])
   }
 

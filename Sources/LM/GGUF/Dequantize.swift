@@ -129,7 +129,7 @@ public enum Dequantize {
       let sc = block + 192 + 8 * half
       let y = out + 128 * half
       for l in 0..<32 {
-        let is_ = l / 16
+        let group = l / 16
         let low0 = ql.load(fromByteOffset: l, as: UInt8.self)
         let low1 = ql.load(fromByteOffset: l + 32, as: UInt8.self)
         let h = qh.load(fromByteOffset: l, as: UInt8.self)
@@ -138,10 +138,10 @@ public enum Dequantize {
         let q3 = Int((low0 >> 4) | (((h >> 4) & 3) << 4)) - 32
         let q4 = Int((low1 >> 4) | (((h >> 6) & 3) << 4)) - 32
         func scale(_ i: Int) -> Float { d * Float(sc.load(fromByteOffset: i, as: Int8.self)) }
-        y[l] = scale(is_) * Float(q1)
-        y[l + 32] = scale(is_ + 2) * Float(q2)
-        y[l + 64] = scale(is_ + 4) * Float(q3)
-        y[l + 96] = scale(is_ + 6) * Float(q4)
+        y[l] = scale(group) * Float(q1)
+        y[l + 32] = scale(group + 2) * Float(q2)
+        y[l + 64] = scale(group + 4) * Float(q3)
+        y[l + 96] = scale(group + 6) * Float(q4)
       }
     }
   }

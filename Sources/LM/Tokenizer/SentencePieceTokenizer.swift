@@ -8,7 +8,10 @@ import Foundation
 /// Pieces are held as UTF-8 bytes, never as `String` keys.
 public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
   /// llama.cpp's token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
-  public enum PieceType: Int, Sendable { case normal = 1, unknown, control, userDefined, unused, byte }
+  public enum PieceType: Int, Sendable {
+    case normal = 1
+    case unknown, control, userDefined, unused, byte
+  }
 
   public let pieces: [[UInt8]]
   public let scores: [Float]

@@ -31,7 +31,9 @@ extension BPETokenizer {
     var types: [Int: Int] = [:]
     for (token, id) in vocab { byId[id] = token }
     for case let added as [String: Any] in (json["added_tokens"] as? [Any]) ?? [] {
-      guard let id = added["id"] as? Int, let content = added["content"] as? String else { throw fail("an added token lacks id or content") }
+      guard let id = added["id"] as? Int, let content = added["content"] as? String else {
+        throw fail("an added token lacks id or content")
+      }
       byId[id] = content
       types[id] = (added["special"] as? Bool) == true ? 3 : 4
     }
