@@ -54,9 +54,7 @@ public struct ModelOptions: ParsableArguments {
       throw ValidationError("model \(path) does not exist; run scripts/setup.sh or pass --model")
     }
     do {
-      let model = try DecoderModel(path: path, weights: WeightPrecision(rawValue: weights))
-      if let chatTemplate { try model.useChatTemplate(named: chatTemplate) }
-      return model
+      return try DecoderModel(path: path, weights: WeightPrecision(rawValue: weights), chatTemplate: chatTemplate)
     } catch let error as ChatTemplateError {
       throw ValidationError("\(error)")
     } catch let error as CustomStringConvertible {

@@ -33,8 +33,8 @@ public enum LogitRows: Sendable, Equatable {
 public final class DecoderModel: @unchecked Sendable {
   public let configuration: DecoderConfiguration
   public let tokenizer: any Tokenizer
-  /// The file's template, or the one `useChatTemplate(named:)` chose.
-  public private(set) var chatTemplate: ChatTemplate
+  /// The file's template, or the built-in one that `init`'s `chatTemplate` named.
+  public let chatTemplate: ChatTemplate
   /// The GGUF file or Hugging Face directory the model came from.
   public let path: String
   /// The files whose bytes identify the model (the GGUF file, or config.json and the shards).
@@ -49,7 +49,9 @@ public final class DecoderModel: @unchecked Sendable {
   ///
   /// - Parameter weights: fp32 copies or the file's own precision; by default fp32 up to a
   ///   billion parameters and native beyond (``WeightPrecision/automatic(parameterCount:)``).
-  public init(path: String, weights: WeightPrecision? = nil) throws {
+  ///   - chatTemplate: a built-in template's name (`--chat-template`) to use instead of the one
+  ///     detected in the files, which then may be one that is not recognised.
+  public init(path: String, weights: WeightPrecision? = nil, chatTemplate templateName: String? = nil) throws {
     if HuggingFaceCheckpoint.isCheckpoint(path) {
       let checkpoint = try HuggingFaceCheckpoint(directory: path)
       configuration = checkpoint.configuration
@@ -63,7 +65,8 @@ public final class DecoderModel: @unchecked Sendable {
         (config[key] as? String) ?? ((config[key] as? [String: Any])?["content"] as? String) ?? ""
       }
       chatTemplate = try ChatTemplate(
-        source: config["chat_template"] as? String, beginOfSequence: special("bos_token"), endOfSequence: special("eos_token"))
+        source: config["chat_template"] as? String, beginOfSequence: special("bos_token"), endOfSequence: special("eos_token"),
+        override: templateName)
       let precision = weights ?? .automatic(parameterCount: configuration.parameterCount(tiedOutput: checkpoint.tied))
       weightPrecision = precision
       do {
@@ -80,7 +83,7 @@ public final class DecoderModel: @unchecked Sendable {
       configuration = try DecoderConfiguration(metadata: gguf.metadata)
       let kind = gguf.metadata["tokenizer.ggml.model"]?.string
       tokenizer = kind == "llama" ? try SentencePieceTokenizer(gguf: gguf) : try BPETokenizer(gguf: gguf)
-      chatTemplate = try ChatTemplate(gguf: gguf)
+      chatTemplate = try ChatTemplate(gguf: gguf, override: templateName)
       let precision =
         weights ?? .automatic(parameterCount: configuration.parameterCount(tiedOutput: !gguf.hasTensor("output.weight")))
       weightPrecision = precision
@@ -96,12 +99,6 @@ public final class DecoderModel: @unchecked Sendable {
       inverseFrequencies: configuration.ropeInverseFrequencies(frequencyFactors: self.weights.ropeFrequencyFactors),
       halfSplit: configuration.ropeLayout == .halfSplit)
     self.path = path
-  }
-
-  /// Renders prompts with the built-in template of this name (`--chat-template`) instead of
-  /// the one detected in the model's files.
-  public func useChatTemplate(named name: String) throws {
-    chatTemplate = try chatTemplate.named(name)
   }
 
   private var cachedFingerprint: ModelFingerprint?

@@ -63,5 +63,8 @@ final class ChatTemplateTests: XCTestCase {
       XCTAssertTrue("\(error)".contains("vicuna") && "\(error)".contains("gemma"), "\(error)")
     }
     XCTAssertEqual(try ChatTemplate.chatML(defaultSystemMessage: nil).named("gemma").hasSystemRole, false)
+    // With an override, an unrecognised template is no obstacle.
+    let chosen = try ChatTemplate(source: "{{ messages }} ### Human:", beginOfSequence: "<s>", endOfSequence: "</s>", override: "mistral")
+    XCTAssertEqual(chosen.render([.user("Hi")]), "<s>[INST]Hi[/INST]")
   }
 }

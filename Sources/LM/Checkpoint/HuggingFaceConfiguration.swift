@@ -114,14 +114,20 @@ extension DecoderConfiguration {
     switch type {
     case "default": return nil
     case "linear":
-      return RopeScaling(kind: .linear, factor: try file.optionalNumber("factor", in: object) ?? 1)
+      let factor = try file.optionalNumber("factor", in: object) ?? 1
+      guard factor > 0 else { throw file.fail("rope_scaling", "needs a positive factor") }
+      return RopeScaling(kind: .linear, factor: factor)
     case "llama3":
       guard let factor = try file.optionalNumber("factor", in: object),
         let original = try file.optionalNumber("original_max_position_embeddings", in: object)
       else { throw file.fail("rope_scaling", "of type llama3 needs factor and original_max_position_embeddings") }
+      let low = try file.optionalNumber("low_freq_factor", in: object) ?? 1
+      let high = try file.optionalNumber("high_freq_factor", in: object) ?? 4
+      guard factor > 0, low > 0, high > low, original >= 1, original <= Double(1 << 24) else {
+        throw file.fail("rope_scaling", "needs factor > 0, 0 < low_freq_factor < high_freq_factor and a positive original context")
+      }
       return RopeScaling(
-        kind: .llama3, factor: factor, lowFrequencyFactor: try file.optionalNumber("low_freq_factor", in: object) ?? 1,
-        highFrequencyFactor: try file.optionalNumber("high_freq_factor", in: object) ?? 4, originalContextLength: Int(original))
+        kind: .llama3, factor: factor, lowFrequencyFactor: low, highFrequencyFactor: high, originalContextLength: Int(original))
     default:
       throw file.fail("rope_scaling", "has rope_type '\(type)'; supported: default, linear, llama3")
     }

@@ -80,7 +80,7 @@ public struct ChatTemplate: Sendable, Equatable {
   }
 
   /// Reads the template from metadata; a model without one gets plain ChatML.
-  public init(gguf: GGUFFile) throws {
+  public init(gguf: GGUFFile, override: String? = nil) throws {
     let tokens = gguf.metadata["tokenizer.ggml.tokens"]?.array ?? []
     func token(_ key: String) -> String {
       guard let id = gguf.metadata[key]?.int, tokens.indices.contains(id) else { return "" }
@@ -88,12 +88,21 @@ public struct ChatTemplate: Sendable, Equatable {
     }
     try self.init(
       source: gguf.metadata["tokenizer.chat_template"]?.string, beginOfSequence: token("tokenizer.ggml.bos_token_id"),
-      endOfSequence: token("tokenizer.ggml.eos_token_id"))
+      endOfSequence: token("tokenizer.ggml.eos_token_id"), override: override)
   }
 
   /// Recognises a Jinja template by the markers each family's template writes; no template
-  /// means plain ChatML.
-  public init(source: String?, beginOfSequence: String = "", endOfSequence: String = "") throws {
+  /// means plain ChatML. With `override` (`--chat-template`), that built-in style is used
+  /// instead, and an unrecognised template is no error.
+  public init(source: String?, beginOfSequence: String = "", endOfSequence: String = "", override: String? = nil) throws {
+    if let override {
+      let detected = try? ChatTemplate(source: source, beginOfSequence: beginOfSequence, endOfSequence: endOfSequence)
+      var fallback = ChatTemplate.chatML(defaultSystemMessage: nil)
+      fallback.beginOfSequence = beginOfSequence
+      fallback.endOfSequence = endOfSequence
+      self = try (detected ?? fallback).named(override)
+      return
+    }
     guard let source else {
       self = .chatML(defaultSystemMessage: nil)
       return

@@ -23,6 +23,8 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
   public let addsDummyPrefix: Bool
   private let idForPiece: [[UInt8]: Int]
   private let byteTokens: [Int?]
+  /// The byte each `<0xNN>` piece stands for.
+  private let byteOfPiece: [Int: UInt8]
   /// User-defined and control pieces matched whole in text when asked, longest first.
   private let specialPieces: [(bytes: [UInt8], id: Int)]
 
@@ -49,15 +51,20 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     self.addsDummyPrefix = addsDummyPrefix
     var index: [[UInt8]: Int] = [:]
     var bytes = [Int?](repeating: nil, count: 256)
+    var byteOfPiece: [Int: UInt8] = [:]
     for (i, p) in pieces.enumerated() {
-      if types[i] == .byte, p.count == 6, let b = UInt8(String(decoding: p[3..<5], as: UTF8.self), radix: 16) {
+      if types[i] == .byte {
+        // A byte piece is "<0xNN>"; one that is not stands for nothing.
+        guard p.count == 6, let b = UInt8(String(decoding: p[3..<5], as: UTF8.self), radix: 16) else { continue }
         bytes[Int(b)] = i
+        byteOfPiece[i] = b
       } else if types[i] == .normal || types[i] == .userDefined, index[p] == nil {
         index[p] = i
       }
     }
     idForPiece = index
     byteTokens = bytes
+    self.byteOfPiece = byteOfPiece
     specialPieces = pieces.indices.filter { (types[$0] == .control || types[$0] == .userDefined) && !pieces[$0].isEmpty }
       .map { (pieces[$0], $0) }.sorted { $0.bytes.count > $1.bytes.count }
   }
@@ -113,7 +120,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     for id in ids where pieces.indices.contains(id) {
       switch types[id] {
       case .byte:
-        out.append(UInt8(String(decoding: pieces[id][3..<5], as: UTF8.self), radix: 16) ?? 0)
+        if let b = byteOfPiece[id] { out.append(b) }
       case .control, .unknown, .unused:
         if !skipSpecial { out += pieces[id] }
       case .normal, .userDefined:
