@@ -168,7 +168,9 @@ struct CaptureCommand: ParsableCommand {
           "examples": reader.exampleCount, "tokens": reader.tokenCount, "mean_delta_norm": meanNorm, "file_bytes": size, "path": out,
         ]))
     } else {
-      print("wrote \(out): \(reader.exampleCount) examples, \(reader.tokenCount) tokens, \(size / 1024) KiB")
+      print(
+        "wrote \(out): \(reader.exampleCount) examples, \(reader.tokenCount) tokens, \(size / 1024) KiB; peak RSS \(peakResidentMegabytes()) MB"
+      )
       for l in reader.header.layers { print(String(format: "  layer %2d  mean |delta| %.3f", l, meanNorm[String(l)]!)) }
     }
   }

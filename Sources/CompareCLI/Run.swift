@@ -96,7 +96,9 @@ struct Run: ParsableCommand {
     let results = try suite.run { p in bar.update(p.done, resumed: p.resumed, "units  \(p.unit)") }
     bar.finish()
     print(try String(contentsOfFile: out + "/report.md", encoding: .utf8))
-    log("wrote \(out)/results.json, generations.jsonl, report.md, tradeoff.svg (\(results.units.count) units)")
+    log(
+      "wrote \(out)/results.json, generations.jsonl, report.md, tradeoff.svg (\(results.units.count) units; peak RSS \(peakResidentMegabytes()) MB)"
+    )
   }
 
   private func makeUnits(_ config: BenchConfig) throws -> [BenchUnit] {

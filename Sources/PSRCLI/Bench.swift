@@ -160,13 +160,3 @@ func median(_ runs: Int, _ measure: () throws -> Double) rethrows -> Double {
   values.sort()
   return values[values.count / 2]
 }
-
-/// The process's peak resident set size (VmHWM), in MiB.
-func peakResidentMegabytes() -> Int {
-  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-  for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-    let kb = Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
-    return kb / 1024
-  }
-  return 0
-}

@@ -121,7 +121,7 @@ struct Fit: ParsableCommand {
             + String(format: " %7.4f  %7.4f", summary.trainRelativeMSE[m]!, summary.validationRelativeMSE[m]!))
       }
       print(String(format: "gate zero fraction (validation): %.3f", summary.gateZeroFraction))
-      print("wrote \(out), \(stem).diffmean.json, \(stem).const-mse.json")
+      print("wrote \(out), \(stem).diffmean.json, \(stem).const-mse.json (peak RSS \(peakResidentMegabytes()) MB)")
     }
   }
 
@@ -158,7 +158,7 @@ struct Fit: ParsableCommand {
       print(try JSONText.encode(summary))
     } else {
       print(String(format: "validation loss: %.4f at the constant initialisation, %.4f after fitting", before, after))
-      print("wrote \(out)")
+      print("wrote \(out) (peak RSS \(peakResidentMegabytes()) MB)")
     }
   }
 }

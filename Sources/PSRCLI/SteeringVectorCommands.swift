@@ -95,7 +95,7 @@ struct SteeringVectorCommand: ParsableCommand {
       } catch let TrainingError.nonFinite(epoch, step, _) {
         throw ValidationError("training diverged (NaN/inf) at epoch \(epoch), step \(step); \(out) holds the last completed epoch")
       }
-      log("wrote \(out)")
+      log("wrote \(out) (peak RSS \(peakResidentMegabytes()) MB)")
     }
   }
 
