@@ -159,6 +159,38 @@ extension Linear {
     return QuantizedMatrix(format: .q4_1, rows: rows, cols: cols, scales: scales, quants: quants)
   }
 
+  /// Q6_K or Q5_0 rows as signed bytes with their scales: Q6_K's value q − 32 with one scale
+  /// d·sc for each 16 (`q8_2`), Q5_0's value q − 16 with its scale d (`q8_0`); both give exactly
+  /// the dequantized weights.
+  static func repackInt8(_ parts: [(blocks: UnsafeRawBufferPointer, rows: Int)], type: GGMLType, cols: Int) -> QuantizedMatrix {
+    let rows = parts.reduce(0) { $0 + $1.rows }
+    var scales: [Float] = []
+    var quants: [UInt8] = []
+    quants.reserveCapacity(rows * cols)
+    var values = [Float](repeating: 0, count: type.blockSize)
+    for part in parts {
+      let base = part.blocks.baseAddress!
+      for b in 0..<(part.rows * cols / type.blockSize) {
+        let block = base + b * type.blockBytes
+        // The integer values come from the block itself; the scales as the dequantizer forms them.
+        values.withUnsafeMutableBufferPointer { Dequantize.decode(type, from: block, count: type.blockSize, into: $0.baseAddress!) }
+        if type == .q6_K {
+          let d = Dequantize.half(block, 208)
+          for g in 0..<16 {
+            let scale = d * Float(block.load(fromByteOffset: 192 + g, as: Int8.self))
+            scales.append(scale)
+            for t in 0..<16 { quants.append(UInt8(bitPattern: Int8(scale == 0 ? 0 : (values[16 * g + t] / scale).rounded()))) }
+          }
+        } else {
+          let d = Dequantize.half(block, 0)
+          scales.append(d)
+          for t in 0..<32 { quants.append(UInt8(bitPattern: Int8(d == 0 ? 0 : (values[t] / d).rounded()))) }
+        }
+      }
+    }
+    return QuantizedMatrix(format: type == .q6_K ? .q8_2 : .q8_0, rows: rows, cols: cols, scales: scales, quants: quants)
+  }
+
   /// Loads the named tensors (each `[in, out_i]` in GGUF order) stacked row-wise into one
   /// projection, as fp32 or at the file's precision; keeps Q4_1/Q8_0 blocks for the decode
   /// kernel when all parts share that format.
@@ -183,6 +215,8 @@ extension Linear {
       quantized = QuantizedMatrix(format: format, cols: inputs, parts: blocks)
     } else if QuantizedMatrix.isSupported, formats == [.q4_K] {
       quantized = Self.repackQ4K(blocks, cols: inputs)
+    } else if QuantizedMatrix.isSupported, formats == [.q6_K] || formats == [.q5_0] {
+      quantized = Self.repackInt8(blocks, type: formats.first!, cols: inputs)
     } else {
       quantized = nil
     }

@@ -42,10 +42,12 @@ enum {
   PSR_Q4_1 = 0,
   /// 1 scale (d) and 32 signed bytes a block: element t is d·q[t].
   PSR_Q8_0 = 1,
+  /// 2 scales and 32 signed bytes a block: element t is s[t / 16]·q[t] (repacked Q6_K).
+  PSR_Q8_2 = 2,
 };
 
 /// y[i][j] = beta * y[i][j] + sum_t x[i][t] * w[j][t] for i < m, j in [j0, j1), where row j of w
-/// is stored as k/32 blocks: quants at j·(k/32)·(16 or 32) bytes, scales at j·(k/32)·(2 or 1).
+/// is stored as k/32 blocks: quants at j·(k/32)·(16 or 32) bytes, scales at j·(k/32)·(2, 1 or 2).
 /// k must be a multiple of 32. Requires psr_has_avx2_fma().
 void psr_quantized_gemm_nt(
     int format, int m, int n, int k, const float *x, const unsigned char *quants, const float *scales, float *y,
