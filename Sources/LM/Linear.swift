@@ -28,6 +28,8 @@ struct Linear: @unchecked Sendable {
   /// The file's rows, part by part (mapped memory that the model's source keeps alive).
   let parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)]
   let quantized: QuantizedMatrix?
+  /// One kernel matrix per part, where the parts' types differ (a fused Q/K/V of Q4_K and Q6_K).
+  let quantizedParts: [QuantizedMatrix]?
   let outputs: Int
   let inputs: Int
 
@@ -39,6 +41,8 @@ struct Linear: @unchecked Sendable {
   func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
     if let quantized, m <= Self.quantizedRowLimit {
       quantized.multiply(m: m, a: a, c: c, beta: beta)
+    } else if let quantizedParts, m <= Self.quantizedRowLimit {
+      applyParts(quantizedParts, m: m, a: a, c: c, beta: beta)
     } else if let dense {
       BLAS.gemm(m: m, n: outputs, k: inputs, a: a, b: dense, transposeB: true, c: c, beta: beta)
     } else {
@@ -46,6 +50,22 @@ struct Linear: @unchecked Sendable {
         BLAS.gemm(
           m: m, n: rows.count, k: inputs, a: a, b: w, transposeB: true, c: c + rows.lowerBound, ldc: outputs, beta: beta)
       }
+    }
+  }
+
+  /// Each part's product into its columns of C.
+  private func applyParts(
+    _ matrices: [QuantizedMatrix], m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float
+  ) {
+    var column = 0
+    for q in matrices {
+      var part = [Float](repeating: 0, count: m * q.rows)
+      part.withUnsafeMutableBufferPointer { q.multiply(m: m, a: a, c: $0.baseAddress!) }
+      for i in 0..<m {
+        let row = c + i * outputs + column
+        for j in 0..<q.rows { row[j] = (beta == 0 ? 0 : beta * row[j]) + part[i * q.rows + j] }
+      }
+      column += q.rows
     }
   }
 
@@ -126,6 +146,19 @@ struct Linear: @unchecked Sendable {
 }
 
 extension Linear {
+  /// The rows in a layout the decode kernel runs, or nil for types it has none for (and on CPUs
+  /// without AVX2).
+  static func kernelMatrix(_ blocks: [(blocks: UnsafeRawBufferPointer, rows: Int)], type: GGMLType, cols: Int) -> QuantizedMatrix? {
+    guard QuantizedMatrix.isSupported, cols % 32 == 0 else { return nil }
+    switch type {
+    case .q4_1: return QuantizedMatrix(format: .q4_1, cols: cols, parts: blocks)
+    case .q8_0: return QuantizedMatrix(format: .q8_0, cols: cols, parts: blocks)
+    case .q4_K: return repackQ4K(blocks, cols: cols)
+    case .q6_K, .q5_0: return repackInt8(blocks, type: type, cols: cols)
+    default: return nil
+    }
+  }
+
   /// Q4_K rows in the Q4_1 kernel's layout: each 32-weight sub-block becomes a block with scale
   /// d·sc and minimum −dmin·m, its nibbles reordered (weight t low, t + 16 high in byte t), so
   /// that decoding runs the fused Q4_1 kernel (w = scale·q + minimum, the same value).
@@ -192,8 +225,9 @@ extension Linear {
   }
 
   /// Loads the named tensors (each `[in, out_i]` in GGUF order) stacked row-wise into one
-  /// projection, as fp32 or at the file's precision; keeps Q4_1/Q8_0 blocks for the decode
-  /// kernel when all parts share that format.
+  /// projection, as fp32 or at the file's precision; keeps the rows in a decode-kernel layout
+  /// too where the file's types have one (Q4_1, Q8_0; Q4_K, Q6_K and Q5_0 repacked), per part when
+  /// the parts' types differ.
   init(gguf: some TensorSource, _ parts: [(name: String, outputs: Int)], inputs: Int, precision: WeightPrecision = .fp32) throws {
     var infos: [GGUFTensorInfo] = []
     for part in parts {
@@ -207,18 +241,15 @@ extension Linear {
     self.parts = zip(infos, parts).map { (gguf.tensorData($0), $0.type, $1.outputs) }
     self.inputs = inputs
     self.outputs = parts.reduce(0) { $0 + $1.outputs }
-    let formats = Set(infos.map(\.type))
     let blocks = zip(infos, parts).map { (gguf.tensorData($0), $1.outputs) }
-    if QuantizedMatrix.isSupported, formats.count == 1, inputs % 32 == 0,
-      let format: QuantizedMatrix.Format = formats.first == .q4_1 ? .q4_1 : formats.first == .q8_0 ? .q8_0 : nil
-    {
-      quantized = QuantizedMatrix(format: format, cols: inputs, parts: blocks)
-    } else if QuantizedMatrix.isSupported, formats == [.q4_K] {
-      quantized = Self.repackQ4K(blocks, cols: inputs)
-    } else if QuantizedMatrix.isSupported, formats == [.q6_K] || formats == [.q5_0] {
-      quantized = Self.repackInt8(blocks, type: formats.first!, cols: inputs)
+    let types = infos.map(\.type)
+    if Set(types).count == 1 {
+      quantized = Self.kernelMatrix(blocks, type: types[0], cols: inputs)
+      quantizedParts = nil
     } else {
       quantized = nil
+      let each = zip(blocks, types).map { Self.kernelMatrix([$0], type: $1, cols: inputs) }
+      quantizedParts = each.allSatisfy { $0 != nil } ? each.map { $0! } : nil
     }
   }
 }
