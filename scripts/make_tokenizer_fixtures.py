@@ -161,6 +161,32 @@ def small_tokenizer_json(family, pattern, sample, out_path):
     return [tok.encode(t, add_special_tokens=False).ids for t in sample]
 
 
+def strip_fixture(small_json, out_dir, sample):
+    """The Llama-3 small tokenizer with added tokens that strip whitespace on their left, right or
+    both sides, and Hugging Face's ids for texts around them."""
+    from tokenizers import AddedToken, Tokenizer
+
+    tok = Tokenizer.from_file(small_json)
+    tok.add_special_tokens([
+        AddedToken("<|l|>", special=True, lstrip=True, normalized=False),
+        AddedToken("<|r|>", special=True, rstrip=True, normalized=False),
+        AddedToken("<|b|>", special=True, lstrip=True, rstrip=True, normalized=False),
+    ])
+    os.makedirs(out_dir, exist_ok=True)
+    tok.save(os.path.join(out_dir, "tokenizer.json"))
+    with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
+        json.dump({"eos_token": "<|im_end|>"}, f)
+    texts_ = ["a <|l|> b", "a  \n<|l|>b", "a<|r|>  b", "x \t<|b|>\n y", "<|r|> ", " <|l|>", "\u3000<|b|>\u00a0z",
+              "<|l|><|r|> <|b|>"]
+    rng = random.Random(3)
+    for t in sample[:60]:
+        cut = rng.randint(0, len(t))
+        texts_.append(t[:cut] + rng.choice([" ", "  ", "\n", ""]) + rng.choice(["<|l|>", "<|r|>", "<|b|>"]) + rng.choice([" ", "\t", ""]) + t[cut:])
+    with open(os.path.join(out_dir, "reference.jsonl"), "w") as f:
+        for t in texts_:
+            f.write(json.dumps({"text": t, "ids": tok.encode(t, add_special_tokens=False).ids}, ensure_ascii=False) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="models/tokenizers")
@@ -191,6 +217,8 @@ def main():
         with open(os.path.join(args.out, family + ".jsonl"), "w") as f:
             for t, i, j in zip(sample, ids, small):
                 f.write(json.dumps({"text": t, "ids": i, "small_ids": j}, ensure_ascii=False) + "\n")
+        if family == "llama3":
+            strip_fixture(os.path.join(small_dir, "tokenizer.json"), os.path.join(args.out, "strip"), sample)
         print(f"{family}: {len(sample)} texts, {sum(map(len, ids))} tokens; HF tokenizers agree on {agree}")
 
 

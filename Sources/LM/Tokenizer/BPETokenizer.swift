@@ -24,8 +24,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   /// (left id << 32 | right id) → (rank, merged id).
   private let merges: [UInt64: (rank: Int32, merged: Int32)]
   private let byteToken: [Int32]
-  /// The UTF-8 bytes of each special token, longest first, with its id.
-  private let specialBytes: [(bytes: [UInt8], id: Int)]
+  /// Each special token as matched in text, longest first.
+  private let specialBytes: [SpecialToken]
   private var cache: [[UInt8]: [Int32]] = [:]
   private let cacheLock = NSLock()
 
@@ -74,10 +74,11 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   ///   - merges: "left right" strings, best first.
   ///   - tokenTypes: llama.cpp token types (1 normal, 3 control, 4 user-defined); may be empty.
   ///   - preTokenizer: how text is split before merging.
+  ///   - strippingSpecials: special tokens that swallow the whitespace on their left or right.
   public init(
     tokens: [String], merges: [String], tokenTypes: [Int], endOfSequence: Int, beginOfSequence: Int?,
     unknownToken: Int? = nil, preTokenizer: PreTokenizer = .smollm, normalizesToNFC: Bool = false,
-    ignoresMerges: Bool = false
+    ignoresMerges: Bool = false, strippingSpecials: [Int: (left: Bool, right: Bool)] = [:]
   ) throws {
     guard !tokens.isEmpty else { throw ModelError.unsupportedTokenizer("the vocabulary is empty") }
     guard tokens.indices.contains(endOfSequence) else {
@@ -127,7 +128,11 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
       .filter { (types[$0] == 3 || types[$0] == 4) && !tokens[$0].isEmpty }
       .sorted { tokens[$0].utf8.count > tokens[$1].utf8.count }
     specialTokens = special
-    specialBytes = special.map { (Array(tokens[$0].utf8), $0) }
+    specialBytes = special.map {
+      SpecialToken(
+        bytes: Array(tokens[$0].utf8), id: $0, stripsLeft: strippingSpecials[$0]?.left ?? false,
+        stripsRight: strippingSpecials[$0]?.right ?? false)
+    }
   }
 
   public func tokenText(_ id: Int) -> String {

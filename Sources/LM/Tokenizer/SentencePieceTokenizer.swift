@@ -26,7 +26,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
   /// The byte each `<0xNN>` piece stands for.
   private let byteOfPiece: [Int: UInt8]
   /// User-defined and control pieces matched whole in text when asked, longest first.
-  private let specialPieces: [(bytes: [UInt8], id: Int)]
+  private let specialPieces: [SpecialToken]
 
   public var vocabularySize: Int { pieces.count }
 
@@ -66,7 +66,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     byteTokens = bytes
     self.byteOfPiece = byteOfPiece
     specialPieces = pieces.indices.filter { (types[$0] == .control || types[$0] == .userDefined) && !pieces[$0].isEmpty }
-      .map { (pieces[$0], $0) }.sorted { $0.bytes.count > $1.bytes.count }
+      .map { SpecialToken(bytes: pieces[$0], id: $0) }.sorted { $0.bytes.count > $1.bytes.count }
   }
 
   public func encode(_ text: String, parseSpecial: Bool) -> [Int] {

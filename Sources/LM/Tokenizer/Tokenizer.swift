@@ -20,23 +20,60 @@ extension Tokenizer {
   }
 }
 
+/// A special token as matched in text: its bytes and id, and whether it swallows the whitespace
+/// on its left or right (`lstrip` / `rstrip` of a tokenizer.json added token).
+struct SpecialToken {
+  var bytes: [UInt8]
+  var id: Int
+  var stripsLeft = false
+  var stripsRight = false
+}
+
 /// Splits UTF-8 text at the special tokens in it: `special` for each match (longest first at each
 /// position, only where `matches` allows that id), `ordinary` for the text between them.
 func forEachSegment(
-  _ bytes: [UInt8], specials: [(bytes: [UInt8], id: Int)], matches: (Int) -> Bool,
+  _ bytes: [UInt8], specials: [SpecialToken], matches: (Int) -> Bool,
   ordinary: (ArraySlice<UInt8>) -> Void, special: (Int) -> Void
 ) {
   var start = 0
   var i = 0
   outer: while i < bytes.count && !specials.isEmpty {
-    for (token, id) in specials where matches(id) && bytes[i...].starts(with: token) {
-      if start < i { ordinary(bytes[start..<i]) }
-      special(id)
-      i += token.count
+    for token in specials where matches(token.id) && bytes[i...].starts(with: token.bytes) {
+      let end = token.stripsLeft ? whitespaceStart(bytes, before: i, notBefore: start) : i
+      if start < end { ordinary(bytes[start..<end]) }
+      special(token.id)
+      i += token.bytes.count
+      if token.stripsRight { i = whitespaceEnd(bytes, from: i) }
       start = i
       continue outer
     }
     i += 1
   }
   if start < bytes.count { ordinary(bytes[start...]) }
+}
+
+/// Where the run of whitespace scalars that ends at `i` begins (not before `floor`).
+private func whitespaceStart(_ bytes: [UInt8], before i: Int, notBefore floor: Int) -> Int {
+  var j = i
+  while j > floor {
+    var k = j - 1
+    while k > floor && bytes[k] & 0xC0 == 0x80 { k -= 1 }
+    guard let scalar = String(decoding: bytes[k..<j], as: UTF8.self).unicodeScalars.first, scalar.properties.isWhitespace
+    else { break }
+    j = k
+  }
+  return j
+}
+
+/// Where the run of whitespace scalars that starts at `i` ends.
+private func whitespaceEnd(_ bytes: [UInt8], from i: Int) -> Int {
+  var j = i
+  while j < bytes.count {
+    var k = j + 1
+    while k < bytes.count && bytes[k] & 0xC0 == 0x80 { k += 1 }
+    guard let scalar = String(decoding: bytes[j..<k], as: UTF8.self).unicodeScalars.first, scalar.properties.isWhitespace
+    else { break }
+    j = k
+  }
+  return j
 }

@@ -29,6 +29,7 @@ extension BPETokenizer {
     }
     var byId: [Int: String] = [:]
     var types: [Int: Int] = [:]
+    var strips: [Int: (left: Bool, right: Bool)] = [:]
     for (token, id) in vocab { byId[id] = token }
     for case let added as [String: Any] in (json["added_tokens"] as? [Any]) ?? [] {
       guard let id = added["id"] as? Int, let content = added["content"] as? String else {
@@ -36,6 +37,9 @@ extension BPETokenizer {
       }
       byId[id] = content
       types[id] = (added["special"] as? Bool) == true ? 3 : 4
+      let left = added["lstrip"] as? Bool ?? false
+      let right = added["rstrip"] as? Bool ?? false
+      if left || right { strips[id] = (left, right) }
     }
     let count = (byId.keys.max() ?? -1) + 1
     guard count > 0, byId.count == count, byId.keys.allSatisfy({ $0 >= 0 }) else { throw fail("token ids are not 0..<\(byId.count)") }
@@ -65,7 +69,8 @@ extension BPETokenizer {
     }
     try self.init(
       tokens: tokens, merges: merges, tokenTypes: (0..<count).map { types[$0] ?? 1 }, endOfSequence: eos, beginOfSequence: nil,
-      preTokenizer: preTokenizer, normalizesToNFC: nfc, ignoresMerges: model["ignore_merges"] as? Bool ?? false)
+      preTokenizer: preTokenizer, normalizesToNFC: nfc, ignoresMerges: model["ignore_merges"] as? Bool ?? false,
+      strippingSpecials: strips)
   }
 
   static func tokenizerConfig(_ directory: String) -> [String: Any] {
