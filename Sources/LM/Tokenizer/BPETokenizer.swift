@@ -81,6 +81,9 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     ignoresMerges: Bool = false, strippingSpecials: [Int: (left: Bool, right: Bool)] = [:]
   ) throws {
     guard !tokens.isEmpty else { throw ModelError.unsupportedTokenizer("the vocabulary is empty") }
+    if let unknownToken, !tokens.indices.contains(unknownToken) {
+      throw ModelError.tokenOutOfRange(unknownToken, vocabularySize: tokens.count)
+    }
     guard tokens.indices.contains(endOfSequence) else {
       throw ModelError.tokenOutOfRange(endOfSequence, vocabularySize: tokens.count)
     }
