@@ -256,7 +256,7 @@ extension DecoderModel {
           for (ci, rows) in batch.chunkRanges.enumerated() {
             let m = rows.count
             var dP = [Float](repeating: 0, count: m * m)
-            var capped = c.attentionSoftcap == nil ? [] : [Float](repeating: 0, count: m * m)
+            var rawScores = c.attentionSoftcap == nil ? [] : [Float](repeating: 0, count: m * m)
             for h in 0..<c.headCount {
               let kvHead = h / c.groupSize
               let p = trace.probabilities[l][ci * c.headCount + h]
@@ -285,7 +285,7 @@ extension DecoderModel {
                   }
                   if let cap = c.attentionSoftcap {
                     // s = c·tanh(z/c): dz = ds · (1 − tanh²(z/c)), z recomputed from q and k.
-                    capped.withUnsafeMutableBufferPointer { zp in
+                    rawScores.withUnsafeMutableBufferPointer { zp in
                       BLAS.gemm(
                         m: m, n: m, k: hd, a: q, lda: qkvWidth, b: k, ldb: qkvWidth, transposeB: true, c: zp.baseAddress!,
                         alpha: scale)
