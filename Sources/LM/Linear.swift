@@ -57,10 +57,12 @@ struct Linear: @unchecked Sendable {
   private func applyParts(
     _ matrices: [QuantizedMatrix], m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float
   ) {
+    // One scratch for every part: the kernel writes dense rows, C wants them as column blocks.
+    let part = UnsafeMutablePointer<Float>.allocate(capacity: m * (matrices.map(\.rows).max() ?? 0))
+    defer { part.deallocate() }
     var column = 0
     for q in matrices {
-      var part = [Float](repeating: 0, count: m * q.rows)
-      part.withUnsafeMutableBufferPointer { q.multiply(m: m, a: a, c: $0.baseAddress!) }
+      q.multiply(m: m, a: a, c: part)
       for i in 0..<m {
         let row = c + i * outputs + column
         for j in 0..<q.rows { row[j] = (beta == 0 ? 0 : beta * row[j]) + part[i * q.rows + j] }
