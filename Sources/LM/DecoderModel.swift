@@ -51,15 +51,25 @@ public final class DecoderModel: @unchecked Sendable {
   ///   billion parameters and native beyond (``WeightPrecision/automatic(parameterCount:)``).
   ///   - chatTemplate: a built-in template's name (`--chat-template`) to use instead of the one
   ///     detected in the files, which then may be one that is not recognised.
+  /// The tokenizer of a GGUF file or a Hugging Face directory, without loading the weights.
+  public static func tokenizer(path: String) throws -> any Tokenizer {
+    HuggingFaceCheckpoint.isCheckpoint(path)
+      ? try tokenizer(checkpoint: try HuggingFaceCheckpoint(directory: path)) : try loadTokenizer(gguf: try GGUFFile(path: path))
+  }
+
+  private static func tokenizer(checkpoint: HuggingFaceCheckpoint) throws -> any Tokenizer {
+    let path = checkpoint.directory + "/tokenizer.json"
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw ModelError.badCheckpoint(path: checkpoint.directory, reason: "has no tokenizer.json")
+    }
+    return try loadTokenizer(tokenizerJSON: path, endOfSequence: checkpoint.endOfSequenceIds.first)
+  }
+
   public init(path: String, weights: WeightPrecision? = nil, chatTemplate templateName: String? = nil) throws {
     if HuggingFaceCheckpoint.isCheckpoint(path) {
       let checkpoint = try HuggingFaceCheckpoint(directory: path)
       configuration = checkpoint.configuration
-      let tokenizerPath = path + "/tokenizer.json"
-      guard FileManager.default.fileExists(atPath: tokenizerPath) else {
-        throw ModelError.badCheckpoint(path: path, reason: "has no tokenizer.json")
-      }
-      tokenizer = try BPETokenizer(tokenizerJSON: tokenizerPath, endOfSequence: checkpoint.endOfSequenceIds.first)
+      tokenizer = try Self.tokenizer(checkpoint: checkpoint)
       let config = BPETokenizer.tokenizerConfig(path)
       func special(_ key: String) -> String {
         (config[key] as? String) ?? ((config[key] as? [String: Any])?["content"] as? String) ?? ""
@@ -81,8 +91,7 @@ public final class DecoderModel: @unchecked Sendable {
     } else {
       let gguf = try GGUFFile(path: path)
       configuration = try DecoderConfiguration(metadata: gguf.metadata)
-      let kind = gguf.metadata["tokenizer.ggml.model"]?.string
-      tokenizer = kind == "llama" ? try SentencePieceTokenizer(gguf: gguf) : try BPETokenizer(gguf: gguf)
+      tokenizer = try loadTokenizer(gguf: gguf)
       chatTemplate = try ChatTemplate(gguf: gguf, override: templateName)
       let precision =
         weights ?? .automatic(parameterCount: configuration.parameterCount(tiedOutput: !gguf.hasTensor("output.weight")))

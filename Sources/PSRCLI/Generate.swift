@@ -43,9 +43,16 @@ struct Generate: ParsableCommand {
     if steer != nil && steerVector != nil { throw ValidationError("use --steer or --steer-vector, not both") }
   }
 
+  /// The rendered prompt with the model's BOS first where its tokenizer adds one, but not twice
+  /// when the prompt already starts with it.
+  private func rawPrompt(_ tokenizer: any Tokenizer) -> [Int] {
+    let ids = tokenizer.encode(prompt, parseSpecial: true)
+    return ids.first == tokenizer.beginOfSequence ? ids : tokenizer.encodeDocument(prompt, parseSpecial: true)
+  }
+
   func run() throws {
     let model = try modelOptions.load()
-    let ids = raw ? model.tokenizer.encode(prompt, parseSpecial: true) : model.chatPrompt(user: prompt, system: system)
+    let ids = raw ? rawPrompt(model.tokenizer) : model.chatPrompt(user: prompt, system: system)
     let intervention = try steering(model)
     let options = GenerationOptions(
       maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),

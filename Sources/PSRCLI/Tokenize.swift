@@ -6,18 +6,24 @@ struct Tokenize: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Print the token ids of a text as a JSON array.",
     discussion: """
+      The text is encoded as a whole document: it starts with the model's BOS token where the
+      tokenizer adds one (GGUF tokenizer.ggml.add_bos_token, or tokenizer_config.json and the
+      post-processor of tokenizer.json), unless --no-bos.
+
       Examples:
         psr tokenize "Hello world"
         psr tokenize --special "<|im_start|>user"
+        psr tokenize --model path/to/hf-model --no-bos "Hello world"
       """)
 
   @OptionGroup var modelOptions: ModelOptions
   @Flag(help: "Parse control-token strings such as <|im_start|> as their ids.") var special = false
+  @Flag(help: "Never put the BOS token first.") var noBos = false
   @Argument(help: "The text to tokenize.") var text: String
 
   func run() throws {
-    let gguf = try GGUFFile(path: modelOptions.resolvedPath)
-    let tokenizer = try BPETokenizer(gguf: gguf)
-    print("[" + tokenizer.encode(text, parseSpecial: special).map(String.init).joined(separator: ", ") + "]")
+    let tokenizer = try DecoderModel.tokenizer(path: modelOptions.resolvedPath)
+    let ids = noBos ? tokenizer.encode(text, parseSpecial: special) : tokenizer.encodeDocument(text, parseSpecial: special)
+    print("[" + ids.map(String.init).joined(separator: ", ") + "]")
   }
 }

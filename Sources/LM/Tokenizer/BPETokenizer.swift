@@ -11,6 +11,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   public let tokens: [String]
   public let endOfSequence: Int
   public let beginOfSequence: Int?
+  public let addsBeginOfSequence: Bool
   /// Ids of control and user-defined tokens, matched as whole strings when asked.
   public let specialTokens: [Int]
   private let tokenTypes: [Int]
@@ -24,8 +25,11 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   /// (left id << 32 | right id) → (rank, merged id).
   private let merges: [UInt64: (rank: Int32, merged: Int32)]
   private let byteToken: [Int32]
-  /// Each special token as matched in text, longest first.
-  private let specialBytes: [SpecialToken]
+  /// The special tokens matched in the raw text, and those matched after normalization
+  /// (a tokenizer.json added token's `normalized`; NFC applies to both its text and the input),
+  /// each longest first.
+  private let rawSpecials: [SpecialToken]
+  private let normalizedSpecials: [SpecialToken]
   private var cache: [[UInt8]: [Int32]] = [:]
   private let cacheLock = NSLock()
 
@@ -63,9 +67,13 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
       throw ModelError.unsupportedTokenizer(
         "tokenizer.ggml.pre '\(pre)' is not supported (known: \(PreTokenizer.ggufNames.keys.sorted().joined(separator: ", ")))")
     }
+    // llama.cpp's rule: Llama 3 ('llama-bpe') documents begin with BOS, other byte-level ones
+    // not, unless tokenizer.ggml.add_bos_token says.
+    let bos = metadata["tokenizer.ggml.bos_token_id"]?.int
+    let adds = metadata["tokenizer.ggml.add_bos_token"]?.bool ?? (pre == "llama-bpe" || pre == "llama3")
     try self.init(
       tokens: tokens, merges: mergeStrings, tokenTypes: types, endOfSequence: eos,
-      beginOfSequence: metadata["tokenizer.ggml.bos_token_id"]?.int,
+      beginOfSequence: bos, addsBeginOfSequence: adds && bos != nil,
       unknownToken: metadata["tokenizer.ggml.unknown_token_id"]?.int, preTokenizer: preTokenizer)
   }
 
@@ -74,11 +82,14 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   ///   - merges: "left right" strings, best first.
   ///   - tokenTypes: llama.cpp token types (1 normal, 3 control, 4 user-defined); may be empty.
   ///   - preTokenizer: how text is split before merging.
-  ///   - strippingSpecials: special tokens that swallow the whitespace on their left or right.
+  ///   - addsBeginOfSequence: whether ``encodeDocument(_:parseSpecial:)`` starts with BOS.
+  ///   - specialMatching: for added tokens, whether they swallow the whitespace on their left
+  ///     or right, and whether they are matched in the normalized text (else the raw text).
   public init(
     tokens: [String], merges: [String], tokenTypes: [Int], endOfSequence: Int, beginOfSequence: Int?,
-    unknownToken: Int? = nil, preTokenizer: PreTokenizer = .smollm, normalizesToNFC: Bool = false,
-    ignoresMerges: Bool = false, strippingSpecials: [Int: (left: Bool, right: Bool)] = [:]
+    addsBeginOfSequence: Bool = false, unknownToken: Int? = nil, preTokenizer: PreTokenizer = .smollm,
+    normalizesToNFC: Bool = false, ignoresMerges: Bool = false,
+    specialMatching: [Int: (left: Bool, right: Bool, normalized: Bool)] = [:]
   ) throws {
     guard !tokens.isEmpty else { throw ModelError.unsupportedTokenizer("the vocabulary is empty") }
     if let unknownToken, !tokens.indices.contains(unknownToken) {
@@ -89,7 +100,11 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     }
     self.tokens = tokens
     self.endOfSequence = endOfSequence
+    if let beginOfSequence, !tokens.indices.contains(beginOfSequence) {
+      throw ModelError.tokenOutOfRange(beginOfSequence, vocabularySize: tokens.count)
+    }
     self.beginOfSequence = beginOfSequence
+    self.addsBeginOfSequence = addsBeginOfSequence && beginOfSequence != nil
     self.tokenTypes = tokenTypes.count == tokens.count ? tokenTypes : [Int](repeating: 1, count: tokens.count)
     self.preTokenizer = preTokenizer
     self.normalizesToNFC = normalizesToNFC
@@ -131,11 +146,15 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
       .filter { (types[$0] == 3 || types[$0] == 4) && !tokens[$0].isEmpty }
       .sorted { tokens[$0].utf8.count > tokens[$1].utf8.count }
     specialTokens = special
-    specialBytes = special.map {
-      SpecialToken(
-        bytes: Array(tokens[$0].utf8), id: $0, stripsLeft: strippingSpecials[$0]?.left ?? false,
-        stripsRight: strippingSpecials[$0]?.right ?? false)
+    func matcher(_ id: Int) -> SpecialToken {
+      let rule = specialMatching[id]
+      let text = normalizesToNFC && rule?.normalized == true ? tokens[id].precomposedStringWithCanonicalMapping : tokens[id]
+      return SpecialToken(bytes: Array(text.utf8), id: id, stripsLeft: rule?.left ?? false, stripsRight: rule?.right ?? false)
     }
+    // Without a normalizer the raw and the normalized text are the same: one pass does.
+    let afterNormalizing = normalizesToNFC ? special.filter { specialMatching[$0]?.normalized == true } : []
+    rawSpecials = special.filter { !afterNormalizing.contains($0) }.map(matcher)
+    normalizedSpecials = afterNormalizing.map(matcher).sorted { $0.bytes.count > $1.bytes.count }
   }
 
   public func tokenText(_ id: Int) -> String {
@@ -146,11 +165,20 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     tokenTypes.indices.contains(id) && (tokenTypes[id] == 3 || tokenTypes[id] == 4)
   }
 
+  /// Control tokens are matched only with `parseSpecial`; user-defined ones (non-special added
+  /// tokens) always, as Hugging Face tokenizers and llama.cpp do.
   public func encode(_ text: String, parseSpecial: Bool) -> [Int] {
     var ids: [Int] = []
+    let matches = { (id: Int) in parseSpecial || self.tokenTypes[id] == 4 }
     forEachSegment(
-      Array(text.utf8), specials: parseSpecial ? specialBytes : [], matches: { _ in true },
-      ordinary: { encodeOrdinary($0, into: &ids) }, special: { ids.append($0) })
+      Array(text.utf8), specials: rawSpecials, matches: matches,
+      ordinary: { raw in
+        guard self.normalizesToNFC else { return self.encodeOrdinary(raw, into: &ids) }
+        let normalized = Array(String(decoding: raw, as: UTF8.self).precomposedStringWithCanonicalMapping.utf8)
+        forEachSegment(
+          normalized, specials: self.normalizedSpecials, matches: matches,
+          ordinary: { self.encodeOrdinary($0, into: &ids) }, special: { ids.append($0) })
+      }, special: { ids.append($0) })
     return ids
   }
 
@@ -175,8 +203,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   /// Pre-tokenizes and merges text that holds no special token. `text` is valid UTF-8: special
   /// tokens start and end on scalar boundaries.
   private func encodeOrdinary(_ text: ArraySlice<UInt8>, into ids: inout [Int]) {
-    var string = String(decoding: text, as: UTF8.self)
-    if normalizesToNFC { string = string.precomposedStringWithCanonicalMapping }
+    let string = String(decoding: text, as: UTF8.self)  // already NFC where the tokenizer asks
     let scalars = Array(string.unicodeScalars)
     for piece in preTokenizer.split(scalars) {
       var key: [UInt8] = []

@@ -5,6 +5,14 @@ import Foundation
 /// concatenation is the vocabulary piece of highest score (leftmost on ties); characters that end
 /// as no piece fall back to their UTF-8 bytes as `<0xNN>` tokens, or to the unknown token.
 ///
+/// Text with special pieces in it is split at them first, and the references differ on where the
+/// `▁` prefix goes then. From `tokenizer.json` this follows the sentencepiece package:
+/// user-defined pieces sit inside the text, so the prefix belongs to the text's start even when a
+/// user-defined piece is there. From GGUF it follows llama.cpp: every special piece is a
+/// boundary, the text after it gets its own prefix and none goes before it. Either way the text
+/// after a control piece (parsed from a rendered prompt) gets its own `▁`, as Llama 2 was trained
+/// (each segment encoded on its own, control ids put between).
+///
 /// Pieces are held as UTF-8 bytes, never as `String` keys.
 public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
   /// llama.cpp's token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
@@ -18,9 +26,12 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
   public let types: [PieceType]
   public let endOfSequence: Int
   public let beginOfSequence: Int?
+  public let addsBeginOfSequence: Bool
   public let unknownToken: Int
   /// Whether a `▁` is put before the text (Llama 2: yes; Gemma: no).
   public let addsDummyPrefix: Bool
+  /// Whether text after a user-defined piece gets its own `▁` (llama.cpp) or not (sentencepiece).
+  public let prefixesAfterUserDefined: Bool
   private let idForPiece: [[UInt8]: Int]
   private let byteTokens: [Int?]
   /// The byte each `<0xNN>` piece stands for.
@@ -32,9 +43,14 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
 
   static let space = Array("\u{2581}".utf8)
 
+  /// - Parameters:
+  ///   - addsBeginOfSequence: whether ``encodeDocument(_:parseSpecial:)`` starts with BOS.
+  ///   - rawMatched: special pieces matched in the raw text as they are; the others are matched
+  ///     as the normalizer leaves them (`▁` for spaces in their text).
   public init(
-    pieces: [[UInt8]], scores: [Float], types: [PieceType], endOfSequence: Int, beginOfSequence: Int?, unknownToken: Int,
-    addsDummyPrefix: Bool
+    pieces: [[UInt8]], scores: [Float], types: [PieceType], endOfSequence: Int, beginOfSequence: Int?,
+    addsBeginOfSequence: Bool = false, unknownToken: Int, addsDummyPrefix: Bool, prefixesAfterUserDefined: Bool = false,
+    rawMatched: Set<Int> = []
   ) throws {
     guard !pieces.isEmpty, scores.count == pieces.count, types.count == pieces.count else {
       throw ModelError.unsupportedTokenizer("SentencePiece vocabulary needs as many scores and types as pieces")
@@ -47,8 +63,10 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     self.types = types
     self.endOfSequence = endOfSequence
     self.beginOfSequence = beginOfSequence
+    self.addsBeginOfSequence = addsBeginOfSequence && beginOfSequence != nil
     self.unknownToken = unknownToken
     self.addsDummyPrefix = addsDummyPrefix
+    self.prefixesAfterUserDefined = prefixesAfterUserDefined
     var index: [[UInt8]: Int] = [:]
     var bytes = [Int?](repeating: nil, count: 256)
     var byteOfPiece: [Int: UInt8] = [:]
@@ -65,19 +83,42 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     idForPiece = index
     byteTokens = bytes
     self.byteOfPiece = byteOfPiece
+    // Matched in the raw text: a piece's `▁`s stand for the spaces the normalizer made them from.
     specialPieces = pieces.indices.filter { (types[$0] == .control || types[$0] == .userDefined) && !pieces[$0].isEmpty }
-      .map { SpecialToken(bytes: pieces[$0], id: $0) }.sorted { $0.bytes.count > $1.bytes.count }
+      .map { id in
+        var text = pieces[id][...]
+        var bytes: [UInt8] = []
+        while !rawMatched.contains(id), let r = text.firstRange(of: Self.space) {
+          bytes += text[..<r.lowerBound] + [0x20]
+          text = text[r.upperBound...]
+        }
+        return SpecialToken(bytes: bytes + text, id: id)
+      }
+      .sorted { $0.bytes.count > $1.bytes.count }
   }
 
   public func encode(_ text: String, parseSpecial: Bool) -> [Int] {
-    var normalized: [UInt8] = addsDummyPrefix && !text.isEmpty ? Self.space : []
-    for b in text.utf8 { if b == 0x20 { normalized += Self.space } else { normalized.append(b) } }
     var ids: [Int] = []
+    var prefixed = !addsDummyPrefix
     // User-defined pieces are atomic wherever they occur, as in SentencePiece; control pieces
     // only when asked (rendered chat prompts).
     forEachSegment(
-      normalized, specials: specialPieces, matches: { parseSpecial || self.types[$0] == .userDefined },
-      ordinary: { merge($0, into: &ids) }, special: { ids.append($0) })
+      Array(text.utf8), specials: specialPieces, matches: { parseSpecial || self.types[$0] == .userDefined },
+      ordinary: { raw in
+        var normalized: [UInt8] = prefixed ? [] : Self.space
+        for b in raw { if b == 0x20 { normalized += Self.space } else { normalized.append(b) } }
+        merge(normalized[...], into: &ids)
+        prefixed = true
+      },
+      special: { id in
+        if self.types[id] == .control || self.prefixesAfterUserDefined {
+          prefixed = !self.addsDummyPrefix
+        } else if !prefixed {
+          merge(Self.space[...], into: &ids)
+          prefixed = true
+        }
+        ids.append(id)
+      })
     return ids
   }
 
@@ -159,7 +200,67 @@ extension SentencePieceTokenizer {
     guard let eos = m["tokenizer.ggml.eos_token_id"]?.int else { throw ModelError.missingKey("tokenizer.ggml.eos_token_id") }
     try self.init(
       pieces: tokens.map { Array($0.utf8) }, scores: scores.map(Float.init), types: types, endOfSequence: eos,
-      beginOfSequence: m["tokenizer.ggml.bos_token_id"]?.int, unknownToken: m["tokenizer.ggml.unknown_token_id"]?.int ?? 0,
-      addsDummyPrefix: m["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
+      beginOfSequence: m["tokenizer.ggml.bos_token_id"]?.int,
+      addsBeginOfSequence: m["tokenizer.ggml.add_bos_token"]?.bool ?? true,
+      unknownToken: m["tokenizer.ggml.unknown_token_id"]?.int ?? 0,
+      addsDummyPrefix: m["tokenizer.ggml.add_space_prefix"]?.bool ?? true, prefixesAfterUserDefined: true)
+  }
+
+  /// A SentencePiece model as a `tokenizer.json` holds it: BPE with `byte_fallback`, spaces made
+  /// `▁` by the normalizer (`Replace`, with `Prepend("▁")` for the dummy prefix; Llama 2, Gemma)
+  /// or by a `Metaspace` pre-tokenizer (transformers 5). A piece's score is the rank of the first
+  /// merge that makes it (better merges first); the `<0xNN>` pieces are the byte fallback.
+  convenience init(document: TokenizerJSONDocument, endOfSequence: Int?) throws {
+    let addsDummyPrefix = try Self.dummyPrefix(document)
+    let texts = try document.tokensById()
+    var scores = [Float](repeating: -.infinity, count: texts.count)
+    for (rank, (left, right)) in document.merges.enumerated().reversed() {
+      if let id = document.vocab[Array((left + right).utf8)] { scores[id] = -Float(rank) }
+    }
+    let unknownName = document.model["unk_token"] as? String
+    let byteFallback = document.model["byte_fallback"] as? Bool ?? false
+    var types = texts.map { text -> PieceType in
+      if text == unknownName { return .unknown }
+      if byteFallback, text.utf8.count == 6, text.hasPrefix("<0x"), text.hasSuffix(">") { return .byte }
+      return .normal
+    }
+    var raw = Set<Int>()
+    for added in document.addedTokens where types[added.id] != .unknown {
+      types[added.id] = added.special ? .control : .userDefined
+      if !added.normalized { raw.insert(added.id) }
+    }
+    let bos = try document.beginOfSequence()
+    try self.init(
+      pieces: texts.map { Array($0.utf8) }, scores: scores, types: types,
+      endOfSequence: try document.endOfSequence(given: endOfSequence), beginOfSequence: bos.id,
+      addsBeginOfSequence: bos.adds, unknownToken: unknownName.flatMap(document.id(of:)) ?? 0,
+      addsDummyPrefix: addsDummyPrefix, rawMatched: raw)
+  }
+
+  /// Whether the file's normalizer and pre-tokenizer put a `▁` before the text; any step other
+  /// than those SentencePiece models use is an error naming it.
+  private static func dummyPrefix(_ document: TokenizerJSONDocument) throws -> Bool {
+    var prefix = false
+    var replaces = false
+    for step in TokenizerJSONDocument.steps(document.root["normalizer"]) {
+      switch step["type"] as? String {
+      case "Prepend" where step["prepend"] as? String == "\u{2581}": prefix = true
+      case "Replace" where (step["pattern"] as? [String: Any])?["String"] as? String == " " && step["content"] as? String == "\u{2581}":
+        replaces = true
+      default: throw document.fail("normalizer step '\(step["type"] ?? "?")' is not supported for a SentencePiece model")
+      }
+    }
+    for step in TokenizerJSONDocument.steps(document.root["pre_tokenizer"]) {
+      guard step["type"] as? String == "Metaspace", step["replacement"] as? String ?? "\u{2581}" == "\u{2581}",
+        step["split"] as? Bool != true
+      else {
+        throw document.fail("pre_tokenizer '\(step["type"] ?? "?")' is not supported for a SentencePiece model (Metaspace without split only)")
+      }
+      replaces = true
+      let scheme = step["prepend_scheme"] as? String ?? ((step["add_prefix_space"] as? Bool ?? true) ? "always" : "never")
+      prefix = scheme != "never"
+    }
+    guard replaces else { throw document.fail("a SentencePiece model needs spaces replaced by ▁ (normalizer Replace or Metaspace)") }
+    return prefix
   }
 }

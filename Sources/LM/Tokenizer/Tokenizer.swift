@@ -3,6 +3,11 @@ public protocol Tokenizer: Sendable {
   var vocabularySize: Int { get }
   /// The id that ends a turn or a document; generation stops on it.
   var endOfSequence: Int { get }
+  /// The id that begins a document, if the vocabulary has one.
+  var beginOfSequence: Int? { get }
+  /// Whether a document starts with ``beginOfSequence`` (GGUF `tokenizer.ggml.add_bos_token`,
+  /// `add_bos_token` in tokenizer_config.json, or the post-processor of tokenizer.json).
+  var addsBeginOfSequence: Bool { get }
   /// Token ids of `text`. With `parseSpecial`, control-token strings such as
   /// `<|im_start|>` become their ids; without it they are ordinary text.
   func encode(_ text: String, parseSpecial: Bool) -> [Int]
@@ -15,6 +20,15 @@ public protocol Tokenizer: Sendable {
 }
 
 extension Tokenizer {
+  /// Token ids of `text` as a whole document: BOS first where the tokenizer adds one, even
+  /// before a BOS the text already holds, as transformers and llama.cpp do. Chat prompts need
+  /// not use this: their templates write BOS.
+  public func encodeDocument(_ text: String, parseSpecial: Bool) -> [Int] {
+    let ids = encode(text, parseSpecial: parseSpecial)
+    guard addsBeginOfSequence, let bos = beginOfSequence else { return ids }
+    return [bos] + ids
+  }
+
   public func decode(_ ids: [Int], skipSpecial: Bool = false) -> String {
     String(decoding: decodeBytes(ids, skipSpecial: skipSpecial), as: UTF8.self)
   }
