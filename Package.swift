@@ -1,7 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+/// Bounds and overflow checks stay on everywhere except the numeric core, where they were
+/// measured to cost (experiments/bench: psr bench with and without, 2026-11-28).
+let unchecked: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+let optimize: [SwiftSetting] = []
 
 let package = Package(
   name: "PSRSteering",
@@ -20,7 +23,7 @@ let package = Package(
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
     .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-    .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
+    .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: unchecked),
     .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
@@ -56,7 +59,8 @@ let package = Package(
     .testTarget(name: "CLICommonTests", dependencies: ["CLICommon"]),
     .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "TestSupport"]),
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
-    .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+    .testTarget(name: "StoreTests", dependencies: ["Store", "CHDF5", "TestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["CLICommon", "LM", "Steering", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CompareTests", dependencies: ["Compare", "Judges", "Embedding", "LM", "Store", "TestSupport"]),
     .testTarget(name: "JudgesTests", dependencies: ["Judges", "Embedding", "LM", "TestSupport"]),

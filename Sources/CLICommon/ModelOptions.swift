@@ -29,6 +29,8 @@ public struct ModelOptions: ParsableArguments {
     guard weights == "auto" || WeightPrecision(rawValue: weights) != nil else {
       throw ValidationError("--weights must be fp32, native or auto, not '\(weights)'")
     }
+    if let model, model.isEmpty { throw ValidationError("--model is empty") }
+    if let chatTemplate { try Check.oneOf(chatTemplate, ChatTemplate.Style.allCases.map(\.rawValue), "--chat-template") }
   }
 
   public init() {}
@@ -36,29 +38,25 @@ public struct ModelOptions: ParsableArguments {
   public static let defaultRelativePath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
   /// The file to load: the flag, then the environment, then the default beside the working
-  /// directory or beside the executable's checkout.
+  /// directory or in the executable's checkout (``resolvePath(_:)``).
   public var resolvedPath: String {
     if let model { return model }
     if let env = ProcessInfo.processInfo.environment["PSR_MODEL"], !env.isEmpty { return env }
-    let candidates = [
-      FileManager.default.currentDirectoryPath + "/" + Self.defaultRelativePath,
-      URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        .deletingLastPathComponent().appendingPathComponent("../../\(Self.defaultRelativePath)").standardized.path,
-    ]
-    return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
+    return resolvePath(Self.defaultRelativePath)
   }
 
   public func load() throws -> DecoderModel {
     let path = resolvedPath
     guard FileManager.default.fileExists(atPath: path) else {
-      throw ValidationError("model \(path) does not exist; run scripts/setup.sh or pass --model")
+      throw CLIError("model \(path) does not exist; run scripts/setup.sh or pass --model")
     }
     do {
       return try DecoderModel(path: path, weights: WeightPrecision(rawValue: weights), chatTemplate: chatTemplate)
     } catch let error as ChatTemplateError {
-      throw ValidationError("\(error)")
+      throw CLIError("\(error)")
     } catch let error as CustomStringConvertible {
-      throw ValidationError("\(path): \(error)")
+      let text = "\(error)"
+      throw CLIError(text.hasPrefix(path) ? text : "\(path): \(text)")
     }
   }
 }

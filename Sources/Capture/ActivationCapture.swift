@@ -62,13 +62,19 @@ public struct ActivationCapture {
     var done = writer.exampleCount
     var tokens = 0
     let start = Date()
+    // Batches keep the uninterrupted run's boundaries: a batch's numbers depend on its
+    // companions, so an interruption inside one (a full disk) recomputes it whole and appends
+    // only the examples not yet committed.
+    var batchStart = done - done % options.batchSize
     while done < plan.count && !shouldStop() {
-      let batch = Array(plan[done..<min(plan.count, done + options.batchSize)])
-      for example in try capture(batch.map(\.input), indices: batch.map(\.index)) {
+      let batch = Array(plan[batchStart..<min(plan.count, batchStart + options.batchSize)])
+      let captured = try capture(batch.map(\.input), indices: batch.map(\.index))
+      for example in captured.dropFirst(done - batchStart) {
         try writer.append(example)
         tokens += example.tokens.count
       }
-      done += batch.count
+      done = batchStart + batch.count
+      batchStart = done
       progress(
         CaptureProgress(
           examplesDone: done, examplesTotal: plan.count, tokensDone: tokens,

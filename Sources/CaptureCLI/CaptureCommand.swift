@@ -60,27 +60,26 @@ struct CaptureCommand: ParsableCommand {
     if (promptFile == nil) == (concept == nil) { throw ValidationError("pass --prompt-file FILE or --concept TEXT") }
     if layers == nil && !allLayers { throw ValidationError("pass --layers L,… or --all-layers") }
     if layers != nil && allLayers { throw ValidationError("pass --layers or --all-layers, not both") }
-    if let layers, parsedLayers(layers) == nil { throw ValidationError("--layers must be comma-separated integers, e.g. 10,15") }
-    if PromptPosition(rawValue: promptPosition) == nil { throw ValidationError("--prompt-position must be system or prefix") }
-    if samples < 1 || maxNewTokens < 1 || batchSize < 1 {
-      throw ValidationError("--samples, --max-new-tokens and --batch-size must be positive")
-    }
-    if let gzip, !(1...9).contains(gzip) { throw ValidationError("--gzip must be 1-9") }
+    if let layers { _ = try Check.integers(layers, "--layers") }
+    try Check.oneOf(promptPosition, ["system", "prefix"], "--prompt-position")
+    try Check.atLeast(samples, 1, "--samples")
+    try Check.within(maxNewTokens, 1...(1 << 20), "--max-new-tokens")
+    try Check.within(batchSize, 1...4096, "--batch-size")
+    try Check.atLeast(limit, 1, "--limit")
+    try Check.atLeast(personaPair, 0, "--persona-pair")
+    try Check.finite(temperature, "--temperature", in: 0...100)
+    try Check.within(gzip, 1...9, "--gzip")
+    if let concept, concept.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { throw ValidationError("--concept is empty") }
     if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
-  }
-
-  private func parsedLayers(_ text: String) -> [Int]? {
-    let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    return parts.isEmpty || parts.contains(nil) ? nil : parts.map { $0! }
   }
 
   func run() throws {
     do {
       try capture()
     } catch let error as CaptureError {
-      throw ValidationError(error.description)
+      throw CLIError(error.description)
     } catch let error as StoreError {
-      throw ValidationError(error.description)
+      throw CLIError(error.description)
     }
   }
 
@@ -95,7 +94,13 @@ struct CaptureCommand: ParsableCommand {
     if let limit { inputs = Array(inputs.prefix(limit)) }
     for p in problems { log("\(self.inputs): skipped \(p)") }
     let model = try modelOptions.load()
-    let layerList = allLayers ? Array(0..<model.configuration.layerCount) : Array(Set(parsedLayers(layers!)!)).sorted()
+    let layerList = allLayers ? Array(0..<model.configuration.layerCount) : Array(Set(try Check.integers(layers!, "--layers"))).sorted()
+    for l in layerList where l >= model.configuration.layerCount {
+      throw CLIError("--layers: layer \(l) does not exist; the model has layers 0...\(model.configuration.layerCount - 1)")
+    }
+    guard maxNewTokens < model.configuration.contextLength else {
+      throw CLIError("--max-new-tokens \(maxNewTokens) does not fit the model's context of \(model.configuration.contextLength) tokens")
+    }
     let options = CaptureOptions(
       steeringPrompt: prompt, promptPosition: PromptPosition(rawValue: promptPosition)!, layers: layerList, samples: samples,
       maxNewTokens: maxNewTokens, temperature: temperature, seed: seed, batchSize: batchSize)
@@ -174,4 +179,9 @@ struct CaptureCommand: ParsableCommand {
       for l in reader.header.layers { print(String(format: "  layer %2d  mean |delta| %.3f", l, meanNorm[String(l)]!)) }
     }
   }
+}
+
+extension CaptureCommand {
+  /// `--x -1` reaches the option's check as `--x=-1` would.
+  static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
 }

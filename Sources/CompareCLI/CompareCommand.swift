@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLICommon
 
 @main
 struct CompareCommand: ParsableCommand {
@@ -7,4 +8,9 @@ struct CompareCommand: ParsableCommand {
     abstract: "Benchmark PSR against PrOSV, FSSV, DiffMean and prompting, and judge generations.",
     subcommands: [Run.self, JudgeFile.self, Calibrate.self, Merge.self],
     defaultSubcommand: Run.self)
+}
+
+extension CompareCommand {
+  /// `--x -1` reaches the option's check as `--x=-1` would.
+  static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
 }

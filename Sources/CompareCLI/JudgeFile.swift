@@ -27,15 +27,16 @@ struct JudgeFile: ParsableCommand {
     "experiments/data/persona"
 
   func run() throws {
-    guard let text = try? String(contentsOfFile: input, encoding: .utf8) else { throw ValidationError("cannot read \(input)") }
+    guard let text = try? String(contentsOfFile: input, encoding: .utf8) else { throw CLIError("cannot read \(input) as UTF-8 text") }
     var lines: [[String: Any]] = []
     for (i, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
       guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
         o["instruction"] is String || o["question"] is String, o["response"] is String || o["answer"] is String,
         o["concept"] is String || o["trait"] is String
-      else { throw ValidationError("\(input):\(i + 1): needs instruction, response and concept (or trait)") }
+      else { throw CLIError("\(input):\(i + 1): needs instruction, response and concept (or trait)") }
       lines.append(o)
     }
+    guard !lines.isEmpty else { throw CLIError("\(input) holds no line to judge") }
     let model = try modelOptions.load()
     let judge = try judgeOptions.make(model: model)
     let axbench = lines.indices.filter { lines[$0]["concept"] is String }
@@ -58,7 +59,7 @@ struct JudgeFile: ParsableCommand {
       let name = lines[i]["trait"] as! String
       if traits[name] == nil {
         let path = name.hasSuffix(".json") ? name : JudgeOptions.resolve(traitDir) + "/\(name)_eval.json"
-        do { traits[name] = try BenchmarkData.persona(path).description } catch { throw ValidationError("\(error)") }
+        do { traits[name] = try BenchmarkData.persona(path).description } catch { throw CLIError("\(error)") }
       }
     }
     let personaScores = try judge.score(

@@ -19,19 +19,22 @@ struct JudgeOptions: ParsableArguments {
   @Option(help: "Cache file of LLM judge answers (JSON Lines), keyed by prompt.") var judgeCache = "judges/cache.jsonl"
 
   func validate() throws {
-    guard ["embedded", "openai"].contains(judge) else { throw ValidationError("--judge must be embedded or openai") }
+    try Check.oneOf(judge, ["embedded", "openai"], "--judge")
     if judge == "openai" && (judgeURL == nil || judgeModel == nil) {
       throw ValidationError("--judge openai needs --judge-url and --judge-model")
     }
+    if let judgeURL {
+      guard let url = URL(string: judgeURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
+        throw ValidationError("--judge-url \(judgeURL) is not an http(s) URL")
+      }
+    }
+    try Check.within(judgeConcurrency, 1...256, "--judge-concurrency")
+    try Check.finite(judgeTimeout, "--judge-timeout", in: 0.001...86_400)
+    try Check.within(judgeRetries, 0...100, "--judge-retries")
   }
 
   /// Paths are taken relative to the working directory, else to the executable's checkout.
-  static func resolve(_ path: String) -> String {
-    if path.hasPrefix("/") || FileManager.default.fileExists(atPath: path) { return path }
-    let root = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-      .appendingPathComponent("../..").standardized
-    return root.appendingPathComponent(path).path
-  }
+  static func resolve(_ path: String) -> String { resolvePath(path) }
 
   func make(model: DecoderModel) throws -> any Judge {
     if judge == "openai" {
@@ -49,7 +52,7 @@ struct JudgeOptions: ParsableArguments {
 enum LLMJudgeFactory {
   static func make(_ o: JudgeOptions) throws -> any Judge {
     guard let url = URL(string: o.judgeURL!), url.scheme == "http" || url.scheme == "https" else {
-      throw ValidationError("--judge-url \(o.judgeURL!) is not an http(s) URL")
+      throw CLIError("--judge-url \(o.judgeURL!) is not an http(s) URL")
     }
     let client = ChatCompletionsClient(
       baseURL: url, model: o.judgeModel!, apiKey: ProcessInfo.processInfo.environment[o.judgeKeyEnv],

@@ -60,30 +60,31 @@ struct Run: ParsableCommand {
   }
 
   func validate() throws {
-    guard ["small", "paper"].contains(budget) else { throw ValidationError("--budget must be small or paper") }
-    for b in bench.split(separator: ",") where !["axbench", "persona"].contains(String(b)) {
-      throw ValidationError("unknown bench '\(b)'; use axbench and/or persona")
-    }
-    for m in (methods ?? "").split(separator: ",") where !BenchConfig.allMethods.contains(String(m)) {
-      throw ValidationError("unknown method '\(m)'; use \(BenchConfig.allMethods.joined(separator: ", "))")
-    }
+    try Check.oneOf(budget, ["small", "paper"], "--budget")
+    _ = try Check.names(bench, "--bench", allowed: ["axbench", "persona"])
+    if let methods { _ = try Check.names(methods, "--methods", allowed: BenchConfig.allMethods) }
     if parsedShard == nil { throw ValidationError("--shard must be i/N with 0 ≤ i < N") }
-    if let apsrLayers, apsrLayers.split(separator: ",").contains(where: { Int($0) == nil }) {
-      throw ValidationError("--apsr-layers must be comma-separated layer numbers, e.g. 3,6,9")
-    }
+    if let apsrLayers { _ = try Check.integers(apsrLayers, "--apsr-layers") }
+    if let conceptIDs { _ = try Check.integers(conceptIDs, "--concept-ids") }
+    if let factors { _ = try Check.numbers(factors, "--factors") }
+    if let traits { _ = try Check.list(traits, "--traits", expecting: "a trait name") { $0.isEmpty ? nil : $0 } }
+    try Check.within(concepts, 1...100_000, "--concepts")
+    try Check.within(trainSamples, 1...1_000_000, "--train-samples")
+    try Check.atLeast(layer, 0, "--layer")
+    if out.isEmpty { throw ValidationError("--out is empty") }
   }
 
   func run() throws {
     var config = budget == "paper" ? BenchConfig.paper : BenchConfig.small
     config.layer = layer
     config.seed = seed
-    if let methods { config.methods = methods.split(separator: ",").map(String.init) }
+    if let methods { config.methods = try Check.names(methods, "--methods", allowed: BenchConfig.allMethods) }
     if let trainSamples { config.trainSamples = trainSamples }
-    if let factors { config.factors = factors.split(separator: ",").compactMap { Float($0) } }
+    if let factors { config.factors = try Check.numbers(factors, "--factors").map(Float.init) }
     let model = try modelOptions.load()
-    if let apsrLayers { config.apsrLayers = apsrLayers.split(separator: ",").compactMap { Int($0) } }
+    if let apsrLayers { config.apsrLayers = try Check.integers(apsrLayers, "--apsr-layers") }
     for l in [layer] + (config.methods.contains("apsr") ? config.apsrLayers : []) where !(0..<model.configuration.layerCount).contains(l) {
-      throw ValidationError("layer \(l) is outside the model's 0..<\(model.configuration.layerCount)")
+      throw CLIError("layer \(l) is outside the model's 0..<\(model.configuration.layerCount)")
     }
     let judge = try judgeOptions.make(model: model)
     let units = try makeUnits(config)
@@ -108,9 +109,9 @@ struct Run: ParsableCommand {
       if benches.contains("axbench") {
         var all = try BenchmarkData.axbenchConcepts(JudgeOptions.resolve(conceptFile))
         if let conceptIDs {
-          let ids = conceptIDs.split(separator: ",").compactMap { Int($0) }
+          let ids = try Check.integers(conceptIDs, "--concept-ids")
           all = ids.compactMap { id in all.first { $0.conceptID == id } }
-          guard all.count == ids.count else { throw ValidationError("some --concept-ids are not in \(conceptFile)") }
+          guard all.count == ids.count else { throw CLIError("some --concept-ids are not in \(conceptFile)") }
         } else {
           all = Array(all.prefix(concepts ?? (budget == "paper" ? 10 : 2)))
         }
@@ -132,8 +133,9 @@ struct Run: ParsableCommand {
         }
       }
     } catch let error as JudgeError {
-      throw ValidationError(error.description)
+      throw CLIError(error.description)
     }
+    guard !units.isEmpty else { throw CLIError("no unit to run: the chosen concepts and traits are empty") }
     return units
   }
 }
@@ -149,15 +151,26 @@ struct Merge: ParsableCommand {
   @Argument(help: "Run directories.") var directories: [String]
   @Option(help: "Output directory.") var out: String
 
-  func run() throws {
+  func validate() throws {
     guard !directories.isEmpty else { throw ValidationError("name at least one run directory") }
+    if out.isEmpty { throw ValidationError("--out is empty") }
+  }
+
+  func run() throws {
     var config: [String: String] = [:]
     for d in directories {
-      guard let settings = try BenchSuite.settings(of: d) ?? (try? BenchResults.load(d + "/results.json"))?.config else { continue }
-      if !config.isEmpty && settings != config { throw ValidationError("\(d) was run with other settings than the first directory") }
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: d, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw CLIError("\(d) is not a directory")
+      }
+      guard let settings = try BenchSuite.settings(of: d) ?? (try? BenchResults.load(d + "/results.json"))?.config else {
+        throw CLIError("\(d) is not a compare run (it has no config.json or results.json)")
+      }
+      if !config.isEmpty && settings != config { throw CLIError("\(d) was run with other settings than the first directory") }
       config = settings
     }
     let results = try BenchSuite.collect(directories: directories, into: out, config: config)
+    guard !results.units.isEmpty else { throw CLIError("the directories hold no finished unit to merge") }
     print("merged \(results.units.count) units into \(out)")
   }
 }

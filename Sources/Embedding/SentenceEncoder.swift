@@ -47,12 +47,25 @@ public final class SentenceEncoder: @unchecked Sendable {
       throw SafetensorsError.missingTensor("embeddings.word_embeddings.weight")
     }
     let h = shape[1]
+    guard h > 0, h % heads == 0 else {
+      throw SafetensorsError.shape(name: "embeddings.word_embeddings.weight", found: shape, expected: [shape[0], heads])
+    }
+    guard shape[0] == tokenizer.vocabulary.count else {
+      throw SafetensorsError.shape(
+        name: "embeddings.word_embeddings.weight", found: shape, expected: [tokenizer.vocabulary.count, h])
+    }
     hidden = h
     self.heads = heads
-    self.maxLength = maxLength
+    // Every position up to maxLength needs a row.
+    guard let positions = file.entries["embeddings.position_embeddings.weight"]?.shape, positions.count == 2, positions[1] == h,
+      positions[0] >= 2
+    else { throw SafetensorsError.shape(name: "embeddings.position_embeddings.weight", found: [], expected: [maxLength, h]) }
+    self.maxLength = min(maxLength, positions[0])
     wordEmbeddings = try file.floats("embeddings.word_embeddings.weight")
-    positionEmbeddings = try file.floats("embeddings.position_embeddings.weight")
-    typeEmbedding = Array(try file.floats("embeddings.token_type_embeddings.weight").prefix(h))
+    positionEmbeddings = try file.floats("embeddings.position_embeddings.weight", shape: positions)
+    guard let types = file.entries["embeddings.token_type_embeddings.weight"]?.shape, types.count == 2, types[0] >= 1, types[1] == h
+    else { throw SafetensorsError.shape(name: "embeddings.token_type_embeddings.weight", found: [], expected: [2, h]) }
+    typeEmbedding = Array(try file.floats("embeddings.token_type_embeddings.weight", shape: types).prefix(h))
     embeddingNorm = (try file.floats("embeddings.LayerNorm.weight", shape: [h]), try file.floats("embeddings.LayerNorm.bias", shape: [h]))
     var layers: [Layer] = []
     var l = 0
@@ -60,22 +73,26 @@ public final class SentenceEncoder: @unchecked Sendable {
     while file.entries["encoder.layer.\(l).attention.self.query.weight"] != nil {
       let p = "encoder.layer.\(l)."
       let inter = file.entries[p + "intermediate.dense.weight"]?.shape.first ?? 0
+      guard inter > 0 else { throw SafetensorsError.missingTensor(p + "intermediate.dense.weight") }
       intermediateSize = inter
       layers.append(
         Layer(
           qkv: try file.floats(p + "attention.self.query.weight", shape: [h, h])
             + file.floats(p + "attention.self.key.weight", shape: [h, h])
             + file.floats(p + "attention.self.value.weight", shape: [h, h]),
-          qkvBias: try file.floats(p + "attention.self.query.bias") + file.floats(p + "attention.self.key.bias")
-            + file.floats(p + "attention.self.value.bias"),
+          qkvBias: try file.floats(p + "attention.self.query.bias", shape: [h])
+            + file.floats(p + "attention.self.key.bias", shape: [h]) + file.floats(p + "attention.self.value.bias", shape: [h]),
           output: try file.floats(p + "attention.output.dense.weight", shape: [h, h]),
           outputBias: try file.floats(p + "attention.output.dense.bias", shape: [h]),
-          norm1: (try file.floats(p + "attention.output.LayerNorm.weight"), try file.floats(p + "attention.output.LayerNorm.bias")),
+          norm1: (
+            try file.floats(p + "attention.output.LayerNorm.weight", shape: [h]),
+            try file.floats(p + "attention.output.LayerNorm.bias", shape: [h])
+          ),
           intermediate: try file.floats(p + "intermediate.dense.weight", shape: [inter, h]),
           intermediateBias: try file.floats(p + "intermediate.dense.bias", shape: [inter]),
           down: try file.floats(p + "output.dense.weight", shape: [h, inter]),
           downBias: try file.floats(p + "output.dense.bias", shape: [h]),
-          norm2: (try file.floats(p + "output.LayerNorm.weight"), try file.floats(p + "output.LayerNorm.bias"))))
+          norm2: (try file.floats(p + "output.LayerNorm.weight", shape: [h]), try file.floats(p + "output.LayerNorm.bias", shape: [h]))))
       l += 1
     }
     guard !layers.isEmpty else { throw SafetensorsError.missingTensor("encoder.layer.0.attention.self.query.weight") }

@@ -1,10 +1,12 @@
 import Foundation
+import LM
 
 /// BERT's tokenizer: the basic pre-tokenizer (clean text, isolate CJK ideographs, lowercase,
 /// strip accents, split on whitespace and punctuation) and greedy longest-match WordPiece
 /// with `##` continuations, from a Hugging Face `tokenizer.json`.
 public final class WordPieceTokenizer: @unchecked Sendable {
-  public let vocabulary: [String: Int]
+  /// Token ids by the token's UTF-8 bytes; ids run 0..<count.
+  public let vocabulary: [[UInt8]: Int]
   public let lowercase: Bool
   public let stripAccents: Bool
   public let unknown: Int
@@ -13,13 +15,28 @@ public final class WordPieceTokenizer: @unchecked Sendable {
   public let maxInputCharactersPerWord: Int
 
   public init(tokenizerJSON path: String) throws {
-    guard let data = FileManager.default.contents(atPath: path),
-      let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-      let model = root["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int]
-    else { throw EmbeddingError.badTokenizer(path: path, reason: "needs model.vocab") }
-    guard (model["type"] as? String) == "WordPiece" else {
-      throw EmbeddingError.badTokenizer(path: path, reason: "model.type is not WordPiece")
+    func fail(_ why: String) -> EmbeddingError { .badTokenizer(path: path, reason: why) }
+    guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot be read") }
+    let json: ExactJSON
+    do { json = try ExactJSON.parse([UInt8](data)) } catch { throw fail("\(error)") }
+    let members = json.members ?? []
+    guard let modelMembers = members.first(where: { $0.key == "model" })?.value.members,
+      let vocabMembers = modelMembers.first(where: { $0.key == "vocab" })?.value.members
+    else { throw fail("needs model.vocab") }
+    var root: [String: Any] = [:]
+    for (key, value) in members where key != "model" { root[key] = value.foundation }
+    var model: [String: Any] = [:]
+    for (key, value) in modelMembers where key != "vocab" { model[key] = value.foundation }
+    guard (model["type"] as? String) == "WordPiece" else { throw fail("model.type is not WordPiece") }
+    var vocab: [[UInt8]: Int] = [:]
+    for (token, value) in vocabMembers {
+      // Every id must name a row of the embedding: 0..<count, each once.
+      guard case .integer(let id) = value, (0..<vocabMembers.count).contains(id) else {
+        throw fail("model.vocab entry '\(token)' is not an id in 0..<\(vocabMembers.count)")
+      }
+      vocab[Array(token.utf8)] = id
     }
+    guard Set(vocab.values).count == vocabMembers.count else { throw fail("model.vocab ids repeat or tokens repeat") }
     vocabulary = vocab
     let normalizer = root["normalizer"] as? [String: Any] ?? [:]
     lowercase = normalizer["lowercase"] as? Bool ?? true
@@ -27,7 +44,7 @@ public final class WordPieceTokenizer: @unchecked Sendable {
     stripAccents = normalizer["strip_accents"] as? Bool ?? lowercase
     maxInputCharactersPerWord = model["max_input_chars_per_word"] as? Int ?? 100
     func id(_ token: String) throws -> Int {
-      guard let i = vocab[token] else { throw EmbeddingError.badTokenizer(path: path, reason: "no \(token) token") }
+      guard let i = vocab[Array(token.utf8)] else { throw fail("no \(token) token") }
       return i
     }
     unknown = try id(model["unk_token"] as? String ?? "[UNK]")
@@ -97,7 +114,7 @@ public final class WordPieceTokenizer: @unchecked Sendable {
       while start < end {
         var piece = String(String.UnicodeScalarView(scalars[start..<end]))
         if start > 0 { piece = "##" + piece }
-        if let id = vocabulary[piece] {
+        if let id = vocabulary[Array(piece.utf8)] {
           found = id
           break
         }

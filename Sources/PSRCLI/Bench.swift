@@ -27,12 +27,21 @@ struct Bench: ParsableCommand {
     only.map { $0.split(separator: ",").map(String.init).contains(figure) } ?? true
   }
 
+  static let figures = ["prefill", "decode", "batch16", "batch64", "train", "capture", "score", "psr"]
+
   func validate() throws {
-    if runs < 1 { throw ValidationError("--runs must be at least 1") }
+    try Check.within(runs, 1...100, "--runs")
+    try Check.within(prefillTokens, 1...(1 << 20), "--prefill-tokens")
+    try Check.within(decodeTokens, 1...(1 << 20), "--decode-tokens")
+    if let only { _ = try Check.names(only, "--only", allowed: Self.figures) }
   }
 
   func run() throws {
     let model = try modelOptions.load()
+    let context = model.configuration.contextLength
+    for (flag, tokens) in [("--prefill-tokens", prefillTokens), ("--decode-tokens", decodeTokens)] where tokens >= context {
+      throw CLIError("\(flag) \(tokens) does not fit the model's context of \(context) tokens")
+    }
     var results: [(key: String, value: Double)] = []
     func record(_ key: String, _ value: Double) {
       results.append((key, value))
@@ -41,7 +50,8 @@ struct Bench: ParsableCommand {
     }
     let vocabulary = model.configuration.vocabularySize
     var generator = SeededGenerator(seed: 1)
-    let prompt = (0..<prefillTokens).map { _ in Int(generator.next() % UInt64(vocabulary - 100)) + 100 }
+    let low = min(100, vocabulary / 2)
+    let prompt = (0..<prefillTokens).map { _ in Int(generator.next() % UInt64(vocabulary - low)) + low }
     if wants("prefill") {
       record(
         "prefill_tok_s",

@@ -41,25 +41,37 @@ struct Fit: ParsableCommand {
   @Flag(help: "Print the summary as one JSON object.") var json = false
 
   func validate() throws {
-    guard PSRObjective(rawValue: objective) != nil else { throw ValidationError("--objective must be mse or ll") }
-    guard ["single", "all"].contains(variant) else { throw ValidationError("--variant must be single or all") }
+    try Check.oneOf(objective, ["mse", "ll"], "--objective")
+    try Check.oneOf(variant, ["single", "all"], "--variant")
     if (layer == nil) == (layers == nil) { throw ValidationError("pass --layer L or --layers L,…") }
+    try Check.atLeast(layer, 0, "--layer")
+    if let layers { _ = try Check.integers(layers, "--layers") }
     if !(0..<1).contains(validationFraction) { throw ValidationError("--validation-fraction must be in [0, 1)") }
+    try Check.within(epochs, 1...100_000, "--epochs")
+    try Check.finite(learningRate, "--learning-rate", in: Float.leastNonzeroMagnitude...10)
+    try Check.finite(weightDecay, "--weight-decay", in: 0...1_000)
+    try Check.atLeast(patience, 0, "--patience")
+    if variant == "single" && objective == "mse" && (layers.map { (try? Check.integers($0, "--layers"))?.count ?? 0 } ?? 1) != 1 {
+      throw ValidationError("S-PSR fits one layer; use --variant all for several")
+    }
+    if out.isEmpty { throw ValidationError("--out is empty") }
   }
 
   private var layerList: [Int] {
     if let layer { return [layer] }
-    return layers!.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    return (try? Check.integers(layers!, "--layers")) ?? []
   }
 
   func run() throws {
     let reader: ActivationReader
-    do { reader = try ActivationReader(path: data) } catch { throw ValidationError("\(error)") }
+    do { reader = try ActivationReader(path: data) } catch { throw CLIError("\(error)") }
     for l in layerList where !reader.header.layers.contains(l) {
-      throw ValidationError("\(data) holds layers \(reader.header.layers), not \(l); capture it with --layers")
+      throw CLIError("\(data) holds layers \(reader.header.layers), not \(l); capture it with --layers")
+    }
+    guard reader.exampleCount > 0, reader.tokenCount > 0 else {
+      throw CLIError("\(data) holds no complete example to fit on (n_examples is \(reader.exampleCount))")
     }
     if variant == "single" && objective == "mse" {
-      guard layerList.count == 1 else { throw ValidationError("S-PSR fits one layer; use --variant all for several") }
       try fitSingle(reader)
     } else {
       try fitThroughModel(reader)

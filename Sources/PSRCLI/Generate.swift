@@ -35,9 +35,14 @@ struct Generate: ParsableCommand {
   @Option(help: "Positions for --steer-vector: all, response, pN+sM.") var steerPositions = "all"
 
   func validate() throws {
-    if maxTokens < 0 { throw ValidationError("--max-tokens must be at least 0") }
-    if temperature < 0 { throw ValidationError("--temperature must be at least 0") }
+    try Check.within(maxTokens, 0...(1 << 20), "--max-tokens")
+    try Check.finite(temperature, "--temperature", in: 0...100)
+    try Check.atLeast(topK, 0, "--top-k")
     if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+    try Check.finite(factor, "--factor")
+    try Check.finite(steerAlpha, "--steer-alpha")
+    try Check.atLeast(steerLayer, 0, "--steer-layer")
+    do { _ = try PositionSet(parsing: steerPositions) } catch { throw ValidationError("--steer-positions: \(error)") }
     if logprobs < 0 || logprobs > 100 { throw ValidationError("--logprobs must be in 0...100") }
     if prompt.isEmpty { throw ValidationError("--prompt is empty") }
     if steer != nil && steerVector != nil { throw ValidationError("use --steer or --steer-vector, not both") }
@@ -53,6 +58,10 @@ struct Generate: ParsableCommand {
   func run() throws {
     let model = try modelOptions.load()
     let ids = raw ? rawPrompt(model.tokenizer) : model.chatPrompt(user: prompt, system: system)
+    guard ids.count + maxTokens <= model.configuration.contextLength else {
+      throw CLIError(
+        "the prompt (\(ids.count) tokens) and --max-tokens \(maxTokens) exceed the model's context of \(model.configuration.contextLength)")
+    }
     let intervention = try steering(model)
     let options = GenerationOptions(
       maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),
@@ -75,18 +84,18 @@ struct Generate: ParsableCommand {
       do {
         return try SteeringFile.load(steer).intervention(for: model, factor: factor, file: steer)
       } catch let error as CustomStringConvertible {
-        throw ValidationError("\(error)")
+        throw CLIError("\(error)")
       }
     }
     guard let steerVector else { return nil }
-    let data = try Data(contentsOf: URL(fileURLWithPath: steerVector))
-    guard let vector = try? JSONDecoder().decode([Float].self, from: data) else {
-      throw ValidationError("\(steerVector) is not a JSON array of numbers")
+    guard let data = FileManager.default.contents(atPath: steerVector) else { throw CLIError("cannot read \(steerVector)") }
+    guard let vector = try? JSONDecoder().decode([Float].self, from: data), vector.allSatisfy(\.isFinite) else {
+      throw CLIError("\(steerVector) is not a JSON array of finite numbers")
     }
     let d = model.configuration.modelDimension
-    guard vector.count == d else { throw ValidationError("\(steerVector) holds \(vector.count) values; the model needs \(d)") }
+    guard vector.count == d else { throw CLIError("\(steerVector) holds \(vector.count) values; the model needs \(d)") }
     guard (0..<model.configuration.layerCount).contains(steerLayer) else {
-      throw ValidationError("--steer-layer \(steerLayer) is outside 0..<\(model.configuration.layerCount)")
+      throw CLIError("--steer-layer \(steerLayer) is outside 0..<\(model.configuration.layerCount)")
     }
     return AdditiveVector(layer: steerLayer, alpha: steerAlpha, vector: vector, positions: try PositionSet(parsing: steerPositions))
   }

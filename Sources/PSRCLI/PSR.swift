@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLICommon
 
 @main
 struct PSR: ParsableCommand {
@@ -10,4 +11,9 @@ struct PSR: ParsableCommand {
       set PSR_MODEL or pass --model to use another GGUF file.
       """,
     subcommands: [Generate.self, Tokenize.self, SteeringVectorCommand.self, Fit.self, TuneAlpha.self, Inspect.self, Serve.self, Bench.self])
+}
+
+extension PSR {
+  /// `--x -1` reaches the option's check as `--x=-1` would.
+  static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
 }

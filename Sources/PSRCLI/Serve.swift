@@ -7,9 +7,12 @@ struct Serve: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Serve the model as an OpenAI-compatible chat-completions API on 127.0.0.1.",
     discussion: """
-      Endpoints: POST /v1/chat/completions (messages, max_tokens, temperature, seed) and GET /v1/models.
-      It prints "listening on http://127.0.0.1:PORT/v1" once ready. Requests are generated one at a time.
-      --fail-first and --delay-ms inject faults for testing clients (the LLM judge's retries and timeouts).
+      Endpoints: POST /v1/chat/completions (messages, max_tokens or max_completion_tokens, temperature,
+      seed) and GET /v1/models. A parameter the server cannot honour gets HTTP 400 naming it. It prints
+      "listening on http://127.0.0.1:PORT/v1" once ready. Requests are generated one at a time; beyond
+      --max-connections open connections a client gets 503. A request must arrive within 30 s, with no
+      pause over 10 s. --fail-first and --delay-ms inject faults for testing clients (the LLM judge's
+      retries and timeouts).
 
       Examples:
         psr serve --port 8080
@@ -19,14 +22,27 @@ struct Serve: ParsableCommand {
   @OptionGroup var modelOptions: ModelOptions
   @Option(help: "TCP port on 127.0.0.1 (0 picks a free one).") var port: UInt16 = 8080
   @Option(help: "Default and largest max_tokens.") var maxTokens = 256
+  @Option(help: "Open connections served at once; more get HTTP 503.") var maxConnections = 32
   @Option(help: "Answer the first N completion requests with HTTP 503.") var failFirst = 0
   @Option(help: "Wait this long before answering each completion request.") var delayMs = 0
 
+  func validate() throws {
+    guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+    guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+    guard failFirst >= 0 else { throw ValidationError("--fail-first must be at least 0") }
+    guard (0...600_000).contains(delayMs) else { throw ValidationError("--delay-ms must be in 0...600000") }
+  }
+
   func run() throws {
     let model = try modelOptions.load()
+    guard maxTokens < model.configuration.contextLength else {
+      throw CLIError("--max-tokens \(maxTokens) leaves no room for a prompt in the context of \(model.configuration.contextLength)")
+    }
     let name = URL(fileURLWithPath: modelOptions.resolvedPath).deletingPathExtension().lastPathComponent
     let state = ServerState(model: model, name: name, maxTokens: maxTokens, failFirst: failFirst, delayMs: delayMs)
-    let server = try HTTPServer(port: port) { state.handle($0) }
+    var limits = HTTPServer.Limits()
+    limits.maxConnections = maxConnections
+    let server = try HTTPServer(port: port, limits: limits) { state.handle($0) }
     print("listening on http://127.0.0.1:\(server.port)/v1")
     fflush(stdout)
     server.serve()
@@ -57,8 +73,10 @@ final class ServerState: @unchecked Sendable {
       return json(200, ["object": "list", "data": [["id": name, "object": "model", "owned_by": "psr"]]])
     case ("POST", "/v1/chat/completions"):
       return complete(request.body)
+    case (_, "/v1/models"), (_, "/v1/chat/completions"):
+      return .error(405, "\(request.method) is not allowed on \(request.path)")
     default:
-      return json(404, ["error": ["message": "no route \(request.method) \(request.path)"]])
+      return .error(404, "no route \(request.method) \(request.path)")
     }
   }
 
@@ -72,28 +90,28 @@ final class ServerState: @unchecked Sendable {
     if fail { failuresLeft -= 1 }
     lock.unlock()
     if delayMs > 0 { usleep(useconds_t(delayMs * 1000)) }
-    if fail { return json(503, ["error": ["message": "injected failure"]]) }
-    guard let o = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
-      let raw = o["messages"] as? [[String: Any]], !raw.isEmpty
-    else { return json(400, ["error": ["message": "body needs messages"]]) }
-    var messages: [ChatMessage] = []
-    for m in raw {
-      guard let role = (m["role"] as? String).flatMap(ChatMessage.Role.init(rawValue:)), let content = m["content"] as? String else {
-        return json(400, ["error": ["message": "each message needs role (system, user, assistant) and content"]])
-      }
-      messages.append(ChatMessage(role: role, content: content))
+    if fail { return .error(503, "injected failure") }
+    let request: ChatCompletionRequest
+    do {
+      request = try ChatCompletionRequest(body: body, maxTokens: maxTokens, contextLength: model.configuration.contextLength)
+    } catch {
+      return .error(400, error.message, param: error.param)
     }
-    let limit = min(maxTokens, (o["max_tokens"] as? Int) ?? maxTokens)
-    let temperature = (o["temperature"] as? NSNumber)?.floatValue ?? 0
-    let seed = UInt64((o["seed"] as? Int) ?? 0)
-    let prompt = model.tokenizer.encode(model.chatTemplate.render(messages), parseSpecial: true)
+    let prompt = model.tokenizer.encode(model.chatTemplate.render(request.messages), parseSpecial: true)
+    let room = model.configuration.contextLength - prompt.count
+    guard room >= 1 else {
+      return .error(
+        400, "the messages take \(prompt.count) tokens; the context holds \(model.configuration.contextLength)",
+        param: "messages", code: "context_length_exceeded")
+    }
     lock.lock()
     defer { lock.unlock() }
     counter += 1
     do {
-      let g = try model.generate(
-        prompts: [prompt],
-        options: GenerationOptions(maxNewTokens: limit, sampling: SamplingParameters(temperature: temperature, seed: seed)))[0]
+      let options = GenerationOptions(
+        maxNewTokens: min(request.maxTokens, room),
+        sampling: SamplingParameters(temperature: request.temperature, seed: request.seed))
+      let g = try model.generate(prompts: [prompt], options: options)[0]
       return json(
         200,
         [
@@ -107,7 +125,7 @@ final class ServerState: @unchecked Sendable {
           "usage": ["prompt_tokens": prompt.count, "completion_tokens": g.ids.count, "total_tokens": prompt.count + g.ids.count],
         ])
     } catch {
-      return json(400, ["error": ["message": "\(error)"]])
+      return .error(500, "\(error)")
     }
   }
 }

@@ -44,8 +44,20 @@ struct SteeringVectorCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
     func validate() throws {
-      guard ["fssv", "prosv"].contains(kind) else { throw ValidationError("--kind must be fssv or prosv") }
-      if let positions { _ = try PositionSet(parsing: positions) }
+      try Check.oneOf(kind, ["fssv", "prosv"], "--kind")
+      if let positions {
+        do { _ = try PositionSet(parsing: positions) } catch { throw ValidationError("--positions: \(error)") }
+      }
+      try Check.atLeast(layer, 0, "--layer")
+      try Check.atLeast(limit, 1, "--limit")
+      try Check.finite(factorInit, "--factor-init")
+      try Check.finite(factorLR, "--factor-lr", in: 0...10)
+      try Check.finite(vectorInit, "--vector-init")
+      try Check.finite(vectorLR, "--vector-lr", in: 0...10)
+      try Check.within(epochs, 1...100_000, "--epochs")
+      try Check.within(batchSize, 1...4096, "--batch-size")
+      try Check.finite(clip, "--clip", in: 0...Float.greatestFiniteMagnitude)
+      try Check.within(maxResponseTokens, 1...(1 << 20), "--max-response-tokens")
     }
 
     func run() throws {
@@ -64,6 +76,7 @@ struct SteeringVectorCommand: ParsableCommand {
       o.seed = seed
       var examples = try TrainingExample.load(jsonLines: data, conceptID: conceptID)
       if let limit { examples = Array(examples.prefix(limit)) }
+      guard !examples.isEmpty else { throw CLIError("\(data) holds no usable example (instruction and output)") }
       let sequences = examples.map { $0.tokenized(for: model, maxResponseTokens: o.maxResponseTokens) }
       let trainer = try SteeringVectorTrainer(model: model, options: o)
       let base = try SteeringFile(kind: steeringKind, for: model)
@@ -93,7 +106,7 @@ struct SteeringVectorCommand: ParsableCommand {
                 p.tokensPerSecond))
           }, checkpoint: { v, epoch in try file(v, epochs: epoch).save(out) })
       } catch let TrainingError.nonFinite(epoch, step, _) {
-        throw ValidationError("training diverged (NaN/inf) at epoch \(epoch), step \(step); \(out) holds the last completed epoch")
+        throw CLIError("training diverged (NaN/inf) at epoch \(epoch), step \(step); \(out) holds the last completed epoch")
       }
       log("wrote \(out) (peak RSS \(peakResidentMegabytes()) MB)")
     }
@@ -111,10 +124,15 @@ struct SteeringVectorCommand: ParsableCommand {
     @Option(help: "Response tokens per example at most.") var maxResponseTokens = 128
     @Flag(help: "Print one JSON object.") var json = false
 
+    func validate() throws {
+      try Check.within(maxResponseTokens, 1...(1 << 20), "--max-response-tokens")
+    }
+
     func run() throws {
       let model = try modelOptions.load()
       let intervention = try SteeringFile.load(steer).intervention(for: model, file: steer)
       let sequences = try TrainingExample.load(jsonLines: data).map { $0.tokenized(for: model, maxResponseTokens: maxResponseTokens) }
+      guard !sequences.isEmpty else { throw CLIError("\(data) holds no usable example (instruction and output)") }
       let plain = try model.meanResponseLoss(sequences)
       let steered = try model.meanResponseLoss(sequences, intervention: intervention)
       if json {
@@ -142,15 +160,18 @@ struct SteeringVectorCommand: ParsableCommand {
 
     func run() throws {
       let model = try modelOptions.load()
-      guard let text = try? String(contentsOfFile: cases, encoding: .utf8) else { throw ValidationError("cannot read \(cases)") }
+      guard let text = try? String(contentsOfFile: cases, encoding: .utf8) else { throw CLIError("cannot read \(cases)") }
       for (i, line) in text.split(separator: "\n").enumerated() {
         guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
           let prompt = o["prompt_ids"] as? [Int], let response = o["response_ids"] as? [Int], let layer = o["layer"] as? Int,
           let positions = o["positions"] as? String, let alpha = (o["alpha"] as? NSNumber)?.floatValue,
           let v = (o["v"] as? [NSNumber])?.map(\.floatValue)
-        else { throw ValidationError("\(cases):\(i + 1): needs prompt_ids, response_ids, layer, positions, alpha, v") }
+        else { throw CLIError("\(cases):\(i + 1): needs prompt_ids, response_ids, layer, positions, alpha, v") }
         guard v.count == model.configuration.modelDimension else {
-          throw ValidationError("\(cases):\(i + 1): v has \(v.count) values, the model needs \(model.configuration.modelDimension)")
+          throw CLIError("\(cases):\(i + 1): v has \(v.count) values, the model needs \(model.configuration.modelDimension)")
+        }
+        guard (0..<model.configuration.layerCount).contains(layer), alpha.isFinite, v.allSatisfy(\.isFinite) else {
+          throw CLIError("\(cases):\(i + 1): layer must be one of the model's and alpha and v finite")
         }
         let steering = AdditiveVector(layer: layer, alpha: alpha, vector: v, positions: try PositionSet(parsing: positions))
         let loss = try model.responseLoss(
@@ -176,7 +197,7 @@ struct SteeringVectorCommand: ParsableCommand {
     @Option(help: "Output path (default: the input with .gguf).") var out: String?
 
     func validate() throws {
-      guard format == "gguf" else { throw ValidationError("--format must be gguf") }
+      try Check.oneOf(format, ["gguf"], "--format")
     }
 
     func run() throws {

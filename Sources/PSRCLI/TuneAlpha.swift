@@ -38,19 +38,28 @@ struct TuneAlpha: ParsableCommand {
   @Option(help: "Sentence-encoder directory.") var encoder = "models/all-minilm-l6-v2"
   @Flag(help: "Print one JSON object.") var json = false
 
+  private func factorGrid() throws -> [Float] {
+    try factors.map { text in
+      try Check.list(text, "--factors", expecting: "a finite non-negative number") { part in
+        Float(part).flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
+      }
+    } ?? FactorSelection.axbenchFactors
+  }
+
+  func validate() throws {
+    _ = try factorGrid()
+    try Check.within(examples, 1...1_000_000, "--examples")
+    try Check.within(steps, 1...64, "--steps")
+    try Check.finite(maxFactor, "--max-factor", in: Float.leastNonzeroMagnitude...1_000)
+    try Check.finite(targetCoherence, "--target-coherence", in: 0...100)
+  }
+
   func run() throws {
     let model = try modelOptions.load()
     var file = try SteeringFile.load(steer)
     let reader = try ActivationReader(path: data)
-    let grid =
-      try factors.map { text in
-        try text.split(separator: ",").map { part -> Float in
-          guard let f = Float(part.trimmingCharacters(in: .whitespaces)), f >= 0 else {
-            throw ValidationError("--factors: '\(part)' is not a non-negative number")
-          }
-          return f
-        }
-      } ?? FactorSelection.axbenchFactors
+    guard reader.exampleCount > 0 else { throw CLIError("\(data) holds no complete example to score") }
+    let grid = try factorGrid()
     let instructions = try reader.instructions()
     let tokens = try reader.tokens()
     let chosen = max(0, reader.exampleCount - examples)..<reader.exampleCount
@@ -83,14 +92,9 @@ struct TuneAlpha: ParsableCommand {
   /// Bisects the factor on [0, maxFactor] so that judged coherence meets the target
   /// (coherence falls as steering grows).
   private func bisect(model: DecoderModel, file: inout SteeringFile, instructions: [String], target: Double) throws {
-    func resolve(_ p: String) -> String {
-      FileManager.default.fileExists(atPath: p)
-        ? p
-        : URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-          .appendingPathComponent("../../\(p)").standardized.path
-    }
     let judge = EmbeddedJudge(
-      encoder: try SentenceEncoder(directory: resolve(encoder)), model: model, calibration: try JudgeCalibration.load(resolve(calibration)))
+      encoder: try SentenceEncoder(directory: resolvePath(encoder)), model: model,
+      calibration: try JudgeCalibration.load(resolvePath(calibration)))
     let prompts = instructions.map { model.chatPrompt(user: $0) }
     func coherence(_ factor: Float) throws -> Double {
       let g = try model.generate(

@@ -93,6 +93,11 @@ public struct SteeringFile: Codable, Equatable, Sendable {
     do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
       throw SteeringFileError.unreadable(path: path, reason: error.localizedDescription)
     }
+    return try decode(data, path: path)
+  }
+
+  /// Decodes and validates the bytes of a steering file; `path` names it in errors.
+  public static func decode(_ data: Data, path: String) throws -> SteeringFile {
     let file: SteeringFile
     do { file = try JSONDecoder().decode(SteeringFile.self, from: data) } catch {
       throw SteeringFileError.malformed(path: path, reason: "\(error)")

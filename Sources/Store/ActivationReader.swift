@@ -20,7 +20,7 @@ public final class ActivationReader {
     header = try Self.readHeader(path: path)
     (file, exampleCount, tokenOffsets) = try HDF5.locked {
       let file = try HDF5.check(H5Fopen(path, psr_h5f_acc_rdonly(), psr_h5p_default()), "opening", path: path)
-      let count = Int(try H5Node(id: file, path: path).intAttribute("n_examples")[0])
+      let count = try H5Node(id: file, path: path).intScalar("n_examples", in: 0...(1 << 40))
       let offsets = try H5Table.open(in: file, name: "examples/token_offset", path: path)
       defer { offsets.close() }
       guard offsets.rows >= count + 1 else {
@@ -68,17 +68,23 @@ public final class ActivationReader {
       guard format == ActivationHeader.format else {
         throw StoreError.notAnActivationFile(path: path, reason: "format is '\(format)'")
       }
-      let version = try root.intAttribute("format_version")[0]
+      let version = try root.intScalar("format_version", in: Int64.min...Int64.max)
       guard version == ActivationHeader.formatVersion else {
         throw StoreError.notAnActivationFile(path: path, reason: "format_version \(version) is not supported")
       }
+      let layerCount = try root.intScalar("n_layers", in: 1...4096)
+      let layers = try root.intAttribute("layers").map { Int($0) }
+      guard !layers.isEmpty, layers.allSatisfy({ (0..<layerCount).contains($0) }), Set(layers).count == layers.count else {
+        throw StoreError.notAnActivationFile(path: path, reason: "layers \(layers) are not distinct layers of 0..<\(layerCount)")
+      }
       return ActivationHeader(
         modelName: try root.stringAttribute("model_name"), modelSHA256: try root.stringAttribute("model_sha256"),
-        layerCount: Int(try root.intAttribute("n_layers")[0]), modelDimension: Int(try root.intAttribute("d_model")[0]),
+        layerCount: layerCount, modelDimension: try root.intScalar("d_model", in: 1...(1 << 20)),
         steeringPrompt: try root.stringAttribute("steering_prompt"), promptPosition: try root.stringAttribute("prompt_position"),
-        chatTemplateID: try root.stringAttribute("chat_template_id"), seed: Int(try root.intAttribute("seed")[0]),
+        chatTemplateID: try root.stringAttribute("chat_template_id"),
+        seed: try root.intScalar("seed", in: Int64.min...Int64.max),
         created: try root.stringAttribute("created"), toolVersion: try root.stringAttribute("tool_version"),
-        layers: try root.intAttribute("layers").map { Int($0) }, storage: try root.stringAttribute("storage"))
+        layers: layers, storage: try root.stringAttribute("storage"))
     }
   }
 

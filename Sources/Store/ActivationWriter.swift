@@ -35,6 +35,11 @@ public final class ActivationWriter {
   private var base: [Int: H5Table] = [:]
   private var delta: [Int: H5Table] = [:]
   private var closed = false
+  /// Rows per chunk of the activation datasets (read from the file).
+  private let chunkRows: Int
+  /// Set when a write failed: the file holds the examples committed before it, and the rest
+  /// of this writer's work goes nowhere (resume the capture once the disk has room).
+  private var failed = false
 
   /// Creates a new file at `path` (replacing any file there).
   public static func create(path: String, header: ActivationHeader, options: StorageOptions = StorageOptions()) throws -> ActivationWriter {
@@ -106,7 +111,7 @@ public final class ActivationWriter {
     self.header = found
     (file, instructions, responses, offsets, tokenIDs, base, delta, exampleCount, tokenCount) = try HDF5.locked {
       let file = try HDF5.check(H5Fopen(path, psr_h5f_acc_rdwr(), psr_h5p_default()), "opening for writing", path: path)
-      let count = Int(try H5Node(id: file, path: path).intAttribute("n_examples")[0])
+      let count = try H5Node(id: file, path: path).intScalar("n_examples", in: 0...(1 << 40))
       let instructions = try H5Table.open(in: file, name: "examples/instruction", path: path)
       let responses = try H5Table.open(in: file, name: "examples/response", path: path)
       let offsets = try H5Table.open(in: file, name: "examples/token_offset", path: path)
@@ -128,6 +133,8 @@ public final class ActivationWriter {
       }
       return (file, instructions, responses, offsets, tokenIDs, base, delta, count, tokens)
     }
+    let tables = Array(base.values)
+    chunkRows = HDF5.locked { tables.map(\.chunkRows).max() ?? 256 }
   }
 
   /// Writes one example and commits it.
@@ -139,6 +146,9 @@ public final class ActivationWriter {
         throw StoreError.invalidExample("layer \(l) needs \(t)×\(d) base and delta values")
       }
     }
+    guard !failed else { throw StoreError.hdf5(path: path, operation: "appending after an earlier failed write") }
+    try reserveSpace(tokens: t)
+    failed = true
     try HDF5.locked {
       try instructions.appendStrings([example.instruction])
       try responses.appendStrings([example.response])
@@ -149,18 +159,44 @@ public final class ActivationWriter {
         try example.base[l]!.withUnsafeBytes { try base[l]!.append($0.baseAddress!, count: t, memoryType: psr_h5t_native_float()) }
         try example.delta[l]!.withUnsafeBytes { try delta[l]!.append($0.baseAddress!, count: t, memoryType: psr_h5t_native_float()) }
       }
-      // Data first, then the commit marker.
-      H5Fflush(file, H5F_SCOPE_GLOBAL)
+      // Data first, then the commit marker, each only after the previous write reached the file.
+      try HDF5.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "writing example \(exampleCount)'s data", path: path)
       try H5Node(id: file, path: path).writeAttribute("n_examples", [Int64(exampleCount + 1)])
-      try HDF5.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flushing", path: path)
+      try HDF5.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "committing example \(exampleCount)", path: path)
     }
+    failed = false
     exampleCount += 1
     tokenCount += t
+  }
+
+  /// Makes sure the disk has room for the example before HDF5 writes any of it: a write that
+  /// fails halfway can leave metadata pointing past the end of the file, which no resume could
+  /// open. Reserves, from the file's end of allocation, each dataset's new rows plus a whole
+  /// chunk (a compressed chunk is rewritten elsewhere when it grows) and 1 MiB for metadata.
+  private func reserveSpace(tokens t: Int) throws {
+    let element = header.storage == "float16" ? 2 : 4
+    let matrixBytes = 2 * header.layers.count * (t + chunkRows) * header.modelDimension * element
+    let bytes = matrixBytes + 2 * (t + chunkRows) * 8 + (1 << 20)
+    var end: haddr_t = 0
+    _ = try HDF5.locked { try HDF5.check(H5Fget_eoa(file, &end), "reading the end of allocation", path: path) }
+    let fd = open(path, O_WRONLY)
+    guard fd >= 0 else { throw StoreError.hdf5(path: path, operation: "reserving space: " + String(cString: strerror(errno))) }
+    defer { Foundation.close(fd) }
+    let status = posix_fallocate(fd, off_t(end), off_t(bytes))
+    // Filesystems without fallocate get no reservation; any other failure is the disk's.
+    guard status == 0 || status == EOPNOTSUPP || status == ENOSYS || status == EINVAL else {
+      throw StoreError.hdf5(
+        path: path,
+        operation: "reserving \((bytes + (1 << 20) - 1) >> 20) MiB for example \(exampleCount): " + String(cString: strerror(status)))
+    }
   }
 
   public func close() throws {
     guard !closed else { return }
     closed = true
+    // After a failed write, closing would flush the half-written example; leave the file as the
+    // last good flush left it (the process ends soon, and resume cuts the rest off).
+    guard !failed else { return }
     try HDF5.locked {
       for table in [instructions, responses, offsets, tokenIDs] + Array(base.values) + Array(delta.values) { table.close() }
       try HDF5.check(H5Fclose(file), "closing", path: path)

@@ -10,6 +10,9 @@ enum HDF5 {
     lock.lock()
     defer { lock.unlock() }
     if !initialized {
+      // No clean-up at exit: after a failed write (a full disk) the library's exit handler would
+      // flush the file again and crash; the file holds what the last good flush committed.
+      H5dont_atexit()
       H5open()
       // The library prints its own error stack by default; ours are typed.
       H5Eset_auto2(psr_h5e_default(), nil, nil)
@@ -21,8 +24,10 @@ enum HDF5 {
   /// Throws `StoreError.hdf5` when an HDF5 call returned a negative status or id.
   @discardableResult
   static func check<T: BinaryInteger>(_ value: T, _ what: @autoclosure () -> String, path: String) throws -> T {
-    if value < 0 { throw StoreError.hdf5(path: path, operation: what()) }
-    return value
+    guard value < 0 else { return value }
+    // The system's reason, where the failure was the disk's (full, too large, read-only, I/O).
+    let reason = [ENOSPC, EFBIG, EDQUOT, EIO, EROFS, EACCES].contains(errno) ? ": " + String(cString: strerror(errno)) : ""
+    throw StoreError.hdf5(path: path, operation: what() + reason)
   }
 
   /// A half-precision IEEE type (sign, 5-bit exponent, 10-bit mantissa), which HDF5 1.10 lacks

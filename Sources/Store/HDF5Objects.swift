@@ -79,9 +79,24 @@ struct H5Node {
     let space = H5Aget_space(attr)
     let count = Int(H5Sget_simple_extent_npoints(space))
     H5Sclose(space)
+    guard count >= 0, count <= 1 << 20 else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) has an unreadable size")
+    }
     var values = [Int64](repeating: 0, count: count)
     try HDF5.check(H5Aread(attr, psr_h5t_native_int64(), &values), "reading attribute \(name)", path: path)
     return values
+  }
+
+  /// A one-element integer attribute within `range`.
+  func intScalar(_ name: String, in range: ClosedRange<Int64>) throws -> Int {
+    let values = try intAttribute(name)
+    guard values.count == 1 else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) holds \(values.count) values, expected 1")
+    }
+    guard range.contains(values[0]) else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is \(values[0]), outside \(range)")
+    }
+    return Int(values[0])
   }
 }
 
@@ -120,9 +135,24 @@ struct H5Table {
     let id = try HDF5.check(H5Dopen2(parent, name, psr_h5p_default()), "opening dataset \(name)", path: path)
     let space = H5Dget_space(id)
     defer { H5Sclose(space) }
+    // The rank first: the dimensions are written into a buffer of that many entries.
+    let rank = H5Sget_simple_extent_ndims(space)
+    guard rank == 1 || rank == 2 else {
+      H5Dclose(id)
+      throw StoreError.notAnActivationFile(path: path, reason: "dataset \(name) has rank \(rank), expected 1 or 2")
+    }
     var dims = [hsize_t](repeating: 0, count: 2)
-    let rank = H5Sget_simple_extent_dims(space, &dims, nil)
+    H5Sget_simple_extent_dims(space, &dims, nil)
     return H5Table(id: id, path: path, name: name, width: rank == 2 ? Int(dims[1]) : 0)
+  }
+
+  /// Rows per chunk (1 for a dataset that is not chunked).
+  var chunkRows: Int {
+    let plist = H5Dget_create_plist(id)
+    defer { H5Pclose(plist) }
+    var dims = [hsize_t](repeating: 0, count: 2)
+    let rank = H5Pget_chunk(plist, 2, &dims)
+    return rank >= 1 ? max(1, Int(dims[0])) : 1
   }
 
   var rows: Int {

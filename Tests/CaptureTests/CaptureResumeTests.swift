@@ -18,15 +18,18 @@ final class CaptureResumeTests: TemporaryDirectoryTestCase {
     try questions.joined(separator: "\n").write(to: directory.appendingPathComponent("x.txt"), atomically: true, encoding: .utf8)
   }
 
+  private func arguments(_ out: String, resume: Bool) -> [String] {
+    [
+      "--model", Fixtures.modelPath, "--prompt-file", directory.appendingPathComponent("p.txt").path, "--inputs",
+      directory.appendingPathComponent("x.txt").path, "--layers", "3,12", "--out", out, "--max-new-tokens", "16",
+      "--batch-size", "2", "--seed", "5", "--gzip", "1",
+    ] + (resume ? ["--resume"] : [])
+  }
+
   private func process(_ out: String, resume: Bool) -> Process {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments =
-      [
-        "--model", Fixtures.modelPath, "--prompt-file", directory.appendingPathComponent("p.txt").path, "--inputs",
-        directory.appendingPathComponent("x.txt").path, "--layers", "3,12", "--out", out, "--max-new-tokens", "16",
-        "--batch-size", "2", "--seed", "5",
-      ] + (resume ? ["--resume"] : [])
+    p.arguments = arguments(out, resume: resume)
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     return p
@@ -74,6 +77,45 @@ final class CaptureResumeTests: TemporaryDirectoryTestCase {
     second.waitUntilExit()
     XCTAssertEqual(second.terminationStatus, 0)
     XCTAssertFalse(FileManager.default.fileExists(atPath: partial))
+    XCTAssertEqual(try contents(out), try contents(reference))
+  }
+
+  /// A disk that fills mid-capture, made by a file-size limit on the process (`ulimit -f`, with
+  /// SIGXFSZ ignored so that writes fail with EFBIG as on a full disk): the capture stops with one
+  /// error line, keeps what it committed, and a resume once there is room equals an
+  /// uninterrupted run.
+  func testResumeAfterFullDiskEqualsUninterruptedRun() throws {
+    let reference = directory.appendingPathComponent("reference.h5").path
+    let full = process(reference, resume: false)
+    try full.run()
+    full.waitUntilExit()
+    XCTAssertEqual(full.terminationStatus, 0)
+    let size = try FileManager.default.attributesOfItem(atPath: reference)[.size] as! Int
+
+    let out = directory.appendingPathComponent("disk-full.h5").path
+    let limited = Process()
+    limited.executableURL = URL(fileURLWithPath: "/bin/bash")
+    let quoted = ([executable] + arguments(out, resume: false)).map { "'\($0)'" }.joined(separator: " ")
+    // The writer reserves about 4 MiB beyond its allocation before each example: the limit lets
+    // some examples in and stops a later one.
+    limited.arguments = ["-c", "trap '' XFSZ; ulimit -f \((4 << 10) + size * 6 / 10 / 1024); exec \(quoted)"]
+    let errors = Pipe()
+    limited.standardError = errors
+    limited.standardOutput = FileHandle.nullDevice
+    try limited.run()
+    limited.waitUntilExit()
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    XCTAssertEqual(limited.terminationStatus, 1, "an error exit, not a crash: \(message)")
+    XCTAssertTrue(message.contains("Error:") && message.contains("File too large"), message)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    let committed = try ActivationReader(path: out + ".partial").exampleCount
+    XCTAssertGreaterThan(committed, 0, "the disk filled mid-run")
+    XCTAssertLessThan(committed, 10)
+
+    let second = process(out, resume: true)
+    try second.run()
+    second.waitUntilExit()
+    XCTAssertEqual(second.terminationStatus, 0)
     XCTAssertEqual(try contents(out), try contents(reference))
   }
 

@@ -11,7 +11,6 @@ final class GGUFReaderTests: XCTestCase {
     w.set("test.f64", .float64(2.5))
     w.set("test.flag", .bool(true))
     w.set("test.list", .array([.string("a"), .string("bé")]))
-    w.set("test.nested", .array([.array([.int32(1), .int32(2)])]))
     w.addTensor("a", dimensions: [4, 2], values: [1, 2, 3, 4, 5, 6, 7, 8])
     w.addTensor("b", dimensions: [3], values: [-1, 0, 1])
     return w.bytes()
@@ -25,7 +24,6 @@ final class GGUFReaderTests: XCTestCase {
     XCTAssertEqual(file.metadata["test.f64"]?.double, 2.5)
     XCTAssertEqual(file.metadata["test.flag"], .bool(true))
     XCTAssertEqual(file.metadata["test.list"], .array([.string("a"), .string("bé")]))
-    XCTAssertEqual(file.metadata["test.nested"], .array([.array([.int32(1), .int32(2)])]))
     XCTAssertEqual(file.tensorOrder, ["a", "b"])
     XCTAssertEqual(file.dequantize(try file.tensor("a")), [1, 2, 3, 4, 5, 6, 7, 8])
     XCTAssertEqual(file.dequantize(try file.tensor("b")), [-1, 0, 1])
@@ -105,6 +103,31 @@ final class GGUFReaderTests: XCTestCase {
     bytes[24 + 9] = 99  // the value type after key "k"
     XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { XCTAssertEqual($0 as? GGUFError, .invalidValueType(key: "k", type: 99)) }
   }
+
+  /// Arrays of arrays would recurse once per level: 700 KB of them overflowed the stack. Refused
+  /// at the first nesting, as llama.cpp's gguf.cpp does.
+  func testNestedArraysAreRefused() {
+    var bytes = Array("GGUF".utf8) + le(UInt32(3)) + le(UInt64(0)) + le(UInt64(1)) + le(UInt64(1)) + Array("k".utf8)
+    for _ in 0..<100_000 { bytes += le(UInt32(9)) + le(UInt32(9)) + le(UInt64(1)) }
+    XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { XCTAssertEqual($0 as? GGUFError, .nestedArray(key: "k")) }
+  }
+
+  func testEmptyOrDirectoryPathIsNamed() throws {
+    let empty = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID()).safetensors").path
+    XCTAssertTrue(FileManager.default.createFile(atPath: empty, contents: Data()))
+    defer { try? FileManager.default.removeItem(atPath: empty) }
+    XCTAssertThrowsError(try GGUFFile(path: empty)) { XCTAssertTrue("\($0)".contains(empty) && "\($0)".contains("empty"), "\($0)") }
+    XCTAssertThrowsError(try GGUFFile(path: "/tmp")) { XCTAssertTrue("\($0)".contains("not a regular file"), "\($0)") }
+  }
+
+  func testContentErrorsNameTheFile() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID()).gguf").path
+    XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("GGUF\u{3}\0\0\0".utf8)))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    XCTAssertThrowsError(try GGUFFile(path: path)) { XCTAssertTrue("\($0)".hasPrefix(path + ": "), "\($0)") }
+  }
+
+  private func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
 
   func testMissingFileNamesIt() {
     XCTAssertThrowsError(try GGUFFile(path: "/nonexistent/model.gguf")) { error in

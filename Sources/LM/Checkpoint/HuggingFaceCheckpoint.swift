@@ -65,7 +65,7 @@ final class HuggingFaceCheckpoint: TensorSource, @unchecked Sendable {
       }
       return ["model.safetensors"]
     }
-    guard let data = fm.contents(atPath: indexPath), let object = try? JSONSerialization.jsonObject(with: data),
+    guard let data = fm.contents(atPath: indexPath), let object = try? ExactJSON.parse([UInt8](data), maxDepth: 16).foundation,
       let map = (object as? [String: Any])?["weight_map"] as? [String: String]
     else { throw ModelError.badCheckpoint(path: indexPath, reason: "field 'weight_map' is missing or not an object of strings") }
     let names = Set(map.values).sorted()
@@ -80,7 +80,7 @@ final class HuggingFaceCheckpoint: TensorSource, @unchecked Sendable {
   private static func endOfSequenceIds(_ directory: String) -> [Int] {
     for file in ["generation_config.json", "config.json"] {
       guard let data = FileManager.default.contents(atPath: directory + "/" + file),
-        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let eos = json["eos_token_id"]
+        let json = (try? ExactJSON.parse([UInt8](data), maxDepth: 64))?.foundation as? [String: Any], let eos = json["eos_token_id"]
       else { continue }
       if let id = eos as? Int { return [id] }
       if let ids = eos as? [Int] { return ids }

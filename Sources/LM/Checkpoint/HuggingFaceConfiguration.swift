@@ -33,7 +33,11 @@ struct HuggingFaceConfigFile {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ModelError.badCheckpoint(path: path, reason: "cannot be read")
     }
-    guard let object = try? JSONSerialization.jsonObject(with: data), let json = object as? [String: Any] else {
+    let parsed: ExactJSON
+    do { parsed = try ExactJSON.parse([UInt8](data), maxDepth: 64) } catch {
+      throw ModelError.badCheckpoint(path: path, reason: "\(error)")
+    }
+    guard let json = parsed.foundation as? [String: Any] else {
       throw ModelError.badCheckpoint(path: path, reason: "is not a JSON object")
     }
     self.json = json
@@ -45,8 +49,14 @@ struct HuggingFaceConfigFile {
 
   func optionalNumber(_ field: String, in object: [String: Any]? = nil) throws -> Double? {
     guard let v = (object ?? json)[field], !(v is NSNull) else { return nil }
-    guard let n = v as? NSNumber, n.doubleValue.isFinite else { throw fail(field, "is not a number") }
-    return n.doubleValue
+    let number: Double? =
+      switch v {
+      case let i as Int: Double(i)
+      case let d as Double: d
+      default: nil
+      }
+    guard let number, number.isFinite else { throw fail(field, "is not a number") }
+    return number
   }
 
   func number(_ field: String) throws -> Double {

@@ -1,5 +1,8 @@
 /// Why a GGUF file could not be read. Every case names the file region or field at fault.
-public enum GGUFError: Error, Equatable, CustomStringConvertible {
+public indirect enum GGUFError: Error, Equatable, CustomStringConvertible {
+  /// Any of the others, in the file at `path`.
+  case inFile(path: String, GGUFError)
+  case nestedArray(key: String)
   case cannotOpen(path: String, reason: String)
   case badMagic(found: [UInt8])
   case unsupportedVersion(UInt32)
@@ -18,7 +21,9 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case .cannotOpen(let path, let reason): "cannot open GGUF file \(path): \(reason)"
+    case .inFile(let path, let error): "\(path): \(error)"
+    case .nestedArray(let key): "metadata key '\(key)' is an array of arrays, which GGUF readers refuse"
+    case .cannotOpen(let path, let reason): "cannot open \(path): \(reason)"
     case .badMagic(let found): "not a GGUF file: magic bytes are \(found), expected \"GGUF\""
     case .unsupportedVersion(let v): "GGUF version \(v) is not supported (only 2 and 3)"
     case .truncated(let field, let offset, let size):

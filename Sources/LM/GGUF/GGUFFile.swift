@@ -29,8 +29,14 @@ public final class GGUFFile: @unchecked Sendable {
   private let mapping: MemoryMapping
   private let dataStart: Int
 
+  /// Errors about the file's contents come as ``GGUFError/inFile(path:_:)``, naming it.
   public convenience init(path: String) throws {
-    try self.init(mapping: MemoryMapping(path: path), path: path)
+    let mapping = try MemoryMapping(path: path)
+    do {
+      try self.init(mapping: mapping, path: path)
+    } catch let error as GGUFError {
+      throw GGUFError.inFile(path: path, error)
+    }
   }
 
   /// Parses GGUF bytes already in memory (used for tests of corrupt inputs).
@@ -175,10 +181,9 @@ final class MemoryMapping: @unchecked Sendable {
     guard fstat(fd, &info) == 0 else {
       throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
     }
+    guard info.st_mode & S_IFMT == S_IFREG else { throw GGUFError.cannotOpen(path: path, reason: "it is not a regular file") }
     let size = Int(info.st_size)
-    guard size > 0 else {
-      throw GGUFError.truncated(field: "magic", offset: 0, fileSize: 0)
-    }
+    guard size > 0 else { throw GGUFError.cannotOpen(path: path, reason: "the file is empty") }
     guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else {
       throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
     }

@@ -69,6 +69,8 @@ public enum GGUFValue: Equatable, Sendable {
     case 8: return .string(try reader.readString(key))
     case 9:
       let elementType = try reader.read(UInt32.self, key + " element type")
+      // As in llama.cpp's gguf.cpp: an array of arrays is refused (nesting would recurse without bound).
+      guard elementType != 9 else { throw GGUFError.nestedArray(key: key) }
       let count = try reader.read(UInt64.self, key + " element count")
       // Every element takes at least one byte, so a count beyond the bytes left is corrupt.
       guard count <= UInt64(reader.remaining) else {

@@ -36,9 +36,18 @@ public final class SafetensorsFile: @unchecked Sendable {
   private let mapping: MemoryMapping
   private let dataStart: Int
 
-  public init(path: String) throws {
+  public convenience init(path: String) throws {
+    try self.init(mapping: try MemoryMapping(path: path), path: path)
+  }
+
+  /// Parses safetensors bytes already in memory (tests and fuzzing of corrupt inputs).
+  public convenience init(bytes: [UInt8], name: String = "<memory>") throws {
+    try self.init(mapping: MemoryMapping(copying: bytes), path: name)
+  }
+
+  private init(mapping: MemoryMapping, path: String) throws {
     self.path = path
-    mapping = try MemoryMapping(path: path)
+    self.mapping = mapping
     let bytes = mapping.bytes
     guard bytes.count >= 8 else { throw SafetensorsError.truncated(path: path, reason: "no header length") }
     let headerLength = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
@@ -46,9 +55,14 @@ public final class SafetensorsFile: @unchecked Sendable {
       throw SafetensorsError.truncated(path: path, reason: "header of \(headerLength) bytes")
     }
     dataStart = 8 + Int(headerLength)
-    let json = Data(bytes[8..<dataStart])
-    guard let header = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else {
-      throw SafetensorsError.badHeader(path: path, reason: "not a JSON object")
+    let header: [String: Any]
+    do {
+      guard let object = try ExactJSON.parse(Array(bytes[8..<dataStart]), maxDepth: 16).foundation as? [String: Any] else {
+        throw SafetensorsError.badHeader(path: path, reason: "not a JSON object")
+      }
+      header = object
+    } catch let error as ExactJSON.SyntaxError {
+      throw SafetensorsError.badHeader(path: path, reason: "\(error)")
     }
     let dataSize = bytes.count - dataStart
     var entries: [String: Entry] = [:]

@@ -154,7 +154,7 @@ public indirect enum ExactJSON: Sendable {
       }
       let text = String(decoding: bytes[start..<offset], as: UTF8.self)
       if integral, let i = Int(text) { return .integer(i) }
-      guard let d = Double(text) else { throw error("number \(text) is out of range") }
+      guard let d = Double(text), d.isFinite else { throw error("number \(text) is out of range") }
       return .number(d)
     }
 

@@ -7,8 +7,17 @@ import Foundation
 /// - Parameter endOfSequence: the id generation stops on (from `generation_config.json`);
 ///   when nil, `tokenizer_config.json`'s `eos_token` beside the file.
 public func loadTokenizer(tokenizerJSON path: String, endOfSequence: Int?) throws -> any Tokenizer {
-  let document = try TokenizerJSONDocument(path: path)
-  return document.isSentencePiece
+  try loadTokenizer(document: try TokenizerJSONDocument(path: path), endOfSequence: endOfSequence)
+}
+
+/// The tokenizer of `tokenizer.json` bytes already in memory (no tokenizer_config.json beside
+/// them); `name` stands for the file in errors.
+public func loadTokenizer(tokenizerJSONBytes bytes: [UInt8], name: String, endOfSequence: Int?) throws -> any Tokenizer {
+  try loadTokenizer(document: try TokenizerJSONDocument(bytes: bytes, path: name, config: [:]), endOfSequence: endOfSequence)
+}
+
+private func loadTokenizer(document: TokenizerJSONDocument, endOfSequence: Int?) throws -> any Tokenizer {
+  document.isSentencePiece
     ? try SentencePieceTokenizer(document: document, endOfSequence: endOfSequence)
     : try BPETokenizer(document: document, endOfSequence: endOfSequence)
 }
@@ -50,11 +59,19 @@ struct TokenizerJSONDocument {
   func fail(_ why: String) -> ModelError { .badCheckpoint(path: path, reason: why) }
 
   init(path: String) throws {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw ModelError.badCheckpoint(path: path, reason: "cannot be read")
+    }
+    try self.init(
+      bytes: [UInt8](data), path: path, config: Self.tokenizerConfig(URL(fileURLWithPath: path).deletingLastPathComponent().path))
+  }
+
+  init(bytes: [UInt8], path: String, config: [String: Any]) throws {
     self.path = path
+    self.config = config
     func fail(_ why: String) -> ModelError { .badCheckpoint(path: path, reason: why) }
-    guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot be read") }
     let exact: ExactJSON
-    do { exact = try ExactJSON.parse([UInt8](data)) } catch { throw fail("\(error)") }
+    do { exact = try ExactJSON.parse(bytes) } catch { throw fail("\(error)") }
     guard let members = exact.members else { throw fail("is not a JSON object") }
     var root: [String: Any] = [:]
     var vocabMembers: [(key: String, value: ExactJSON)]?
@@ -110,7 +127,6 @@ struct TokenizerJSONDocument {
       }
       return (pair[0], pair[1])
     }
-    config = Self.tokenizerConfig(URL(fileURLWithPath: path).deletingLastPathComponent().path)
   }
 
   static func tokenizerConfig(_ directory: String) -> [String: Any] {

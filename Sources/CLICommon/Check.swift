@@ -1,0 +1,75 @@
+import ArgumentParser
+
+/// Argument checks for `validate()`: each failure is a `ValidationError` naming the flag and
+/// what it needs, raised before any model loads.
+public enum Check {
+  /// `value` ≥ `minimum` (counts: 1 where zero means nothing to do, 0 where it is meaningful).
+  public static func atLeast<T: Comparable>(_ value: T?, _ minimum: T, _ flag: String) throws {
+    if let value, value < minimum { throw ValidationError("\(flag) must be at least \(minimum), not \(value)") }
+  }
+
+  /// `value` lies in `range`.
+  public static func within<T: Comparable>(_ value: T?, _ range: ClosedRange<T>, _ flag: String) throws {
+    if let value, !range.contains(value) {
+      throw ValidationError("\(flag) must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
+    }
+  }
+
+  /// A finite float, optionally within `range`.
+  public static func finite<T: BinaryFloatingPoint>(_ value: T?, _ flag: String, in range: ClosedRange<T>? = nil) throws {
+    guard let value else { return }
+    guard value.isFinite else { throw ValidationError("\(flag) must be a finite number, not \(value)") }
+    if let range, !range.contains(value) {
+      throw ValidationError("\(flag) must be in [\(range.lowerBound), \(range.upperBound)], not \(value)")
+    }
+  }
+
+  /// A comma-separated list, every entry parsed by `parse`; an empty list or a bad entry is an error
+  /// naming it (never dropped).
+  public static func list<T>(_ text: String, _ flag: String, expecting what: String, _ parse: (String) -> T?) throws -> [T] {
+    let entries = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    guard !entries.allSatisfy(\.isEmpty) else { throw ValidationError("\(flag) is empty; give \(what)") }
+    return try entries.map { entry in
+      guard let value = parse(entry) else { throw ValidationError("\(flag): '\(entry)' is not \(what)") }
+      return value
+    }
+  }
+
+  /// Comma-separated non-negative integers (layers, ids).
+  public static func integers(_ text: String, _ flag: String) throws -> [Int] {
+    try list(text, flag, expecting: "a non-negative integer") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
+  }
+
+  /// Comma-separated finite numbers (factors).
+  public static func numbers(_ text: String, _ flag: String) throws -> [Double] {
+    try list(text, flag, expecting: "a finite number") { Double($0).flatMap { $0.isFinite ? $0 : nil } }
+  }
+
+  /// Comma-separated names, each one of `allowed`.
+  public static func names(_ text: String, _ flag: String, allowed: [String]) throws -> [String] {
+    try list(text, flag, expecting: "one of \(allowed.joined(separator: ", "))") { allowed.contains($0) ? $0 : nil }
+  }
+
+  /// One of `allowed`.
+  public static func oneOf(_ value: String, _ allowed: [String], _ flag: String) throws {
+    guard allowed.contains(value) else { throw ValidationError("\(flag) must be \(allowed.joined(separator: ", ")), not '\(value)'") }
+  }
+}
+
+/// Rewrites `--flag -3` as `--flag=-3` so that a negative number reaches the option's own check
+/// (the parser would otherwise take `-3` for a short flag and report a missing value).
+public func joiningNegativeValues(_ arguments: [String]) -> [String] {
+  var out: [String] = []
+  var afterTerminator = false
+  for a in arguments {
+    if a == "--" { afterTerminator = true }
+    if !afterTerminator, let last = out.last, last.count > 2, last.hasPrefix("--"), !last.contains("="), a.count > 1, a.hasPrefix("-"),
+      Double(a) != nil || a.lowercased() == "-inf" || a.lowercased() == "-nan"
+    {
+      out[out.count - 1] = last + "=" + a
+    } else {
+      out.append(a)
+    }
+  }
+  return out
+}

@@ -1,0 +1,228 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A minimal HTTP/1.1 server on a loopback TCP port: one request per connection
+/// (`Connection: close`), each connection on its own thread.
+///
+/// Hostile clients are bounded: the request head may be 64 KiB and the body 16 MiB;
+/// `Content-Length` must be one plain decimal number; every read waits at most `readTimeout`
+/// and the whole request must arrive within `requestDeadline` (a client that trickles bytes is
+/// cut off); beyond `maxConnections` open connections a new one gets 503 at once.
+public final class HTTPServer: @unchecked Sendable {
+  public struct Request: Sendable {
+    public var method: String
+    public var path: String
+    public var body: Data
+  }
+
+  public struct Response: Sendable {
+    public var status: Int
+    public var body: Data
+    public var contentType = "application/json"
+
+    public init(status: Int, body: Data, contentType: String = "application/json") {
+      self.status = status
+      self.body = body
+      self.contentType = contentType
+    }
+
+    /// An OpenAI-style error body: `{"error": {"message", "type", "param", "code"}}`.
+    public static func error(_ status: Int, _ message: String, param: String? = nil, code: String? = nil) -> Response {
+      let type = status == 503 ? "server_error" : status >= 500 ? "server_error" : "invalid_request_error"
+      let object: [String: Any] = [
+        "error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]
+      ]
+      return Response(status: status, body: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+    }
+  }
+
+  /// Limits on what one client may do.
+  public struct Limits: Sendable {
+    public var maxHeadBytes = 64 << 10
+    public var maxBodyBytes = 16 << 20
+    public var readTimeout: TimeInterval = 10
+    public var requestDeadline: TimeInterval = 30
+    public var maxConnections = 32
+
+    public init() {}
+  }
+
+  private let socketDescriptor: Int32
+  public let port: UInt16
+  public let limits: Limits
+  private let handler: @Sendable (Request) -> Response
+  private let lock = NSLock()
+  private var open = 0
+
+  /// Binds 127.0.0.1:`port` (0 picks a free port).
+  public init(port: UInt16, limits: Limits = Limits(), handler: @escaping @Sendable (Request) -> Response) throws {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw ServerError("socket() failed: \(String(cString: strerror(errno)))") }
+    var yes: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = port.bigEndian
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let bound = withUnsafePointer(to: &address) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0, listen(fd, 128) == 0 else {
+      close(fd)
+      throw ServerError("cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+    }
+    var actual = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &actual) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    socketDescriptor = fd
+    self.port = UInt16(bigEndian: actual.sin_port)
+    self.limits = limits
+    self.handler = handler
+  }
+
+  /// Accepts connections until the process ends.
+  public func serve() -> Never {
+    // A client that hangs up mid-answer must not end the server.
+    signal(SIGPIPE, SIG_IGN)
+    while true {
+      let client = accept(socketDescriptor, nil, nil)
+      if client < 0 { continue }
+      setTimeouts(client)
+      lock.lock()
+      let admitted = open < limits.maxConnections
+      if admitted { open += 1 }
+      lock.unlock()
+      guard admitted else {
+        respond(client, .error(503, "the server is busy: \(limits.maxConnections) connections are open", code: "server_busy"))
+        close(client)
+        continue
+      }
+      Thread.detachNewThread { [self] in
+        if let response = receive(client) { respond(client, response) }
+        close(client)
+        lock.lock()
+        open -= 1
+        lock.unlock()
+      }
+    }
+  }
+
+  private func setTimeouts(_ fd: Int32) {
+    var t = timeval(tv_sec: Int(limits.readTimeout), tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t, socklen_t(MemoryLayout<timeval>.size))
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &t, socklen_t(MemoryLayout<timeval>.size))
+  }
+
+  /// Reads one request and answers it, or returns an error response; nil when the client left
+  /// or stalled (nothing is worth sending then).
+  private func receive(_ fd: Int32) -> Response? {
+    let deadline = Date().addingTimeInterval(limits.requestDeadline)
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    var data = Data()
+    var head: HTTPHead?
+    while head == nil {
+      guard Date() < deadline else { return .error(408, "the request took longer than \(Int(limits.requestDeadline)) s") }
+      let n = read(fd, &buffer, buffer.count)
+      if n <= 0 { return n == 0 ? nil : .error(408, "the client stopped sending") }
+      data.append(contentsOf: buffer[0..<n])
+      switch HTTPHead.parse(data, limits: limits) {
+      case .incomplete: continue
+      case .failure(let response): return response
+      case .complete(let h): head = h
+      }
+    }
+    guard let head else { return nil }
+    var body = Data(data[head.bodyStart...])
+    while body.count < head.contentLength {
+      guard Date() < deadline else { return .error(408, "the request took longer than \(Int(limits.requestDeadline)) s") }
+      let n = read(fd, &buffer, min(buffer.count, head.contentLength - body.count))
+      if n <= 0 { return n == 0 ? nil : .error(408, "the body stopped arriving") }
+      body.append(contentsOf: buffer[0..<n])
+    }
+    return handler(Request(method: head.method, path: head.path, body: body.prefix(head.contentLength)))
+  }
+
+  private func respond(_ fd: Int32, _ response: Response) {
+    let reasons = [
+      200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+      411: "Length Required", 413: "Payload Too Large", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
+      501: "Not Implemented", 503: "Service Unavailable",
+    ]
+    var out = Data(
+      ("HTTP/1.1 \(response.status) \(reasons[response.status] ?? "Status")\r\nContent-Type: \(response.contentType)\r\n"
+        + "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n").utf8)
+    out.append(response.body)
+    out.withUnsafeBytes { p in
+      var sent = 0
+      while sent < p.count {
+        let n = write(fd, p.baseAddress! + sent, p.count - sent)
+        if n <= 0 { return }
+        sent += n
+      }
+    }
+  }
+}
+
+/// The request line and headers of an HTTP/1.1 request, validated.
+public struct HTTPHead: Equatable, Sendable {
+  public var method: String
+  public var path: String
+  public var contentLength: Int
+  /// Where the body begins in the bytes read so far.
+  public var bodyStart: Int
+
+  public enum Outcome {
+    case incomplete
+    case complete(HTTPHead)
+    case failure(HTTPServer.Response)
+  }
+
+  /// Parses `data` (everything read so far); `.incomplete` until the blank line arrives.
+  public static func parse(_ data: Data, limits: HTTPServer.Limits = HTTPServer.Limits()) -> Outcome {
+    guard let end = data.range(of: Data("\r\n\r\n".utf8)) else {
+      return data.count > limits.maxHeadBytes ? .failure(.error(431, "the request head exceeds \(limits.maxHeadBytes) bytes")) : .incomplete
+    }
+    guard end.lowerBound <= limits.maxHeadBytes else {
+      return .failure(.error(431, "the request head exceeds \(limits.maxHeadBytes) bytes"))
+    }
+    guard let text = String(data: data[data.startIndex..<end.lowerBound], encoding: .utf8) else {
+      return .failure(.error(400, "the request head is not UTF-8"))
+    }
+    let lines = text.components(separatedBy: "\r\n")
+    let parts = lines[0].split(separator: " ", omittingEmptySubsequences: false)
+    guard parts.count == 3, !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && $0.isUppercase }), parts[1].hasPrefix("/"),
+      parts[2].hasPrefix("HTTP/1.")
+    else { return .failure(.error(400, "malformed request line")) }
+    var length: Int?
+    for line in lines.dropFirst() {
+      guard let colon = line.firstIndex(of: ":") else { return .failure(.error(400, "malformed header line")) }
+      let name = line[..<colon].lowercased()
+      let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+      if name == "transfer-encoding" { return .failure(.error(501, "Transfer-Encoding is not supported; send Content-Length")) }
+      guard name == "content-length" else { continue }
+      guard !value.isEmpty, value.count <= 12, value.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(value) else {
+        return .failure(.error(400, "Content-Length '\(value.prefix(40))' is not a non-negative number"))
+      }
+      if let length, length != n { return .failure(.error(400, "conflicting Content-Length headers")) }
+      length = n
+    }
+    let contentLength = length ?? 0
+    guard contentLength <= limits.maxBodyBytes else {
+      return .failure(.error(413, "the body exceeds \(limits.maxBodyBytes) bytes"))
+    }
+    return .complete(
+      HTTPHead(
+        method: String(parts[0]), path: String(parts[1]), contentLength: contentLength,
+        bodyStart: end.upperBound - data.startIndex))
+  }
+}
+
+public struct ServerError: Error, CustomStringConvertible {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}

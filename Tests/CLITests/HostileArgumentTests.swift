@@ -1,0 +1,105 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Hostile and mistaken arguments against the real executables: each must stop before any work
+/// with a non-zero exit and one "Error:" line naming what to fix — never a crash, a hang or a
+/// silent success. Validation runs before the model loads, so each case takes milliseconds.
+final class HostileArgumentTests: TemporaryDirectoryTestCase {
+  private func run(_ tool: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> (status: Int32, stderr: String) {
+    let executable = Fixtures.packageRoot.appendingPathComponent(".build/release/\(tool)").path
+    guard FileManager.default.fileExists(atPath: executable) else {
+      throw FixtureError("\(executable) is missing; build with swift build -c release")
+    }
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = arguments
+    p.currentDirectoryURL = directory
+    let err = Pipe()
+    p.standardError = err
+    p.standardOutput = FileHandle.nullDevice
+    try p.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while p.isRunning && Date() < deadline { usleep(10_000) }
+    if p.isRunning {
+      p.terminate()
+      XCTFail("\(tool) \(arguments) hung")
+    }
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+  }
+
+  /// Runs `arguments` and expects a clean refusal whose error mentions `mentioning`.
+  private func assertRefused(_ tool: String, _ arguments: [String], mentioning: String, line: UInt = #line) throws {
+    let (status, stderr) = try run(tool, arguments)
+    XCTAssertNotEqual(status, 0, "\(tool) \(arguments) exited 0", line: line)
+    XCTAssertFalse([SIGSEGV, SIGILL, SIGTRAP, SIGABRT, SIGBUS].contains(status), "\(tool) \(arguments) crashed: \(stderr)", line: line)
+    let errorLine = stderr.split(separator: "\n").first { $0.hasPrefix("Error:") }
+    XCTAssertNotNil(errorLine, "\(tool) \(arguments): no Error: line in \(stderr)", line: line)
+    XCTAssertTrue(stderr.contains(mentioning), "\(tool) \(arguments): '\(stderr)' does not mention \(mentioning)", line: line)
+  }
+
+  func testNegativeCountsAreRefusedInBothForms() throws {
+    let capture = ["--prompt-file", "p.txt", "--inputs", "x.txt", "--layers", "3", "--out", "o.h5"]
+    for form in ["--limit=-1", "--limit -1"] {
+      try assertRefused("capture", capture + form.split(separator: " ").map(String.init), mentioning: "--limit")
+    }
+    try assertRefused("capture", capture + ["--max-new-tokens", "-5"], mentioning: "--max-new-tokens")
+    try assertRefused("capture", capture + ["--batch-size=0"], mentioning: "--batch-size")
+    try assertRefused("compare", ["--concepts=-1"], mentioning: "--concepts")
+    try assertRefused("compare", ["--train-samples", "-3"], mentioning: "--train-samples")
+    try assertRefused("psr", ["tune-alpha", "--steer", "s.json", "--data", "d.h5", "--examples=-1"], mentioning: "--examples")
+    try assertRefused("psr", ["tune-alpha", "--steer", "s.json", "--data", "d.h5", "--steps", "-1"], mentioning: "--steps")
+    try assertRefused(
+      "psr", ["sv", "train", "--kind", "fssv", "--layer", "3", "--data", "d", "--out", "o", "--max-response-tokens=-2"],
+      mentioning: "--max-response-tokens")
+    try assertRefused("psr", ["bench", "--prefill-tokens=-1"], mentioning: "--prefill-tokens")
+    try assertRefused("psr", ["bench", "--decode-tokens", "-1"], mentioning: "--decode-tokens")
+    try assertRefused("psr", ["bench", "--only", "prefil"], mentioning: "prefil")
+  }
+
+  func testNonFiniteAndOutOfRangeNumbersAreRefused() throws {
+    for value in ["nan", "inf", "-inf", "-1"] {
+      try assertRefused("psr", ["generate", "--prompt", "Hi", "--temperature", value], mentioning: "--temperature")
+    }
+    try assertRefused("psr", ["generate", "--prompt", "Hi", "--factor", "nan"], mentioning: "--factor")
+    try assertRefused("psr", ["fit", "--data", "d.h5", "--layer", "3", "--out", "o", "--epochs", "-2"], mentioning: "--epochs")
+    try assertRefused(
+      "psr", ["fit", "--data", "d.h5", "--layer", "3", "--out", "o", "--learning-rate", "-0.1"], mentioning: "--learning-rate")
+    try assertRefused(
+      "psr", ["fit", "--data", "d.h5", "--layer", "3", "--out", "o", "--validation-fraction", "nan"], mentioning: "--validation-fraction")
+    try assertRefused("compare", ["--factors", "abc"], mentioning: "abc")
+    try assertRefused("compare", ["--judge-timeout", "nan"], mentioning: "--judge-timeout")
+  }
+
+  func testEmptyAndUnknownListsAreRefused() throws {
+    try assertRefused("compare", ["--bench", ""], mentioning: "--bench")
+    try assertRefused("compare", ["--methods", ""], mentioning: "--methods")
+    try assertRefused("compare", ["--methods", "psr,,none"], mentioning: "--methods")
+    try assertRefused("compare", ["--bench", "axbench,persna"], mentioning: "persna")
+    try assertRefused("capture", ["--prompt-file", "p", "--inputs", "x", "--layers", "3,x", "--out", "o.h5"], mentioning: "'x'")
+    try assertRefused("capture", ["--prompt-file", "p", "--inputs", "x", "--layers", "", "--out", "o.h5"], mentioning: "--layers")
+    try assertRefused("psr", ["fit", "--data", "d.h5", "--layers", "3,-4", "--variant", "all", "--out", "o"], mentioning: "'-4'")
+    try assertRefused("psr", ["generate", "--prompt", "Hi", "--chat-template", "vicuna"], mentioning: "--chat-template")
+  }
+
+  func testRuntimeFailuresAreErrorsNotUsage() throws {
+    // Past validation: the file is missing. The message must not be the usage text.
+    let (status, stderr) = try run("psr", ["fit", "--data", "missing.h5", "--layer", "3", "--out", "o"])
+    XCTAssertNotEqual(status, 0)
+    XCTAssertTrue(stderr.contains("missing.h5"), stderr)
+    XCTAssertFalse(stderr.contains("USAGE"), stderr)
+    try assertRefused("compare", ["merge", "no-such-dir", "--out", "merged"], mentioning: "no-such-dir")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("merged/results.json").path))
+  }
+
+  func testEmptyJudgeInputIsAnError() throws {
+    try Data().write(to: directory.appendingPathComponent("empty.jsonl"))
+    try assertRefused("compare", ["judge", "--input", "empty.jsonl"], mentioning: "empty.jsonl")
+  }
+
+  func testGenerationBeyondTheContextIsAClearError() throws {
+    try assertRefused(
+      "psr", ["generate", "--model", Fixtures.modelPath, "--prompt", "Hi", "--max-tokens", "1000000"], mentioning: "context")
+  }
+}

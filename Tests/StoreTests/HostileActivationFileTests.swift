@@ -1,0 +1,64 @@
+import CHDF5
+import Foundation
+import Store
+import TestSupport
+import XCTest
+
+/// Activation files whose root attributes were tampered with: each is a one-line error naming the
+/// attribute, never a crash or a read of garbage.
+final class HostileActivationFileTests: TemporaryDirectoryTestCase {
+  private func makeFile() throws -> String {
+    let path = directory.appendingPathComponent("a.h5").path
+    let header = ActivationHeader(
+      modelName: "test", modelSHA256: "abc", layerCount: 30, modelDimension: 4, steeringPrompt: "P", promptPosition: "prefix",
+      chatTemplateID: "chatml", seed: 7, created: "now", toolVersion: "test", layers: [3], storage: "float32")
+    let writer = try ActivationWriter.create(path: path, header: header)
+    try writer.append(
+      CapturedExample(
+        instruction: "i", response: "r", tokens: [1, 2], base: [3: [Float](repeating: 1, count: 8)],
+        delta: [3: [Float](repeating: 2, count: 8)]))
+    try writer.close()
+    return path
+  }
+
+  /// Replaces the root attribute `name` by 64-bit integers `values` (an empty array too).
+  private func setAttribute(_ path: String, _ name: String, _ values: [Int64]) {
+    let file = H5Fopen(path, psr_h5f_acc_rdwr(), psr_h5p_default())
+    defer { H5Fclose(file) }
+    H5Adelete(file, name)
+    var dims = [hsize_t(values.count)]
+    let space = H5Screate_simple(1, &dims, nil)
+    defer { H5Sclose(space) }
+    let attr = H5Acreate2(file, name, psr_h5t_std_i64le(), space, psr_h5p_default(), psr_h5p_default())
+    defer { H5Aclose(attr) }
+    var copy = values
+    if !copy.isEmpty { H5Awrite(attr, psr_h5t_native_int64(), &copy) }
+  }
+
+  func testTamperedAttributesAreNamedErrors() throws {
+    let cases: [(String, [Int64])] = [
+      ("n_examples", [-5]), ("n_examples", []), ("n_examples", [1, 2]), ("n_examples", [1 << 50]), ("n_examples", [9]),
+      ("d_model", [0]), ("d_model", [-3]), ("n_layers", [-1]), ("layers", [50]), ("layers", []), ("layers", [3, 3]),
+      ("format_version", []),
+    ]
+    for (name, values) in cases {
+      let path = try makeFile()
+      setAttribute(path, name, values)
+      XCTAssertThrowsError(try ActivationReader(path: path), "\(name) = \(values)") { error in
+        XCTAssertTrue(error is StoreError, "\(error)")
+        XCTAssertFalse("\(error)".contains("\n"))
+        // n_examples = 9 is caught by the offsets it needs; the others by their own check.
+        if values != [9] { XCTAssertTrue("\(error)".contains(name), "\(name) = \(values): \(error)") }
+      }
+      try FileManager.default.removeItem(atPath: path)
+    }
+  }
+
+  func testZeroExamplesReadsAsEmpty() throws {
+    let path = try makeFile()
+    setAttribute(path, "n_examples", [0])
+    let reader = try ActivationReader(path: path)
+    XCTAssertEqual(reader.exampleCount, 0)
+    XCTAssertEqual(reader.tokenCount, 0)
+  }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of one of the project's readers with libFuzzer.
+#
+#   scripts/fuzz.sh TARGET SECONDS [JOBS]
+#
+# TARGET is a harness in fuzz/harnesses: gguf, safetensors, tokenizer-json, http, steering.
+# The library targets are built instrumented (-sanitize=fuzzer,address) into .build/fuzz, the
+# harness is linked against them, and libFuzzer runs for SECONDS starting from the committed seeds
+# in fuzz/corpus/TARGET (the corpus it grows stays in .build/fuzz). A crash is written to
+# fuzz/crashes/TARGET/; keep it there: Tests/LMTests/FuzzRegressionTests replays every file.
+# The last lines printed are libFuzzer's final statistics (executions, corpus size).
+set -euo pipefail
+target=${1:?usage: scripts/fuzz.sh TARGET SECONDS [JOBS]}
+seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS [JOBS]}
+jobs=${3:-1}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+[ -f "fuzz/harnesses/$target.swift" ] || { echo "fuzz.sh: no harness fuzz/harnesses/$target.swift" >&2; exit 2; }
+build=$root/.build/fuzz
+flags=(-c release --build-path "$build" -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address)
+for t in Steering CLICommon; do swift build "${flags[@]}" --target "$t" >&2; done
+out=$build/release
+objects=()
+for m in LM Tensor Steering CLICommon ArgumentParser ArgumentParserToolInfo CKernels; do
+  objects+=("$out/$m.build/"*.o)
+done
+swiftc -sanitize=fuzzer,address -parse-as-library -O -I "$out/Modules" -I Sources/CBLAS \
+  -Xcc -fmodule-map-file="$out/CKernels.build/module.modulemap" -Xcc -I -Xcc Sources/CKernels/include \
+  $(pkg-config --cflags openblas | sed 's/-I/-Xcc -I/g') \
+  "fuzz/harnesses/$target.swift" "${objects[@]}" -lopenblas -o "$build/fuzz-$target" 2> >(grep -v "Cannot export local symbol" >&2)
+mkdir -p "$build/corpus-$target" "fuzz/crashes/$target" "fuzz/corpus/$target"
+parallel=()
+[ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
+"$build/fuzz-$target" -max_total_time="$seconds" "${parallel[@]}" -rss_limit_mb=4096 -max_len=65536 -timeout=10 \
+  -artifact_prefix="fuzz/crashes/$target/" -print_final_stats=1 "$build/corpus-$target" "fuzz/corpus/$target" 2>&1 \
+  | grep -E "stat::|Done|ERROR|SUMMARY|artifact|#[0-9]+.*DONE" || true
+echo "corpus: $(ls "$build/corpus-$target" | wc -l) files; crashes kept: $(ls "fuzz/crashes/$target" | wc -l)"
