@@ -28,10 +28,16 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -I "$out/Modules" -I Source
   -Xcc -fmodule-map-file="$out/CKernels.build/module.modulemap" -Xcc -I -Xcc Sources/CKernels/include \
   $(pkg-config --cflags openblas | sed 's/-I/-Xcc -I/g') \
   "fuzz/harnesses/$target.swift" "${objects[@]}" -lopenblas -o "$build/fuzz-$target" 2> >(grep -v "Cannot export local symbol" >&2)
-mkdir -p "$build/corpus-$target" "fuzz/crashes/$target" "fuzz/corpus/$target"
+mkdir -p "$build/corpus-$target" "$root/fuzz/crashes/$target" "$root/fuzz/corpus/$target" "$build/logs-$target"
 parallel=()
 [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
+# With several jobs libFuzzer writes fuzz-N.log per job into the working directory.
+cd "$build/logs-$target" && rm -f fuzz-*.log
 "$build/fuzz-$target" -max_total_time="$seconds" "${parallel[@]}" -rss_limit_mb=4096 -max_len=65536 -timeout=10 \
-  -artifact_prefix="fuzz/crashes/$target/" -print_final_stats=1 "$build/corpus-$target" "fuzz/corpus/$target" 2>&1 \
-  | grep -E "stat::|Done|ERROR|SUMMARY|artifact|#[0-9]+.*DONE" || true
-echo "corpus: $(ls "$build/corpus-$target" | wc -l) files; crashes kept: $(ls "fuzz/crashes/$target" | wc -l)"
+  -artifact_prefix="$root/fuzz/crashes/$target/" -print_final_stats=1 "$build/corpus-$target" "$root/fuzz/corpus/$target" \
+  > "$build/logs-$target/main.log" 2>&1 || true
+logs=("$build/logs-$target/main.log")
+[ "$jobs" -gt 1 ] && logs=("$build/logs-$target"/fuzz-*.log)
+cat "${logs[@]}" | grep -E "ERROR|SUMMARY|Test unit written|DONE" | tail -n 20 || true
+executions=$(cat "${logs[@]}" | grep "stat::number_of_executed_units" | awk '{s += $2} END {print s + 0}')
+echo "$target: $executions executions in ${seconds} s with $jobs job(s); corpus $(ls "$build/corpus-$target" | wc -l) files; crashes kept $(ls "$root/fuzz/crashes/$target" | wc -l)"

@@ -8,17 +8,31 @@ public struct ChatCompletionRequest: Equatable, Sendable {
   public var maxTokens: Int
   public var temperature: Float
   public var seed: UInt64
+  /// The extension field `"steering": [{"name": …, "factor": …}]`: steering files the server
+  /// loaded, each times its factor (default 1); `[]` asks for none; nil leaves the server's default.
+  public var steering: [(name: String, factor: Float)]?
+
+  public static func == (a: Self, b: Self) -> Bool {
+    a.messages == b.messages && a.maxTokens == b.maxTokens && a.temperature == b.temperature && a.seed == b.seed
+      && a.steering.map { $0.map { "\($0.name):\($0.factor)" } } == b.steering.map { $0.map { "\($0.name):\($0.factor)" } }
+  }
 
   /// Why a body was refused: the message and the parameter at fault (OpenAI's `param`).
   public struct Invalid: Error, Equatable, CustomStringConvertible {
     public var message: String
     public var param: String?
     public var description: String { message }
+
+    public init(message: String, param: String?) {
+      self.message = message
+      self.param = param
+    }
   }
 
   /// The parameters understood; any other is refused by name.
   static let known: Set<String> = [
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "seed", "stream", "n", "top_p", "user",
+    "steering",
   ]
 
   /// - Parameters:
@@ -61,6 +75,25 @@ public struct ChatCompletionRequest: Equatable, Sendable {
       guard case .integer(let s) = value, s >= 0 else { throw invalid("seed must be a non-negative integer", "seed") }
       seed = UInt64(s)
     }
+    steering = try Self.steering(fields["steering"])
+  }
+
+  private static func steering(_ value: ExactJSON?) throws(Invalid) -> [(name: String, factor: Float)]? {
+    guard let value, !isNull(value) else { return nil }
+    let wrong = Invalid(message: "steering must be a list of {\"name\": string, \"factor\": number}", param: "steering")
+    guard case .array(let items) = value else { throw wrong }
+    var out: [(name: String, factor: Float)] = []
+    for item in items {
+      let fields = Dictionary((item.members ?? []).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+      guard case .string(let name) = fields["name"] ?? .null, !name.isEmpty else { throw wrong }
+      var factor: Float = 1
+      if let f = fields["factor"], !isNull(f) {
+        guard let d = number(f), d.isFinite, abs(d) <= 1e6 else { throw wrong }
+        factor = Float(d)
+      }
+      out.append((name, factor))
+    }
+    return out
   }
 
   private static func isNull(_ value: ExactJSON) -> Bool {

@@ -19,27 +19,8 @@ final class LLMJudgeTests: TemporaryDirectoryTestCase {
 
   /// Starts `psr serve` on a free port and returns its base URL.
   private func startServer(_ extra: [String] = []) throws -> URL {
-    let executable = Fixtures.packageRoot.appendingPathComponent(".build/release/psr").path
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = ["serve", "--model", Fixtures.modelPath, "--port", "0", "--max-tokens", "24"] + extra
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    servers.append(p)
-    var line = Data()
-    let deadline = Date().addingTimeInterval(60)
-    while !line.contains(UInt8(ascii: "\n")) && Date() < deadline {
-      let chunk = out.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      line.append(chunk)
-    }
-    let text = String(decoding: line, as: UTF8.self)
-    guard let urlText = text.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines), let url = URL(string: urlText)
-    else {
-      throw FixtureError("psr serve did not start: \(text)")
-    }
+    let (process, url) = try ServeProcess.start(["--max-tokens", "24"] + extra)
+    servers.append(process)
     return url
   }
 
