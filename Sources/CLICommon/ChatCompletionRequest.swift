@@ -4,16 +4,33 @@ import LM
 /// A `POST /v1/chat/completions` body, checked field by field: a value the server cannot honour
 /// is an error naming its parameter, never a silent default.
 public struct ChatCompletionRequest: Equatable, Sendable {
+  /// The conversation (`/v1/chat/completions`); empty for a plain prompt.
   public var messages: [ChatMessage]
+  /// The text to continue (`/v1/completions`); nil for a chat.
+  public var prompt: String?
   public var maxTokens: Int
+  /// OpenAI's default is 1.
   public var temperature: Float
+  public var topP: Float
+  /// The request's seed, or a fresh one (sampling without a seed is not repeated).
   public var seed: UInt64
+  /// Completions per request (`n`).
+  public var count: Int
+  /// Strings that end a completion (not included in it).
+  public var stop: [String]
+  /// Log-probabilities of each token, with this many alternatives (`logprobs`, `top_logprobs`).
+  public var logProbabilities: Bool
+  public var topLogProbabilities: Int
+  public var stream: Bool
+  /// `stream_options.include_usage`: a last chunk with the token counts.
+  public var streamUsage: Bool
   /// The extension field `"steering": [{"name": …, "factor": …}]`: steering files the server
   /// loaded, each times its factor (default 1); `[]` asks for none; nil leaves the server's default.
   public var steering: [(name: String, factor: Float)]?
 
   public static func == (a: Self, b: Self) -> Bool {
-    a.messages == b.messages && a.maxTokens == b.maxTokens && a.temperature == b.temperature && a.seed == b.seed
+    a.messages == b.messages && a.prompt == b.prompt && a.maxTokens == b.maxTokens && a.temperature == b.temperature
+      && a.seed == b.seed && a.count == b.count && a.stop == b.stop && a.stream == b.stream && a.topP == b.topP
       && a.steering.map { $0.map { "\($0.name):\($0.factor)" } } == b.steering.map { $0.map { "\($0.name):\($0.factor)" } }
   }
 
@@ -31,8 +48,8 @@ public struct ChatCompletionRequest: Equatable, Sendable {
 
   /// The parameters understood; any other is refused by name.
   static let known: Set<String> = [
-    "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "seed", "stream", "n", "top_p", "user",
-    "steering",
+    "model", "messages", "prompt", "max_tokens", "max_completion_tokens", "temperature", "seed", "stream", "stream_options", "n",
+    "top_p", "user", "stop", "logprobs", "top_logprobs", "steering",
   ]
 
   /// - Parameters:
@@ -49,32 +66,49 @@ public struct ChatCompletionRequest: Equatable, Sendable {
       guard Self.known.contains(key) else { throw invalid("parameter '\(key)' is not supported by this server", key) }
       fields[key] = value
     }
-    messages = try Self.messages(fields["messages"])
-    if case .bool(true) = fields["stream"] ?? .null { throw invalid("stream is not supported by this server; omit it", "stream") }
-    if let n = fields["n"], case .integer(let count) = n, count != 1 { throw invalid("n must be 1", "n") }
-    if let topP = fields["top_p"], !Self.isNull(topP), Self.number(topP) != 1 {
-      throw invalid("top_p must be 1 (nucleus sampling is not supported here)", "top_p")
+    if let value = fields["prompt"] {
+      guard case .string(let text) = value else { throw invalid("prompt must be a string", "prompt") }
+      prompt = text
+      messages = []
+    } else {
+      prompt = nil
+      messages = try Self.messages(fields["messages"])
+    }
+    stream = try Self.flag(fields["stream"], "stream")
+    streamUsage = false
+    if let options = fields["stream_options"], !Self.isNull(options) {
+      guard let members = options.members, members.allSatisfy({ $0.key == "include_usage" }) else {
+        throw invalid("stream_options may hold include_usage only", "stream_options")
+      }
+      streamUsage = try Self.flag(members.first?.value, "stream_options")
+    }
+    count = try Self.integer(fields["n"], "n", in: 1...8) ?? 1
+    topP = 1
+    if let value = fields["top_p"], !Self.isNull(value) {
+      guard let p = Self.number(value), p > 0, p <= 1 else { throw invalid("top_p must be a number in (0, 1]", "top_p") }
+      topP = Float(p)
     }
     self.maxTokens = maxTokens
     for key in ["max_tokens", "max_completion_tokens"] {
-      guard let value = fields[key], !Self.isNull(value) else { continue }
-      guard case .integer(let n) = value, (1...max(1, contextLength)).contains(n) else {
-        throw invalid("\(key) must be an integer in 1...\(contextLength) (the model's context)", key)
-      }
-      self.maxTokens = min(n, maxTokens)
+      if let n = try Self.integer(fields[key], key, in: 1...max(1, contextLength)) { self.maxTokens = min(n, maxTokens) }
     }
-    temperature = 0
+    temperature = 1
     if let value = fields["temperature"], !Self.isNull(value) {
       guard let t = Self.number(value), t.isFinite, (0...2).contains(t) else {
         throw invalid("temperature must be a number in [0, 2]", "temperature")
       }
       temperature = Float(t)
     }
-    seed = 0
-    if let value = fields["seed"], !Self.isNull(value) {
-      guard case .integer(let s) = value, s >= 0 else { throw invalid("seed must be a non-negative integer", "seed") }
+    if let s = try Self.integer(fields["seed"], "seed", in: 0...Int.max) {
       seed = UInt64(s)
+    } else {
+      var random = SystemRandomNumberGenerator()
+      seed = random.next()
     }
+    stop = try Self.stops(fields["stop"])
+    logProbabilities = try Self.flag(fields["logprobs"], "logprobs")
+    topLogProbabilities = try Self.integer(fields["top_logprobs"], "top_logprobs", in: 0...20) ?? 0
+    if topLogProbabilities > 0 && !logProbabilities { throw invalid("top_logprobs needs logprobs: true", "top_logprobs") }
     steering = try Self.steering(fields["steering"])
   }
 
@@ -94,6 +128,40 @@ public struct ChatCompletionRequest: Equatable, Sendable {
       out.append((name, factor))
     }
     return out
+  }
+
+  private static func flag(_ value: ExactJSON?, _ param: String) throws(Invalid) -> Bool {
+    switch value ?? .null {
+    case .null: return false
+    case .bool(let b): return b
+    default: throw Invalid(message: "\(param) must be true or false", param: param)
+    }
+  }
+
+  private static func integer(_ value: ExactJSON?, _ param: String, in range: ClosedRange<Int>) throws(Invalid) -> Int? {
+    guard let value, !isNull(value) else { return nil }
+    guard case .integer(let n) = value, range.contains(n) else {
+      throw Invalid(message: "\(param) must be an integer in \(range.lowerBound)...\(range.upperBound)", param: param)
+    }
+    return n
+  }
+
+  /// `stop`: a string or up to four, none empty.
+  private static func stops(_ value: ExactJSON?) throws(Invalid) -> [String] {
+    let wrong = Invalid(message: "stop must be a non-empty string or a list of up to 4 of them", param: "stop")
+    switch value ?? .null {
+    case .null: return []
+    case .string(let s):
+      guard !s.isEmpty else { throw wrong }
+      return [s]
+    case .array(let items):
+      guard items.count <= 4 else { throw wrong }
+      return try items.map { item throws(Invalid) in
+        guard case .string(let s) = item, !s.isEmpty else { throw wrong }
+        return s
+      }
+    default: throw wrong
+    }
   }
 
   private static func isNull(_ value: ExactJSON) -> Bool {

@@ -22,11 +22,21 @@ public final class HTTPServer: @unchecked Sendable {
     public var status: Int
     public var body: Data
     public var contentType = "application/json"
+    /// A body written piece by piece (server-sent events): called with a function that sends
+    /// one piece and returns false once the client has gone.
+    public var stream: (@Sendable (_ send: (Data) -> Bool) -> Void)?
 
     public init(status: Int, body: Data, contentType: String = "application/json") {
       self.status = status
       self.body = body
       self.contentType = contentType
+    }
+
+    /// A `text/event-stream` answer whose events `produce` writes.
+    public static func events(_ produce: @escaping @Sendable (_ send: (Data) -> Bool) -> Void) -> Response {
+      var r = Response(status: 200, body: Data(), contentType: "text/event-stream")
+      r.stream = produce
+      return r
     }
 
     /// An OpenAI-style error body: `{"error": {"message", "type", "param", "code"}}`.
@@ -153,17 +163,25 @@ public final class HTTPServer: @unchecked Sendable {
       411: "Length Required", 413: "Payload Too Large", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
       501: "Not Implemented", 503: "Service Unavailable",
     ]
+    let length = response.stream == nil ? "Content-Length: \(response.body.count)\r\n" : "Cache-Control: no-cache\r\n"
     var out = Data(
       ("HTTP/1.1 \(response.status) \(reasons[response.status] ?? "Status")\r\nContent-Type: \(response.contentType)\r\n"
-        + "Content-Length: \(response.body.count)\r\nConnection: close\r\n\r\n").utf8)
+        + length + "Connection: close\r\n\r\n").utf8)
     out.append(response.body)
-    out.withUnsafeBytes { p in
+    guard send(fd, out) else { return }
+    response.stream? { send(fd, $0) }
+  }
+
+  /// Writes all of `data`; false when the client is gone.
+  private func send(_ fd: Int32, _ data: Data) -> Bool {
+    data.withUnsafeBytes { p in
       var sent = 0
       while sent < p.count {
         let n = write(fd, p.baseAddress! + sent, p.count - sent)
-        if n <= 0 { return }
+        if n <= 0 { return false }
         sent += n
       }
+      return true
     }
   }
 }

@@ -6,6 +6,8 @@ public struct Generation: Sendable, Equatable {
   public enum FinishReason: String, Sendable, Codable {
     case endOfSequence = "eos"
     case length
+    /// The caller's `onToken` ended it (a stop string, a closed stream).
+    case stopped
   }
   public var promptIDs: [Int]
   /// Generated ids, without the stop token.
@@ -13,6 +15,9 @@ public struct Generation: Sendable, Equatable {
   public var finishReason: FinishReason
   /// When asked: for each generated token, the k best (id, log-probability) at that step.
   public var topLogProbabilities: [[(id: Int, logProbability: Float)]]
+  /// When asked: each generated token's own log-probability (of the model's distribution,
+  /// before temperature).
+  public var logProbabilities: [Float] = []
 
   public static func == (a: Generation, b: Generation) -> Bool {
     a.promptIDs == b.promptIDs && a.ids == b.ids && a.finishReason == b.finishReason
@@ -42,10 +47,13 @@ extension DecoderModel {
   ///
   /// Sequence i samples from its own random stream derived from (seed, streams[i]) (default
   /// i), so its output does not depend on which other prompts share the batch.
-  /// - Parameter progress: called after each decode step with the number of tokens made so far.
+  /// - Parameters:
+  ///   - progress: called after each decode step with the number of tokens made so far.
+  ///   - onToken: called with (sequence, token) for each token as it is made; returning false
+  ///     ends that sequence there (finish reason `.stopped`), the token kept.
   public func generate(
     prompts: [[Int]], options: GenerationOptions, intervention: (any Intervention)? = nil,
-    streams: [Int]? = nil, progress: ((Int) -> Void)? = nil
+    streams: [Int]? = nil, progress: ((Int) -> Void)? = nil, onToken: ((Int, Int) -> Bool)? = nil
   ) throws -> [Generation] {
     guard !prompts.isEmpty else { return [] }
     for (i, p) in prompts.enumerated() where p.isEmpty { throw ModelError.emptyInput("prompt \(i) has no tokens") }
@@ -71,6 +79,7 @@ extension DecoderModel {
           if options.logProbabilities > 0 {
             results[s].topLogProbabilities.append(
               Sampler.topLogProbabilities(rowPointer, count: logits.cols, k: options.logProbabilities))
+            results[s].logProbabilities.append(rowPointer[token] - Kernels.logSumExp(rowPointer, count: logits.cols))
           }
           if stops.contains(token) {
             results[s].finishReason = .endOfSequence
@@ -78,6 +87,10 @@ extension DecoderModel {
           }
           results[s].ids.append(token)
           made += 1
+          if let onToken, !onToken(s, token) {
+            results[s].finishReason = .stopped
+            continue
+          }
           if results[s].ids.count < options.maxNewTokens {
             stillActive.append(s)
             next.append(ForwardChunk(tokens: [token], cache: caches[s], promptLength: prompts[s].count))

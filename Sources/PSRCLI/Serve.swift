@@ -8,9 +8,11 @@ struct Serve: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Serve the model as an OpenAI-compatible chat-completions API on 127.0.0.1.",
     discussion: """
-      Endpoints: POST /v1/chat/completions (messages, max_tokens or max_completion_tokens, temperature,
-      seed) and GET /v1/models. A parameter the server cannot honour gets HTTP 400 naming it. It prints
-      "listening on http://127.0.0.1:PORT/v1" once ready. Requests are generated one at a time; beyond
+      Endpoints: POST /v1/chat/completions and /v1/completions (messages or prompt, max_tokens or
+      max_completion_tokens, temperature (default 1), top_p, seed (absent: a fresh one), n, stop,
+      logprobs and top_logprobs, stream with stream_options.include_usage), GET /v1/models,
+      /v1/models/{id} and /health. A parameter the server cannot honour gets HTTP 400 naming it, in
+      OpenAI's error shape. It prints "listening on http://127.0.0.1:PORT/v1" once ready. Requests are generated one at a time; beyond
       --max-connections open connections a client gets 503. A request must arrive within 30 s, with no
       pause over 10 s. --fail-first and --delay-ms inject faults for testing clients (the LLM judge's
       retries and timeouts).
@@ -105,114 +107,5 @@ struct Serve: ParsableCommand {
     print("listening on http://127.0.0.1:\(server.port)/v1")
     fflush(stdout)
     server.serve()
-  }
-}
-
-/// Routes requests to the model; generation is serialised.
-final class ServerState: @unchecked Sendable {
-  let model: DecoderModel
-  let name: String
-  let maxTokens: Int
-  let delayMs: Int
-  let steeringLibrary: [String: SteeringFile]
-  let defaultSteering: [(name: String, factor: Float)]
-  private var failuresLeft: Int
-  private var counter = 0
-  private let lock = NSLock()
-
-  init(
-    model: DecoderModel, name: String, maxTokens: Int, failFirst: Int, delayMs: Int, steeringLibrary: [String: SteeringFile] = [:],
-    defaultSteering: [(name: String, factor: Float)] = []
-  ) {
-    self.model = model
-    self.name = name
-    self.maxTokens = maxTokens
-    failuresLeft = failFirst
-    self.delayMs = delayMs
-    self.steeringLibrary = steeringLibrary
-    self.defaultSteering = defaultSteering
-  }
-
-  /// The intervention for the chosen files and factors (nil for none); an unknown name is an error.
-  private func intervention(_ choice: [(name: String, factor: Float)]) throws(ChatCompletionRequest.Invalid) -> (any Intervention)? {
-    var members: [any Intervention] = []
-    for (name, factor) in choice {
-      guard let file = steeringLibrary[name] else {
-        let known = steeringLibrary.keys.sorted().joined(separator: ", ")
-        throw ChatCompletionRequest.Invalid(
-          message: "no steering file named '\(name)' (loaded: \(known.isEmpty ? "none; start the server with --steer-dir" : known))",
-          param: "steering")
-      }
-      do { members.append(try file.intervention(for: model, factor: factor)) } catch {
-        throw ChatCompletionRequest.Invalid(message: "\(error)", param: "steering")
-      }
-    }
-    return members.isEmpty ? nil : members.count == 1 ? members[0] : InterventionChain(members)
-  }
-
-  func handle(_ request: HTTPServer.Request) -> HTTPServer.Response {
-    switch (request.method, request.path) {
-    case ("GET", "/v1/models"):
-      return json(200, ["object": "list", "data": [["id": name, "object": "model", "owned_by": "psr"]]])
-    case ("POST", "/v1/chat/completions"):
-      return complete(request.body)
-    case (_, "/v1/models"), (_, "/v1/chat/completions"):
-      return .error(405, "\(request.method) is not allowed on \(request.path)")
-    default:
-      return .error(404, "no route \(request.method) \(request.path)")
-    }
-  }
-
-  private func json(_ status: Int, _ object: Any) -> HTTPServer.Response {
-    HTTPServer.Response(status: status, body: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
-  }
-
-  private func complete(_ body: Data) -> HTTPServer.Response {
-    lock.lock()
-    let fail = failuresLeft > 0
-    if fail { failuresLeft -= 1 }
-    lock.unlock()
-    if delayMs > 0 { usleep(useconds_t(delayMs * 1000)) }
-    if fail { return .error(503, "injected failure") }
-    let request: ChatCompletionRequest
-    do {
-      request = try ChatCompletionRequest(body: body, maxTokens: maxTokens, contextLength: model.configuration.contextLength)
-    } catch {
-      return .error(400, error.message, param: error.param)
-    }
-    let prompt = model.tokenizer.encode(model.chatTemplate.render(request.messages), parseSpecial: true)
-    let room = model.configuration.contextLength - prompt.count
-    guard room >= 1 else {
-      return .error(
-        400, "the messages take \(prompt.count) tokens; the context holds \(model.configuration.contextLength)",
-        param: "messages", code: "context_length_exceeded")
-    }
-    let choice = request.steering ?? defaultSteering
-    lock.lock()
-    defer { lock.unlock() }
-    counter += 1
-    do {
-      let steering: (any Intervention)?
-      do { steering = try intervention(choice) } catch { return .error(400, error.message, param: error.param) }
-      let options = GenerationOptions(
-        maxNewTokens: min(request.maxTokens, room),
-        sampling: SamplingParameters(temperature: request.temperature, seed: request.seed))
-      let g = try model.generate(prompts: [prompt], options: options, intervention: steering)[0]
-      return json(
-        200,
-        [
-          "id": "chatcmpl-\(counter)", "object": "chat.completion", "created": Int(Date().timeIntervalSince1970), "model": name,
-          "choices": [
-            [
-              "index": 0, "message": ["role": "assistant", "content": model.tokenizer.decode(g.ids, skipSpecial: true)],
-              "finish_reason": g.finishReason == .endOfSequence ? "stop" : "length",
-            ]
-          ],
-          "usage": ["prompt_tokens": prompt.count, "completion_tokens": g.ids.count, "total_tokens": prompt.count + g.ids.count],
-          "steering": choice.map { ["name": $0.name, "factor": Double($0.factor)] as [String: Any] },
-        ])
-    } catch {
-      return .error(500, "\(error)")
-    }
   }
 }

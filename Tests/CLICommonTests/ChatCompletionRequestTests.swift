@@ -26,7 +26,19 @@ final class ChatCompletionRequestTests: XCTestCase {
     XCTAssertEqual(r.maxTokens, 5)
     XCTAssertEqual(r.temperature, 0.7, accuracy: 1e-6)
     XCTAssertEqual(r.seed, 3)
-    XCTAssertEqual(try parse(#"{"messages": [{"role": "user", "content": "x"}]}"#).maxTokens, 64)
+    let defaults = try parse(#"{"messages": [{"role": "user", "content": "x"}]}"#)
+    XCTAssertEqual(defaults.maxTokens, 64)
+    XCTAssertEqual(defaults.temperature, 1, "OpenAI's default")
+    XCTAssertEqual(defaults.count, 1)
+    XCTAssertNotEqual(defaults.seed, try parse(#"{"messages": [{"role": "user", "content": "x"}]}"#).seed, "no seed: not repeated")
+    let full = try parse(
+      #"{"prompt": "Once", "n": 2, "stop": ["\n", "END"], "logprobs": true, "top_logprobs": 3, "stream": true, "stream_options": {"include_usage": true}, "top_p": 0.9}"#
+    )
+    XCTAssertEqual(full.prompt, "Once")
+    XCTAssertEqual(full.count, 2)
+    XCTAssertEqual(full.stop, ["\n", "END"])
+    XCTAssertTrue(full.logProbabilities && full.stream && full.streamUsage)
+    XCTAssertEqual(full.topLogProbabilities, 3)
     XCTAssertEqual(try parse(#"{"messages": [{"role": "user", "content": "x"}], "max_tokens": 500}"#).maxTokens, 64, "capped by the server")
   }
 
@@ -39,8 +51,13 @@ final class ChatCompletionRequestTests: XCTestCase {
     assertRefused(#"{\#(m), "temperature": 1e999}"#, param: nil)  // not JSON a float can hold
     assertRefused(#"{\#(m), "temperature": "hot"}"#, param: "temperature")
     assertRefused(#"{\#(m), "seed": -1}"#, param: "seed")
-    assertRefused(#"{\#(m), "stream": true}"#, param: "stream")
-    assertRefused(#"{\#(m), "n": 3}"#, param: "n")
+    assertRefused(#"{\#(m), "stream": "yes"}"#, param: "stream")
+    assertRefused(#"{\#(m), "n": 9}"#, param: "n")
+    assertRefused(#"{\#(m), "stop": ["a", "b", "c", "d", "e"]}"#, param: "stop")
+    assertRefused(#"{\#(m), "stop": ""}"#, param: "stop")
+    assertRefused(#"{\#(m), "top_p": 0}"#, param: "top_p")
+    assertRefused(#"{\#(m), "top_logprobs": 3}"#, param: "top_logprobs")
+    assertRefused(#"{\#(m), "stream_options": {"other": 1}}"#, param: "stream_options")
     assertRefused(#"{\#(m), "logit_bias": {}}"#, param: "logit_bias")
     assertRefused(#"{"messages": []}"#, param: "messages")
     assertRefused(#"{"messages": [{"role": "robot", "content": "x"}]}"#, param: "messages")

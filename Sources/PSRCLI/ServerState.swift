@@ -1,0 +1,243 @@
+import CLICommon
+import Foundation
+import LM
+import Steering
+
+/// Routes requests to the model, OpenAI's way: chat and text completions (whole or streamed as
+/// server-sent events), the model list, health. Generation is serialised.
+final class ServerState: @unchecked Sendable {
+  let model: DecoderModel
+  let name: String
+  let maxTokens: Int
+  let delayMs: Int
+  let steeringLibrary: [String: SteeringFile]
+  let defaultSteering: [(name: String, factor: Float)]
+  private var failuresLeft: Int
+  private var counter = 0
+  private let lock = NSLock()
+
+  init(
+    model: DecoderModel, name: String, maxTokens: Int, failFirst: Int, delayMs: Int, steeringLibrary: [String: SteeringFile] = [:],
+    defaultSteering: [(name: String, factor: Float)] = []
+  ) {
+    self.model = model
+    self.name = name
+    self.maxTokens = maxTokens
+    failuresLeft = failFirst
+    self.delayMs = delayMs
+    self.steeringLibrary = steeringLibrary
+    self.defaultSteering = defaultSteering
+  }
+
+  func handle(_ request: HTTPServer.Request) -> HTTPServer.Response {
+    let modelObject: [String: Any] = ["id": name, "object": "model", "created": 0, "owned_by": "psr"]
+    switch (request.method, request.path) {
+    case ("GET", "/health"): return json(200, ["status": "ok"])
+    case ("GET", "/v1/models"): return json(200, ["object": "list", "data": [modelObject]])
+    case ("GET", let path) where path.hasPrefix("/v1/models/"):
+      let id = String(path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
+      return id == name
+        ? json(200, modelObject) : .error(404, "the model '\(id)' does not exist; this server has '\(name)'", code: "model_not_found")
+    case ("POST", "/v1/chat/completions"): return complete(request.body, chat: true)
+    case ("POST", "/v1/completions"): return complete(request.body, chat: false)
+    case (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/health"):
+      return .error(405, "\(request.method) is not allowed on \(request.path)")
+    default:
+      return .error(404, "no route \(request.method) \(request.path)")
+    }
+  }
+
+  private func json(_ status: Int, _ object: Any) -> HTTPServer.Response {
+    HTTPServer.Response(status: status, body: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+  }
+
+  /// The intervention for the chosen files and factors (nil for none); an unknown name is an error.
+  private func intervention(_ choice: [(name: String, factor: Float)]) throws(ChatCompletionRequest.Invalid) -> (any Intervention)? {
+    var members: [any Intervention] = []
+    for (name, factor) in choice {
+      guard let file = steeringLibrary[name] else {
+        let known = steeringLibrary.keys.sorted().joined(separator: ", ")
+        throw ChatCompletionRequest.Invalid(
+          message: "no steering file named '\(name)' (loaded: \(known.isEmpty ? "none; start the server with --steer-dir" : known))",
+          param: "steering")
+      }
+      do { members.append(try file.intervention(for: model, factor: factor)) } catch {
+        throw ChatCompletionRequest.Invalid(message: "\(error)", param: "steering")
+      }
+    }
+    return members.isEmpty ? nil : members.count == 1 ? members[0] : InterventionChain(members)
+  }
+
+  private func complete(_ body: Data, chat: Bool) -> HTTPServer.Response {
+    lock.lock()
+    let fail = failuresLeft > 0
+    if fail { failuresLeft -= 1 }
+    counter += 1
+    let number = counter
+    lock.unlock()
+    if delayMs > 0 { usleep(useconds_t(delayMs * 1000)) }
+    if fail { return .error(503, "injected failure") }
+    let request: ChatCompletionRequest
+    do {
+      request = try ChatCompletionRequest(body: body, maxTokens: maxTokens, contextLength: model.configuration.contextLength)
+    } catch {
+      return .error(400, error.message, param: error.param)
+    }
+    if chat && request.prompt != nil { return .error(400, "prompt belongs to /v1/completions; send messages here", param: "prompt") }
+    if !chat && request.prompt == nil { return .error(400, "prompt is required", param: "prompt") }
+    let prompt =
+      chat
+      ? model.tokenizer.encode(model.chatTemplate.render(request.messages), parseSpecial: true)
+      : model.tokenizer.encodeDocument(request.prompt!, parseSpecial: false)
+    guard !prompt.isEmpty else { return .error(400, "the prompt is empty", param: chat ? "messages" : "prompt") }
+    let room = model.configuration.contextLength - prompt.count
+    guard room >= 1 else {
+      return .error(
+        400, "the prompt takes \(prompt.count) tokens; the context holds \(model.configuration.contextLength)",
+        param: chat ? "messages" : "prompt", code: "context_length_exceeded")
+    }
+    let steeringChoice = request.steering ?? defaultSteering
+    let steering: (any Intervention)?
+    do { steering = try intervention(steeringChoice) } catch { return .error(400, error.message, param: error.param) }
+    let run = CompletionRun(
+      model: model, name: name, request: request, prompt: prompt, maxTokens: min(request.maxTokens, room), chat: chat,
+      id: (chat ? "chatcmpl-" : "cmpl-") + "\(number)", steering: steeringChoice.map { ["name": $0.name, "factor": Double($0.factor)] })
+    if request.stream {
+      return .events { [self] send in
+        lock.lock()
+        defer { lock.unlock() }
+        run.stream(intervention: steering, send: send)
+      }
+    }
+    lock.lock()
+    defer { lock.unlock() }
+    do { return json(200, try run.whole(intervention: steering)) } catch { return .error(500, "\(error)") }
+  }
+}
+
+/// One completion request's generation and its answer in OpenAI's shapes.
+struct CompletionRun {
+  let model: DecoderModel
+  let name: String
+  let request: ChatCompletionRequest
+  let prompt: [Int]
+  let maxTokens: Int
+  let chat: Bool
+  let id: String
+  let steering: [[String: Any]]
+  let created = Int(Date().timeIntervalSince1970)
+
+  private var options: GenerationOptions {
+    GenerationOptions(
+      maxNewTokens: maxTokens,
+      sampling: SamplingParameters(temperature: request.temperature, topP: request.topP, seed: request.seed),
+      logProbabilities: request.logProbabilities ? max(1, request.topLogProbabilities) : 0)
+  }
+
+  /// Generates the `n` completions; `onPiece(choice, bytes, token)` gets each token's safe text.
+  private func generate(
+    intervention: (any Intervention)?, onPiece: ((Int, [UInt8], Int) -> Bool)? = nil
+  ) throws -> (generations: [Generation], texts: [[UInt8]], stopped: [Bool]) {
+    var matchers = [StopMatcher](repeating: StopMatcher(stops: request.stop), count: request.count)
+    let generations = try model.generate(
+      prompts: Array(repeating: prompt, count: request.count), options: options, intervention: intervention,
+      streams: Array(0..<request.count),
+      onToken: { choice, token in
+        let piece = matchers[choice].append(model.tokenizer.decodeBytes([token], skipSpecial: true))
+        let goOn = onPiece?(choice, piece, token) ?? true
+        return goOn && !matchers[choice].stopped
+      })
+    var texts: [[UInt8]] = []
+    for i in matchers.indices {
+      let rest = matchers[i].finish()
+      if !rest.isEmpty { _ = onPiece?(i, rest, -1) }
+      texts.append(matchers[i].completeText)
+    }
+    return (generations, texts, matchers.map(\.stopped))
+  }
+
+  private func finishReason(_ g: Generation, stopped: Bool) -> String {
+    stopped || g.finishReason != .length ? "stop" : "length"
+  }
+
+  private func tokenEntry(_ g: Generation, _ step: Int) -> [String: Any] {
+    func entry(_ id: Int, _ lp: Float) -> [String: Any] {
+      let bytes = model.tokenizer.decodeBytes([id], skipSpecial: false)
+      return ["token": String(decoding: bytes, as: UTF8.self), "logprob": Double(lp), "bytes": bytes.map(Int.init)]
+    }
+    var e = entry(g.ids[step], g.logProbabilities[step])
+    e["top_logprobs"] = g.topLogProbabilities[step].prefix(request.topLogProbabilities).map { entry($0.id, $0.logProbability) }
+    return e
+  }
+
+  private func logprobs(_ g: Generation) -> Any {
+    guard request.logProbabilities else { return NSNull() }
+    let steps = min(g.ids.count, g.logProbabilities.count)
+    return ["content": (0..<steps).map { tokenEntry(g, $0) }]
+  }
+
+  private func usage(_ generations: [Generation]) -> [String: Int] {
+    let made = generations.reduce(0) { $0 + $1.ids.count }
+    return ["prompt_tokens": prompt.count, "completion_tokens": made, "total_tokens": prompt.count + made]
+  }
+
+  /// The whole answer.
+  func whole(intervention: (any Intervention)?) throws -> [String: Any] {
+    let (generations, texts, stopped) = try generate(intervention: intervention)
+    let choices: [[String: Any]] = generations.indices.map { i in
+      let text = String(decoding: texts[i], as: UTF8.self)
+      var choice: [String: Any] = [
+        "index": i, "finish_reason": finishReason(generations[i], stopped: stopped[i]), "logprobs": logprobs(generations[i]),
+      ]
+      if chat { choice["message"] = ["role": "assistant", "content": text] } else { choice["text"] = text }
+      return choice
+    }
+    return [
+      "id": id, "object": chat ? "chat.completion" : "text_completion", "created": created, "model": name, "choices": choices,
+      "usage": usage(generations), "steering": steering,
+    ]
+  }
+
+  /// The answer as server-sent events: a chunk per piece of text, a last chunk per choice with its
+  /// finish reason, the usage when asked, then `[DONE]`. Stops early when the client leaves.
+  func stream(intervention: (any Intervention)?, send: (Data) -> Bool) {
+    withoutActuallyEscaping(send) { stream(intervention: intervention, escapingSend: $0) }
+  }
+
+  private func stream(intervention: (any Intervention)?, escapingSend send: @escaping (Data) -> Bool) {
+    var connected = true
+    func event(_ choices: [[String: Any]], usage: Any = NSNull()) {
+      guard connected else { return }
+      var chunk: [String: Any] = [
+        "id": id, "object": chat ? "chat.completion.chunk" : "text_completion", "created": created, "model": name,
+        "choices": choices, "steering": steering,
+      ]
+      if request.streamUsage { chunk["usage"] = usage }
+      let data = (try? JSONSerialization.data(withJSONObject: chunk, options: [.sortedKeys])) ?? Data()
+      connected = send(Data("data: ".utf8) + data + Data("\n\n".utf8))
+    }
+    func piece(_ index: Int, _ text: String, role: Bool = false, finish: Any = NSNull()) -> [String: Any] {
+      var choice: [String: Any] = ["index": index, "finish_reason": finish, "logprobs": NSNull()]
+      if chat {
+        var delta: [String: Any] = finish is NSNull ? ["content": text] : [:]
+        if role { delta["role"] = "assistant" }
+        choice["delta"] = delta
+      } else {
+        choice["text"] = text
+      }
+      return choice
+    }
+    if chat { event((0..<request.count).map { piece($0, "", role: true) }) }
+    do {
+      let (generations, _, stopped) = try generate(intervention: intervention) { choice, bytes, _ in
+        if !bytes.isEmpty { event([piece(choice, String(decoding: bytes, as: UTF8.self))]) }
+        return connected
+      }
+      event(generations.indices.map { piece($0, "", finish: finishReason(generations[$0], stopped: stopped[$0])) })
+      if request.streamUsage { event([], usage: usage(generations)) }
+    } catch {
+      event([["index": 0, "finish_reason": "error", "error": "\(error)"]])
+    }
+    if connected { _ = send(Data("data: [DONE]\n\n".utf8)) }
+  }
+}
