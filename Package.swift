@@ -60,7 +60,7 @@ let package = Package(
     .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "TestSupport"]),
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "CHDF5", "TestSupport"]),
-    .testTarget(name: "CLITests", dependencies: ["CLICommon", "LM", "Steering", "TestSupport"]),
+    .testTarget(name: "CLITests", dependencies: ["CLICommon", "LM", "Steering", "Store", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CompareTests", dependencies: ["Compare", "Judges", "Embedding", "LM", "Store", "TestSupport"]),
     .testTarget(name: "JudgesTests", dependencies: ["Judges", "Embedding", "LM", "TestSupport"]),

@@ -7,6 +7,7 @@
   tokenizer-json/ the small tokenizer.json fixtures (byte-level, SentencePiece, added-token flags)
   http/          requests as clients send them
   steering/      small steering files of each kind
+  hdf5/          activation files in the project's schema, from a real capture (h5py, 4-row chunks)
 
 Usage: python fuzz/make_seeds.py --families DIR --quants DIR --sentencepiece DIR (unpacked fixtures)
 """
@@ -67,12 +68,13 @@ def main():
     ap.add_argument("--quants", required=True)
     ap.add_argument("--sentencepiece", required=True)
     ap.add_argument("--llama-cpp", required=True)
+    ap.add_argument("--capture", help="a capture of the default model (capture … --layers 3,12), for hdf5/")
     ap.add_argument("--out", default="fuzz/corpus")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(args.llama_cpp, "gguf-py"))
     import gguf
 
-    for d in ["gguf", "safetensors", "tokenizer-json", "http", "steering"]:
+    for d in ["gguf", "safetensors", "tokenizer-json", "http", "steering", "hdf5"]:
         os.makedirs(os.path.join(args.out, d), exist_ok=True)
     for fam in sorted(os.listdir(args.families)):
         gguf_seed(gguf, os.path.join(args.families, fam, "model.gguf"), os.path.join(args.out, "gguf", fam + ".gguf.bin"))
@@ -104,6 +106,36 @@ def main():
     }
     for name, f in files.items():
         open(os.path.join(args.out, "steering", name + ".json"), "w").write(json.dumps(f))
+    if args.capture:
+        hdf5_seeds(args.capture, os.path.join(args.out, "hdf5"))
+
+
+def hdf5_seeds(source, out):
+    """Small activation files in the project's schema, copied from a real capture's first examples
+    (HDF5 format versions that libhdf5 1.10 reads; 4-row chunks so that each file stays small)."""
+    import h5py
+
+    with h5py.File(source, "r") as src:
+        n = min(2, int(src.attrs["n_examples"]))
+        offsets = src["examples/token_offset"][: n + 1]
+        rows = int(offsets[-1])
+        for name, dims, f16, gzip in [("two-examples", 8, False, None), ("float16-gzip", 8, True, 4)]:
+            with h5py.File(os.path.join(out, name + ".h5"), "w", libver=("earliest", "v110")) as dst:
+                for k, v in src.attrs.items():
+                    dst.attrs[k] = v
+                dst.attrs["d_model"] = dims
+                dst.attrs["n_examples"] = n
+                strings = h5py.string_dtype("utf-8")
+                for k in ["instruction", "response"]:
+                    dst.create_dataset(f"examples/{k}", data=[s.decode() if isinstance(s, bytes) else s for s in src[f"examples/{k}"][:n]],
+                                       dtype=strings, maxshape=(None,), chunks=(4,))
+                dst.create_dataset("examples/token_offset", data=offsets, maxshape=(None,), chunks=(4,))
+                dst.create_dataset("tokens/id", data=src["tokens/id"][:rows], maxshape=(None,), chunks=(4,), compression=gzip)
+                for layer in src.attrs["layers"]:
+                    for kind in ["base", "delta"]:
+                        values = src[f"layers/{layer}/{kind}"][:rows, :dims]
+                        dst.create_dataset(f"layers/{layer}/{kind}", data=values.astype("float16" if f16 else "float32"),
+                                           maxshape=(None, dims), chunks=(4, dims), compression=gzip)
 
 
 if __name__ == "__main__":

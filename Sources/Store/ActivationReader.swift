@@ -15,26 +15,54 @@ public final class ActivationReader {
 
   public var tokenCount: Int { tokenOffsets.last ?? 0 }
 
-  public init(path: String) throws {
-    self.path = path
-    header = try Self.readHeader(path: path)
-    (file, exampleCount, tokenOffsets) = try HDF5.locked {
-      let file = try HDF5.check(H5Fopen(path, psr_h5f_acc_rdonly(), psr_h5p_default()), "opening", path: path)
-      let count = try H5Node(id: file, path: path).intScalar("n_examples", in: 0...(1 << 40))
-      let offsets = try H5Table.open(in: file, name: "examples/token_offset", path: path)
-      defer { offsets.close() }
-      guard offsets.rows >= count + 1 else {
-        throw StoreError.notAnActivationFile(path: path, reason: "token_offset has \(offsets.rows) rows for \(count) examples")
-      }
-      var values = [Int64](repeating: 0, count: count + 1)
-      try offsets.read(0..<(count + 1), into: &values, memoryType: psr_h5t_native_int64())
-      let result = values.map { Int($0) }
-      guard zip(result, result.dropFirst()).allSatisfy({ $0 <= $1 }), result.first == 0 else {
-        throw StoreError.notAnActivationFile(path: path, reason: "token_offset is not ascending from 0")
-      }
-      return (file, count, result)
+  /// Opens and checks the file; its HDF5 structures are first read in a child process
+  /// (``HDF5Probe``), so a file that would crash libhdf5 is an error instead.
+  public convenience init(path: String) throws {
+    try HDF5Probe.survive(path) {
+      let reader = try ActivationReader(unprobed: path)
+      try reader.touchEverything()
     }
+    try self.init(unprobed: path)
+  }
+
+  init(unprobed path: String) throws {
+    self.path = path
+    let opened = try HDF5.withDeadline(path) { try Self.open(path: path) }
+    (header, file, exampleCount, tokenOffsets) = (opened.header, opened.file, opened.count, opened.offsets)
     // Every dataset must hold the committed rows.
+    try HDF5.withDeadline(path) { try checkTables() }
+  }
+
+  /// The header, the open file and its committed token offsets.
+  private static func open(path: String) throws -> (header: ActivationHeader, file: hid_t, count: Int, offsets: [Int]) {
+    let header = try readHeader(path: path)
+    let (file, count, offsets) = try HDF5.locked {
+      let file = try HDF5.check(H5Fopen(path, psr_h5f_acc_rdonly(), psr_h5p_default()), "opening", path: path)
+      // Until init completes, a failure must close the file itself (deinit will not run).
+      do { return try readOffsets(file: file, path: path, modelDimension: header.modelDimension) } catch {
+        H5Fclose(file)
+        throw error
+      }
+    }
+    return (header, file, count, offsets)
+  }
+
+  /// Reads what later calls read through libhdf5's structures: every string, every offset, and the
+  /// first and last committed row of each table (their chunk indices).
+  func touchEverything() throws {
+    _ = try instructions()
+    _ = try responses()
+    guard tokenCount > 0 else { return }
+    for rows in [0..<1, (tokenCount - 1)..<tokenCount] {
+      _ = try tokens(rows)
+      for l in header.layers {
+        _ = try base(layer: l, rows: rows)
+        _ = try delta(layer: l, rows: rows)
+      }
+    }
+  }
+
+  private func checkTables() throws {
     let names = ["tokens/id"] + header.layers.flatMap { ["layers/\($0)/base", "layers/\($0)/delta"] }
     for name in names {
       let table = try self.table(name)
@@ -45,6 +73,34 @@ public final class ActivationReader {
         throw StoreError.mismatch(path: path, field: "\(name) width", found: "\(table.width)", expected: "\(header.modelDimension)")
       }
     }
+  }
+
+  /// `n_examples` and the token offsets, checked against each other and against what a file of
+  /// its size could hold (each offset takes 8 bytes, each row of activations d values of at least
+  /// 2 bytes; 8 times that allows for compression), so no count makes the reader allocate beyond it.
+  private static func readOffsets(file: hid_t, path: String, modelDimension: Int) throws -> (hid_t, Int, [Int]) {
+    let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    let count = try H5Node(id: file, path: path).intScalar("n_examples", in: 0...(1 << 40))
+    guard count <= size else {
+      throw StoreError.notAnActivationFile(path: path, reason: "n_examples \(count) is more than a file of \(size) bytes could hold")
+    }
+    let offsets = try H5Table.open(in: file, name: "examples/token_offset", path: path)
+    defer { offsets.close() }
+    guard offsets.rows >= count + 1 else {
+      throw StoreError.notAnActivationFile(path: path, reason: "token_offset has \(offsets.rows) rows for \(count) examples")
+    }
+    var values = [Int64](repeating: 0, count: count + 1)
+    try offsets.read(0..<(count + 1), into: &values, memoryType: psr_h5t_native_int64())
+    let result = values.map { Int($0) }
+    guard zip(result, result.dropFirst()).allSatisfy({ $0 <= $1 }), result.first == 0 else {
+      throw StoreError.notAnActivationFile(path: path, reason: "token_offset is not ascending from 0")
+    }
+    let (rowBytes, overflow) = (result.last ?? 0).multipliedReportingOverflow(by: 2 * max(1, modelDimension))
+    guard !overflow, rowBytes <= 8 * size else {
+      throw StoreError.notAnActivationFile(
+        path: path, reason: "token_offset claims \(result.last ?? 0) tokens, more than a file of \(size) bytes could hold")
+    }
+    return (file, count, result)
   }
 
   deinit {

@@ -100,7 +100,8 @@ public final class ActivationWriter {
 
   private init(path: String, expecting header: ActivationHeader) throws {
     self.path = path
-    let found = try ActivationReader.readHeader(path: path)
+    // Probed (and checked) as a reader would, before libhdf5 opens it for writing.
+    let found = try ActivationReader(path: path).header
     for (field, a, b) in [
       ("model_sha256", found.modelSHA256, header.modelSHA256), ("steering_prompt", found.steeringPrompt, header.steeringPrompt),
       ("prompt_position", found.promptPosition, header.promptPosition), ("layers", "\(found.layers)", "\(header.layers)"),
@@ -111,30 +112,46 @@ public final class ActivationWriter {
     self.header = found
     (file, instructions, responses, offsets, tokenIDs, base, delta, exampleCount, tokenCount) = try HDF5.locked {
       let file = try HDF5.check(H5Fopen(path, psr_h5f_acc_rdwr(), psr_h5p_default()), "opening for writing", path: path)
-      let count = try H5Node(id: file, path: path).intScalar("n_examples", in: 0...(1 << 40))
-      let instructions = try H5Table.open(in: file, name: "examples/instruction", path: path)
-      let responses = try H5Table.open(in: file, name: "examples/response", path: path)
-      let offsets = try H5Table.open(in: file, name: "examples/token_offset", path: path)
-      let tokenIDs = try H5Table.open(in: file, name: "tokens/id", path: path)
-      var last: Int64 = 0
-      try offsets.read(count..<(count + 1), into: &last, memoryType: psr_h5t_native_int64())
-      let tokens = Int(last)
-      try instructions.resize(rows: count)
-      try responses.resize(rows: count)
-      try offsets.resize(rows: count + 1)
-      try tokenIDs.resize(rows: tokens)
-      var base: [Int: H5Table] = [:]
-      var delta: [Int: H5Table] = [:]
-      for l in found.layers {
-        base[l] = try H5Table.open(in: file, name: "layers/\(l)/base", path: path)
-        delta[l] = try H5Table.open(in: file, name: "layers/\(l)/delta", path: path)
-        try base[l]!.resize(rows: tokens)
-        try delta[l]!.resize(rows: tokens)
+      do { return try Self.openTables(file: file, path: path, layers: found.layers) } catch {
+        H5Fclose(file)
+        throw error
       }
-      return (file, instructions, responses, offsets, tokenIDs, base, delta, count, tokens)
     }
     let tables = Array(base.values)
     chunkRows = HDF5.locked { tables.map(\.chunkRows).max() ?? 256 }
+  }
+
+  /// The datasets of an opened file, cut back to the last committed example.
+  private static func openTables(file: hid_t, path: String, layers: [Int]) throws -> (
+    hid_t, H5Table, H5Table, H5Table, H5Table, [Int: H5Table], [Int: H5Table], Int, Int
+  ) {
+    let count = try H5Node(id: file, path: path).intScalar("n_examples", in: 0...(1 << 40))
+    let instructions = try H5Table.open(in: file, name: "examples/instruction", path: path)
+    let responses = try H5Table.open(in: file, name: "examples/response", path: path)
+    let offsets = try H5Table.open(in: file, name: "examples/token_offset", path: path)
+    let tokenIDs = try H5Table.open(in: file, name: "tokens/id", path: path)
+    guard offsets.rows >= count + 1 else {
+      throw StoreError.notAnActivationFile(path: path, reason: "token_offset has \(offsets.rows) rows for \(count) examples")
+    }
+    var last: Int64 = 0
+    try offsets.read(count..<(count + 1), into: &last, memoryType: psr_h5t_native_int64())
+    guard last >= 0, last <= Int64(tokenIDs.rows) else {
+      throw StoreError.notAnActivationFile(path: path, reason: "token_offset ends at \(last), outside tokens/id's \(tokenIDs.rows) rows")
+    }
+    let tokens = Int(last)
+    try instructions.resize(rows: count)
+    try responses.resize(rows: count)
+    try offsets.resize(rows: count + 1)
+    try tokenIDs.resize(rows: tokens)
+    var base: [Int: H5Table] = [:]
+    var delta: [Int: H5Table] = [:]
+    for l in layers {
+      base[l] = try H5Table.open(in: file, name: "layers/\(l)/base", path: path)
+      delta[l] = try H5Table.open(in: file, name: "layers/\(l)/delta", path: path)
+      try base[l]!.resize(rows: tokens)
+      try delta[l]!.resize(rows: tokens)
+    }
+    return (file, instructions, responses, offsets, tokenIDs, base, delta, count, tokens)
   }
 
   /// Writes one example and commits it.

@@ -21,6 +21,22 @@ enum HDF5 {
     return try body()
   }
 
+  /// Runs `body`, which reads a file's metadata, under a deadline. libhdf5 1.10 can loop forever on
+  /// some malformed files (fuzzing found one in its global-heap reader); no reader may hang, so past
+  /// the deadline the process ends with one error line and status 1, as for any bad file.
+  static func withDeadline<T>(_ path: String, seconds: Double = 10, _ body: () throws -> T) rethrows -> T {
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+      if done.wait(timeout: .now() + seconds) == .timedOut {
+        FileHandle.standardError.write(
+          Data("Error: \(path) is not a readable activation file: the HDF5 library did not finish reading it in \(Int(seconds)) s\n".utf8))
+        _exit(1)
+      }
+    }
+    defer { done.signal() }
+    return try body()
+  }
+
   /// Throws `StoreError.hdf5` when an HDF5 call returned a negative status or id.
   @discardableResult
   static func check<T: BinaryInteger>(_ value: T, _ what: @autoclosure () -> String, path: String) throws -> T {

@@ -2,6 +2,7 @@ import CLICommon
 import Foundation
 import LM
 import Steering
+import Store
 import TestSupport
 import XCTest
 
@@ -60,6 +61,21 @@ final class FuzzRegressionTests: XCTestCase {
       }
       _ = try? ChatCompletionRequest(body: data, maxTokens: 256)
     }
+  }
+
+  func testHDF5() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(UUID()).h5").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    var opened = 0
+    for (_, bytes) in try inputs("hdf5") {
+      try Data(bytes).write(to: URL(fileURLWithPath: path))
+      guard let reader = try? ActivationReader(path: path) else { continue }
+      opened += 1
+      if reader.exampleCount > 0 {
+        _ = try? reader.tokens(reader.tokenOffsets[0]..<reader.tokenOffsets[1])
+      }
+    }
+    XCTAssertGreaterThan(opened, 0, "the seeds are valid activation files")
   }
 
   func testSteeringFiles() throws {

@@ -103,3 +103,29 @@ final class HostileArgumentTests: TemporaryDirectoryTestCase {
       "psr", ["generate", "--model", Fixtures.modelPath, "--prompt", "Hi", "--max-tokens", "1000000"], mentioning: "context")
   }
 }
+
+/// Activation files on which libhdf5 1.10 itself loops (found by fuzzing, fuzz/hangs/hdf5): the
+/// reader's deadline turns each into one error line and status 1 instead of a hang.
+final class HDF5HangTests: TemporaryDirectoryTestCase {
+  func testLibraryHangsBecomeErrors() throws {
+    let dir = Fixtures.packageRoot.appendingPathComponent("fuzz/hangs/hdf5")
+    let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+    XCTAssertFalse(names.isEmpty)
+    for name in names {
+      let p = Process()
+      p.executableURL = Fixtures.packageRoot.appendingPathComponent(".build/release/psr")
+      p.arguments = [
+        "fit", "--data", dir.appendingPathComponent(name).path, "--layer", "0", "--out", directory.appendingPathComponent("o.psr").path,
+      ]
+      let err = Pipe()
+      p.standardError = err
+      let started = Date()
+      try p.run()
+      p.waitUntilExit()
+      let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      XCTAssertEqual(p.terminationStatus, 1, message)
+      XCTAssertTrue(message.hasPrefix("Error: ") && message.contains("did not finish reading"), message)
+      XCTAssertLessThan(Date().timeIntervalSince(started), 30)
+    }
+  }
+}

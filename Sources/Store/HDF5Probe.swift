@@ -1,0 +1,32 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Reads an untrusted file's HDF5 structures first in a child process. libhdf5 1.10 (Debian's)
+/// crashes or loops on some malformed files (fuzzing found a segfault and an endless loop in its
+/// global-heap reader, fuzz/crashes/hdf5 and fuzz/hangs/hdf5); a probe that dies takes only the
+/// child with it, and the caller gets an error naming the file instead of a crash or a hang.
+enum HDF5Probe {
+  /// Runs `body` in a forked child under a deadline; throws when the child crashed or hung.
+  /// Errors that `body` throws are not reported here: the caller meets them again when it reads.
+  static func survive(_ path: String, seconds: UInt32 = 10, _ body: () throws -> Void) throws {
+    let child = fork()
+    guard child >= 0 else { return }  // no probe possible: read as before
+    if child == 0 {
+      alarm(seconds)
+      do { try body() } catch { _exit(0) }
+      _exit(0)
+    }
+    var status: Int32 = 0
+    while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+    let signal = status & 0x7f
+    if signal == SIGALRM {
+      throw StoreError.notAnActivationFile(path: path, reason: "the HDF5 library did not finish reading it in \(seconds) s")
+    }
+    if signal != 0 {
+      throw StoreError.notAnActivationFile(path: path, reason: "the HDF5 library crashed reading it (signal \(signal))")
+    }
+  }
+}
