@@ -83,7 +83,7 @@ public struct SteeringFile: Codable, Equatable, Sendable {
 
   public init(kind: SteeringKind, for model: DecoderModel) throws {
     self.init(
-      kind: kind, model: try model.fingerprint, tokenizer: "gpt2-bpe/\(model.tokenizer.vocabularySize)",
+      kind: kind, model: try model.fingerprint, tokenizer: model.tokenizer.identifier,
       chatTemplate: model.chatTemplate.identifier)
   }
 

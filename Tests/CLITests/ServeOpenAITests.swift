@@ -20,18 +20,7 @@ final class ServeOpenAITests: XCTestCase {
   }
 
   private func call(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> (status: Int, data: Data) {
-    let base = try Self.server.get().url
-    var request = URLRequest(url: URL(string: base.absoluteString + path)!)
-    request.httpMethod = method
-    if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
-    let done = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) var result: (Data?, URLResponse?) = (nil, nil)
-    URLSession.shared.dataTask(with: request) { data, response, _ in
-      result = (data, response)
-      done.signal()
-    }.resume()
-    done.wait()
-    return ((result.1 as? HTTPURLResponse)?.statusCode ?? -1, result.0 ?? Data())
+    try ServeProcess.call(try Self.server.get().url, method, path, body)
   }
 
   private func json(_ data: Data) -> [String: Any] { (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:] }

@@ -20,19 +20,8 @@ final class ServeSteeringTests: TemporaryDirectoryTestCase {
   }
 
   private func post(_ url: URL, _ body: [String: Any]) throws -> (status: Int, json: [String: Any]) {
-    var request = URLRequest(url: url.appendingPathComponent("chat/completions"))
-    request.httpMethod = "POST"
-    request.httpBody = try JSONSerialization.data(withJSONObject: body)
-    let done = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) var result: (Data?, URLResponse?) = (nil, nil)
-    URLSession.shared.dataTask(with: request) { data, response, _ in
-      result = (data, response)
-      done.signal()
-    }.resume()
-    done.wait()
-    let status = (result.1 as? HTTPURLResponse)?.statusCode ?? -1
-    let json = result.0.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
-    return (status, json)
+    let (status, data) = try ServeProcess.call(url, "POST", "/chat/completions", body)
+    return (status, (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:])
   }
 
   private func generate(_ extra: [String]) throws -> String {

@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
 /// `psr serve` on the default model, started on a free loopback port.
 public enum ServeProcess {
   /// Starts the server with `arguments` after the model and port, waits for its "listening on" line
@@ -27,5 +31,20 @@ public enum ServeProcess {
       throw FixtureError("psr serve did not start: \(text)")
     }
     return (p, url)
+  }
+
+  /// One blocking HTTP request to `base` + `path`, with a JSON body when given.
+  public static func call(_ base: URL, _ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> (status: Int, data: Data) {
+    var request = URLRequest(url: URL(string: base.absoluteString + path)!)
+    request.httpMethod = method
+    if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: (Data?, URLResponse?) = (nil, nil)
+    URLSession.shared.dataTask(with: request) { data, response, _ in
+      result = (data, response)
+      done.signal()
+    }.resume()
+    done.wait()
+    return ((result.1 as? HTTPURLResponse)?.statusCode ?? -1, result.0 ?? Data())
   }
 }

@@ -20,6 +20,16 @@ public protocol Tokenizer: Sendable {
 }
 
 extension Tokenizer {
+  /// What a steering or activation file records of the tokenizer: its kind, pre-tokenizer and size,
+  /// e.g. `bpe-llama3/128256` or `sentencepiece/256000`.
+  public var identifier: String {
+    switch self {
+    case let bpe as BPETokenizer: "bpe-\(bpe.preTokenizer.rawValue)/\(vocabularySize)"
+    case is SentencePieceTokenizer: "sentencepiece/\(vocabularySize)"
+    default: "tokenizer/\(vocabularySize)"
+    }
+  }
+
   /// Token ids of `text` as a whole document: BOS first where the tokenizer adds one, even
   /// before a BOS the text already holds, as transformers and llama.cpp do. Chat prompts need
   /// not use this: their templates write BOS.
