@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 packages=.build/openai-client
 if ! PYTHONPATH=$packages python3 -c "import openai" 2>/dev/null; then
-  python3 -m pip install --quiet --disable-pip-version-check --target "$packages" "openai==3.57.0" 2>&1 | grep -v "WARNING: Running pip as\|requires\|incompatible" || true
+  python3 -m pip install --quiet --disable-pip-version-check --target "$packages" "openai==3.57.0" 2>&1 | grep -v "WARNING: Running pip as\|requires\|incompatible\|dependency resolver" || true
 fi
 log=$(mktemp)
 .build/release/psr serve --port 0 --max-tokens 16 --steer-dir experiments/prosv > "$log" 2>&1 &
