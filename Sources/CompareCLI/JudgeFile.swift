@@ -37,8 +37,7 @@ struct JudgeFile: ParsableCommand {
       lines.append(o)
     }
     guard !lines.isEmpty else { throw CLIError("\(input) holds no line to judge") }
-    let model = try modelOptions.load()
-    let judge = try judgeOptions.make(model: model)
+    let judge = try judgeOptions.make(model: { try modelOptions.load() })
     let axbench = lines.indices.filter { lines[$0]["concept"] is String }
     let persona = lines.indices.filter { lines[$0]["trait"] is String && !(lines[$0]["concept"] is String) }
     func field(_ o: [String: Any], _ a: String, _ b: String) -> String { (o[a] as? String) ?? (o[b] as? String) ?? "" }

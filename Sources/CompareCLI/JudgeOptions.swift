@@ -36,10 +36,15 @@ struct JudgeOptions: ParsableArguments {
   /// Paths are taken relative to the working directory, else to the executable's checkout.
   static func resolve(_ path: String) -> String { resolvePath(path) }
 
-  func make(model: DecoderModel) throws -> any Judge {
+  func make(model: DecoderModel) throws -> any Judge { try make { model } }
+
+  /// The judge; `model` is loaded only for the embedded judge (its fluency score needs the LM),
+  /// never for `--judge openai`.
+  func make(model load: () throws -> DecoderModel) throws -> any Judge {
     if judge == "openai" {
       return try LLMJudgeFactory.make(self)
     }
+    let model = try load()
     let encoder = try SentenceEncoder(directory: Self.resolve(self.encoder))
     let calibration = try JudgeCalibration.load(Self.resolve(self.calibration))
     if calibration.languageModelSHA256 != (try model.fingerprint.sha256) {

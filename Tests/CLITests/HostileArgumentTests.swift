@@ -93,6 +93,21 @@ final class HostileArgumentTests: TemporaryDirectoryTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("merged/results.json").path))
   }
 
+  func testOpenAIJudgeDoesNotLoadTheLanguageModel() throws {
+    let line = #"{"instruction": "Hi", "response": "Hello", "concept": "greetings"}"#
+    try Data((line + "\n").utf8).write(to: directory.appendingPathComponent("one.jsonl"))
+    // A model path that does not exist: only the unreachable server can be the error.
+    let (status, stderr) = try run(
+      "compare",
+      [
+        "judge", "--input", "one.jsonl", "--model", "/nonexistent/model.gguf", "--judge", "openai", "--judge-url",
+        "http://127.0.0.1:9/v1", "--judge-model", "m", "--judge-retries", "0", "--judge-cache", "cache.jsonl",
+      ])
+    XCTAssertNotEqual(status, 0)
+    XCTAssertFalse(stderr.contains("/nonexistent/model.gguf"), stderr)
+    XCTAssertTrue(stderr.contains("127.0.0.1:9"), stderr)
+  }
+
   func testEmptyJudgeInputIsAnError() throws {
     try Data().write(to: directory.appendingPathComponent("empty.jsonl"))
     try assertRefused("compare", ["judge", "--input", "empty.jsonl"], mentioning: "empty.jsonl")
