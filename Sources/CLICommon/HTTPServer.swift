@@ -41,7 +41,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// An OpenAI-style error body: `{"error": {"message", "type", "param", "code"}}`.
     public static func error(_ status: Int, _ message: String, param: String? = nil, code: String? = nil) -> Response {
-      let type = status == 503 ? "server_error" : status >= 500 ? "server_error" : "invalid_request_error"
+      let type = status >= 500 ? "server_error" : "invalid_request_error"
       let object: [String: Any] = [
         "error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]
       ]

@@ -15,6 +15,11 @@ enum HDF5Probe {
     let child = fork()
     guard child >= 0 else { return }  // no probe possible: read as before
     if child == 0 {
+      // The child's crash is the parent's report: no backtrace from the runtime's handler, and
+      // nothing from libhdf5 on the user's terminal.
+      for s in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(s, SIG_DFL) }
+      let null = open("/dev/null", O_WRONLY)
+      if null >= 0 { dup2(null, 2) }
       alarm(seconds)
       do { try body() } catch { _exit(0) }
       _exit(0)

@@ -23,8 +23,11 @@ final class FuzzRegressionTests: XCTestCase {
   }
 
   func testGGUF() throws {
+    var parsed = 0
+    defer { XCTAssertGreaterThan(parsed, 0, "the seeds are valid GGUF files") }
     for (_, bytes) in try inputs("gguf") {
       guard let file = try? GGUFFile(bytes: bytes) else { continue }
+      parsed += 1
       _ = try? DecoderConfiguration(metadata: file.metadata)
       if let t = try? loadTokenizer(gguf: file) {
         _ = t.decodeBytes(t.encode("Hello <s> wörld 123", parseSpecial: true), skipSpecial: false)
@@ -36,8 +39,11 @@ final class FuzzRegressionTests: XCTestCase {
   }
 
   func testSafetensors() throws {
+    var parsed = 0
+    defer { XCTAssertGreaterThan(parsed, 0, "the seeds are valid safetensors files") }
     for (_, bytes) in try inputs("safetensors") {
       guard let file = try? SafetensorsFile(bytes: bytes) else { continue }
+      parsed += 1
       for (name, entry) in file.entries where entry.shape.reduce(1, *) <= 1 << 16 { _ = try? file.floats(name) }
     }
   }
@@ -54,13 +60,15 @@ final class FuzzRegressionTests: XCTestCase {
   }
 
   func testHTTP() throws {
+    var requests = 0
     for (_, bytes) in try inputs("http") {
       let data = Data(bytes)
       if case .complete(let head) = HTTPHead.parse(data) {
-        _ = try? ChatCompletionRequest(body: data.dropFirst(head.bodyStart), maxTokens: 256)
+        if (try? ChatCompletionRequest(body: data.dropFirst(head.bodyStart), maxTokens: 256)) != nil { requests += 1 }
       }
       _ = try? ChatCompletionRequest(body: data, maxTokens: 256)
     }
+    XCTAssertGreaterThan(requests, 0, "the seed request parses")
   }
 
   func testHDF5() throws {

@@ -119,9 +119,26 @@ final class HostileArgumentTests: TemporaryDirectoryTestCase {
   }
 }
 
-/// Activation files on which libhdf5 1.10 itself loops (found by fuzzing, fuzz/hangs/hdf5): the
-/// reader's deadline turns each into one error line and status 1 instead of a hang.
+/// Activation files on which libhdf5 1.10 itself loops or crashes (found by fuzzing, fuzz/hangs/hdf5
+/// and fuzz/crashes/hdf5): the reader's probe turns each into one error line and status 1.
 final class HDF5HangTests: TemporaryDirectoryTestCase {
+  func testLibraryCrashIsOneErrorLine() throws {
+    let p = Process()
+    p.executableURL = Fixtures.packageRoot.appendingPathComponent(".build/release/psr")
+    p.arguments = [
+      "fit", "--data", Fixtures.packageRoot.appendingPathComponent("fuzz/crashes/hdf5/libhdf5-segfault-in-H5HG_read").path,
+      "--layer", "0", "--out", directory.appendingPathComponent("o.psr").path,
+    ]
+    let err = Pipe()
+    p.standardError = err
+    try p.run()
+    p.waitUntilExit()
+    let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    XCTAssertEqual(p.terminationStatus, 1)
+    XCTAssertEqual(message.split(separator: "\n").count, 1, message)
+    XCTAssertTrue(message.contains("the HDF5 library crashed reading it"), message)
+  }
+
   func testLibraryHangsBecomeErrors() throws {
     let dir = Fixtures.packageRoot.appendingPathComponent("fuzz/hangs/hdf5")
     let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()

@@ -45,12 +45,18 @@ final class CaptureResumeTests: TemporaryDirectoryTestCase {
     return parts
   }
 
-  func testResumeAfterKillEqualsUninterruptedRun() throws {
+  /// The capture run to its end without interruption; returns its file.
+  private func uninterruptedRun() throws -> String {
     let reference = directory.appendingPathComponent("reference.h5").path
     let full = process(reference, resume: false)
     try full.run()
     full.waitUntilExit()
     XCTAssertEqual(full.terminationStatus, 0)
+    return reference
+  }
+
+  func testResumeAfterKillEqualsUninterruptedRun() throws {
+    let reference = try uninterruptedRun()
 
     let out = directory.appendingPathComponent("resumed.h5").path
     let partial = out + ".partial"
@@ -85,11 +91,7 @@ final class CaptureResumeTests: TemporaryDirectoryTestCase {
   /// error line, keeps what it committed, and a resume once there is room equals an
   /// uninterrupted run.
   func testResumeAfterFullDiskEqualsUninterruptedRun() throws {
-    let reference = directory.appendingPathComponent("reference.h5").path
-    let full = process(reference, resume: false)
-    try full.run()
-    full.waitUntilExit()
-    XCTAssertEqual(full.terminationStatus, 0)
+    let reference = try uninterruptedRun()
     let size = try FileManager.default.attributesOfItem(atPath: reference)[.size] as! Int
 
     let out = directory.appendingPathComponent("disk-full.h5").path
