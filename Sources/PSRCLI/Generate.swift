@@ -13,6 +13,7 @@ struct Generate: ParsableCommand {
         psr generate --prompt "Hi" --temperature 0.8 --seed 7 --max-tokens 64
         psr generate --raw --prompt "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n" --json --logprobs 5
         psr generate --prompt "Describe a city." --steer rental.prosv.json --factor 1.5
+        psr generate --prompt "Describe a city." --steer happy.cvec.gguf --factor 2   # llama.cpp --control-vector-scaled happy.cvec.gguf 2
         psr generate --prompt "Describe a city." --steer-vector v.json --steer-layer 15 --steer-alpha 4
       """)
 
@@ -27,7 +28,7 @@ struct Generate: ParsableCommand {
   @Option(help: "Random seed.") var seed: UInt64 = 0
   @Flag(help: "Print one JSON object: prompt_ids, ids, text (and top with --logprobs).") var json = false
   @Option(help: "With --json, the k best log-probabilities per generated token.") var logprobs = 0
-  @Option(help: "A steering file (from psr sv train, psr fit, …) to steer with.") var steer: String?
+  @Option(help: "A steering file (from psr sv train, psr fit, …) or a llama.cpp/repeng control vector (GGUF) to steer with.") var steer: String?
   @Option(help: "Multiplies the steering file's α.") var factor: Float = 1
   @Option(help: "A JSON file holding an array of floats to add to the residual stream.") var steerVector: String?
   @Option(help: "Layer (0-based block output) for --steer-vector.") var steerLayer = 15
@@ -82,7 +83,7 @@ struct Generate: ParsableCommand {
   private func steering(_ model: DecoderModel) throws -> (any Intervention)? {
     if let steer {
       do {
-        return try SteeringFile.load(steer).intervention(for: model, factor: factor, file: steer)
+        return try SteeringFile.load(steer, for: model).intervention(for: model, factor: factor, file: steer)
       } catch let error as CustomStringConvertible {
         throw CLIError("\(error)")
       }

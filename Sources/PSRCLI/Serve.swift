@@ -18,9 +18,9 @@ struct Serve: ParsableCommand {
       retries and timeouts).
 
       Steering: --steer FILE[:FACTOR] (repeatable) steers every request by default; --steer-dir DIR loads
-      every steering file there, and a request picks its own with the extension field
-      "steering": [{"name": "pirate", "factor": 2}] (a file's name is its file name without .json;
-      [] for none). Each response says which steering it applied, in "steering".
+      every steering file (.json) and llama.cpp/repeng control vector (.gguf) there, and a request
+      picks its own with the extension field "steering": [{"name": "pirate", "factor": 2}] (a file's
+      name is its file name without .json or .gguf; [] for none). Each response says which steering it applied, in "steering".
 
       Examples:
         psr serve --port 8080
@@ -33,7 +33,8 @@ struct Serve: ParsableCommand {
   @Option(help: "TCP port on 127.0.0.1 (0 picks a free one).") var port: UInt16 = 8080
   @Option(help: "Default and largest max_tokens.") var maxTokens = 256
   @Option(help: "Open connections served at once; more get HTTP 503.") var maxConnections = 32
-  @Option(help: "Steer every request by default with this file (FILE or FILE:FACTOR; repeatable).") var steer: [String] = []
+  @Option(help: "Steer every request by default with this steering file or control vector (FILE or FILE:FACTOR; repeatable).") var steer:
+    [String] = []
   @Option(help: "Load every steering file in this directory for requests to choose by name.") var steerDir: String?
   @Option(help: "Answer the first N completion requests with HTTP 503.") var failFirst = 0
   @Option(help: "Wait this long before answering each completion request.") var delayMs = 0
@@ -56,22 +57,23 @@ struct Serve: ParsableCommand {
     return (entry, 1)
   }
 
-  /// A steering file's name in requests: its file name without `.json`.
+  /// A steering file's name in requests: its file name without `.json` or `.gguf`.
   static func steeringName(_ path: String) -> String {
     let file = URL(fileURLWithPath: path).lastPathComponent
-    return file.hasSuffix(".json") ? String(file.dropLast(5)) : file
+    for suffix in [".json", ".gguf"] where file.hasSuffix(suffix) { return String(file.dropLast(suffix.count)) }
+    return file
   }
 
   /// The files a request may name: --steer-dir's and the --steer ones, each checked against the model.
   private func steeringLibrary(_ model: DecoderModel) throws -> [String: SteeringFile] {
     var library: [String: SteeringFile] = [:]
     func add(_ path: String) throws {
-      let file = try SteeringFile.load(path)
+      let file = try SteeringFile.load(path, for: model)
       _ = try file.intervention(for: model, file: path)
       library[Self.steeringName(path)] = file
     }
-    // A --steer file must load; in --steer-dir, a JSON file that is not a steering file for this
-    // model is skipped with a warning.
+    // A --steer file must load; in --steer-dir, a .json or .gguf file that is not a steering file
+    // or control vector for this model is skipped with a warning.
     for path in try steer.map({ try Self.parseSteer($0).path }) {
       do { try add(path) } catch { throw CLIError("\(error)") }
     }
@@ -79,7 +81,7 @@ struct Serve: ParsableCommand {
       guard let names = try? FileManager.default.contentsOfDirectory(atPath: steerDir) else {
         throw CLIError("--steer-dir \(steerDir) cannot be read")
       }
-      for path in names.filter({ $0.hasSuffix(".json") }).sorted().map({ steerDir + "/" + $0 }) {
+      for path in names.filter({ $0.hasSuffix(".json") || $0.hasSuffix(".gguf") }).sorted().map({ steerDir + "/" + $0 }) {
         do { try add(path) } catch { log("--steer-dir: skipped \(path): \(error)") }
       }
     }

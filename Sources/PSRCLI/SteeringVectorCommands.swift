@@ -7,8 +7,8 @@ import Steering
 struct SteeringVectorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "sv",
-    abstract: "Train, check and export fine-tuned steering vectors (FSSV, PrOSV).",
-    subcommands: [Train.self, Evaluate.self, Gradient.self, Export.self])
+    abstract: "Train, check, import and export steering vectors (FSSV, PrOSV, llama.cpp control vectors).",
+    subcommands: [Train.self, Evaluate.self, Gradient.self, Import.self, Export.self])
 
   struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -119,7 +119,7 @@ struct SteeringVectorCommand: ParsableCommand {
       discussion: "Example:\n  psr sv eval --steer rental.prosv.json --data heldout.jsonl --json")
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "Steering file.") var steer: String
+    @Option(help: "Steering file or llama.cpp/repeng control vector (GGUF).") var steer: String
     @Option(help: "JSON Lines with instruction and output.") var data: String
     @Option(help: "Response tokens per example at most.") var maxResponseTokens = 128
     @Flag(help: "Print one JSON object.") var json = false
@@ -130,7 +130,7 @@ struct SteeringVectorCommand: ParsableCommand {
 
     func run() throws {
       let model = try modelOptions.load()
-      let intervention = try SteeringFile.load(steer).intervention(for: model, file: steer)
+      let intervention = try SteeringFile.load(steer, for: model).intervention(for: model, file: steer)
       let sequences = try TrainingExample.load(jsonLines: data).map { $0.tokenized(for: model, maxResponseTokens: maxResponseTokens) }
       guard !sequences.isEmpty else { throw CLIError("\(data) holds no usable example (instruction and output)") }
       let plain = try model.meanResponseLoss(sequences)
@@ -181,30 +181,34 @@ struct SteeringVectorCommand: ParsableCommand {
     }
   }
 
-  struct Export: ParsableCommand {
+  struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Export a constant steering vector as a llama.cpp control vector (GGUF).",
+      abstract: "Turn a llama.cpp or repeng control vector (GGUF) into a steering file for the model.",
       discussion: """
-        Only vectors applied at every position (FSSV, DiffMean, Const-MSE) can be exported; each becomes
-        direction.N holding α·v for layer N. Use with llama.cpp's --control-vector.
+        Each direction.N becomes a vector added at every position after block N (0-based), as llama.cpp
+        applies it; the steering file records the model's fingerprint, so later commands refuse it on
+        another model. A direction whose size is not the model's dimension, or a layer the model does
+        not have, is an error. (Every command that takes --steer also reads the GGUF directly.)
 
         Example:
-          psr sv export --format gguf v.json --out v.gguf
+          psr sv import happy.gguf --out happy.json
+          psr generate --prompt "Hi" --steer happy.json --factor 2
         """)
 
-    @Option(help: "Export format (gguf).") var format = "gguf"
-    @Argument(help: "Steering file.") var file: String
-    @Option(help: "Output path (default: the input with .gguf).") var out: String?
-
-    func validate() throws {
-      try Check.oneOf(format, ["gguf"], "--format")
-    }
+    @OptionGroup var modelOptions: ModelOptions
+    @Argument(help: "Control vector (GGUF).") var file: String
+    @Option(help: "Output steering file (default: the input with .json).") var out: String?
 
     func run() throws {
-      let steering = try SteeringFile.load(file)
-      let path = out ?? (file.hasSuffix(".json") ? String(file.dropLast(5)) : file) + ".gguf"
-      try ControlVectorExport.gguf(steering).write(to: path)
-      log("wrote \(path)")
+      let model = try modelOptions.load()
+      let steering: SteeringFile
+      do { steering = try ControlVectorImport.steeringFile(path: file, for: model) } catch let error as CustomStringConvertible {
+        throw CLIError("\(error)")
+      }
+      let path = out ?? (file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file) + ".json"
+      try steering.save(path)
+      let layers = steering.vectors.map { "\($0.layer)" }.joined(separator: ",")
+      log("wrote \(path): \(steering.vectors.count) layer(s) (\(layers)) for \(steering.model.name)")
     }
   }
 }

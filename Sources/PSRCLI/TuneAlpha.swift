@@ -56,7 +56,12 @@ struct TuneAlpha: ParsableCommand {
 
   func run() throws {
     let model = try modelOptions.load()
-    var file = try SteeringFile.load(steer)
+    if ControlVectorImport.isGGUF(steer) && !dryRun {
+      throw CLIError(
+        "\(steer) is a control vector (GGUF), which tune-alpha cannot rewrite; import it first (psr sv import \(steer) --out FILE.json) or pass --dry-run"
+      )
+    }
+    var file = try SteeringFile.load(steer, for: model)
     let reader = try ActivationReader(path: data)
     guard reader.exampleCount > 0 else { throw CLIError("\(data) holds no complete example to score") }
     let grid = try factorGrid()

@@ -4,8 +4,9 @@ import LM
 /// `general.architecture = controlvector`, `controlvector.model_hint`,
 /// `controlvector.layer_count`, and one F32 tensor `direction.N` per layer N holding α·v,
 /// where N is the 0-based block whose output it is added to (llama.cpp skips N = 0).
+/// `modelHint` is the llama.cpp architecture of the model (``ModelFamily`` raw values are those).
 public enum ControlVectorExport {
-  public static func gguf(_ file: SteeringFile, modelHint: String = "llama") throws -> GGUFWriter {
+  public static func gguf(_ file: SteeringFile, modelHint: String = "llama", factor: Float = 1) throws -> GGUFWriter {
     guard file.gates.isEmpty else {
       throw SteeringFileError.notExportable("a \(file.kind.rawValue) file has token-dependent gates, not constant vectors")
     }
@@ -17,7 +18,10 @@ public enum ControlVectorExport {
           "the vector at layer \(v.layer) applies to positions \(v.positions); a control vector applies everywhere")
       }
       guard v.layer >= 1 else { throw SteeringFileError.notExportable("llama.cpp control vectors cannot steer layer 0") }
-      let scaled = v.vector.map { $0 * v.alpha * file.alpha }
+      guard v.layer < file.model.layerCount else {
+        throw SteeringFileError.notExportable("layer \(v.layer) is beyond the model's \(file.model.layerCount) layers")
+      }
+      let scaled = v.vector.map { $0 * v.alpha * file.alpha * factor }
       sums[v.layer] = zip(sums[v.layer] ?? [Float](repeating: 0, count: scaled.count), scaled).map { $0 + $1 }
     }
     var w = GGUFWriter()

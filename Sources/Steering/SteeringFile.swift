@@ -13,6 +13,8 @@ public enum SteeringKind: String, Codable, Sendable, CaseIterable {
   case constMSE = "const-mse"
   /// Prompt Steering Replacement: token-specific gate per layer.
   case psr
+  /// Constant vectors imported from a llama.cpp or repeng control vector (GGUF).
+  case controlVector = "control-vector"
 }
 
 /// h ← h + α·v at `layer` on `positions` (α is the trained or chosen factor).

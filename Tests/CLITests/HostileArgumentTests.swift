@@ -6,27 +6,9 @@ import XCTest
 /// with a non-zero exit and one "Error:" line naming what to fix — never a crash, a hang or a
 /// silent success. Validation runs before the model loads, so each case takes milliseconds.
 final class HostileArgumentTests: TemporaryDirectoryTestCase {
-  private func run(_ tool: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> (status: Int32, stderr: String) {
-    let executable = Fixtures.packageRoot.appendingPathComponent(".build/release/\(tool)").path
-    guard FileManager.default.fileExists(atPath: executable) else {
-      throw FixtureError("\(executable) is missing; build with swift build -c release")
-    }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    p.currentDirectoryURL = directory
-    let err = Pipe()
-    p.standardError = err
-    p.standardOutput = FileHandle.nullDevice
-    try p.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < deadline { usleep(10_000) }
-    if p.isRunning {
-      p.terminate()
-      XCTFail("\(tool) \(arguments) hung")
-    }
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+  private func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
+    let result = try CommandLineTool.run(tool, arguments, in: directory)
+    return (result.status, result.stderr)
   }
 
   /// Runs `arguments` and expects a clean refusal whose error mentions `mentioning`.

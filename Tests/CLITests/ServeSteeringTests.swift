@@ -6,8 +6,9 @@ import XCTest
   import FoundationNetworking
 #endif
 
-/// Steered serving: the server's default steering, a request's own choice, and none; each answer
-/// equals `psr generate` with the same steering, seed and temperature.
+/// Steered serving: the server's default steering, a request's own choice (a steering file or a
+/// llama.cpp control vector), and none; each answer equals `psr generate` with the same steering,
+/// seed and temperature.
 final class ServeSteeringTests: TemporaryDirectoryTestCase {
   private var server: Process?
   private let steering = Fixtures.packageRoot.appendingPathComponent("experiments/prosv/rental.prosv.json").path
@@ -50,6 +51,8 @@ final class ServeSteeringTests: TemporaryDirectoryTestCase {
     let dir = directory.appendingPathComponent("steering")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     try FileManager.default.copyItem(atPath: steering, toPath: dir.appendingPathComponent("rental.json").path)
+    let controlVector = Fixtures.url("control-vectors/smollm2.cvec.gguf").path
+    try FileManager.default.copyItem(atPath: controlVector, toPath: dir.appendingPathComponent("sea.gguf").path)
     let (process, url) = try ServeProcess.start(["--max-tokens", "12", "--steer", steering + ":2", "--steer-dir", dir.path])
     server = process
     let base: [String: Any] = ["messages": [["role": "user", "content": question]], "temperature": 0.8, "seed": 3, "max_tokens": 12]
@@ -64,6 +67,12 @@ final class ServeSteeringTests: TemporaryDirectoryTestCase {
     let own = try post(url, chosen)
     XCTAssertEqual(own.status, 200)
     XCTAssertEqual(text(own.json), try generate(["--steer", steering, "--factor", "4"]))
+
+    var sea = base
+    sea["steering"] = [["name": "sea", "factor": 1.5]]
+    let imported = try post(url, sea)
+    XCTAssertEqual(imported.status, 200)
+    XCTAssertEqual(text(imported.json), try generate(["--steer", controlVector, "--factor", "1.5"]))
 
     var none = base
     none["steering"] = [Any]()

@@ -33,6 +33,8 @@ public final class SafetensorsFile: @unchecked Sendable {
 
   public let path: String
   public let entries: [String: Entry]
+  /// The header's `__metadata__`: string keys to string values (empty when absent).
+  public let metadata: [String: String]
   private let mapping: MemoryMapping
   private let dataStart: Int
 
@@ -77,6 +79,14 @@ public final class SafetensorsFile: @unchecked Sendable {
       entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
     }
     self.entries = entries
+    if let raw = header["__metadata__"] {
+      guard let metadata = raw as? [String: String] else {
+        throw SafetensorsError.badHeader(path: path, reason: "__metadata__ is not an object of strings")
+      }
+      self.metadata = metadata
+    } else {
+      metadata = [:]
+    }
   }
 
   /// The product of the shape and the element size, or nil when it overflows.

@@ -1,0 +1,58 @@
+import ArgumentParser
+import CLICommon
+import Foundation
+import LM
+import Steering
+
+/// `psr export` (also `psr sv export`): a steering file out to llama.cpp or PyTorch.
+struct Export: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Export a steering file as a llama.cpp control vector (GGUF) or as safetensors for PyTorch.",
+    discussion: """
+      --format gguf writes a llama.cpp control vector: constant vectors applied at every position
+      (FSSV, DiffMean, Const-MSE, imported control vectors), one direction.N holding α·v per layer N
+      (llama.cpp's --control-vector), with controlvector.model_hint from the model's architecture.
+      --format safetensors writes any steering file, PSR gates (w, b, z, α per layer) and PrOSV's
+      prompt-position vectors included, with __metadata__ saying how to apply them;
+      scripts/apply_steering_torch.py applies one to a transformers model with forward hooks. The
+      steering file must have been made with --model (its layers are checked against it).
+
+      Examples:
+        psr export --format gguf evil.diffmean.json
+        psr export --format safetensors pirate.psr.json --out pirate.psr.safetensors
+        python scripts/apply_steering_torch.py --model HF_DIR --steering pirate.psr.safetensors --prompt "Hi"
+      """)
+
+  @OptionGroup var modelOptions: ModelOptions
+  @Option(help: "gguf (llama.cpp control vector) or safetensors (PyTorch).") var format = "gguf"
+  @Argument(help: "Steering file.") var file: String
+  @Option(help: "Multiplies the file's α in what is written.") var factor: Float = 1
+  @Option(help: "Output path (default: the input with .gguf or .safetensors).") var out: String?
+
+  func validate() throws {
+    try Check.oneOf(format, ["gguf", "safetensors"], "--format")
+    try Check.finite(factor, "--factor")
+    if out?.isEmpty == true { throw ValidationError("--out is empty") }
+  }
+
+  func run() throws {
+    let model = try modelOptions.load()
+    let steering = try SteeringFile.load(file, for: model)
+    do {
+      _ = try steering.intervention(for: model, file: file)
+    } catch let error as CustomStringConvertible { throw CLIError("\(error)") }
+    let stem = file.hasSuffix(".json") ? String(file.dropLast(5)) : file
+    let path = out ?? stem + "." + format
+    do {
+      switch format {
+      case "gguf":
+        try ControlVectorExport.gguf(steering, modelHint: model.configuration.family.rawValue, factor: factor).write(to: path)
+      default:
+        try SafetensorsExport.writer(steering, factor: factor).write(to: path)
+      }
+    } catch let error as SteeringFileError {
+      throw CLIError("\(file): \(error)")
+    }
+    log("wrote \(path)")
+  }
+}
