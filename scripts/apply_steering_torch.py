@@ -127,7 +127,7 @@ def main():
     args = ap.parse_args()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32)
     model.eval()
     tokenizer = None
     if args.prompt_ids is not None:

@@ -77,7 +77,7 @@ def main():
         exported = os.path.join(out, f"{family}.safetensors")
         subprocess.run([psr, "export", "--format", "safetensors", path, "--model", hf, "--out", exported], check=True)
 
-        model = AutoModelForCausalLM.from_pretrained(hf, torch_dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32)
         model.eval()
         prompt, response = ids[:PROMPT], ids[PROMPT:]
         tokens = torch.tensor([prompt + response])

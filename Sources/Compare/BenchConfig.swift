@@ -20,6 +20,9 @@ public struct BenchConfig: Sendable, Equatable {
   /// the S-PSR layer 15 of the 30-layer default model), and its epochs.
   public var apsrLayers = [3, 6, 9, 12, 15, 18, 21, 24, 27]
   public var apsrEpochs = 4
+  /// Steering files and control vectors given by the user, evaluated as methods of their own
+  /// (method name → path); the same file steers every unit.
+  public var steeringFiles: [String: String] = [:]
 
   /// The methods a run can ask for; `apsr` (A-PSR) is run only when asked, since it captures
   /// every A-PSR layer and trains through the model.
@@ -51,7 +54,7 @@ public struct BenchConfig: Sendable, Equatable {
       "factors": factors.map { "\($0)" }.joined(separator: ","), "temperature": "\(temperature)",
       "sv_epochs": "\(steeringVectorEpochs)", "persona_eval_questions": "\(personaEvalQuestions)",
       "bisection_steps": "\(bisectionSteps)", "methods": methods.joined(separator: ","), "seed": "\(seed)",
-    ].merging(
+    ].merging(steeringFiles.map { ("steer_\($0.key)", $0.value) }) { a, _ in a }.merging(
       methods.contains("apsr")
         ? ["apsr_layers": apsrLayers.map(String.init).joined(separator: ","), "apsr_epochs": "\(apsrEpochs)"] : [:]
     ) { a, _ in a }

@@ -119,6 +119,9 @@ public final class BenchRunner {
         timings[kind.rawValue] = captureSeconds + Date().timeIntervalSince(t)
       }
     }
+    for (name, path) in config.steeringFiles {
+      steering[name] = try SteeringFile.load(path, for: model).intervention(for: model, file: path)
+    }
     var results: [MethodResult] = []
     var records: [GenerationRecord] = []
     var methodTimings: [MethodTiming] = []

@@ -4,6 +4,7 @@ import Compare
 import Foundation
 import Judges
 import LM
+import Steering
 
 struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -27,6 +28,7 @@ struct Run: ParsableCommand {
         compare --bench axbench --concept-ids 3,17 --methods prompt,psr,none --out out/two
         compare --bench axbench --budget paper --methods prompt,psr,apsr,prosv,fssv,diffmean,none --out out/apsr
         compare --bench axbench --budget paper --concepts 500 --shard 3/50 --out out/c500
+        compare --bench persona --methods prompt,psr,none --steer happy=happy.cvec.gguf --out out/cvec
       """)
 
   @OptionGroup var modelOptions: ModelOptions
@@ -49,6 +51,11 @@ struct Run: ParsableCommand {
   @Option(help: "A-PSR layers, comma-separated (method apsr; default: every third layer from 3 to 27).") var apsrLayers: String?
   @Option(help: "Training samples per unit (overrides the budget).") var trainSamples: Int?
   @Option(help: "Steering factors, comma-separated (overrides the budget).") var factors: String?
+  @Option(
+    help: ArgumentHelp(
+      "Also benchmark this steering file or llama.cpp/repeng control vector (GGUF) as a method named NAME (default: the file name); repeatable. The same file steers every unit, with the factor chosen as for the other methods.",
+      valueName: "[NAME=]FILE"))
+  var steer: [String] = []
   @Option(help: "Output directory.") var out = "out/compare"
   @Option(help: "Random seed.") var seed: UInt64 = 0
   @Flag(help: "Skip units that already have results.") var resume = false
@@ -72,6 +79,27 @@ struct Run: ParsableCommand {
     try Check.within(trainSamples, 1...1_000_000, "--train-samples")
     try Check.atLeast(layer, 0, "--layer")
     if out.isEmpty { throw ValidationError("--out is empty") }
+    _ = try steeringFiles()
+  }
+
+  /// --steer entries as method name → path; names must not clash with the built-in methods.
+  private func steeringFiles() throws -> [String: String] {
+    var files: [String: String] = [:]
+    for entry in steer {
+      let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+      let path = parts.last ?? ""
+      var name = parts.count == 2 ? parts[0] : URL(fileURLWithPath: path).lastPathComponent
+      for suffix in [".json", ".gguf"] where parts.count == 1 && name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+      guard !path.isEmpty, !name.isEmpty else { throw ValidationError("--steer '\(entry)' must be FILE or NAME=FILE") }
+      guard name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+        throw ValidationError("--steer name '\(name)' may hold only letters, digits, '-', '_' and '.'")
+      }
+      guard !BenchConfig.allMethods.contains(name), files[name] == nil, !name.hasSuffix("@trained") else {
+        throw ValidationError("--steer name '\(name)' is already a method; give it another with NAME=FILE")
+      }
+      files[name] = path
+    }
+    return files
   }
 
   func run() throws {
@@ -82,6 +110,13 @@ struct Run: ParsableCommand {
     if let trainSamples { config.trainSamples = trainSamples }
     if let factors { config.factors = try Check.numbers(factors, "--factors").map(Float.init) }
     let model = try modelOptions.load()
+    config.steeringFiles = try steeringFiles().mapValues(resolvePath)
+    for (name, path) in config.steeringFiles.sorted(by: { $0.key < $1.key }) {
+      do { _ = try SteeringFile.load(path, for: model).intervention(for: model, file: path) } catch {
+        throw CLIError("--steer \(name): \(error)")
+      }
+      config.methods.append(name)
+    }
     if let apsrLayers { config.apsrLayers = try Check.integers(apsrLayers, "--apsr-layers") }
     for l in [layer] + (config.methods.contains("apsr") ? config.apsrLayers : []) where !(0..<model.configuration.layerCount).contains(l) {
       throw CLIError("layer \(l) is outside the model's 0..<\(model.configuration.layerCount)")

@@ -78,3 +78,27 @@ final class SteeringExchangeTests: TemporaryDirectoryTestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: directory.appendingPathComponent("llama8b.json").path))
   }
 }
+
+/// `compare --steer`: a control vector benchmarked as a method of its own.
+final class CompareSteerTests: TemporaryDirectoryTestCase {
+  func testControlVectorIsBenchmarkedBesideTheBuiltInMethods() throws {
+    let vector = Fixtures.url("control-vectors/smollm2.cvec.gguf").path
+    let out = directory.appendingPathComponent("run").path
+    let r = try CommandLineTool.run(
+      "compare",
+      [
+        "--model", Fixtures.modelPath, "--bench", "axbench", "--concepts", "1", "--methods", "none", "--steer", "sea=" + vector,
+        "--factors", "0.5,1", "--out", out,
+      ], timeout: 600)
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/results.json"))) as! [String: Any]
+    let methods = ((results["units"] as! [[String: Any]])[0]["methods"] as! [[String: Any]])
+    XCTAssertEqual(methods.map { $0["method"] as! String }, ["none", "sea"])
+    XCTAssertTrue([0.5, 1].contains(methods[1]["selected_factor"] as? Double), "\(methods[1])")
+    XCTAssertEqual((results["config"] as? [String: String])?["steer_sea"], vector)
+
+    let clash = try CommandLineTool.run("compare", ["--steer", "psr=" + vector, "--out", out])
+    XCTAssertNotEqual(clash.status, 0)
+    XCTAssertTrue(clash.stderr.contains("already a method"), clash.stderr)
+  }
+}
