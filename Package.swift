@@ -22,13 +22,14 @@ let package = Package(
   targets: [
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
     .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: unchecked),
     .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
     .target(name: "Embedding", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
-    .target(name: "Judges", dependencies: ["Embedding", "LM"], swiftSettings: optimize),
+    .target(name: "Judges", dependencies: ["CCurl", "Embedding", "LM"], swiftSettings: optimize),
     .target(
       name: "Compare", dependencies: ["Capture", "Judges", "LM", "PSR", "Steering", "Store"], swiftSettings: optimize),
     .target(name: "Capture", dependencies: ["LM", "Store"], swiftSettings: optimize),

@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(FoundationNetworking)
-  import FoundationNetworking
-#endif
-
 /// A client of an OpenAI-compatible `/chat/completions` endpoint, with a timeout, retries
 /// with exponential backoff (on transport errors, 429 and 5xx), a cap on requests in flight,
 /// and a persistent cache keyed by model and prompt so that a rerun does not pay twice.
@@ -23,7 +19,6 @@ public final class ChatCompletionsClient: @unchecked Sendable {
   public var maxTokens: Int
   public private(set) var statistics = Statistics()
   private let inFlight: DispatchSemaphore
-  private let session: URLSession
   private let cachePath: String?
   private var cache: [String: String] = [:]
   private let lock = NSLock()
@@ -40,10 +35,6 @@ public final class ChatCompletionsClient: @unchecked Sendable {
     self.backoff = backoff
     self.maxTokens = maxTokens
     inFlight = DispatchSemaphore(value: max(1, concurrency))
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.timeoutIntervalForRequest = timeout
-    configuration.timeoutIntervalForResource = timeout
-    session = URLSession(configuration: configuration)
     self.cachePath = cachePath
     if let cachePath, let text = try? String(contentsOfFile: cachePath, encoding: .utf8) {
       for line in text.split(separator: "\n") {
@@ -144,24 +135,26 @@ public final class ChatCompletionsClient: @unchecked Sendable {
   }
 
   private func completeOnce(_ prompt: String) throws -> String {
-    var request = URLRequest(url: baseURL.appendingPathComponent("chat/completions"))
-    request.httpMethod = "POST"
-    request.timeoutInterval = timeout
-    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-    if let apiKey, !apiKey.isEmpty { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+    var headers = ["Content-Type": "application/json"]
+    if let apiKey, !apiKey.isEmpty { headers["Authorization"] = "Bearer \(apiKey)" }
     let body: [String: Any] = [
       "model": model, "messages": [["role": "user", "content": prompt]], "temperature": 0, "max_tokens": maxTokens,
     ]
-    request.httpBody = try JSONSerialization.data(withJSONObject: body)
     lock.lock()
     statistics.requests += 1
     lock.unlock()
-    let (data, response, error) = session.synchronousData(for: request)
-    if let error { throw JudgeError.server("request to \(baseURL.absoluteString) failed: \(error.localizedDescription)") }
-    guard let http = response as? HTTPURLResponse else { throw JudgeError.server("no HTTP response from \(baseURL.absoluteString)") }
-    guard http.statusCode == 200 else {
+    let response: HTTPPost.Response
+    do {
+      response = try HTTPPost.send(
+        baseURL.appendingPathComponent("chat/completions"), body: try JSONSerialization.data(withJSONObject: body), headers: headers,
+        timeout: timeout)
+    } catch JudgeError.server(let why) {
+      throw JudgeError.server("request to \(baseURL.absoluteString) failed: \(why)")
+    }
+    let data: Data? = response.body
+    guard response.status == 200 else {
       throw JudgeError.server(
-        "HTTP \(http.statusCode) from \(baseURL.absoluteString): \(String(decoding: (data ?? Data()).prefix(200), as: UTF8.self))")
+        "HTTP \(response.status) from \(baseURL.absoluteString): \(String(decoding: response.body.prefix(200), as: UTF8.self))")
     }
     guard let object = (try? JSONSerialization.jsonObject(with: data ?? Data())) as? [String: Any],
       let choices = object["choices"] as? [[String: Any]], let message = choices.first?["message"] as? [String: Any],
@@ -169,25 +162,4 @@ public final class ChatCompletionsClient: @unchecked Sendable {
     else { throw JudgeError.server("HTTP 200 from \(baseURL.absoluteString) without choices[0].message.content") }
     return content
   }
-}
-
-extension URLSession {
-  /// A blocking request, for the judge's worker threads.
-  func synchronousData(for request: URLRequest) -> (Data?, URLResponse?, Error?) {
-    let done = DispatchSemaphore(value: 0)
-    let result = ResponseBox()
-    let task = dataTask(with: request) { data, response, error in
-      result.value = (data, response, error)
-      done.signal()
-    }
-    task.resume()
-    done.wait()
-    return result.value
-  }
-}
-
-/// The completion handler's result, handed to the waiting thread: the semaphore orders the
-/// one write before the one read, which the compiler cannot see.
-private final class ResponseBox: @unchecked Sendable {
-  var value: (Data?, URLResponse?, Error?) = (nil, nil, nil)
 }
