@@ -58,7 +58,7 @@ let package = Package(
       swiftSettings: optimize),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "CLICommonTests", dependencies: ["CLICommon"]),
-    .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "TestSupport"]),
+    .testTarget(name: "LMTests", dependencies: ["LM", "Steering", "Tensor", "TestSupport"]),
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "CHDF5", "TestSupport"]),
     .testTarget(name: "CLITests", dependencies: ["CLICommon", "LM", "Steering", "Store", "TestSupport"]),

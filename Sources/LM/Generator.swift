@@ -58,15 +58,18 @@ extension DecoderModel {
     guard !prompts.isEmpty else { return [] }
     for (i, p) in prompts.enumerated() where p.isEmpty { throw ModelError.emptyInput("prompt \(i) has no tokens") }
     let stops = options.stopTokens.union([tokenizer.endOfSequence])
-    var results = prompts.map { Generation(promptIDs: $0, ids: [], finishReason: .length, topLogProbabilities: []) }
     if let streams, streams.count != prompts.count {
       throw ModelError.invalidConfiguration("\(streams.count) stream indices for \(prompts.count) prompts")
     }
-    var generators = prompts.indices.map { SeededGenerator.stream(seed: options.sampling.seed, index: streams?[$0] ?? $0) }
-    guard options.maxNewTokens > 0 else { return results }
-    let caches = prompts.map { makeCache(capacity: $0.count + options.maxNewTokens) }
+    guard options.maxNewTokens > 0 else {
+      return prompts.map { Generation(promptIDs: $0, ids: [], finishReason: .length, topLogProbabilities: []) }
+    }
+    var sequences = prompts.indices.map {
+      DecodingSequence(
+        prompt: prompts[$0], maxNewTokens: options.maxNewTokens, seed: options.sampling.seed, stream: streams?[$0] ?? $0, model: self)
+    }
     var active = Array(prompts.indices)
-    var chunks = prompts.indices.map { ForwardChunk(tokens: prompts[$0], cache: caches[$0], promptLength: prompts[$0].count) }
+    var chunks = prompts.indices.map { ForwardChunk(tokens: prompts[$0], cache: sequences[$0].cache, promptLength: prompts[$0].count) }
     var made = 0
     for _ in 0..<options.maxNewTokens {
       let logits = try forward(chunks, logits: .last, intervention: intervention)
@@ -74,26 +77,14 @@ extension DecoderModel {
       var next: [ForwardChunk] = []
       logits.storage.withUnsafeBufferPointer { lp in
         for (row, s) in active.enumerated() {
-          let rowPointer = lp.baseAddress! + row * logits.cols
-          let token = Sampler.sample(rowPointer, count: logits.cols, parameters: options.sampling, generator: &generators[s])
-          if options.logProbabilities > 0 {
-            results[s].topLogProbabilities.append(
-              Sampler.topLogProbabilities(rowPointer, count: logits.cols, k: options.logProbabilities))
-            results[s].logProbabilities.append(rowPointer[token] - Kernels.logSumExp(rowPointer, count: logits.cols))
-          }
-          if stops.contains(token) {
-            results[s].finishReason = .endOfSequence
-            continue
-          }
-          results[s].ids.append(token)
-          made += 1
-          if let onToken, !onToken(s, token) {
-            results[s].finishReason = .stopped
-            continue
-          }
-          if results[s].ids.count < options.maxNewTokens {
+          let before = sequences[s].result.ids.count
+          let token = sequences[s].advance(
+            logits: lp.baseAddress! + row * logits.cols, count: logits.cols, sampling: options.sampling,
+            logProbabilities: options.logProbabilities, stops: stops, onToken: onToken.map { f in { f(s, $0) } })
+          made += sequences[s].result.ids.count - before
+          if let token {
             stillActive.append(s)
-            next.append(ForwardChunk(tokens: [token], cache: caches[s], promptLength: prompts[s].count))
+            next.append(sequences[s].chunk(token))
           }
         }
       }
@@ -102,7 +93,7 @@ extension DecoderModel {
       chunks = next
       if active.isEmpty { break }
     }
-    return results
+    return sequences.map(\.result)
   }
 
   /// Renders one user turn (with optional system message) and tokenizes it, control

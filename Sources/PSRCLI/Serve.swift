@@ -12,7 +12,9 @@ struct Serve: ParsableCommand {
       max_completion_tokens, temperature (default 1), top_p, seed (absent: a fresh one), n, stop,
       logprobs and top_logprobs, stream with stream_options.include_usage), GET /v1/models,
       /v1/models/{id} and /health. A parameter the server cannot honour gets HTTP 400 naming it, in
-      OpenAI's error shape. It prints "listening on http://127.0.0.1:PORT/v1" once ready. Requests are generated one at a time; beyond
+      OpenAI's error shape. It prints "listening on http://127.0.0.1:PORT/v1" once ready. Concurrent
+      requests decode together (continuous batching: a new request joins the running batch at the next
+      token), up to --max-batch sequences, each with its own steering, sampling and length; beyond
       --max-connections open connections a client gets 503. A request must arrive within 30 s, with no
       pause over 10 s. --fail-first and --delay-ms inject faults for testing clients (the LLM judge's
       retries and timeouts).
@@ -33,6 +35,7 @@ struct Serve: ParsableCommand {
   @Option(help: "TCP port on 127.0.0.1 (0 picks a free one).") var port: UInt16 = 8080
   @Option(help: "Default and largest max_tokens.") var maxTokens = 256
   @Option(help: "Open connections served at once; more get HTTP 503.") var maxConnections = 32
+  @Option(help: "Sequences decoded together at most (a request with n choices counts n); more wait for a place.") var maxBatch = 32
   @Option(help: "Steer every request by default with this steering file or control vector (FILE or FILE:FACTOR; repeatable).") var steer:
     [String] = []
   @Option(help: "Load every steering file in this directory for requests to choose by name.") var steerDir: String?
@@ -42,6 +45,7 @@ struct Serve: ParsableCommand {
   func validate() throws {
     guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
     guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+    try Check.within(maxBatch, 1...1024, "--max-batch")
     guard failFirst >= 0 else { throw ValidationError("--fail-first must be at least 0") }
     guard (0...600_000).contains(delayMs) else { throw ValidationError("--delay-ms must be in 0...600000") }
     for entry in steer { _ = try Self.parseSteer(entry) }
@@ -101,7 +105,7 @@ struct Serve: ParsableCommand {
     }
     let state = ServerState(
       model: model, name: name, maxTokens: maxTokens, failFirst: failFirst, delayMs: delayMs, steeringLibrary: library,
-      defaultSteering: defaults)
+      defaultSteering: defaults, maxBatch: maxBatch)
     if !library.isEmpty { log("steering files: \(library.keys.sorted().joined(separator: ", "))") }
     var limits = HTTPServer.Limits()
     limits.maxConnections = maxConnections

@@ -4,9 +4,11 @@ import LM
 import Steering
 
 /// Routes requests to the model, OpenAI's way: chat and text completions (whole or streamed as
-/// server-sent events), the model list, health. Generation is serialised.
+/// server-sent events), the model list, health. Concurrent requests decode together in one
+/// ``DecodeLoop`` (continuous batching), each with its own steering and sampling.
 final class ServerState: @unchecked Sendable {
   let model: DecoderModel
+  let loop: DecodeLoop
   let name: String
   let maxTokens: Int
   let delayMs: Int
@@ -18,9 +20,10 @@ final class ServerState: @unchecked Sendable {
 
   init(
     model: DecoderModel, name: String, maxTokens: Int, failFirst: Int, delayMs: Int, steeringLibrary: [String: SteeringFile] = [:],
-    defaultSteering: [(name: String, factor: Float)] = []
+    defaultSteering: [(name: String, factor: Float)] = [], maxBatch: Int = 32
   ) {
     self.model = model
+    loop = DecodeLoop(model: model, maxBatch: maxBatch)
     self.name = name
     self.maxTokens = maxTokens
     failuresLeft = failFirst
@@ -100,17 +103,11 @@ final class ServerState: @unchecked Sendable {
     let steering: (any Intervention)?
     do { steering = try intervention(steeringChoice) } catch { return .error(400, error.message, param: error.param) }
     let run = CompletionRun(
-      model: model, name: name, request: request, prompt: prompt, maxTokens: min(request.maxTokens, room), chat: chat,
+      model: model, loop: loop, name: name, request: request, prompt: prompt, maxTokens: min(request.maxTokens, room), chat: chat,
       id: (chat ? "chatcmpl-" : "cmpl-") + "\(number)", steering: steeringChoice.map { ["name": $0.name, "factor": Double($0.factor)] })
     if request.stream {
-      return .events { [self] send in
-        lock.lock()
-        defer { lock.unlock() }
-        run.stream(intervention: steering, send: send)
-      }
+      return .events { send in run.stream(intervention: steering, send: send) }
     }
-    lock.lock()
-    defer { lock.unlock() }
     do { return json(200, try run.whole(intervention: steering)) } catch { return .error(500, "\(error)") }
   }
 }
@@ -118,6 +115,7 @@ final class ServerState: @unchecked Sendable {
 /// One completion request's generation and its answer in OpenAI's shapes.
 struct CompletionRun {
   let model: DecoderModel
+  let loop: DecodeLoop
   let name: String
   let request: ChatCompletionRequest
   let prompt: [Int]
@@ -127,33 +125,33 @@ struct CompletionRun {
   let steering: [[String: Any]]
   let created = Int(Date().timeIntervalSince1970)
 
-  private var options: GenerationOptions {
-    GenerationOptions(
-      maxNewTokens: maxTokens,
-      sampling: SamplingParameters(temperature: request.temperature, topP: request.topP, seed: request.seed),
-      logProbabilities: request.logProbabilities ? max(1, request.topLogProbabilities) : 0)
-  }
-
-  /// Generates the `n` completions; `onPiece(choice, bytes, token)` gets each token's safe text.
+  /// Generates the `n` completions in the server's decode loop; `onPiece(choice, bytes, token)`
+  /// gets each token's safe text on this thread, and returning false cancels every choice.
   private func generate(
     intervention: (any Intervention)?, onPiece: ((Int, [UInt8], Int) -> Bool)? = nil
   ) throws -> (generations: [Generation], texts: [[UInt8]], stopped: [Bool]) {
-    var matchers = [StopMatcher](repeating: StopMatcher(stops: request.stop), count: request.count)
-    let generations = try model.generate(
-      prompts: Array(repeating: prompt, count: request.count), options: options, intervention: intervention,
-      streams: Array(0..<request.count),
-      onToken: { choice, token in
-        let piece = matchers[choice].append(model.tokenizer.decodeBytes([token], skipSpecial: true))
-        let goOn = onPiece?(choice, piece, token) ?? true
-        return goOn && !matchers[choice].stopped
+    let channel = ChoiceChannel(count: request.count, stops: request.stop)
+    let sampling = SamplingParameters(temperature: request.temperature, topP: request.topP, seed: request.seed)
+    let tokenizer = model.tokenizer
+    loop.submit(
+      (0..<request.count).map { choice in
+        DecodeLoop.Request(
+          prompt: prompt, maxNewTokens: maxTokens, sampling: sampling, stream: choice,
+          logProbabilities: request.logProbabilities ? max(1, request.topLogProbabilities) : 0, intervention: intervention,
+          onToken: { channel.token(choice, tokenizer.decodeBytes([$0], skipSpecial: true), $0) },
+          onFinish: { channel.finish(choice, $0) })
       })
-    var texts: [[UInt8]] = []
-    for i in matchers.indices {
-      let rest = matchers[i].finish()
-      if !rest.isEmpty { _ = onPiece?(i, rest, -1) }
-      texts.append(matchers[i].completeText)
+    while let (choice, piece, token) = channel.next() {
+      if !(onPiece?(choice, piece, token) ?? true) { channel.cancel() }
     }
-    return (generations, texts, matchers.map(\.stopped))
+    let generations = try channel.results()
+    var texts: [[UInt8]] = []
+    for i in 0..<request.count {
+      let rest = channel.matchers[i].finish()
+      if !rest.isEmpty { _ = onPiece?(i, rest, -1) }
+      texts.append(channel.matchers[i].completeText)
+    }
+    return (generations, texts, channel.matchers.map(\.stopped))
   }
 
   private func finishReason(_ g: Generation, stopped: Bool) -> String {
@@ -240,4 +238,52 @@ struct CompletionRun {
     }
     if connected { _ = send(Data("data: [DONE]\n\n".utf8)) }
   }
+}
+
+/// What the decode loop's thread hands to a request's thread: each choice's pieces of text in
+/// order (stop strings applied there), then each choice's end. `matchers` may be read once
+/// `next()` has returned nil.
+private final class ChoiceChannel: @unchecked Sendable {
+  var matchers: [StopMatcher]
+  private var queue: [(choice: Int, piece: [UInt8], token: Int)] = []
+  private var outcomes: [Result<Generation, any Error>?]
+  private var cancelled = false
+  private let condition = NSCondition()
+
+  init(count: Int, stops: [String]) {
+    matchers = Array(repeating: StopMatcher(stops: stops), count: count)
+    outcomes = Array(repeating: nil, count: count)
+  }
+
+  /// On the loop's thread: whether the choice goes on.
+  func token(_ choice: Int, _ bytes: [UInt8], _ token: Int) -> Bool {
+    condition.lock()
+    defer { condition.unlock() }
+    queue.append((choice, matchers[choice].append(bytes), token))
+    condition.signal()
+    return !cancelled && !matchers[choice].stopped
+  }
+
+  func finish(_ choice: Int, _ outcome: Result<Generation, any Error>) {
+    condition.lock()
+    outcomes[choice] = outcome
+    condition.signal()
+    condition.unlock()
+  }
+
+  func cancel() {
+    condition.lock()
+    cancelled = true
+    condition.unlock()
+  }
+
+  /// The next piece, waiting for it; nil once every choice has finished and all pieces are out.
+  func next() -> (Int, [UInt8], Int)? {
+    condition.lock()
+    defer { condition.unlock() }
+    while queue.isEmpty && outcomes.contains(where: { $0 == nil }) { condition.wait() }
+    return queue.isEmpty ? nil : queue.removeFirst()
+  }
+
+  func results() throws -> [Generation] { try outcomes.map { try $0!.get() } }
 }

@@ -1,0 +1,143 @@
+import Foundation
+import Tensor
+
+/// Continuous batching: sequences join and leave one decoding loop between steps, so concurrent
+/// requests share each forward pass. Each sequence has its own prompt, sampling, length, random
+/// stream and intervention (``RoutedIntervention``); a newcomer's prompt is prefilled in the same
+/// forward as the running sequences' next tokens.
+///
+/// A sequence's tokens do not depend on its company: it samples from its own stream, and its rows'
+/// arithmetic is row-wise (up to the last bits of a product that changes kernels with the batch's
+/// row count, as in ``DecoderModel/generate(prompts:options:intervention:streams:progress:onToken:)``).
+/// Callbacks run on the loop's thread and must be quick; a slow consumer should queue.
+public final class DecodeLoop: @unchecked Sendable {
+  /// A sequence to decode and where its tokens go.
+  public struct Request {
+    public var prompt: [Int]
+    public var maxNewTokens: Int
+    public var sampling: SamplingParameters
+    /// Which random stream of `sampling.seed` it draws from (as `generate`'s `streams`).
+    public var stream: Int
+    public var logProbabilities: Int
+    public var intervention: (any Intervention)?
+    /// Each token as it is made; false ends the sequence (finish reason `.stopped`).
+    public var onToken: (Int) -> Bool
+    /// The finished generation, or the error that ended the batch it was in.
+    public var onFinish: (Result<Generation, any Error>) -> Void
+
+    public init(
+      prompt: [Int], maxNewTokens: Int, sampling: SamplingParameters, stream: Int = 0, logProbabilities: Int = 0,
+      intervention: (any Intervention)? = nil, onToken: @escaping (Int) -> Bool = { _ in true },
+      onFinish: @escaping (Result<Generation, any Error>) -> Void
+    ) {
+      self.prompt = prompt
+      self.maxNewTokens = maxNewTokens
+      self.sampling = sampling
+      self.stream = stream
+      self.logProbabilities = logProbabilities
+      self.intervention = intervention
+      self.onToken = onToken
+      self.onFinish = onFinish
+    }
+  }
+
+  /// Counters since start, for the load test and logs.
+  public struct Statistics: Sendable {
+    public var steps = 0
+    public var tokens = 0
+    public var largestBatch = 0
+  }
+
+  public let model: DecoderModel
+  /// Sequences decoded together at most; later ones wait for a place.
+  public let maxBatch: Int
+  private var pending: [Request] = []
+  private var running: [(request: Request, state: DecodingSequence, next: ForwardChunk)] = []
+  private var counters = Statistics()
+  private let condition = NSCondition()
+  private let stops: Set<Int>
+
+  public init(model: DecoderModel, maxBatch: Int = 32) {
+    self.model = model
+    self.maxBatch = max(1, maxBatch)
+    stops = [model.tokenizer.endOfSequence]
+    // The loop holds itself: it serves for the life of the process.
+    let thread = Thread { self.run() }
+    thread.name = "decode-loop"
+    thread.start()
+  }
+
+  public var statistics: Statistics {
+    condition.lock()
+    defer { condition.unlock() }
+    return counters
+  }
+
+  /// Queues sequences; they join at the next step with room. Empty prompts or no tokens to make
+  /// finish at once.
+  public func submit(_ requests: [Request]) {
+    condition.lock()
+    pending += requests
+    condition.signal()
+    condition.unlock()
+  }
+
+  private func run() {
+    while true {
+      condition.lock()
+      while pending.isEmpty && running.isEmpty { condition.wait() }
+      let room = maxBatch - running.count
+      let joining = Array(pending.prefix(room))
+      pending.removeFirst(joining.count)
+      condition.unlock()
+      step(joining)
+    }
+  }
+
+  /// One forward: the running sequences' next tokens and the newcomers' prompts.
+  private func step(_ joining: [Request]) {
+    var batch = running
+    for r in joining {
+      guard !r.prompt.isEmpty, r.maxNewTokens > 0 else {
+        r.onFinish(.success(Generation(promptIDs: r.prompt, ids: [], finishReason: .length, topLogProbabilities: [])))
+        continue
+      }
+      let state = DecodingSequence(
+        prompt: r.prompt, maxNewTokens: r.maxNewTokens, seed: r.sampling.seed, stream: r.stream, model: model)
+      batch.append((r, state, ForwardChunk(tokens: r.prompt, cache: state.cache, promptLength: r.prompt.count)))
+    }
+    guard !batch.isEmpty else { return }
+    let logits: Matrix
+    do {
+      logits = try model.forward(
+        batch.map(\.next), logits: .last, intervention: RoutedIntervention(batch.map(\.request.intervention)))
+    } catch {
+      for b in batch { b.request.onFinish(.failure(error)) }
+      running = []
+      return
+    }
+    var kept: [(request: Request, state: DecodingSequence, next: ForwardChunk)] = []
+    var made = 0
+    logits.storage.withUnsafeBufferPointer { lp in
+      for (row, var b) in batch.enumerated() {
+        let before = b.state.result.ids.count
+        let token = b.state.advance(
+          logits: lp.baseAddress! + row * logits.cols, count: logits.cols, sampling: b.request.sampling,
+          logProbabilities: b.request.logProbabilities, stops: stops, onToken: b.request.onToken)
+        made += b.state.result.ids.count - before
+        if let token {
+          b.next = b.state.chunk(token)
+          kept.append(b)
+        } else {
+          b.request.onFinish(.success(b.state.result))
+        }
+      }
+    }
+    running = kept
+    condition.lock()
+    counters.steps += 1
+    counters.tokens += made
+    counters.largestBatch = max(counters.largestBatch, batch.count)
+    condition.unlock()
+  }
+}
