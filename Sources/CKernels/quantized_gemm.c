@@ -84,29 +84,29 @@ __attribute__((target("avx2,fma"), always_inline)) static inline block32 expand_
 
 #define AVX2 "avx2,fma"
 #define AVX512 "avx2,fma,avx512f,avx512vl"
-DEFINE_ROWS(q4_1_rows1, AVX2, expand_q4_1, 1, 1, 4, 16, 2)
-DEFINE_ROWS(q4_1_rows2, AVX2, expand_q4_1, 2, 1, 2, 16, 2)
+DEFINE_ROWS(q4_1_rows1, AVX2, expand_q4_1, 1, 1, 1, 16, 2)
+DEFINE_ROWS(q4_1_rows2, AVX2, expand_q4_1, 2, 1, 1, 16, 2)
 DEFINE_ROWS(q4_1_rows4, AVX2, expand_q4_1, 4, 1, 1, 16, 2)
 DEFINE_ROWS(q4_1_rows8, AVX2, expand_q4_1, 8, 1, 1, 16, 2)
-DEFINE_ROWS(q8_0_rows1, AVX2, expand_q8_0, 1, 1, 4, 32, 1)
-DEFINE_ROWS(q8_0_rows2, AVX2, expand_q8_0, 2, 1, 2, 32, 1)
+DEFINE_ROWS(q8_0_rows1, AVX2, expand_q8_0, 1, 1, 1, 32, 1)
+DEFINE_ROWS(q8_0_rows2, AVX2, expand_q8_0, 2, 1, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows4, AVX2, expand_q8_0, 4, 1, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows8, AVX2, expand_q8_0, 8, 1, 1, 32, 1)
 
-DEFINE_ROWS(q8_2_rows1, AVX2, expand_q8_2, 1, 1, 4, 32, 2)
-DEFINE_ROWS(q8_2_rows2, AVX2, expand_q8_2, 2, 1, 2, 32, 2)
+DEFINE_ROWS(q8_2_rows1, AVX2, expand_q8_2, 1, 1, 1, 32, 2)
+DEFINE_ROWS(q8_2_rows2, AVX2, expand_q8_2, 2, 1, 1, 32, 2)
 DEFINE_ROWS(q8_2_rows4, AVX2, expand_q8_2, 4, 1, 1, 32, 2)
 DEFINE_ROWS(q8_2_rows8, AVX2, expand_q8_2, 8, 1, 1, 32, 2)
 
-DEFINE_ROWS(q4_1_rows1x2, AVX512, expand_q4_1, 1, 2, 2, 16, 2)
+DEFINE_ROWS(q4_1_rows1x2, AVX512, expand_q4_1, 1, 2, 1, 16, 2)
 DEFINE_ROWS(q4_1_rows2x2, AVX512, expand_q4_1, 2, 2, 1, 16, 2)
 DEFINE_ROWS(q4_1_rows4x2, AVX512, expand_q4_1, 4, 2, 1, 16, 2)
 DEFINE_ROWS(q4_1_rows8x2, AVX512, expand_q4_1, 8, 2, 1, 16, 2)
-DEFINE_ROWS(q8_0_rows1x2, AVX512, expand_q8_0, 1, 2, 2, 32, 1)
+DEFINE_ROWS(q8_0_rows1x2, AVX512, expand_q8_0, 1, 2, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows2x2, AVX512, expand_q8_0, 2, 2, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows4x2, AVX512, expand_q8_0, 4, 2, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows8x2, AVX512, expand_q8_0, 8, 2, 1, 32, 1)
-DEFINE_ROWS(q8_2_rows1x2, AVX512, expand_q8_2, 1, 2, 2, 32, 2)
+DEFINE_ROWS(q8_2_rows1x2, AVX512, expand_q8_2, 1, 2, 1, 32, 2)
 DEFINE_ROWS(q8_2_rows2x2, AVX512, expand_q8_2, 2, 2, 1, 32, 2)
 DEFINE_ROWS(q8_2_rows4x2, AVX512, expand_q8_2, 4, 2, 1, 32, 2)
 DEFINE_ROWS(q8_2_rows8x2, AVX512, expand_q8_2, 8, 2, 1, 32, 2)
@@ -185,18 +185,27 @@ __attribute__((target(AVX512F), always_inline)) static inline __m256 upper_half(
     }                                                                                                          \
   }
 
-DEFINE_ROWS_Z(q4_1_rows1z, expand_q4_1_z, 1, 2, 2, 16, 2)
-DEFINE_ROWS_Z(q4_1_rows2z, expand_q4_1_z, 2, 2, 2, 16, 2)
+DEFINE_ROWS_Z(q4_1_rows1z, expand_q4_1_z, 1, 2, 1, 16, 2)
+DEFINE_ROWS_Z(q4_1_rows2z, expand_q4_1_z, 2, 2, 1, 16, 2)
 DEFINE_ROWS_Z(q4_1_rows4z, expand_q4_1_z, 4, 2, 1, 16, 2)
 DEFINE_ROWS_Z(q4_1_rows8z, expand_q4_1_z, 8, 2, 1, 16, 2)
-DEFINE_ROWS_Z(q8_0_rows1z, expand_q8_0_z, 1, 2, 2, 32, 1)
-DEFINE_ROWS_Z(q8_0_rows2z, expand_q8_0_z, 2, 2, 2, 32, 1)
+DEFINE_ROWS_Z(q8_0_rows1z, expand_q8_0_z, 1, 2, 1, 32, 1)
+DEFINE_ROWS_Z(q8_0_rows2z, expand_q8_0_z, 2, 2, 1, 32, 1)
 DEFINE_ROWS_Z(q8_0_rows4z, expand_q8_0_z, 4, 2, 1, 32, 1)
 DEFINE_ROWS_Z(q8_0_rows8z, expand_q8_0_z, 8, 2, 1, 32, 1)
-DEFINE_ROWS_Z(q8_2_rows1z, expand_q8_2_z, 1, 2, 2, 32, 2)
-DEFINE_ROWS_Z(q8_2_rows2z, expand_q8_2_z, 2, 2, 2, 32, 2)
+DEFINE_ROWS_Z(q8_2_rows1z, expand_q8_2_z, 1, 2, 1, 32, 2)
+DEFINE_ROWS_Z(q8_2_rows2z, expand_q8_2_z, 2, 2, 1, 32, 2)
 DEFINE_ROWS_Z(q8_2_rows4z, expand_q8_2_z, 4, 2, 1, 32, 2)
 DEFINE_ROWS_Z(q8_2_rows8z, expand_q8_2_z, 8, 2, 1, 32, 2)
+
+// One activation row against four weight rows: four independent sums keep the FMA units busy
+// where a single row would wait on one accumulator.
+DEFINE_ROWS(q4_1_quad, AVX2, expand_q4_1, 1, 4, 1, 16, 2)
+DEFINE_ROWS(q8_0_quad, AVX2, expand_q8_0, 1, 4, 1, 32, 1)
+DEFINE_ROWS(q8_2_quad, AVX2, expand_q8_2, 1, 4, 1, 32, 2)
+DEFINE_ROWS_Z(q4_1_quadz, expand_q4_1_z, 1, 8, 1, 16, 2)
+DEFINE_ROWS_Z(q8_0_quadz, expand_q8_0_z, 1, 8, 1, 32, 1)
+DEFINE_ROWS_Z(q8_2_quadz, expand_q8_2_z, 1, 8, 1, 32, 2)
 
 typedef void (*rows_kernel)(int, const float *const *, const uint8_t *, const float *, long, long, float *);
 
@@ -211,6 +220,9 @@ static const rows_kernel kernels_z[3][4] = {
     {q8_0_rows1z, q8_0_rows2z, q8_0_rows4z, q8_0_rows8z},
     {q8_2_rows1z, q8_2_rows2z, q8_2_rows4z, q8_2_rows8z},
 };
+
+static const rows_kernel quads[3] = {q4_1_quad, q8_0_quad, q8_2_quad};
+static const rows_kernel quads_z[3] = {q4_1_quadz, q8_0_quadz, q8_2_quadz};
 
 static int wide = -1;
 #ifndef ZMM
@@ -234,6 +246,20 @@ void psr_quantized_gemm_nt(
   for (int t0 = 0; t0 < k; t0 += kc) {
     const int len = k - t0 < kc ? k - t0 : kc, b0 = t0 / 32;
     for (int j = j0; j < j1;) {
+      // A column's kernel family (ZMM or AVX2) depends only on j, never on m, so each output
+      // is summed in the same order for any number of rows: a sequence decodes the same alone
+      // or in a batch. One row takes four columns at a time of the same family.
+      const int group = wide && ZMM ? 8 : 4;
+      if (m == 1 && j + group - 1 < j1) {
+        const uint8_t *qj = quants + (long)j * qrow + (long)b0 * qbytes;
+        const float *sj = scales + (long)j * srow + (long)b0 * nscales;
+        float out[64];
+        xr[0] = x + t0;
+        (wide && ZMM ? quads_z[format] : quads[format])(len, xr, qj, sj, qrow, srow, out);
+        for (int u = 0; u < group; u++) y[j + u] = (t0 > 0 ? y[j + u] : beta == 0 ? 0 : beta * y[j + u]) + out[u * 8];
+        j += group;
+        continue;
+      }
       const int w = wide && j + 1 < j1 ? 2 : 1;
       const uint8_t *qj = quants + (long)j * qrow + (long)b0 * qbytes;
       const float *sj = scales + (long)j * srow + (long)b0 * nscales;
@@ -241,7 +267,7 @@ void psr_quantized_gemm_nt(
         // The largest group of 8, 4, 2 or 1 rows that fits what is left.
         int left = m - i, level = left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0, rows = 1 << level;
         for (int r = 0; r < rows; r++) xr[r] = x + (long)(i + r) * k + t0;
-        float out[16];
+        float out[32];
         (w == 2 && ZMM ? kernels_z[format][level] : kernels[format][w - 1][level])(len, xr, qj, sj, qrow, srow, out);
         for (int u = 0; u < w; u++)
           for (int r = 0; r < rows; r++) {

@@ -4,12 +4,13 @@
 
 #include <immintrin.h>
 
-/// The sum of the eight lanes of v.
+/// The sum of the eight lanes of v, as ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)): the order
+/// in which psr_hsum8x8 sums each of its rows, so that both give the same bits.
 __attribute__((target("avx2,fma"), always_inline)) static inline float psr_hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
-  return _mm_cvtss_f32(s);
+  __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+  __m128 pairs = _mm_hadd_ps(lo, hi);     // v0+v1, v2+v3, v4+v5, v6+v7
+  __m128 quads = _mm_hadd_ps(pairs, pairs);  // (v0+v1)+(v2+v3), (v4+v5)+(v6+v7), …
+  return _mm_cvtss_f32(_mm_add_ss(quads, _mm_shuffle_ps(quads, quads, 0x55)));
 }
 
 /// The eight sums of a[0] … a[7], in order, in one vector: one transposed reduction instead

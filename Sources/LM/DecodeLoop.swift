@@ -2,14 +2,16 @@ import Foundation
 import Tensor
 
 /// Continuous batching: sequences join and leave one decoding loop between steps, so concurrent
-/// requests share each forward pass. Each sequence has its own prompt, sampling, length, random
-/// stream and intervention (``RoutedIntervention``); a newcomer's prompt is prefilled in the same
-/// forward as the running sequences' next tokens.
+/// requests share each decode forward. Each sequence has its own prompt, sampling, length, random
+/// stream and intervention (``RoutedIntervention``); a newcomer's prompt is prefilled alone at the
+/// next step, then it decodes with the others.
 ///
-/// A sequence's tokens do not depend on its company: it samples from its own stream, and its rows'
-/// arithmetic is row-wise (up to the last bits of a product that changes kernels with the batch's
-/// row count, as in ``DecoderModel/generate(prompts:options:intervention:streams:progress:onToken:)``).
-/// Callbacks run on the loop's thread and must be quick; a slow consumer should queue.
+/// A sequence's tokens do not depend on its company where the decode products run the project's
+/// quantized kernels (Q4_0/Q4_1/Q8_0/Q4_K/Q5_0/Q6_K files; BatchInvarianceTests): each row is summed
+/// in one order whatever the number of rows, the sequence samples from its own stream, and its
+/// prefill is the one `generate` runs. With fp32 or bf16 weights one row goes through sgemv and
+/// several through another kernel, so there a near-tie may break differently under load. Callbacks
+/// run on the loop's thread and must be quick; a slow consumer should queue.
 public final class DecodeLoop: @unchecked Sendable {
   /// A sequence to decode and where its tokens go.
   public struct Request {
@@ -45,6 +47,7 @@ public final class DecodeLoop: @unchecked Sendable {
   public struct Statistics: Sendable {
     public var steps = 0
     public var tokens = 0
+    /// The most sequences in one decode forward.
     public var largestBatch = 0
   }
 
@@ -52,7 +55,7 @@ public final class DecodeLoop: @unchecked Sendable {
   /// Sequences decoded together at most; later ones wait for a place.
   public let maxBatch: Int
   private var pending: [Request] = []
-  private var running: [(request: Request, state: DecodingSequence, next: ForwardChunk)] = []
+  private var running: [Entry] = []
   private var counters = Statistics()
   private let condition = NSCondition()
   private let stops: Set<Int>
@@ -94,30 +97,48 @@ public final class DecodeLoop: @unchecked Sendable {
     }
   }
 
-  /// One forward: the running sequences' next tokens and the newcomers' prompts.
+  private typealias Entry = (request: Request, state: DecodingSequence, next: ForwardChunk)
+
+  /// One decode forward for the running sequences, then each newcomer's prompt in a forward of its
+  /// own, as `generate` prefills one prompt: a prompt's products then take the same kernels as they
+  /// would alone (a packed prefill of many prompts crosses to sgemm).
   private func step(_ joining: [Request]) {
-    var batch = running
+    var made = 0
+    var finished: [(Request, Result<Generation, any Error>)] = []
+    var kept = running.isEmpty ? [] : advance(running, made: &made, finished: &finished)
+    let decodeRows = running.count
     for r in joining {
       guard !r.prompt.isEmpty, r.maxNewTokens > 0 else {
-        r.onFinish(.success(Generation(promptIDs: r.prompt, ids: [], finishReason: .length, topLogProbabilities: [])))
+        finished.append((r, .success(Generation(promptIDs: r.prompt, ids: [], finishReason: .length, topLogProbabilities: []))))
         continue
       }
-      let state = DecodingSequence(
-        prompt: r.prompt, maxNewTokens: r.maxNewTokens, seed: r.sampling.seed, stream: r.stream, model: model)
-      batch.append((r, state, ForwardChunk(tokens: r.prompt, cache: state.cache, promptLength: r.prompt.count)))
+      let state = DecodingSequence(prompt: r.prompt, maxNewTokens: r.maxNewTokens, seed: r.sampling.seed, stream: r.stream, model: model)
+      kept += advance(
+        [(r, state, ForwardChunk(tokens: r.prompt, cache: state.cache, promptLength: r.prompt.count))], made: &made, finished: &finished)
     }
-    guard !batch.isEmpty else { return }
+    running = kept
+    condition.lock()
+    counters.steps += 1
+    counters.tokens += made
+    counters.largestBatch = max(counters.largestBatch, decodeRows)
+    condition.unlock()
+    // After the counters, so that a caller woken by its last sequence sees them complete.
+    for (request, outcome) in finished { request.onFinish(outcome) }
+  }
+
+  /// A forward over `batch` and a token for each; returns the sequences that go on. A failed
+  /// forward ends every sequence in it with the error.
+  private func advance(
+    _ batch: [Entry], made: inout Int, finished: inout [(Request, Result<Generation, any Error>)]
+  ) -> [Entry] {
     let logits: Matrix
     do {
-      logits = try model.forward(
-        batch.map(\.next), logits: .last, intervention: RoutedIntervention(batch.map(\.request.intervention)))
+      logits = try model.forward(batch.map(\.next), logits: .last, intervention: RoutedIntervention(batch.map(\.request.intervention)))
     } catch {
-      for b in batch { b.request.onFinish(.failure(error)) }
-      running = []
-      return
+      finished += batch.map { ($0.request, .failure(error)) }
+      return []
     }
-    var kept: [(request: Request, state: DecodingSequence, next: ForwardChunk)] = []
-    var made = 0
+    var kept: [Entry] = []
     logits.storage.withUnsafeBufferPointer { lp in
       for (row, var b) in batch.enumerated() {
         let before = b.state.result.ids.count
@@ -129,15 +150,10 @@ public final class DecodeLoop: @unchecked Sendable {
           b.next = b.state.chunk(token)
           kept.append(b)
         } else {
-          b.request.onFinish(.success(b.state.result))
+          finished.append((b.request, .success(b.state.result)))
         }
       }
     }
-    running = kept
-    condition.lock()
-    counters.steps += 1
-    counters.tokens += made
-    counters.largestBatch = max(counters.largestBatch, batch.count)
-    condition.unlock()
+    return kept
   }
 }
