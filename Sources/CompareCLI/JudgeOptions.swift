@@ -36,6 +36,15 @@ struct JudgeOptions: ParsableArguments {
   /// Paths are taken relative to the working directory, else to the executable's checkout.
   static func resolve(_ path: String) -> String { resolvePath(path) }
 
+  /// The cache file: found as it is, else in its directory as resolved (judges/ of the checkout),
+  /// so that a first run from another directory starts the same cache that later runs find.
+  var resolvedCache: String {
+    let found = Self.resolve(judgeCache)
+    guard found == judgeCache, !judgeCache.hasPrefix("/"), !FileManager.default.fileExists(atPath: judgeCache) else { return found }
+    let directory = (judgeCache as NSString).deletingLastPathComponent
+    return directory.isEmpty ? judgeCache : Self.resolve(directory) + "/" + (judgeCache as NSString).lastPathComponent
+  }
+
   func make(model: DecoderModel) throws -> any Judge { try make { model } }
 
   /// The judge; `model` is loaded only for the embedded judge (its fluency score needs the LM),
@@ -61,7 +70,7 @@ enum LLMJudgeFactory {
     }
     let client = ChatCompletionsClient(
       baseURL: url, model: o.judgeModel!, apiKey: ProcessInfo.processInfo.environment[o.judgeKeyEnv],
-      concurrency: o.judgeConcurrency, timeout: o.judgeTimeout, retries: o.judgeRetries, cachePath: JudgeOptions.resolve(o.judgeCache))
+      concurrency: o.judgeConcurrency, timeout: o.judgeTimeout, retries: o.judgeRetries, cachePath: o.resolvedCache)
     return LLMJudge(client: client)
   }
 }
