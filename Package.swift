@@ -5,6 +5,9 @@ import PackageDescription
 /// measured to cost (experiments/bench: psr bench with and without, 2026-11-28).
 let unchecked: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 let optimize: [SwiftSetting] = []
+/// The command-line front-ends are thin; testable in release so that CLITests can parse their
+/// commands with ArgumentParser's own `parse`.
+let frontEnd: [SwiftSetting] = [.unsafeFlags(["-enable-testing"])]
 
 let package = Package(
   name: "PSRSteering",
@@ -40,14 +43,14 @@ let package = Package(
     .executableTarget(
       name: "CaptureCLI",
       dependencies: ["Capture", "CLICommon", "LM", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-      swiftSettings: optimize),
+      swiftSettings: frontEnd),
     .executableTarget(
       name: "PSRCLI",
       dependencies: [
         "CLICommon", "Capture", "Embedding", "Judges", "LM", "PSR", "Steering", "Store", "Tensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      swiftSettings: optimize),
+      swiftSettings: frontEnd),
     .target(name: "TestSupport", dependencies: ["LM"], path: "Tests/TestSupport"),
     .executableTarget(
       name: "CompareCLI",
@@ -55,13 +58,14 @@ let package = Package(
         "CLICommon", "Capture", "Compare", "Embedding", "Judges", "LM", "PSR", "Steering", "Store",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
-      swiftSettings: optimize),
+      swiftSettings: frontEnd),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "CLICommonTests", dependencies: ["CLICommon"]),
     .testTarget(name: "LMTests", dependencies: ["LM", "Steering", "Tensor", "TestSupport"]),
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "CHDF5", "TestSupport"]),
-    .testTarget(name: "CLITests", dependencies: ["CLICommon", "LM", "Steering", "Store", "TestSupport"]),
+    .testTarget(
+      name: "CLITests", dependencies: ["CaptureCLI", "CLICommon", "CompareCLI", "LM", "PSRCLI", "Steering", "Store", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CompareTests", dependencies: ["Compare", "Judges", "Embedding", "LM", "Store", "TestSupport"]),
     .testTarget(name: "JudgesTests", dependencies: ["Judges", "Embedding", "LM", "TestSupport"]),

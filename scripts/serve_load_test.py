@@ -138,6 +138,8 @@ def main():
         print(json.dumps(record))
         for e in errors[:5]:
             print("error:", e, file=sys.stderr)
+        for i in differ[:3]:
+            print(f"request {i} differs:\n  concurrent: {together[i]['text']!r}\n  serial:     {serial[i]['text']!r}", file=sys.stderr)
         if args.out:
             with open(args.out, "a") as f:
                 f.write(json.dumps(record) + "\n")

@@ -50,6 +50,16 @@ public enum Check {
     try list(text, flag, expecting: "one of \(allowed.joined(separator: ", "))") { allowed.contains($0) ? $0 : nil }
   }
 
+  /// The parser of a comma-separated option whose entries are an enum's raw values, for
+  /// `@Option(transform:)`: the list is typed when parsed, and an empty list or a bad entry is an
+  /// error naming it and the choices.
+  public static func list<T: CaseIterable & RawRepresentable>(of type: T.Type, _ flag: String) -> (String) throws -> [T]
+  where T.RawValue == String {
+    { text in
+      try list(text, flag, expecting: "one of \(T.allCases.map(\.rawValue).joined(separator: ", "))") { T(rawValue: $0) }
+    }
+  }
+
   /// One of `allowed`.
   public static func oneOf(_ value: String, _ allowed: [String], _ flag: String) throws {
     guard allowed.contains(value) else { throw ValidationError("\(flag) must be \(allowed.joined(separator: ", ")), not '\(value)'") }

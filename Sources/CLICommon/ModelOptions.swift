@@ -16,21 +16,23 @@ public struct ModelOptions: ParsableArguments {
     help: ArgumentHelp(
       "Render prompts with this built-in chat template instead of the one detected in the model's files: chatml, qwen3, llama3, gemma or mistral.",
       valueName: "name"))
-  public var chatTemplate: String?
+  public var chatTemplate: ChatTemplate.Style?
 
   @Option(
     name: .long,
     help: ArgumentHelp(
       "How to hold the weights: fp32 (a 4-byte copy of each, fastest for small models), native (the file's own blocks, memory-mapped, expanded per product; what fits 7–8B models in 24 GB) or auto (fp32 up to 1B parameters).",
       valueName: "fp32|native|auto"))
-  public var weights: String = "auto"
+  public var weights: WeightsChoice = .auto
+
+  /// `--weights`: a precision, or auto (chosen by the model's size).
+  public enum WeightsChoice: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case fp32, native, auto
+    var precision: WeightPrecision? { WeightPrecision(rawValue: rawValue) }
+  }
 
   public func validate() throws {
-    guard weights == "auto" || WeightPrecision(rawValue: weights) != nil else {
-      throw ValidationError("--weights must be fp32, native or auto, not '\(weights)'")
-    }
     if let model, model.isEmpty { throw ValidationError("--model is empty") }
-    if let chatTemplate { try Check.oneOf(chatTemplate, ChatTemplate.Style.allCases.map(\.rawValue), "--chat-template") }
   }
 
   public init() {}
@@ -51,7 +53,7 @@ public struct ModelOptions: ParsableArguments {
       throw CLIError("model \(path) does not exist; run scripts/setup.sh or pass --model")
     }
     do {
-      return try DecoderModel(path: path, weights: WeightPrecision(rawValue: weights), chatTemplate: chatTemplate)
+      return try DecoderModel(path: path, weights: weights.precision, chatTemplate: chatTemplate?.rawValue)
     } catch let error as ChatTemplateError {
       throw CLIError("\(error)")
     } catch let error as CustomStringConvertible {
@@ -60,3 +62,5 @@ public struct ModelOptions: ParsableArguments {
     }
   }
 }
+
+extension ChatTemplate.Style: ExpressibleByArgument {}

@@ -43,7 +43,7 @@ struct CaptureCommand: ParsableCommand {
   @Option(help: "Layers to record, comma-separated (0-based block outputs).") var layers: String?
   @Flag(help: "Record every layer.") var allLayers = false
   @Option(help: "Output HDF5 file.") var out: String
-  @Option(help: "Where P goes: system or prefix.") var promptPosition: String = "prefix"
+  @Option(help: "Where P goes: system or prefix.") var promptPosition = PromptPosition.prefix
   @Option(help: "Responses sampled per instruction (when the input has no output).") var samples = 1
   @Option(help: "Response tokens at most.") var maxNewTokens = 128
   @Option(help: "Sampling temperature for responses.") var temperature: Float = 1
@@ -61,7 +61,6 @@ struct CaptureCommand: ParsableCommand {
     if layers == nil && !allLayers { throw ValidationError("pass --layers L,… or --all-layers") }
     if layers != nil && allLayers { throw ValidationError("pass --layers or --all-layers, not both") }
     if let layers { _ = try Check.integers(layers, "--layers") }
-    try Check.oneOf(promptPosition, ["system", "prefix"], "--prompt-position")
     try Check.atLeast(samples, 1, "--samples")
     try Check.within(maxNewTokens, 1...(1 << 20), "--max-new-tokens")
     try Check.within(batchSize, 1...4096, "--batch-size")
@@ -102,7 +101,7 @@ struct CaptureCommand: ParsableCommand {
       throw CLIError("--max-new-tokens \(maxNewTokens) does not fit the model's context of \(model.configuration.contextLength) tokens")
     }
     let options = CaptureOptions(
-      steeringPrompt: prompt, promptPosition: PromptPosition(rawValue: promptPosition)!, layers: layerList, samples: samples,
+      steeringPrompt: prompt, promptPosition: promptPosition, layers: layerList, samples: samples,
       maxNewTokens: maxNewTokens, temperature: temperature, seed: seed, batchSize: batchSize)
     let capture = try ActivationCapture(model: model, options: options)
     var header = try capture.header(toolVersion: "psr-steering 0.1")
@@ -185,3 +184,5 @@ extension CaptureCommand {
   /// `--x -1` reaches the option's check as `--x=-1` would.
   static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
 }
+
+extension PromptPosition: ExpressibleByArgument {}

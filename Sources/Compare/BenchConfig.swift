@@ -26,7 +26,7 @@ public struct BenchConfig: Sendable, Equatable {
 
   /// The methods a run can ask for; `apsr` (A-PSR) is run only when asked, since it captures
   /// every A-PSR layer and trains through the model.
-  public static let allMethods = ["prompt", "psr", "apsr", "prosv", "fssv", "diffmean", "none"]
+  public static let allMethods = BenchMethod.allCases.map(\.rawValue)
   /// The methods of a run that names none.
   public static let defaultMethods = ["prompt", "psr", "prosv", "fssv", "diffmean", "none"]
 
@@ -59,6 +59,11 @@ public struct BenchConfig: Sendable, Equatable {
         ? ["apsr_layers": apsrLayers.map(String.init).joined(separator: ","), "apsr_epochs": "\(apsrEpochs)"] : [:]
     ) { a, _ in a }
   }
+}
+
+/// The built-in methods of a benchmark.
+public enum BenchMethod: String, CaseIterable, Sendable {
+  case prompt, psr, apsr, prosv, fssv, diffmean, none
 }
 
 /// A stable 64-bit hash (FNV-1a) of a unit id, for per-unit seeds.

@@ -7,7 +7,7 @@ import LM
 
 /// Which judge scores responses, shared by `compare` and `compare judge`.
 struct JudgeOptions: ParsableArguments {
-  @Option(help: "embedded (offline, default) or openai (an OpenAI-compatible chat-completions server).") var judge = "embedded"
+  @Option(help: "embedded (offline, default) or openai (an OpenAI-compatible chat-completions server).") var judge = JudgeKind.embedded
   @Option(help: "Calibration of the embedded judge.") var calibration = "judges/calibration.json"
   @Option(help: "Directory with the sentence encoder's model.safetensors and tokenizer.json.") var encoder = "models/all-minilm-l6-v2"
   @Option(help: "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.") var judgeURL: String?
@@ -19,8 +19,7 @@ struct JudgeOptions: ParsableArguments {
   @Option(help: "Cache file of LLM judge answers (JSON Lines), keyed by prompt.") var judgeCache = "judges/cache.jsonl"
 
   func validate() throws {
-    try Check.oneOf(judge, ["embedded", "openai"], "--judge")
-    if judge == "openai" && (judgeURL == nil || judgeModel == nil) {
+    if judge == .openai && (judgeURL == nil || judgeModel == nil) {
       throw ValidationError("--judge openai needs --judge-url and --judge-model")
     }
     if let judgeURL {
@@ -50,7 +49,7 @@ struct JudgeOptions: ParsableArguments {
   /// The judge; `model` is loaded only for the embedded judge (its fluency score needs the LM),
   /// never for `--judge openai`.
   func make(model load: () throws -> DecoderModel) throws -> any Judge {
-    if judge == "openai" {
+    if judge == .openai {
       return try LLMJudgeFactory.make(self)
     }
     let model = try load()

@@ -33,12 +33,14 @@ struct Run: ParsableCommand {
 
   @OptionGroup var modelOptions: ModelOptions
   @OptionGroup var judgeOptions: JudgeOptions
-  @Option(help: "Benches, comma-separated: axbench, persona.") var bench = "axbench,persona"
-  @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = "small"
+  @Option(help: "Benches, comma-separated: axbench, persona (default: both).", transform: Check.list(of: Benchmark.self, "--bench"))
+  var bench: [Benchmark] = [.axbench, .persona]
+  @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = Budget.small
   @Option(
     help:
-      "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, diffmean, none (default: all but apsr, the A-PSR fit through the model).")
-  var methods: String?
+      "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, diffmean, none (default: all but apsr, the A-PSR fit through the model).",
+    transform: Check.list(of: BenchMethod.self, "--methods"))
+  var methods: [BenchMethod]?
   @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile =
     "experiments/data/axbench/concept500_2b_l20.jsonl"
   @Option(help: "Use the first N concepts (default: 2 small, 10 paper).") var concepts: Int?
@@ -67,9 +69,6 @@ struct Run: ParsableCommand {
   }
 
   func validate() throws {
-    try Check.oneOf(budget, ["small", "paper"], "--budget")
-    _ = try Check.names(bench, "--bench", allowed: ["axbench", "persona"])
-    if let methods { _ = try Check.names(methods, "--methods", allowed: BenchConfig.allMethods) }
     if parsedShard == nil { throw ValidationError("--shard must be i/N with 0 ≤ i < N") }
     if let apsrLayers { _ = try Check.integers(apsrLayers, "--apsr-layers") }
     if let conceptIDs { _ = try Check.integers(conceptIDs, "--concept-ids") }
@@ -103,10 +102,10 @@ struct Run: ParsableCommand {
   }
 
   func run() throws {
-    var config = budget == "paper" ? BenchConfig.paper : BenchConfig.small
+    var config = budget == .paper ? BenchConfig.paper : BenchConfig.small
     config.layer = layer
     config.seed = seed
-    if let methods { config.methods = try Check.names(methods, "--methods", allowed: BenchConfig.allMethods) }
+    if let methods { config.methods = methods.map(\.rawValue) }
     if let trainSamples { config.trainSamples = trainSamples }
     if let factors { config.factors = try Check.numbers(factors, "--factors").map(Float.init) }
     let model = try modelOptions.load()
@@ -139,25 +138,25 @@ struct Run: ParsableCommand {
 
   private func makeUnits(_ config: BenchConfig) throws -> [BenchUnit] {
     var units: [BenchUnit] = []
-    let benches = Set(bench.split(separator: ",").map(String.init))
+    let benches = Set(bench)
     do {
-      if benches.contains("axbench") {
+      if benches.contains(.axbench) {
         var all = try BenchmarkData.axbenchConcepts(JudgeOptions.resolve(conceptFile))
         if let conceptIDs {
           let ids = try Check.integers(conceptIDs, "--concept-ids")
           all = ids.compactMap { id in all.first { $0.conceptID == id } }
           guard all.count == ids.count else { throw CLIError("some --concept-ids are not in \(conceptFile)") }
         } else {
-          all = Array(all.prefix(concepts ?? (budget == "paper" ? 10 : 2)))
+          all = Array(all.prefix(concepts ?? (budget == .paper ? 10 : 2)))
         }
         let pool = Array(Set(try BenchmarkData.axbenchExamples(JudgeOptions.resolve(instructionPool)).map(\.instruction))).sorted()
         let alpacaInstructions = try BenchmarkData.alpaca(JudgeOptions.resolve(alpaca)).map(\.instruction)
         units += BenchUnit.axbench(concepts: all, instructionPool: pool, alpaca: alpacaInstructions, config: config)
       }
-      if benches.contains("persona") {
+      if benches.contains(.persona) {
         let names =
           traits.map { $0.split(separator: ",").map(String.init) }
-          ?? (budget == "paper" ? ["apathetic", "evil", "humorous", "impolite", "optimistic"] : ["evil"])
+          ?? (budget == .paper ? ["apathetic", "evil", "humorous", "impolite", "optimistic"] : ["evil"])
         let dir = JudgeOptions.resolve(personaDir)
         for name in names {
           units.append(

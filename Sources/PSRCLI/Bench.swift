@@ -20,20 +20,17 @@ struct Bench: ParsableCommand {
   @Option(help: "Prompt length for the prefill measurement.") var prefillTokens = 512
   @Option(help: "Tokens per stream for the decode measurements.") var decodeTokens = 128
   @Flag(help: "Print one JSON object.") var json = false
-  @Option(help: "Measure only these figures, comma-separated (prefill, decode, batch16, batch64, train, capture, score, psr).")
-  var only: String?
+  @Option(
+    help: "Measure only these figures, comma-separated (prefill, decode, batch16, batch64, train, capture, score, psr).",
+    transform: Check.list(of: BenchFigure.self, "--only"))
+  var only: [BenchFigure]?
 
-  private func wants(_ figure: String) -> Bool {
-    only.map { $0.split(separator: ",").map(String.init).contains(figure) } ?? true
-  }
-
-  static let figures = ["prefill", "decode", "batch16", "batch64", "train", "capture", "score", "psr"]
+  private func wants(_ figure: BenchFigure) -> Bool { only?.contains(figure) ?? true }
 
   func validate() throws {
     try Check.within(runs, 1...100, "--runs")
     try Check.within(prefillTokens, 1...(1 << 20), "--prefill-tokens")
     try Check.within(decodeTokens, 1...(1 << 20), "--decode-tokens")
-    if let only { _ = try Check.names(only, "--only", allowed: Self.figures) }
   }
 
   func run() throws {
@@ -52,7 +49,7 @@ struct Bench: ParsableCommand {
     var generator = SeededGenerator(seed: 1)
     let low = min(100, vocabulary / 2)
     let prompt = (0..<prefillTokens).map { _ in Int(generator.next() % UInt64(vocabulary - low)) + low }
-    if wants("prefill") {
+    if wants(.prefill) {
       record(
         "prefill_tok_s",
         try median(runs) {
@@ -62,7 +59,7 @@ struct Bench: ParsableCommand {
           }
         })
     }
-    for streams in [1, 16, 64] where wants(streams == 1 ? "decode" : "batch\(streams)") {
+    for streams in [1, 16, 64] where wants(BenchFigure(rawValue: streams == 1 ? "decode" : "batch\(streams)")!) {
       let key = streams == 1 ? "decode_tok_s" : "batch\(streams)_tok_s"
       record(key, try median(streams == 1 ? runs : 1) { try decodeRate(model, streams: streams) })
     }
@@ -74,7 +71,7 @@ struct Bench: ParsableCommand {
         response: (0..<112).map { _ in Int(generator.next() % 40_000) + 100 })
     }
     for (key, positions) in [("train_fssv_tok_s", PositionSet.all), ("train_prosv_tok_s", .prompt(prefix: 2, suffix: 2))]
-    where wants("train") {
+    where wants(.train) {
       record(
         key,
         try median(runs) {
@@ -82,10 +79,10 @@ struct Bench: ParsableCommand {
           return try time(tokens: 512) { _ = try model.responseLoss(sequences, intervention: steering, backward: true) }
         })
     }
-    if wants("capture") { record("capture_tok_s", try median(runs) { try captureRate(model) }) }
-    if wants("score") { record("score_tok_s", try median(runs) { try scoreRate(model) }) }
+    if wants(.capture) { record("capture_tok_s", try median(runs) { try captureRate(model) }) }
+    if wants(.score) { record("score_tok_s", try median(runs) { try scoreRate(model) }) }
     let gate = PSRGate(gates: [GateEntry(layer: 15, weight: vector.map { $0 / 100 }, bias: 0.1, direction: vector)])
-    if wants("psr") {
+    if wants(.psr) {
       // The gate costs one dot product and one axpy per token and layer, far below the ±10%
       // run-to-run noise of this machine; so the headline figure is the time spent inside the
       // hook over the unsteered decode time of the same run, and the A/B ratio (median of

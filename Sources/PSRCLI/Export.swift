@@ -24,13 +24,12 @@ struct Export: ParsableCommand {
       """)
 
   @OptionGroup var modelOptions: ModelOptions
-  @Option(help: "gguf (llama.cpp control vector) or safetensors (PyTorch).") var format = "gguf"
+  @Option(help: "gguf (llama.cpp control vector) or safetensors (PyTorch).") var format = ExportFormat.gguf
   @Argument(help: "Steering file.") var file: String
   @Option(help: "Multiplies the file's α in what is written.") var factor: Float = 1
   @Option(help: "Output path (default: the input with .gguf or .safetensors).") var out: String?
 
   func validate() throws {
-    try Check.oneOf(format, ["gguf", "safetensors"], "--format")
     try Check.finite(factor, "--factor")
     if out?.isEmpty == true { throw ValidationError("--out is empty") }
   }
@@ -42,12 +41,12 @@ struct Export: ParsableCommand {
       _ = try steering.intervention(for: model, file: file)
     } catch let error as CustomStringConvertible { throw CLIError("\(error)") }
     let stem = file.hasSuffix(".json") ? String(file.dropLast(5)) : file
-    let path = out ?? stem + "." + format
+    let path = out ?? stem + "." + format.rawValue
     do {
       switch format {
-      case "gguf":
+      case .gguf:
         try ControlVectorExport.gguf(steering, modelHint: model.configuration.family.rawValue, factor: factor).write(to: path)
-      default:
+      case .safetensors:
         try SafetensorsExport.writer(steering, factor: factor).write(to: path)
       }
     } catch let error as SteeringFileError {

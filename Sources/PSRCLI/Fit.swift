@@ -28,8 +28,8 @@ struct Fit: ParsableCommand {
   @Option(help: "Capture file (HDF5) from the capture command.") var data: String
   @Option(help: "The layer to fit (S-PSR).") var layer: Int?
   @Option(help: "Layers to fit, comma-separated (A-PSR, LL).") var layers: String?
-  @Option(help: "mse or ll.") var objective = "mse"
-  @Option(help: "single (one layer, from the file) or all (the chosen layers through the model).") var variant = "single"
+  @Option(help: "mse or ll.") var objective = PSRObjective.mse
+  @Option(help: "single (one layer, from the file) or all (the chosen layers through the model).") var variant = FitVariant.single
   @Option(help: "Output steering file.") var out: String
   @Option(help: "Fraction of examples held out for validation.") var validationFraction = 0.2
   @Option(help: "Epochs.") var epochs: Int?
@@ -41,8 +41,6 @@ struct Fit: ParsableCommand {
   @Flag(help: "Print the summary as one JSON object.") var json = false
 
   func validate() throws {
-    try Check.oneOf(objective, ["mse", "ll"], "--objective")
-    try Check.oneOf(variant, ["single", "all"], "--variant")
     if (layer == nil) == (layers == nil) { throw ValidationError("pass --layer L or --layers L,…") }
     try Check.atLeast(layer, 0, "--layer")
     if let layers { _ = try Check.integers(layers, "--layers") }
@@ -51,7 +49,7 @@ struct Fit: ParsableCommand {
     try Check.finite(learningRate, "--learning-rate", in: Float.leastNonzeroMagnitude...10)
     try Check.finite(weightDecay, "--weight-decay", in: 0...1_000)
     try Check.atLeast(patience, 0, "--patience")
-    if variant == "single" && objective == "mse" && (layers.map { (try? Check.integers($0, "--layers"))?.count ?? 0 } ?? 1) != 1 {
+    if variant == .single && objective == .mse && (layers.map { (try? Check.integers($0, "--layers"))?.count ?? 0 } ?? 1) != 1 {
       throw ValidationError("S-PSR fits one layer; use --variant all for several")
     }
     if out.isEmpty { throw ValidationError("--out is empty") }
@@ -71,7 +69,7 @@ struct Fit: ParsableCommand {
     guard reader.exampleCount > 0, reader.tokenCount > 0 else {
       throw CLIError("\(data) holds no complete example to fit on (n_examples is \(reader.exampleCount))")
     }
-    if variant == "single" && objective == "mse" {
+    if variant == .single && objective == .mse {
       try fitSingle(reader)
     } else {
       try fitThroughModel(reader)
@@ -86,8 +84,8 @@ struct Fit: ParsableCommand {
     var f = SteeringFile(
       kind: kind, model: fingerprint(reader.header), tokenizer: "as captured", chatTemplate: reader.header.chatTemplateID)
     f.training = [
-      "data": .string(data), "steering_prompt": .string(reader.header.steeringPrompt), "objective": .string(objective),
-      "variant": .string(variant), "seed": .number(Double(seed)),
+      "data": .string(data), "steering_prompt": .string(reader.header.steeringPrompt), "objective": .string(objective.rawValue),
+      "variant": .string(variant.rawValue), "seed": .number(Double(seed)),
     ]
     return f
   }
@@ -140,7 +138,7 @@ struct Fit: ParsableCommand {
   private func fitThroughModel(_ reader: ActivationReader) throws {
     let model = try modelOptions.load()
     try (try model.fingerprint).requireMatch(fingerprint(reader.header), file: data)
-    var fitter = ModelPSRFit(model: model, layers: layerList, objective: PSRObjective(rawValue: objective)!)
+    var fitter = ModelPSRFit(model: model, layers: layerList, objective: objective)
     if let epochs { fitter.epochs = epochs }
     if let learningRate { fitter.learningRate = learningRate }
     fitter.seed = seed
@@ -163,7 +161,7 @@ struct Fit: ParsableCommand {
     psr.training["val_loss_at_init"] = .number(Double(before))
     try psr.save(out)
     let summary: [String: Any] = [
-      "objective": objective, "layers": layerList, "val_loss_at_init": Double(before), "val_loss": Double(after),
+      "objective": objective.rawValue, "layers": layerList, "val_loss_at_init": Double(before), "val_loss": Double(after),
       "gate_zero_fraction": gate.tokensSeen > 0 ? Double(gate.tokensGatedOff) / Double(gate.tokensSeen) : 0,
     ]
     if json {

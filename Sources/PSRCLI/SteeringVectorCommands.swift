@@ -26,9 +26,9 @@ struct SteeringVectorCommand: ParsableCommand {
         """)
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "fssv or prosv.") var kind: String
+    @Option(help: "fssv or prosv.") var kind: TrainableKind
     @Option(help: "Layer (0-based block output) to steer.") var layer: Int
-    @Option(help: "Positions (default: p2+s2 for prosv, all for fssv).") var positions: String?
+    @Option(help: "Positions: all, response, pN, sN or pN+sM (default: p2+s2 for prosv, all for fssv).") var positions: PositionSet?
     @Option(help: "JSON Lines with instruction and output; lines labelled other than positive are skipped.") var data: String
     @Option(help: "Keep only lines with this concept_id (AxBench files).") var conceptID: Int?
     @Option(help: "Use at most this many examples.") var limit: Int?
@@ -44,10 +44,6 @@ struct SteeringVectorCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
     func validate() throws {
-      try Check.oneOf(kind, ["fssv", "prosv"], "--kind")
-      if let positions {
-        do { _ = try PositionSet(parsing: positions) } catch { throw ValidationError("--positions: \(error)") }
-      }
       try Check.atLeast(layer, 0, "--layer")
       try Check.atLeast(limit, 1, "--limit")
       try Check.finite(factorInit, "--factor-init")
@@ -62,9 +58,9 @@ struct SteeringVectorCommand: ParsableCommand {
 
     func run() throws {
       let model = try modelOptions.load()
-      let steeringKind: SteeringKind = kind == "prosv" ? .prosv : .fssv
+      let steeringKind = kind.steeringKind
       var o = SteeringVectorTrainingOptions.defaults(kind: steeringKind, layer: layer)
-      if let positions { o.positions = try PositionSet(parsing: positions) }
+      if let positions { o.positions = positions }
       if let factorInit { o.factorInit = factorInit }
       if let factorLR { o.factorLearningRate = factorLR }
       if let vectorInit { o.vectorInit = vectorInit }
@@ -93,7 +89,7 @@ struct SteeringVectorCommand: ParsableCommand {
         if let conceptID { f.training["concept_id"] = .number(Double(conceptID)) }
         return f
       }
-      log("training \(kind) at layer \(layer), positions \(o.positions), on \(sequences.count) examples, \(o.epochs) epochs")
+      log("training \(kind.rawValue) at layer \(layer), positions \(o.positions), on \(sequences.count) examples, \(o.epochs) epochs")
       var lastEpochLoss: [Float] = []
       do {
         _ = try trainer.train(

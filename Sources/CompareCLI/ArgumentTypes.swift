@@ -1,0 +1,22 @@
+import ArgumentParser
+import CLICommon
+import Compare
+
+// The typed values of compare's options: a bad one is refused by the parser, naming the choices.
+
+/// `--bench`.
+enum Benchmark: String, CaseIterable, ExpressibleByArgument {
+  case axbench, persona
+}
+
+/// `--budget`: the presets of BenchConfig.
+enum Budget: String, CaseIterable, ExpressibleByArgument {
+  case small, paper
+}
+
+/// `--judge`.
+enum JudgeKind: String, CaseIterable, ExpressibleByArgument {
+  case embedded, openai
+}
+
+extension BenchMethod: ExpressibleByArgument {}

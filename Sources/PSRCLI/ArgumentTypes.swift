@@ -1,0 +1,34 @@
+import ArgumentParser
+import CLICommon
+import PSR
+import Steering
+
+// The typed values of psr's options: a bad one is refused by the parser, naming the choices.
+
+extension PSRObjective: ExpressibleByArgument {}
+
+/// `sv train --kind`: the steering vectors that train by gradient.
+enum TrainableKind: String, CaseIterable, ExpressibleByArgument {
+  case fssv, prosv
+  var steeringKind: SteeringKind { self == .prosv ? .prosv : .fssv }
+}
+
+/// `fit --variant`: one layer from the file, or all chosen layers through the model.
+enum FitVariant: String, CaseIterable, ExpressibleByArgument {
+  case single, all
+}
+
+/// `export --format`.
+enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
+  case gguf, safetensors
+}
+
+/// `bench --only`: the figures bench can measure.
+enum BenchFigure: String, CaseIterable, ExpressibleByArgument {
+  case prefill, decode, batch16, batch64, train, capture, score, psr
+}
+
+extension PositionSet: ExpressibleByArgument {
+  public init?(argument: String) { try? self.init(parsing: argument) }
+  public var defaultValueDescription: String { description }
+}
