@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks `psr serve` with the official openai Python client (pinned below), installed for this check
-# only into .build/openai-client on first use, against the default model. Run after scripts/setup.sh.
+# only into .build/openai-client on first use, and with curl, against the default model. Run after scripts/setup.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -16,3 +16,28 @@ for _ in $(seq 120); do grep -q "listening on" "$log" && break; sleep 0.5; done
 url=$(grep -o "http://[^ ]*" "$log" | head -1)
 [ -n "$url" ] || { cat "$log" >&2; exit 1; }
 PYTHONPATH=$packages python3 scripts/openai_client_check.py "$url" SmolLM2-135M-Instruct.Q4_1 .build/release/psr experiments/prosv/rental.prosv.json
+
+# The same server through curl, as the README shows it: a streamed answer ends with [DONE] and
+# carries the text of the whole one; a steered answer equals psr generate --steer.
+body='{"messages": [{"role": "user", "content": "What should I do this weekend?"}], "max_tokens": 12, "seed": 3, "temperature": 0.8'
+whole=$(curl -sf "$url/chat/completions" -d "$body, \"steering\": []}")
+streamed=$(curl -sfN "$url/chat/completions" -d "$body, \"steering\": [], \"stream\": true}")
+steered=$(curl -sf "$url/chat/completions" -d "$body, \"steering\": [{\"name\": \"rental.prosv\", \"factor\": 2}]}")
+reference=$(.build/release/psr generate --prompt "What should I do this weekend?" --max-tokens 12 --seed 3 --temperature 0.8 \
+  --steer experiments/prosv/rental.prosv.json --factor 2 --json)
+WHOLE="$whole" STREAMED="$streamed" STEERED="$steered" REFERENCE="$reference" python3 - <<'PY'
+import json, os, sys
+whole = json.loads(os.environ["WHOLE"])["choices"][0]["message"]["content"]
+events = [l[6:] for l in os.environ["STREAMED"].splitlines() if l.startswith("data: ")]
+text = "".join(c.get("delta", {}).get("content", "") for e in events[:-1] for c in json.loads(e)["choices"])
+steered = json.loads(os.environ["STEERED"])
+checks = [
+    (events and events[-1] == "[DONE]", "curl: the stream ends with [DONE]"),
+    (text == whole, f"curl: the streamed text equals the whole answer ({text!r} vs {whole!r})"),
+    (steered["choices"][0]["message"]["content"] == json.loads(os.environ["REFERENCE"])["text"], "curl: steered answer equals psr generate --steer"),
+    (steered["steering"] == [{"name": "rental.prosv", "factor": 2.0}], "curl: the answer says which steering it applied"),
+]
+for ok, what in checks:
+    print(("ok   " if ok else "FAIL ") + what)
+sys.exit(0 if all(ok for ok, _ in checks) else 1)
+PY
