@@ -157,6 +157,7 @@ extension Linear {
     case .q8_0: return QuantizedMatrix(format: .q8_0, cols: cols, parts: blocks)
     case .q4_K: return repackQ4K(blocks, cols: cols)
     case .q6_K, .q5_0: return repackInt8(blocks, type: type, cols: cols)
+    case .q5_K, .q5_1: return repackFiveBit(blocks, type: type, cols: cols)
     default: return nil
     }
   }
@@ -192,6 +193,50 @@ extension Linear {
       }
     }
     return QuantizedMatrix(format: .q4_1, rows: rows, cols: cols, scales: scales, quants: quants)
+  }
+
+  /// Q5_K or Q5_1 rows as unsigned bytes (the 5-bit value q) with a scale and a minimum per 32
+  /// (`q8_1`): Q5_K's sub-block j gives scale d·sc and minimum −dmin·m, Q5_1's block d and m, so
+  /// w = scale·q + minimum is the dequantized weight.
+  static func repackFiveBit(_ parts: [(blocks: UnsafeRawBufferPointer, rows: Int)], type: GGMLType, cols: Int) -> QuantizedMatrix {
+    let rows = parts.reduce(0) { $0 + $1.rows }
+    var scales: [Float] = []
+    var quants: [UInt8] = []
+    scales.reserveCapacity(rows * cols / 16)
+    quants.reserveCapacity(rows * cols)
+    for part in parts {
+      let base = part.blocks.baseAddress!
+      for b in 0..<(part.rows * cols / type.blockSize) {
+        let block = base + b * type.blockBytes
+        if type == .q5_1 {
+          scales += [Dequantize.half(block, 0), Dequantize.half(block, 2)]
+          let high = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+          var values = [UInt8](repeating: 0, count: 32)
+          for j in 0..<16 {
+            let q = block.load(fromByteOffset: 8 + j, as: UInt8.self)
+            values[j] = (q & 0x0F) | UInt8(truncatingIfNeeded: (high >> UInt32(j)) << 4 & 0x10)
+            values[j + 16] = (q >> 4) | UInt8(truncatingIfNeeded: (high >> UInt32(j + 12)) & 0x10)
+          }
+          quants += values
+          continue
+        }
+        let d = Dequantize.half(block, 0)
+        let dmin = Dequantize.half(block, 2)
+        for chunk in 0..<4 {
+          let q = block + 48 + 32 * chunk
+          for (sub, shift) in [(2 * chunk, UInt8(0)), (2 * chunk + 1, UInt8(4))] {
+            let (sc, m) = Dequantize.scaleMin(sub, block + 4)
+            scales += [d * sc, -(dmin * m)]
+            for l in 0..<32 {
+              let low = (q.load(fromByteOffset: l, as: UInt8.self) >> shift) & 0xF
+              let fifth = (block.load(fromByteOffset: 16 + l, as: UInt8.self) >> UInt8(sub)) & 1
+              quants.append(low | fifth << 4)
+            }
+          }
+        }
+      }
+    }
+    return QuantizedMatrix(format: .q8_1, rows: rows, cols: cols, scales: scales, quants: quants)
   }
 
   /// Q6_K or Q5_0 rows as signed bytes with their scales: Q6_K's value q − 32 with one scale

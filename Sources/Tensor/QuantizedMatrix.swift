@@ -16,6 +16,9 @@ public struct QuantizedMatrix: Sendable {
     /// Two scales and 32 signed bytes a block, one scale for each 16 (no GGML format: Q6_K
     /// repacked); w = s[t/16]·q.
     case q8_2
+    /// Two scales (d, m) and 32 unsigned bytes a block (no GGML format: Q5_K and Q5_1 repacked);
+    /// w = d·q + m.
+    case q8_1
 
     /// Bytes of a GGML block of this format (the two that files hold).
     var bytesPerBlock: Int { self == .q4_1 ? 20 : 34 }
@@ -26,6 +29,7 @@ public struct QuantizedMatrix: Sendable {
       case .q4_1: Int32(PSR_Q4_1)
       case .q8_0: Int32(PSR_Q8_0)
       case .q8_2: Int32(PSR_Q8_2)
+      case .q8_1: Int32(PSR_Q8_1)
       }
     }
   }
@@ -40,7 +44,8 @@ public struct QuantizedMatrix: Sendable {
   /// (a fused Q/K/V projection is its three tensors). `cols` must be a multiple of 32.
   public init(format: Format, cols: Int, parts: [(blocks: UnsafeRawBufferPointer, rows: Int)]) {
     precondition(cols % 32 == 0, "quantized rows must be whole 32-element blocks")
-    precondition(format != .q8_2, "no file holds q8_2 blocks; repack them with init(format:rows:cols:scales:quants:)")
+    precondition(
+      format == .q4_1 || format == .q8_0, "no file holds \(format) blocks; repack them with init(format:rows:cols:scales:quants:)")
     self.format = format
     self.cols = cols
     rows = parts.reduce(0) { $0 + $1.rows }

@@ -41,9 +41,10 @@ final class QuantizedFileTests: XCTestCase {
 
   func testDecodingKernelsAgreeWithTheExpandedProducts() throws {
     // 80 tokens at once take the expanded (sgemm) products; one at a time, Q4_K matrices go
-    // through the fused kernel on their repacked blocks (Q6_K and Q5_0 as signed bytes).
+    // through the fused kernel on their repacked blocks (Q6_K and Q5_0 as signed bytes, Q5_K and
+    // Q5_1 as unsigned bytes with a scale and a minimum).
     let tokens = (0..<80).map { 3 + $0 * 37 % 300 }
-    for file in ["Q4_K_M", "Q6_K", "Q5_0", "Q5_1"] {
+    for file in ["Q4_K_M", "Q5_K_M", "Q6_K", "Q5_0", "Q5_1"] {
       let model = try DecoderModel(path: try Self.root.get() + "/\(file).gguf", weights: .native)
       let whole = try model.forward([ForwardChunk(tokens: tokens, cache: model.makeCache(), promptLength: 80)], logits: .all)
       let cache = model.makeCache()

@@ -71,6 +71,29 @@ final class QuantizedMatrixTests: XCTestCase {
 /// The q8_2 layout (repacked Q6_K: signed bytes, one scale per 16) against a naive product, with
 /// odd row counts so that both the one-row and the paired-row kernels run.
 final class RepackedQuantizedMatrixTests: XCTestCase {
+  func testQ8_1EqualsItsNaiveProduct() {
+    var g = SeededGenerator(seed: 8)
+    for (rows, m) in [(1, 1), (3, 2), (9, 5), (17, 12)] {
+      let cols = 64
+      let scales = (0..<(rows * cols / 16)).map { _ in Float.random(in: -0.05...0.05, using: &g) }
+      let quants = (0..<(rows * cols)).map { _ in UInt8.random(in: 0...31, using: &g) }
+      let q = QuantizedMatrix(format: .q8_1, rows: rows, cols: cols, scales: scales, quants: quants)
+      let x = (0..<(m * cols)).map { _ in Float.random(in: -1...1, using: &g) }
+      var y = [Float](repeating: 0, count: m * rows)
+      x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { q.multiply(m: m, a: xp.baseAddress!, c: $0.baseAddress!) } }
+      for i in 0..<m {
+        for j in 0..<rows {
+          var expected: Float = 0
+          for t in 0..<cols {
+            let block = (j * cols + t) / 32
+            expected += x[i * cols + t] * (scales[2 * block] * Float(quants[j * cols + t]) + scales[2 * block + 1])
+          }
+          XCTAssertEqual(y[i * rows + j], expected, accuracy: 1e-4, "rows \(rows) m \(m) (\(i), \(j))")
+        }
+      }
+    }
+  }
+
   func testQ8_2EqualsItsNaiveProduct() {
     var g = SeededGenerator(seed: 5)
     for (rows, m) in [(1, 1), (3, 1), (5, 3), (7, 9)] {

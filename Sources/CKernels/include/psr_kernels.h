@@ -44,6 +44,8 @@ enum {
   PSR_Q8_0 = 1,
   /// 2 scales and 32 signed bytes a block: element t is s[t / 16]·q[t] (repacked Q6_K).
   PSR_Q8_2 = 2,
+  /// 2 scales (d, m) and 32 unsigned bytes a block: element t is d·q[t] + m (repacked Q5_K, Q5_1).
+  PSR_Q8_1 = 3,
 };
 
 /// y[i][j] = beta * y[i][j] + sum_t x[i][t] * w[j][t] for i < m, j in [j0, j1), where row j of w
