@@ -2,7 +2,7 @@
 """Benchmarks on the real shapes of the papers' models, beside llama.cpp on the same files.
 
 Builds a random-weight checkpoint with exactly the shapes of Qwen2.5-1.5B-Instruct (bf16 safetensors),
-converts it with llama.cpp's convert_hf_to_gguf.py (f16) and quantizes that to Q4_K_M with
+converts it with llama.cpp's convert_hf_to_gguf.py (f16) and quantizes that to Q4_K_M (or --quant) with
 llama-cpp-python's llama_model_quantize, then measures on each file, one after the other:
   llama.cpp (llama-cpp-python, 2 threads): prefill of 512 tokens, decode of 32 tokens, peak RSS;
   this project (`psr bench --weights native --only prefill,decode`), peak RSS.
@@ -28,7 +28,10 @@ SHAPES = {
 }
 
 
-def build(shape, work, llama_cpp):
+QUANTS = {"Q4_K_M": 15, "Q5_K_M": 17}
+
+
+def build(shape, work, llama_cpp, quant="Q4_K_M"):
     import torch
     from transformers import AutoModelForCausalLM, Qwen2Config
 
@@ -48,11 +51,11 @@ def build(shape, work, llama_cpp):
     f16 = os.path.join(work, shape + "-f16.gguf")
     if not os.path.exists(f16):
         fam.convert(llama_cpp, hf, f16, "f16")
-    q4 = os.path.join(work, shape + "-Q4_K_M.gguf")
+    q4 = os.path.join(work, f"{shape}-{quant}.gguf")
     if not os.path.exists(q4):
         import llama_cpp
         params = llama_cpp.llama_model_quantize_default_params()
-        params.ftype = 15
+        params.ftype = QUANTS[quant]
         params.nthread = 2
         assert llama_cpp.llama_model_quantize(f16.encode(), q4.encode(), params) == 0
     return hf, f16, q4
@@ -80,10 +83,12 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--shape", default="qwen2.5-1.5b", choices=sorted(SHAPES))
     ap.add_argument("--psr", default=".build/release/psr")
+    ap.add_argument("--quant", default="Q4_K_M", choices=sorted(QUANTS), help="llama.cpp quantization of the GGUF file")
+    ap.add_argument("--gguf-only", action="store_true", help="skip the bf16 safetensors measurement")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
-    hf, f16, q4 = build(args.shape, args.work, args.llama_cpp)
-    for path in [q4, hf]:
+    hf, f16, q4 = build(args.shape, args.work, args.llama_cpp, args.quant)
+    for path in [q4] if args.gguf_only else [q4, hf]:
         if path != hf:
             subprocess.run([sys.executable, "-c", LLAMA_BENCH, path], check=True)
         out = subprocess.run(
