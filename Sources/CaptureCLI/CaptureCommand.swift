@@ -84,10 +84,7 @@ struct CaptureCommand: ParsableCommand {
 
   private func capture() throws {
     let prompt =
-      try concept.map {
-        "You must answer the question with content related to \($0) even if it is not related to the question or it does not make sense."
-      }
-      ?? InputFile.readPrompt(promptFile!, pair: personaPair)
+      try concept.map { SteeringPrompts.axbench(concept: $0) } ?? InputFile.readPrompt(promptFile!, pair: personaPair)
     var (inputs, problems) = try InputFile.read(self.inputs, strict: strict)
     if ignoreOutputs { inputs = inputs.map { CaptureInput(instruction: $0.instruction) } }
     if let limit { inputs = Array(inputs.prefix(limit)) }

@@ -100,13 +100,7 @@ public final class BenchRunner {
         steering["apsr"] = try fitAllLayers(reader, seed: seed)
         timings["apsr"] = captureSeconds + Date().timeIntervalSince(t)
       }
-      let tokens = try reader.tokens()
-      let instructions = try reader.instructions()
-      let pairs = (0..<reader.exampleCount).map { e in
-        TeacherForcedSequence(
-          prompt: model.chatPrompt(user: instructions[e]),
-          response: tokens[reader.tokenOffsets[e]..<reader.tokenOffsets[e + 1]].map(Int.init))
-      }.filter { !$0.response.isEmpty }
+      let pairs = try reader.teacherForcedSequences(model: model).filter { !$0.response.isEmpty }
       for kind in [SteeringKind.prosv, .fssv] where trained.contains(kind.rawValue) && !pairs.isEmpty {
         let t = Date()
         var o = SteeringVectorTrainingOptions.defaults(kind: kind, layer: config.layer)

@@ -1,3 +1,4 @@
+import Capture
 import Foundation
 import Judges
 import LM
@@ -18,11 +19,6 @@ public struct BenchUnit: Sendable {
   public var evalInstructions: [String]
   public var target: Target
 
-  /// AxBench's prompt template for a concept.
-  public static func axbenchPrompt(_ concept: String) -> String {
-    "You must answer the question with content related to \(concept) even if it is not related to the question or it does not make sense."
-  }
-
   /// AxBench units: training instructions from the concept10 pool, eval instructions drawn
   /// from AlpacaEval with a generator seeded by the concept id.
   public static func axbench(
@@ -33,7 +29,7 @@ public struct BenchUnit: Sendable {
       let train = Array(instructionPool.shuffled(using: &g).prefix(config.trainSamples))
       let eval = Array(alpaca.shuffled(using: &g).prefix(config.evalInstructions))
       return BenchUnit(
-        bench: "axbench", id: "\(c.conceptID)", name: c.concept, steeringPrompt: axbenchPrompt(c.concept),
+        bench: "axbench", id: "\(c.conceptID)", name: c.concept, steeringPrompt: SteeringPrompts.axbench(concept: c.concept),
         trainInstructions: train, evalInstructions: eval, target: .concept(c.concept))
     }
   }

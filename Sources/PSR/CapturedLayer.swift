@@ -23,7 +23,7 @@ public struct CapturedLayer: Sendable {
     var order = Array(0..<reader.exampleCount)
     var generator = SeededGenerator(seed: seed)
     order.shuffle(using: &generator)
-    let validationCount = reader.exampleCount < 2 ? 0 : max(1, Int((Double(reader.exampleCount) * validationFraction).rounded()))
+    let validationCount = ValidationSplit.heldOut(examples: reader.exampleCount, fraction: validationFraction)
     let validation = Array(order.prefix(validationCount)).sorted()
     let training = Array(order.dropFirst(validationCount)).sorted()
     let allBase = try reader.base(layer: layer)

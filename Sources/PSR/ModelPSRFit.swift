@@ -45,10 +45,9 @@ public struct ModelPSRFit {
   public static func examples(_ reader: ActivationReader, model: DecoderModel, layers: [Int], limit: Int? = nil) throws
     -> [CapturedExampleTargets]
   {
-    let instructions = try reader.instructions()
-    let tokens = try reader.tokens()
+    let sequences = try reader.teacherForcedSequences(model: model, examples: 0..<min(reader.exampleCount, limit ?? .max))
     var out: [CapturedExampleTargets] = []
-    for e in 0..<min(reader.exampleCount, limit ?? .max) {
+    for (e, sequence) in sequences.enumerated() {
       let rows = reader.tokenOffsets[e]..<reader.tokenOffsets[e + 1]
       var targets: [Int: [Float]] = [:]
       for l in layers {
@@ -56,10 +55,7 @@ public struct ModelPSRFit {
         let dl = try reader.delta(layer: l, rows: rows)
         targets[l] = zip(b, dl).map { $0 + $1 }
       }
-      out.append(
-        CapturedExampleTargets(
-          sequence: TeacherForcedSequence(prompt: model.chatPrompt(user: instructions[e]), response: tokens[rows].map(Int.init)),
-          targets: targets))
+      out.append(CapturedExampleTargets(sequence: sequence, targets: targets))
     }
     return out
   }

@@ -145,7 +145,7 @@ struct Fit: ParsableCommand {
     var examples = try ModelPSRFit.examples(reader, model: model, layers: layerList)
     var generator = SeededGenerator(seed: seed)
     examples.shuffle(using: &generator)
-    let held = examples.count < 2 ? 0 : max(1, Int(Double(examples.count) * validationFraction))
+    let held = ValidationSplit.heldOut(examples: examples.count, fraction: validationFraction)
     let validation = Array(examples.prefix(held))
     let training = Array(examples.dropFirst(held))
     let initial = try fitter.initialGates(reader)

@@ -65,16 +65,10 @@ struct TuneAlpha: ParsableCommand {
     let reader = try ActivationReader(path: data)
     guard reader.exampleCount > 0 else { throw CLIError("\(data) holds no complete example to score") }
     let grid = try factorGrid()
-    let instructions = try reader.instructions()
-    let tokens = try reader.tokens()
     let chosen = max(0, reader.exampleCount - examples)..<reader.exampleCount
-    let sequences = chosen.map { e in
-      TeacherForcedSequence(
-        prompt: model.chatPrompt(user: instructions[e]),
-        response: tokens[reader.tokenOffsets[e]..<reader.tokenOffsets[e + 1]].map(Int.init))
-    }.filter { !$0.response.isEmpty }
+    let sequences = try reader.teacherForcedSequences(model: model, examples: chosen).filter { !$0.response.isEmpty }
     if let targetCoherence {
-      try bisect(model: model, file: &file, instructions: chosen.map { instructions[$0] }, target: targetCoherence)
+      try bisect(model: model, file: &file, instructions: try reader.instructions(chosen), target: targetCoherence)
       return
     }
     let (best, losses) = try FactorSelection(model: model, file: file).select(sequences, factors: grid) { f, loss in

@@ -122,4 +122,30 @@ final class PSRFitTests: XCTestCase {
     other.model.layerCount = 24
     XCTAssertThrowsError(try other.intervention(for: model)) { XCTAssertTrue($0 is FingerprintMismatch) }
   }
+
+  func testCapturedSequencesAreTheUnpromptedPromptsAndTheCapturedResponses() throws {
+    let reader = try capture()
+    let model = try Fixtures.model()
+    let all = try reader.teacherForcedSequences(model: model)
+    XCTAssertEqual(all.count, reader.exampleCount)
+    let instructions = try reader.instructions()
+    let tokens = try reader.tokens().map(Int.init)
+    for e in [0, 5, reader.exampleCount - 1] {
+      XCTAssertEqual(all[e].prompt, model.chatPrompt(user: instructions[e]))
+      XCTAssertEqual(all[e].response, Array(tokens[reader.tokenOffsets[e]..<reader.tokenOffsets[e + 1]]))
+    }
+    XCTAssertEqual(try reader.teacherForcedSequences(model: model, examples: 3..<7), Array(all[3..<7]))
+  }
+}
+
+/// One rule for how many examples every fit holds out.
+final class ValidationSplitTests: XCTestCase {
+  func testHeldOutCounts() {
+    XCTAssertEqual(ValidationSplit.heldOut(examples: 24, fraction: 0.2), 5)  // 4.8 rounds to 5
+    XCTAssertEqual(ValidationSplit.heldOut(examples: 12, fraction: 0.2), 2)  // 2.4 rounds to 2
+    XCTAssertEqual(ValidationSplit.heldOut(examples: 3, fraction: 0.1), 1)  // at least one
+    XCTAssertEqual(ValidationSplit.heldOut(examples: 2, fraction: 0.9), 1)  // never all
+    XCTAssertEqual(ValidationSplit.heldOut(examples: 1, fraction: 0.5), 0)
+    XCTAssertEqual(ValidationSplit.heldOut(examples: 40, fraction: 0), 0)
+  }
 }
