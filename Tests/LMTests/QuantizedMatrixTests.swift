@@ -68,49 +68,43 @@ final class QuantizedMatrixTests: XCTestCase {
   }
 }
 
-/// The q8_2 layout (repacked Q6_K: signed bytes, one scale per 16) against a naive product, with
-/// odd row counts so that both the one-row and the paired-row kernels run.
+/// The repacked layouts against a naive product of the weights they stand for, with odd row counts
+/// so that the one-row, paired-row and grouped kernels all run: q8_2 (repacked Q6_K: signed bytes,
+/// one scale per 16) and q8_1 (repacked Q5_K/Q5_1: unsigned bytes, a scale and a minimum per 32).
 final class RepackedQuantizedMatrixTests: XCTestCase {
-  func testQ8_1EqualsItsNaiveProduct() {
-    var g = SeededGenerator(seed: 8)
-    for (rows, m) in [(1, 1), (3, 2), (9, 5), (17, 12)] {
+  /// `weight(scales, quants, index)` is the weight that element `index` of the matrix stands for.
+  private func check(
+    _ format: QuantizedMatrix.Format, seed: UInt64, cases: [(rows: Int, m: Int)], quant: (inout SeededGenerator) -> UInt8,
+    weight: ([Float], [UInt8], Int) -> Float
+  ) {
+    var g = SeededGenerator(seed: seed)
+    for (rows, m) in cases {
       let cols = 64
       let scales = (0..<(rows * cols / 16)).map { _ in Float.random(in: -0.05...0.05, using: &g) }
-      let quants = (0..<(rows * cols)).map { _ in UInt8.random(in: 0...31, using: &g) }
-      let q = QuantizedMatrix(format: .q8_1, rows: rows, cols: cols, scales: scales, quants: quants)
+      let quants = (0..<(rows * cols)).map { _ in quant(&g) }
+      let q = QuantizedMatrix(format: format, rows: rows, cols: cols, scales: scales, quants: quants)
       let x = (0..<(m * cols)).map { _ in Float.random(in: -1...1, using: &g) }
       var y = [Float](repeating: 0, count: m * rows)
       x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { q.multiply(m: m, a: xp.baseAddress!, c: $0.baseAddress!) } }
       for i in 0..<m {
         for j in 0..<rows {
           var expected: Float = 0
-          for t in 0..<cols {
-            let block = (j * cols + t) / 32
-            expected += x[i * cols + t] * (scales[2 * block] * Float(quants[j * cols + t]) + scales[2 * block + 1])
-          }
-          XCTAssertEqual(y[i * rows + j], expected, accuracy: 1e-4, "rows \(rows) m \(m) (\(i), \(j))")
+          for t in 0..<cols { expected += x[i * cols + t] * weight(scales, quants, j * cols + t) }
+          XCTAssertEqual(y[i * rows + j], expected, accuracy: 1e-4, "\(format) rows \(rows) m \(m) (\(i), \(j))")
         }
       }
     }
   }
 
   func testQ8_2EqualsItsNaiveProduct() {
-    var g = SeededGenerator(seed: 5)
-    for (rows, m) in [(1, 1), (3, 1), (5, 3), (7, 9)] {
-      let cols = 64
-      let scales = (0..<(rows * cols / 16)).map { _ in Float.random(in: -0.05...0.05, using: &g) }
-      let quants = (0..<(rows * cols)).map { _ in UInt8(bitPattern: Int8.random(in: -32...31, using: &g)) }
-      let q = QuantizedMatrix(format: .q8_2, rows: rows, cols: cols, scales: scales, quants: quants)
-      let x = (0..<(m * cols)).map { _ in Float.random(in: -1...1, using: &g) }
-      var y = [Float](repeating: 0, count: m * rows)
-      x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { q.multiply(m: m, a: xp.baseAddress!, c: $0.baseAddress!) } }
-      for i in 0..<m {
-        for j in 0..<rows {
-          var expected: Float = 0
-          for t in 0..<cols { expected += x[i * cols + t] * scales[(j * cols + t) / 16] * Float(Int8(bitPattern: quants[j * cols + t])) }
-          XCTAssertEqual(y[i * rows + j], expected, accuracy: 1e-4, "rows \(rows) m \(m) (\(i), \(j))")
-        }
-      }
+    check(.q8_2, seed: 5, cases: [(1, 1), (3, 1), (5, 3), (7, 9)], quant: { UInt8(bitPattern: Int8.random(in: -32...31, using: &$0)) }) {
+      scales, quants, e in scales[e / 16] * Float(Int8(bitPattern: quants[e]))
+    }
+  }
+
+  func testQ8_1EqualsItsNaiveProduct() {
+    check(.q8_1, seed: 8, cases: [(1, 1), (3, 2), (9, 5), (17, 12)], quant: { UInt8.random(in: 0...31, using: &$0) }) {
+      scales, quants, e in scales[2 * (e / 32)] * Float(quants[e]) + scales[2 * (e / 32) + 1]
     }
   }
 }
