@@ -176,15 +176,11 @@ public final class BenchRunner {
       let atOne = evaluated[0].select
       // Bisect the factor so that coherence matches prompting's (TA@Cp).
       if let target = prompted?.score.coherence {
-        var lo: Float = 0
-        var hi: Float = config.factors.max() ?? 4
-        for _ in 0..<config.bisectionSteps {
-          let mid = (lo + hi) / 2
-          let r = try evaluate([mid])[0]
-          evaluated.append(r)
-          if (r.select.coherence ?? 0) > target { lo = mid } else { hi = mid }
-        }
-        let best = evaluated.min { abs(($0.select.coherence ?? 0) - target) < abs(($1.select.coherence ?? 0) - target) }!
+        let (best, tried) = try CoherenceBisection.search(
+          target: target, maxFactor: config.factors.max() ?? 4, steps: config.bisectionSteps, tried: evaluated,
+          factor: { Float($0.factor) },
+          coherence: { $0.select.coherence ?? 0 }, evaluate: { try evaluate([$0])[0] })
+        evaluated = tried
         return [MethodResult(method: method, factors: evaluated, selectedFactor: best.factor, score: best.select, atUnitFactor: atOne)]
       }
       return [MethodResult(method: method, factors: evaluated, selectedFactor: 1, score: atOne, atUnitFactor: atOne)]

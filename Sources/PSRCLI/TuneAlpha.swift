@@ -88,8 +88,7 @@ struct TuneAlpha: ParsableCommand {
     }
   }
 
-  /// Bisects the factor on [0, maxFactor] so that judged coherence meets the target
-  /// (coherence falls as steering grows).
+  /// Matches the factor to the judged coherence target by ``CoherenceBisection``.
   private func bisect(model: DecoderModel, file: inout SteeringFile, instructions: [String], target: Double) throws {
     let judge = EmbeddedJudge(
       encoder: try SentenceEncoder(directory: resolvePath(encoder)), model: model,
@@ -103,19 +102,14 @@ struct TuneAlpha: ParsableCommand {
       let p = try judge.fluencyProbabilities(pairs)
       return 100 * p.reduce(0, +) / Double(max(1, p.count))
     }
-    var lo: Float = 0
-    var hi = maxFactor
-    var best: (factor: Float, coherence: Double) = (0, try coherence(0))
-    for _ in 0..<steps {
-      let mid = (lo + hi) / 2
-      let c = try coherence(mid)
-      if !json { log(String(format: "factor %.3f  coherence %.1f", mid, c)) }
-      if c >= target {
-        lo = mid
-        best = (mid, c)
-      } else {
-        hi = mid
-      }
+    typealias Tried = (factor: Float, coherence: Double)
+    let (best, _) = try CoherenceBisection.search(
+      target: target, maxFactor: maxFactor, steps: steps, tried: [(0, try coherence(0))] as [Tried], factor: \.factor,
+      coherence: \.coherence
+    ) { factor -> Tried in
+      let c = try coherence(factor)
+      if !json { log(String(format: "factor %.3f  coherence %.1f", factor, c)) }
+      return (factor, c)
     }
     file.training["alpha_selected_factor"] = .number(Double(best.factor))
     file.training["alpha_target_coherence"] = .number(target)
@@ -124,7 +118,8 @@ struct TuneAlpha: ParsableCommand {
     if json {
       print(try JSONText.encode(["best_factor": Double(best.factor), "alpha": Double(file.alpha), "coherence": best.coherence]))
     } else {
-      print(String(format: "factor %.3f keeps coherence %.1f ≥ %.1f → alpha %.3f", best.factor, best.coherence, target, file.alpha))
+      let kept = best.coherence >= target ? "keeps coherence %.1f ≥ %.1f" : "comes closest, at coherence %.1f (target %.1f)"
+      print(String(format: "factor %.3f \(kept) → alpha %.3f", best.factor, best.coherence, target, file.alpha))
     }
   }
 }
