@@ -204,12 +204,18 @@ public final class BenchRunner {
         streams.append(i)
       }
     }
-    let hook = intervention.map { SequenceScaledIntervention($0, factors: scale) }
+    // Each sequence steered at its own factor, routed by its token slots (no copy of the states).
+    let perSequence: [(any Intervention)?]? = try intervention.map { inner in
+      guard let scalable = inner as? any ScalableIntervention else {
+        throw TrainingError.invalidOptions("\(method): its intervention has no strength to sweep")
+      }
+      return scale.map { scalable.scaled(by: $0) }
+    }
     let generations = try model.generate(
       prompts: prompts,
       options: GenerationOptions(
         maxNewTokens: config.evalTokens, sampling: SamplingParameters(temperature: config.temperature, seed: seed)),
-      intervention: hook, streams: streams)
+      perSequence: perSequence, streams: streams)
     let texts = generations.map { model.tokenizer.decode($0.ids, skipSpecial: true) }
     let tokens = generations.reduce(0) { $0 + $1.ids.count }
     var results: [FactorResult] = []

@@ -51,15 +51,21 @@ extension DecoderModel {
   ///   - progress: called after each decode step with the number of tokens made so far.
   ///   - onToken: called with (sequence, token) for each token as it is made; returning false
   ///     ends that sequence there (finish reason `.stopped`), the token kept.
+  ///   - perSequence: one intervention (or nil) per prompt, instead of `intervention` for all: each
+  ///     edits only its own sequence's rows (``RoutedIntervention``), however many have finished.
   public func generate(
     prompts: [[Int]], options: GenerationOptions, intervention: (any Intervention)? = nil,
-    streams: [Int]? = nil, progress: ((Int) -> Void)? = nil, onToken: ((Int, Int) -> Bool)? = nil
+    perSequence: [(any Intervention)?]? = nil, streams: [Int]? = nil, progress: ((Int) -> Void)? = nil,
+    onToken: ((Int, Int) -> Bool)? = nil
   ) throws -> [Generation] {
     guard !prompts.isEmpty else { return [] }
     for (i, p) in prompts.enumerated() where p.isEmpty { throw ModelError.emptyInput("prompt \(i) has no tokens") }
     let stops = options.stopTokens.union([tokenizer.endOfSequence])
     if let streams, streams.count != prompts.count {
       throw ModelError.invalidConfiguration("\(streams.count) stream indices for \(prompts.count) prompts")
+    }
+    if let perSequence, perSequence.count != prompts.count || intervention != nil {
+      throw ModelError.invalidConfiguration("\(perSequence.count) interventions for \(prompts.count) prompts, or a shared one as well")
     }
     guard options.maxNewTokens > 0 else {
       return prompts.map { Generation(promptIDs: $0, ids: [], finishReason: .length, topLogProbabilities: []) }
@@ -72,7 +78,9 @@ extension DecoderModel {
     var chunks = prompts.indices.map { ForwardChunk(tokens: prompts[$0], cache: sequences[$0].cache, promptLength: prompts[$0].count) }
     var made = 0
     for _ in 0..<options.maxNewTokens {
-      let logits = try forward(chunks, logits: .last, intervention: intervention)
+      // A chunk's index in the batch changes as sequences finish; the routing follows `active`.
+      let edit = perSequence.map { members in RoutedIntervention(active.map { members[$0] }) } ?? intervention
+      let logits = try forward(chunks, logits: .last, intervention: edit)
       var stillActive: [Int] = []
       var next: [ForwardChunk] = []
       logits.storage.withUnsafeBufferPointer { lp in
