@@ -58,7 +58,8 @@ public enum BenchReport {
         out +=
           "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(Self.ci(r.ci95, units: r.nUnits, 1)) | \(f(r.coherence, 1)) | \(f(t1, 1)) | \(f(c1, 1)) | \(tps) | \(train) |\n"
       }
-      out += "\nSteered methods' factor is bisected until coherence matches prompting's (TA@Cp).\n"
+      out +=
+        "\nSteered methods' factor is bisected against prompting's coherence (TA@Cp): the largest factor tried that keeps at least prompting's coherence, else the one closest to it.\n"
       out += pairedTable(results, bench: "persona", score: \.traitScore, name: "trait score", digits: 1)
     }
     out += "\nThe trade-off of concept score against fluency across factors is plotted in tradeoff.svg.\n"

@@ -16,8 +16,9 @@ struct TuneAlpha: ParsableCommand {
       Factor-grid selection (AxBench's 14 factors by default): for each factor f, the file's α·f steers the
       model on held-out (instruction, prompted response) pairs of a capture, and the factor with the lowest
       NLL of those responses given the unprompted instruction wins. The file's α is multiplied by it.
-      With --target-coherence C, the factor is instead bisected until the embedded judge's mean coherence
-      (0–100) of steered answers to the held-out instructions reaches C (as compare's TA@Cp does).
+      With --target-coherence C, the factor is instead bisected on the embedded judge's mean coherence
+      (0–100) of steered answers to the held-out instructions, as compare's TA@Cp is: the largest factor
+      tried whose coherence reaches C wins, else the one closest to C.
 
       Examples:
         psr tune-alpha --steer pirate.psr --data run.h5
