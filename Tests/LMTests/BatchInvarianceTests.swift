@@ -51,4 +51,17 @@ final class BatchInvarianceTests: XCTestCase {
       XCTAssertEqual(try lastStep(Array(0..<m)).row(0), alone, "sequence 0 in a batch of \(m)")
     }
   }
+
+  func testGenerateGivesEachPromptWhatItGivesAlone() throws {
+    let model = try Fixtures.model()
+    let long = String(repeating: "Tell me more about the history of this old harbour town. ", count: 8)
+    let prompts = ["Hi", "Name three rivers.", long, "Why is the sea salty?", "Write a haiku."].map { model.chatPrompt(user: $0) }
+    XCTAssertGreaterThan(prompts[2].count, 64, "one prompt takes sgemm products when prefilled")
+    let options = GenerationOptions(maxNewTokens: 24, sampling: SamplingParameters(temperature: 0.9, seed: 11))
+    let together = try model.generate(prompts: prompts, options: options)
+    for (i, prompt) in prompts.enumerated() {
+      let alone = try model.generate(prompts: [prompt], options: options, streams: [i])[0]
+      XCTAssertEqual(together[i].ids, alone.ids, "prompt \(i)")
+    }
+  }
 }
