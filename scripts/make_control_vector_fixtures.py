@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A multi-layer control vector as repeng writes it, and llama.cpp's logits with it applied.
 
-Writes Tests/Fixtures/control-vectors/smollm2.cvec.gguf with gguf-py's GGUFWriter the way repeng's
+Writes Tests/Fixtures/control-vectors/smollm2.cvec.tar.gz (holding smollm2.cvec.gguf) with gguf-py's GGUFWriter the way repeng's
 ControlVector.export_gguf does (architecture "controlvector", controlvector.model_hint and
 controlvector.layer_count, one F32 tensor direction.N per steered layer), for SmolLM2-135M-Instruct
 (d = 576, 30 layers). Then it loads the vector into llama.cpp through llama-cpp-python exactly as
@@ -16,6 +16,8 @@ import argparse
 import ctypes
 import json
 import os
+import tarfile
+import tempfile
 
 import numpy as np
 
@@ -39,7 +41,8 @@ def main():
     for layer, norm in LAYERS.items():
         v = rng.standard_normal(d).astype(np.float32)
         directions[layer] = (v * (norm / np.linalg.norm(v))).astype(np.float32)
-    path = os.path.join(args.out, "smollm2.cvec.gguf")
+    work = tempfile.mkdtemp()
+    path = os.path.join(work, "smollm2.cvec.gguf")
     w = gguf.GGUFWriter(path, "controlvector")
     w.add_string("controlvector.model_hint", "llama")
     w.add_uint32("controlvector.layer_count", len(directions))
@@ -72,7 +75,10 @@ def main():
     with open(os.path.join(args.out, "steered.jsonl"), "w") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
-    print(f"wrote {path} and steered.jsonl ({len(rows)} rows)")
+    # The repository keeps .gguf names out of git: the vector travels packed.
+    with tarfile.open(os.path.join(args.out, "smollm2.cvec.tar.gz"), "w:gz") as t:
+        t.add(path, arcname="smollm2.cvec.gguf")
+    print(f"wrote smollm2.cvec.tar.gz and steered.jsonl ({len(rows)} rows)")
 
 
 if __name__ == "__main__":

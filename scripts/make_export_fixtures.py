@@ -9,7 +9,8 @@ For each tiny family checkpoint (Tests/Fixtures/families/*.tar.gz):
 2. `psr export --format safetensors` writes it; scripts/apply_steering_torch.py applies that file to
    the Hugging Face checkpoint in fp32 and records the logits of every position of a teacher-forced
    sequence (12 prompt tokens, 8 response tokens).
-Output: Tests/Fixtures/steering-export/<family>.json, .safetensors, .logits.json.
+Output: Tests/Fixtures/steering-export/<family>.json and <family>.logits.json, and exports.tar.gz holding
+every <family>.safetensors.
 
 Usage (venv with torch, transformers, safetensors, gguf; after swift build -c release):
   python scripts/make_export_fixtures.py
@@ -36,10 +37,15 @@ def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from apply_steering_torch import SteeringHooks
 
-    out = os.path.join(ROOT, "Tests/Fixtures/steering-export")
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(ROOT, "Tests/Fixtures/steering-export"))
+    out = ap.parse_args().out
     os.makedirs(out, exist_ok=True)
     psr = os.path.join(ROOT, ".build/release/psr")
     rng = np.random.default_rng(11)
+    packed = tempfile.mkdtemp()
     for family in FAMILIES:
         work = tempfile.mkdtemp()
         with tarfile.open(os.path.join(ROOT, f"Tests/Fixtures/families/{family}.tar.gz")) as t:
@@ -74,7 +80,7 @@ def main():
         path = os.path.join(out, f"{family}.json")
         with open(path, "w") as f:
             json.dump(steering, f, sort_keys=True)
-        exported = os.path.join(out, f"{family}.safetensors")
+        exported = os.path.join(packed, f"{family}.safetensors")
         subprocess.run([psr, "export", "--format", "safetensors", path, "--model", hf, "--out", exported], check=True)
 
         model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32)
@@ -90,6 +96,10 @@ def main():
         with open(os.path.join(out, f"{family}.logits.json"), "w") as f:
             json.dump({"prompt_ids": prompt, "response_ids": response, "logits": steered.tolist()}, f)
         print(f"{family}: d={d}, {layers} layers, logits moved by up to {moved:.3f}")
+    # The repository keeps .safetensors names out of git: the exports travel packed.
+    with tarfile.open(os.path.join(out, "exports.tar.gz"), "w:gz") as t:
+        for family in FAMILIES:
+            t.add(os.path.join(packed, f"{family}.safetensors"), arcname=f"{family}.safetensors")
 
 
 if __name__ == "__main__":

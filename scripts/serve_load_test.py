@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -45,7 +46,7 @@ def rss_mb(pid):
 def stream(url, i, max_tokens, deadline):
     body = {
         "messages": [{"role": "user", "content": QUESTIONS[i % len(QUESTIONS)]}], "stream": True,
-        "stream_options": {"include_usage": True}, "max_tokens": max_tokens - 8 * (i % 4), "temperature": 0.8,
+        "stream_options": {"include_usage": True}, "max_tokens": max(1, max_tokens - 8 * (i % 4)), "temperature": 0.8,
         "seed": 100 + i, "steering": STEERING[i % len(STEERING)],
     }
     req = urllib.request.Request(url + "/chat/completions", data=json.dumps(body).encode(),
@@ -111,7 +112,9 @@ def main():
     steer = tempfile.mkdtemp()
     shutil.copy(os.path.join(ROOT, "experiments/psr/evil.psr"), os.path.join(steer, "evil.json"))
     shutil.copy(os.path.join(ROOT, "experiments/prosv/rental.prosv.json"), os.path.join(steer, "rental.json"))
-    shutil.copy(os.path.join(ROOT, "Tests/Fixtures/control-vectors/smollm2.cvec.gguf"), os.path.join(steer, "sea.gguf"))
+    with tarfile.open(os.path.join(ROOT, "Tests/Fixtures/control-vectors/smollm2.cvec.tar.gz")) as t:
+        t.extract("smollm2.cvec.gguf", steer, filter="data")
+    os.rename(os.path.join(steer, "smollm2.cvec.gguf"), os.path.join(steer, "sea.gguf"))
     server = subprocess.Popen(
         [os.path.join(ROOT, ".build/release/psr"), "serve", "--port", "0", "--steer-dir", steer,
          "--max-batch", str(args.requests), "--max-connections", str(args.requests + 8), "--max-tokens", str(args.max_tokens)],

@@ -51,7 +51,7 @@ final class ServeSteeringTests: TemporaryDirectoryTestCase {
     let dir = directory.appendingPathComponent("steering")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     try FileManager.default.copyItem(atPath: steering, toPath: dir.appendingPathComponent("rental.json").path)
-    let controlVector = Fixtures.url("control-vectors/smollm2.cvec.gguf").path
+    let controlVector = try Fixtures.controlVector()
     try FileManager.default.copyItem(atPath: controlVector, toPath: dir.appendingPathComponent("sea.gguf").path)
     let (process, url) = try ServeProcess.start(["--max-tokens", "12", "--steer", steering + ":2", "--steer-dir", dir.path])
     server = process

@@ -7,7 +7,12 @@ import XCTest
 /// Vectors in and out through the commands: a llama.cpp control vector used directly and imported,
 /// exports to llama.cpp and safetensors, and the errors of a vector that does not fit.
 final class SteeringExchangeTests: TemporaryDirectoryTestCase {
-  private let vector = Fixtures.url("control-vectors/smollm2.cvec.gguf").path
+  private var vector = ""
+
+  override func setUpWithError() throws {
+    try super.setUpWithError()
+    vector = try Fixtures.controlVector()
+  }
 
   private func psr(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
     try CommandLineTool.run("psr", arguments + ["--model", Fixtures.modelPath], in: directory, timeout: 300)
@@ -82,7 +87,7 @@ final class SteeringExchangeTests: TemporaryDirectoryTestCase {
 /// `compare --steer`: a control vector benchmarked as a method of its own.
 final class CompareSteerTests: TemporaryDirectoryTestCase {
   func testControlVectorIsBenchmarkedBesideTheBuiltInMethods() throws {
-    let vector = Fixtures.url("control-vectors/smollm2.cvec.gguf").path
+    let vector = try Fixtures.controlVector()
     let out = directory.appendingPathComponent("run").path
     let r = try CommandLineTool.run(
       "compare",

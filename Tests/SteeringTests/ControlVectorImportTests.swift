@@ -7,7 +7,12 @@ import XCTest
 /// A control vector written as repeng writes one, applied by llama.cpp (steered.jsonl from
 /// scripts/make_control_vector_fixtures.py), against the same file imported here.
 final class ControlVectorImportTests: TemporaryDirectoryTestCase {
-  private var vectorPath: String { Fixtures.url("control-vectors/smollm2.cvec.gguf").path }
+  private var vectorPath = ""
+
+  override func setUpWithError() throws {
+    try super.setUpWithError()
+    vectorPath = try Fixtures.controlVector()
+  }
 
   /// Mean |logit difference| over llama.cpp's 20 best tokens at the last position, after removing
   /// the mean difference (a shift of every logit changes no probability).

@@ -13,7 +13,8 @@ final class SafetensorsExportTests: TemporaryDirectoryTestCase {
       let model = try DecoderModel(path: fixture.huggingFace)
       let file = try SteeringFile.load(Fixtures.url("steering-export/\(family).json").path)
       // The bytes PyTorch read are what the export writes today.
-      let committed = try Data(contentsOf: Fixtures.url("steering-export/\(family).safetensors"))
+      let exports = try Fixtures.unpackedOnce("steering-export/exports.tar.gz")
+      let committed = try Data(contentsOf: URL(fileURLWithPath: exports + "/\(family).safetensors"))
       XCTAssertEqual(Data(try SafetensorsExport.writer(file).bytes()), committed, family)
 
       let reference =

@@ -34,6 +34,24 @@ public enum Fixtures {
     return directory
   }
 
+  nonisolated(unsafe) private static var unpacked: [String: String] = [:]
+  private static let unpackLock = NSLock()
+
+  /// `unpack(_:)` once per process; later calls return the same directory.
+  public static func unpackedOnce(_ relative: String) throws -> String {
+    unpackLock.lock()
+    defer { unpackLock.unlock() }
+    if let directory = unpacked[relative] { return directory }
+    let directory = try unpack(relative)
+    unpacked[relative] = directory
+    return directory
+  }
+
+  /// The llama.cpp control vector for the default model (control-vectors/smollm2.cvec.tar.gz).
+  public static func controlVector() throws -> String {
+    try unpackedOnce("control-vectors/smollm2.cvec.tar.gz") + "/smollm2.cvec.gguf"
+  }
+
   /// The default model: $PSR_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf.
   public static var modelPath: String {
     if let env = ProcessInfo.processInfo.environment["PSR_MODEL"], !env.isEmpty { return env }
