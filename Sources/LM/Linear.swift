@@ -162,6 +162,36 @@ extension Linear {
     }
   }
 
+  /// Calls `body(scale, minimum, q)` for each 32-weight sub-block of the Q4_K or Q5_K blocks in
+  /// `parts`, in order: scale d·sc, minimum −dmin·m and the 32 integer values q (4 or 5 bits), so
+  /// that scale·q + minimum is the dequantized weight.
+  private static func forEachKQuantSubBlock(
+    _ parts: [(blocks: UnsafeRawBufferPointer, rows: Int)], type: GGMLType, cols: Int, _ body: (Float, Float, [UInt8]) -> Void
+  ) {
+    let five = type == .q5_K
+    var values = [UInt8](repeating: 0, count: 32)
+    for part in parts {
+      let base = part.blocks.baseAddress!
+      for b in 0..<(part.rows * cols / 256) {
+        let block = base + b * type.blockBytes
+        let d = Dequantize.half(block, 0)
+        let dmin = Dequantize.half(block, 2)
+        for chunk in 0..<4 {
+          let q = block + (five ? 48 : 16) + 32 * chunk
+          for (sub, shift) in [(2 * chunk, UInt8(0)), (2 * chunk + 1, UInt8(4))] {
+            let (sc, m) = Dequantize.scaleMin(sub, block + 4)
+            for l in 0..<32 {
+              let low = (q.load(fromByteOffset: l, as: UInt8.self) >> shift) & 0xF
+              let fifth = five ? (block.load(fromByteOffset: 16 + l, as: UInt8.self) >> UInt8(sub)) & 1 : 0
+              values[l] = low | fifth << 4
+            }
+            body(d * sc, -(dmin * m), values)
+          }
+        }
+      }
+    }
+  }
+
   /// Q4_K rows in the Q4_1 kernel's layout: each 32-weight sub-block becomes a block with scale
   /// d·sc and minimum −dmin·m, its nibbles reordered (weight t low, t + 16 high in byte t), so
   /// that decoding runs the fused Q4_1 kernel (w = scale·q + minimum, the same value).
@@ -171,26 +201,9 @@ extension Linear {
     var quants: [UInt8] = []
     scales.reserveCapacity(rows * cols / 16)
     quants.reserveCapacity(rows * cols / 2)
-    for part in parts {
-      let base = part.blocks.baseAddress!
-      for b in 0..<(part.rows * cols / 256) {
-        let block = base + b * GGMLType.q4_K.blockBytes
-        let d = Dequantize.half(block, 0)
-        let dmin = Dequantize.half(block, 2)
-        for chunk in 0..<4 {
-          let q = block + 16 + 32 * chunk
-          for (sub, shift) in [(2 * chunk, UInt8(0)), (2 * chunk + 1, UInt8(4))] {
-            let (sc, m) = Dequantize.scaleMin(sub, block + 4)
-            scales.append(d * sc)
-            scales.append(-(dmin * m))
-            for t in 0..<16 {
-              let lo = (q.load(fromByteOffset: t, as: UInt8.self) >> shift) & 0xF
-              let hi = (q.load(fromByteOffset: t + 16, as: UInt8.self) >> shift) & 0xF
-              quants.append(lo | hi << 4)
-            }
-          }
-        }
-      }
+    forEachKQuantSubBlock(parts, type: .q4_K, cols: cols) { scale, minimum, q in
+      scales += [scale, minimum]
+      for t in 0..<16 { quants.append(q[t] | q[t + 16] << 4) }
     }
     return QuantizedMatrix(format: .q4_1, rows: rows, cols: cols, scales: scales, quants: quants)
   }
@@ -204,36 +217,26 @@ extension Linear {
     var quants: [UInt8] = []
     scales.reserveCapacity(rows * cols / 16)
     quants.reserveCapacity(rows * cols)
+    guard type == .q5_1 else {
+      forEachKQuantSubBlock(parts, type: .q5_K, cols: cols) { scale, minimum, q in
+        scales += [scale, minimum]
+        quants += q
+      }
+      return QuantizedMatrix(format: .q8_1, rows: rows, cols: cols, scales: scales, quants: quants)
+    }
     for part in parts {
       let base = part.blocks.baseAddress!
-      for b in 0..<(part.rows * cols / type.blockSize) {
+      for b in 0..<(part.rows * cols / 32) {
         let block = base + b * type.blockBytes
-        if type == .q5_1 {
-          scales += [Dequantize.half(block, 0), Dequantize.half(block, 2)]
-          let high = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
-          var values = [UInt8](repeating: 0, count: 32)
-          for j in 0..<16 {
-            let q = block.load(fromByteOffset: 8 + j, as: UInt8.self)
-            values[j] = (q & 0x0F) | UInt8(truncatingIfNeeded: (high >> UInt32(j)) << 4 & 0x10)
-            values[j + 16] = (q >> 4) | UInt8(truncatingIfNeeded: (high >> UInt32(j + 12)) & 0x10)
-          }
-          quants += values
-          continue
+        scales += [Dequantize.half(block, 0), Dequantize.half(block, 2)]
+        let high = block.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+        var values = [UInt8](repeating: 0, count: 32)
+        for j in 0..<16 {
+          let q = block.load(fromByteOffset: 8 + j, as: UInt8.self)
+          values[j] = (q & 0x0F) | UInt8(truncatingIfNeeded: (high >> UInt32(j)) << 4 & 0x10)
+          values[j + 16] = (q >> 4) | UInt8(truncatingIfNeeded: (high >> UInt32(j + 12)) & 0x10)
         }
-        let d = Dequantize.half(block, 0)
-        let dmin = Dequantize.half(block, 2)
-        for chunk in 0..<4 {
-          let q = block + 48 + 32 * chunk
-          for (sub, shift) in [(2 * chunk, UInt8(0)), (2 * chunk + 1, UInt8(4))] {
-            let (sc, m) = Dequantize.scaleMin(sub, block + 4)
-            scales += [d * sc, -(dmin * m)]
-            for l in 0..<32 {
-              let low = (q.load(fromByteOffset: l, as: UInt8.self) >> shift) & 0xF
-              let fifth = (block.load(fromByteOffset: 16 + l, as: UInt8.self) >> UInt8(sub)) & 1
-              quants.append(low | fifth << 4)
-            }
-          }
-        }
+        quants += values
       }
     }
     return QuantizedMatrix(format: .q8_1, rows: rows, cols: cols, scales: scales, quants: quants)

@@ -20,6 +20,11 @@ public enum ControlVectorImport {
   /// The file's directions by layer, validated against a model of `layerCount` blocks of width
   /// `dimension`.
   public static func directions(path: String, layerCount: Int, dimension: Int) throws -> [Int: [Float]] {
+    try read(path: path, layerCount: layerCount, dimension: dimension).directions
+  }
+
+  /// The directions and the file's `controlvector.model_hint`, from one read of the file.
+  private static func read(path: String, layerCount: Int, dimension: Int) throws -> (directions: [Int: [Float]], hint: String?) {
     func fail(_ reason: String) -> SteeringFileError { .malformed(path: path, reason: reason) }
     let file: GGUFFile
     do { file = try GGUFFile(path: path) } catch { throw fail("\(error)") }
@@ -46,22 +51,20 @@ public enum ControlVectorImport {
       guard values.allSatisfy(\.isFinite) else { throw fail("\(name) holds NaN or infinite values") }
       sums[layer] = zip(sums[layer] ?? [Float](repeating: 0, count: dimension), values).map { $0 + $1 }
     }
-    return sums
+    return (sums, file.metadata["controlvector.model_hint"]?.string)
   }
 
   /// A steering file of kind `control-vector` for `model`: one vector per layer, applied at every
   /// position with α = 1, recording the model's fingerprint and where the vector came from.
   public static func steeringFile(path: String, for model: DecoderModel) throws -> SteeringFile {
     let c = model.configuration
-    let directions = try directions(path: path, layerCount: c.layerCount, dimension: c.modelDimension)
+    let (directions, hint) = try read(path: path, layerCount: c.layerCount, dimension: c.modelDimension)
     var file = try SteeringFile(kind: .controlVector, for: model)
     file.vectors = directions.keys.sorted().map { VectorEntry(layer: $0, positions: .all, alpha: 1, vector: directions[$0]!) }
     file.training = [
       "imported_from": .string(path), "source_format": .string("llama.cpp control vector (GGUF)"),
     ]
-    if let hint = try? GGUFFile(path: path).metadata["controlvector.model_hint"]?.string {
-      file.training["model_hint"] = .string(hint)
-    }
+    if let hint { file.training["model_hint"] = .string(hint) }
     return file
   }
 
