@@ -14,22 +14,13 @@ public struct FamilyFixture {
 
   public static let families = ["llama", "qwen2", "qwen3", "gemma2"]
 
-  nonisolated(unsafe) private static var extracted: [String: FamilyFixture] = [:]
-  private static let lock = NSLock()
-
   /// Unpacks Tests/Fixtures/families/<family>.tar.gz into a temporary directory, once per process.
   public static func load(_ family: String) throws -> FamilyFixture {
-    lock.lock()
-    defer { lock.unlock() }
-    if let f = extracted[family] { return f }
-    let directory = try Fixtures.unpack("families/\(family).tar.gz")
-    let root = directory + "/" + family
+    let root = try Fixtures.unpackedOnce("families/\(family).tar.gz") + "/" + family
     let data = try Data(contentsOf: URL(fileURLWithPath: root + "/reference.json"))
-    let fixture = FamilyFixture(
+    return FamilyFixture(
       family: family, huggingFace: root + "/hf", gguf: root + "/model.gguf",
       reference: try JSONSerialization.jsonObject(with: data) as! [String: Any])
-    extracted[family] = fixture
-    return fixture
   }
 
   /// Both formats of the checkpoint, loaded.
