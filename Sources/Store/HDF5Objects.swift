@@ -53,6 +53,14 @@ struct H5Node {
     guard H5Tget_class(fileType) == H5T_STRING else {
       throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is not a string")
     }
+    // H5Aread writes every element of the attribute's dataspace: one string is all the buffers
+    // below hold (fuzzing found a two-element attribute written past a one-string buffer).
+    let space = H5Aget_space(attr)
+    let count = H5Sget_simple_extent_npoints(space)
+    H5Sclose(space)
+    guard count == 1 else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) holds \(max(count, 0)) strings, expected 1")
+    }
     if H5Tis_variable_str(fileType) > 0 {
       let type = HDF5.stringType()
       defer { H5Tclose(type) }
@@ -62,6 +70,9 @@ struct H5Node {
       return pointer.map { String(cString: $0) } ?? ""
     }
     let size = H5Tget_size(fileType)
+    guard size > 0, size <= 1 << 24 else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) has an unreadable size")
+    }
     var buffer = [CChar](repeating: 0, count: size + 1)
     try HDF5.check(H5Aread(attr, fileType, &buffer), "reading attribute \(name)", path: path)
     return String(cString: buffer)

@@ -35,6 +35,46 @@ final class HostileActivationFileTests: TemporaryDirectoryTestCase {
     if !copy.isEmpty { H5Awrite(attr, psr_h5t_native_int64(), &copy) }
   }
 
+  /// Replaces the root attribute `name` by `count` strings: fixed-length ones, or variable-length.
+  private func setStringAttribute(_ path: String, _ name: String, count: Int, variable: Bool) {
+    let file = H5Fopen(path, psr_h5f_acc_rdwr(), psr_h5p_default())
+    defer { H5Fclose(file) }
+    H5Adelete(file, name)
+    var dims = [hsize_t(count)]
+    let space = H5Screate_simple(1, &dims, nil)
+    defer { H5Sclose(space) }
+    let type = H5Tcopy(psr_h5t_c_s1())
+    defer { H5Tclose(type) }
+    H5Tset_size(type, variable ? Int(bitPattern: UInt.max) : 4)  // H5T_VARIABLE
+    let attr = H5Acreate2(file, name, type, space, psr_h5p_default(), psr_h5p_default())
+    defer { H5Aclose(attr) }
+    if variable {
+      let strings = (0..<count).map { strdup("s\($0)") }
+      defer { strings.forEach { free($0) } }
+      var pointers = strings.map { UnsafePointer($0) }
+      H5Awrite(attr, type, &pointers)
+    } else {
+      var bytes = [CChar](repeating: 65, count: 4 * count)
+      H5Awrite(attr, type, &bytes)
+    }
+  }
+
+  /// H5Aread fills every element of an attribute's dataspace; a string attribute of two elements
+  /// once overflowed the reader's one-string buffer (found by the in-process HDF5 fuzzer,
+  /// fuzz/crashes/hdf5/ours-string-attribute-of-two-elements).
+  func testStringAttributesOfSeveralElementsAreNamedErrors() throws {
+    for variable in [false, true] {
+      for count in [0, 2, 64] {
+        let path = try makeFile()
+        setStringAttribute(path, "model_name", count: count, variable: variable)
+        XCTAssertThrowsError(try ActivationReader(path: path), "\(count) strings, variable \(variable)") { error in
+          XCTAssertTrue("\(error)".contains("attribute model_name holds \(count) strings, expected 1"), "\(error)")
+        }
+        try FileManager.default.removeItem(atPath: path)
+      }
+    }
+  }
+
   func testTamperedAttributesAreNamedErrors() throws {
     let cases: [(String, [Int64])] = [
       ("n_examples", [-5]), ("n_examples", []), ("n_examples", [1, 2]), ("n_examples", [1 << 50]), ("n_examples", [9]),
