@@ -30,8 +30,10 @@ public struct BenchConfig: Sendable, Equatable {
   /// The methods of a run that names none.
   public static let defaultMethods = ["prompt", "psr", "prosv", "fssv", "diffmean", "none"]
 
-  /// The layers a unit's capture must hold.
-  public var captureLayers: [Int] { methods.contains("apsr") ? Array(Set(apsrLayers + [layer])).sorted() : [layer] }
+  /// The layers a unit's capture holds: the steered layer, and every layer a method reads.
+  public var captureLayers: [Int] {
+    Array(Set([layer] + steeringMethods.filter(\.needsCapture).flatMap { $0.captureLayers(self) })).sorted()
+  }
 
   public static let small = BenchConfig(
     trainSamples: 8, trainTokens: 32, evalInstructions: 4, evalTokens: 32, factors: [0.5, 1, 2, 4], steeringVectorEpochs: 2,

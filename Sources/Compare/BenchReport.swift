@@ -96,7 +96,7 @@ public enum BenchReport {
 
   /// Concept score (y) against fluency (x) per factor, averaged over concepts, one line per method.
   public static func tradeoffSVG(_ results: BenchResults) -> String {
-    var series: [String: [Double: (c: Double, f: Double, n: Double)]] = [:]
+    var series: [String: [Float: (c: Double, f: Double, n: Double)]] = [:]
     for u in results.units where u.bench == "axbench" {
       for m in u.methods where !m.method.hasSuffix("@trained") {
         for fr in m.factors {

@@ -40,13 +40,13 @@ public struct ScoreSummary: Codable, Equatable, Sendable {
 
 /// One steering factor of one method on one unit.
 public struct FactorResult: Codable, Equatable, Sendable {
-  public var factor: Double
+  public var factor: Float
   /// Scores on the selection instructions (AxBench) or all eval questions (persona).
   public var select: ScoreSummary
   /// Scores on the held-out test instructions (AxBench only).
   public var test: ScoreSummary?
 
-  public init(factor: Double, select: ScoreSummary, test: ScoreSummary?) {
+  public init(factor: Float, select: ScoreSummary, test: ScoreSummary?) {
     self.factor = factor
     self.select = select
     self.test = test
@@ -58,7 +58,7 @@ public struct MethodResult: Codable, Equatable, Sendable {
   public var method: String
   public var factors: [FactorResult]
   /// The factor chosen on the selection instructions (AxBench) or by coherence matching (persona).
-  public var selectedFactor: Double?
+  public var selectedFactor: Float?
   /// The unit's score for this method: test scores at the selected factor (AxBench), or scores at
   /// the coherence-matched factor (persona).
   public var score: ScoreSummary
@@ -72,7 +72,7 @@ public struct MethodResult: Codable, Equatable, Sendable {
     case atUnitFactor = "at_unit_factor"
   }
 
-  public init(method: String, factors: [FactorResult], selectedFactor: Double?, score: ScoreSummary, atUnitFactor: ScoreSummary?) {
+  public init(method: String, factors: [FactorResult], selectedFactor: Float?, score: ScoreSummary, atUnitFactor: ScoreSummary?) {
     self.method = method
     self.factors = factors
     self.selectedFactor = selectedFactor

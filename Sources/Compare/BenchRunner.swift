@@ -11,7 +11,7 @@ public struct GenerationRecord: Codable, Sendable {
   public var bench: String
   public var unit: String
   public var method: String
-  public var factor: Double
+  public var factor: Float
   public var split: String
   public var instruction: String
   public var response: String
@@ -21,9 +21,14 @@ public struct GenerationRecord: Codable, Sendable {
   public var harmonic: Double?
   public var traitScore: Double?
   public var coherence: Double?
+  /// The unit's seed (a string: 64 bits are not exact as a JSON number) and the random stream the
+  /// response drew: `psr generate --seed SEED --stream STREAM` with the unit's steering file and
+  /// this factor replays it.
+  public var seed: String?
+  public var stream: Int?
 
   enum CodingKeys: String, CodingKey {
-    case bench, unit, method, factor, split, instruction, response
+    case bench, unit, method, factor, split, instruction, response, seed, stream
     case conceptScore = "concept_score"
     case
       instructScore = "instruct_score"
@@ -61,101 +66,79 @@ public final class BenchRunner {
     self.config = config
   }
 
-  /// Runs `unit`, keeping its capture and steering files in `directory`.
+  /// Runs `unit`, keeping its capture and each fitted method's steering file (`NAME.json`) in
+  /// `directory`.
   public func run(_ unit: BenchUnit, directory: String) throws -> (UnitResult, [GenerationRecord], [MethodTiming]) {
     let seed = config.seed ^ stableHash("\(unit.bench)-\(unit.id)")
-    var steering: [String: any Intervention] = [:]
-    var timings: [String: Double] = [:]
-    let trained = Set(config.methods).intersection(["psr", "apsr", "diffmean", "prosv", "fssv"])
-    if !trained.isEmpty {
-      let start = Date()
-      let capturePath = directory + "/capture.h5"
-      try? FileManager.default.removeItem(atPath: capturePath)
-      let capture = try ActivationCapture(
-        model: model,
-        options: CaptureOptions(
-          steeringPrompt: unit.steeringPrompt, promptPosition: .prefix, layers: config.captureLayers, maxNewTokens: config.trainTokens,
-          temperature: config.temperature, seed: seed, batchSize: 16))
-      let writer = try ActivationWriter.create(path: capturePath, header: try capture.header(toolVersion: "psr-steering compare"))
-      log("\(unit.bench) \(unit.id): capturing \(unit.trainInstructions.count) prompted responses")
-      try capture.run(unit.trainInstructions.map { CaptureInput(instruction: $0) }, into: writer)
-      try writer.close()
-      let reader = try ActivationReader(path: capturePath)
-      let captureSeconds = Date().timeIntervalSince(start)
-      if trained.contains("psr") || trained.contains("diffmean") {
-        let t = Date()
-        let layerData = try CapturedLayer(
-          reader: reader, layer: config.layer, validationFraction: reader.exampleCount >= 5 ? 0.2 : 0, seed: seed)
-        var options = PSRFitOptions()
-        options.seed = seed
-        let (gate, _) = SinglePSRFit(data: layerData, options: options).fit()
-        steering["psr"] = PSRGate(gates: [gate])
-        steering["diffmean"] = AdditiveVector(layer: config.layer, alpha: 1, vector: ConstantBaselines.diffMean(layerData), positions: .all)
-        timings["psr"] = captureSeconds + Date().timeIntervalSince(t)
-        timings["diffmean"] = timings["psr"]
-      }
-      if trained.contains("apsr") {
-        let t = Date()
-        log("\(unit.bench) \(unit.id): fitting A-PSR at layers \(config.apsrLayers)")
-        steering["apsr"] = try fitAllLayers(reader, seed: seed)
-        timings["apsr"] = captureSeconds + Date().timeIntervalSince(t)
-      }
-      let pairs = try reader.teacherForcedSequences(model: model).filter { !$0.response.isEmpty }
-      for kind in [SteeringKind.prosv, .fssv] where trained.contains(kind.rawValue) && !pairs.isEmpty {
-        let t = Date()
-        var o = SteeringVectorTrainingOptions.defaults(kind: kind, layer: config.layer)
-        o.epochs = config.steeringVectorEpochs
-        o.batchSize = min(o.batchSize, pairs.count)
-        o.maxResponseTokens = config.trainTokens
-        o.seed = seed
-        log("\(unit.bench) \(unit.id): training \(kind.rawValue)")
-        steering[kind.rawValue] = try SteeringVectorTrainer(model: model, options: o).train(pairs)
-        timings[kind.rawValue] = captureSeconds + Date().timeIntervalSince(t)
-      }
-    }
-    for (name, path) in config.steeringFiles {
-      steering[name] = try SteeringFile.load(path, for: model).intervention(for: model, file: path)
-    }
+    let methods = config.steeringMethods
+    let start = Date()
+    let fit = UnitFit(
+      model: model, config: config, unit: unit, seed: seed,
+      capture: try methods.contains { $0.needsCapture } ? capture(unit, seed: seed, directory: directory) : nil)
+    fit.log = log
+    let captureSeconds = fit.capture == nil ? 0 : Date().timeIntervalSince(start)
     var results: [MethodResult] = []
     var records: [GenerationRecord] = []
     var methodTimings: [MethodTiming] = []
-    for method in config.methods {
-      log("\(unit.bench) \(unit.id): evaluating \(method)")
-      let start = Date()
+    for method in methods {
+      let t = Date()
+      let file = try method.fit(fit)
+      let trainSeconds = method.steers ? (method.needsCapture ? captureSeconds : 0) + Date().timeIntervalSince(t) : 0
+      if let file { try file.save(directory + "/\(method.name).json") }
+      guard file != nil || !method.steers else {
+        log("\(unit.bench) \(unit.id): \(method.name) had nothing to fit from; skipped")
+        continue
+      }
+      log("\(unit.bench) \(unit.id): evaluating \(method.name)")
+      let started = Date()
       var generated = 0
       let evaluate = { (factors: [Float]) throws -> [FactorResult] in
-        let (r, recs, n) = try self.evaluate(unit, method: method, intervention: steering[method], factors: factors, seed: seed)
+        let (r, recs, n) = try self.evaluate(unit, method: method, file: file, factors: factors, seed: seed)
         records += recs
         generated += n
         return r
       }
-      if method == "prompt" || method == "none" {
+      if let file {
+        results += try steeredResults(
+          unit, method: method, evaluate: evaluate,
+          prompted: results.first { r in methods.contains { $0.promptsTheModel && $0.name == r.method } })
+        let overhead = try self.overhead(of: file.intervention(for: model, file: method.name), unit: unit)
+        methodTimings.append(
+          MethodTiming(
+            method: method.name, trainSeconds: trainSeconds, generateSeconds: Date().timeIntervalSince(started), generatedTokens: generated,
+            overheadPercent: overhead))
+      } else {
         let r = try evaluate([1])
-        results.append(MethodResult(method: method, factors: r, selectedFactor: nil, score: r[0].test ?? r[0].select, atUnitFactor: nil))
-      } else if steering[method] != nil {
-        results += try steeredResults(unit, method: method, evaluate: evaluate, prompted: results.first { $0.method == "prompt" })
+        results.append(
+          MethodResult(method: method.name, factors: r, selectedFactor: nil, score: r[0].test ?? r[0].select, atUnitFactor: nil))
+        methodTimings.append(
+          MethodTiming(
+            method: method.name, trainSeconds: 0, generateSeconds: Date().timeIntervalSince(started), generatedTokens: generated,
+            overheadPercent: nil))
       }
-      methodTimings.append(
-        MethodTiming(
-          method: method, trainSeconds: timings[method] ?? 0, generateSeconds: Date().timeIntervalSince(start), generatedTokens: generated,
-          overheadPercent: try steering[method].map { try overhead(of: $0, unit: unit) }))
     }
     return (UnitResult(bench: unit.bench, unitID: unit.id, name: unit.name, methods: results), records, methodTimings)
   }
 
-  /// A-PSR: gates at every A-PSR layer, fitted jointly through the model to the prompted
-  /// states (MSE), from the per-layer mean-delta increments.
-  private func fitAllLayers(_ reader: ActivationReader, seed: UInt64) throws -> PSRGate {
-    var fitter = ModelPSRFit(model: model, layers: config.apsrLayers, objective: .mse)
-    fitter.epochs = config.apsrEpochs
-    fitter.seed = seed
-    let examples = try ModelPSRFit.examples(reader, model: model, layers: fitter.layers).filter { !$0.sequence.response.isEmpty }
-    let gates = try fitter.fit(examples, from: try fitter.initialGates(reader))
-    return PSRGate(gates: gates)
+  /// The prompted model's responses to the unit's training instructions, captured at every layer
+  /// that a method of the run needs, into `directory`/capture.h5.
+  private func capture(_ unit: BenchUnit, seed: UInt64, directory: String) throws -> ActivationReader {
+    let capturePath = directory + "/capture.h5"
+    try? FileManager.default.removeItem(atPath: capturePath)
+    let capture = try ActivationCapture(
+      model: model,
+      options: CaptureOptions(
+        steeringPrompt: unit.steeringPrompt, promptPosition: .prefix, layers: config.captureLayers, maxNewTokens: config.trainTokens,
+        temperature: config.temperature, seed: seed, batchSize: 16))
+    let writer = try ActivationWriter.create(path: capturePath, header: try capture.header(toolVersion: "psr-steering compare"))
+    log("\(unit.bench) \(unit.id): capturing \(unit.trainInstructions.count) prompted responses")
+    try capture.run(unit.trainInstructions.map { CaptureInput(instruction: $0) }, into: writer)
+    try writer.close()
+    return try ActivationReader(path: capturePath)
   }
 
   private func steeredResults(
-    _ unit: BenchUnit, method: String, evaluate: ([Float]) throws -> [FactorResult], prompted: MethodResult?
+    _ unit: BenchUnit, method: any SteeringMethod, evaluate: ([Float]) throws -> [FactorResult], prompted: MethodResult?
   ) throws -> [MethodResult] {
     switch unit.target {
     case .concept:
@@ -163,12 +146,13 @@ public final class BenchRunner {
       let best = AxBenchFactorProtocol.choose(grid)
       var out = [
         MethodResult(
-          method: method, factors: grid, selectedFactor: grid[best].factor, score: grid[best].test ?? grid[best].select, atUnitFactor: nil)
+          method: method.name, factors: grid, selectedFactor: grid[best].factor, score: grid[best].test ?? grid[best].select,
+          atUnitFactor: nil)
       ]
-      if method == "prosv" || method == "fssv", let one = grid.first(where: { $0.factor == 1 }) {
-        // Jointly trained vectors at their trained α, with no selection.
+      if method.reportsTrainedFactor, let one = grid.first(where: { $0.factor == 1 }) {
         out.append(
-          MethodResult(method: method + "@trained", factors: [one], selectedFactor: 1, score: one.test ?? one.select, atUnitFactor: nil))
+          MethodResult(
+            method: method.name + "@trained", factors: [one], selectedFactor: 1, score: one.test ?? one.select, atUnitFactor: nil))
       }
       return out
     case .trait:
@@ -178,18 +162,21 @@ public final class BenchRunner {
       if let target = prompted?.score.coherence {
         let (best, tried) = try CoherenceBisection.search(
           target: target, maxFactor: config.factors.max() ?? 4, steps: config.bisectionSteps, tried: evaluated,
-          factor: { Float($0.factor) },
+          factor: { $0.factor },
           coherence: { $0.select.coherence ?? 0 }, evaluate: { try evaluate([$0])[0] })
         evaluated = tried
-        return [MethodResult(method: method, factors: evaluated, selectedFactor: best.factor, score: best.select, atUnitFactor: atOne)]
+        return [MethodResult(method: method.name, factors: evaluated, selectedFactor: best.factor, score: best.select, atUnitFactor: atOne)]
       }
-      return [MethodResult(method: method, factors: evaluated, selectedFactor: 1, score: atOne, atUnitFactor: atOne)]
+      return [MethodResult(method: method.name, factors: evaluated, selectedFactor: 1, score: atOne, atUnitFactor: atOne)]
     }
   }
 
-  /// Generates every (factor, instruction) in one batch and judges the responses.
+  /// Generates every (factor, instruction) in one batch and judges the responses. Instruction i
+  /// draws random stream i of the unit's seed at every factor and for every method, and each
+  /// sequence is steered by `file` at its own factor, routed by its token slots: the same
+  /// intervention that `psr generate --steer FILE --factor F --seed SEED --stream i` makes.
   func evaluate(
-    _ unit: BenchUnit, method: String, intervention: (any Intervention)?, factors: [Float], seed: UInt64
+    _ unit: BenchUnit, method: any SteeringMethod, file: SteeringFile?, factors: [Float], seed: UInt64
   ) throws -> ([FactorResult], [GenerationRecord], Int) {
     let instructions = unit.evalInstructions
     var prompts: [[Int]] = []
@@ -198,18 +185,13 @@ public final class BenchRunner {
     for f in factors {
       for (i, instruction) in instructions.enumerated() {
         let pair = model.promptPair(instruction: instruction, steeringPrompt: unit.steeringPrompt, position: .prefix)
-        prompts.append(method == "prompt" ? pair.prompted : pair.unprompted)
+        prompts.append(method.promptsTheModel ? pair.prompted : pair.unprompted)
         scale.append(f)
-        // The same instruction draws the same random stream at every factor and for every method.
         streams.append(i)
       }
     }
-    // Each sequence steered at its own factor, routed by its token slots (no copy of the states).
-    let perSequence: [(any Intervention)?]? = try intervention.map { inner in
-      guard let scalable = inner as? any ScalableIntervention else {
-        throw TrainingError.invalidOptions("\(method): its intervention has no strength to sweep")
-      }
-      return scale.map { scalable.scaled(by: $0) }
+    let perSequence: [(any Intervention)?]? = try file.map { file in
+      try scale.map { try file.intervention(for: model, factor: $0, file: method.name) }
     }
     let generations = try model.generate(
       prompts: prompts,
@@ -229,13 +211,13 @@ public final class BenchRunner {
         let slice = Array(scores[(fi * n)..<((fi + 1) * n)])
         let select = unit.bench == "axbench" ? config.selectCount : n
         results.append(
-          FactorResult(factor: Double(f), select: summary(Array(slice.prefix(select))), test: summary(Array(slice.dropFirst(select)))))
+          FactorResult(factor: f, select: summary(Array(slice.prefix(select))), test: summary(Array(slice.dropFirst(select)))))
         for (i, s) in slice.enumerated() {
           records.append(
             GenerationRecord(
-              bench: unit.bench, unit: unit.id, method: method, factor: Double(f), split: i < select ? "select" : "test",
+              bench: unit.bench, unit: unit.id, method: method.name, factor: f, split: i < select ? "select" : "test",
               instruction: instructions[i], response: texts[fi * n + i], conceptScore: s.concept, instructScore: s.instruct,
-              fluencyScore: s.fluency, harmonic: s.harmonic))
+              fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed), stream: i))
         }
       }
     case .trait(let trait):
@@ -246,12 +228,12 @@ public final class BenchRunner {
         let mean = { (k: KeyPath<PersonaScores, Double>) in slice.map { $0[keyPath: k] }.reduce(0, +) / Double(max(1, slice.count)) }
         results.append(
           FactorResult(
-            factor: Double(f), select: ScoreSummary(n: slice.count, traitScore: mean(\.trait), coherence: mean(\.coherence)), test: nil))
+            factor: f, select: ScoreSummary(n: slice.count, traitScore: mean(\.trait), coherence: mean(\.coherence)), test: nil))
         for (i, s) in slice.enumerated() {
           records.append(
             GenerationRecord(
-              bench: unit.bench, unit: unit.id, method: method, factor: Double(f), split: "eval", instruction: instructions[i],
-              response: texts[fi * n + i], traitScore: s.trait, coherence: s.coherence))
+              bench: unit.bench, unit: unit.id, method: method.name, factor: f, split: "eval", instruction: instructions[i],
+              response: texts[fi * n + i], traitScore: s.trait, coherence: s.coherence, seed: String(seed), stream: i))
         }
       }
     }

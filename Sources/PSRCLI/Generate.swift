@@ -15,6 +15,8 @@ struct Generate: ParsableCommand {
         psr generate --prompt "Describe a city." --steer rental.prosv.json --factor 1.5
         psr generate --prompt "Describe a city." --steer happy.cvec.gguf --factor 2   # llama.cpp --control-vector-scaled happy.cvec.gguf 2
         psr generate --prompt "Describe a city." --steer-vector v.json --steer-layer 15 --steer-alpha 4
+        psr generate --prompt "Describe rain." --steer out/small/units/axbench-3/prosv.json --factor 2 \\
+          --temperature 1 --seed 1234 --stream 1 --max-tokens 32   # replays a compare generation (generations.jsonl)
       """)
 
   @OptionGroup var modelOptions: ModelOptions
@@ -26,9 +28,14 @@ struct Generate: ParsableCommand {
   @Option(help: "Keep the k most likely tokens (0: all).") var topK = 0
   @Option(help: "Nucleus sampling mass (1: off).") var topP: Float = 1
   @Option(help: "Random seed.") var seed: UInt64 = 0
+  @Option(
+    help:
+      "The seed's random stream to sample from: `compare` samples its i-th instruction from stream i, so a line of generations.jsonl is replayed with its seed and stream."
+  ) var stream = 0
   @Flag(help: "Print one JSON object: prompt_ids, ids, text (and top with --logprobs).") var json = false
   @Option(help: "With --json, the k best log-probabilities per generated token.") var logprobs = 0
-  @Option(help: "A steering file (from psr sv train, psr fit, …) or a llama.cpp/repeng control vector (GGUF) to steer with.") var steer: String?
+  @Option(help: "A steering file (from psr sv train, psr fit, …) or a llama.cpp/repeng control vector (GGUF) to steer with.") var steer:
+    String?
   @Option(help: "Multiplies the steering file's α.") var factor: Float = 1
   @Option(help: "A JSON file holding an array of floats to add to the residual stream.") var steerVector: String?
   @Option(help: "Layer (0-based block output) for --steer-vector.") var steerLayer = 15
@@ -39,6 +46,7 @@ struct Generate: ParsableCommand {
     try Check.within(maxTokens, 0...(1 << 20), "--max-tokens")
     try Check.finite(temperature, "--temperature", in: 0...100)
     try Check.atLeast(topK, 0, "--top-k")
+    try Check.within(stream, 0...(1 << 30), "--stream")
     if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
     try Check.finite(factor, "--factor")
     try Check.finite(steerAlpha, "--steer-alpha")
@@ -67,7 +75,7 @@ struct Generate: ParsableCommand {
     let options = GenerationOptions(
       maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, seed: seed),
       logProbabilities: logprobs)
-    let result = try model.generate(prompts: [ids], options: options, intervention: intervention)[0]
+    let result = try model.generate(prompts: [ids], options: options, perSequence: [intervention], streams: [stream])[0]
     let text = model.tokenizer.decode(result.ids, skipSpecial: true)
     if json {
       var object: [String: Any] = ["prompt_ids": ids, "ids": result.ids, "text": text, "finish_reason": result.finishReason.rawValue]

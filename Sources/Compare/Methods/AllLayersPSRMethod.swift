@@ -1,0 +1,24 @@
+import PSR
+import Steering
+
+/// A-PSR: gates at every A-PSR layer, fitted jointly through the model to the prompted states
+/// (MSE), from the per-layer mean-delta increments. Its capture holds every A-PSR layer.
+struct AllLayersPSRMethod: SteeringMethod {
+  var name: String { BenchMethod.apsr.rawValue }
+
+  func captureLayers(_ config: BenchConfig) -> [Int] { config.apsrLayers }
+
+  func fit(_ unit: UnitFit) throws -> SteeringFile? {
+    let reader = try unit.requireCapture()
+    var fitter = ModelPSRFit(model: unit.model, layers: unit.config.apsrLayers, objective: .mse)
+    fitter.epochs = unit.config.apsrEpochs
+    fitter.seed = unit.seed
+    unit.log("\(unit.unit.bench) \(unit.unit.id): fitting A-PSR at layers \(unit.config.apsrLayers)")
+    let examples = try ModelPSRFit.examples(reader, model: unit.model, layers: fitter.layers).filter { !$0.sequence.response.isEmpty }
+    var file = try unit.steeringFile(.psr, method: name)
+    file.gates = try fitter.fit(examples, from: try fitter.initialGates(reader))
+    file.training["layers"] = .string(unit.config.apsrLayers.map(String.init).joined(separator: ","))
+    file.training["epochs"] = .number(Double(unit.config.apsrEpochs))
+    return file
+  }
+}
