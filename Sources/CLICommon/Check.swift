@@ -53,7 +53,8 @@ public enum Check {
   /// The parser of a comma-separated option whose entries are an enum's raw values, for
   /// `@Option(transform:)`: the list is typed when parsed, and an empty list or a bad entry is an
   /// error naming it and the choices.
-  public static func list<T: CaseIterable & RawRepresentable>(of type: T.Type, _ flag: String) -> (String) throws -> [T]
+  public static func list<T: CaseIterable & RawRepresentable & Sendable>(of type: T.Type, _ flag: String)
+    -> @Sendable (String) throws -> [T]
   where T.RawValue == String {
     { text in
       try list(text, flag, expecting: "one of \(T.allCases.map(\.rawValue).joined(separator: ", "))") { T(rawValue: $0) }

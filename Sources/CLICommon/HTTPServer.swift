@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -11,7 +12,7 @@ import Foundation
 /// `Content-Length` must be one plain decimal number; every read waits at most `readTimeout`
 /// and the whole request must arrive within `requestDeadline` (a client that trickles bytes is
 /// cut off); beyond `maxConnections` open connections a new one gets 503 at once.
-public final class HTTPServer: @unchecked Sendable {
+public final class HTTPServer: Sendable {
   public struct Request: Sendable {
     public var method: String
     public var path: String
@@ -64,8 +65,8 @@ public final class HTTPServer: @unchecked Sendable {
   public let port: UInt16
   public let limits: Limits
   private let handler: @Sendable (Request) -> Response
-  private let lock = NSLock()
-  private var open = 0
+  /// Connections being answered.
+  private let open = Mutex(0)
 
   /// Binds 127.0.0.1:`port` (0 picks a free port).
   public init(port: UInt16, limits: Limits = Limits(), handler: @escaping @Sendable (Request) -> Response) throws {
@@ -103,10 +104,11 @@ public final class HTTPServer: @unchecked Sendable {
       let client = accept(socketDescriptor, nil, nil)
       if client < 0 { continue }
       setTimeouts(client)
-      lock.lock()
-      let admitted = open < limits.maxConnections
-      if admitted { open += 1 }
-      lock.unlock()
+      let admitted = open.withLock { open in
+        guard open < limits.maxConnections else { return false }
+        open += 1
+        return true
+      }
       guard admitted else {
         respond(client, .error(503, "the server is busy: \(limits.maxConnections) connections are open", code: "server_busy"))
         close(client)
@@ -115,9 +117,7 @@ public final class HTTPServer: @unchecked Sendable {
       Thread.detachNewThread { [self] in
         if let response = receive(client) { respond(client, response) }
         close(client)
-        lock.lock()
-        open -= 1
-        lock.unlock()
+        open.withLock { $0 -= 1 }
       }
     }
   }

@@ -7,7 +7,7 @@ import Tensor
 ///
 /// Texts are packed like the LM's batches: one GEMM per projection for all texts, and
 /// attention within each text (bidirectional, no padding).
-public final class SentenceEncoder: @unchecked Sendable {
+public final class SentenceEncoder: Sendable {
   struct Layer {
     var qkv: [Float]  // [3h × h]
     var qkvBias: [Float]

@@ -4,7 +4,7 @@ import LM
 /// BERT's tokenizer: the basic pre-tokenizer (clean text, isolate CJK ideographs, lowercase,
 /// strip accents, split on whitespace and punctuation) and greedy longest-match WordPiece
 /// with `##` continuations, from a Hugging Face `tokenizer.json`.
-public final class WordPieceTokenizer: @unchecked Sendable {
+public final class WordPieceTokenizer: Sendable {
   /// Token ids by the token's UTF-8 bytes; ids run 0..<count.
   public let vocabulary: [[UInt8]: Int]
   public let lowercase: Bool

@@ -3,6 +3,9 @@ import Foundation
 /// A client of an OpenAI-compatible `/chat/completions` endpoint, with a timeout, retries
 /// with exponential backoff (on transport errors, 429 and 5xx), a cap on requests in flight,
 /// and a persistent cache keyed by model and prompt so that a rerun does not pay twice.
+///
+/// Sendable by hand: the settings are constants, and the cache and the statistics, which
+/// concurrent requests update, are read and written only under `lock`.
 public final class ChatCompletionsClient: @unchecked Sendable {
   public struct Statistics: Sendable, Equatable {
     public var requests = 0
@@ -13,10 +16,10 @@ public final class ChatCompletionsClient: @unchecked Sendable {
   public let baseURL: URL
   public let model: String
   public let apiKey: String?
-  public var timeout: TimeInterval
-  public var retries: Int
-  public var backoff: TimeInterval
-  public var maxTokens: Int
+  public let timeout: TimeInterval
+  public let retries: Int
+  public let backoff: TimeInterval
+  public let maxTokens: Int
   public private(set) var statistics = Statistics()
   private let inFlight: DispatchSemaphore
   private let cachePath: String?

@@ -5,12 +5,12 @@ import LM
 /// The offline judge: sentence-embedding similarities for concept, instruction relevance and
 /// trait, and the unsteered LM's likelihood with a degeneration measure for fluency, each
 /// mapped to AxBench's 0–2 scale (or 0–100) by a committed calibration.
-public final class EmbeddedJudge: Judge, @unchecked Sendable {
+public final class EmbeddedJudge: Judge, Sendable {
   public let encoder: SentenceEncoder
   public let model: DecoderModel
   public let calibration: JudgeCalibration
   /// Response tokens scored for fluency at most.
-  public var maxFluencyTokens = 128
+  public let maxFluencyTokens = 128
   /// Responses per LM pass when scoring fluency.
   static let fluencyBatch = 16
 

@@ -58,7 +58,7 @@ enum HTTPPost {
       }
     }
     guard code == CURLE_OK else {
-      let detail = String(cString: errorText)
+      let detail = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
       let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
       throw JudgeError.server(
         code == CURLE_WRITE_ERROR ? "the answer from \(url.absoluteString) exceeds \(maxBytes) bytes" : reason)

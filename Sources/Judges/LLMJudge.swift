@@ -3,7 +3,7 @@ import Foundation
 /// Judges with a language model behind an OpenAI-compatible API: AxBench's three 0–2
 /// ratings (an unparseable answer scores 0, as in AxBench), the trait file's 0–100 prompt
 /// and a 0–100 coherence prompt (a refusal or non-number scores 0).
-public final class LLMJudge: Judge, @unchecked Sendable {
+public final class LLMJudge: Judge, Sendable {
   public let client: ChatCompletionsClient
 
   public init(client: ChatCompletionsClient) { self.client = client }

@@ -12,6 +12,10 @@ import Tensor
 /// prefill is the one `generate` runs. With fp32 or bf16 weights one row goes through sgemv and
 /// several through another kernel, so there a near-tie may break differently under load. Callbacks
 /// run on the loop's thread and must be quick; a slow consumer should queue.
+///
+/// Sendable by hand: `pending` and `counters` are read and written only under `condition`;
+/// `running` only by the loop's own thread. A request's intervention and callbacks are handed
+/// over with it: from `submit` on, only the loop's thread runs them.
 public final class DecodeLoop: @unchecked Sendable {
   /// A sequence to decode and where its tokens go.
   public struct Request {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Tensor
 
 /// A run of new tokens of one sequence, fed to the model after what its cache holds.
@@ -30,7 +31,7 @@ public enum LogitRows: Sendable, Equatable {
 /// `forward` runs a packed batch: the new tokens of several sequences are stacked into one
 /// matrix so that every projection is a single GEMM, while attention stays within each
 /// sequence (its cache plus its own new tokens, causally masked). No padding is involved.
-public final class DecoderModel: @unchecked Sendable {
+public final class DecoderModel: Sendable {
   public let configuration: DecoderConfiguration
   public let tokenizer: any Tokenizer
   /// The file's template, or the built-in one that `init`'s `chatTemplate` named.
@@ -110,23 +111,22 @@ public final class DecoderModel: @unchecked Sendable {
     self.path = path
   }
 
-  private var cachedFingerprint: ModelFingerprint?
-  private let fingerprintLock = NSLock()
+  private let cachedFingerprint = Mutex<ModelFingerprint?>(nil)
 
   /// Name, file hash and shape; computed on first use (hashing reads the whole file).
   public var fingerprint: ModelFingerprint {
     get throws {
-      fingerprintLock.lock()
-      defer { fingerprintLock.unlock() }
-      if let cachedFingerprint { return cachedFingerprint }
-      // One file: its hash. A directory: the hash of its files' hashes, in order.
-      let hashes = try files.map { try SHA256.hex(ofFile: $0) }
-      let sha = hashes.count == 1 ? hashes[0] : SHA256.hex(Array(hashes.joined(separator: "\n").utf8))
-      let f = ModelFingerprint(
-        name: configuration.name, sha256: sha, layerCount: configuration.layerCount,
-        modelDimension: configuration.modelDimension)
-      cachedFingerprint = f
-      return f
+      try cachedFingerprint.withLock { cached in
+        if let cached { return cached }
+        // One file: its hash. A directory: the hash of its files' hashes, in order.
+        let hashes = try files.map { try SHA256.hex(ofFile: $0) }
+        let sha = hashes.count == 1 ? hashes[0] : SHA256.hex(Array(hashes.joined(separator: "\n").utf8))
+        let f = ModelFingerprint(
+          name: configuration.name, sha256: sha, layerCount: configuration.layerCount,
+          modelDimension: configuration.modelDimension)
+        cached = f
+        return f
+      }
     }
   }
 
@@ -485,13 +485,13 @@ public final class DecoderModel: @unchecked Sendable {
         }
         if batch.rows == chunks.count {
           // Decoding: one query per sequence, many small independent tasks without BLAS.
-          DispatchQueue.concurrentPerform(iterations: tasks, execute: work)
+          Parallel.perform(tasks, work)
         } else {
           // Prefill: the tasks' products are too small for OpenBLAS's threading to pay, so
           // they run single-threaded, one task per core.
           let threads = BLAS.threadCount
           BLAS.threadCount = 1
-          DispatchQueue.concurrentPerform(iterations: tasks, execute: work)
+          Parallel.perform(tasks, work)
           BLAS.threadCount = threads
         }
       }

@@ -8,7 +8,7 @@ import Tensor
 ///
 /// Storing instead of recomputing costs about 5.8k floats per token per layer
 /// (≈ 350 MB for 512 tokens on SmolLM2-135M) and saves a second forward pass.
-public final class ForwardTrace: @unchecked Sendable {
+public final class ForwardTrace {
   var batch: PackedBatch?
   var blockInputs: [Matrix] = []
   var qkv: [Matrix] = []

@@ -9,7 +9,7 @@ import Tensor
 /// States are computed on first use, for the sequences of that pass, and kept by token
 /// content while they fit `capacityBytes` (`tokens × modelDimension` floats a sequence);
 /// past that, the missing sequences' states are computed for each pass and not kept.
-public final class FrozenPrefix: @unchecked Sendable {
+public final class FrozenPrefix {
   public let layer: Int
   public let capacityBytes: Int
   private var states: [[Int]: Matrix] = [:]

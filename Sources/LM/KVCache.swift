@@ -4,7 +4,7 @@
 /// Layout: for layer l, position p, the key vector (all key/value heads, `kvDimension`
 /// floats) sits at `keys[l][p * kvDimension ..< (p + 1) * kvDimension]`; values alike.
 /// Keys are stored after RoPE. Capacity grows by doubling.
-public final class KVCache: @unchecked Sendable {
+public final class KVCache {
   public let layerCount: Int
   public let kvDimension: Int
   /// Positions filled so far; the next token goes to position `count`.

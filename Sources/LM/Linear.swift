@@ -22,6 +22,9 @@ public enum WeightPrecision: String, Codable, Sendable, CaseIterable {
 /// A projection `y = x · Wᵀ` with `W` stored `[out × in]`: either as fp32 or as the file's rows
 /// (`native`), plus, when the file holds Q4_1 or Q8_0 blocks, those blocks for products with
 /// few rows (decoding), which are bound by reading the weights.
+///
+/// Sendable by hand: every property is a constant, and `parts` point into a read-only mapping
+/// that the model's tensor source keeps alive as long as the model.
 struct Linear: @unchecked Sendable {
   /// The fp32 weights, `[out × in]` row-major, or nil where the file's rows are used.
   let dense: [Float]?
@@ -133,7 +136,7 @@ struct Linear: @unchecked Sendable {
       for r0 in stride(from: 0, to: part.rows, by: blockRows) {
         let count = min(blockRows, part.rows - r0)
         let pieces = min(count, 2 * max(1, Parallel.cores))
-        DispatchQueue.concurrentPerform(iterations: pieces) { p in
+        Parallel.perform(pieces) { p in
           let lo = count * p / pieces
           let hi = count * (p + 1) / pieces
           Dequantize.decode(

@@ -43,7 +43,7 @@ struct Bench: ParsableCommand {
     func record(_ key: String, _ value: Double) {
       results.append((key, value))
       if !json { print(key.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %10.1f", value)) }
-      fflush(stdout)
+      fflush(nil)
     }
     let vocabulary = model.configuration.vocabularySize
     var generator = SeededGenerator(seed: 1)

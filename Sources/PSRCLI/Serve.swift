@@ -111,7 +111,7 @@ struct Serve: ParsableCommand {
     limits.maxConnections = maxConnections
     let server = try HTTPServer(port: port, limits: limits) { state.handle($0) }
     print("listening on http://127.0.0.1:\(server.port)/v1")
-    fflush(stdout)
+    fflush(nil)
     server.serve()
   }
 }

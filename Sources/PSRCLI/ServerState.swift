@@ -2,11 +2,12 @@ import CLICommon
 import Foundation
 import LM
 import Steering
+import Synchronization
 
 /// Routes requests to the model, OpenAI's way: chat and text completions (whole or streamed as
 /// server-sent events), the model list, health. Concurrent requests decode together in one
 /// ``DecodeLoop`` (continuous batching), each with its own steering and sampling.
-final class ServerState: @unchecked Sendable {
+final class ServerState: Sendable {
   let model: DecoderModel
   let loop: DecodeLoop
   let name: String
@@ -14,9 +15,8 @@ final class ServerState: @unchecked Sendable {
   let delayMs: Int
   let steeringLibrary: [String: SteeringFile]
   let defaultSteering: [(name: String, factor: Float)]
-  private var failuresLeft: Int
-  private var counter = 0
-  private let lock = NSLock()
+  /// Injected failures still to answer, and requests numbered so far.
+  private let counts: Mutex<(failuresLeft: Int, requests: Int)>
 
   init(
     model: DecoderModel, name: String, maxTokens: Int, failFirst: Int, delayMs: Int, steeringLibrary: [String: SteeringFile] = [:],
@@ -26,7 +26,7 @@ final class ServerState: @unchecked Sendable {
     loop = DecodeLoop(model: model, maxBatch: maxBatch)
     self.name = name
     self.maxTokens = maxTokens
-    failuresLeft = failFirst
+    counts = Mutex((failFirst, 0))
     self.delayMs = delayMs
     self.steeringLibrary = steeringLibrary
     self.defaultSteering = defaultSteering
@@ -72,12 +72,12 @@ final class ServerState: @unchecked Sendable {
   }
 
   private func complete(_ body: Data, chat: Bool) -> HTTPServer.Response {
-    lock.lock()
-    let fail = failuresLeft > 0
-    if fail { failuresLeft -= 1 }
-    counter += 1
-    let number = counter
-    lock.unlock()
+    let (fail, number) = counts.withLock { counts in
+      let fail = counts.failuresLeft > 0
+      if fail { counts.failuresLeft -= 1 }
+      counts.requests += 1
+      return (fail, counts.requests)
+    }
     if delayMs > 0 { usleep(useconds_t(delayMs * 1000)) }
     if fail { return .error(503, "injected failure") }
     let request: ChatCompletionRequest
@@ -104,8 +104,11 @@ final class ServerState: @unchecked Sendable {
     do { steering = try intervention(steeringChoice) } catch { return .error(400, error.message, param: error.param) }
     let run = CompletionRun(
       model: model, loop: loop, name: name, request: request, prompt: prompt, maxTokens: min(request.maxTokens, room), chat: chat,
-      id: (chat ? "chatcmpl-" : "cmpl-") + "\(number)", steering: steeringChoice.map { ["name": $0.name, "factor": Double($0.factor)] })
+      id: (chat ? "chatcmpl-" : "cmpl-") + "\(number)", steering: steeringChoice)
     if request.stream {
+      // Made for this request alone (`intervention(_:)` builds a new one each time) and run only by
+      // the decode loop's thread once handed over: never used by two threads at once.
+      nonisolated(unsafe) let steering = steering
       return .events { send in run.stream(intervention: steering, send: send) }
     }
     do { return json(200, try run.whole(intervention: steering)) } catch { return .error(500, "\(error)") }
@@ -122,8 +125,11 @@ struct CompletionRun {
   let maxTokens: Int
   let chat: Bool
   let id: String
-  let steering: [[String: Any]]
+  /// The steering applied, as the answer reports it.
+  let steering: [(name: String, factor: Float)]
   let created = Int(Date().timeIntervalSince1970)
+
+  private var appliedSteering: [[String: Any]] { steering.map { ["name": $0.name, "factor": Double($0.factor)] } }
 
   /// Generates the `n` completions in the server's decode loop; `onPiece(choice, bytes, token)`
   /// gets each token's safe text on this thread, and returning false cancels every choice.
@@ -192,7 +198,7 @@ struct CompletionRun {
     }
     return [
       "id": id, "object": chat ? "chat.completion" : "text_completion", "created": created, "model": name, "choices": choices,
-      "usage": usage(generations), "steering": steering,
+      "usage": usage(generations), "steering": appliedSteering,
     ]
   }
 
@@ -208,7 +214,7 @@ struct CompletionRun {
       guard connected else { return }
       var chunk: [String: Any] = [
         "id": id, "object": chat ? "chat.completion.chunk" : "text_completion", "created": created, "model": name,
-        "choices": choices, "steering": steering,
+        "choices": choices, "steering": appliedSteering,
       ]
       if request.streamUsage { chunk["usage"] = usage }
       let data = (try? JSONSerialization.data(withJSONObject: chunk, options: [.sortedKeys])) ?? Data()
@@ -243,6 +249,9 @@ struct CompletionRun {
 /// What the decode loop's thread hands to a request's thread: each choice's pieces of text in
 /// order (stop strings applied there), then each choice's end. `matchers` may be read once
 /// `next()` has returned nil.
+///
+/// Sendable by hand: every stored property is read and written under `condition`, except
+/// `matchers` after the end, when the loop's thread no longer touches them.
 private final class ChoiceChannel: @unchecked Sendable {
   var matchers: [StopMatcher]
   private var queue: [(choice: Int, piece: [UInt8], token: Int)] = []

@@ -6,7 +6,7 @@ import Tensor
 /// The gradients of a loss L with respect to the parameters are
 /// ∂L/∂v = α · Σₜ gₜ and ∂L/∂α = v · Σₜ gₜ, summed over the touched tokens t, where gₜ is
 /// ∂L/∂h at the layer's output; the edit passes gradients through unchanged.
-public final class AdditiveVector: Intervention, @unchecked Sendable {
+public final class AdditiveVector: Intervention {
   public let layer: Int
   public var alpha: Float
   public var vector: [Float]

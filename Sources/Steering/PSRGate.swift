@@ -7,7 +7,7 @@ import Tensor
 /// Backward, with g = ∂L/∂h_out and a = w·h + b: ∂L/∂z += α·λ·g, and where a > 0,
 /// ∂L/∂w += α·(z·g)·h, ∂L/∂b += α·(z·g), ∂L/∂h_in = g + α·(z·g)·w. Where a ≤ 0 the gate is
 /// exactly zero and passes g unchanged.
-public final class PSRGate: Intervention, @unchecked Sendable {
+public final class PSRGate: Intervention {
   public var gates: [GateEntry]
   public var alpha: Float
   public let layers: Set<Int>

@@ -50,7 +50,7 @@ public struct TrainingProgress: Sendable {
 }
 
 public enum TrainingError: Error, CustomStringConvertible {
-  case nonFinite(epoch: Int, step: Int, lastGood: AdditiveVector)
+  case nonFinite(epoch: Int, step: Int, lastGood: VectorEntry)
   case invalidOptions(String)
 
   public var description: String {
@@ -117,7 +117,9 @@ public struct SteeringVectorTrainer {
         var gradV = steering.gradientVector
         let gradA = steering.gradientAlpha
         guard loss.isFinite, gradA.isFinite, gradV.allSatisfy(\.isFinite) else {
-          throw TrainingError.nonFinite(epoch: epoch, step: step, lastGood: steering)
+          throw TrainingError.nonFinite(
+            epoch: epoch, step: step,
+            lastGood: VectorEntry(layer: steering.layer, positions: steering.positions, alpha: steering.alpha, vector: steering.vector))
         }
         let norm = gradV.reduce(0) { $0 + $1 * $1 }.squareRoot()
         if norm > options.vectorGradientClip { gradV = gradV.map { $0 * options.vectorGradientClip / norm } }

@@ -75,7 +75,7 @@ struct H5Node {
     }
     var buffer = [CChar](repeating: 0, count: size + 1)
     try HDF5.check(H5Aread(attr, fileType, &buffer), "reading attribute \(name)", path: path)
-    return String(cString: buffer)
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
   func intAttribute(_ name: String) throws -> [Int64] {

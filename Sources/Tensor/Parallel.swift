@@ -15,8 +15,19 @@ public enum Parallel {
     }
     // libdispatch, not the spinning pool: these loops run between OpenBLAS calls (prefill,
     // training), whose own threads need the cores.
-    DispatchQueue.concurrentPerform(iterations: parts) { p in
-      body((count * p / parts)..<(count * (p + 1) / parts))
+    perform(parts) { p in body((count * p / parts)..<(count * (p + 1) / parts)) }
+  }
+
+  /// Runs `body(p)` for p in 0..<parts on libdispatch's threads and returns when all are done.
+  ///
+  /// `body` need not be `@Sendable`: the callers' closures write through raw pointers, each part
+  /// to its own rows, which is what makes calling them on several threads at once correct and what
+  /// the compiler cannot see; and `body` is called only until this returns.
+  @inlinable
+  public static func perform(_ parts: Int, _ body: (Int) -> Void) {
+    withoutActuallyEscaping(body) { escapable in
+      nonisolated(unsafe) let body = escapable
+      DispatchQueue.concurrentPerform(iterations: parts) { body($0) }
     }
   }
 
@@ -40,7 +51,7 @@ public enum Parallel {
           }, pointer)
       }
     }
-    if ran == 0 { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+    if ran == 0 { perform(parts, body) }
   }
 
   public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Rotary position embedding.
 ///
@@ -8,14 +9,28 @@ import Foundation
 /// query/key projections so that this equals Hugging Face's `rotate_half`; with `halfSplit`
 /// it is (x[i], x[i + D/2]), `rotate_half` itself. Tables are computed in Double and stored
 /// as Float, and grow on demand.
-public final class RotaryEmbedding: @unchecked Sendable {
+public final class RotaryEmbedding: Sendable {
   public let headDimension: Int
   public let inverseFrequencies: [Double]
   public let halfSplit: Bool
-  private var cosTable: [Float] = []
-  private var sinTable: [Float] = []
-  private var positions = 0
-  private let lock = NSLock()
+  /// The current tables. A reader takes the reference under the lock and reads without it: a
+  /// generation is never changed, and `reserve` replaces it with a larger one, so tables that a
+  /// reader holds stay valid whatever other threads reserve meanwhile.
+  @usableFromInline let tables = Mutex(Tables(cos: [], sin: [], positions: 0))
+
+  /// cos and sin of every (position, pair), position-major; immutable once made.
+  @usableFromInline
+  final class Tables: Sendable {
+    let cos: [Float]
+    let sin: [Float]
+    let positions: Int
+
+    init(cos: [Float], sin: [Float], positions: Int) {
+      self.cos = cos
+      self.sin = sin
+      self.positions = positions
+    }
+  }
 
   public convenience init(headDimension: Int, base: Double) {
     self.init(
@@ -33,20 +48,23 @@ public final class RotaryEmbedding: @unchecked Sendable {
 
   /// Makes sure the tables cover positions 0..<count.
   public func reserve(positions count: Int) {
-    lock.lock()
-    defer { lock.unlock() }
-    guard count > positions else { return }
-    let newCount = max(count, positions * 2, 256)
-    let half = headDimension / 2
-    cosTable.reserveCapacity(newCount * half)
-    for p in positions..<newCount {
-      for i in 0..<half {
-        let angle = Double(p) * inverseFrequencies[i]
-        cosTable.append(Float(cos(angle)))
-        sinTable.append(Float(sin(angle)))
+    tables.withLock { current in
+      guard count > current.positions else { return }
+      let newCount = max(count, current.positions * 2, 256)
+      let half = headDimension / 2
+      var cosTable = current.cos
+      var sinTable = current.sin
+      cosTable.reserveCapacity(newCount * half)
+      sinTable.reserveCapacity(newCount * half)
+      for p in current.positions..<newCount {
+        for i in 0..<half {
+          let angle = Double(p) * inverseFrequencies[i]
+          cosTable.append(Float(Foundation.cos(angle)))
+          sinTable.append(Float(Foundation.sin(angle)))
+        }
       }
+      current = Tables(cos: cosTable, sin: sinTable, positions: newCount)
     }
-    positions = newCount
   }
 
   /// Rotates `heads` consecutive head vectors starting at `x` for position `position`.
@@ -75,10 +93,11 @@ public final class RotaryEmbedding: @unchecked Sendable {
 
   @usableFromInline
   func withTables(position: Int, _ body: (UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
-    precondition(position < positions, "RoPE table not reserved for position \(position)")
+    let current = tables.withLock { $0 }
+    precondition(position < current.positions, "RoPE table not reserved for position \(position)")
     let half = headDimension / 2
-    cosTable.withUnsafeBufferPointer { c in
-      sinTable.withUnsafeBufferPointer { s in
+    current.cos.withUnsafeBufferPointer { c in
+      current.sin.withUnsafeBufferPointer { s in
         body(c.baseAddress! + position * half, s.baseAddress! + position * half)
       }
     }

@@ -1,5 +1,6 @@
 import CLICommon
 import Foundation
+import Synchronization
 import XCTest
 
 #if canImport(Glibc)
@@ -94,10 +95,12 @@ final class HTTPServerTests: XCTestCase {
   func testFiftyConcurrentClientsAreEachAnswered() {
     let results = LockedStatuses()
     let group = DispatchGroup()
+    // The clients' threads only call the test's helpers, which read the server's port.
+    nonisolated(unsafe) let test = self
     for i in 0..<50 {
       group.enter()
       Thread.detachNewThread {
-        results.add(self.exchange(self.post(String(repeating: "x", count: i)))?.status ?? -1)
+        results.add(test.exchange(test.post(String(repeating: "x", count: i)))?.status ?? -1)
         group.leave()
       }
     }
@@ -116,10 +119,11 @@ final class HTTPServerTests: XCTestCase {
     Thread.detachNewThread { server.serve() }
     let results = LockedStatuses()
     let group = DispatchGroup()
+    nonisolated(unsafe) let test = self  // as above: only the helpers, which read the port
     for _ in 0..<8 {
       group.enter()
       Thread.detachNewThread {
-        results.add(self.exchange(self.post("x"), port: server.port)?.status ?? -1)
+        results.add(test.exchange(test.post("x"), port: server.port)?.status ?? -1)
         group.leave()
       }
     }
@@ -132,17 +136,8 @@ final class HTTPServerTests: XCTestCase {
   }
 }
 
-final class LockedStatuses: @unchecked Sendable {
-  private let lock = NSLock()
-  private var statuses: [Int] = []
-  func add(_ s: Int) {
-    lock.lock()
-    statuses.append(s)
-    lock.unlock()
-  }
-  var all: [Int] {
-    lock.lock()
-    defer { lock.unlock() }
-    return statuses
-  }
+final class LockedStatuses: Sendable {
+  private let statuses = Mutex<[Int]>([])
+  func add(_ s: Int) { statuses.withLock { $0.append(s) } }
+  var all: [Int] { statuses.withLock { $0 } }
 }

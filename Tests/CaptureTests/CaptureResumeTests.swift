@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Synchronization
 import TestSupport
 import XCTest
 
@@ -136,17 +137,8 @@ final class CaptureResumeTests: TemporaryDirectoryTestCase {
   }
 }
 
-final class LockedText: @unchecked Sendable {
-  private let lock = NSLock()
-  private var data = Data()
-  func append(_ d: Data) {
-    lock.lock()
-    data.append(d)
-    lock.unlock()
-  }
-  var text: String {
-    lock.lock()
-    defer { lock.unlock() }
-    return String(decoding: data, as: UTF8.self)
-  }
+final class LockedText: Sendable {
+  private let data = Mutex(Data())
+  func append(_ d: Data) { data.withLock { $0.append(d) } }
+  var text: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
 }

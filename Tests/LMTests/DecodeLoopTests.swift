@@ -7,6 +7,7 @@ import XCTest
 /// Continuous batching: sequences that join a running batch, each with its own steering, sampling
 /// and length, make the tokens that each makes alone with `generate`.
 final class DecodeLoopTests: XCTestCase {
+  /// Sendable by hand: the loop's callbacks write it under `lock`; the test reads it after they end.
   private final class Collected: @unchecked Sendable {
     let lock = NSLock()
     var results: [Int: Generation] = [:]

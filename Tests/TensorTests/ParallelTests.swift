@@ -8,7 +8,7 @@ final class ParallelTests: XCTestCase {
   /// once (the pool then falls back to libdispatch).
   func testEveryPartRunsOnceUnderNestingAndConcurrentCallers() {
     let lock = NSLock()
-    var counts = [Int](repeating: 0, count: 8 * 7 * 5)
+    nonisolated(unsafe) var counts = [Int](repeating: 0, count: 8 * 7 * 5)  // guarded by `lock`
     DispatchQueue.concurrentPerform(iterations: 8) { caller in
       for _ in 0..<50 {
         Parallel.run(parts: 7) { outer in

@@ -40,6 +40,8 @@ public enum CommandLineTool {
 }
 
 /// One pipe's bytes, filled by its reading thread before that thread finishes.
+///
+/// Sendable by hand: `data` is written by the reading thread only, and read after it finished.
 private final class DrainedOutput: @unchecked Sendable {
   var thread = Thread {}
   var data = Data()

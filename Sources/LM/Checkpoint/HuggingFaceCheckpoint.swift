@@ -3,7 +3,7 @@ import Foundation
 /// A Hugging Face model directory: `config.json`, `model.safetensors` or the shards listed by
 /// `model.safetensors.index.json`, and optionally `generation_config.json`. Tensors are
 /// memory-mapped and served under GGUF names, so that one weight loader reads both formats.
-final class HuggingFaceCheckpoint: TensorSource, @unchecked Sendable {
+final class HuggingFaceCheckpoint: TensorSource, Sendable {
   let directory: String
   let configuration: DecoderConfiguration
   /// Whether the output head is the embedding (`tie_word_embeddings`).

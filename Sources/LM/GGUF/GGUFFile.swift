@@ -1,4 +1,5 @@
 import Foundation
+import Tensor
 
 /// Where one tensor lies in a GGUF file.
 public struct GGUFTensorInfo: Sendable, Equatable {
@@ -17,7 +18,7 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 ///
 /// Every offset and size is checked while the header is parsed, so once `init` returns,
 /// `tensorData(_:)` and `dequantize(_:)` cannot read outside the mapping.
-public final class GGUFFile: @unchecked Sendable {
+public final class GGUFFile: Sendable {
   public let path: String
   public let version: UInt32
   public let metadata: [String: GGUFValue]
@@ -150,12 +151,13 @@ public final class GGUFFile: @unchecked Sendable {
       let rowBytes = rowWidth / info.type.blockSize * info.type.blockBytes
       // Rows are independent, so both cores share the conversion of large tensors.
       let chunks = min(rows, 64)
-      DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+      let output = buffer.baseAddress!
+      Parallel.perform(chunks) { chunk in
         let lo = rows * chunk / chunks
         let hi = rows * (chunk + 1) / chunks
         Dequantize.decode(
           info.type, from: data.baseAddress! + lo * rowBytes, count: (hi - lo) * rowWidth,
-          into: buffer.baseAddress! + lo * rowWidth)
+          into: output + lo * rowWidth)
       }
       initialized = info.elementCount
     }
@@ -169,6 +171,9 @@ public final class GGUFFile: @unchecked Sendable {
 }
 
 /// A read-only file mapping, or an owned copy of bytes.
+///
+/// Sendable by hand: the bytes are never written after `init` and stay mapped (or allocated)
+/// until `deinit`, so any thread may read them.
 final class MemoryMapping: @unchecked Sendable {
   let bytes: UnsafeRawBufferPointer
   private let isMapped: Bool

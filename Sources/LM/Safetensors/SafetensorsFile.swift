@@ -24,7 +24,7 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
 /// A safetensors file (Hugging Face): an 8-byte little-endian header length, a JSON header
 /// mapping names to dtype, shape and [begin, end) data offsets, then the data. Memory-mapped;
 /// every offset is checked at open.
-public final class SafetensorsFile: @unchecked Sendable {
+public final class SafetensorsFile: Sendable {
   public struct Entry: Sendable, Equatable {
     public let dtype: String
     public let shape: [Int]

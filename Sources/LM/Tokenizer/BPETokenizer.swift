@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Byte-level BPE (GPT-2, SmolLM, Llama 3, Qwen), built from a GGUF file's `tokenizer.ggml.*`
 /// metadata, a `tokenizer.json`, or a tiktoken rank file.
@@ -7,7 +8,7 @@ import Foundation
 /// and adjacent pairs are merged lowest rank first (rank = position in the stored merge
 /// list) until no stored merge applies. Vocabulary, special tokens and the cache are keyed on
 /// bytes, never on `String` (whose equality is canonical equivalence).
-public final class BPETokenizer: Tokenizer, @unchecked Sendable {
+public final class BPETokenizer: Tokenizer, Sendable {
   public let tokens: [String]
   public let endOfSequence: Int
   public let beginOfSequence: Int?
@@ -30,8 +31,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
   /// each longest first.
   private let rawSpecials: [SpecialToken]
   private let normalizedSpecials: [SpecialToken]
-  private var cache: [[UInt8]: [Int32]] = [:]
-  private let cacheLock = NSLock()
+  /// Merges of pieces already seen, shared by every thread that encodes.
+  private let cache = Mutex<[[UInt8]: [Int32]]>([:])
 
   public var vocabularySize: Int { tokens.count }
 
@@ -208,18 +209,16 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
     for piece in preTokenizer.split(scalars) {
       var key: [UInt8] = []
       for scalar in scalars[piece] { key.append(contentsOf: UTF8.encode(scalar)!) }
-      cacheLock.lock()
-      let cached = cache[key]
-      cacheLock.unlock()
+      let cached = cache.withLock { $0[key] }
       if let cached {
         ids.append(contentsOf: cached.lazy.map(Int.init))
         continue
       }
       let merged = bpe(key)
-      cacheLock.lock()
-      if cache.count > 100_000 { cache.removeAll(keepingCapacity: true) }
-      cache[key] = merged
-      cacheLock.unlock()
+      cache.withLock { cache in
+        if cache.count > 100_000 { cache.removeAll(keepingCapacity: true) }
+        cache[key] = merged
+      }
       ids.append(contentsOf: merged.lazy.map(Int.init))
     }
   }

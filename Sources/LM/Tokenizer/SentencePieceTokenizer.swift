@@ -14,7 +14,7 @@ import Foundation
 /// (each segment encoded on its own, control ids put between).
 ///
 /// Pieces are held as UTF-8 bytes, never as `String` keys.
-public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
+public final class SentencePieceTokenizer: Tokenizer, Sendable {
   /// llama.cpp's token types: 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
   public enum PieceType: Int, Sendable {
     case normal = 1
@@ -254,7 +254,8 @@ extension SentencePieceTokenizer {
       guard step["type"] as? String == "Metaspace", step["replacement"] as? String ?? "\u{2581}" == "\u{2581}",
         step["split"] as? Bool != true
       else {
-        throw document.fail("pre_tokenizer '\(step["type"] ?? "?")' is not supported for a SentencePiece model (Metaspace without split only)")
+        throw document.fail(
+          "pre_tokenizer '\(step["type"] ?? "?")' is not supported for a SentencePiece model (Metaspace without split only)")
       }
       replaces = true
       let scheme = step["prepend_scheme"] as? String ?? ((step["add_prefix_space"] as? Bool ?? true) ? "always" : "never")
