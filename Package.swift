@@ -37,6 +37,7 @@ let package = Package(
       name: "Compare", dependencies: ["Capture", "Judges", "LM", "PSR", "Steering", "Store"], swiftSettings: optimize),
     .target(name: "Capture", dependencies: ["LM", "Store"], swiftSettings: optimize),
     .target(name: "PSR", dependencies: ["LM", "Steering", "Store", "Tensor"], swiftSettings: optimize),
+    .target(name: "Report", dependencies: ["Compare", "LM", "Steering", "Store"], swiftSettings: optimize),
     .target(
       name: "CLICommon", dependencies: ["LM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: optimize),
@@ -47,7 +48,7 @@ let package = Package(
     .executableTarget(
       name: "PSRCLI",
       dependencies: [
-        "CLICommon", "Capture", "Embedding", "Judges", "LM", "PSR", "Steering", "Store", "Tensor",
+        "CLICommon", "Capture", "Embedding", "Judges", "LM", "PSR", "Report", "Steering", "Store", "Tensor",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: frontEnd),
@@ -55,7 +56,7 @@ let package = Package(
     .executableTarget(
       name: "CompareCLI",
       dependencies: [
-        "CLICommon", "Capture", "Compare", "Embedding", "Judges", "LM", "PSR", "Steering", "Store",
+        "CLICommon", "Capture", "Compare", "Embedding", "Judges", "LM", "PSR", "Report", "Steering", "Store",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: frontEnd),
@@ -70,6 +71,7 @@ let package = Package(
     .testTarget(name: "CompareTests", dependencies: ["Compare", "Judges", "Embedding", "LM", "Store", "TestSupport"]),
     .testTarget(name: "JudgesTests", dependencies: ["Judges", "Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
+    .testTarget(name: "ReportTests", dependencies: ["Report", "Compare", "Steering", "Store", "LM", "TestSupport"]),
     .testTarget(name: "PSRTests", dependencies: ["PSR", "Capture", "Steering", "Store", "LM", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]

@@ -4,6 +4,7 @@ import Compare
 import Foundation
 import Judges
 import LM
+import Report
 import Steering
 
 struct Run: ParsableCommand {
@@ -18,7 +19,8 @@ struct Run: ParsableCommand {
       Per trait (persona): the pos instruction steers, extract questions train, eval questions test, and each
       method's factor is bisected to match prompting's coherence.
 
-      Output in --out: results.json (schema in docs/COMPARE.md), generations.jsonl, report.md, tradeoff.svg,
+      Output in --out: results.json (schema in docs/COMPARE.md), generations.jsonl, report.md, report.html (open it
+      in a browser: tables, the interactive trade-off plot, a generations browser, each unit's PSR gate activity), tradeoff.svg,
       and units/ with each unit's capture and files. --resume skips finished units. --shard i/N runs every
       N-th unit from i, so that array jobs (Slurm --array) can split a run; `compare merge` combines them.
 
@@ -130,9 +132,12 @@ struct Run: ParsableCommand {
     let bar = ProgressBar(total: suite.myUnits.count, label: "compare")
     let results = try suite.run { p in bar.update(p.done, resumed: p.resumed, "units  \(p.unit)") }
     bar.finish()
+    let tokenizer = model.tokenizer
+    try BenchReportPage.write(
+      directory: out, tokenText: { String(decoding: tokenizer.decodeBytes([$0], skipSpecial: false), as: UTF8.self) })
     print(try String(contentsOfFile: out + "/report.md", encoding: .utf8))
     log(
-      "wrote \(out)/results.json, generations.jsonl, report.md, tradeoff.svg (\(results.units.count) units; peak RSS \(peakResidentMegabytes()) MB)"
+      "wrote \(out)/results.json, generations.jsonl, report.md, report.html, tradeoff.svg (\(results.units.count) units; peak RSS \(peakResidentMegabytes()) MB)"
     )
   }
 
@@ -176,7 +181,7 @@ struct Run: ParsableCommand {
 
 struct Merge: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Combine the units of sharded runs into one results.json, generations.jsonl, report.md and plot.",
+    abstract: "Combine the units of sharded runs into one results.json, generations.jsonl, report.md, report.html and plot.",
     discussion: """
       Example (after `compare … --shard i/4 --out out/shard-i` for i = 0…3):
         compare merge out/shard-0 out/shard-1 out/shard-2 out/shard-3 --out out/all
@@ -205,6 +210,8 @@ struct Merge: ParsableCommand {
     }
     let results = try BenchSuite.collect(directories: directories, into: out, config: config)
     guard !results.units.isEmpty else { throw CLIError("the directories hold no finished unit to merge") }
+    // The units' folders stay in the shards, so the merged page has no per-unit gate activity.
+    try BenchReportPage.write(directory: out, tokenText: nil)
     print("merged \(results.units.count) units into \(out)")
   }
 }

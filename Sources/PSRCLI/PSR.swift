@@ -10,7 +10,10 @@ struct PSR: ParsableCommand {
       The model defaults to models/SmolLM2-135M-Instruct.Q4_1.gguf (fetched by scripts/setup.sh);
       set PSR_MODEL or pass --model to use another GGUF file.
       """,
-    subcommands: [Generate.self, Tokenize.self, SteeringVectorCommand.self, Fit.self, TuneAlpha.self, Inspect.self, Export.self, Serve.self, Bench.self])
+    subcommands: [
+      Generate.self, Tokenize.self, SteeringVectorCommand.self, Fit.self, TuneAlpha.self, Inspect.self, Export.self, ReportCommand.self,
+      Serve.self, Bench.self,
+    ])
 }
 
 extension PSR {

@@ -1,0 +1,265 @@
+import Compare
+import Foundation
+import Steering
+import Store
+
+/// `compare`'s report.html: the summary tables with their intervals, the concept/fluency trade-off
+/// (hover a point for its scores, click it to list its generations), a generations browser with the
+/// steered and unsteered answers to each instruction side by side, and each unit's PSR gate activity.
+public enum BenchReportPage {
+  /// `captures` are per unit (bench-id) the gate activity on its capture, where there is one.
+  public static func html(results: BenchResults, generations: [GenerationRecord], captures: [(unit: String, report: CaptureReport)] = [])
+    throws -> String
+  {
+    var body = "<h1>Steering benchmark</h1>\n<p class=\"meta\">Settings: "
+    body += results.config.sorted { $0.key < $1.key }.map { HTML.escape("\($0.key)=\($0.value)") }.joined(separator: ", ") + "</p>\n"
+    body += summaryTables(results)
+    body += unitsTable(results)
+    body += tradeoff(results)
+    body += browser(generations)
+    if !captures.isEmpty {
+      body += "<h2>PSR gate activity per unit</h2>\n<p class=\"meta\">Each unit's capture with its fitted PSR gate: tokens coloured by"
+      body += " ‖Δ‖, and the gate's coefficient beside the projection of Δ on its direction.</p>\n"
+      for (k, c) in captures.enumerated() {
+        body += "<h3>\(HTML.escape(c.unit))</h3>\n"
+        body += try CaptureReportPage.section(c.report, id: "capture-\(k)", examplesHeading: "\(c.unit): tokens")
+      }
+    }
+    body += try HTML.jsonScript(Browsable(results: results, generations: generations), id: "bench-data")
+    return HTML.page(title: "Steering benchmark", body: body, script: script + CaptureReportPage.script)
+  }
+
+  /// What the page's script reads: the units and methods, and every generation.
+  struct Browsable: Encodable {
+    let results: BenchResults
+    let generations: [GenerationRecord]
+  }
+
+  static func f(_ v: Double?, _ digits: Int = 3) -> String { v.map { String(format: "%.\(digits)f", $0) } ?? "–" }
+
+  static func summaryTables(_ results: BenchResults) -> String {
+    var out = ""
+    for (bench, title, columns) in [
+      ("axbench", "AxBench (scores 0–2; mean ± 95% CI over concepts)", ["concept", "instruct", "fluency", "harmonic"]),
+      ("persona", "Persona (scores 0–100; mean ± 95% CI over traits, at prompting's coherence)", ["trait", "coherence"]),
+    ] {
+      let rows = results.summary.filter { $0.bench == bench }.sorted {
+        ($0.harmonic ?? $0.traitScore ?? 0) > ($1.harmonic ?? $1.traitScore ?? 0)
+      }
+      guard !rows.isEmpty else { continue }
+      out +=
+        "<h2>\(HTML.escape(title))</h2>\n<table class=\"summary\" data-bench=\"\(bench)\"><tr><th class=\"l\">method</th><th>units</th>"
+      out += columns.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+      for r in rows {
+        let scores = results.units.filter { $0.bench == bench }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
+        func cell(_ k: KeyPath<ScoreSummary, Double?>, _ value: Double?) -> String {
+          let values = scores.compactMap { $0[keyPath: k] }
+          let ci = values.count < 2 ? "–" : f(Statistics.ci95(values))
+          return "<td>\(f(value)) ± \(ci)</td>"
+        }
+        out += "<tr><td class=\"l\">\(HTML.escape(r.method))</td><td>\(r.nUnits)</td>"
+        if bench == "axbench" {
+          out += cell(\.conceptScore, r.conceptScore) + cell(\.instructScore, r.instructScore) + cell(\.fluencyScore, r.fluencyScore)
+          out += cell(\.harmonic, r.harmonic)
+        } else {
+          out += cell(\.traitScore, r.traitScore) + cell(\.coherence, r.coherence)
+        }
+        out += "</tr>\n"
+      }
+      out += "</table>\n"
+    }
+    return out
+  }
+
+  /// Every unit with each method's score (the headline: harmonic or trait) and selected factor.
+  static func unitsTable(_ results: BenchResults) -> String {
+    let methods = results.units.flatMap { $0.methods.map(\.method) }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+    var out = "<h2>Units</h2>\n<table><tr><th class=\"l\">unit</th><th class=\"l\">name</th>"
+    out += methods.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>\n"
+    for u in results.units {
+      out +=
+        "<tr class=\"unit\"><td class=\"l\">\(HTML.escape(u.bench))-\(HTML.escape(u.unitID))</td><td class=\"l\">\(HTML.escape(u.name))</td>"
+      for m in methods {
+        guard let r = u.methods.first(where: { $0.method == m }) else {
+          out += "<td>–</td>"
+          continue
+        }
+        let factor = r.selectedFactor.map { String(format: " <span class=\"meta\">@%g</span>", Double($0)) } ?? ""
+        out += "<td>\(f(r.score.headline))\(factor)</td>"
+      }
+      out += "</tr>\n"
+    }
+    return out + "</table>\n<p class=\"meta\">Score: harmonic (AxBench, test half, at the selected factor) or trait score (persona, at"
+      + " prompting's coherence); @f: the selected factor.</p>\n"
+  }
+
+  /// Mean concept score against mean fluency per method and factor (AxBench), one line per method.
+  static func tradeoff(_ results: BenchResults) -> String {
+    var series: [String: [Float: (c: Double, f: Double, h: Double, n: Double)]] = [:]
+    for u in results.units where u.bench == "axbench" {
+      for m in u.methods where !m.method.hasSuffix("@trained") {
+        for fr in m.factors {
+          let s = fr.test ?? fr.select
+          var p = series[m.method, default: [:]][fr.factor] ?? (0, 0, 0, 0)
+          p = (p.c + (s.conceptScore ?? 0), p.f + (s.fluencyScore ?? 0), p.h + (s.harmonic ?? 0), p.n + 1)
+          series[m.method, default: [:]][fr.factor] = p
+        }
+      }
+    }
+    guard !series.isEmpty else { return "" }
+    let (w, h, left, right, top, bottom) = (700.0, 430.0, 60.0, 150.0, 30.0, 48.0)
+    let points = series.values.flatMap { $0.values }
+    let (x0, x1) = SVGPlot.range(points.map { $0.f / $0.n } + [0])
+    let (y0, y1) = SVGPlot.range(points.map { $0.c / $0.n } + [0])
+    func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * (w - left - right) }
+    func py(_ v: Double) -> Double { h - bottom - (v - y0) / (y1 - y0) * (h - top - bottom) }
+    let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    var svg = "<h2>Concept against fluency across factors</h2>\n<p class=\"meta\">Mean over concepts (test scores). Hover a point"
+    svg += " for its method, factor and scores; click it to list its generations below.</p>\n"
+    svg +=
+      "<svg id=\"tradeoff\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-size=\"12\">\n"
+    svg +=
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      + SVGPlot.axes(w: w, h: h, left: left, right: right, top: top, bottom: bottom)
+    for k in 0...4 {
+      let vx = x0 + (x1 - x0) * Double(k) / 4
+      let vy = y0 + (y1 - y0) * Double(k) / 4
+      svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.2f</text>", px(vx), h - bottom + 16, vx)
+      svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n", left - 6, py(vy) + 4, vy)
+    }
+    svg += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 10)\" text-anchor=\"middle\">fluency score</text>\n"
+    svg += "<text transform=\"translate(16 \((top + h - bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">concept score</text>\n"
+    for (i, method) in series.keys.sorted().enumerated() {
+      let colour = colours[i % colours.count]
+      let line = series[method]!.sorted { $0.key < $1.key }
+      svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\""
+      svg +=
+        line.map { String(format: "%.1f,%.1f", px($0.value.f / $0.value.n), py($0.value.c / $0.value.n)) }.joined(separator: " ") + "\"/>\n"
+      for (factor, p) in line {
+        let tip = String(
+          format: "%@ · factor %g · concept %.3f · fluency %.3f · harmonic %.3f (%d units)", HTML.escape(method), Double(factor), p.c / p.n,
+          p.f / p.n, p.h / p.n, Int(p.n))
+        svg += String(
+          format:
+            "<circle class=\"pt\" data-method=\"%@\" data-factor=\"%g\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"><title>%@</title></circle>\n",
+          HTML.escape(method), Double(factor), px(p.f / p.n), py(p.c / p.n), colour, tip)
+      }
+      svg += "<rect x=\"\(w - right + 15)\" y=\"\(top + Double(i) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>"
+      svg += "<text x=\"\(w - right + 32)\" y=\"\(top + Double(i) * 20 + 10)\">\(HTML.escape(method))</text>\n"
+    }
+    return svg + "</svg>\n"
+  }
+
+  /// The generations browser: filters, and a static list of the first generations for a page read
+  /// without JavaScript (the script replaces it with the filtered list).
+  static func browser(_ generations: [GenerationRecord]) -> String {
+    var out = "<h2>Generations</h2>\n<div class=\"controls\" id=\"filters\">"
+    for (name, label) in [("unit", "unit"), ("method", "method"), ("factor", "factor"), ("split", "split")] {
+      out += "<label>\(label) <select data-key=\"\(name)\"><option value=\"\">all</option></select></label> "
+    }
+    out += "<span class=\"meta\" id=\"count\"></span></div>\n"
+    out +=
+      "<p class=\"meta\">Each steered answer beside the unsteered model's answer (method <code>none</code>) to the same instruction.</p>\n"
+    out += "<div id=\"gens\">\n"
+    let unsteered = Dictionary(
+      generations.filter { $0.method == "none" }.map { ("\($0.bench)-\($0.unit)|\($0.instruction)", $0.response) },
+      uniquingKeysWith: { a, _ in a })
+    for g in generations.prefix(40) {
+      out +=
+        "<div class=\"gen\"><div><b>\(HTML.escape(g.bench))-\(HTML.escape(g.unit))</b> · \(HTML.escape(g.method)) · factor \(String(format: "%g", Double(g.factor))) · \(HTML.escape(g.split))</div>"
+      out +=
+        "<div class=\"ins\">\(HTML.escape(g.instruction))</div><div class=\"pair\"><div><div class=\"scores\">\(HTML.escape(g.method))</div>"
+      out += "\(HTML.escape(g.response))<div class=\"scores\">\(scores(g))</div></div><div><div class=\"scores\">none (unsteered)</div>"
+      out += "\(HTML.escape(unsteered["\(g.bench)-\(g.unit)|\(g.instruction)"] ?? "(no unsteered answer)"))</div></div></div>\n"
+    }
+    if generations.count > 40 { out += "<p class=\"meta\">… \(generations.count - 40) more (JavaScript lists and filters them all).</p>\n" }
+    return out + "</div>\n"
+  }
+
+  static func scores(_ g: GenerationRecord) -> String {
+    [
+      ("concept", g.conceptScore), ("instruct", g.instructScore), ("fluency", g.fluencyScore), ("harmonic", g.harmonic),
+      ("trait", g.traitScore), ("coherence", g.coherence),
+    ].compactMap { name, v in v.map { String(format: "%@ %.2f", name, $0) } }.joined(separator: " · ")
+  }
+
+  static let script = """
+    (function () {
+      const data = JSON.parse(document.getElementById('bench-data').textContent);
+      const gens = data.generations, box = document.getElementById('gens'), count = document.getElementById('count');
+      const selects = Array.from(document.querySelectorAll('#filters select'));
+      const key = { unit: function (g) { return g.bench + '-' + g.unit; }, method: function (g) { return g.method; },
+        factor: function (g) { return String(g.factor); }, split: function (g) { return g.split; } };
+      const unsteered = {};
+      gens.forEach(function (g) { if (g.method === 'none') unsteered[key.unit(g) + '|' + g.instruction] = g.response; });
+      selects.forEach(function (s) {
+        const values = Array.from(new Set(gens.map(key[s.dataset.key]))).sort(function (a, b) { return isNaN(a) || isNaN(b) ? (a < b ? -1 : a > b ? 1 : 0) : a - b; });
+        values.forEach(function (v) { const o = document.createElement('option'); o.value = v; o.textContent = v; s.appendChild(o); });
+        s.addEventListener('change', render);
+      });
+      function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+      function scores(g) {
+        return [['concept', g.concept_score], ['instruct', g.instruct_score], ['fluency', g.fluency_score], ['harmonic', g.harmonic],
+          ['trait', g.trait_score], ['coherence', g.coherence]].filter(function (p) { return typeof p[1] === 'number'; })
+          .map(function (p) { return p[0] + ' ' + p[1].toFixed(2); }).join(' · ');
+      }
+      function render() {
+        const chosen = gens.filter(function (g) { return selects.every(function (s) { return !s.value || key[s.dataset.key](g) === s.value; }); });
+        box.textContent = '';
+        chosen.slice(0, 500).forEach(function (g) {
+          const div = el('div', 'gen');
+          div.appendChild(el('div', null, key.unit(g) + ' · ' + g.method + ' · factor ' + g.factor + ' · ' + g.split));
+          div.appendChild(el('div', 'ins', g.instruction));
+          const pair = el('div', 'pair'), left = el('div'), right = el('div');
+          left.appendChild(el('div', 'scores', g.method));
+          left.appendChild(document.createTextNode(g.response));
+          left.appendChild(el('div', 'scores', scores(g)));
+          right.appendChild(el('div', 'scores', 'none (unsteered)'));
+          right.appendChild(document.createTextNode(unsteered[key.unit(g) + '|' + g.instruction] || '(no unsteered answer)'));
+          pair.appendChild(left); pair.appendChild(right); div.appendChild(pair); box.appendChild(div);
+        });
+        count.textContent = chosen.length + ' generations' + (chosen.length > 500 ? ' (the first 500 shown)' : '');
+      }
+      const plot = document.getElementById('tradeoff');
+      if (plot) plot.addEventListener('click', function (ev) {
+        const p = ev.target.closest('circle.pt'); if (!p) return;
+        selects.forEach(function (s) { s.value = s.dataset.key === 'method' ? p.dataset.method : s.dataset.key === 'factor' ? p.dataset.factor : ''; });
+        render(); document.getElementById('filters').scrollIntoView();
+      });
+      render();
+    })();
+    """
+}
+
+extension BenchReportPage {
+  /// Writes `directory`/report.html from its results.json and generations.jsonl; with `tokenText`,
+  /// also the gate activity (first `examples` examples) of each unit folder under
+  /// `directory`/units that holds a capture.h5 and a psr.json.
+  public static func write(directory: String, tokenText: ((Int) -> String)?, examples: Int = 3) throws {
+    let results = try BenchResults.load(directory + "/results.json")
+    guard let data = FileManager.default.contents(atPath: directory + "/generations.jsonl") else {
+      throw ReportError.unreadable("cannot read \(directory)/generations.jsonl")
+    }
+    let decoder = JSONDecoder()
+    let generations = try data.split(separator: UInt8(ascii: "\n")).map { line in
+      do { return try decoder.decode(GenerationRecord.self, from: Data(line)) } catch {
+        throw ReportError.unreadable("\(directory)/generations.jsonl holds a line that is not a generation: \(error)")
+      }
+    }
+    var captures: [(unit: String, report: CaptureReport)] = []
+    if let tokenText {
+      for unit in results.units {
+        let folder = "\(directory)/units/\(unit.bench)-\(unit.unitID)"
+        let capture = folder + "/capture.h5"
+        let gate = folder + "/psr.json"
+        guard FileManager.default.fileExists(atPath: capture), FileManager.default.fileExists(atPath: gate) else { continue }
+        let report = try CaptureReport(
+          reader: try ActivationReader(path: capture), files: [("psr", try SteeringFile.load(gate))], tokenText: tokenText,
+          maxExamples: examples, scatterPoints: 500)
+        captures.append(("\(unit.bench)-\(unit.unitID) (\(unit.name))", report))
+      }
+    }
+    let html = try Self.html(results: results, generations: generations, captures: captures)
+    try Data(html.utf8).write(to: URL(fileURLWithPath: directory + "/report.html"), options: .atomic)
+  }
+}
