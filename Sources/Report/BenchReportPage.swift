@@ -107,34 +107,21 @@ public enum BenchReportPage {
       }
     }
     guard !series.isEmpty else { return "" }
-    let (w, h, left, right, top, bottom) = (700.0, 430.0, 60.0, 150.0, 30.0, 48.0)
     let points = series.values.flatMap { $0.values }
-    let (x0, x1) = SVGPlot.range(points.map { $0.f / $0.n } + [0])
-    let (y0, y1) = SVGPlot.range(points.map { $0.c / $0.n } + [0])
-    func px(_ v: Double) -> Double { left + (v - x0) / (x1 - x0) * (w - left - right) }
-    func py(_ v: Double) -> Double { h - bottom - (v - y0) / (y1 - y0) * (h - top - bottom) }
+    let frame = SVGPlot.Frame(
+      width: 700, height: 430, left: 60, right: 150, x: SVGPlot.range(points.map { $0.f / $0.n } + [0]),
+      y: SVGPlot.range(points.map { $0.c / $0.n } + [0]))
     let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
     var svg = "<h2>Concept against fluency across factors</h2>\n<p class=\"meta\">Mean over concepts (test scores). Hover a point"
     svg += " for its method, factor and scores; click it to list its generations below.</p>\n"
-    svg +=
-      "<svg id=\"tradeoff\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-size=\"12\">\n"
-    svg +=
-      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      + SVGPlot.axes(w: w, h: h, left: left, right: right, top: top, bottom: bottom)
-    for k in 0...4 {
-      let vx = x0 + (x1 - x0) * Double(k) / 4
-      let vy = y0 + (y1 - y0) * Double(k) / 4
-      svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.2f</text>", px(vx), h - bottom + 16, vx)
-      svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n", left - 6, py(vy) + 4, vy)
-    }
-    svg += "<text x=\"\((left + w - right) / 2)\" y=\"\(h - 10)\" text-anchor=\"middle\">fluency score</text>\n"
-    svg += "<text transform=\"translate(16 \((top + h - bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">concept score</text>\n"
+    svg += frame.open(id: "tradeoff", xLabel: "fluency score", yLabel: "concept score", tick: "%.2f", fontSize: 12)
     for (i, method) in series.keys.sorted().enumerated() {
       let colour = colours[i % colours.count]
       let line = series[method]!.sorted { $0.key < $1.key }
       svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\""
       svg +=
-        line.map { String(format: "%.1f,%.1f", px($0.value.f / $0.value.n), py($0.value.c / $0.value.n)) }.joined(separator: " ") + "\"/>\n"
+        line.map { String(format: "%.1f,%.1f", frame.px($0.value.f / $0.value.n), frame.py($0.value.c / $0.value.n)) }.joined(
+          separator: " ") + "\"/>\n"
       for (factor, p) in line {
         let tip = String(
           format: "%@ · factor %g · concept %.3f · fluency %.3f · harmonic %.3f (%d units)", HTML.escape(method), Double(factor), p.c / p.n,
@@ -142,10 +129,11 @@ public enum BenchReportPage {
         svg += String(
           format:
             "<circle class=\"pt\" data-method=\"%@\" data-factor=\"%g\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"><title>%@</title></circle>\n",
-          HTML.escape(method), Double(factor), px(p.f / p.n), py(p.c / p.n), colour, tip)
+          HTML.escape(method), Double(factor), frame.px(p.f / p.n), frame.py(p.c / p.n), colour, tip)
       }
-      svg += "<rect x=\"\(w - right + 15)\" y=\"\(top + Double(i) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>"
-      svg += "<text x=\"\(w - right + 32)\" y=\"\(top + Double(i) * 20 + 10)\">\(HTML.escape(method))</text>\n"
+      let legend = frame.width - frame.right
+      svg += "<rect x=\"\(legend + 15)\" y=\"\(frame.top + Double(i) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>"
+      svg += "<text x=\"\(legend + 32)\" y=\"\(frame.top + Double(i) * 20 + 10)\">\(HTML.escape(method))</text>\n"
     }
     return svg + "</svg>\n"
   }
