@@ -33,7 +33,7 @@ fi
 status=0
 for page in "${pages[@]}"; do
   shot=${page%.html}.png
-  log=${page%.html}.console.txt
+  log=$(mktemp /tmp/check-report-console.XXXXXX)
   flags=(--headless --no-sandbox --disable-gpu --hide-scrollbars --allow-file-access-from-files --enable-logging=stderr --v=0)
   timeout 120 chromium "${flags[@]}" --window-size=1200,1800 --screenshot="$shot" "file://$page" > /dev/null 2> "$log" || true
   dom=$(timeout 120 chromium "${flags[@]}" --dump-dom "file://$page" 2>> "$log" || true)
@@ -45,5 +45,6 @@ for page in "${pages[@]}"; do
   elif [ "$size" -lt 20000 ]; then echo "FAIL $page: the screenshot ($size bytes) is blank"; status=1
   elif [ "$rendered" -eq 0 ]; then echo "FAIL $page: its scripts did not run to the end"; status=1
   else echo "ok $page: no JavaScript error, screenshot $shot ($((size / 1024)) KiB)"; fi
+  rm -f "$log"
 done
 exit $status

@@ -46,43 +46,48 @@ export ASAN_OPTIONS=allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}
 # on. Each kept input is triaged by its stack: a first frame outside libhdf5 is ours and goes to
 # fuzz/crashes/hdf5 (replayed by the tests); libhdf5's must be contained by the probe, which is
 # checked by replaying the input through the probed reader.
+# PSR_FUZZ_TRIAGE_ONLY=1 triages the inputs an earlier run kept, without fuzzing again. The triage
+# runs JOBS inputs at a time; each takes a few seconds (a loop is cut at 2 s).
 # The first frame of a sanitizer report (or of its part on stdin) outside the runtimes.
 frame() { grep -E '^ +#[0-9]+ 0x' | grep -vE 'llvm-project|libc\.so|libpthread|libFuzzer|fuzzer::' | head -n 1 || true; }
+# One kept input's line: OURS, libhdf5 (contained by the probe), UNCONTAINED or "not reproduced".
+triage_one() {
+  local f=$1 report first owner
+  report=$(PSR_HDF5_PROBE_SECONDS=0 timeout 30 "$build/fuzz-hdf5" -timeout=2 -rss_limit_mb=4096 -malloc_limit_mb=8192 "$f" 2>&1 || true)
+  first=$(frame <<<"$report")
+  # An overflow of a buffer is the buffer owner's bug, whoever wrote past it (H5Aread writing past
+  # a buffer of ours was ours).
+  owner=$(sed -n '/allocated by thread\|is located in stack of thread/,$p' <<<"$report" | frame)
+  if [ -z "$first" ]; then echo "not reproduced $(basename "$f")"; return; fi
+  if ! grep -q libhdf5 <<<"$first" || { [ -n "$owner" ] && ! grep -q libhdf5 <<<"$owner"; }; then
+    cp "$f" "$root/fuzz/crashes/hdf5/inprocess-$(basename "$f")"
+    echo "OURS $(basename "$f"): $first"; return
+  fi
+  # Contained: the probed reader returns (an error) on it, within its deadline.
+  if PSR_HDF5_PROBE_SECONDS=1 ASAN_OPTIONS=$ASAN_OPTIONS:abort_on_error=1 timeout 60 "$build/fuzz-hdf5" -timeout=30 "$f" > /dev/null 2>&1; then
+    echo "libhdf5 $(basename "$f"): $first"
+  else
+    echo "UNCONTAINED $(basename "$f"): $first"
+  fi
+}
 in_process() {
-  local art=$build/inprocess-hdf5 triage=$build/inprocess-hdf5/triage.txt
-  rm -rf "$art" && mkdir -p "$art/found" "$build/corpus-hdf5"
+  local art=$build/inprocess-hdf5 triage=$build/inprocess-hdf5/triage.txt log=$build/logs-hdf5/inprocess.log
   export ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0:max_allocation_size_mb=4096
-  PSR_HDF5_PROBE_SECONDS=0 "$build/fuzz-hdf5" -fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-    -max_total_time="$seconds" -rss_limit_mb=4096 -malloc_limit_mb=8192 -max_len=65536 -timeout=2 \
-    -artifact_prefix="$art/found/" -print_final_stats=1 "$build/corpus-hdf5" "$root/fuzz/corpus/hdf5" \
-    > "$build/logs-hdf5/inprocess.log" 2>&1 || true
-  : > "$triage"
-  local ours=0 theirs=0 loose=0 flaky=0
-  for f in "$art/found"/*; do
-    [ -f "$f" ] || continue
-    local report first owner
-    report=$(PSR_HDF5_PROBE_SECONDS=0 timeout 30 "$build/fuzz-hdf5" -timeout=2 -rss_limit_mb=4096 -malloc_limit_mb=8192 "$f" 2>&1 || true)
-    first=$(frame <<<"$report")
-    # An overflow of a buffer is the buffer owner's bug, whoever wrote past it (H5Aread writing
-    # past a buffer of ours was ours).
-    owner=$(sed -n '/allocated by thread\|is located in stack of thread/,$p' <<<"$report" | frame)
-    if [ -z "$first" ]; then
-      flaky=$((flaky + 1)); echo "not reproduced $(basename "$f")" >> "$triage"; continue
-    fi
-    if ! grep -q libhdf5 <<<"$first" || { [ -n "$owner" ] && ! grep -q libhdf5 <<<"$owner"; }; then
-      ours=$((ours + 1)); cp "$f" "$root/fuzz/crashes/hdf5/inprocess-$(basename "$f")"
-      echo "OURS $(basename "$f"): $first" >> "$triage"; continue
-    fi
-    # Contained: the probed reader returns (an error) on it, within its deadline.
-    if PSR_HDF5_PROBE_SECONDS=1 ASAN_OPTIONS=$ASAN_OPTIONS:abort_on_error=1 timeout 60 "$build/fuzz-hdf5" -timeout=30 "$f" > /dev/null 2>&1; then
-      theirs=$((theirs + 1)); echo "libhdf5 $(basename "$f"): $first" >> "$triage"
-    else
-      loose=$((loose + 1)); echo "UNCONTAINED $(basename "$f"): $first" >> "$triage"
-    fi
-  done
-  grep -E "^#[0-9]+:" "$build/logs-hdf5/inprocess.log" | tail -n 1 || true
-  local executions
-  executions=$(grep -E "^#[0-9]+:" "$build/logs-hdf5/inprocess.log" | tail -n 1 | sed -E 's/^#([0-9]+):.*/\1/')
+  if [ "${PSR_FUZZ_TRIAGE_ONLY:-0}" != 1 ]; then
+    rm -rf "$art" && mkdir -p "$art/found" "$build/corpus-hdf5"
+    PSR_HDF5_PROBE_SECONDS=0 "$build/fuzz-hdf5" -fork="$jobs" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
+      -max_total_time="$seconds" -rss_limit_mb=4096 -malloc_limit_mb=8192 -max_len=65536 -timeout=2 \
+      -artifact_prefix="$art/found/" -print_final_stats=1 "$build/corpus-hdf5" "$root/fuzz/corpus/hdf5" > "$log" 2>&1 || true
+    cp "$log" "$build/logs-hdf5/inprocess-$(date +%Y%m%d-%H%M%S).log"
+  fi
+  export -f frame triage_one
+  export build root
+  find "$art/found" -type f -print0 | xargs -0 -r -P "$jobs" -n 1 bash -c 'triage_one "$1"' _ > "$triage"
+  local ours theirs loose flaky executions
+  ours=$(grep -c '^OURS' "$triage" || true); theirs=$(grep -c '^libhdf5' "$triage" || true)
+  loose=$(grep -c '^UNCONTAINED' "$triage" || true); flaky=$(grep -c '^not reproduced' "$triage" || true)
+  grep -E "^#[0-9]+:" "$log" | tail -n 1 || true
+  executions=$(grep -E "^#[0-9]+:" "$log" | tail -n 1 | sed -E 's/^#([0-9]+):.*/\1/')
   echo "hdf5 (in process): ${executions:-0} executions in ${seconds} s with $jobs job(s); corpus $(ls "$build/corpus-hdf5" | wc -l) files;" \
     "kept inputs: $ours ours (copied to fuzz/crashes/hdf5), $theirs in libhdf5 and contained by the probe, $loose not contained, $flaky not reproduced; $triage"
   [ "$ours" -eq 0 ] && [ "$loose" -eq 0 ]
