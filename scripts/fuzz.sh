@@ -47,13 +47,13 @@ export ASAN_OPTIONS=allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}
 # fuzz/crashes/hdf5 (replayed by the tests); libhdf5's must be contained by the probe, which is
 # checked by replaying the input through the probed reader.
 # PSR_FUZZ_TRIAGE_ONLY=1 triages the inputs an earlier run kept, without fuzzing again. The triage
-# runs JOBS inputs at a time; each takes a few seconds (a loop is cut at 2 s).
+# runs JOBS inputs at a time; each takes a few seconds (a loop is cut at 1 s).
 # The first frame of a sanitizer report (or of its part on stdin) outside the runtimes.
 frame() { grep -E '^ +#[0-9]+ 0x' | grep -vE 'llvm-project|libc\.so|libpthread|libFuzzer|fuzzer::' | head -n 1 || true; }
 # One kept input's line: OURS, libhdf5 (contained by the probe), UNCONTAINED or "not reproduced".
 triage_one() {
   local f=$1 report first owner
-  report=$(PSR_HDF5_PROBE_SECONDS=0 timeout 30 "$build/fuzz-hdf5" -timeout=2 -rss_limit_mb=4096 -malloc_limit_mb=8192 "$f" 2>&1 || true)
+  report=$(PSR_HDF5_PROBE_SECONDS=0 timeout 30 "$build/fuzz-hdf5" -timeout=1 -rss_limit_mb=4096 -malloc_limit_mb=8192 "$f" 2>&1 || true)
   first=$(frame <<<"$report")
   # An overflow of a buffer is the buffer owner's bug, whoever wrote past it (H5Aread writing past
   # a buffer of ours was ours).

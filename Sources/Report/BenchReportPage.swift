@@ -147,10 +147,10 @@ public enum BenchReportPage {
     }
     out += "<span class=\"meta\" id=\"count\"></span></div>\n"
     out +=
-      "<p class=\"meta\">Each steered answer beside the unsteered model's answer (method <code>none</code>) to the same instruction.</p>\n"
+      "<p class=\"meta\">Each steered answer beside the unsteered model's answer (method <code>none</code>) to the same instruction, each with its judge's scores.</p>\n"
     out += "<div id=\"gens\">\n"
     let unsteered = Dictionary(
-      generations.filter { $0.method == "none" }.map { ("\($0.bench)-\($0.unit)|\($0.instruction)", $0.response) },
+      generations.filter { $0.method == "none" }.map { ("\($0.bench)-\($0.unit)|\($0.instruction)", $0) },
       uniquingKeysWith: { a, _ in a })
     for g in generations.prefix(40) {
       out +=
@@ -158,7 +158,9 @@ public enum BenchReportPage {
       out +=
         "<div class=\"ins\">\(HTML.escape(g.instruction))</div><div class=\"pair\"><div><div class=\"scores\">\(HTML.escape(g.method))</div>"
       out += "\(HTML.escape(g.response))<div class=\"scores\">\(scores(g))</div></div><div><div class=\"scores\">none (unsteered)</div>"
-      out += "\(HTML.escape(unsteered["\(g.bench)-\(g.unit)|\(g.instruction)"] ?? "(no unsteered answer)"))</div></div></div>\n"
+      let plain = unsteered["\(g.bench)-\(g.unit)|\(g.instruction)"]
+      out +=
+        "\(HTML.escape(plain?.response ?? "(no unsteered answer)"))<div class=\"scores\">\(plain.map(scores) ?? "")</div></div></div></div>\n"
     }
     if generations.count > 40 { out += "<p class=\"meta\">… \(generations.count - 40) more (JavaScript lists and filters them all).</p>\n" }
     return out + "</div>\n"
@@ -179,7 +181,7 @@ public enum BenchReportPage {
       const key = { unit: function (g) { return g.bench + '-' + g.unit; }, method: function (g) { return g.method; },
         factor: function (g) { return String(g.factor); }, split: function (g) { return g.split; } };
       const unsteered = {};
-      gens.forEach(function (g) { if (g.method === 'none') unsteered[key.unit(g) + '|' + g.instruction] = g.response; });
+      gens.forEach(function (g) { const k = key.unit(g) + '|' + g.instruction; if (g.method === 'none' && !unsteered[k]) unsteered[k] = g; });
       selects.forEach(function (s) {
         const values = Array.from(new Set(gens.map(key[s.dataset.key]))).sort(function (a, b) { return isNaN(a) || isNaN(b) ? (a < b ? -1 : a > b ? 1 : 0) : a - b; });
         values.forEach(function (v) { const o = document.createElement('option'); o.value = v; o.textContent = v; s.appendChild(o); });
@@ -203,7 +205,9 @@ public enum BenchReportPage {
           left.appendChild(document.createTextNode(g.response));
           left.appendChild(el('div', 'scores', scores(g)));
           right.appendChild(el('div', 'scores', 'none (unsteered)'));
-          right.appendChild(document.createTextNode(unsteered[key.unit(g) + '|' + g.instruction] || '(no unsteered answer)'));
+          const plain = unsteered[key.unit(g) + '|' + g.instruction];
+          right.appendChild(document.createTextNode(plain ? plain.response : '(no unsteered answer)'));
+          if (plain) right.appendChild(el('div', 'scores', scores(plain)));
           pair.appendChild(left); pair.appendChild(right); div.appendChild(pair); box.appendChild(div);
         });
         count.textContent = chosen.length + ' generations' + (chosen.length > 500 ? ' (the first 500 shown)' : '');

@@ -65,6 +65,7 @@ final class BenchReportPageTests: TemporaryDirectoryTestCase {
     XCTAssertTrue(html.contains("Boats &lt;ahoy&gt;"))
     let psrRow = try XCTUnwrap(html.components(separatedBy: "<div class=\"gen\">").first { $0.contains("Boats &lt;ahoy&gt;") })
     XCTAssertTrue(psrRow.contains("Plain answer"), psrRow)
+    XCTAssertEqual(psrRow.components(separatedBy: "harmonic 1.00").count, 3, "the judge's scores beside both answers")
     XCTAssertFalse(html.contains("Boats <ahoy>"))
   }
 }
