@@ -49,7 +49,7 @@ export ASAN_OPTIONS=allocator_may_return_null=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}
 # PSR_FUZZ_TRIAGE_ONLY=1 triages the inputs an earlier run kept, without fuzzing again. The triage
 # runs JOBS inputs at a time; each takes a few seconds (a loop is cut at 1 s).
 # The first frame of a sanitizer report (or of its part on stdin) outside the runtimes.
-frame() { grep -E '^ +#[0-9]+ 0x' | grep -vE 'llvm-project|libc\.so|libpthread|libFuzzer|fuzzer::' | head -n 1 || true; }
+frame() { grep -E '^ +#[0-9]+ 0x' | grep -vE 'llvm-project|libc\.so|sysdeps|libpthread|libFuzzer|fuzzer::' | head -n 1 || true; }
 # One kept input's line: OURS, libhdf5 (contained by the probe), UNCONTAINED or "not reproduced".
 triage_one() {
   local f=$1 report first owner
