@@ -27,6 +27,8 @@ final class ArgumentParsingTests: XCTestCase {
     assertRefused(Generate.self, prompt + ["--weights", "fp16"], mentioning: "fp16")
     assertRefused(Generate.self, prompt + ["--model", ""], mentioning: "--model")
     XCTAssertEqual(try Generate.parse(prompt + ["--chat-template", "llama3"]).modelOptions.chatTemplate, .llama3)
+    assertRefused(Generate.self, prompt + ["--stream=-1"], mentioning: "--stream")
+    XCTAssertEqual(try Generate.parse(prompt + ["--stream", "3"]).stream, 3)
     assertRefused(Serve.self, ["--max-batch", "0"], mentioning: "--max-batch")
     assertRefused(Serve.self, ["--steer", ""], mentioning: "--steer")
     assertRefused(Serve.self, ["--steer", "a.json:inf"], mentioning: "finite")
@@ -63,6 +65,15 @@ final class ArgumentParsingTests: XCTestCase {
     assertRefused(TuneAlpha.self, tune + ["--factors", "1,abc"], mentioning: "abc")
     assertRefused(TuneAlpha.self, tune + ["--steps=-1"], mentioning: "--steps")
     assertRefused(TuneAlpha.self, tune + ["--target-coherence", "120"], mentioning: "--target-coherence")
+  }
+
+  func testReport() throws {
+    let report = ["--data", "c.h5", "--out", "r.html"]
+    assertRefused(ReportCommand.self, report + ["--examples=-1"], mentioning: "--examples")
+    assertRefused(ReportCommand.self, report + ["--steer", ""], mentioning: "--steer")
+    assertRefused(ReportCommand.self, ["--data", "c.h5"], mentioning: "--out")
+    assertRefused(ReportCommand.self, ["--data", "", "--out", "r.html"], mentioning: "--data")
+    XCTAssertEqual(try ReportCommand.parse(report + ["--steer", "a.psr", "--steer", "b.json"]).steer, ["a.psr", "b.json"])
   }
 
   func testCapture() throws {
