@@ -7,23 +7,26 @@ import Store
 /// (hover a point for its scores, click it to list its generations), a generations browser with the
 /// steered and unsteered answers to each instruction side by side, and each unit's PSR gate activity.
 public enum BenchReportPage {
-  /// `captures` are per unit (bench-id) the gate activity on its capture, where there is one.
-  public static func html(results: BenchResults, generations: [GenerationRecord], captures: [(unit: String, report: CaptureReport)] = [])
-    throws -> String
-  {
+  /// `captures` are per unit (bench-id) the gate activity on its capture, where there is one;
+  /// `unshown` names the units whose capture could not be shown, and why.
+  public static func html(
+    results: BenchResults, generations: [GenerationRecord], captures: [(unit: String, report: CaptureReport)] = [],
+    unshown: [(unit: String, reason: String)] = []
+  ) throws -> String {
     var body = "<h1>Steering benchmark</h1>\n<p class=\"meta\">Settings: "
     body += results.config.sorted { $0.key < $1.key }.map { HTML.escape("\($0.key)=\($0.value)") }.joined(separator: ", ") + "</p>\n"
     body += summaryTables(results)
     body += unitsTable(results)
     body += tradeoff(results)
     body += browser(generations)
-    if !captures.isEmpty {
+    if !captures.isEmpty || !unshown.isEmpty {
       body += "<h2>PSR gate activity per unit</h2>\n<p class=\"meta\">Each unit's capture with its fitted PSR gate: tokens coloured by"
       body += " ‖Δ‖, and the gate's coefficient beside the projection of Δ on its direction.</p>\n"
       for (k, c) in captures.enumerated() {
         body += "<h3>\(HTML.escape(c.unit))</h3>\n"
         body += try CaptureReportPage.section(c.report, id: "capture-\(k)", examplesHeading: "\(c.unit): tokens")
       }
+      for u in unshown { body += "<p class=\"meta\">\(HTML.escape(u.unit)): not shown: \(HTML.escape(u.reason))</p>\n" }
     }
     body += try HTML.jsonScript(Browsable(results: results, generations: generations), id: "bench-data")
     return HTML.page(title: "Steering benchmark", body: body, script: script + CaptureReportPage.script)
@@ -239,19 +242,25 @@ extension BenchReportPage {
       }
     }
     var captures: [(unit: String, report: CaptureReport)] = []
+    var unshown: [(unit: String, reason: String)] = []
     if let tokenText {
       for unit in results.units {
         let folder = "\(directory)/units/\(unit.bench)-\(unit.unitID)"
         let capture = folder + "/capture.h5"
         let gate = folder + "/psr.json"
         guard FileManager.default.fileExists(atPath: capture), FileManager.default.fileExists(atPath: gate) else { continue }
-        let report = try CaptureReport(
-          reader: try ActivationReader(path: capture), files: [("psr", try SteeringFile.load(gate))], tokenText: tokenText,
-          maxExamples: examples, scatterPoints: 500)
-        captures.append(("\(unit.bench)-\(unit.unitID) (\(unit.name))", report))
+        let name = "\(unit.bench)-\(unit.unitID) (\(unit.name))"
+        // A unit's gate activity is an extra: a capture that cannot be shown (no example, a
+        // non-finite value) is named on the page instead of costing the run its report.
+        do {
+          let report = try CaptureReport(
+            reader: try ActivationReader(path: capture), files: [("psr", try SteeringFile.load(gate))], tokenText: tokenText,
+            maxExamples: examples, scatterPoints: 500)
+          captures.append((name, report))
+        } catch { unshown.append((name, "\(error)")) }
       }
     }
-    let html = try Self.html(results: results, generations: generations, captures: captures)
+    let html = try Self.html(results: results, generations: generations, captures: captures, unshown: unshown)
     try Data(html.utf8).write(to: URL(fileURLWithPath: directory + "/report.html"), options: .atomic)
   }
 }

@@ -78,6 +78,7 @@ public struct CaptureReport: Codable, Sendable {
     for (name, file) in files where file.model.modelDimension != d {
       throw ReportError.mismatch("\(name) is for a model of width \(file.model.modelDimension); the capture's is \(d)")
     }
+    guard reader.exampleCount > 0 else { throw ReportError.unreadable("\(reader.path) holds no complete example to report on") }
     capture = reader.path
     modelName = reader.header.modelName
     steeringPrompt = reader.header.steeringPrompt
@@ -99,6 +100,12 @@ public struct CaptureReport: Codable, Sendable {
     for layer in layers {
       let base = try reader.base(layer: layer)
       let delta = try reader.delta(layer: layer)
+      for (name, values) in [("base", base), ("delta", delta)] {
+        let bad = values.lazy.filter { !$0.isFinite }.count
+        guard bad == 0 else {
+          throw ReportError.unreadable("\(reader.path): layer \(layer)'s \(name) holds \(bad) values that are not finite (NaN or ∞)")
+        }
+      }
       let stats = LayerStatistics(delta: delta, width: d)
       var summary = LayerSummary(
         layer: layer, tokens: stats.norms.count, meanNorm: stats.meanNorm, topDecileShare: stats.topDecileShare,

@@ -1,6 +1,9 @@
 import Compare
 import Foundation
+import LM
 import Report
+import Steering
+import Store
 import TestSupport
 import XCTest
 
@@ -67,5 +70,26 @@ final class BenchReportPageTests: TemporaryDirectoryTestCase {
     XCTAssertTrue(psrRow.contains("Plain answer"), psrRow)
     XCTAssertEqual(psrRow.components(separatedBy: "harmonic 1.00").count, 3, "the judge's scores beside both answers")
     XCTAssertFalse(html.contains("Boats <ahoy>"))
+  }
+
+  /// A unit whose capture cannot be shown is named on the page; the report is still written.
+  func testAUnitCaptureThatCannotBeShownIsNamed() throws {
+    try results().write(to: directory.path + "/results.json")
+    try Data(try generations().utf8).write(to: directory.appendingPathComponent("generations.jsonl"))
+    let unit = directory.appendingPathComponent("units/axbench-3")
+    try FileManager.default.createDirectory(at: unit, withIntermediateDirectories: true)
+    let header = ActivationHeader(
+      modelName: "test", modelSHA256: "abc", layerCount: 30, modelDimension: 4, steeringPrompt: "P", promptPosition: "prefix",
+      chatTemplateID: "chatml", seed: 7, created: "now", toolVersion: "test", layers: [3], storage: "float32")
+    try ActivationWriter.create(path: unit.appendingPathComponent("capture.h5").path, header: header).close()
+    var psr = SteeringFile(
+      kind: .psr, model: ModelFingerprint(name: "test", sha256: "abc", layerCount: 30, modelDimension: 4), tokenizer: "t",
+      chatTemplate: "c")
+    psr.gates = [GateEntry(layer: 3, weight: [1, 0, 0, 0], bias: 0, direction: [0, 1, 0, 0])]
+    try psr.save(unit.appendingPathComponent("psr.json").path)
+    try BenchReportPage.write(directory: directory.path, tokenText: { "t\($0)" })
+    let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+    XCTAssertTrue(html.contains("axbench-3 (name-3): not shown:"), "the unit is named")
+    XCTAssertTrue(html.contains("holds no complete example to report on"))
   }
 }

@@ -133,6 +133,29 @@ final class CaptureReportTests: TemporaryDirectoryTestCase {
     XCTAssertFalse(html.contains("http://") && html.contains("src=\"http"), "nothing is fetched")
   }
 
+  /// A capture with no example, or with a NaN in its states, is an error naming it, not a page.
+  func testEmptyOrNonFiniteCapturesAreRefused() throws {
+    let path = directory.appendingPathComponent("empty.h5").path
+    let header = ActivationHeader(
+      modelName: "test", modelSHA256: "abc", layerCount: 30, modelDimension: d, steeringPrompt: "P", promptPosition: "prefix",
+      chatTemplateID: "chatml", seed: 7, created: "now", toolVersion: "test", layers: [3], storage: "float32")
+    try ActivationWriter.create(path: path, header: header).close()
+    XCTAssertThrowsError(try CaptureReport(reader: try ActivationReader(path: path), files: [], tokenText: Self.text)) {
+      XCTAssertTrue("\($0)".contains("no complete example"), "\($0)")
+    }
+    let nan = directory.appendingPathComponent("nan.h5").path
+    let writer = try ActivationWriter.create(path: nan, header: header)
+    var delta = [Float](repeating: 1, count: 2 * d)
+    delta[3] = .nan
+    try writer.append(
+      CapturedExample(
+        instruction: "i", response: "r", tokens: [1, 2], base: [3: [Float](repeating: 1, count: 2 * d)], delta: [3: delta]))
+    try writer.close()
+    XCTAssertThrowsError(try CaptureReport(reader: try ActivationReader(path: nan), files: [], tokenText: Self.text)) {
+      XCTAssertTrue("\($0)".contains("layer 3's delta holds 1 values that are not finite"), "\($0)")
+    }
+  }
+
   func testAFileOfAnotherWidthIsRefused() throws {
     let reader = try ActivationReader(path: try makeCapture())
     var file = SteeringFile(
