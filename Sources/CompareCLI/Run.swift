@@ -134,7 +134,7 @@ struct Run: ParsableCommand {
     bar.finish()
     let tokenizer = model.tokenizer
     try BenchReportPage.write(
-      directory: out, tokenText: { String(decoding: tokenizer.decodeBytes([$0], skipSpecial: false), as: UTF8.self) })
+      directory: out, tokenText: { TokenText.of($0, tokenizer) })
     print(try String(contentsOfFile: out + "/report.md", encoding: .utf8))
     log(
       "wrote \(out)/results.json, generations.jsonl, report.md, report.html, tradeoff.svg (\(results.units.count) units; peak RSS \(peakResidentMegabytes()) MB)"

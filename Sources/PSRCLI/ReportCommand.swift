@@ -55,7 +55,7 @@ struct ReportCommand: ParsableCommand {
     }
     let tokenizer = model.tokenizer
     let report = try CaptureReport(
-      reader: reader, files: files, tokenText: { String(decoding: tokenizer.decodeBytes([$0], skipSpecial: false), as: UTF8.self) },
+      reader: reader, files: files, tokenText: { TokenText.of($0, tokenizer) },
       maxExamples: examples)
     let html = try CaptureReportPage.html(report)
     do { try Data(html.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) } catch {
