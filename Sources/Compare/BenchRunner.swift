@@ -98,24 +98,20 @@ public final class BenchRunner {
         generated += n
         return r
       }
-      if let file {
+      if file != nil {
         results += try steeredResults(
           unit, method: method, evaluate: evaluate,
           prompted: results.first { r in methods.contains { $0.promptsTheModel && $0.name == r.method } })
-        let overhead = try self.overhead(of: file.intervention(for: model, file: method.name), unit: unit)
-        methodTimings.append(
-          MethodTiming(
-            method: method.name, trainSeconds: trainSeconds, generateSeconds: Date().timeIntervalSince(started), generatedTokens: generated,
-            overheadPercent: overhead))
       } else {
         let r = try evaluate([1])
         results.append(
           MethodResult(method: method.name, factors: r, selectedFactor: nil, score: r[0].test ?? r[0].select, atUnitFactor: nil))
-        methodTimings.append(
-          MethodTiming(
-            method: method.name, trainSeconds: 0, generateSeconds: Date().timeIntervalSince(started), generatedTokens: generated,
-            overheadPercent: nil))
       }
+      let overhead = try file.map { try self.overhead(of: $0.intervention(for: model, file: method.name), unit: unit) }
+      methodTimings.append(
+        MethodTiming(
+          method: method.name, trainSeconds: trainSeconds, generateSeconds: Date().timeIntervalSince(started), generatedTokens: generated,
+          overheadPercent: overhead))
     }
     return (UnitResult(bench: unit.bench, unitID: unit.id, name: unit.name, methods: results), records, methodTimings)
   }

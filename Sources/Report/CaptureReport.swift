@@ -98,8 +98,10 @@ public struct CaptureReport: Codable, Sendable {
     summaries = []
     scatters = []
     for layer in layers {
-      let base = try reader.base(layer: layer)
       let delta = try reader.delta(layer: layer)
+      // The unprompted states are read only where a gate needs them (w·h): half the I/O otherwise.
+      let gated = files.contains { $0.file.gates.contains { $0.layer == layer } }
+      let base = gated ? try reader.base(layer: layer) : []
       for (name, values) in [("base", base), ("delta", delta)] {
         let bad = values.lazy.filter { !$0.isFinite }.count
         guard bad == 0 else {
@@ -118,7 +120,7 @@ public struct CaptureReport: Codable, Sendable {
       for (name, file) in files {
         let edits = EntryEdits(file: file, layer: layer)
         guard !edits.isEmpty else { continue }
-        let coefficients = edits.coefficients(base: base, width: d, offsets: offsets)
+        let coefficients = edits.coefficients(base: base, rows: stats.norms.count, width: d)
         summary.relativeMSE[name] = edits.relativeMSE(delta: delta, coefficients: coefficients, width: d, total: stats.sumSquares)
         for e in examples.indices {
           let rows = offsets[examples[e].index]..<offsets[examples[e].index + 1]

@@ -39,11 +39,10 @@ struct EntryEdits {
     entries = gates + vectors
   }
 
-  /// Per entry, the coefficient at each row of `base`: α·ReLU(w·h + b) for a gate, the constant
-  /// for a vector.
-  func coefficients(base: [Float], width d: Int, offsets: [Int]) -> [[Float]] {
-    let n = d == 0 ? 0 : base.count / d
-    return entries.map { entry in
+  /// Per entry, the coefficient at each of `n` rows: α·ReLU(w·h + b) for a gate (h a row of
+  /// `base`, which gates need and vectors do not), the constant for a vector.
+  func coefficients(base: [Float], rows n: Int, width d: Int) -> [[Float]] {
+    entries.map { entry in
       guard entry.isGate else { return [Float](repeating: entry.scale, count: n) }
       return (0..<n).map { t in
         var a = Double(entry.bias)
