@@ -19,13 +19,23 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int workers = 0;
 
+// A job is claimed part by part through one word, `ticket`: the job's generation (high 32 bits),
+// its number of parts (16 bits) and the next unclaimed part (low 16). A worker claims a part only by a compare-and-swap
+// that still shows the generation it woke for, so a worker that lags behind one job can never take
+// a part of the next one (counting it twice and letting the submitter return while a part of its
+// job still runs). A claimed part pins its job: the submitter cannot publish another until that
+// part is counted done, so `job_fn` and `job_ctx` read after the claim are the job's own.
 static void (*job_fn)(void *, int);
 static void *job_ctx;
-static atomic_int job_parts;
-static atomic_int job_next;
 static atomic_int job_done;
-static atomic_uint generation;
+static _Atomic unsigned long long ticket;
 static atomic_int sleepers;
+
+#define MAX_PARTS 0xffff
+
+static unsigned generation_of(unsigned long long t) { return (unsigned)(t >> 32); }
+static int parts_of(unsigned long long t) { return (int)((t >> 16) & MAX_PARTS); }
+static int next_of(unsigned long long t) { return (int)(t & MAX_PARTS); }
 
 static long long now_ns(void) {
   struct timespec t;
@@ -33,25 +43,29 @@ static long long now_ns(void) {
   return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-static void work(void) {
-  int p;
-  while ((p = atomic_fetch_add(&job_next, 1)) < job_parts) {
-    job_fn(job_ctx, p);
+static void work(unsigned generation) {
+  for (;;) {
+    unsigned long long t = atomic_load(&ticket);
+    if (generation_of(t) != generation) return;
+    int part = next_of(t);
+    if (part >= parts_of(t)) return;
+    if (!atomic_compare_exchange_weak(&ticket, &t, t + 1)) continue;
+    job_fn(job_ctx, part);
     atomic_fetch_add(&job_done, 1);
   }
 }
 
 static void *worker_main(void *arg) {
   (void)arg;
-  unsigned seen = atomic_load(&generation);
+  unsigned seen = generation_of(atomic_load(&ticket));
   for (;;) {
     long long start = now_ns();
     int spins = 0;
-    while (atomic_load_explicit(&generation, memory_order_acquire) == seen) {
+    while (generation_of(atomic_load(&ticket)) == seen) {
       if (++spins % 256 == 0 && now_ns() - start > SPIN_NANOSECONDS) {
         pthread_mutex_lock(&sleep_lock);
         atomic_fetch_add(&sleepers, 1);
-        while (atomic_load(&generation) == seen) pthread_cond_wait(&wake, &sleep_lock);
+        while (generation_of(atomic_load(&ticket)) == seen) pthread_cond_wait(&wake, &sleep_lock);
         atomic_fetch_sub(&sleepers, 1);
         pthread_mutex_unlock(&sleep_lock);
         break;
@@ -60,8 +74,8 @@ static void *worker_main(void *arg) {
       // threads (prefill, training) are waiting for.
       if (spins % 64 == 0) sched_yield(); else __builtin_ia32_pause();
     }
-    seen = atomic_load(&generation);
-    work();
+    seen = generation_of(atomic_load(&ticket));
+    work(seen);
   }
   return 0;
 }
@@ -82,6 +96,7 @@ static void start_workers(void) {
 int psr_pool_run(int parts, void (*fn)(void *, int), void *ctx) {
   pthread_once(&once, start_workers);
   if (parts <= 0) return 1;
+  if (parts > MAX_PARTS) return 0;
   if (workers == 0 || parts == 1) {
     for (int p = 0; p < parts; p++) fn(ctx, p);
     return 1;
@@ -90,16 +105,15 @@ int psr_pool_run(int parts, void (*fn)(void *, int), void *ctx) {
   if (pthread_mutex_trylock(&submit) != 0) return 0;
   job_fn = fn;
   job_ctx = ctx;
-  job_parts = parts;
   atomic_store(&job_done, 0);
-  atomic_store(&job_next, 0);
-  atomic_fetch_add_explicit(&generation, 1, memory_order_release);
+  unsigned generation = generation_of(atomic_load(&ticket)) + 1;
+  atomic_store(&ticket, (unsigned long long)generation << 32 | (unsigned long long)parts << 16);
   if (atomic_load(&sleepers) > 0) {
     pthread_mutex_lock(&sleep_lock);
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&sleep_lock);
   }
-  work();
+  work(generation);
   while (atomic_load_explicit(&job_done, memory_order_acquire) < parts) __builtin_ia32_pause();
   pthread_mutex_unlock(&submit);
   return 1;

@@ -33,7 +33,8 @@ void psr_attend_one(
 
 /// Runs fn(ctx, p) for p in [0, parts) on a persistent pool of (cores - 1) workers and the
 /// calling thread; returns when all are done. Returns 0 without running anything when the pool
-/// is busy (a nested or concurrent call): the caller must then run the parts itself.
+/// is busy (a nested or concurrent call) or parts exceeds 65535: the caller must then run the
+/// parts itself.
 int psr_pool_run(int parts, void (*fn)(void *, int), void *ctx);
 
 /// Block formats of psr_quantized_gemm_nt (32 weights a block, llama.cpp's element order).
