@@ -4,7 +4,7 @@
 Makes a one-layer llama checkpoint (make_family_fixtures.py, hidden 256 so that K-quant blocks of 256
 fit; the feed-forward width of 384 does not, so llama.cpp picks its fallback types there), converts it
 to an f32 GGUF with convert_hf_to_gguf.py, quantizes that with llama-cpp-python's
-llama_model_quantize to Q4_K_M, Q5_K_M, Q6_K, Q5_0 and Q5_1, and records for every tensor of every file
+llama_model_quantize to Q4_K_M, Q5_K_M, Q6_K, Q5_0, Q5_1, Q4_0, Q4_1, Q8_0, F16 and BF16, and records for every tensor of every file
 its type and the SHA-256 of gguf.quants.dequantize's float32 bytes (plus its first values). Output:
 Tests/Fixtures/quants.tar.gz holding quants/<ftype>.gguf and quants/reference.json.
 
@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 import make_family_fixtures as fam  # noqa: E402
 
-FTYPES = {"Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18, "Q5_0": 8, "Q5_1": 9}
+FTYPES = {"Q4_K_M": 15, "Q5_K_M": 17, "Q6_K": 18, "Q5_0": 8, "Q5_1": 9, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "F16": 1, "BF16": 32}
 
 
 def main():

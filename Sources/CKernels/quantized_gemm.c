@@ -37,18 +37,6 @@ __attribute__((target("avx2,fma"), always_inline)) static inline block32 expand_
   return b;
 }
 
-// Int8 values with one scale for each 16 (Q6_K's sub-blocks): w0, w1 take s[0]; w2, w3 s[1].
-__attribute__((target("avx2,fma"), always_inline)) static inline block32 expand_q8_2(const uint8_t *q, const float *s) {
-  __m128i a = _mm_loadu_si128((const __m128i *)q), c = _mm_loadu_si128((const __m128i *)(q + 16));
-  __m256 d0 = _mm256_set1_ps(s[0]), d1 = _mm256_set1_ps(s[1]);
-  block32 b;
-  b.w0 = _mm256_mul_ps(d0, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a)));
-  b.w1 = _mm256_mul_ps(d0, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8))));
-  b.w2 = _mm256_mul_ps(d1, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(c)));
-  b.w3 = _mm256_mul_ps(d1, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(c, 8))));
-  return b;
-}
-
 // R activation rows against W weight rows. With few rows the four sub-vectors of a block go
 // to separate accumulators (S) so that the FMAs do not wait on each other. TARGET adds
 // AVX-512VL where present: the same 256-bit code, with 32 registers instead of 16.
@@ -104,10 +92,6 @@ DEFINE_ROWS(q8_0_rows2, AVX2, expand_q8_0, 2, 1, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows4, AVX2, expand_q8_0, 4, 1, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows8, AVX2, expand_q8_0, 8, 1, 1, 32, 1)
 
-DEFINE_ROWS(q8_2_rows1, AVX2, expand_q8_2, 1, 1, 1, 32, 2)
-DEFINE_ROWS(q8_2_rows2, AVX2, expand_q8_2, 2, 1, 1, 32, 2)
-DEFINE_ROWS(q8_2_rows4, AVX2, expand_q8_2, 4, 1, 1, 32, 2)
-DEFINE_ROWS(q8_2_rows8, AVX2, expand_q8_2, 8, 1, 1, 32, 2)
 
 DEFINE_ROWS(q8_1_rows1, AVX2, expand_q8_1, 1, 1, 1, 32, 2)
 DEFINE_ROWS(q8_1_rows2, AVX2, expand_q8_1, 2, 1, 1, 32, 2)
@@ -126,10 +110,6 @@ DEFINE_ROWS(q8_0_rows1x2, AVX512, expand_q8_0, 1, 2, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows2x2, AVX512, expand_q8_0, 2, 2, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows4x2, AVX512, expand_q8_0, 4, 2, 1, 32, 1)
 DEFINE_ROWS(q8_0_rows8x2, AVX512, expand_q8_0, 8, 2, 1, 32, 1)
-DEFINE_ROWS(q8_2_rows1x2, AVX512, expand_q8_2, 1, 2, 1, 32, 2)
-DEFINE_ROWS(q8_2_rows2x2, AVX512, expand_q8_2, 2, 2, 1, 32, 2)
-DEFINE_ROWS(q8_2_rows4x2, AVX512, expand_q8_2, 4, 2, 1, 32, 2)
-DEFINE_ROWS(q8_2_rows8x2, AVX512, expand_q8_2, 8, 2, 1, 32, 2)
 
 typedef struct {
   __m512 w0, w1;
@@ -153,14 +133,6 @@ __attribute__((target(AVX512F), always_inline)) static inline block32z expand_q8
   block32z b;
   b.w0 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)q))));
   b.w1 = _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + 16)))));
-  return b;
-}
-
-__attribute__((target(AVX512F), always_inline)) static inline block32z expand_q8_2_z(const uint8_t *q, const float *s) {
-  block32z b;
-  b.w0 = _mm512_mul_ps(_mm512_set1_ps(s[0]), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)q))));
-  b.w1 = _mm512_mul_ps(
-      _mm512_set1_ps(s[1]), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + 16)))));
   return b;
 }
 
@@ -221,10 +193,6 @@ DEFINE_ROWS_Z(q8_0_rows1z, expand_q8_0_z, 1, 2, 1, 32, 1)
 DEFINE_ROWS_Z(q8_0_rows2z, expand_q8_0_z, 2, 2, 1, 32, 1)
 DEFINE_ROWS_Z(q8_0_rows4z, expand_q8_0_z, 4, 2, 1, 32, 1)
 DEFINE_ROWS_Z(q8_0_rows8z, expand_q8_0_z, 8, 2, 1, 32, 1)
-DEFINE_ROWS_Z(q8_2_rows1z, expand_q8_2_z, 1, 2, 1, 32, 2)
-DEFINE_ROWS_Z(q8_2_rows2z, expand_q8_2_z, 2, 2, 1, 32, 2)
-DEFINE_ROWS_Z(q8_2_rows4z, expand_q8_2_z, 4, 2, 1, 32, 2)
-DEFINE_ROWS_Z(q8_2_rows8z, expand_q8_2_z, 8, 2, 1, 32, 2)
 DEFINE_ROWS_Z(q8_1_rows1z, expand_q8_1_z, 1, 2, 1, 32, 2)
 DEFINE_ROWS_Z(q8_1_rows2z, expand_q8_1_z, 2, 2, 1, 32, 2)
 DEFINE_ROWS_Z(q8_1_rows4z, expand_q8_1_z, 4, 2, 1, 32, 2)
@@ -234,31 +202,27 @@ DEFINE_ROWS_Z(q8_1_rows8z, expand_q8_1_z, 8, 2, 1, 32, 2)
 // where a single row would wait on one accumulator.
 DEFINE_ROWS(q4_1_quad, AVX2, expand_q4_1, 1, 4, 1, 16, 2)
 DEFINE_ROWS(q8_0_quad, AVX2, expand_q8_0, 1, 4, 1, 32, 1)
-DEFINE_ROWS(q8_2_quad, AVX2, expand_q8_2, 1, 4, 1, 32, 2)
 DEFINE_ROWS_Z(q4_1_quadz, expand_q4_1_z, 1, 8, 1, 16, 2)
 DEFINE_ROWS_Z(q8_0_quadz, expand_q8_0_z, 1, 8, 1, 32, 1)
-DEFINE_ROWS_Z(q8_2_quadz, expand_q8_2_z, 1, 8, 1, 32, 2)
 DEFINE_ROWS(q8_1_quad, AVX2, expand_q8_1, 1, 4, 1, 32, 2)
 DEFINE_ROWS_Z(q8_1_quadz, expand_q8_1_z, 1, 8, 1, 32, 2)
 
 typedef void (*rows_kernel)(int, const float *const *, const uint8_t *, const float *, long, long, float *);
 
 // [format][weight rows - 1][log2 activation rows]
-static const rows_kernel kernels[4][2][4] = {
+static const rows_kernel kernels[3][2][4] = {
     {{q4_1_rows1, q4_1_rows2, q4_1_rows4, q4_1_rows8}, {q4_1_rows1x2, q4_1_rows2x2, q4_1_rows4x2, q4_1_rows8x2}},
     {{q8_0_rows1, q8_0_rows2, q8_0_rows4, q8_0_rows8}, {q8_0_rows1x2, q8_0_rows2x2, q8_0_rows4x2, q8_0_rows8x2}},
-    {{q8_2_rows1, q8_2_rows2, q8_2_rows4, q8_2_rows8}, {q8_2_rows1x2, q8_2_rows2x2, q8_2_rows4x2, q8_2_rows8x2}},
     {{q8_1_rows1, q8_1_rows2, q8_1_rows4, q8_1_rows8}, {q8_1_rows1x2, q8_1_rows2x2, q8_1_rows4x2, q8_1_rows8x2}},
 };
-static const rows_kernel kernels_z[4][4] = {
+static const rows_kernel kernels_z[3][4] = {
     {q4_1_rows1z, q4_1_rows2z, q4_1_rows4z, q4_1_rows8z},
     {q8_0_rows1z, q8_0_rows2z, q8_0_rows4z, q8_0_rows8z},
-    {q8_2_rows1z, q8_2_rows2z, q8_2_rows4z, q8_2_rows8z},
     {q8_1_rows1z, q8_1_rows2z, q8_1_rows4z, q8_1_rows8z},
 };
 
-static const rows_kernel quads[4] = {q4_1_quad, q8_0_quad, q8_2_quad, q8_1_quad};
-static const rows_kernel quads_z[4] = {q4_1_quadz, q8_0_quadz, q8_2_quadz, q8_1_quadz};
+static const rows_kernel quads[3] = {q4_1_quad, q8_0_quad, q8_1_quad};
+static const rows_kernel quads_z[3] = {q4_1_quadz, q8_0_quadz, q8_1_quadz};
 
 static int wide = -1;
 #ifndef ZMM
@@ -266,7 +230,7 @@ static int wide = -1;
 #endif
 
 void psr_quantized_gemm_nt(
-    int format, int m, int n, int k, const float *x, const uint8_t *quants, const float *scales, float *y, float beta,
+    int format, int m, int k, const float *x, const uint8_t *quants, const float *scales, float *y, long ldy, float beta,
     int j0, int j1) {
   if (wide < 0) {
     __builtin_cpu_init();
@@ -307,7 +271,7 @@ void psr_quantized_gemm_nt(
         (w == 2 && ZMM ? kernels_z[format][level] : kernels[format][w - 1][level])(len, xr, qj, sj, qrow, srow, out);
         for (int u = 0; u < w; u++)
           for (int r = 0; r < rows; r++) {
-            float *yr = y + (long)(i + r) * n + j + u;
+            float *yr = y + (long)(i + r) * ldy + j + u;
             *yr = (t0 > 0 ? *yr : beta == 0 ? 0 : beta * *yr) + out[u * 8 + r];
           }
         i += rows;
@@ -316,3 +280,4 @@ void psr_quantized_gemm_nt(
     }
   }
 }
+

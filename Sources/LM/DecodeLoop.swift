@@ -7,8 +7,8 @@ import Tensor
 /// next step, then it decodes with the others.
 ///
 /// A sequence's tokens do not depend on its company where the decode products run the project's
-/// quantized kernels (Q4_0/Q4_1/Q8_0/Q4_K/Q5_0/Q6_K files; BatchInvarianceTests): each row is summed
-/// in one order whatever the number of rows, the sequence samples from its own stream, and its
+/// quantized kernels (every quantized GGUF type; BatchInvarianceTests, SuperBlockMatrixTests): each
+/// row is summed in one order whatever the number of rows, the sequence samples from its own stream, and its
 /// prefill is the one `generate` runs. With fp32 or bf16 weights one row goes through sgemv and
 /// several through another kernel, so there a near-tie may break differently under load. Callbacks
 /// run on the loop's thread and must be quick; a slow consumer should queue.

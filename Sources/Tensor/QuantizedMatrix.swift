@@ -13,22 +13,18 @@ public struct QuantizedMatrix: Sendable {
     case q4_1
     /// d (fp16) and 32 signed bytes a block; w = d·q.
     case q8_0
-    /// Two scales and 32 signed bytes a block, one scale for each 16 (no GGML format: Q6_K
-    /// repacked); w = s[t/16]·q.
-    case q8_2
-    /// Two scales (d, m) and 32 unsigned bytes a block (no GGML format: Q5_K and Q5_1 repacked);
+    /// Two scales (d, m) and 32 unsigned bytes a block (no GGML format: Q5_1 repacked);
     /// w = d·q + m.
     case q8_1
 
     /// Bytes of a GGML block of this format (the two that files hold).
     var bytesPerBlock: Int { self == .q4_1 ? 20 : 34 }
-    var quantBytes: Int { self == .q4_1 ? 16 : 32 }
-    var scaleCount: Int { self == .q8_0 ? 1 : 2 }
+    public var quantBytes: Int { self == .q4_1 ? 16 : 32 }
+    public var scaleCount: Int { self == .q8_0 ? 1 : 2 }
     var code: Int32 {
       switch self {
       case .q4_1: Int32(PSR_Q4_1)
       case .q8_0: Int32(PSR_Q8_0)
-      case .q8_2: Int32(PSR_Q8_2)
       case .q8_1: Int32(PSR_Q8_1)
       }
     }
@@ -83,13 +79,15 @@ public struct QuantizedMatrix: Sendable {
   /// Whether this CPU runs the quantized kernels (AVX2 and FMA).
   public static var isSupported: Bool { BLAS.hasAVX2 }
 
-  /// C[m×rows] = A[m×cols] · selfᵀ + beta · C, with A and C dense row-major.
-  /// Requires `isSupported`; rows of the weight matrix are split over the cores.
+  /// `C[i·ldc + j] = A[m×cols] · selfᵀ + beta · C` for j < rows, with A dense row-major and
+  /// `ldc` (default `rows`) the stride of C's rows. Requires `isSupported`; rows of the weight
+  /// matrix are split over the cores.
   public func multiply(
-    m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0
+    m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, beta: Float = 0
   ) {
     guard m > 0 else { return }
     let n = rows
+    let ldc = ldc ?? n
     let k = cols
     let parts = n >= 256 ? 2 * max(1, Parallel.cores) : 1
     scales.withUnsafeBufferPointer { s in
@@ -100,7 +98,7 @@ public struct QuantizedMatrix: Sendable {
           let j0 = n * p / parts
           let j1 = n * (p + 1) / parts
           if j0 < j1 {
-            psr_quantized_gemm_nt(format.code, Int32(m), Int32(n), Int32(k), a, qp, sp, c, beta, Int32(j0), Int32(j1))
+            psr_quantized_gemm_nt(format.code, Int32(m), Int32(k), a, qp, sp, c, ldc, beta, Int32(j0), Int32(j1))
           }
         }
       }

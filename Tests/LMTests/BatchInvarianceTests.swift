@@ -12,8 +12,8 @@ final class BatchInvarianceTests: XCTestCase {
     var g = SeededGenerator(seed: 21)
     // 301 weight rows: groups of eight, four, pairs and a single column at the end of a core's share.
     let (rows, cols) = (301, 128)
-    for format in [QuantizedMatrix.Format.q4_1, .q8_0, .q8_2, .q8_1] {
-      let perRow = format == .q8_2 ? cols / 16 : format == .q8_0 ? cols / 32 : 2 * cols / 32
+    for format in [QuantizedMatrix.Format.q4_1, .q8_0, .q8_1] {
+      let perRow = format == .q8_0 ? cols / 32 : 2 * cols / 32
       let scales = (0..<(rows * perRow)).map { _ in Float.random(in: -0.05...0.05, using: &g) }
       let quants = (0..<(rows * cols / (format == .q4_1 ? 2 : 1))).map { _ in UInt8.random(in: 0...255, using: &g) }
       let q = QuantizedMatrix(format: format, rows: rows, cols: cols, scales: scales, quants: quants)

@@ -3,7 +3,8 @@ import LM
 import TestSupport
 import XCTest
 
-/// GGUF files quantized by llama.cpp's own quantizer (Q4_K_M, Q5_K_M, Q6_K, Q5_0, Q5_1 mixes):
+/// GGUF files quantized by llama.cpp's own quantizer (Q4_K_M, Q5_K_M, Q6_K, Q5_0, Q5_1, Q4_0, Q4_1,
+/// Q8_0, F16 and BF16 files, with F32 norms):
 /// every tensor dequantizes to exactly gguf-py's values (Tests/Fixtures/quants.tar.gz,
 /// scripts/make_quant_fixtures.py).
 final class QuantizedFileTests: XCTestCase {
@@ -28,7 +29,7 @@ final class QuantizedFileTests: XCTestCase {
         XCTAssertEqual(Array(values.prefix(8)), (expected["first"] as! [Double]).map(Float.init), "\(file) \(name)")
       }
     }
-    XCTAssertTrue(types.isSuperset(of: ["Q4_K", "Q5_K", "Q6_K", "Q5_0", "Q5_1"]), "\(types)")
+    XCTAssertEqual(types, ["Q4_K", "Q5_K", "Q6_K", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "F16", "BF16", "F32"])
   }
 
   func testQuantizedModelsLoadAndRun() throws {
@@ -40,11 +41,10 @@ final class QuantizedFileTests: XCTestCase {
   }
 
   func testDecodingKernelsAgreeWithTheExpandedProducts() throws {
-    // 80 tokens at once take the expanded (sgemm) products; one at a time, Q4_K matrices go
-    // through the fused kernel on their repacked blocks (Q6_K and Q5_0 as signed bytes, Q5_K and
-    // Q5_1 as unsigned bytes with a scale and a minimum).
+    // 80 tokens at once take the expanded (sgemm) products; one at a time, the decode kernels:
+    // K-quants on the file's super-blocks, the 32-weight types repacked (RowKernel).
     let tokens = (0..<80).map { 3 + $0 * 37 % 300 }
-    for file in ["Q4_K_M", "Q5_K_M", "Q6_K", "Q5_0", "Q5_1"] {
+    for file in ["Q4_K_M", "Q5_K_M", "Q6_K", "Q5_0", "Q5_1", "Q4_0", "Q4_1", "Q8_0"] {
       let model = try DecoderModel(path: try Self.root.get() + "/\(file).gguf", weights: .native)
       let whole = try model.forward([ForwardChunk(tokens: tokens, cache: model.makeCache(), promptLength: 80)], logits: .all)
       let cache = model.makeCache()

@@ -69,8 +69,8 @@ final class QuantizedMatrixTests: XCTestCase {
 }
 
 /// The repacked layouts against a naive product of the weights they stand for, with odd row counts
-/// so that the one-row, paired-row and grouped kernels all run: q8_2 (repacked Q6_K: signed bytes,
-/// one scale per 16) and q8_1 (repacked Q5_K/Q5_1: unsigned bytes, a scale and a minimum per 32).
+/// so that the one-row, paired-row and grouped kernels all run: q8_1 (repacked Q5_1: unsigned
+/// bytes, a scale and a minimum per 32).
 final class RepackedQuantizedMatrixTests: XCTestCase {
   /// `weight(scales, quants, index)` is the weight that element `index` of the matrix stands for.
   private func check(
@@ -93,12 +93,6 @@ final class RepackedQuantizedMatrixTests: XCTestCase {
           XCTAssertEqual(y[i * rows + j], expected, accuracy: 1e-4, "\(format) rows \(rows) m \(m) (\(i), \(j))")
         }
       }
-    }
-  }
-
-  func testQ8_2EqualsItsNaiveProduct() {
-    check(.q8_2, seed: 5, cases: [(1, 1), (3, 1), (5, 3), (7, 9)], quant: { UInt8(bitPattern: Int8.random(in: -32...31, using: &$0)) }) {
-      scales, quants, e in scales[e / 16] * Float(Int8(bitPattern: quants[e]))
     }
   }
 

@@ -25,29 +25,65 @@ SHAPES = {
     "qwen2.5-1.5b": dict(family="qwen2", hidden_size=1536, intermediate_size=8960, num_hidden_layers=28,
                          num_attention_heads=12, num_key_value_heads=2, vocab_size=151936, tie_word_embeddings=True,
                          rope_theta=1000000.0, max_position_embeddings=32768, rms_norm_eps=1e-6),
+    "llama3.1-8b": dict(family="llama", hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                        num_attention_heads=32, num_key_value_heads=8, vocab_size=128256, tie_word_embeddings=False,
+                        rope_theta=500000.0, max_position_embeddings=131072, rms_norm_eps=1e-5,
+                        rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
+                                          original_max_position_embeddings=8192)),
 }
 
 
 QUANTS = {"Q4_K_M": 15, "Q5_K_M": 17}
 
 
-def build(shape, work, llama_cpp, quant="Q4_K_M"):
+def write_checkpoint(config, hf, shard_bytes=2 << 30):
+    """Random bf16 weights (N(0, 0.02), norms 1) for `config`, written tensor by tensor into
+    safetensors shards with an index, so that an 8B checkpoint never sits whole in memory."""
     import torch
-    from transformers import AutoModelForCausalLM, Qwen2Config
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        shapes = {name: p.shape for name, p in AutoModelForCausalLM.from_config(config).state_dict().items()}
+    config.torch_dtype = torch.bfloat16
+    config.save_pretrained(hf)
+    g = torch.Generator().manual_seed(0)
+    shard, size, index, files = {}, 0, {}, []
+
+    def flush():
+        nonlocal shard, size
+        name = f"model-{len(files) + 1:05d}.safetensors"
+        save_file(shard, os.path.join(hf, name), metadata={"format": "pt"})
+        files.append(name)
+        index.update({key: name for key in shard})
+        shard, size = {}, 0
+
+    for name, shape in shapes.items():
+        if name.endswith("norm.weight"):
+            t = torch.ones(shape, dtype=torch.bfloat16)
+        else:
+            t = (torch.randn(shape, generator=g) * 0.02).to(torch.bfloat16)
+        shard[name] = t
+        size += t.numel() * 2
+        if size >= shard_bytes:
+            flush()
+    if shard:
+        flush()
+    total = sum(shapes[n].numel() * 2 for n in shapes)
+    with open(os.path.join(hf, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": index}, f, indent=1)
+
+
+def build(shape, work, llama_cpp, quant="Q4_K_M"):
+    from transformers import LlamaConfig, Qwen2Config
 
     spec = dict(SHAPES[shape])
-    spec.pop("family")
+    family = spec.pop("family")
     hf = os.path.join(work, shape + "-hf")
-    if not os.path.exists(os.path.join(hf, "model.safetensors")):
+    if not os.path.exists(os.path.join(hf, "config.json")):
         os.makedirs(hf, exist_ok=True)
         fam.make_tokenizer(hf)
-        torch.set_default_dtype(torch.bfloat16)
-        model = AutoModelForCausalLM.from_config(Qwen2Config(**spec))
-        with torch.no_grad():
-            for p in model.parameters():
-                p.normal_(0, 0.02)
-        model.save_pretrained(hf, safe_serialization=True, max_shard_size="20GB")
-        del model
+        write_checkpoint((LlamaConfig if family == "llama" else Qwen2Config)(**spec), hf)
     f16 = os.path.join(work, shape + "-f16.gguf")
     if not os.path.exists(f16):
         fam.convert(llama_cpp, hf, f16, "f16")

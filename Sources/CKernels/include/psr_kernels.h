@@ -43,17 +43,36 @@ enum {
   PSR_Q4_1 = 0,
   /// 1 scale (d) and 32 signed bytes a block: element t is d·q[t].
   PSR_Q8_0 = 1,
-  /// 2 scales and 32 signed bytes a block: element t is s[t / 16]·q[t] (repacked Q6_K).
-  PSR_Q8_2 = 2,
-  /// 2 scales (d, m) and 32 unsigned bytes a block: element t is d·q[t] + m (repacked Q5_K, Q5_1).
-  PSR_Q8_1 = 3,
+  /// 2 scales (d, m) and 32 unsigned bytes a block: element t is d·q[t] + m (repacked Q5_1).
+  PSR_Q8_1 = 2,
 };
 
-/// y[i][j] = beta * y[i][j] + sum_t x[i][t] * w[j][t] for i < m, j in [j0, j1), where row j of w
-/// is stored as k/32 blocks: quants at j·(k/32)·(16 or 32) bytes, scales at j·(k/32)·(2, 1 or 2).
-/// k must be a multiple of 32. Requires psr_has_avx2_fma().
+/// y[i·ldy + j] = beta·y[i·ldy + j] + sum_t x[i·k + t]·w[j][t] for i < m, j in [j0, j1), where
+/// row j of w is stored as k/32 blocks: quants at j·(k/32)·(16 or 32) bytes, scales at
+/// j·(k/32)·(2 or 1). k must be a multiple of 32. Requires psr_has_avx2_fma().
 void psr_quantized_gemm_nt(
-    int format, int m, int n, int k, const float *x, const unsigned char *quants, const float *scales, float *y,
+    int format, int m, int k, const float *x, const unsigned char *quants, const float *scales, float *y, long ldy,
     float beta, int j0, int j1);
+
+/// K-quant super-block formats of psr_superblock_gemm_nt (256 weights a block, GGML's layout).
+enum {
+  /// 144 bytes: fp16 d, fp16 dmin, 12 bytes of 6-bit scales and minimums, 128 bytes of nibbles.
+  PSR_Q4_K = 12,
+  /// 176 bytes: Q4_K's fields plus 32 bytes of fifth bits.
+  PSR_Q5_K = 13,
+  /// 210 bytes: 128 bytes of low nibbles, 64 of high 2-bit pairs, 16 int8 scales, fp16 d.
+  PSR_Q6_K = 14,
+};
+
+/// Bytes of one super-block of `format`.
+long psr_superblock_bytes(int format);
+
+/// y[i·ldy + j] = beta·y[i·ldy + j] + sum_t x[i·k + t]·w[j][t] for i < m, j in [j0, j1), where
+/// row j of w is the k/256 super-blocks at blocks + j·(k/256)·psr_superblock_bytes(format), as a
+/// GGUF file stores them. k must be a multiple of 256. Requires psr_has_avx2_fma() (and F16C,
+/// which every AVX2 CPU has).
+void psr_superblock_gemm_nt(
+    int format, int m, int k, const float *x, const unsigned char *blocks, float *y, long ldy, float beta, int j0,
+    int j1);
 
 #endif

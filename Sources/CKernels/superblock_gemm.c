@@ -1,0 +1,323 @@
+#include "psr_kernels.h"
+#include "simd_sums.h"
+
+#include <immintrin.h>
+#include <stdint.h>
+#include <string.h>
+
+// Products with weights in GGML's K-quant super-blocks (256 weights each), read from the file's
+// own bytes: no repacked copy. Each 32-weight sub-block is expanded to fp32 in registers — the
+// values Dequantize produces, bit for bit: d·sc is exact in fp32 (an 11-bit mantissa times a
+// 6- or 8-bit integer) and so is d·sc·q, so d·sc·q − dmin·m rounds once with or without an
+// FMA — and multiplied with fp32 activations. Every output is summed in one order (one
+// accumulator per output, blocks in order) whatever the number of rows, so a sequence decodes
+// the same alone or in a batch.
+
+#define TARGET "avx2,fma,f16c"
+
+typedef struct {
+  __m256 w[4];
+} sub32;
+
+/// Per super-block and weight row: the sub-blocks' scales and minimums as floats.
+typedef struct {
+  float scale[16];
+  float minimum[8];
+} superblock_scales;
+
+__attribute__((target(TARGET))) static inline float half_to_float(const uint8_t *p) {
+  return _cvtsh_ss((unsigned short)(p[0] | p[1] << 8));
+}
+
+// Q4_K and Q5_K: eight 6-bit scales and eight 6-bit minimums packed in 12 bytes. Sub-block j < 4
+// has scale q[j] & 63 and minimum q[j + 4] & 63; j ≥ 4 takes its low four bits from q[j + 4] (low
+// nibble for the scale, high for the minimum) and its top two from the top bits of q[j − 4] (scale)
+// or q[j] (minimum). Unpacked four bytes at a time in 32-bit words, then widened to floats.
+__attribute__((target(TARGET))) static void k4_scales(const uint8_t *block, superblock_scales *s) {
+  uint32_t w[3], scales[2], minimums[2];
+  memcpy(w, block + 4, 12);
+  scales[0] = w[0] & 0x3f3f3f3fu;
+  scales[1] = (w[2] & 0x0f0f0f0fu) | (((w[0] >> 6) & 0x03030303u) << 4);
+  minimums[0] = w[1] & 0x3f3f3f3fu;
+  minimums[1] = ((w[2] >> 4) & 0x0f0f0f0fu) | (((w[1] >> 6) & 0x03030303u) << 4);
+  __m128i sc, mn;
+  memcpy(&sc, scales, 8);
+  memcpy(&mn, minimums, 8);
+  const __m256 d = _mm256_set1_ps(half_to_float(block)), dmin = _mm256_set1_ps(-half_to_float(block + 2));
+  _mm256_storeu_ps(s->scale, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sc))));
+  _mm256_storeu_ps(s->minimum, _mm256_mul_ps(dmin, _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(mn))));
+}
+
+// Q6_K: sixteen int8 scales, one per 16 weights, times d.
+__attribute__((target(TARGET))) static void k6_scales(const uint8_t *block, superblock_scales *s) {
+  const __m256 d = _mm256_set1_ps(half_to_float(block + 208));
+  const __m128i sc = _mm_loadu_si128((const __m128i *)(block + 192));
+  _mm256_storeu_ps(s->scale, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc))));
+  _mm256_storeu_ps(s->scale + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8)))));
+}
+
+__attribute__((target(TARGET), always_inline)) static inline __m256 widen_u8(__m128i bytes) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+}
+
+__attribute__((target(TARGET), always_inline)) static inline __m256 widen_i8(__m128i bytes) {
+  return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes));
+}
+
+// Sub-block j (0..7) of a Q4_K block: weights 64·(j/2) + l take the low (j even) or high (j odd)
+// nibble of qs[32·(j/2) + l]; Q5_K adds bit j of qh[l] as the fifth bit.
+__attribute__((target(TARGET), always_inline)) static inline sub32 expand_k45(
+    const uint8_t *block, int j, const superblock_scales *s, int five) {
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  const uint8_t *qs = block + (five ? 48 : 16) + 32 * (j >> 1);
+  __m256i q = _mm256_and_si256(_mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)qs), _mm_cvtsi32_si128(4 * (j & 1))), low4);
+  if (five) {
+    __m256i qh = _mm256_loadu_si256((const __m256i *)(block + 16));
+    __m256i bit = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(j)), _mm256_set1_epi8(1));
+    q = _mm256_or_si256(q, _mm256_slli_epi16(bit, 4));
+  }
+  const __m256 d = _mm256_set1_ps(s->scale[j]), m = _mm256_set1_ps(s->minimum[j]);
+  const __m128i a = _mm256_castsi256_si128(q), c = _mm256_extracti128_si256(q, 1);
+  sub32 b;
+  b.w[0] = _mm256_fmadd_ps(d, widen_u8(a), m);
+  b.w[1] = _mm256_fmadd_ps(d, widen_u8(_mm_srli_si128(a, 8)), m);
+  b.w[2] = _mm256_fmadd_ps(d, widen_u8(c), m);
+  b.w[3] = _mm256_fmadd_ps(d, widen_u8(_mm_srli_si128(c, 8)), m);
+  return b;
+}
+
+// Sub-block j (0..7) of a Q6_K block: half h = j/4 of the block, quarter g = j%4 of that half.
+// Weight 128·h + 32·g + l is (low or high nibble of ql[64·h + 32·(g&1) + l]) | (bits 2g, 2g+1
+// of qh[32·h + l]) << 4, minus 32, times scale 8·h + 2·g + l/16.
+__attribute__((target(TARGET), always_inline)) static inline sub32 expand_k6(
+    const uint8_t *block, int j, const superblock_scales *s) {
+  const int h = j >> 2, g = j & 3;
+  const uint8_t *ql = block + 64 * h + 32 * (g & 1), *qh = block + 128 + 32 * h;
+  __m256i low = _mm256_and_si256(
+      _mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)ql), _mm_cvtsi32_si128(4 * (g >> 1))), _mm256_set1_epi8(0x0F));
+  __m256i high = _mm256_and_si256(
+      _mm256_srl_epi16(_mm256_loadu_si256((const __m256i *)qh), _mm_cvtsi32_si128(2 * g)), _mm256_set1_epi8(3));
+  __m256i q = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
+  const __m256 d0 = _mm256_set1_ps(s->scale[8 * h + 2 * g]), d1 = _mm256_set1_ps(s->scale[8 * h + 2 * g + 1]);
+  const __m128i a = _mm256_castsi256_si128(q), c = _mm256_extracti128_si256(q, 1);
+  sub32 b;
+  b.w[0] = _mm256_mul_ps(d0, widen_i8(a));
+  b.w[1] = _mm256_mul_ps(d0, widen_i8(_mm_srli_si128(a, 8)));
+  b.w[2] = _mm256_mul_ps(d1, widen_i8(c));
+  b.w[3] = _mm256_mul_ps(d1, widen_i8(_mm_srli_si128(c, 8)));
+  return b;
+}
+
+__attribute__((target(TARGET), always_inline)) static inline sub32 expand(
+    int format, const uint8_t *block, int j, const superblock_scales *s) {
+  return format == PSR_Q6_K ? expand_k6(block, j, s) : expand_k45(block, j, s, format == PSR_Q5_K);
+}
+
+__attribute__((target(TARGET), always_inline)) static inline void decode_scales(
+    int format, const uint8_t *block, superblock_scales *s) {
+  if (format == PSR_Q6_K) k6_scales(block, s); else k4_scales(block, s);
+}
+
+// R activation rows against W weight rows, one accumulator per output.
+#define DEFINE_SUPER_ROWS(NAME, FORMAT, BYTES, R, W)                                                          \
+  __attribute__((target(TARGET))) static void NAME(                                                         \
+      int k, const float *const *x, const uint8_t *rows, long rowBytes, float *out) {                       \
+    __m256 acc[W][R];                                                                                       \
+    for (int w = 0; w < W; w++)                                                                             \
+      for (int r = 0; r < R; r++) acc[w][r] = _mm256_setzero_ps();                                          \
+    for (int t0 = 0; t0 < k; t0 += 256) {                                                                   \
+      superblock_scales s[W];                                                                               \
+      const uint8_t *block[W];                                                                              \
+      for (int w = 0; w < W; w++) {                                                                         \
+        block[w] = rows + w * rowBytes + (long)(t0 / 256) * BYTES;                                          \
+        decode_scales(FORMAT, block[w], &s[w]);                                                             \
+      }                                                                                                     \
+      for (int j = 0; j < 8; j++) {                                                                         \
+        sub32 b[W];                                                                                         \
+        for (int w = 0; w < W; w++) b[w] = expand(FORMAT, block[w], j, &s[w]);                              \
+        for (int r = 0; r < R; r++) {                                                                       \
+          const float *xr = x[r] + t0 + 32 * j;                                                             \
+          for (int v = 0; v < 4; v++) {                                                                     \
+            __m256 xv = _mm256_loadu_ps(xr + 8 * v);                                                        \
+            for (int w = 0; w < W; w++) acc[w][r] = _mm256_fmadd_ps(xv, b[w].w[v], acc[w][r]);              \
+          }                                                                                                 \
+        }                                                                                                   \
+      }                                                                                                     \
+    }                                                                                                       \
+    for (int w = 0; w < W; w++)                                                                             \
+      for (int r = 0; r < R; r++) out[w * 8 + r] = psr_hsum8(acc[w][r]);                                    \
+  }
+
+#define DEFINE_FORMAT(P, FORMAT, BYTES)          \
+  DEFINE_SUPER_ROWS(P##_r1, FORMAT, BYTES, 1, 1) \
+  DEFINE_SUPER_ROWS(P##_r2, FORMAT, BYTES, 2, 1) \
+  DEFINE_SUPER_ROWS(P##_r4, FORMAT, BYTES, 4, 1) \
+  DEFINE_SUPER_ROWS(P##_r8, FORMAT, BYTES, 8, 1) \
+  DEFINE_SUPER_ROWS(P##_quad, FORMAT, BYTES, 1, 4)
+
+DEFINE_FORMAT(k4, PSR_Q4_K, 144)
+DEFINE_FORMAT(k5, PSR_Q5_K, 176)
+DEFINE_FORMAT(k6, PSR_Q6_K, 210)
+
+typedef struct {
+  __m512 w[2];
+} sub32z;
+
+#define TARGET_Z "avx2,fma,f16c,avx512f,avx512vl,avx512bw"
+
+// The same expansions with 512-bit vectors: half the instructions, which is what bounds these
+// kernels. Bytes are handled in 128-bit halves (no lane extracts), and the callers unroll the
+// sub-block loop so that every shift count below is a constant.
+__attribute__((target(TARGET_Z), always_inline)) static inline __m128i load16(const uint8_t *p) {
+  return _mm_loadu_si128((const __m128i *)p);
+}
+
+__attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k45_z(
+    const uint8_t *block, int j, const superblock_scales *s, int five) {
+  const __m128i low4 = _mm_set1_epi8(0x0F);
+  const uint8_t *qs = block + (five ? 48 : 16) + 32 * (j >> 1);
+  const __m128i shift = _mm_cvtsi32_si128(4 * (j & 1));
+  __m128i a = _mm_and_si128(_mm_srl_epi16(load16(qs), shift), low4);
+  __m128i c = _mm_and_si128(_mm_srl_epi16(load16(qs + 16), shift), low4);
+  if (five) {
+    const __m128i bit = _mm_cvtsi32_si128(j), one = _mm_set1_epi8(1);
+    a = _mm_or_si128(a, _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(load16(block + 16), bit), one), 4));
+    c = _mm_or_si128(c, _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(load16(block + 32), bit), one), 4));
+  }
+  const __m512 d = _mm512_set1_ps(s->scale[j]), m = _mm512_set1_ps(s->minimum[j]);
+  sub32z b;
+  b.w[0] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(a)), m);
+  b.w[1] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(c)), m);
+  return b;
+}
+
+__attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k6_z(
+    const uint8_t *block, int j, const superblock_scales *s) {
+  const int h = j >> 2, g = j & 3;
+  const uint8_t *ql = block + 64 * h + 32 * (g & 1), *qh = block + 128 + 32 * h;
+  const __m128i nibble = _mm_cvtsi32_si128(4 * (g >> 1)), pair = _mm_cvtsi32_si128(2 * g);
+  const __m128i low4 = _mm_set1_epi8(0x0F), low2 = _mm_set1_epi8(3), bias = _mm_set1_epi8(32);
+  __m128i a = _mm_or_si128(
+      _mm_and_si128(_mm_srl_epi16(load16(ql), nibble), low4),
+      _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(load16(qh), pair), low2), 4));
+  __m128i c = _mm_or_si128(
+      _mm_and_si128(_mm_srl_epi16(load16(ql + 16), nibble), low4),
+      _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(load16(qh + 16), pair), low2), 4));
+  sub32z b;
+  b.w[0] = _mm512_mul_ps(
+      _mm512_set1_ps(s->scale[8 * h + 2 * g]), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(a, bias))));
+  b.w[1] = _mm512_mul_ps(
+      _mm512_set1_ps(s->scale[8 * h + 2 * g + 1]), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(c, bias))));
+  return b;
+}
+
+__attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
+    int format, const uint8_t *block, int j, const superblock_scales *s) {
+  return format == PSR_Q6_K ? expand_k6_z(block, j, s) : expand_k45_z(block, j, s, format == PSR_Q5_K);
+}
+
+#define DEFINE_SUPER_ROWS_Z(NAME, FORMAT, BYTES, R, W)                                                        \
+  __attribute__((target(TARGET_Z))) static void NAME(                                                       \
+      int k, const float *const *x, const uint8_t *rows, long rowBytes, float *out) {                       \
+    __m512 acc[W][R];                                                                                       \
+    for (int w = 0; w < W; w++)                                                                             \
+      for (int r = 0; r < R; r++) acc[w][r] = _mm512_setzero_ps();                                          \
+    for (int t0 = 0; t0 < k; t0 += 256) {                                                                   \
+      superblock_scales s[W];                                                                               \
+      const uint8_t *block[W];                                                                              \
+      for (int w = 0; w < W; w++) {                                                                         \
+        block[w] = rows + w * rowBytes + (long)(t0 / 256) * BYTES;                                          \
+        decode_scales(FORMAT, block[w], &s[w]);                                                             \
+      }                                                                                                     \
+      _Pragma("clang loop unroll(full)") for (int j = 0; j < 8; j++) {                                     \
+        sub32z b[W];                                                                                        \
+        for (int w = 0; w < W; w++) b[w] = expand_z(FORMAT, block[w], j, &s[w]);                            \
+        for (int r = 0; r < R; r++) {                                                                       \
+          const float *xr = x[r] + t0 + 32 * j;                                                             \
+          __m512 x0 = _mm512_loadu_ps(xr), x1 = _mm512_loadu_ps(xr + 16);                                   \
+          for (int w = 0; w < W; w++) {                                                                     \
+            acc[w][r] = _mm512_fmadd_ps(x0, b[w].w[0], acc[w][r]);                                          \
+            acc[w][r] = _mm512_fmadd_ps(x1, b[w].w[1], acc[w][r]);                                          \
+          }                                                                                                 \
+        }                                                                                                   \
+      }                                                                                                     \
+    }                                                                                                       \
+    for (int w = 0; w < W; w++)                                                                             \
+      for (int r = 0; r < R; r++) {                                                                         \
+        __m512 v = acc[w][r];                                                                               \
+        __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); \
+        out[w * 8 + r] = psr_hsum8(h);                                                                      \
+      }                                                                                                     \
+  }
+
+#define DEFINE_FORMAT_Z(P, FORMAT, BYTES)                 \
+  DEFINE_SUPER_ROWS_Z(P##_r1z, FORMAT, BYTES, 1, 2)       \
+  DEFINE_SUPER_ROWS_Z(P##_r2z, FORMAT, BYTES, 2, 2)       \
+  DEFINE_SUPER_ROWS_Z(P##_r4z, FORMAT, BYTES, 4, 2)       \
+  DEFINE_SUPER_ROWS_Z(P##_r8z, FORMAT, BYTES, 8, 2)       \
+  DEFINE_SUPER_ROWS_Z(P##_r1z1, FORMAT, BYTES, 1, 1)      \
+  DEFINE_SUPER_ROWS_Z(P##_r2z1, FORMAT, BYTES, 2, 1)      \
+  DEFINE_SUPER_ROWS_Z(P##_r4z1, FORMAT, BYTES, 4, 1)      \
+  DEFINE_SUPER_ROWS_Z(P##_r8z1, FORMAT, BYTES, 8, 1)      \
+  DEFINE_SUPER_ROWS_Z(P##_octz, FORMAT, BYTES, 1, 8)
+
+DEFINE_FORMAT_Z(k4, PSR_Q4_K, 144)
+DEFINE_FORMAT_Z(k5, PSR_Q5_K, 176)
+DEFINE_FORMAT_Z(k6, PSR_Q6_K, 210)
+
+typedef void (*super_kernel)(int, const float *const *, const uint8_t *, long, float *);
+
+// [format][log2 activation rows], then the one-row kernel over four weight rows; the 512-bit
+// family as [format][weight rows - 1][log2 activation rows] and one row over eight weight rows.
+static const super_kernel rows_kernels[3][4] = {
+    {k4_r1, k4_r2, k4_r4, k4_r8}, {k5_r1, k5_r2, k5_r4, k5_r8}, {k6_r1, k6_r2, k6_r4, k6_r8}};
+static const super_kernel quad_kernels[3] = {k4_quad, k5_quad, k6_quad};
+static const super_kernel rows_kernels_z[3][2][4] = {
+    {{k4_r1z1, k4_r2z1, k4_r4z1, k4_r8z1}, {k4_r1z, k4_r2z, k4_r4z, k4_r8z}},
+    {{k5_r1z1, k5_r2z1, k5_r4z1, k5_r8z1}, {k5_r1z, k5_r2z, k5_r4z, k5_r8z}},
+    {{k6_r1z1, k6_r2z1, k6_r4z1, k6_r8z1}, {k6_r1z, k6_r2z, k6_r4z, k6_r8z}}};
+static const super_kernel oct_kernels_z[3] = {k4_octz, k5_octz, k6_octz};
+
+static int format_index(int format) { return format == PSR_Q4_K ? 0 : format == PSR_Q5_K ? 1 : 2; }
+
+long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format == PSR_Q5_K ? 176 : 210; }
+
+static int wide = -1;
+
+void psr_superblock_gemm_nt(
+    int format, int m, int k, const float *x, const uint8_t *blocks, float *y, long ldy, float beta, int j0, int j1) {
+  if (wide < 0) {
+    __builtin_cpu_init();
+    wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  }
+  const int f = format_index(format);
+  const long rowBytes = (long)(k / 256) * psr_superblock_bytes(format);
+  // Every column of a CPU runs one kernel family (512- or 256-bit), whatever m: each output is
+  // then summed in one order, alone or in a batch.
+  const int group = wide ? 8 : 4;
+  const float *xr[8];
+  float out[64];
+  for (int j = j0; j < j1;) {
+    const uint8_t *wj = blocks + (long)j * rowBytes;
+    if (m == 1 && j + group - 1 < j1) {
+      xr[0] = x;
+      (wide ? oct_kernels_z : quad_kernels)[f](k, xr, wj, rowBytes, out);
+      for (int u = 0; u < group; u++) y[j + u] = (beta == 0 ? 0 : beta * y[j + u]) + out[u * 8];
+      j += group;
+      continue;
+    }
+    const int w = wide && j + 1 < j1 ? 2 : 1;
+    for (int i = 0; i < m;) {
+      int left = m - i, level = left >= 8 ? 3 : left >= 4 ? 2 : left >= 2 ? 1 : 0, rows = 1 << level;
+      for (int r = 0; r < rows; r++) xr[r] = x + (long)(i + r) * k;
+      (wide ? rows_kernels_z[f][w - 1] : rows_kernels[f])[level](k, xr, wj, rowBytes, out);
+      for (int u = 0; u < w; u++)
+        for (int r = 0; r < rows; r++) {
+          float *yr = y + (long)(i + r) * ldy + j + u;
+          *yr = (beta == 0 ? 0 : beta * *yr) + out[u * 8 + r];
+        }
+      i += rows;
+    }
+    j += w;
+  }
+}

@@ -1,0 +1,67 @@
+import CKernels
+
+/// A weight matrix `[rows × cols]` in GGML's K-quant super-blocks (256 weights each), read
+/// where the file lies: products with few activation rows (decoding) expand each 32-weight
+/// sub-block to fp32 in registers, so they read the file's 0.56–0.82 bytes a weight and equal
+/// a product with the dequantized fp32 matrix up to summation order.
+///
+/// Sendable by hand: `blocks` is read-only memory (a mapped file) that the owner keeps alive as
+/// long as this value.
+public struct SuperBlockMatrix: @unchecked Sendable {
+  public enum Format: Sendable {
+    case q4_K
+    case q5_K
+    case q6_K
+
+    var code: Int32 {
+      switch self {
+      case .q4_K: Int32(PSR_Q4_K)
+      case .q5_K: Int32(PSR_Q5_K)
+      case .q6_K: Int32(PSR_Q6_K)
+      }
+    }
+
+    /// Bytes of one 256-weight super-block.
+    public var bytesPerBlock: Int { psr_superblock_bytes(code) }
+  }
+
+  public let format: Format
+  public let rows: Int
+  public let cols: Int
+  let blocks: UnsafeRawBufferPointer
+
+  /// Rows stored one after another, each `cols / 256` super-blocks, as GGUF stores a tensor.
+  /// `cols` must be a multiple of 256 and `blocks` exactly the matrix's bytes.
+  public init(format: Format, rows: Int, cols: Int, blocks: UnsafeRawBufferPointer) {
+    precondition(cols > 0 && cols % 256 == 0, "super-block rows must be whole 256-element blocks")
+    precondition(blocks.count == rows * (cols / 256) * format.bytesPerBlock, "block data does not match the shape")
+    self.format = format
+    self.rows = rows
+    self.cols = cols
+    self.blocks = blocks
+  }
+
+  /// `C[i·ldc + j] = A[m×cols] · selfᵀ + beta · C` for j < rows, with A dense row-major and
+  /// `ldc` (default `rows`) the stride of C's rows, so that the product can fill some columns of
+  /// a wider C. Requires `QuantizedMatrix.isSupported`; rows are split over the cores.
+  public func multiply(
+    m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, beta: Float = 0
+  ) {
+    guard m > 0, rows > 0 else { return }
+    let n = rows
+    let ldc = ldc ?? n
+    let parts = n >= 64 ? min(n / 4, 2 * max(1, Parallel.cores)) : 1
+    let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    Parallel.run(parts: parts) { p in
+      // Whole groups of four rows per part, so that one-row products run the four-row kernel.
+      let j0 = (n / 4) * p / parts * 4
+      let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
+      if j0 < j1 {
+        psr_superblock_gemm_nt(format.code, Int32(m), Int32(cols), a, base, c, ldc, beta, Int32(j0), Int32(j1))
+      }
+    }
+  }
+
+  /// Bytes read per product (the file's own).
+  public var byteCount: Int { blocks.count }
+}
