@@ -48,7 +48,8 @@ struct CaptureCommand: ParsableCommand {
   @Option(help: "Response tokens at most.") var maxNewTokens = 128
   @Option(help: "Sampling temperature for responses.") var temperature: Float = 1
   @Option(help: "Random seed.") var seed: UInt64 = 0
-  @Option(help: "Examples per batched pass.") var batchSize = 8
+  @Option(help: "Examples per batched pass (at most; fewer when --memory-budget requires).") var batchSize = 8
+  @OptionGroup var memory: MemoryBudgetOption
   @Flag(help: "Store activations as float16.") var float16 = false
   @Option(help: "gzip level 1-9 for the activation datasets.") var gzip: Int?
   @Flag(help: "Continue an interrupted capture of the same options.") var resume = false
@@ -99,7 +100,8 @@ struct CaptureCommand: ParsableCommand {
     }
     let options = CaptureOptions(
       steeringPrompt: prompt, promptPosition: promptPosition, layers: layerList, samples: samples,
-      maxNewTokens: maxNewTokens, temperature: temperature, seed: seed, batchSize: batchSize)
+      maxNewTokens: maxNewTokens, temperature: temperature, seed: seed,
+      batchSize: try fittingBatch(model: model, prompt: prompt, inputs: inputs, layers: layerList.count))
     let capture = try ActivationCapture(model: model, options: options)
     var header = try capture.header(toolVersion: "psr-steering 0.1")
     header.storage = float16 ? "float16" : "float32"
@@ -122,6 +124,28 @@ struct CaptureCommand: ParsableCommand {
     try? FileManager.default.removeItem(atPath: out)
     try FileManager.default.moveItem(atPath: partialPath, toPath: out)
     try summarize()
+  }
+
+  /// `--batch-size`, or fewer examples where the longest one's two passes would not fit the
+  /// memory budget beside the weights.
+  private func fittingBatch(model: DecoderModel, prompt: String, inputs: [CaptureInput], layers: Int) throws -> Int {
+    let longest =
+      inputs.map { input in
+        let prompted = model.promptPair(instruction: input.instruction, steeringPrompt: prompt, position: promptPosition).prompted
+        let response = input.output.map { min(maxNewTokens, model.tokenizer.encode($0, parseSpecial: false).count) } ?? maxNewTokens
+        return prompted.count + response
+      }.max() ?? 0
+    let budget = memory.bytes
+    guard let batch = model.batchSize(requested: batchSize, budget: budget, tokens: longest, sequences: 2, recordedLayers: layers) else {
+      let each = 2 * model.bytesPerSequence(tokens: longest, recordedLayers: layers)
+      throw CLIError(
+        "--memory-budget \(MemoryBudgetOption.describe(budget)) does not fit one example: the weights hold \(MemoryBudgetOption.describe(model.weightBytes)) and the longest example (\(longest) tokens, \(layers) recorded layers) needs \(MemoryBudgetOption.describe(each)); raise the budget, lower --max-new-tokens or record fewer layers"
+      )
+    }
+    if batch < batchSize {
+      log("memory budget \(MemoryBudgetOption.describe(budget)): batches of \(batch) examples instead of \(batchSize)")
+    }
+    return batch
   }
 
   private var partialPath: String { out + ".partial" }

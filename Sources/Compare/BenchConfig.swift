@@ -23,6 +23,12 @@ public struct BenchConfig: Sendable, Equatable {
   /// Steering files and control vectors given by the user, evaluated as methods of their own
   /// (method name → path); the same file steers every unit.
   public var steeringFiles: [String: String] = [:]
+  /// Sequences generated at once when evaluating factors, and examples captured per batch:
+  /// what the memory budget allows (`compare --memory-budget`). Each sequence draws its own
+  /// random stream, so splitting a unit's generations changes none of them where the decode
+  /// products run the quantized kernels (batch-invariant), and only summation order otherwise.
+  public var generationBatch = Int.max
+  public var captureBatch = 16
 
   /// The methods a run can ask for; `apsr` (A-PSR) is run only when asked, since it captures
   /// every A-PSR layer and trains through the model.

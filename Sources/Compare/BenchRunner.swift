@@ -125,7 +125,7 @@ public final class BenchRunner {
       model: model,
       options: CaptureOptions(
         steeringPrompt: unit.steeringPrompt, promptPosition: .prefix, layers: config.captureLayers, maxNewTokens: config.trainTokens,
-        temperature: config.temperature, seed: seed, batchSize: 16))
+        temperature: config.temperature, seed: seed, batchSize: config.captureBatch))
     let writer = try ActivationWriter.create(path: capturePath, header: try capture.header(toolVersion: "psr-steering compare"))
     log("\(unit.bench) \(unit.id): capturing \(unit.trainInstructions.count) prompted responses")
     try capture.run(unit.trainInstructions.map { CaptureInput(instruction: $0) }, into: writer)
@@ -189,11 +189,15 @@ public final class BenchRunner {
     let perSequence: [(any Intervention)?]? = try file.map { file in
       try scale.map { try file.intervention(for: model, factor: $0, file: method.name) }
     }
-    let generations = try model.generate(
-      prompts: prompts,
-      options: GenerationOptions(
-        maxNewTokens: config.evalTokens, sampling: SamplingParameters(temperature: config.temperature, seed: seed)),
-      perSequence: perSequence, streams: streams)
+    let options = GenerationOptions(
+      maxNewTokens: config.evalTokens, sampling: SamplingParameters(temperature: config.temperature, seed: seed))
+    var generations: [Generation] = []
+    for start in stride(from: 0, to: prompts.count, by: max(1, config.generationBatch)) {
+      let part = start..<min(prompts.count, start + max(1, config.generationBatch))
+      generations += try model.generate(
+        prompts: Array(prompts[part]), options: options, perSequence: perSequence.map { Array($0[part]) },
+        streams: Array(streams[part]))
+    }
     let texts = generations.map { model.tokenizer.decode($0.ids, skipSpecial: true) }
     let tokens = generations.reduce(0) { $0 + $1.ids.count }
     var results: [FactorResult] = []

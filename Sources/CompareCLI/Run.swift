@@ -35,6 +35,7 @@ struct Run: ParsableCommand {
 
   @OptionGroup var modelOptions: ModelOptions
   @OptionGroup var judgeOptions: JudgeOptions
+  @OptionGroup var memory: MemoryBudgetOption
   @Option(help: "Benches, comma-separated: axbench, persona (default: both).", transform: Check.list(of: Benchmark.self, "--bench"))
   var bench: [Benchmark] = [.axbench, .persona]
   @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = Budget.small
@@ -103,6 +104,42 @@ struct Run: ParsableCommand {
     return files
   }
 
+  /// Capture and generation batches that fit the memory budget, from the units' longest
+  /// prompts; an error before any work when not even one sequence fits.
+  private func fitBatches(_ config: inout BenchConfig, model: DecoderModel, units: [BenchUnit]) throws {
+    func longest(_ instructions: (BenchUnit) -> [String]) -> Int {
+      units.flatMap { unit in
+        instructions(unit).map {
+          model.promptPair(instruction: $0, steeringPrompt: unit.steeringPrompt, position: .prefix).prompted.count
+        }
+      }.max() ?? 0
+    }
+    let budget = memory.bytes
+    let sizes = [
+      ("capture", longest(\.trainInstructions) + config.trainTokens, 2, config.captureLayers.count),
+      ("generation", longest(\.evalInstructions) + config.evalTokens, 1, 0),
+    ]
+    var batches: [Int] = []
+    for (name, tokens, sequences, layers) in sizes {
+      let requested = name == "capture" ? config.captureBatch : 1 << 20
+      guard let batch = model.batchSize(requested: requested, budget: budget, tokens: tokens, sequences: sequences, recordedLayers: layers)
+      else {
+        throw CLIError(
+          "--memory-budget \(MemoryBudgetOption.describe(budget)) does not fit one \(name) sequence of \(tokens) tokens beside the weights (\(MemoryBudgetOption.describe(model.weightBytes))); raise it"
+        )
+      }
+      batches.append(batch)
+    }
+    config.captureBatch = batches[0]
+    config.generationBatch = batches[1]
+    let largest = config.factors.count * (units.map(\.evalInstructions.count).max() ?? 0)
+    if config.generationBatch < largest || config.captureBatch < 16 {
+      log(
+        "memory budget \(MemoryBudgetOption.describe(budget)): captures in batches of \(config.captureBatch), generations in batches of \(min(largest, config.generationBatch))"
+      )
+    }
+  }
+
   func run() throws {
     var config = budget == .paper ? BenchConfig.paper : BenchConfig.small
     config.layer = layer
@@ -124,6 +161,7 @@ struct Run: ParsableCommand {
     }
     let judge = try judgeOptions.make(model: model)
     let units = try makeUnits(config)
+    try fitBatches(&config, model: model, units: units)
     let runner = BenchRunner(model: model, judge: judge, config: config)
     runner.log = { log($0) }
     var suite = BenchSuite(runner: runner, units: units, outputDirectory: out)

@@ -62,6 +62,37 @@ final class CompareTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(summary["harmonic"] as? Double, 1.1)
   }
 
+  /// A memory budget splits a unit's generations into smaller batches; each sequence draws its
+  /// own stream and the quantized decode is batch-invariant, so the results and every generated
+  /// text stay the same.
+  func testGenerationsSplitIntoSmallBatchesAreTheSame() throws {
+    let model = try Fixtures.model()
+    let encoder = try SentenceEncoder(directory: Fixtures.packageRoot.appendingPathComponent("models/all-minilm-l6-v2").path)
+    let calibration = try JudgeCalibration.load(Fixtures.packageRoot.appendingPathComponent("judges/calibration.json").path)
+    let judge = EmbeddedJudge(encoder: encoder, model: model, calibration: calibration)
+    var config = BenchConfig.small
+    config.methods = ["prompt", "none"]
+    config.evalInstructions = 3
+    config.evalTokens = 8
+    let alpaca = ["Name a colour.", "Say hello.", "Count to three.", "Describe rain."]
+    let units = BenchUnit.axbench(
+      concepts: [AxBenchConcept(conceptID: 1, concept: "boats")], instructionPool: alpaca, alpaca: alpaca, config: config)
+    func run(batch: Int) throws -> (BenchResults, String) {
+      var c = config
+      c.generationBatch = batch
+      let dir = directory.appendingPathComponent("batch-\(batch)").path
+      let results = try BenchSuite(runner: BenchRunner(model: model, judge: judge, config: c), units: units, outputDirectory: dir).run()
+      return (results, try String(contentsOfFile: dir + "/generations.jsonl", encoding: .utf8))
+    }
+    let (whole, wholeTexts) = try run(batch: Int.max)
+    // Each method generates its 3 instructions once (prompting and no steering take no factor):
+    // batches of 2 split every call.
+    let (split, splitTexts) = try run(batch: 2)
+    XCTAssertEqual(split, whole)
+    XCTAssertEqual(splitTexts, wholeTexts)
+    XCTAssertEqual(wholeTexts.split(separator: "\n").count, 2 * 3)
+  }
+
   /// Two shards merged give the same results.json as one unsharded run.
   func testMergeOfShardsEqualsUnshardedRun() throws {
     let model = try Fixtures.model()

@@ -44,7 +44,9 @@ def write_checkpoint(config, hf, shard_bytes=2 << 30):
     from transformers import AutoModelForCausalLM
 
     with torch.device("meta"):
-        shapes = {name: p.shape for name, p in AutoModelForCausalLM.from_config(config).state_dict().items()}
+        model = AutoModelForCausalLM.from_config(config)
+        shapes = {name: p.shape for name, p in model.state_dict().items()}
+    config.architectures = [type(model).__name__]
     config.torch_dtype = torch.bfloat16
     config.save_pretrained(hf)
     g = torch.Generator().manual_seed(0)
