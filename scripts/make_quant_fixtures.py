@@ -6,7 +6,8 @@ fit; the feed-forward width of 384 does not, so llama.cpp picks its fallback typ
 to an f32 GGUF with convert_hf_to_gguf.py, quantizes that with llama-cpp-python's
 llama_model_quantize to Q4_K_M, Q5_K_M, Q6_K, Q5_0, Q5_1, Q4_0, Q4_1, Q8_0, F16 and BF16, and records for every tensor of every file
 its type and the SHA-256 of gguf.quants.dequantize's float32 bytes (plus its first values). Output:
-Tests/Fixtures/quants.tar.gz holding quants/<ftype>.gguf and quants/reference.json.
+Tests/Fixtures/quants.tar.gz holding quants/<ftype>.gguf, quants/<family>-Q4_K_M.gguf (qwen2, qwen3, gemma2 at
+the same width) and quants/reference.json.
 
 Usage (venv with torch, transformers, llama-cpp-python built from source, gguf):
   python scripts/make_quant_fixtures.py --llama-cpp PATH/llama.cpp --out Tests/Fixtures
@@ -65,6 +66,28 @@ def main():
             tensors[t.name] = dict(
                 type=t.tensor_type.name, sha256=hashlib.sha256(values.tobytes()).hexdigest(), first=values[:8].tolist())
         reference[name] = tensors
+    # One Q4_K_M file for each other family, same width: the per-family K-quant check.
+    for family in ["qwen2", "qwen3", "gemma2"]:
+        fhf = os.path.join(work, family + "-hf")
+        os.makedirs(fhf)
+        fam.make_tokenizer(fhf)
+        fmodel = AutoModelForCausalLM.from_config(fam.make_config(family, 256, 1)).float()
+        fam.randomize(fmodel, 7)
+        fmodel.save_pretrained(fhf, safe_serialization=True)
+        ff32 = os.path.join(work, family + "-f32.gguf")
+        fam.convert(args.llama_cpp, fhf, ff32, "f32")
+        name = family + "-Q4_K_M"
+        out = os.path.join(root, name + ".gguf")
+        params = llama_cpp.llama_model_quantize_default_params()
+        params.ftype = FTYPES["Q4_K_M"]
+        params.nthread = 2
+        assert llama_cpp.llama_model_quantize(ff32.encode(), out.encode(), params) == 0, name
+        reader = gguf.GGUFReader(out)
+        reference[name] = {
+            t.name: dict(type=t.tensor_type.name,
+                         sha256=hashlib.sha256(gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32).reshape(-1).tobytes()).hexdigest(),
+                         first=gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32).reshape(-1)[:8].tolist())
+            for t in reader.tensors}
     with open(os.path.join(root, "reference.json"), "w") as f:
         json.dump(reference, f, indent=1)
     with tarfile.open(os.path.join(args.out, "quants.tar.gz"), "w:gz") as tar:

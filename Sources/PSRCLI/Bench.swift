@@ -128,16 +128,16 @@ struct Bench: ParsableCommand {
   }
 }
 
-/// Response tokens captured per second (both teacher-forced passes) on 4 given responses
-/// of about 128 tokens at one layer.
+/// Response tokens captured per second (both teacher-forced passes) on 8 given responses
+/// of 128 tokens at one layer.
 private func captureRate(_ model: DecoderModel) throws -> Double {
-  let text = String(repeating: "The lighthouse keeper climbed the stairs and looked out over the grey sea. ", count: 8)
-  let inputs = (0..<4).map { CaptureInput(instruction: "Tell me story number \($0).", output: text) }
+  let text = String(repeating: "The lighthouse keeper climbed the stairs and looked out over the grey sea. ", count: 12)
+  let inputs = (0..<8).map { CaptureInput(instruction: "Tell me story number \($0).", output: text) }
   let capture = try ActivationCapture(
     model: model, options: CaptureOptions(steeringPrompt: "You are a pirate.", layers: [15], maxNewTokens: 128))
   var tokens = 0
   let start = DispatchTime.now().uptimeNanoseconds
-  for e in try capture.capture(inputs, indices: Array(0..<4)) { tokens += e.tokens.count }
+  for e in try capture.capture(inputs, indices: Array(0..<8)) { tokens += e.tokens.count }
   return Double(tokens) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
 }
 

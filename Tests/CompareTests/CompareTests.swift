@@ -8,6 +8,14 @@ import TestSupport
 import XCTest
 
 final class CompareTests: TemporaryDirectoryTestCase {
+  /// The default model and the offline judge with its committed calibration.
+  private func defaultModelAndJudge() throws -> (DecoderModel, EmbeddedJudge) {
+    let model = try Fixtures.model()
+    let encoder = try SentenceEncoder(directory: Fixtures.packageRoot.appendingPathComponent("models/all-minilm-l6-v2").path)
+    let calibration = try JudgeCalibration.load(Fixtures.packageRoot.appendingPathComponent("judges/calibration.json").path)
+    return (model, EmbeddedJudge(encoder: encoder, model: model, calibration: calibration))
+  }
+
   func testFactorSelectionNeverSeesTestInstructions() {
     // Test scores favour factor 4 and selection scores favour factor 1: the choice must follow selection.
     let grid = [0.5, 1, 2, 4].map { f in
@@ -66,10 +74,7 @@ final class CompareTests: TemporaryDirectoryTestCase {
   /// own stream and the quantized decode is batch-invariant, so the results and every generated
   /// text stay the same.
   func testGenerationsSplitIntoSmallBatchesAreTheSame() throws {
-    let model = try Fixtures.model()
-    let encoder = try SentenceEncoder(directory: Fixtures.packageRoot.appendingPathComponent("models/all-minilm-l6-v2").path)
-    let calibration = try JudgeCalibration.load(Fixtures.packageRoot.appendingPathComponent("judges/calibration.json").path)
-    let judge = EmbeddedJudge(encoder: encoder, model: model, calibration: calibration)
+    let (model, judge) = try defaultModelAndJudge()
     var config = BenchConfig.small
     config.methods = ["prompt", "none"]
     config.evalInstructions = 3
@@ -95,10 +100,7 @@ final class CompareTests: TemporaryDirectoryTestCase {
 
   /// Two shards merged give the same results.json as one unsharded run.
   func testMergeOfShardsEqualsUnshardedRun() throws {
-    let model = try Fixtures.model()
-    let encoder = try SentenceEncoder(directory: Fixtures.packageRoot.appendingPathComponent("models/all-minilm-l6-v2").path)
-    let calibration = try JudgeCalibration.load(Fixtures.packageRoot.appendingPathComponent("judges/calibration.json").path)
-    let judge = EmbeddedJudge(encoder: encoder, model: model, calibration: calibration)
+    let (model, judge) = try defaultModelAndJudge()
     var config = BenchConfig.small
     config.methods = ["prompt", "none"]
     config.evalInstructions = 2
@@ -144,9 +146,7 @@ final class CompareTests: TemporaryDirectoryTestCase {
 
   /// `apsr` captures every A-PSR layer and fits them through the model before evaluating.
   func testAPSRIsFittedAtItsLayersAndEvaluated() throws {
-    let model = try Fixtures.model()
-    let encoder = try SentenceEncoder(directory: Fixtures.packageRoot.appendingPathComponent("models/all-minilm-l6-v2").path)
-    let calibration = try JudgeCalibration.load(Fixtures.packageRoot.appendingPathComponent("judges/calibration.json").path)
+    let (model, judge) = try defaultModelAndJudge()
     var config = BenchConfig.small
     config.methods = ["apsr"]
     config.apsrLayers = [12, 14]
@@ -161,7 +161,7 @@ final class CompareTests: TemporaryDirectoryTestCase {
     let alpaca = ["Name a colour.", "Say hello.", "Count to three.", "Describe rain."]
     let unit = BenchUnit.axbench(
       concepts: [AxBenchConcept(conceptID: 1, concept: "boats")], instructionPool: alpaca, alpaca: alpaca, config: config)[0]
-    let runner = BenchRunner(model: model, judge: EmbeddedJudge(encoder: encoder, model: model, calibration: calibration), config: config)
+    let runner = BenchRunner(model: model, judge: judge, config: config)
     let (result, records, timings) = try runner.run(unit, directory: directory.path)
     let apsr = try XCTUnwrap(result.methods.first { $0.method == "apsr" })
     XCTAssertEqual(apsr.factors.map(\.factor), [1, 2])

@@ -41,4 +41,26 @@ final class WeightPrecisionTests: XCTestCase {
       XCTAssertLessThan(zip(a.storage, b.storage).map { $0 - $1 }.norm / a.storage.norm, 1e-5, file)
     }
   }
+
+  /// A Q4_K_M file of each family (llama.cpp's quantizer; Q4_K, Q6_K and the fallback types where
+  /// a width is not a multiple of 256) run on its blocks gives the logits of the same file
+  /// dequantized to fp32: a prefill of 12 tokens and then single-token steps, the decode kernels'
+  /// path.
+  func testKQuantizedModelOfEachFamilyMatchesItsFP32Dequantization() throws {
+    let directory = try Fixtures.unpack("quants.tar.gz") + "/quants"
+    for file in ["Q4_K_M", "qwen2-Q4_K_M", "qwen3-Q4_K_M", "gemma2-Q4_K_M"] {
+      let path = directory + "/\(file).gguf"
+      let fp32 = try DecoderModel(path: path, weights: .fp32)
+      let native = try DecoderModel(path: path, weights: .native)
+      let (cacheA, cacheB) = (fp32.makeCache(), native.makeCache())
+      var tokens = [5, 9, 17, 33, 65, 129, 7, 11, 19, 40, 80, 160]
+      for step in 0..<4 {
+        let a = try fp32.forward([ForwardChunk(tokens: tokens, cache: cacheA, promptLength: 12)], logits: .all)
+        let b = try native.forward([ForwardChunk(tokens: tokens, cache: cacheB, promptLength: 12)], logits: .all)
+        XCTAssertLessThan(zip(a.storage, b.storage).map { $0 - $1 }.norm / a.storage.norm, 1e-4, "\(file) step \(step)")
+        let last = a.row(tokens.count - 1)
+        tokens = [last.indices.max { last[$0] < last[$1] }!]
+      }
+    }
+  }
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Benchmarks on the real shapes of the papers' models, beside llama.cpp on the same files.
 
-Builds a random-weight checkpoint with exactly the shapes of Qwen2.5-1.5B-Instruct (bf16 safetensors),
+Builds a random-weight checkpoint with exactly the shapes of Qwen2.5-1.5B-Instruct or Llama-3.1-8B-Instruct
+(--shape; bf16 safetensors written tensor by tensor),
 converts it with llama.cpp's convert_hf_to_gguf.py (f16) and quantizes that to Q4_K_M (or --quant) with
 llama-cpp-python's llama_model_quantize, then measures on each file, one after the other:
   llama.cpp (llama-cpp-python, 2 threads): prefill of 512 tokens, decode of 32 tokens, peak RSS;
-  this project (`psr bench --weights native --only prefill,decode`), peak RSS.
+  this project (`psr bench --weights native --only prefill,decode,batch16,train,capture`), peak RSS.
 Prints one JSON line per measurement; experiments/bench/README.md records them.
 
 Usage: python experiments/bench/real_shapes.py --llama-cpp PATH/llama.cpp --work DIR [--psr .build/release/psr]
@@ -82,6 +83,9 @@ def build(shape, work, llama_cpp, quant="Q4_K_M"):
     spec = dict(SHAPES[shape])
     family = spec.pop("family")
     hf = os.path.join(work, shape + "-hf")
+    q4 = os.path.join(work, f"{shape}-{quant}.gguf")
+    if os.path.exists(q4):  # the intermediates (16 GB each for 8B) may be gone
+        return hf, None, q4
     if not os.path.exists(os.path.join(hf, "config.json")):
         os.makedirs(hf, exist_ok=True)
         fam.make_tokenizer(hf)
@@ -89,7 +93,6 @@ def build(shape, work, llama_cpp, quant="Q4_K_M"):
     f16 = os.path.join(work, shape + "-f16.gguf")
     if not os.path.exists(f16):
         fam.convert(llama_cpp, hf, f16, "f16")
-    q4 = os.path.join(work, f"{shape}-{quant}.gguf")
     if not os.path.exists(q4):
         import llama_cpp
         params = llama_cpp.llama_model_quantize_default_params()
@@ -123,6 +126,9 @@ def main():
     ap.add_argument("--psr", default=".build/release/psr")
     ap.add_argument("--quant", default="Q4_K_M", choices=sorted(QUANTS), help="llama.cpp quantization of the GGUF file")
     ap.add_argument("--gguf-only", action="store_true", help="skip the bf16 safetensors measurement")
+    ap.add_argument("--figures", default="prefill,decode,batch16,train,capture",
+                    help="psr bench --only: train is a steering-vector step on 4 x 128 tokens (FSSV and PrOSV), "
+                         "capture 8 responses of 128 tokens (both passes)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     hf, f16, q4 = build(args.shape, args.work, args.llama_cpp, args.quant)
@@ -130,7 +136,7 @@ def main():
         if path != hf:
             subprocess.run([sys.executable, "-c", LLAMA_BENCH, path], check=True)
         out = subprocess.run(
-            [args.psr, "bench", "--model", path, "--weights", "native", "--only", "prefill,decode", "--json", "--runs", "1",
+            [args.psr, "bench", "--model", path, "--weights", "native", "--only", args.figures, "--json", "--runs", "1",
              "--decode-tokens", "16"], check=True, capture_output=True, text=True).stdout
         print(json.dumps({"engine": "psr", "file": path, **json.loads(out)}))
 
