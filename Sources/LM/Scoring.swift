@@ -2,9 +2,9 @@ import Foundation
 import Tensor
 
 extension DecoderModel {
-  /// Rows of the output head computed at once when scoring: enough for sgemm to run at full
-  /// speed (the quantized kernel takes ≤ 64 rows), few enough that the logits stay at 25 MB
-  /// for a 49k vocabulary instead of one row per packed token.
+  /// Rows of the output head computed at once when scoring: enough for the products to run at
+  /// full speed, few enough that the logits stay at 25 MB for a 49k vocabulary instead of one
+  /// row per packed token.
   static let scoringBlockRows = 128
 
   /// log p(yₜ | x, y<ₜ) for every response token of every sequence, in one packed pass
