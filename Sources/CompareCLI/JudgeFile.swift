@@ -73,5 +73,6 @@ struct JudgeFile: ParsableCommand {
     }
     let out = try lines.map { try JSONText.encode($0) }.joined(separator: "\n") + "\n"
     if let output { try out.write(toFile: output, atomically: true, encoding: .utf8) } else { print(out, terminator: "") }
+    log("judged \(lines.count) responses (peak RSS \(peakResidentMegabytes()) MB)")
   }
 }

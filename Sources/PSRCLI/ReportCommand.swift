@@ -62,6 +62,7 @@ struct ReportCommand: ParsableCommand {
       throw CLIError("cannot write \(out): \(error.localizedDescription)")
     }
     log(
-      "wrote \(out) (\(html.utf8.count / 1024) KiB: \(report.examples.count) of \(report.exampleCount) examples, layers \(report.layers))")
+      "wrote \(out) (\(html.utf8.count / 1024) KiB: \(report.examples.count) of \(report.exampleCount) examples, layers \(report.layers); peak RSS \(peakResidentMegabytes()) MB)"
+    )
   }
 }

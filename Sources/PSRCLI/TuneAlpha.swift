@@ -86,6 +86,7 @@ struct TuneAlpha: ParsableCommand {
         ]))
     } else {
       print(String(format: "best factor %.2f → alpha %.3f%@", best, file.alpha, dryRun ? " (dry run)" : " stored in \(steer)"))
+      log("peak RSS \(peakResidentMegabytes()) MB")
     }
   }
 
@@ -121,6 +122,7 @@ struct TuneAlpha: ParsableCommand {
     } else {
       let kept = best.coherence >= target ? "keeps coherence %.1f ≥ %.1f" : "comes closest, at coherence %.1f (target %.1f)"
       print(String(format: "factor %.3f \(kept) → alpha %.3f", best.factor, best.coherence, target, file.alpha))
+      log("peak RSS \(peakResidentMegabytes()) MB")
     }
   }
 }
