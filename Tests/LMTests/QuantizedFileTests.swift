@@ -5,10 +5,10 @@ import XCTest
 
 /// GGUF files quantized by llama.cpp's own quantizer (Q4_K_M, Q5_K_M, Q6_K, Q5_0, Q5_1, Q4_0, Q4_1,
 /// Q8_0, F16 and BF16 files, with F32 norms):
-/// every tensor dequantizes to exactly gguf-py's values (Tests/Fixtures/quants.tar.gz,
+/// every tensor dequantizes to exactly gguf-py's values (Tests/Fixtures/quants*.tar.gz,
 /// scripts/make_quant_fixtures.py).
 final class QuantizedFileTests: XCTestCase {
-  private static let root: Result<String, Error> = Result { try Fixtures.unpack("quants.tar.gz") + "/quants" }
+  private static let root: Result<String, Error> = Result { try Fixtures.quantFiles() }
 
   private func reference() throws -> [String: [String: [String: Any]]] {
     let data = try Data(contentsOf: URL(fileURLWithPath: try Self.root.get() + "/reference.json"))

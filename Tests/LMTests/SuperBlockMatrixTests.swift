@@ -5,10 +5,10 @@ import TestSupport
 import XCTest
 
 /// The K-quant decode kernel on the super-blocks of llama.cpp-quantized files (Q4_K, Q5_K, Q6_K
-/// tensors of Tests/Fixtures/quants.tar.gz) against a naive product with gguf-py-exact
+/// tensors of Tests/Fixtures/quants*.tar.gz) against a naive product with gguf-py-exact
 /// dequantized weights.
 final class SuperBlockMatrixTests: XCTestCase {
-  private static let root: Result<String, Error> = Result { try Fixtures.unpack("quants.tar.gz") + "/quants" }
+  private static let root: Result<String, Error> = Result { try Fixtures.quantFiles() }
 
   /// The files stay open for the whole test case: the matrices point into their mappings.
   private var files: [GGUFFile] = []

@@ -30,7 +30,7 @@ final class WeightPrecisionTests: XCTestCase {
   func testDefaultModelStaysFP32AndQuantizedFilesRunNative() throws {
     XCTAssertEqual(try Fixtures.model().weightPrecision, .fp32)
     XCTAssertEqual(WeightPrecision.automatic(parameterCount: 8_000_000_000), .native)
-    let directory = try Fixtures.unpack("quants.tar.gz") + "/quants"
+    let directory = try Fixtures.quantFiles()
     for file in ["Q4_K_M", "Q6_K", "Q5_1"] {
       let path = directory + "/\(file).gguf"
       let fp32 = try DecoderModel(path: path, weights: .fp32)
@@ -47,7 +47,7 @@ final class WeightPrecisionTests: XCTestCase {
   /// dequantized to fp32: a prefill of 12 tokens and then single-token steps, the decode kernels'
   /// path.
   func testKQuantizedModelOfEachFamilyMatchesItsFP32Dequantization() throws {
-    let directory = try Fixtures.unpack("quants.tar.gz") + "/quants"
+    let directory = try Fixtures.quantFiles()
     for file in ["Q4_K_M", "qwen2-Q4_K_M", "qwen3-Q4_K_M", "gemma2-Q4_K_M"] {
       let path = directory + "/\(file).gguf"
       let fp32 = try DecoderModel(path: path, weights: .fp32)

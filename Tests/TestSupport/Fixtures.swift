@@ -22,16 +22,29 @@ public enum Fixtures {
   /// Unpacks a .tar.gz fixture into a new temporary directory and returns that directory.
   /// (Model files are kept packed: the repository keeps .gguf and .safetensors names out of git.)
   public static func unpack(_ relative: String) throws -> String {
-    let archive = url(relative).path
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-fixture-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try unpack(relative, into: directory)
+    return directory
+  }
+
+  /// The GGUF files of every tensor type made by llama.cpp's quantizer, with gguf-py's
+  /// reference.json: quants.tar.gz and quants-more.tar.gz (two archives, each under 5 MB)
+  /// unpacked into one fresh `quants` directory, whose path this returns.
+  public static func quantFiles() throws -> String {
+    let directory = try unpack("quants.tar.gz")
+    try unpack("quants-more.tar.gz", into: directory)
+    return directory + "/quants"
+  }
+
+  private static func unpack(_ relative: String, into directory: String) throws {
+    let archive = url(relative).path
     let tar = Process()
     tar.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     tar.arguments = ["tar", "-xzf", archive, "-C", directory]
     try tar.run()
     tar.waitUntilExit()
     guard tar.terminationStatus == 0 else { throw FixtureError("cannot unpack \(archive)") }
-    return directory
   }
 
   nonisolated(unsafe) private static var unpacked: [String: String] = [:]
