@@ -115,23 +115,20 @@ struct Run: ParsableCommand {
       }.max() ?? 0
     }
     let budget = memory.bytes
-    let sizes = [
-      ("capture", longest(\.trainInstructions) + config.trainTokens, 2, config.captureLayers.count),
-      ("generation", longest(\.evalInstructions) + config.evalTokens, 1, 0),
-    ]
-    var batches: [Int] = []
-    for (name, tokens, sequences, layers) in sizes {
-      let requested = name == "capture" ? config.captureBatch : 1 << 20
+    func fit(_ name: String, requested: Int, tokens: Int, sequences: Int, layers: Int) throws -> Int {
       guard let batch = model.batchSize(requested: requested, budget: budget, tokens: tokens, sequences: sequences, recordedLayers: layers)
       else {
         throw CLIError(
           "--memory-budget \(MemoryBudgetOption.describe(budget)) does not fit one \(name) sequence of \(tokens) tokens beside the weights (\(MemoryBudgetOption.describe(model.weightBytes))); raise it"
         )
       }
-      batches.append(batch)
+      return batch
     }
-    config.captureBatch = batches[0]
-    config.generationBatch = batches[1]
+    config.captureBatch = try fit(
+      "capture", requested: config.captureBatch, tokens: longest(\.trainInstructions) + config.trainTokens, sequences: 2,
+      layers: config.captureLayers.count)
+    config.generationBatch = try fit(
+      "generation", requested: Int.max, tokens: longest(\.evalInstructions) + config.evalTokens, sequences: 1, layers: 0)
     let largest = config.factors.count * (units.map(\.evalInstructions.count).max() ?? 0)
     if config.generationBatch < largest || config.captureBatch < 16 {
       log(

@@ -3,8 +3,8 @@
 /// depend only on the model and the token counts, so the same flags give the same batches on
 /// any run (a resumed capture keeps its batch boundaries).
 extension DecoderModel {
-  /// Bytes the weights hold: fp32 copies, repacked decode blocks and, for native weights, the
-  /// mapped file rows (resident once read).
+  /// Bytes the projections hold: fp32 copies, repacked decode blocks and, for native weights,
+  /// the mapped file rows (resident once read).
   public var weightBytes: Int { weights.residentBytes }
 
   /// Bytes that one sequence of `tokens` tokens needs during a packed forward pass that keeps
@@ -35,13 +35,11 @@ extension DecoderModel {
 }
 
 extension DecoderWeights {
+  /// The projections' bytes; norm weights (a few rows of the model's width) are left out.
   var residentBytes: Int {
     let projections = [embedding] + (output.map { [$0] } ?? []) + blocks.flatMap { [$0.qkv, $0.attentionOutput, $0.gateUp, $0.down] }
-    return projections.reduce(0) { $0 + $1.residentBytes } + 4 * (finalNorm.count + blocks.count * 4 * configurationWidth)
+    return projections.reduce(0) { $0 + $1.residentBytes }
   }
-
-  /// Norm weights per block are a few rows of the model's width; counted from the first block.
-  private var configurationWidth: Int { blocks.first?.attentionNorm.count ?? 0 }
 }
 
 extension Linear {

@@ -70,15 +70,21 @@ final class CompareTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(summary["harmonic"] as? Double, 1.1)
   }
 
+  /// The small budget with only the two methods that fit nothing (fast units).
+  private func promptAndNoneConfig(evalInstructions: Int, evalTokens: Int) -> BenchConfig {
+    var config = BenchConfig.small
+    config.methods = ["prompt", "none"]
+    config.evalInstructions = evalInstructions
+    config.evalTokens = evalTokens
+    return config
+  }
+
   /// A memory budget splits a unit's generations into smaller batches; each sequence draws its
   /// own stream and the quantized decode is batch-invariant, so the results and every generated
   /// text stay the same.
   func testGenerationsSplitIntoSmallBatchesAreTheSame() throws {
     let (model, judge) = try defaultModelAndJudge()
-    var config = BenchConfig.small
-    config.methods = ["prompt", "none"]
-    config.evalInstructions = 3
-    config.evalTokens = 8
+    let config = promptAndNoneConfig(evalInstructions: 3, evalTokens: 8)
     let alpaca = ["Name a colour.", "Say hello.", "Count to three.", "Describe rain."]
     let units = BenchUnit.axbench(
       concepts: [AxBenchConcept(conceptID: 1, concept: "boats")], instructionPool: alpaca, alpaca: alpaca, config: config)
@@ -101,10 +107,7 @@ final class CompareTests: TemporaryDirectoryTestCase {
   /// Two shards merged give the same results.json as one unsharded run.
   func testMergeOfShardsEqualsUnshardedRun() throws {
     let (model, judge) = try defaultModelAndJudge()
-    var config = BenchConfig.small
-    config.methods = ["prompt", "none"]
-    config.evalInstructions = 2
-    config.evalTokens = 6
+    let config = promptAndNoneConfig(evalInstructions: 2, evalTokens: 6)
     let concepts = [
       AxBenchConcept(conceptID: 1, concept: "boats"), AxBenchConcept(conceptID: 2, concept: "trees"),
       AxBenchConcept(conceptID: 3, concept: "music"),
