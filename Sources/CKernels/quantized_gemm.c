@@ -1,4 +1,5 @@
 #include "psr_kernels.h"
+#include "panel_gemm.h"
 #include "simd_sums.h"
 
 #include <immintrin.h>
@@ -224,6 +225,37 @@ static const rows_kernel kernels_z[3][4] = {
 static const rows_kernel quads[3] = {q4_1_quad, q8_0_quad, q8_1_quad};
 static const rows_kernel quads_z[3] = {q4_1_quadz, q8_0_quadz, q8_1_quadz};
 
+// Expansion of whole blocks into fp32 rows for the panel product: the values the 512-bit
+// kernels expand, stored.
+typedef struct {
+  const uint8_t *quants;
+  const float *scales;
+  long qrow, srow;
+} block_rows;
+
+#define DEFINE_EXPAND_ROWS(NAME, EXPAND, QBYTES, SCALES)                                                      \
+  __attribute__((target(AVX512F))) static void NAME(                                                       \
+      const void *context, int j, int rows, int t0, int len, float *out, long ldo) {                      \
+    const block_rows *source = context;                                                                    \
+    for (int r = 0; r < rows; r++) {                                                                       \
+      const uint8_t *q = source->quants + (long)(j + r) * source->qrow + (long)(t0 / 32) * QBYTES;         \
+      const float *s = source->scales + (long)(j + r) * source->srow + (long)(t0 / 32) * SCALES;           \
+      float *o = out + r * ldo;                                                                            \
+      for (int t = 0; t < len; t += 32, q += QBYTES, s += SCALES) {                                        \
+        const block32z b = EXPAND(q, s);                                                                   \
+        _mm512_storeu_ps(o + t, b.w0);                                                                     \
+        _mm512_storeu_ps(o + t + 16, b.w1);                                                                \
+      }                                                                                                    \
+    }                                                                                                      \
+  }
+
+DEFINE_EXPAND_ROWS(q4_1_expand_rows, expand_q4_1_z, 16, 2)
+DEFINE_EXPAND_ROWS(q8_0_expand_rows, expand_q8_0_z, 32, 1)
+DEFINE_EXPAND_ROWS(q8_1_expand_rows, expand_q8_1_z, 32, 2)
+
+static void (*const expand_rows[3])(const void *, int, int, int, int, float *, long) = {
+    q4_1_expand_rows, q8_0_expand_rows, q8_1_expand_rows};
+
 static int wide = -1;
 #ifndef ZMM
 #define ZMM 1
@@ -241,6 +273,17 @@ void psr_quantized_gemm_nt(
   const long qrow = (long)blocks * qbytes, srow = (long)blocks * nscales;
   // Cutting k into chunks that keep the activation rows in L1 measured slower (80 → 64
   // GFLOP/s a core at 16 rows): the extra passes over y cost more than L2 loads of x.
+  if (wide && ZMM && m >= PSR_PANEL_MIN_ROWS && psr_panel_gemm_supported()) {
+    // Pairs of columns run the 512-bit kernels, whose sums the panel product repeats; an odd
+    // last column runs the 256-bit kernel below, as it does for fewer rows.
+    const block_rows rows = {quants, scales, qrow, srow};
+    const psr_weight_panels panels = {expand_rows[format], &rows, 32};
+    const int paired = j0 + ((j1 - j0) & ~1);
+    if (psr_panel_gemm_nt(&panels, m, k, x, k, y, ldy, 1, beta, j0, paired)) {
+      j0 = paired;
+      if (j0 == j1) return;
+    }
+  }
   const int kc = k;
   const float *xr[8];
   for (int t0 = 0; t0 < k; t0 += kc) {

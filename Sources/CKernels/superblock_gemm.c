@@ -1,4 +1,5 @@
 #include "psr_kernels.h"
+#include "panel_gemm.h"
 #include "simd_sums.h"
 
 #include <immintrin.h>
@@ -295,6 +296,40 @@ static int format_index(int format) { return format == PSR_Q4_K ? 0 : format == 
 
 long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format == PSR_Q5_K ? 176 : 210; }
 
+// Expansion of whole super-blocks into fp32 rows for the panel product: the values expand_z
+// gives the decode kernels, stored.
+#define DEFINE_EXPAND_ROWS(NAME, FORMAT, BYTES)                                                              \
+  __attribute__((target(TARGET_Z))) static void NAME(                                                      \
+      const void *context, int j, int rows, int t0, int len, float *out, long ldo) {                      \
+    const superblock_rows *source = context;                                                               \
+    for (int r = 0; r < rows; r++) {                                                                       \
+      const uint8_t *row = source->blocks + (long)(j + r) * source->rowBytes;                              \
+      for (int t = t0; t < t0 + len; t += 256) {                                                           \
+        const uint8_t *block = row + (long)(t / 256) * BYTES;                                              \
+        superblock_scales s;                                                                               \
+        decode_scales(FORMAT, block, &s);                                                                  \
+        float *o = out + r * ldo + (t - t0);                                                               \
+        _Pragma("clang loop unroll(full)") for (int q = 0; q < 8; q++) {                                   \
+          const sub32z b = expand_z(FORMAT, block, q, &s);                                                 \
+          _mm512_store_ps(o + 32 * q, b.w[0]);                                                             \
+          _mm512_store_ps(o + 32 * q + 16, b.w[1]);                                                        \
+        }                                                                                                  \
+      }                                                                                                    \
+    }                                                                                                      \
+  }
+
+typedef struct {
+  const uint8_t *blocks;
+  long rowBytes;
+} superblock_rows;
+
+DEFINE_EXPAND_ROWS(k4_expand_rows, PSR_Q4_K, 144)
+DEFINE_EXPAND_ROWS(k5_expand_rows, PSR_Q5_K, 176)
+DEFINE_EXPAND_ROWS(k6_expand_rows, PSR_Q6_K, 210)
+
+static void (*const expand_rows[3])(const void *, int, int, int, int, float *, long) = {
+    k4_expand_rows, k5_expand_rows, k6_expand_rows};
+
 static int wide = -1;
 
 void psr_superblock_gemm_nt(
@@ -308,6 +343,11 @@ void psr_superblock_gemm_nt(
   // Every column of a CPU runs one kernel family (512- or 256-bit), whatever m: each output is
   // then summed in one order, alone or in a batch.
   const int group = wide ? 8 : 4;
+  if (wide && m >= PSR_PANEL_MIN_ROWS && psr_panel_gemm_supported()) {
+    const superblock_rows rows = {blocks, rowBytes};
+    const psr_weight_panels panels = {expand_rows[f], &rows, 256};
+    if (psr_panel_gemm_nt(&panels, m, k, x, k, y, ldy, 1, beta, j0, j1)) return;
+  }
   const float *xr[8];
   float out[64];
   for (int j = j0; j < j1;) {

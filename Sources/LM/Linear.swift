@@ -41,7 +41,7 @@ struct Linear: @unchecked Sendable {
   /// 512 tokens ran 2× faster on the 1.5B Q4_K_M shape and 1.7× on the default model than
   /// expanding blocks into sgemm, whose OpenBLAS build runs its SSE3 kernel on this CPU; slices
   /// of 16 to 64 rows measured alike, one pass over all 512 rows slower.
-  static let kernelSliceRows = 64
+  static let kernelSliceRows = 1 << 20
 
   /// `C[m × out] = A[m × in] · Wᵀ + beta · C`: through the block kernels where the weights are
   /// quantized (any m, in slices of `kernelSliceRows`, so a row's result never depends on the

@@ -78,6 +78,36 @@ final class SuperBlockMatrixTests: XCTestCase {
     }
   }
 
+  /// From 8 rows the products run as panels (blocks expanded once for all rows, k in steps of
+  /// 256, rows in blocks of 120, weight rows in blocks of 32): every output must still be bitwise
+  /// the one-row kernel's. Random super-blocks with sane scales; 70 weight rows and k = 768 cut
+  /// every block at an edge.
+  func testPanelProductsGiveTheOneRowKernelsBitsAcrossEveryBlockEdge() throws {
+    try XCTSkipUnless(QuantizedMatrix.isSupported, "needs AVX2 and FMA")
+    var g = SeededGenerator(seed: 47)
+    let (rows, cols) = (70, 768)
+    for (format, bytes, scaleOffsets) in [(SuperBlockMatrix.Format.q4_K, 144, [0, 2]), (.q5_K, 176, [0, 2]), (.q6_K, 210, [208])] {
+      var data = (0..<(rows * cols / 256 * bytes)).map { _ in UInt8.random(in: 0...255, using: &g) }
+      for b in 0..<(rows * cols / 256) {
+        for offset in scaleOffsets {
+          // fp16 in [2⁻¹⁰, 2⁻⁶): exponent 5 to 8, random mantissa.
+          let half = UInt16.random(in: 5...8, using: &g) << 10 | UInt16.random(in: 0..<1024, using: &g)
+          data[b * bytes + offset] = UInt8(half & 0xFF)
+          data[b * bytes + offset + 1] = UInt8(half >> 8)
+        }
+      }
+      data.withUnsafeBytes { raw in
+        let q = SuperBlockMatrix(format: format, rows: rows, cols: cols, blocks: raw)
+        let m = 250
+        let x = (0..<(m * cols)).map { _ in Float.random(in: -1...1, using: &g) }
+        let all = product(q, x, m: m)
+        for i in [0, 5, 6, 119, 120, 121, 239, 240, 249] {
+          XCTAssertEqual(Array(all[(i * rows)..<((i + 1) * rows)]), product(q, x, m: 1, first: i), "\(format) row \(i)")
+        }
+      }
+    }
+  }
+
   /// With `ldc` the product fills its own columns of a wider C and leaves the others alone;
   /// beta scales what was there.
   func testProductIntoColumnsOfAWiderMatrix() throws {

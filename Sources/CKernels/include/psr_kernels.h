@@ -10,6 +10,26 @@ int psr_has_avx2_fma(void);
 /// Requires psr_has_avx2_fma().
 void psr_small_gemm_nt(int m, int n, int k, const float *x, const float *w, float *y, float beta, int j0, int j1);
 
+/// Whether this CPU runs the panel products (AVX-512 F, VL and BW, and F16C).
+int psr_panel_gemm_supported(void);
+
+/// y[i·ldy + j] = beta·y[i·ldy + j] + alpha·sum_t x[i·ldx + t]·w[j·ldw + t] for i < m, j in [j0, j1): the
+/// product with a weight matrix `[n × k]`, on 512-bit panels (each output summed in 16 lanes,
+/// then reduced). Returns 0, having written nothing, where the CPU lacks AVX-512 (F, VL, BW) or
+/// scratch memory cannot be had; the caller then runs another product.
+int psr_dense_gemm_nt(
+    int m, int k, const float *x, long ldx, const float *w, long ldw, float *y, long ldy, float alpha, float beta, int j0,
+    int j1);
+
+/// C[i][j] = beta·C[i][j] + alpha·sum_p op(A)[i][p]·op(B)[p][j] for i in [i0, i1), j in [j0, j1),
+/// with C at c + i·ldc + j, op(A)[i][p] at a + (trans_a ? p·lda + i : i·lda + p) and op(B)[p][j] at
+/// b + (trans_b ? j·ldb + p : p·ldb + j); C is not read where beta is 0. 512-bit outer products on
+/// packed operands. Returns 0, having written nothing, where the CPU lacks AVX-512 (F, VL, BW)
+/// or scratch memory cannot be had.
+int psr_outer_gemm(
+    int trans_a, int trans_b, int k, float alpha, const float *a, long lda, const float *b, long ldb, float beta,
+    float *c, long ldc, int i0, int i1, int j0, int j1);
+
 /// x[i] = exp(x[i] - shift) for i < count; returns the sum. AVX2 when available, libm otherwise.
 /// exp = 2^n e^r with |r| <= ln2/2 and a degree-6 polynomial (relative error < 1e-6);
 /// inputs below -87.3 give 0, above 88.3 are clamped.

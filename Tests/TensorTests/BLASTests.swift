@@ -1,0 +1,90 @@
+import Tensor
+import XCTest
+
+/// `BLAS.gemm` on every path it takes (the one-row product, the small-batch kernel, the 512-bit
+/// panels and outer products where the CPU has AVX-512, OpenBLAS otherwise) against a naive
+/// double-precision product, with transposed operands, leading dimensions wider than the rows,
+/// and alpha and beta.
+final class BLASTests: XCTestCase {
+  private struct Generator {
+    var state: UInt64
+    mutating func next() -> Float {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
+    }
+  }
+
+  /// Shapes that cut the kernels' blocks (12 × 32 tiles, panels of 32 weight rows, k in steps of
+  /// 256, rows in blocks of 120) at an edge, and the one-row and small-batch sizes.
+  private let shapes = [(1, 40, 33), (5, 70, 20), (33, 5, 7), (40, 70, 300), (130, 97, 513), (241, 64, 64), (50, 33, 1)]
+
+  func testEveryTranspositionMatchesTheNaiveProduct() {
+    var g = Generator(state: 5)
+    for (m, n, k) in shapes {
+      for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
+        for (alpha, beta) in [(Float(1), Float(0)), (0.5, 0.25)] {
+          check(m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta, using: &g)
+        }
+      }
+    }
+  }
+
+  /// With beta 0, C is written, never read: NaN there must not reach the result.
+  func testBetaZeroIgnoresWhatCHeld() {
+    var g = Generator(state: 9)
+    for (m, n, k) in shapes {
+      for transposeB in [false, true] {
+        let a = (0..<(m * k)).map { _ in g.next() }
+        let b = (0..<(n * k)).map { _ in g.next() }
+        var c = [Float](repeating: .nan, count: m * n)
+        BLAS.gemm(m: m, n: n, k: k, a: a, b: b, transposeB: transposeB, c: &c)
+        XCTAssertTrue(c.allSatisfy(\.isFinite), "m \(m) n \(n) k \(k) transposeB \(transposeB)")
+      }
+    }
+  }
+
+  private func check(
+    m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float, using g: inout Generator
+  ) {
+    // Leading dimensions 3 wider than the stored rows; C's margins must stay as they were.
+    let (aRows, aCols) = transposeA ? (k, m) : (m, k)
+    let (bRows, bCols) = transposeB ? (n, k) : (k, n)
+    let (lda, ldb, ldc) = (aCols + 3, bCols + 3, n + 3)
+    let a = (0..<(aRows * lda)).map { _ in g.next() }
+    let b = (0..<(bRows * ldb)).map { _ in g.next() }
+    var c = (0..<(m * ldc)).map { _ in g.next() }
+    let before = c
+    a.withUnsafeBufferPointer { ap in
+      b.withUnsafeBufferPointer { bp in
+        c.withUnsafeMutableBufferPointer { cp in
+          BLAS.gemm(
+            m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!, ldb: ldb, transposeB: transposeB,
+            c: cp.baseAddress!, ldc: ldc, alpha: alpha, beta: beta, transposeA: transposeA)
+        }
+      }
+    }
+    let label = "m \(m) n \(n) k \(k) A\(transposeA ? "ᵀ" : "") B\(transposeB ? "ᵀ" : "") alpha \(alpha) beta \(beta)"
+    for i in 0..<m {
+      for j in 0..<ldc {
+        guard j < n else {
+          XCTAssertEqual(c[i * ldc + j], before[i * ldc + j], "margin written, \(label)")
+          continue
+        }
+        var exact = 0.0
+        var magnitude = 0.0
+        for t in 0..<k {
+          let x = Double(transposeA ? a[t * lda + i] : a[i * lda + t])
+          let y = Double(transposeB ? b[j * ldb + t] : b[t * ldb + j])
+          exact += x * y
+          magnitude += abs(x * y)
+        }
+        let expected = Double(alpha) * exact + Double(beta) * Double(before[i * ldc + j])
+        // An fp32 sum of k products, in any order, is within (k + 1)·2⁻²⁴·Σ|x·y| of the exact sum;
+        // alpha and beta add a rounding each.
+        let tolerance = Double(k + 3) * 0x1p-24 * magnitude + 1e-6
+        XCTAssertEqual(Double(c[i * ldc + j]), expected, accuracy: tolerance, "\(label) at \(i),\(j)")
+        if abs(Double(c[i * ldc + j]) - expected) > tolerance { return }
+      }
+    }
+  }
+}
