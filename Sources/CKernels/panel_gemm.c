@@ -1,5 +1,4 @@
 #include "panel_gemm.h"
-#include "simd_sums.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -32,11 +31,33 @@
 #define KC 256
 #endif
 
+// Where a tile's last KC step writes its sums: y[r·ldy + c] = beta·y + alpha·sum.
+typedef struct {
+  float *y;
+  long ldy;
+  float alpha, beta;
+} tile_output;
+
+// The decode kernels' reduction of one accumulator: the upper 256 bits onto the lower.
+__attribute__((target(TZ), always_inline)) static inline __m256 fold(__m512 v) {
+  return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+// The sums of four accumulators, each in psr_hsum8's order ((v0 + v1) + (v2 + v3)) +
+// ((v4 + v5) + (v6 + v7)) over its folded lanes, so that they equal the decode kernels' bits.
+__attribute__((target(TZ), always_inline)) static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m256 ab = _mm256_hadd_ps(fold(a), fold(b)), cd = _mm256_hadd_ps(fold(c), fold(d));
+  const __m256 quads = _mm256_hadd_ps(ab, cd);
+  return _mm_add_ps(_mm256_castps256_ps128(quads), _mm256_extractf128_ps(quads, 1));
+}
+
 // Tile of R rows × C weight rows over `chunks` chunks of 16 (plus `tail` < 16 more, zero-padded):
-// accumulators start at zero on the first KC step, else from the scratch, and return to it.
+// accumulators start at zero on the first KC step, else from the scratch; they return to it,
+// or on the last step (`out` not NULL) are summed into y.
 #define DEFINE_TILE(R, C)                                                                                       \
   __attribute__((target(TZ))) static void tile_##R##x##C(                                                    \
-      int chunks, int tail, const float *x, const float *w, long ldw, __m512 *acc_out, int first) {            \
+      int chunks, int tail, const float *x, const float *w, long ldw, __m512 *acc_out, int first,              \
+      const tile_output *out) {                                                                               \
     __m512 acc[R][C];                                                                                         \
     for (int r = 0; r < R; r++)                                                                               \
       for (int c = 0; c < C; c++) acc[r][c] = first ? _mm512_setzero_ps() : acc_out[r * NC + c];            \
@@ -57,8 +78,28 @@
         for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);                        \
       }                                                                                                       \
     }                                                                                                         \
-    for (int r = 0; r < R; r++)                                                                               \
-      for (int c = 0; c < C; c++) acc_out[r * NC + c] = acc[r][c];                                            \
+    if (!out) {                                                                                               \
+      for (int r = 0; r < R; r++)                                                                             \
+        for (int c = 0; c < C; c++) acc_out[r * NC + c] = acc[r][c];                                          \
+      return;                                                                                                 \
+    }                                                                                                         \
+    const __m128 va = _mm_set1_ps(out->alpha), vb = _mm_set1_ps(out->beta);                                   \
+    for (int r = 0; r < R; r++) {                                                                             \
+      const __m512 z = _mm512_setzero_ps();                                                                   \
+      __m128 sums = _mm_mul_ps(va, sum4(acc[r][0], C > 1 ? acc[r][1 % C] : z, C > 2 ? acc[r][2 % C] : z,       \
+                                        C > 3 ? acc[r][3 % C] : z));                                           \
+      float *yr = out->y + r * out->ldy;                                                                      \
+      if (C == 4) {                                                                                           \
+        if (out->beta != 0) sums = _mm_add_ps(_mm_mul_ps(vb, _mm_loadu_ps(yr)), sums);                       \
+        _mm_storeu_ps(yr, sums);                                                                              \
+      } else {                                                                                                \
+        float s[4], old[4] = {0, 0, 0, 0};                                                                    \
+        for (int c = 0; c < C; c++) old[c] = yr[c];                                                           \
+        if (out->beta != 0) sums = _mm_add_ps(_mm_mul_ps(vb, _mm_loadu_ps(old)), sums);                      \
+        _mm_storeu_ps(s, sums);                                                                               \
+        for (int c = 0; c < C; c++) yr[c] = s[c];                                                             \
+      }                                                                                                       \
+    }                                                                                                         \
   }
 
 #define DEFINE_TILE_ROW(R) DEFINE_TILE(R, 1) DEFINE_TILE(R, 2) DEFINE_TILE(R, 3) DEFINE_TILE(R, 4)
@@ -69,7 +110,7 @@ DEFINE_TILE_ROW(4)
 DEFINE_TILE_ROW(5)
 DEFINE_TILE_ROW(6)
 
-typedef void (*tile_fn)(int, int, const float *, const float *, long, __m512 *, int);
+typedef void (*tile_fn)(int, int, const float *, const float *, long, __m512 *, int, const tile_output *);
 #define TILE_ROW(R) {tile_##R##x1, tile_##R##x2, tile_##R##x3, tile_##R##x4}
 static const tile_fn tiles[MR][NR] = {TILE_ROW(1), TILE_ROW(2), TILE_ROW(3), TILE_ROW(4), TILE_ROW(5), TILE_ROW(6)};
 
@@ -91,8 +132,8 @@ typedef struct {
 // Per-thread scratch that grows to the largest product seen: a product runs in tens of
 // microseconds per layer when decoding small batches, too short to map fresh memory each time.
 static void *scratch(int slot, size_t bytes) {
-  static _Thread_local void *buffers[3];
-  static _Thread_local size_t sizes[3];
+  static _Thread_local void *buffers[2];
+  static _Thread_local size_t sizes[2];
   if (sizes[slot] < bytes) {
     free(buffers[slot]);
     bytes = (bytes + 4095) & ~(size_t)4095;
@@ -102,42 +143,21 @@ static void *scratch(int slot, size_t bytes) {
   return buffers[slot];
 }
 
-// The decode kernels' reduction of one accumulator: the upper 256 bits onto the lower.
-__attribute__((target(TZ))) static inline __m256 fold(__m512 v) {
-  return _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-}
+long psr_packed_rows_floats(int m, int k) { return (long)((m + MR - 1) / MR) * MR * ((k + 15) / 16) * 16; }
 
-// y[c] = beta·y[c] + alpha·(sum of acc[c]) for c < cols, eight outputs at a time through
-// psr_hsum8x8, which sums each lane set in psr_hsum8's order (y not read where beta is 0).
-__attribute__((target(TZ))) static void store_row(const __m512 *acc, int cols, float *y, float alpha, float beta) {
-  const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
-  int c = 0;
-  for (; c + 8 <= cols; c += 8) {
-    __m256 h[8];
-    for (int u = 0; u < 8; u++) h[u] = fold(acc[c + u]);
-    __m256 sums = _mm256_mul_ps(va, psr_hsum8x8(h));
-    if (beta != 0) sums = _mm256_add_ps(_mm256_mul_ps(vb, _mm256_loadu_ps(y + c)), sums);
-    _mm256_storeu_ps(y + c, sums);
-  }
-  for (; c < cols; c++) {
-    const float sum = alpha * psr_hsum8(fold(acc[c]));
-    y[c] = beta == 0 ? sum : beta * y[c] + sum;
-  }
-}
-
-// Rows [i0, i0 + rows) of x as slivers of MR rows: sliver s, chunk t of 16 columns, row r at
+// Rows of x as slivers of MR rows: sliver s, chunk t of 16 columns, row r at
 // out[((s·chunks + t)·MR + r)·16], zero past k and past the last row, so that a tile reads one
 // contiguous stream however far apart the rows lie.
-__attribute__((target(TZ))) static void pack_rows(
-    const float *x, long ldx, int i0, int rows, int k, int chunks, float *out) {
-  for (int s = 0; s * MR < rows; s++)
+__attribute__((target(TZ))) void psr_pack_rows(const float *x, long ldx, int m, int k, int s0, int s1, float *out) {
+  const int chunks = (k + 15) / 16;
+  for (int s = s0; s < s1; s++)
     for (int r = 0; r < MR; r++) {
       float *o = out + ((long)s * chunks * MR + r) * 16;
-      if (s * MR + r >= rows) {
+      if (s * MR + r >= m) {
         for (int t = 0; t < chunks; t++) _mm512_store_ps(o + (long)t * MR * 16, _mm512_setzero_ps());
         continue;
       }
-      const float *xr = x + (long)(i0 + s * MR + r) * ldx;
+      const float *xr = x + (long)(s * MR + r) * ldx;
       for (int t = 0; t < chunks; t++) {
         const int left = k - 16 * t;
         const __mmask16 mask = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
@@ -147,18 +167,16 @@ __attribute__((target(TZ))) static void pack_rows(
 }
 
 __attribute__((target(TZ))) int psr_panel_gemm_nt(
-    const psr_weight_panels *weights, int m, int k, const float *x, long ldx, float *y, long ldy, float alpha,
-    float beta, int j0, int j1) {
+    const psr_weight_panels *weights, int m, int k, const float *packed, float *y, long ldy, float alpha, float beta,
+    int j0, int j1) {
   if (m <= 0 || j0 >= j1) return 1;
   const int step = KC / weights->block * weights->block;
   const int chunks = (k + 15) / 16;
   __m512 *acc = scratch(0, sizeof(__m512) * MC * NC);
-  float *packed = scratch(1, sizeof(float) * 16 * (long)chunks * MC);
-  float *panel = scratch(2, sizeof(float) * NC * step);
-  if (!acc || !packed || !panel) return 0;
+  float *panel = scratch(1, sizeof(float) * NC * step);
+  if (!acc || !panel) return 0;
   for (int ic = 0; ic < m; ic += MC) {
     const int rows = m - ic < MC ? m - ic : MC;
-    pack_rows(x, ldx, ic, rows, k, chunks, packed);
     for (int jc = j0; jc < j1; jc += NC) {
       const int cols = j1 - jc < NC ? j1 - jc : NC;
       for (int t0 = 0; t0 < k; t0 += step) {
@@ -166,14 +184,16 @@ __attribute__((target(TZ))) int psr_panel_gemm_nt(
         weights->expand(weights->context, jc, cols, t0, len, panel, step);
         for (int ir = 0; ir < rows; ir += MR) {
           const int r = rows - ir < MR ? rows - ir : MR;
-          const float *xs = packed + ((long)(ir / MR) * chunks + t0 / 16) * MR * 16;
+          const float *xs = packed + ((long)((ic + ir) / MR) * chunks + t0 / 16) * MR * 16;
           for (int jr = 0; jr < cols; jr += NR) {
             const int c = cols - jr < NR ? cols - jr : NR;
-            tiles[r - 1][c - 1](len / 16, len % 16, xs, panel + (long)jr * step, step, acc + ir * NC + jr, t0 == 0);
+            const tile_output out = {y + (long)(ic + ir) * ldy + jc + jr, ldy, alpha, beta};
+            tiles[r - 1][c - 1](
+                len / 16, len % 16, xs, panel + (long)jr * step, step, acc + ir * NC + jr, t0 == 0,
+                t0 + len == k ? &out : NULL);
           }
         }
       }
-      for (int i = 0; i < rows; i++) store_row(acc + i * NC, cols, y + (long)(ic + i) * ldy + jc, alpha, beta);
     }
   }
   return 1;
@@ -186,10 +206,10 @@ static void copy_rows(const void *context, int j, int rows, int t0, int len, flo
 }
 
 int psr_dense_gemm_nt(
-    int m, int k, const float *x, long ldx, const float *w, long ldw, float *y, long ldy, float alpha, float beta, int j0,
+    int m, int k, const float *packed, const float *w, long ldw, float *y, long ldy, float alpha, float beta, int j0,
     int j1) {
   if (!psr_panel_gemm_supported()) return 0;
   const psr_dense_rows rows = {w, ldw};
   const psr_weight_panels panels = {copy_rows, &rows, 1};
-  return psr_panel_gemm_nt(&panels, m, k, x, ldx, y, ldy, alpha, beta, j0, j1);
+  return psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, alpha, beta, j0, j1);
 }

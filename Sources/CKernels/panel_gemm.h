@@ -13,16 +13,12 @@ typedef struct {
   int block;
 } psr_weight_panels;
 
-/// From this many rows of x the quantized products run as panel products (the same sums; below,
-/// the decode kernels measured faster: batch-16 decode of the default model 417–435 tok/s
-/// against 399 as panels, 2026-11-29).
-#define PSR_PANEL_MIN_ROWS 24
-
-/// y[i·ldy + j] = beta·y[i·ldy + j] + alpha·sum_t x[i·ldx + t]·W[j][t] for i < m, j in [j0, j1),
+/// y[i·ldy + j] = beta·y[i·ldy + j] + alpha·sum_t x[i][t]·W[j][t] for i < m, j in [j0, j1), with x
+/// as psr_pack_rows packs it,
 /// each sum in the 512-bit decode kernels' order (alpha 1 leaves it exact). Requires psr_panel_gemm_supported().
 /// Returns 0, having written nothing, when its scratch cannot be allocated.
 int psr_panel_gemm_nt(
-    const psr_weight_panels *weights, int m, int k, const float *x, long ldx, float *y, long ldy, float alpha,
-    float beta, int j0, int j1);
+    const psr_weight_panels *weights, int m, int k, const float *packed, float *y, long ldy, float alpha, float beta,
+    int j0, int j1);
 
 #endif

@@ -262,8 +262,8 @@ static int wide = -1;
 #endif
 
 void psr_quantized_gemm_nt(
-    int format, int m, int k, const float *x, const uint8_t *quants, const float *scales, float *y, long ldy, float beta,
-    int j0, int j1) {
+    int format, int m, int k, const float *x, const float *packed, const uint8_t *quants, const float *scales, float *y,
+    long ldy, float beta, int j0, int j1) {
   if (wide < 0) {
     __builtin_cpu_init();
     wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
@@ -273,13 +273,13 @@ void psr_quantized_gemm_nt(
   const long qrow = (long)blocks * qbytes, srow = (long)blocks * nscales;
   // Cutting k into chunks that keep the activation rows in L1 measured slower (80 → 64
   // GFLOP/s a core at 16 rows): the extra passes over y cost more than L2 loads of x.
-  if (wide && ZMM && m >= PSR_PANEL_MIN_ROWS && psr_panel_gemm_supported()) {
+  if (packed && wide && ZMM && psr_panel_gemm_supported()) {
     // Pairs of columns run the 512-bit kernels, whose sums the panel product repeats; an odd
     // last column runs the 256-bit kernel below, as it does for fewer rows.
     const block_rows rows = {quants, scales, qrow, srow};
     const psr_weight_panels panels = {expand_rows[format], &rows, 32};
     const int paired = j0 + ((j1 - j0) & ~1);
-    if (psr_panel_gemm_nt(&panels, m, k, x, k, y, ldy, 1, beta, j0, paired)) {
+    if (psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, 1, beta, j0, paired)) {
       j0 = paired;
       if (j0 == j1) return;
     }

@@ -333,7 +333,8 @@ static void (*const expand_rows[3])(const void *, int, int, int, int, float *, l
 static int wide = -1;
 
 void psr_superblock_gemm_nt(
-    int format, int m, int k, const float *x, const uint8_t *blocks, float *y, long ldy, float beta, int j0, int j1) {
+    int format, int m, int k, const float *x, const float *packed, const uint8_t *blocks, float *y, long ldy, float beta,
+    int j0, int j1) {
   if (wide < 0) {
     __builtin_cpu_init();
     wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
@@ -343,10 +344,10 @@ void psr_superblock_gemm_nt(
   // Every column of a CPU runs one kernel family (512- or 256-bit), whatever m: each output is
   // then summed in one order, alone or in a batch.
   const int group = wide ? 8 : 4;
-  if (wide && m >= PSR_PANEL_MIN_ROWS && psr_panel_gemm_supported()) {
+  if (packed && wide && psr_panel_gemm_supported()) {
     const superblock_rows rows = {blocks, rowBytes};
     const psr_weight_panels panels = {expand_rows[f], &rows, 256};
-    if (psr_panel_gemm_nt(&panels, m, k, x, k, y, ldy, 1, beta, j0, j1)) return;
+    if (psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, 1, beta, j0, j1)) return;
   }
   const float *xr[8];
   float out[64];

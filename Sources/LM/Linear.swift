@@ -36,25 +36,17 @@ struct Linear: @unchecked Sendable {
   let outputs: Int
   let inputs: Int
 
-  /// Rows of A per pass of the block kernels: each pass reads the weights once, and 64 rows of
-  /// activations stay in L2 while it does. Measured (2026-11-29, experiments/bench): prefill of
-  /// 512 tokens ran 2× faster on the 1.5B Q4_K_M shape and 1.7× on the default model than
-  /// expanding blocks into sgemm, whose OpenBLAS build runs its SSE3 kernel on this CPU; slices
-  /// of 16 to 64 rows measured alike, one pass over all 512 rows slower.
-  static let kernelSliceRows = 1 << 20
-
   /// `C[m × out] = A[m × in] · Wᵀ + beta · C`: through the block kernels where the weights are
-  /// quantized (any m, in slices of `kernelSliceRows`, so a row's result never depends on the
-  /// others), else sgemm on fp32 weights or on rows expanded from the file's floats.
+  /// quantized (a row's result never depends on the others: from `PackedRows.minimumRows` rows
+  /// the kernels run as panels on A packed once here for every part, with the decode kernels'
+  /// sums), else on fp32 weights or on rows expanded from the file's floats.
   func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
     if let kernels {
-      for start in stride(from: 0, to: m, by: Self.kernelSliceRows) {
-        let rows = min(Self.kernelSliceRows, m - start)
-        var column = 0
-        for kernel in kernels {
-          kernel.multiply(m: rows, a: a + start * inputs, c: c + start * outputs + column, ldc: outputs, beta: beta)
-          column += kernel.rows
-        }
+      let packed = PackedRows(rows: m, cols: inputs, a: a)
+      var column = 0
+      for kernel in kernels {
+        kernel.multiply(m: m, a: a, c: c + column, ldc: outputs, beta: beta, packed: packed)
+        column += kernel.rows
       }
     } else if let dense {
       BLAS.gemm(m: m, n: outputs, k: inputs, a: a, b: dense, transposeB: true, c: c, beta: beta)

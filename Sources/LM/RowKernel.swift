@@ -17,10 +17,10 @@ enum RowKernel {
   }
 
   /// `C[i·ldc + j] = A[m × cols] · Wᵀ + beta · C` over this kernel's rows j.
-  func multiply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
+  func multiply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, packed: PackedRows?) {
     switch self {
-    case .superBlocks(let matrix): matrix.multiply(m: m, a: a, c: c, ldc: ldc, beta: beta)
-    case .repacked(let matrix): matrix.multiply(m: m, a: a, c: c, ldc: ldc, beta: beta)
+    case .superBlocks(let matrix): matrix.multiply(m: m, a: a, c: c, ldc: ldc, beta: beta, packed: packed)
+    case .repacked(let matrix): matrix.multiply(m: m, a: a, c: c, ldc: ldc, beta: beta, packed: packed)
     }
   }
 

@@ -67,18 +67,23 @@ public enum BLAS {
     c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float, transposeA: Bool
   ) -> Bool {
     let threads = max(1, min(Parallel.cores, threadCount))
-    let dots = transposeB && !transposeA
+    // A·Bᵀ reads A packed once, for every part.
+    let packed = transposeB && !transposeA ? PackedRows(rows: m, cols: k, a: a, lda: lda, minimumRows: 1) : nil
     // Columns in multiples of 32 (a panel or a tile's width), else rows in multiples of 12.
     let byColumns = n >= 64
     let parts = threads == 1 ? 1 : byColumns ? min(n / 32, 2 * threads) : min(max(1, m / 12), 2 * threads)
+    func rows(_ p: Int) -> (Int, Int) {
+      byColumns ? (0, m) : (p == 0 ? 0 : (m / 12) * p / parts * 12, p == parts - 1 ? m : (m / 12) * (p + 1) / parts * 12)
+    }
     let done = UnsafeMutablePointer<Int32>.allocate(capacity: parts)
     defer { done.deallocate() }
     Parallel.run(parts: parts) { p in
-      let (i0, i1) = byColumns ? (0, m) : (m * p / parts, m * (p + 1) / parts)
+      let (i0, i1) = rows(p)
       let (j0, j1) = byColumns ? (n * p / parts, n * (p + 1) / parts) : (0, n)
-      if dots {
+      if let packed {
         done[p] = psr_dense_gemm_nt(
-          Int32(i1 - i0), Int32(k), a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc, alpha, beta, Int32(j0), Int32(j1))
+          Int32(i1 - i0), Int32(k), packed.pointer(fromRow: i0), b, ldb, c + i0 * ldc, ldc, alpha, beta, Int32(j0),
+          Int32(j1))
       } else {
         done[p] = psr_outer_gemm(
           transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(k), alpha, a, lda, b, ldb, beta, c, ldc, Int32(i0), Int32(i1),
@@ -88,7 +93,7 @@ public enum BLAS {
     if (0..<parts).allSatisfy({ done[$0] != 0 }) { return true }
     // Scratch was refused somewhere: OpenBLAS runs the parts that did not run.
     for p in 0..<parts where done[p] == 0 {
-      let (i0, i1) = byColumns ? (0, m) : (m * p / parts, m * (p + 1) / parts)
+      let (i0, i1) = rows(p)
       let (j0, j1) = byColumns ? (n * p / parts, n * (p + 1) / parts) : (0, n)
       let aBlock = transposeA ? a + i0 : a + i0 * lda
       let bBlock = transposeB ? b + j0 * ldb : b + j0

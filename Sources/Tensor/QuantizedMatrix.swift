@@ -81,11 +81,15 @@ public struct QuantizedMatrix: Sendable {
 
   /// `C[i·ldc + j] = A[m×cols] · selfᵀ + beta · C` for j < rows, with A dense row-major and
   /// `ldc` (default `rows`) the stride of C's rows. Requires `isSupported`; rows of the weight
-  /// matrix are split over the cores.
+  /// matrix are split over the cores. From `PackedRows.minimumRows` rows (on AVX-512) the product
+  /// runs as panels on A packed once — `packed` where the caller has it, else packed here — with
+  /// the same sums.
   public func multiply(
-    m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, beta: Float = 0
+    m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, beta: Float = 0,
+    packed: PackedRows? = nil
   ) {
     guard m > 0 else { return }
+    let packed = packed ?? PackedRows(rows: m, cols: cols, a: a)
     let n = rows
     let ldc = ldc ?? n
     let k = cols
@@ -98,7 +102,8 @@ public struct QuantizedMatrix: Sendable {
           let j0 = n * p / parts
           let j1 = n * (p + 1) / parts
           if j0 < j1 {
-            psr_quantized_gemm_nt(format.code, Int32(m), Int32(k), a, qp, sp, c, ldc, beta, Int32(j0), Int32(j1))
+            psr_quantized_gemm_nt(
+              format.code, Int32(m), Int32(k), a, packed?.pointer(), qp, sp, c, ldc, beta, Int32(j0), Int32(j1))
           }
         }
       }

@@ -43,11 +43,15 @@ public struct SuperBlockMatrix: @unchecked Sendable {
 
   /// `C[i·ldc + j] = A[m×cols] · selfᵀ + beta · C` for j < rows, with A dense row-major and
   /// `ldc` (default `rows`) the stride of C's rows, so that the product can fill some columns of
-  /// a wider C. Requires `QuantizedMatrix.isSupported`; rows are split over the cores.
+  /// a wider C. Requires `QuantizedMatrix.isSupported`; rows are split over the cores. From
+  /// `PackedRows.minimumRows` rows (on AVX-512) the product runs as panels on A packed once —
+  /// `packed` where the caller has it, else packed here — with the same sums.
   public func multiply(
-    m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, beta: Float = 0
+    m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int? = nil, beta: Float = 0,
+    packed: PackedRows? = nil
   ) {
     guard m > 0, rows > 0 else { return }
+    let packed = packed ?? PackedRows(rows: m, cols: cols, a: a)
     let n = rows
     let ldc = ldc ?? n
     let parts = n >= 64 ? min(n / 4, 2 * max(1, Parallel.cores)) : 1
@@ -57,7 +61,8 @@ public struct SuperBlockMatrix: @unchecked Sendable {
       let j0 = (n / 4) * p / parts * 4
       let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
       if j0 < j1 {
-        psr_superblock_gemm_nt(format.code, Int32(m), Int32(cols), a, base, c, ldc, beta, Int32(j0), Int32(j1))
+        psr_superblock_gemm_nt(
+          format.code, Int32(m), Int32(cols), a, packed?.pointer(), base, c, ldc, beta, Int32(j0), Int32(j1))
       }
     }
   }

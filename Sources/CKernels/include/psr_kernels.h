@@ -13,12 +13,21 @@ void psr_small_gemm_nt(int m, int n, int k, const float *x, const float *w, floa
 /// Whether this CPU runs the panel products (AVX-512 F, VL and BW, and F16C).
 int psr_panel_gemm_supported(void);
 
-/// y[i·ldy + j] = beta·y[i·ldy + j] + alpha·sum_t x[i·ldx + t]·w[j·ldw + t] for i < m, j in [j0, j1): the
-/// product with a weight matrix `[n × k]`, on 512-bit panels (each output summed in 16 lanes,
-/// then reduced). Returns 0, having written nothing, where the CPU lacks AVX-512 (F, VL, BW) or
-/// scratch memory cannot be had; the caller then runs another product.
+/// Floats that psr_pack_rows writes for m rows of k: rows rounded up to 6, columns to 16.
+long psr_packed_rows_floats(int m, int k);
+
+/// Packs rows of x (m × k, row stride ldx) for the panel products, in slivers of 6 rows: slivers
+/// [s0, s1) of ceil(m / 6), so that the cores can share the work. `out` holds
+/// psr_packed_rows_floats(m, k) floats, 64-byte aligned. Requires psr_panel_gemm_supported().
+void psr_pack_rows(const float *x, long ldx, int m, int k, int s0, int s1, float *out);
+
+/// y[i·ldy + j] = beta·y[i·ldy + j] + alpha·sum_t x[i][t]·w[j·ldw + t] for i < m, j in [j0, j1),
+/// with x packed by psr_pack_rows: the product with a weight matrix `[n × k]` on 512-bit panels
+/// (each output summed in 16 lanes, then reduced). Returns 0, having written nothing, where the
+/// CPU lacks AVX-512 (F, VL, BW) or scratch memory cannot be had; the caller then runs another
+/// product.
 int psr_dense_gemm_nt(
-    int m, int k, const float *x, long ldx, const float *w, long ldw, float *y, long ldy, float alpha, float beta, int j0,
+    int m, int k, const float *packed, const float *w, long ldw, float *y, long ldy, float alpha, float beta, int j0,
     int j1);
 
 /// C[i][j] = beta·C[i][j] + alpha·sum_p op(A)[i][p]·op(B)[p][j] for i in [i0, i1), j in [j0, j1),
@@ -69,10 +78,12 @@ enum {
 
 /// y[i·ldy + j] = beta·y[i·ldy + j] + sum_t x[i·k + t]·w[j][t] for i < m, j in [j0, j1), where
 /// row j of w is stored as k/32 blocks: quants at j·(k/32)·(16 or 32) bytes, scales at
-/// j·(k/32)·(2 or 1). k must be a multiple of 32. Requires psr_has_avx2_fma().
+/// j·(k/32)·(2 or 1). k must be a multiple of 32. Requires psr_has_avx2_fma(). Where `packed`
+/// holds x as psr_pack_rows packs it (or is NULL), products of many rows run as panels, with
+/// the same sums.
 void psr_quantized_gemm_nt(
-    int format, int m, int k, const float *x, const unsigned char *quants, const float *scales, float *y, long ldy,
-    float beta, int j0, int j1);
+    int format, int m, int k, const float *x, const float *packed, const unsigned char *quants, const float *scales,
+    float *y, long ldy, float beta, int j0, int j1);
 
 /// K-quant super-block formats of psr_superblock_gemm_nt (256 weights a block, GGML's layout).
 enum {
@@ -90,9 +101,10 @@ long psr_superblock_bytes(int format);
 /// y[i·ldy + j] = beta·y[i·ldy + j] + sum_t x[i·k + t]·w[j][t] for i < m, j in [j0, j1), where
 /// row j of w is the k/256 super-blocks at blocks + j·(k/256)·psr_superblock_bytes(format), as a
 /// GGUF file stores them. k must be a multiple of 256. Requires psr_has_avx2_fma() (and F16C,
-/// which every AVX2 CPU has).
+/// which every AVX2 CPU has). Where `packed` holds x as psr_pack_rows packs it (or is NULL),
+/// products of many rows run as panels, with the same sums.
 void psr_superblock_gemm_nt(
-    int format, int m, int k, const float *x, const unsigned char *blocks, float *y, long ldy, float beta, int j0,
-    int j1);
+    int format, int m, int k, const float *x, const float *packed, const unsigned char *blocks, float *y, long ldy,
+    float beta, int j0, int j1);
 
 #endif
