@@ -213,3 +213,45 @@ int psr_dense_gemm_nt(
   const psr_weight_panels panels = {copy_rows, &rows, 1};
   return psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, alpha, beta, j0, j1);
 }
+
+typedef struct {
+  const unsigned char *rows;
+  long k;
+} float_rows;
+
+// fp32, fp16 and bf16 rows into the panel: exact conversions, 16 at a time, the last masked.
+#define DEFINE_EXPAND_FLOATS(NAME, BYTES, LOAD)                                                               \
+  __attribute__((target(TZ))) static void NAME(                                                              \
+      const void *context, int j, int rows, int t0, int len, float *out, long ldo) {                        \
+    const float_rows *source = context;                                                                      \
+    for (int r = 0; r < rows; r++) {                                                                         \
+      const unsigned char *row = source->rows + ((long)(j + r) * source->k + t0) * BYTES;                    \
+      for (int t = 0; t < len; t += 16) {                                                                    \
+        const __mmask16 mask = len - t >= 16 ? 0xFFFF : (__mmask16)((1u << (len - t)) - 1);                   \
+        _mm512_storeu_ps(out + r * ldo + t, LOAD(mask, row + (long)t * BYTES));                             \
+      }                                                                                                      \
+    }                                                                                                        \
+  }
+
+__attribute__((target(TZ), always_inline)) static inline __m512 load_f32(__mmask16 mask, const unsigned char *p) {
+  return _mm512_maskz_loadu_ps(mask, p);
+}
+__attribute__((target(TZ), always_inline)) static inline __m512 load_f16(__mmask16 mask, const unsigned char *p) {
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, p));
+}
+__attribute__((target(TZ), always_inline)) static inline __m512 load_bf16(__mmask16 mask, const unsigned char *p) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
+}
+
+DEFINE_EXPAND_FLOATS(expand_f32, 4, load_f32)
+DEFINE_EXPAND_FLOATS(expand_f16, 2, load_f16)
+DEFINE_EXPAND_FLOATS(expand_bf16, 2, load_bf16)
+
+int psr_float_rows_gemm_nt(
+    int type, int m, int k, const float *packed, const void *w, float *y, long ldy, float beta, int j0, int j1) {
+  if (!psr_panel_gemm_supported() || type < 0 || type > PSR_ROWS_BF16) return 0;
+  static void (*const expand[3])(const void *, int, int, int, int, float *, long) = {expand_f32, expand_f16, expand_bf16};
+  const float_rows rows = {w, k};
+  const psr_weight_panels panels = {expand[type], &rows, 16};
+  return psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, 1, beta, j0, j1);
+}

@@ -151,6 +151,6 @@ extension Linear {
     self.parts = zip(infos, parts).map { (gguf.tensorData($0), $0.type, $1.outputs) }
     self.inputs = inputs
     self.outputs = parts.reduce(0) { $0 + $1.outputs }
-    kernels = RowKernel.covering(self.parts, cols: inputs)
+    kernels = RowKernel.covering(self.parts, cols: inputs, floats: dense == nil)
   }
 }

@@ -8,11 +8,14 @@ import Tensor
 enum RowKernel {
   case superBlocks(SuperBlockMatrix)
   case repacked(QuantizedMatrix)
+  /// fp32, fp16 or bf16 rows of a native-precision model (AVX-512 only).
+  case floats(FloatRowsMatrix)
 
   var rows: Int {
     switch self {
     case .superBlocks(let m): m.rows
     case .repacked(let m): m.rows
+    case .floats(let m): m.rows
     }
   }
 
@@ -21,14 +24,24 @@ enum RowKernel {
     switch self {
     case .superBlocks(let matrix): matrix.multiply(m: m, a: a, c: c, ldc: ldc, beta: beta, packed: packed)
     case .repacked(let matrix): matrix.multiply(m: m, a: a, c: c, ldc: ldc, beta: beta, packed: packed)
+    case .floats(let matrix): matrix.multiply(m: m, a: a, c: c, ldc: ldc, beta: beta, packed: packed)
     }
   }
 
-  /// Kernels covering all of `parts`' rows in order, or nil when a part's type has none (float
-  /// types, whose products expand rows into sgemm) or the CPU lacks AVX2. Parts of one repacked
-  /// type share one kernel, so that a fused projection runs as one product.
-  static func covering(_ parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)], cols: Int) -> [RowKernel]? {
-    guard QuantizedMatrix.isSupported, cols % 32 == 0, !parts.isEmpty else { return nil }
+  /// Kernels covering all of `parts`' rows in order, or nil when a part's type has none or the
+  /// CPU lacks AVX2. Float parts have kernels only with `floats` (a native-precision model on an
+  /// AVX-512 CPU; otherwise their products use fp32 weights or expand rows into sgemm). Parts of
+  /// one repacked type share one kernel, so that a fused projection runs as one product.
+  static func covering(
+    _ parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)], cols: Int, floats: Bool
+  ) -> [RowKernel]? {
+    guard !parts.isEmpty else { return nil }
+    if floats, FloatRowsMatrix.isSupported, parts.allSatisfy({ floatFormat($0.type) != nil }) {
+      return parts.map {
+        .floats(FloatRowsMatrix(format: floatFormat($0.type)!, rows: $0.rows, cols: cols, data: $0.data))
+      }
+    }
+    guard QuantizedMatrix.isSupported, cols % 32 == 0 else { return nil }
     let types = Set(parts.map(\.type))
     if types.count == 1, let format = repackedFormat(parts[0].type) {
       return [.repacked(repack(parts.map { ($0.data, $0.rows) }, type: parts[0].type, format: format, cols: cols))]
@@ -44,6 +57,15 @@ enum RowKernel {
       }
     }
     return kernels
+  }
+
+  private static func floatFormat(_ type: GGMLType) -> FloatRowsMatrix.Format? {
+    switch type {
+    case .f32: .f32
+    case .f16: .f16
+    case .bf16: .bf16
+    default: nil
+    }
   }
 
   private static func superBlockFormat(_ type: GGMLType) -> SuperBlockMatrix.Format? {

@@ -30,6 +30,15 @@ int psr_dense_gemm_nt(
     int m, int k, const float *packed, const float *w, long ldw, float *y, long ldy, float alpha, float beta, int j0,
     int j1);
 
+/// Element types of psr_float_rows_gemm_nt.
+enum { PSR_ROWS_F32 = 0, PSR_ROWS_F16 = 1, PSR_ROWS_BF16 = 2 };
+
+/// psr_dense_gemm_nt (alpha 1) with W's rows `[n × k]` stored densely as fp32, fp16 or bf16, as a
+/// GGUF file or a safetensors checkpoint holds them: each panel is converted (exactly) where it
+/// is used, so no fp32 copy of W exists. Any m, from one row.
+int psr_float_rows_gemm_nt(
+    int type, int m, int k, const float *packed, const void *w, float *y, long ldy, float beta, int j0, int j1);
+
 /// C[i][j] = beta·C[i][j] + alpha·sum_p op(A)[i][p]·op(B)[p][j] for i in [i0, i1), j in [j0, j1),
 /// with C at c + i·ldc + j, op(A)[i][p] at a + (trans_a ? p·lda + i : i·lda + p) and op(B)[p][j] at
 /// b + (trans_b ? j·ldb + p : p·ldb + j); C is not read where beta is 0. 512-bit outer products on
