@@ -42,13 +42,38 @@ static void pack_a(const operands *o, long i0, int rows, long p0, int depth, flo
   for (int s = 0; s * MR < rows; s++) {
     float *sliver = out + (long)s * depth * MR;
     const int live = rows - s * MR < MR ? rows - s * MR : MR;
+    if (!o->trans_a && live == MR) {
+      // Four rows × four steps at a time, transposed in registers.
+      int p = 0;
+      for (; p + 4 <= depth; p += 4)
+        for (int r = 0; r < MR; r += 4) {
+          const float *src = o->a + (i0 + s * MR + r) * o->lda + p0 + p;
+          __m128 q0 = _mm_loadu_ps(src), q1 = _mm_loadu_ps(src + o->lda), q2 = _mm_loadu_ps(src + 2 * o->lda),
+                 q3 = _mm_loadu_ps(src + 3 * o->lda);
+          _MM_TRANSPOSE4_PS(q0, q1, q2, q3);
+          _mm_storeu_ps(sliver + p * MR + r, q0);
+          _mm_storeu_ps(sliver + (p + 1) * MR + r, q1);
+          _mm_storeu_ps(sliver + (p + 2) * MR + r, q2);
+          _mm_storeu_ps(sliver + (p + 3) * MR + r, q3);
+        }
+      for (; p < depth; p++)
+        for (int r = 0; r < MR; r++) sliver[p * MR + r] = o->a[(i0 + s * MR + r) * o->lda + p0 + p];
+      continue;
+    }
+    if (!o->trans_a) {
+      for (int r = 0; r < MR; r++) {
+        if (r >= live) {
+          for (int p = 0; p < depth; p++) sliver[p * MR + r] = 0;
+          continue;
+        }
+        const float *src = o->a + (i0 + s * MR + r) * o->lda + p0;
+        for (int p = 0; p < depth; p++) sliver[p * MR + r] = src[p];
+      }
+      continue;
+    }
     for (int p = 0; p < depth; p++) {
       float *dst = sliver + p * MR;
-      if (o->trans_a) {
-        memcpy(dst, o->a + (p0 + p) * o->lda + i0 + s * MR, sizeof(float) * live);
-      } else {
-        for (int r = 0; r < live; r++) dst[r] = o->a[(i0 + s * MR + r) * o->lda + p0 + p];
-      }
+      memcpy(dst, o->a + (p0 + p) * o->lda + i0 + s * MR, sizeof(float) * live);
       for (int r = live; r < MR; r++) dst[r] = 0;
     }
   }
