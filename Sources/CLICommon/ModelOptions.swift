@@ -21,7 +21,7 @@ public struct ModelOptions: ParsableArguments {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "How to hold the weights: fp32 (a 4-byte copy of each, fastest for small models), native (the file's own blocks, memory-mapped, expanded per product; what fits 7–8B models in 24 GB) or auto (fp32 up to 1B parameters).",
+      "How to hold the weights: fp32 (a 4-byte copy of each, fastest for small models), native (the file's own blocks, memory-mapped, expanded per product; what fits 7–8B models in 24 GB) or auto (native; on a CPU without AVX-512, fp32 up to 1B parameters).",
       valueName: "fp32|native|auto"))
   public var weights: WeightsChoice = .auto
 

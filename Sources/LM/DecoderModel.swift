@@ -48,8 +48,9 @@ public final class DecoderModel: Sendable {
 
   /// Loads a GGUF file or a Hugging Face model directory (`config.json` and safetensors).
   ///
-  /// - Parameter weights: fp32 copies or the file's own precision; by default fp32 up to a
-  ///   billion parameters and native beyond (``WeightPrecision/automatic(parameterCount:)``).
+  /// - Parameter weights: fp32 copies or the file's own precision; by default native, or on a
+  ///   CPU without AVX-512 fp32 up to a billion parameters
+  ///   (``WeightPrecision/automatic(parameterCount:)``).
   ///   - chatTemplate: a built-in template's name (`--chat-template`) to use instead of the one
   ///     detected in the files, which then may be one that is not recognised.
   /// The tokenizer of a GGUF file or a Hugging Face directory, without loading the weights.

@@ -27,9 +27,11 @@ final class WeightPrecisionTests: XCTestCase {
     }
   }
 
-  func testDefaultModelStaysFP32AndQuantizedFilesRunNative() throws {
-    XCTAssertEqual(try Fixtures.model().weightPrecision, .fp32)
-    XCTAssertEqual(WeightPrecision.automatic(parameterCount: 8_000_000_000), .native)
+  func testDefaultPrecisionIsNativeWithPanelsAndQuantizedFilesRunNative() throws {
+    XCTAssertEqual(try Fixtures.model().weightPrecision, PackedRows.isSupported ? .native : .fp32)
+    XCTAssertEqual(WeightPrecision.automatic(parameterCount: 135_000_000, panels: true), .native)
+    XCTAssertEqual(WeightPrecision.automatic(parameterCount: 135_000_000, panels: false), .fp32)
+    XCTAssertEqual(WeightPrecision.automatic(parameterCount: 8_000_000_000, panels: false), .native)
     let directory = try Fixtures.quantFiles()
     for file in ["Q4_K_M", "Q6_K", "Q5_1"] {
       let path = directory + "/\(file).gguf"
