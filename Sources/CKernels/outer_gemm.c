@@ -1,5 +1,7 @@
 #include "psr_kernels.h"
 
+#include "scratch.h"
+
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +19,6 @@
 #define MC 120
 #define NC 512
 
-// Per-thread scratch that grows to the largest product seen.
-static void *scratch(int slot, size_t bytes) {
-  static _Thread_local void *buffers[2];
-  static _Thread_local size_t sizes[2];
-  if (sizes[slot] < bytes) {
-    free(buffers[slot]);
-    bytes = (bytes + 4095) & ~(size_t)4095;
-    buffers[slot] = aligned_alloc(64, bytes);
-    sizes[slot] = buffers[slot] ? bytes : 0;
-  }
-  return buffers[slot];
-}
 
 typedef struct {
   int trans_a, trans_b;
@@ -132,8 +122,8 @@ int psr_outer_gemm(
   if (!psr_panel_gemm_supported()) return 0;
   if (i0 >= i1 || j0 >= j1) return 1;
   const operands o = {trans_a, trans_b, a, b, lda, ldb};
-  float *packed_b = scratch(0, sizeof(float) * KC * NC);
-  float *packed_a = scratch(1, sizeof(float) * KC * MC);
+  float *packed_b = psr_scratch(PSR_SCRATCH_OUTER_B, sizeof(float) * KC * NC);
+  float *packed_a = psr_scratch(PSR_SCRATCH_OUTER_A, sizeof(float) * KC * MC);
   if (!packed_a || !packed_b) return 0;
   for (int jc = j0; jc < j1; jc += NC) {
     const int cols = j1 - jc < NC ? j1 - jc : NC;

@@ -1,5 +1,7 @@
 #include "panel_gemm.h"
 
+#include "scratch.h"
+
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,19 +131,6 @@ typedef struct {
   long ldw;
 } psr_dense_rows;
 
-// Per-thread scratch that grows to the largest product seen: a product runs in tens of
-// microseconds per layer when decoding small batches, too short to map fresh memory each time.
-static void *scratch(int slot, size_t bytes) {
-  static _Thread_local void *buffers[2];
-  static _Thread_local size_t sizes[2];
-  if (sizes[slot] < bytes) {
-    free(buffers[slot]);
-    bytes = (bytes + 4095) & ~(size_t)4095;
-    buffers[slot] = aligned_alloc(64, bytes);
-    sizes[slot] = buffers[slot] ? bytes : 0;
-  }
-  return buffers[slot];
-}
 
 long psr_packed_rows_floats(int m, int k) { return (long)((m + MR - 1) / MR) * MR * ((k + 15) / 16) * 16; }
 
@@ -172,8 +161,8 @@ __attribute__((target(TZ))) int psr_panel_gemm_nt(
   if (m <= 0 || j0 >= j1) return 1;
   const int step = KC / weights->block * weights->block;
   const int chunks = (k + 15) / 16;
-  __m512 *acc = scratch(0, sizeof(__m512) * MC * NC);
-  float *panel = scratch(1, sizeof(float) * NC * step);
+  __m512 *acc = psr_scratch(PSR_SCRATCH_PANEL_ACC, sizeof(__m512) * MC * NC);
+  float *panel = psr_scratch(PSR_SCRATCH_PANEL_WEIGHTS, sizeof(float) * NC * step);
   if (!acc || !panel) return 0;
   for (int ic = 0; ic < m; ic += MC) {
     const int rows = m - ic < MC ? m - ic : MC;
