@@ -220,6 +220,70 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k6_
   return b;
 }
 
+// Q6_K's 256 six-bit values minus 32, as signed bytes in weight order, computed a half block
+// (128 weights) at a time in 512-bit registers: the low nibbles of ql[0..63] are weights 0–63 and
+// its high nibbles weights 64–127; qh's 32 bytes (in both 256-bit halves) give each quarter its two
+// top bits, shifted by 0, 2, 4 or 6 per quarter. Far fewer instructions than unpacking each 16
+// weights in 128-bit registers, which is what made Q6_K the slower kernel.
+__attribute__((target(TARGET_Z), always_inline)) static inline void k6_values(const uint8_t *block, int8_t *out) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(3), bias = _mm512_set1_epi8(32);
+  const __m512i first = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
+  const __m512i second = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+  for (int h = 0; h < 2; h++) {
+    const __m512i ql = _mm512_loadu_si512(block + 64 * h);
+    const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(block + 128 + 32 * h)));
+    const __m512i lo = _mm512_and_si512(ql, low4), hi = _mm512_and_si512(_mm512_srli_epi16(ql, 4), low4);
+    const __m512i top_lo = _mm512_and_si512(_mm512_srlv_epi16(qh, first), low2);
+    const __m512i top_hi = _mm512_and_si512(_mm512_srlv_epi16(qh, second), low2);
+    _mm512_storeu_si512(out + 128 * h, _mm512_sub_epi8(_mm512_or_si512(lo, _mm512_slli_epi16(top_lo, 4)), bias));
+    _mm512_storeu_si512(out + 128 * h + 64, _mm512_sub_epi8(_mm512_or_si512(hi, _mm512_slli_epi16(top_hi, 4)), bias));
+  }
+}
+
+// Q5_K's 256 five-bit values as bytes in weight order, half a block at a time: qs[64h..64h+63]
+// holds sub-blocks 4h and 4h+2 in its low nibbles and 4h+1 and 4h+3 in its high ones; bit j of
+// qh[l] is the fifth bit of weight l of sub-block j.
+__attribute__((target(TARGET_Z), always_inline)) static inline void k5_values(const uint8_t *block, uint8_t *out) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+  const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(block + 16)));
+  for (int h = 0; h < 2; h++) {
+    const __m512i qs = _mm512_loadu_si512(block + 48 + 64 * h);
+    const __m512i even = _mm512_inserti64x4(_mm512_set1_epi16(4 * h), _mm256_set1_epi16(4 * h + 2), 1);
+    const __m512i odd = _mm512_inserti64x4(_mm512_set1_epi16(4 * h + 1), _mm256_set1_epi16(4 * h + 3), 1);
+    const __m512i lo = _mm512_or_si512(
+        _mm512_and_si512(qs, low4), _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, even), one), 4));
+    const __m512i hi = _mm512_or_si512(
+        _mm512_and_si512(_mm512_srli_epi16(qs, 4), low4),
+        _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, odd), one), 4));
+    // Sub-blocks 4h, 4h+1 (the low 256 bits of lo, then of hi), then 4h+2, 4h+3 (the high ones).
+    _mm512_storeu_si512(out + 128 * h, _mm512_shuffle_i64x2(lo, hi, 0x44));
+    _mm512_storeu_si512(out + 128 * h + 64, _mm512_shuffle_i64x2(lo, hi, 0xEE));
+  }
+}
+
+// Sub-block j of Q5_K from k5_values: the same values as expand_k45_z.
+__attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k5_values(
+    const uint8_t *values, int j, const superblock_scales *s) {
+  const __m512 d = _mm512_set1_ps(s->scale[j]), m = _mm512_set1_ps(s->minimum[j]);
+  sub32z b;
+  b.w[0] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(values + 32 * j)))), m);
+  b.w[1] = _mm512_fmadd_ps(
+      d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(values + 32 * j + 16)))), m);
+  return b;
+}
+
+// Sub-block j of Q6_K from k6_values: the same values as expand_k6_z.
+__attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k6_values(
+    const int8_t *values, int j, const superblock_scales *s) {
+  sub32z b;
+  b.w[0] = _mm512_mul_ps(
+      _mm512_set1_ps(s->scale[2 * j]), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(values + 32 * j)))));
+  b.w[1] = _mm512_mul_ps(
+      _mm512_set1_ps(s->scale[2 * j + 1]),
+      _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(values + 32 * j + 16)))));
+  return b;
+}
+
 __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
     int format, const uint8_t *block, int j, const superblock_scales *s) {
   return format == PSR_Q6_K ? expand_k6_z(block, j, s) : expand_k45_z(block, j, s, format == PSR_Q5_K);
@@ -234,8 +298,11 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
     for (int t0 = 0; t0 < k; t0 += 256) {                                                                   \
       superblock_scales s[W];                                                                               \
       const uint8_t *block[W];                                                                              \
+      uint8_t values[FORMAT == PSR_Q4_K ? 1 : W][256] __attribute__((aligned(64)));                         \
       for (int w = 0; w < W; w++) {                                                                         \
         block[w] = rows + w * rowBytes + (long)(t0 / 256) * BYTES;                                          \
+        if (FORMAT == PSR_Q6_K) k6_values(block[w], (int8_t *)values[FORMAT == PSR_Q4_K ? 0 : w]);         \
+        if (FORMAT == PSR_Q5_K) k5_values(block[w], values[FORMAT == PSR_Q4_K ? 0 : w]);                    \
         /* Eight rows stream at once: fetch each one's block a few ahead, which the hardware */          \
         /* prefetcher does not do soon enough (perf: the first load of a block was the hot spot). */      \
         if (t0 + PREFETCH_BLOCKS * 256 < k)                                                                 \
@@ -245,7 +312,10 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
       }                                                                                                     \
       _Pragma("clang loop unroll(full)") for (int j = 0; j < 8; j++) {                                     \
         sub32z b[W];                                                                                        \
-        for (int w = 0; w < W; w++) b[w] = expand_z(FORMAT, block[w], j, &s[w]);                            \
+        for (int w = 0; w < W; w++)                                                                         \
+          b[w] = FORMAT == PSR_Q6_K   ? expand_k6_values((const int8_t *)values[FORMAT == PSR_Q4_K ? 0 : w], j, &s[w]) \
+                 : FORMAT == PSR_Q5_K ? expand_k5_values(values[FORMAT == PSR_Q4_K ? 0 : w], j, &s[w])      \
+                                      : expand_z(FORMAT, block[w], j, &s[w]);                               \
         for (int r = 0; r < R; r++) {                                                                       \
           const float *xr = x[r] + t0 + 32 * j;                                                             \
           __m512 x0 = _mm512_loadu_ps(xr), x1 = _mm512_loadu_ps(xr + 16);                                   \
@@ -308,9 +378,14 @@ long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format
         const uint8_t *block = row + (long)(t / 256) * BYTES;                                              \
         superblock_scales s;                                                                               \
         decode_scales(FORMAT, block, &s);                                                                  \
+        uint8_t values[256] __attribute__((aligned(64)));                                                  \
+        if (FORMAT == PSR_Q6_K) k6_values(block, (int8_t *)values);                                       \
+        if (FORMAT == PSR_Q5_K) k5_values(block, values);                                                  \
         float *o = out + r * ldo + (t - t0);                                                               \
         _Pragma("clang loop unroll(full)") for (int q = 0; q < 8; q++) {                                   \
-          const sub32z b = expand_z(FORMAT, block, q, &s);                                                 \
+          const sub32z b = FORMAT == PSR_Q6_K   ? expand_k6_values((const int8_t *)values, q, &s)          \
+                           : FORMAT == PSR_Q5_K ? expand_k5_values(values, q, &s)                          \
+                                                : expand_z(FORMAT, block, q, &s);                          \
           _mm512_store_ps(o + 32 * q, b.w[0]);                                                             \
           _mm512_store_ps(o + 32 * q + 16, b.w[1]);                                                        \
         }                                                                                                  \
