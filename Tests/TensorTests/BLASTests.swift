@@ -6,20 +6,12 @@ import XCTest
 /// double-precision product, with transposed operands, leading dimensions wider than the rows,
 /// and alpha and beta.
 final class BLASTests: XCTestCase {
-  private struct Generator {
-    var state: UInt64
-    mutating func next() -> Float {
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
-    }
-  }
-
   /// Shapes that cut the kernels' blocks (12 × 32 tiles, panels of 32 weight rows, k in steps of
   /// 256, rows in blocks of 120) at an edge, and the one-row and small-batch sizes.
   private let shapes = [(1, 40, 33), (5, 70, 20), (33, 5, 7), (40, 70, 300), (130, 97, 513), (241, 64, 64), (50, 33, 1)]
 
   func testEveryTranspositionMatchesTheNaiveProduct() {
-    var g = Generator(state: 5)
+    var g = TestGenerator(state: 5)
     for (m, n, k) in shapes {
       for (transposeA, transposeB) in [(false, false), (false, true), (true, false), (true, true)] {
         for (alpha, beta) in [(Float(1), Float(0)), (0.5, 0.25)] {
@@ -31,7 +23,7 @@ final class BLASTests: XCTestCase {
 
   /// With beta 0, C is written, never read: NaN there must not reach the result.
   func testBetaZeroIgnoresWhatCHeld() {
-    var g = Generator(state: 9)
+    var g = TestGenerator(state: 9)
     for (m, n, k) in shapes {
       for transposeB in [false, true] {
         let a = (0..<(m * k)).map { _ in g.next() }
@@ -44,7 +36,7 @@ final class BLASTests: XCTestCase {
   }
 
   private func check(
-    m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float, using g: inout Generator
+    m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float, using g: inout TestGenerator
   ) {
     // Leading dimensions 3 wider than the stored rows; C's margins must stay as they were.
     let (aRows, aCols) = transposeA ? (k, m) : (m, k)

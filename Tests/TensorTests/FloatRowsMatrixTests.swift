@@ -4,20 +4,12 @@ import XCTest
 /// Products with fp32, fp16 and bf16 weight rows read as stored, against a naive double product
 /// of the same (exactly converted) weights, and bitwise batch invariance.
 final class FloatRowsMatrixTests: XCTestCase {
-  private struct Generator {
-    var state: UInt64
-    mutating func next() -> Float {
-      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-      return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
-    }
-  }
-
   /// 70 weight rows and 300 columns cut the 32-row panels, the 256-column steps and the last
   /// 16-column chunk; 130 activation rows cut the 120-row blocks.
   private let (rows, cols) = (70, 300)
 
   /// The matrix's bytes in `format` and the fp32 values they hold.
-  private func weights(_ format: FloatRowsMatrix.Format, using g: inout Generator) -> (bytes: [UInt8], values: [Float]) {
+  private func weights(_ format: FloatRowsMatrix.Format, using g: inout TestGenerator) -> (bytes: [UInt8], values: [Float]) {
     var bytes: [UInt8] = []
     var values: [Float] = []
     for _ in 0..<(rows * cols) {
@@ -49,7 +41,7 @@ final class FloatRowsMatrixTests: XCTestCase {
 
   func testProductsEqualTheNaiveProductOfTheConvertedWeights() throws {
     try XCTSkipUnless(FloatRowsMatrix.isSupported, "needs AVX-512")
-    var g = Generator(state: 3)
+    var g = TestGenerator(state: 3)
     for format in [FloatRowsMatrix.Format.f32, .f16, .bf16] {
       let (bytes, values) = weights(format, using: &g)
       for m in [1, 7, 130] {
@@ -75,7 +67,7 @@ final class FloatRowsMatrixTests: XCTestCase {
 
   func testEachRowIsTheSameAloneOrAmongAnyNumberOfRows() throws {
     try XCTSkipUnless(FloatRowsMatrix.isSupported, "needs AVX-512")
-    var g = Generator(state: 4)
+    var g = TestGenerator(state: 4)
     for format in [FloatRowsMatrix.Format.f32, .f16, .bf16] {
       let (bytes, _) = weights(format, using: &g)
       let m = 130
