@@ -11,8 +11,9 @@ public enum WeightPrecision: String, Codable, Sendable, CaseIterable {
   /// memory stays near the file's size.
   case native
 
-  /// Native products expand at most this many weight floats at a time (16 MB of scratch); a
-  /// smaller value splits even small matrices into several blocks, which tests use.
+  /// Native products that expand blocks of rows into scratch (input gradients, and forward
+  /// products of float rows on a CPU without AVX-512) expand at most this many weight floats at a
+  /// time (16 MB); a smaller value splits even small matrices into several blocks, which tests use.
   nonisolated(unsafe) public static var expansionFloats = 4 << 20
 
   /// Native where the CPU runs the panel products (AVX-512): the default model measured as fast
