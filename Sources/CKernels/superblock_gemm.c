@@ -174,49 +174,21 @@ __attribute__((target(TARGET_Z), always_inline)) static inline __m128i load16(co
   return _mm_loadu_si128((const __m128i *)p);
 }
 
-// Q4_K and Q5_K in 512-bit registers. For Q4_K the sub-block's 16 possible weights d·q + m form a
-// table and each weight is looked up by its value (vpermps reads only the index's low 4 bits, so
-// the high nibble needs no mask): one permute instead of a conversion and an FMA per 16 weights,
-// 30% faster, and exactly the values the expansion computes. Q5_K's 32-entry lookup (vpermi2ps)
-// measured no faster than converting, so it converts.
-__attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k45_z(
-    const uint8_t *block, int j, const superblock_scales *s, int five) {
-  const uint8_t *qs = block + (five ? 48 : 16) + 32 * (j >> 1);
-  const __m128i shift = _mm_cvtsi32_si128(4 * (j & 1));
-  __m128i a = _mm_srl_epi16(load16(qs), shift), c = _mm_srl_epi16(load16(qs + 16), shift);
-  const __m512 d = _mm512_set1_ps(s->scale[j]), m = _mm512_set1_ps(s->minimum[j]);
-  sub32z b;
-  if (five) {
-    const __m128i low4 = _mm_set1_epi8(0x0F), bit = _mm_cvtsi32_si128(j), one = _mm_set1_epi8(1);
-    a = _mm_or_si128(_mm_and_si128(a, low4), _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(load16(block + 16), bit), one), 4));
-    c = _mm_or_si128(_mm_and_si128(c, low4), _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(load16(block + 32), bit), one), 4));
-    b.w[0] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(a)), m);
-    b.w[1] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(c)), m);
-  } else {
-    const __m512 table = _mm512_fmadd_ps(d, _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), m);
-    b.w[0] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(a), table);
-    b.w[1] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(c), table);
-  }
-  return b;
-}
-
-__attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k6_z(
+// Q4_K in 512-bit registers: the sub-block's 16 possible weights d·q + m form a table and each
+// weight is looked up by its value (vpermps reads only the index's low 4 bits, so the high nibble
+// needs no mask): one permute instead of a conversion and an FMA per 16 weights, 30% faster, and
+// exactly the values the expansion computes. (Q5_K's 32-entry lookup, vpermi2ps, measured no
+// faster than converting, so Q5_K converts; see k5_values.)
+__attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k4_z(
     const uint8_t *block, int j, const superblock_scales *s) {
-  const int h = j >> 2, g = j & 3;
-  const uint8_t *ql = block + 64 * h + 32 * (g & 1), *qh = block + 128 + 32 * h;
-  const __m128i nibble = _mm_cvtsi32_si128(4 * (g >> 1)), pair = _mm_cvtsi32_si128(2 * g);
-  const __m128i low4 = _mm_set1_epi8(0x0F), low2 = _mm_set1_epi8(3), bias = _mm_set1_epi8(32);
-  __m128i a = _mm_or_si128(
-      _mm_and_si128(_mm_srl_epi16(load16(ql), nibble), low4),
-      _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(load16(qh), pair), low2), 4));
-  __m128i c = _mm_or_si128(
-      _mm_and_si128(_mm_srl_epi16(load16(ql + 16), nibble), low4),
-      _mm_slli_epi16(_mm_and_si128(_mm_srl_epi16(load16(qh + 16), pair), low2), 4));
+  const uint8_t *qs = block + 16 + 32 * (j >> 1);
+  const __m128i shift = _mm_cvtsi32_si128(4 * (j & 1));
+  const __m128i a = _mm_srl_epi16(load16(qs), shift), c = _mm_srl_epi16(load16(qs + 16), shift);
+  const __m512 d = _mm512_set1_ps(s->scale[j]), m = _mm512_set1_ps(s->minimum[j]);
+  const __m512 table = _mm512_fmadd_ps(d, _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), m);
   sub32z b;
-  b.w[0] = _mm512_mul_ps(
-      _mm512_set1_ps(s->scale[8 * h + 2 * g]), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(a, bias))));
-  b.w[1] = _mm512_mul_ps(
-      _mm512_set1_ps(s->scale[8 * h + 2 * g + 1]), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_sub_epi8(c, bias))));
+  b.w[0] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(a), table);
+  b.w[1] = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(c), table);
   return b;
 }
 
@@ -261,7 +233,7 @@ __attribute__((target(TARGET_Z), always_inline)) static inline void k5_values(co
   }
 }
 
-// Sub-block j of Q5_K from k5_values: the same values as expand_k45_z.
+// Sub-block j of Q5_K from k5_values: d·q + m rounded once, as Dequantize computes it.
 __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k5_values(
     const uint8_t *values, int j, const superblock_scales *s) {
   const __m512 d = _mm512_set1_ps(s->scale[j]), m = _mm512_set1_ps(s->minimum[j]);
@@ -272,7 +244,7 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k5_
   return b;
 }
 
-// Sub-block j of Q6_K from k6_values: the same values as expand_k6_z.
+// Sub-block j of Q6_K from k6_values: d·sc·(q − 32), exact in fp32, as Dequantize computes it.
 __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k6_values(
     const int8_t *values, int j, const superblock_scales *s) {
   sub32z b;
@@ -284,9 +256,20 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_k6_
   return b;
 }
 
+// Q5_K's and Q6_K's values of a whole super-block into `values` (256 bytes); Q4_K needs none.
+__attribute__((target(TARGET_Z), always_inline)) static inline void unpack_values(
+    int format, const uint8_t *block, uint8_t *values) {
+  if (format == PSR_Q6_K) k6_values(block, (int8_t *)values);
+  if (format == PSR_Q5_K) k5_values(block, values);
+}
+
+// Sub-block j (0..7) of a super-block as 32 fp32 weights, from `values` where unpack_values
+// filled it.
 __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
-    int format, const uint8_t *block, int j, const superblock_scales *s) {
-  return format == PSR_Q6_K ? expand_k6_z(block, j, s) : expand_k45_z(block, j, s, format == PSR_Q5_K);
+    int format, const uint8_t *block, const uint8_t *values, int j, const superblock_scales *s) {
+  return format == PSR_Q6_K   ? expand_k6_values((const int8_t *)values, j, s)
+         : format == PSR_Q5_K ? expand_k5_values(values, j, s)
+                              : expand_k4_z(block, j, s);
 }
 
 #define DEFINE_SUPER_ROWS_Z(NAME, FORMAT, BYTES, R, W)                                                        \
@@ -298,11 +281,10 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
     for (int t0 = 0; t0 < k; t0 += 256) {                                                                   \
       superblock_scales s[W];                                                                               \
       const uint8_t *block[W];                                                                              \
-      uint8_t values[FORMAT == PSR_Q4_K ? 1 : W][256] __attribute__((aligned(64)));                         \
+      uint8_t values[W][256] __attribute__((aligned(64)));                                                  \
       for (int w = 0; w < W; w++) {                                                                         \
         block[w] = rows + w * rowBytes + (long)(t0 / 256) * BYTES;                                          \
-        if (FORMAT == PSR_Q6_K) k6_values(block[w], (int8_t *)values[FORMAT == PSR_Q4_K ? 0 : w]);         \
-        if (FORMAT == PSR_Q5_K) k5_values(block[w], values[FORMAT == PSR_Q4_K ? 0 : w]);                    \
+        unpack_values(FORMAT, block[w], values[w]);                                                         \
         /* Eight rows stream at once: fetch each one's block a few ahead, which the hardware */          \
         /* prefetcher does not do soon enough (perf: the first load of a block was the hot spot). */      \
         if (t0 + PREFETCH_BLOCKS * 256 < k)                                                                 \
@@ -312,10 +294,7 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
       }                                                                                                     \
       _Pragma("clang loop unroll(full)") for (int j = 0; j < 8; j++) {                                     \
         sub32z b[W];                                                                                        \
-        for (int w = 0; w < W; w++)                                                                         \
-          b[w] = FORMAT == PSR_Q6_K   ? expand_k6_values((const int8_t *)values[FORMAT == PSR_Q4_K ? 0 : w], j, &s[w]) \
-                 : FORMAT == PSR_Q5_K ? expand_k5_values(values[FORMAT == PSR_Q4_K ? 0 : w], j, &s[w])      \
-                                      : expand_z(FORMAT, block[w], j, &s[w]);                               \
+        for (int w = 0; w < W; w++) b[w] = expand_z(FORMAT, block[w], values[w], j, &s[w]);                 \
         for (int r = 0; r < R; r++) {                                                                       \
           const float *xr = x[r] + t0 + 32 * j;                                                             \
           __m512 x0 = _mm512_loadu_ps(xr), x1 = _mm512_loadu_ps(xr + 16);                                   \
@@ -379,13 +358,10 @@ long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format
         superblock_scales s;                                                                               \
         decode_scales(FORMAT, block, &s);                                                                  \
         uint8_t values[256] __attribute__((aligned(64)));                                                  \
-        if (FORMAT == PSR_Q6_K) k6_values(block, (int8_t *)values);                                       \
-        if (FORMAT == PSR_Q5_K) k5_values(block, values);                                                  \
+        unpack_values(FORMAT, block, values);                                                              \
         float *o = out + r * ldo + (t - t0);                                                               \
         _Pragma("clang loop unroll(full)") for (int q = 0; q < 8; q++) {                                   \
-          const sub32z b = FORMAT == PSR_Q6_K   ? expand_k6_values((const int8_t *)values, q, &s)          \
-                           : FORMAT == PSR_Q5_K ? expand_k5_values(values, q, &s)                          \
-                                                : expand_z(FORMAT, block, q, &s);                          \
+          const sub32z b = expand_z(FORMAT, block, values, q, &s);                                         \
           _mm512_store_ps(o + 32 * q, b.w[0]);                                                             \
           _mm512_store_ps(o + 32 * q + 16, b.w[1]);                                                        \
         }                                                                                                  \

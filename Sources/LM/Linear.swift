@@ -53,7 +53,7 @@ struct Linear: @unchecked Sendable {
   /// sums), else on fp32 weights or on rows expanded from the file's floats.
   func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
     if let kernels {
-      let packed = PackedRows(rows: m, cols: inputs, a: a)
+      let packed = PackedRows(rows: m, cols: inputs, a: a, minimumRows: kernels[0].panelRows)
       var column = 0
       for kernel in kernels {
         kernel.multiply(m: m, a: a, c: c + column, ldc: outputs, beta: beta, packed: packed)

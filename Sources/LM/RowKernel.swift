@@ -19,6 +19,13 @@ enum RowKernel {
     }
   }
 
+  /// From how many rows a product packs its input once for every kernel: float rows always run
+  /// as panels; the block kernels from `PackedRows.minimumRows`.
+  var panelRows: Int {
+    if case .floats = self { return 1 }
+    return PackedRows.minimumRows
+  }
+
   /// `C[i·ldc + j] = A[m × cols] · Wᵀ + beta · C` over this kernel's rows j.
   func multiply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, packed: PackedRows?) {
     switch self {

@@ -33,7 +33,7 @@ public enum BLAS {
         Int32(ldb), a, 1, beta, c, 1)
       return
     }
-    if k > 0 && hasPanels
+    if k > 0 && PackedRows.isSupported
       && ownKernels(
         m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc ?? n, alpha: alpha,
         beta: beta, transposeA: transposeA)
@@ -103,7 +103,6 @@ public enum BLAS {
     }
     return true
   }
-  @usableFromInline static let hasPanels = psr_panel_gemm_supported() != 0
 
   /// C = A·Bᵀ + beta·C for few rows of A, columns of C split over the cores.
   @usableFromInline
