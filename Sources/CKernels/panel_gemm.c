@@ -3,6 +3,7 @@
 #include "scratch.h"
 
 #include <immintrin.h>
+#include <stdint.h>
 #include <string.h>
 
 // y = x·Wᵀ for many rows of x, with 512-bit vectors, in the decode kernels' summation order.
@@ -204,12 +205,19 @@ typedef struct {
 } float_rows;
 
 // fp32, fp16 and bf16 rows into the panel: exact conversions, 16 at a time, the last masked.
+// Each row's next chunk (or, at the row's end, the first chunk of the same row of the next
+// panel) is fetched meanwhile: with few rows of x the product streams the weights, and the
+// hardware prefetcher alone left them at half the memory's speed. A prefetch never faults.
 #define DEFINE_EXPAND_FLOATS(NAME, BYTES, LOAD)                                                               \
   __attribute__((target(TZ))) static void NAME(                                                              \
       const void *context, int j, int rows, int t0, int len, float *out, long ldo) {                        \
     const float_rows *source = context;                                                                      \
     for (int r = 0; r < rows; r++) {                                                                         \
       const unsigned char *row = source->rows + ((long)(j + r) * source->k + t0) * BYTES;                    \
+      const uintptr_t next = t0 + len < source->k                                                            \
+                                 ? (uintptr_t)row + (long)len * BYTES                                        \
+                                 : (uintptr_t)source->rows + (long)(j + r + rows) * source->k * BYTES;       \
+      for (long line = 0; line < (long)len * BYTES; line += 64) _mm_prefetch((const char *)(next + line), _MM_HINT_T0); \
       for (int t = 0; t < len; t += 16) {                                                                    \
         const __mmask16 mask = len - t >= 16 ? 0xFFFF : (__mmask16)((1u << (len - t)) - 1);                   \
         _mm512_storeu_ps(out + r * ldo + t, LOAD(mask, row + (long)t * BYTES));                             \

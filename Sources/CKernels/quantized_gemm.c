@@ -150,6 +150,25 @@ __attribute__((target(AVX512F), always_inline)) static inline __m256 upper_half(
 }
 
 
+#define PREFETCH_BLOCKS 16
+
+// Block b + PREFETCH_BLOCKS of each of the W weight rows starting at q0 and s0, once per cache
+// line, or the same row of the next W (which the caller takes next) where the row ends first.
+// The hardware prefetcher alone left weights read from DRAM at half their speed from L3 (Q8_0 at
+// 15 against 33 G weights/s on two cores). A prefetch never faults, past the last row included.
+__attribute__((always_inline)) static inline void prefetch_ahead(
+    int b, int count, int W, const uint8_t *q0, int qbytes, long qstride, const float *s0, int nscales,
+    long sstride) {
+  const int ahead = b + PREFETCH_BLOCKS, row = ahead < count ? 0 : W, at = ahead < count ? ahead : ahead - count;
+  const int quantLine = 64 / qbytes, scaleLine = 16 / nscales;
+  if (ahead % quantLine == 0)
+    for (int w = 0; w < W; w++)
+      _mm_prefetch((const char *)((uintptr_t)q0 + (w + row) * qstride + (long)at * qbytes), _MM_HINT_T0);
+  if (ahead % scaleLine == 0)
+    for (int w = 0; w < W; w++)
+      _mm_prefetch((const char *)((uintptr_t)s0 + 4 * ((w + row) * sstride + (long)at * nscales)), _MM_HINT_T0);
+}
+
 // The same product with 512-bit vectors: half the instructions for the block expansion and
 // the FMAs, which is what limits the 256-bit kernels (Zen 4 splits each 512-bit op in two,
 // so the FMA rate itself is unchanged).
@@ -160,9 +179,12 @@ __attribute__((target(AVX512F), always_inline)) static inline __m256 upper_half(
     for (int w = 0; w < W; w++)                                                                                \
       for (int r = 0; r < R; r++)                                                                              \
         for (int u = 0; u < S; u++) acc[w][r][u] = _mm512_setzero_ps();                                       \
+    const uint8_t *const q0 = q;                                                                               \
+    const float *const s0 = s;                                                                                 \
     for (int t = 0; t < k; t += 32, q += QBYTES, s += SCALES) {                                                \
       block32z b[W];                                                                                           \
       for (int w = 0; w < W; w++) b[w] = EXPAND(q + w * qstride, s + w * sstride);                             \
+      prefetch_ahead(t / 32, k / 32, W, q0, QBYTES, qstride, s0, SCALES, sstride);                             \
       for (int r = 0; r < R; r++) {                                                                            \
         __m512 x0 = _mm512_loadu_ps(x[r] + t), x1 = _mm512_loadu_ps(x[r] + t + 16);                            \
         for (int w = 0; w < W; w++) {                                                                          \
