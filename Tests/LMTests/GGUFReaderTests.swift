@@ -87,6 +87,20 @@ final class GGUFReaderTests: XCTestCase {
     XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { XCTAssertEqual($0 as? GGUFError, .misalignedTensor(name: "t", offset: 3)) }
   }
 
+  func testTensorsSharingBytesAreRefused() throws {
+    var w = GGUFWriter()
+    w.addTensor("t", dimensions: [4], values: [1, 2, 3, 4])
+    w.addTensor("u", dimensions: [4], values: [5, 6, 7, 8])
+    var bytes = w.bytes()
+    XCTAssertEqual(try GGUFFile(bytes: bytes).dequantize(try GGUFFile(bytes: bytes).tensor("u")), [5, 6, 7, 8])
+    // u's offset (32, after t's 16 bytes padded to the alignment) follows t's entry (33 bytes)
+    // and u's name, rank, dimension and type; pointed at 0 it would read t's values as its own.
+    let offsetField = 24 + 33 + 9 + 4 + 8 + 4
+    XCTAssertEqual(bytes[offsetField], 32)
+    bytes[offsetField] = 0
+    XCTAssertThrowsError(try GGUFFile(bytes: bytes)) { XCTAssertEqual($0 as? GGUFError, .overlappingTensors("t", "u")) }
+  }
+
   func testImplausibleCounts() {
     var bytes = sampleFile()
     for i in 0..<8 { bytes[8 + i] = 0xFF }  // tensor count
@@ -132,6 +146,28 @@ final class GGUFReaderTests: XCTestCase {
   func testMissingFileNamesIt() {
     XCTAssertThrowsError(try GGUFFile(path: "/nonexistent/model.gguf")) { error in
       XCTAssertTrue("\(error)".contains("/nonexistent/model.gguf"))
+    }
+  }
+
+  /// The metadata of a small llama: two heads of 32 dimensions.
+  private func llamaMetadata(ropeDimensions: Int) throws -> [String: GGUFValue] {
+    var w = GGUFWriter()
+    w.set("general.architecture", .string("llama"))
+    for (key, value) in [
+      ("block_count", 1), ("attention.head_count", 2), ("embedding_length", 64), ("feed_forward_length", 128),
+      ("context_length", 256), ("vocab_size", 10), ("rope.dimension_count", ropeDimensions),
+    ] {
+      w.set("llama.\(key)", .uint32(UInt32(value)))
+    }
+    w.set("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
+    return try GGUFFile(bytes: w.bytes()).metadata
+  }
+
+  func testPartialRotaryEmbeddingsAreRefused() throws {
+    XCTAssertEqual(try DecoderConfiguration(metadata: try llamaMetadata(ropeDimensions: 32)).headDimension, 32)
+    XCTAssertThrowsError(try DecoderConfiguration(metadata: try llamaMetadata(ropeDimensions: 16))) { error in
+      guard case .invalidConfiguration(let message)? = error as? ModelError else { return XCTFail("\(error)") }
+      XCTAssertTrue(message.contains("rope.dimension_count 16"), message)
     }
   }
 

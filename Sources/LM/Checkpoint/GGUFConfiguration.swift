@@ -38,14 +38,22 @@ extension DecoderConfiguration {
       layerCount: layerCount, modelDimension: d,
       feedForwardDimension: try int("\(arch).feed_forward_length"), headCount: headCount,
       keyValueHeadCount: metadata["\(arch).attention.head_count_kv"]?.int ?? headCount,
-      headDimension: metadata["\(arch).attention.key_length"]?.int ?? metadata["\(arch).rope.dimension_count"]?.int
-        ?? (headCount > 0 ? d / headCount : 0),
+      // As llama.cpp: key_length, else the embedding split over the heads; rope.dimension_count is
+      // how many of those dimensions rotate, checked below.
+      headDimension: metadata["\(arch).attention.key_length"]?.int ?? (headCount > 0 ? d / headCount : 0),
       contextLength: try int("\(arch).context_length"), ropeBase: try number("\(arch).rope.freq_base") ?? 10_000,
       // llama.cpp's converter permutes Q/K of `llama` weights to adjacent pairs; the others keep NEOX order.
       ropeLayout: family == .llama ? .adjacentPairs : .halfSplit, rmsNormEpsilon: Float(eps),
       vocabularySize: metadata["\(arch).vocab_size"]?.int ?? metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0)
     if let valueLength = metadata["\(arch).attention.value_length"]?.int, valueLength != headDimension {
       throw ModelError.invalidConfiguration("\(arch).attention.value_length \(valueLength) differs from key_length \(headDimension)")
+    }
+    // Partial rotary embeddings (fewer rotated dimensions than a head has) are not implemented;
+    // running them as full rotations would give wrong logits without a word.
+    if let rotated = metadata["\(arch).rope.dimension_count"]?.int, rotated != headDimension {
+      throw ModelError.invalidConfiguration(
+        "\(arch).rope.dimension_count \(rotated) differs from the head dimension \(headDimension); partial rotary embeddings are not supported"
+      )
     }
     if family == .gemma2 {
       attentionSoftcap = try number("gemma2.attn_logit_softcapping").map(Float.init)

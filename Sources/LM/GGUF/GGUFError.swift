@@ -18,6 +18,7 @@ public indirect enum GGUFError: Error, Equatable, CustomStringConvertible {
   case misalignedTensor(name: String, offset: UInt64)
   case tensorOutOfBounds(name: String, offset: UInt64, bytes: UInt64, dataSize: Int)
   case blockMisfit(name: String, elements: Int, blockSize: Int)
+  case overlappingTensors(String, String)
 
   public var description: String {
     switch self {
@@ -41,6 +42,8 @@ public indirect enum GGUFError: Error, Equatable, CustomStringConvertible {
       "tensor '\(name)' (\(bytes) bytes at data offset \(offset)) runs past the tensor data (\(size) bytes)"
     case .blockMisfit(let name, let elements, let blockSize):
       "tensor '\(name)' rows of \(elements) elements do not fill whole blocks of \(blockSize)"
+    case .overlappingTensors(let a, let b):
+      "tensors '\(a)' and '\(b)' share bytes of the tensor data; an offset, shape or type is wrong"
     }
   }
 }

@@ -105,8 +105,18 @@ public final class GGUFFile: Sendable {
         throw GGUFError.duplicateTensor(info.name)
       }
     }
+    try Self.checkDisjoint(tensors.values)
     self.tensors = tensors
     self.tensorOrder = infos.map(\.name)
+  }
+
+  /// llama.cpp's writer lays tensors one after another; two that share bytes mean an offset, a
+  /// shape or a type was altered, and reading on would feed one weight's bytes to another.
+  private static func checkDisjoint(_ tensors: some Collection<GGUFTensorInfo>) throws {
+    let sorted = tensors.sorted { ($0.offset, $0.name) < ($1.offset, $1.name) }
+    for (a, b) in zip(sorted, sorted.dropFirst()) where a.offset + a.byteCount > b.offset {
+      throw GGUFError.overlappingTensors(a.name, b.name)
+    }
   }
 
   private static func validate(

@@ -78,6 +78,13 @@ public final class SafetensorsFile: Sendable {
       else { throw SafetensorsError.outOfBounds(name: name) }
       entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
     }
+    // The format lays tensors end to end; shared bytes mean an altered offset.
+    let ranges = entries.filter { !$0.value.range.isEmpty }.sorted {
+      ($0.value.range.lowerBound, $0.key) < ($1.value.range.lowerBound, $1.key)
+    }
+    for (a, b) in zip(ranges, ranges.dropFirst()) where a.value.range.overlaps(b.value.range) {
+      throw SafetensorsError.badHeader(path: path, reason: "tensors '\(a.key)' and '\(b.key)' share bytes of the data")
+    }
     self.entries = entries
     if let raw = header["__metadata__"] {
       guard let metadata = raw as? [String: String] else {
