@@ -63,7 +63,9 @@ final class TokenizerErrorTests: TemporaryDirectoryTestCase {
     model["byte_fallback"] = true
     json["model"] = model
     json["pre_tokenizer"] = NSNull()
-    json["normalizer"] = ["type": "Sequence", "normalizers": [["type": "Replace", "pattern": ["String": " "], "content": "\u{2581}"], ["type": "NFKC"]]]
+    json["normalizer"] = [
+      "type": "Sequence", "normalizers": [["type": "Replace", "pattern": ["String": " "], "content": "\u{2581}"], ["type": "NFKC"]],
+    ]
     let path = try write(json)
     XCTAssertThrowsError(try loadTokenizer(tokenizerJSON: path, endOfSequence: 0)) { error in
       XCTAssertTrue("\(error)".contains("NFKC") && "\(error)".contains("SentencePiece"), "\(error)")
@@ -86,6 +88,31 @@ final class TokenizerErrorTests: TemporaryDirectoryTestCase {
     w.set("tokenizer.ggml.pre", .string("deepseek-coder"))
     XCTAssertThrowsError(try BPETokenizer(gguf: try GGUFFile(bytes: w.bytes()))) { error in
       XCTAssertTrue("\(error)".contains("deepseek-coder") && "\(error)".contains("llama-bpe"), "\(error)")
+    }
+  }
+
+  /// A two-token byte-level vocabulary with the given token types.
+  private func ggufVocabulary(model: String = "gpt2", types: [GGUFValue]?) -> GGUFWriter {
+    var w = GGUFWriter()
+    w.set("tokenizer.ggml.model", .string(model))
+    w.set("tokenizer.ggml.tokens", .array([.string("a"), .string("b")]))
+    if model == "llama" { w.set("tokenizer.ggml.scores", .array([.float32(0), .float32(-1)])) }
+    w.set("tokenizer.ggml.eos_token_id", .uint32(0))
+    w.set("tokenizer.ggml.pre", .string("gpt2"))
+    if let types { w.set("tokenizer.ggml.token_type", .array(types)) }
+    return w
+  }
+
+  func testTokenTypesOutsideLlamaCppsSetOrOfAnotherLengthAreNamed() throws {
+    XCTAssertNoThrow(try BPETokenizer(gguf: try GGUFFile(bytes: ggufVocabulary(types: [.int32(1), .int32(3)]).bytes())))
+    XCTAssertNoThrow(try BPETokenizer(gguf: try GGUFFile(bytes: ggufVocabulary(types: nil).bytes())))
+    for model in ["gpt2", "llama"] {
+      for types: [GGUFValue] in [[.int32(1), .int32(64)], [.int32(1)], [.int32(-1), .int32(1)]] {
+        let file = try GGUFFile(bytes: ggufVocabulary(model: model, types: types).bytes())
+        XCTAssertThrowsError(try loadTokenizer(gguf: file), "\(model) \(types)") { error in
+          XCTAssertTrue("\(error)".contains("tokenizer.ggml.token_type"), "\(error)")
+        }
+      }
     }
   }
 }

@@ -59,7 +59,7 @@ public final class BPETokenizer: Tokenizer, Sendable {
       }
       return s
     }
-    let types = metadata["tokenizer.ggml.token_type"]?.array?.compactMap(\.int) ?? []
+    let types = try ggufTokenTypes(metadata, tokenCount: tokens.count) ?? []
     guard let eos = metadata["tokenizer.ggml.eos_token_id"]?.int else {
       throw ModelError.missingKey("tokenizer.ggml.eos_token_id")
     }

@@ -193,10 +193,10 @@ extension SentencePieceTokenizer {
     guard let scores = m["tokenizer.ggml.scores"]?.array?.compactMap(\.double), scores.count == tokens.count else {
       throw ModelError.wrongKeyType(key: "tokenizer.ggml.scores", expected: "one number per token")
     }
-    let types = (m["tokenizer.ggml.token_type"]?.array?.compactMap(\.int) ?? []).map { PieceType(rawValue: $0) ?? .normal }
-    guard types.count == tokens.count else {
+    guard let typeValues = try ggufTokenTypes(m, tokenCount: tokens.count) else {
       throw ModelError.wrongKeyType(key: "tokenizer.ggml.token_type", expected: "one type per token")
     }
+    let types = typeValues.map { PieceType(rawValue: $0) ?? .normal }
     guard let eos = m["tokenizer.ggml.eos_token_id"]?.int else { throw ModelError.missingKey("tokenizer.ggml.eos_token_id") }
     try self.init(
       pieces: tokens.map { Array($0.utf8) }, scores: scores.map(Float.init), types: types, endOfSequence: eos,
