@@ -63,6 +63,19 @@ final class CheckpointErrorTests: TemporaryDirectoryTestCase {
     assertLoadFails(dir, mentioning: ["config.json", "num_hidden_layers"])
   }
 
+  func testUnreadableEndOfSequenceIsNamedNotSkipped() throws {
+    let dir = try copyOfCheckpoint()
+    let generation = dir + "/generation_config.json"
+    try Data(#"{"eos_token_id": 0.5}"#.utf8).write(to: URL(fileURLWithPath: generation))
+    assertLoadFails(dir, mentioning: ["generation_config.json", "eos_token_id is 0.5"])
+    try Data(#"{"eos_token_id": [2, "x"]}"#.utf8).write(to: URL(fileURLWithPath: generation))
+    assertLoadFails(dir, mentioning: ["generation_config.json", "eos_token_id"])
+    try Data("{\"eos".utf8).write(to: URL(fileURLWithPath: generation))
+    assertLoadFails(dir, mentioning: ["generation_config.json", "not a JSON object"])
+    try Data(#"{"eos_token_id": [2, 3]}"#.utf8).write(to: URL(fileURLWithPath: generation))
+    XCTAssertNoThrow(try DecoderModel(path: dir))
+  }
+
   func testUnsupportedRopeScalingIsNamed() throws {
     let dir = try copyOfCheckpoint()
     try editConfig(dir) {

@@ -52,7 +52,7 @@ final class HuggingFaceCheckpoint: TensorSource, Sendable {
     }
     self.located = located
     self.huggingFaceNames = huggingFaceNames
-    endOfSequenceIds = Self.endOfSequenceIds(directory)
+    endOfSequenceIds = try Self.endOfSequenceIds(directory)
   }
 
   /// `model.safetensors.index.json`'s shards (each must exist), else `model.safetensors`.
@@ -77,13 +77,20 @@ final class HuggingFaceCheckpoint: TensorSource, Sendable {
     return names
   }
 
-  private static func endOfSequenceIds(_ directory: String) -> [Int] {
+  /// `eos_token_id` of generation_config.json, else of config.json: one id or a list. A file
+  /// that is there but unreadable, or an id of another type, is an error rather than a silent
+  /// fallback to the other file or to the tokenizer's own end of sequence.
+  private static func endOfSequenceIds(_ directory: String) throws -> [Int] {
     for file in ["generation_config.json", "config.json"] {
-      guard let data = FileManager.default.contents(atPath: directory + "/" + file),
-        let json = (try? ExactJSON.parse([UInt8](data), maxDepth: 64))?.foundation as? [String: Any], let eos = json["eos_token_id"]
-      else { continue }
-      if let id = eos as? Int { return [id] }
-      if let ids = eos as? [Int] { return ids }
+      let path = directory + "/" + file
+      guard let data = FileManager.default.contents(atPath: path) else { continue }
+      guard let json = (try? ExactJSON.parse([UInt8](data), maxDepth: 64))?.foundation as? [String: Any] else {
+        throw ModelError.badCheckpoint(path: path, reason: "not a JSON object")
+      }
+      guard let eos = json["eos_token_id"], !(eos is NSNull) else { continue }
+      if let id = eos as? Int, !(eos is Bool) { return [id] }
+      if let ids = eos as? [Any], !ids.isEmpty, ids.allSatisfy({ $0 is Int && !($0 is Bool) }) { return ids.map { $0 as! Int } }
+      throw ModelError.badCheckpoint(path: path, reason: "eos_token_id is \(eos), neither a token id nor a list of them")
     }
     return []
   }
