@@ -128,6 +128,10 @@ public struct ActivationCapture {
         let p = states[(promptedRows * d)..<((promptedRows + t) * d)]
         base[l] = b
         delta[l] = zip(p, b).map { $0 - $1 }
+        // A file of NaN or infinite rows would only fail later, in every fit that reads it.
+        guard b.allSatisfy(\.isFinite), p.allSatisfy(\.isFinite) else {
+          throw CaptureError.nonFiniteActivation(layer: l, instruction: inputs[i].instruction)
+        }
       }
       examples.append(
         CapturedExample(

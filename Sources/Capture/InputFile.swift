@@ -14,6 +14,7 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable {
   case malformedInput(path: String, problem: InputProblem)
   case layerOutOfRange(Int, layerCount: Int)
   case inputsChanged(path: String, example: Int)
+  case nonFiniteActivation(layer: Int, instruction: String)
 
   public var description: String {
     switch self {
@@ -23,6 +24,9 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable {
     case .malformedInput(let path, let problem): "\(path): \(problem)"
     case .layerOutOfRange(let l, let n): "layer \(l) is outside 0..<\(n)"
     case .inputsChanged(let path, let e): "\(path): example \(e) differs from the one in the file being resumed; use --overwrite"
+    case .nonFiniteActivation(let layer, let instruction):
+      "the model's activations at layer \(layer) are not finite (NaN or infinite) for the instruction "
+        + "\"\(instruction.prefix(60))\"; the model's weights or its configuration are broken"
     }
   }
 }

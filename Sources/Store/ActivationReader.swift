@@ -128,6 +128,10 @@ public final class ActivationReader {
       guard version == ActivationHeader.formatVersion else {
         throw StoreError.notAnActivationFile(path: path, reason: "format_version \(version) is not supported")
       }
+      let position = try root.stringAttribute("prompt_position")
+      guard ["prefix", "system"].contains(position) else {
+        throw StoreError.notAnActivationFile(path: path, reason: "prompt_position is '\(position)', not prefix or system")
+      }
       let layerCount = try root.intScalar("n_layers", in: 1...4096)
       let layers = try root.intAttribute("layers").map { Int($0) }
       guard !layers.isEmpty, layers.allSatisfy({ (0..<layerCount).contains($0) }), Set(layers).count == layers.count else {
@@ -136,7 +140,7 @@ public final class ActivationReader {
       return ActivationHeader(
         modelName: try root.stringAttribute("model_name"), modelSHA256: try root.stringAttribute("model_sha256"),
         layerCount: layerCount, modelDimension: try root.intScalar("d_model", in: 1...(1 << 20)),
-        steeringPrompt: try root.stringAttribute("steering_prompt"), promptPosition: try root.stringAttribute("prompt_position"),
+        steeringPrompt: try root.stringAttribute("steering_prompt"), promptPosition: position,
         chatTemplateID: try root.stringAttribute("chat_template_id"),
         seed: try root.intScalar("seed", in: Int64.min...Int64.max),
         created: try root.stringAttribute("created"), toolVersion: try root.stringAttribute("tool_version"),
@@ -184,6 +188,14 @@ public final class ActivationReader {
     }
     var out = [Float](repeating: 0, count: r.count * header.modelDimension)
     try HDF5.locked { try table("layers/\(layer)/\(kind)").read(r, into: &out, memoryType: psr_h5t_native_float()) }
+    // Capture never writes a non-finite value (it stops first), so one here is damage; read on,
+    // it would turn every fitted parameter into NaN.
+    if let bad = out.firstIndex(where: { !$0.isFinite }) {
+      throw StoreError.notAnActivationFile(
+        path: path,
+        reason: "layers/\(layer)/\(kind) holds \(out[bad]) at row \(r.lowerBound + bad / header.modelDimension), "
+          + "column \(bad % header.modelDimension)")
+    }
     return out
   }
 }

@@ -97,4 +97,22 @@ final class ActivationCaptureTests: TemporaryDirectoryTestCase {
       XCTAssertEqual(problem.line, 2)
     }
   }
+
+  func testNonFiniteActivationsStopTheCaptureWithTheLayerNamed() throws {
+    // The llama fixture with one attention norm weight made infinite: every later state is NaN.
+    let source = try FamilyFixture.load("llama").gguf
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source)))
+    let gguf = try GGUFFile(bytes: bytes)
+    let norm = Array(gguf.tensorData(try gguf.tensor("blk.0.attn_norm.weight")))
+    let at = try XCTUnwrap((0...(bytes.count - norm.count)).first { bytes[$0..<($0 + norm.count)].elementsEqual(norm) })
+    withUnsafeBytes(of: Float.infinity.bitPattern.littleEndian) { bytes.replaceSubrange(at..<(at + 4), with: $0) }
+    let path = directory.appendingPathComponent("broken.gguf").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let model = try DecoderModel(path: path)
+    let capture = try ActivationCapture(
+      model: model, options: CaptureOptions(steeringPrompt: "Be brief.", layers: [1], maxNewTokens: 4))
+    XCTAssertThrowsError(try capture.capture([CaptureInput(instruction: "Hi", output: "Hello there")], indices: [0])) { error in
+      XCTAssertEqual(error as? CaptureError, .nonFiniteActivation(layer: 1, instruction: "Hi"))
+    }
+  }
 }

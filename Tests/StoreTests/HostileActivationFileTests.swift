@@ -7,16 +7,15 @@ import XCTest
 /// Activation files whose root attributes were tampered with: each is a one-line error naming the
 /// attribute, never a crash or a read of garbage.
 final class HostileActivationFileTests: TemporaryDirectoryTestCase {
-  private func makeFile() throws -> String {
+  private func makeFile(position: String = "prefix", delta: [Float] = [Float](repeating: 2, count: 8)) throws -> String {
     let path = directory.appendingPathComponent("a.h5").path
     let header = ActivationHeader(
-      modelName: "test", modelSHA256: "abc", layerCount: 30, modelDimension: 4, steeringPrompt: "P", promptPosition: "prefix",
+      modelName: "test", modelSHA256: "abc", layerCount: 30, modelDimension: 4, steeringPrompt: "P", promptPosition: position,
       chatTemplateID: "chatml", seed: 7, created: "now", toolVersion: "test", layers: [3], storage: "float32")
     let writer = try ActivationWriter.create(path: path, header: header)
     try writer.append(
       CapturedExample(
-        instruction: "i", response: "r", tokens: [1, 2], base: [3: [Float](repeating: 1, count: 8)],
-        delta: [3: [Float](repeating: 2, count: 8)]))
+        instruction: "i", response: "r", tokens: [1, 2], base: [3: [Float](repeating: 1, count: 8)], delta: [3: delta]))
     try writer.close()
     return path
   }
@@ -91,6 +90,28 @@ final class HostileActivationFileTests: TemporaryDirectoryTestCase {
         if values != [9] { XCTAssertTrue("\(error)".contains(name), "\(name) = \(values): \(error)") }
       }
       try FileManager.default.removeItem(atPath: path)
+    }
+  }
+
+  func testNonFiniteActivationsAreNamedWhenRead() throws {
+    for bad in [Float.nan, .infinity, -.infinity] {
+      var delta = [Float](repeating: 2, count: 8)
+      delta[6] = bad
+      let path = try makeFile(delta: delta)
+      let reader = try ActivationReader(path: path)
+      XCTAssertEqual(try reader.base(layer: 3), [Float](repeating: 1, count: 8))
+      XCTAssertThrowsError(try reader.delta(layer: 3)) { error in
+        XCTAssertTrue("\(error)".contains("layers/3/delta holds \(bad) at row 1, column 2"), "\(error)")
+      }
+      try FileManager.default.removeItem(atPath: path)
+    }
+  }
+
+  func testUnknownPromptPositionIsNamed() throws {
+    XCTAssertEqual(try ActivationReader(path: try makeFile(position: "system")).header.promptPosition, "system")
+    try FileManager.default.removeItem(atPath: directory.appendingPathComponent("a.h5").path)
+    XCTAssertThrowsError(try ActivationReader(path: try makeFile(position: "x"))) { error in
+      XCTAssertTrue("\(error)".contains("prompt_position is 'x'"), "\(error)")
     }
   }
 
