@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// Argument checks for `validate()`: each failure is a `ValidationError` naming the flag and
 /// what it needs, raised before any model loads.
@@ -12,6 +13,25 @@ public enum Check {
   public static func within<T: Comparable>(_ value: T?, _ range: ClosedRange<T>, _ flag: String) throws {
     if let value, !range.contains(value) {
       throw ValidationError("\(flag) must be in \(range.lowerBound)...\(range.upperBound), not \(value)")
+    }
+  }
+
+  /// A file to write at the end of a long run: its directory exists and is writable, and the path
+  /// is not a directory, so that a typo fails before the work rather than after it.
+  public static func outputFile(_ path: String?, _ flag: String) throws {
+    guard let path else { return }
+    guard !path.isEmpty else { throw ValidationError("\(flag) is empty") }
+    let fm = FileManager.default
+    var isDirectory: ObjCBool = false
+    if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+      throw ValidationError("\(flag) \(path) is a directory; give a file name")
+    }
+    let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    guard fm.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw ValidationError("\(flag) \(path): the directory \(parent) does not exist")
+    }
+    guard fm.isWritableFile(atPath: parent) else {
+      throw ValidationError("\(flag) \(path): the directory \(parent) is not writable")
     }
   }
 

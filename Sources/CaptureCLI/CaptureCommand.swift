@@ -58,6 +58,7 @@ struct CaptureCommand: ParsableCommand {
   @Flag(help: "Print the final summary as one JSON object.") var json = false
 
   func validate() throws {
+    try Check.outputFile(out, "--out")
     if (promptFile == nil) == (concept == nil) { throw ValidationError("pass --prompt-file FILE or --concept TEXT") }
     if layers == nil && !allLayers { throw ValidationError("pass --layers L,… or --all-layers") }
     if layers != nil && allLayers { throw ValidationError("pass --layers or --all-layers, not both") }

@@ -31,7 +31,7 @@ struct Export: ParsableCommand {
 
   func validate() throws {
     try Check.finite(factor, "--factor")
-    if out?.isEmpty == true { throw ValidationError("--out is empty") }
+    try Check.outputFile(out, "--out")
   }
 
   func run() throws {

@@ -52,7 +52,7 @@ struct Fit: ParsableCommand {
     if variant == .single && objective == .mse && (layers.map { (try? Check.integers($0, "--layers"))?.count ?? 0 } ?? 1) != 1 {
       throw ValidationError("S-PSR fits one layer; use --variant all for several")
     }
-    if out.isEmpty { throw ValidationError("--out is empty") }
+    try Check.outputFile(out, "--out")
   }
 
   private var layerList: [Int] {

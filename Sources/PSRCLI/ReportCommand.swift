@@ -33,7 +33,7 @@ struct ReportCommand: ParsableCommand {
   func validate() throws {
     try Check.within(examples, 0...100_000, "--examples")
     if data.isEmpty { throw ValidationError("--data is empty") }
-    if out.isEmpty { throw ValidationError("--out is empty") }
+    try Check.outputFile(out, "--out")
     for s in steer where s.isEmpty { throw ValidationError("--steer is empty") }
   }
 

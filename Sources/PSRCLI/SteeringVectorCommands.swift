@@ -44,6 +44,7 @@ struct SteeringVectorCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
     func validate() throws {
+      try Check.outputFile(out, "--out")
       try Check.atLeast(layer, 0, "--layer")
       try Check.atLeast(limit, 1, "--limit")
       try Check.finite(factorInit, "--factor-init")

@@ -122,10 +122,20 @@ public struct SteeringFile: Codable, Equatable, Sendable {
   }
 
   /// Writes atomically (temporary name, then rename), pretty-printed for diffing.
+  /// A parameter that is not finite (JSON has no NaN) or a failed write is an error naming the path.
   public func save(_ path: String) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
-    try encoder.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+    let data: Data
+    do { data = try encoder.encode(self) } catch {
+      throw SteeringFileError.unwritable(path: path, reason: "a parameter is not a finite number; nothing was written")
+    }
+    do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch let error as NSError {
+      let reason = (error.userInfo[NSUnderlyingErrorKey] as? NSError).flatMap {
+        $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil
+      }
+      throw SteeringFileError.unwritable(path: path, reason: reason ?? error.localizedDescription)
+    }
   }
 
   /// The intervention this file describes, for `model`, with its global α times `factor`.
@@ -185,12 +195,14 @@ public enum SteeringFileError: Error, CustomStringConvertible {
   case unreadable(path: String, reason: String)
   case malformed(path: String, reason: String)
   case notExportable(String)
+  case unwritable(path: String, reason: String)
 
   public var description: String {
     switch self {
     case .unreadable(let path, let reason): "cannot read steering file \(path): \(reason)"
     case .malformed(let path, let reason): "\(path) is not a valid steering file: \(reason)"
     case .notExportable(let why): "cannot export: \(why)"
+    case .unwritable(let path, let reason): "cannot write steering file \(path): \(reason)"
     }
   }
 }

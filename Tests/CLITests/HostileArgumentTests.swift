@@ -65,6 +65,19 @@ final class HostileArgumentTests: TemporaryDirectoryTestCase {
     try assertRefused("psr", ["generate", "--prompt", "Hi", "--chat-template", "vicuna"], mentioning: "--chat-template")
   }
 
+  func testOutputsThatCannotBeWrittenAreRefusedBeforeTheWork() throws {
+    try FileManager.default.createDirectory(at: directory.appendingPathComponent("adir"), withIntermediateDirectories: true)
+    for out in ["no-such-dir/o.psr", "adir"] {
+      try assertRefused("psr", ["fit", "--data", "d.h5", "--layer", "3", "--out", out], mentioning: "--out \(out)")
+      try assertRefused(
+        "psr", ["sv", "train", "--kind", "fssv", "--layer", "3", "--data", "d", "--out", out], mentioning: "--out \(out)")
+      try assertRefused(
+        "capture", ["--prompt-file", "p", "--inputs", "x", "--layers", "3", "--out", out], mentioning: "--out \(out)")
+      try assertRefused("psr", ["report", "--data", "d.h5", "--out", out], mentioning: "--out \(out)")
+      try assertRefused("psr", ["export", "s.json", "--out", out], mentioning: "--out \(out)")
+    }
+  }
+
   func testRuntimeFailuresAreErrorsNotUsage() throws {
     // Past validation: the file is missing. The message must not be the usage text.
     let (status, stderr) = try run("psr", ["fit", "--data", "missing.h5", "--layer", "3", "--out", "o"])
