@@ -73,6 +73,12 @@ public final class ActivationReader {
         throw StoreError.mismatch(path: path, field: "\(name) width", found: "\(table.width)", expected: "\(header.modelDimension)")
       }
     }
+    for name in ["examples/instruction", "examples/response"] {
+      let table = try self.table(name)
+      guard table.rows >= exampleCount else {
+        throw StoreError.notAnActivationFile(path: path, reason: "\(name) has \(table.rows) rows for \(exampleCount) examples")
+      }
+    }
   }
 
   /// `n_examples` and the token offsets, checked against each other and against what a file of

@@ -115,6 +115,28 @@ final class HostileActivationFileTests: TemporaryDirectoryTestCase {
     }
   }
 
+  func testExampleTablesShorterThanTheExamplesOrMissingAreNamed() throws {
+    for name in ["examples/instruction", "examples/response"] {
+      for remove in [false, true] {
+        let path = try makeFile()
+        let file = H5Fopen(path, psr_h5f_acc_rdwr(), psr_h5p_default())
+        if remove {
+          H5Ldelete(file, name, psr_h5p_default())
+        } else {
+          let dataset = H5Dopen2(file, name, psr_h5p_default())
+          var rows: [hsize_t] = [0]
+          H5Dset_extent(dataset, &rows)
+          H5Dclose(dataset)
+        }
+        H5Fclose(file)
+        XCTAssertThrowsError(try ActivationReader(path: path), "\(name) removed: \(remove)") { error in
+          XCTAssertTrue("\(error)".contains(remove ? "\(name) is missing" : "\(name) has 0 rows for 1 examples"), "\(error)")
+        }
+        try FileManager.default.removeItem(atPath: path)
+      }
+    }
+  }
+
   func testZeroExamplesReadsAsEmpty() throws {
     let path = try makeFile()
     setAttribute(path, "n_examples", [0])
