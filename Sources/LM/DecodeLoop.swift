@@ -146,9 +146,15 @@ public final class DecodeLoop: @unchecked Sendable {
     logits.storage.withUnsafeBufferPointer { lp in
       for (row, var b) in batch.enumerated() {
         let before = b.state.result.ids.count
-        let token = b.state.advance(
-          logits: lp.baseAddress! + row * logits.cols, count: logits.cols, sampling: b.request.sampling,
-          logProbabilities: b.request.logProbabilities, stops: stops, onToken: b.request.onToken)
+        let token: Int?
+        do {
+          token = try b.state.advance(
+            logits: lp.baseAddress! + row * logits.cols, count: logits.cols, sampling: b.request.sampling,
+            logProbabilities: b.request.logProbabilities, stops: stops, onToken: b.request.onToken)
+        } catch {
+          finished.append((b.request, .failure(error)))
+          continue
+        }
         made += b.state.result.ids.count - before
         if let token {
           b.next = b.state.chunk(token)

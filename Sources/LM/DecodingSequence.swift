@@ -18,12 +18,15 @@ struct DecodingSequence {
   }
 
   /// Samples from one row of logits and records the token; returns the token to feed next, or nil
-  /// when the sequence has ended (end of sequence, length, or `onToken` said stop).
+  /// when the sequence has ended (end of sequence, length, or `onToken` said stop). Throws when the
+  /// chosen token's logit is not finite: a NaN or an infinity reaches every logit through the final
+  /// norm, and sampling on would emit arbitrary tokens without a word.
   mutating func advance(
     logits row: UnsafePointer<Float>, count: Int, sampling: SamplingParameters, logProbabilities k: Int, stops: Set<Int>,
     onToken: ((Int) -> Bool)?
-  ) -> Int? {
+  ) throws -> Int? {
     let token = Sampler.sample(row, count: count, parameters: sampling, generator: &generator)
+    guard row[token].isFinite else { throw ModelError.nonFiniteLogits(generated: result.ids.count) }
     if k > 0 {
       result.topLogProbabilities.append(Sampler.topLogProbabilities(row, count: count, k: k))
       result.logProbabilities.append(row[token] - Kernels.logSumExp(row, count: count))

@@ -100,10 +100,10 @@ extension DecoderModel {
       }
       var stillActive: [Int] = []
       var next: [ForwardChunk] = []
-      logits.storage.withUnsafeBufferPointer { lp in
+      try logits.storage.withUnsafeBufferPointer { lp in
         for (row, s) in active.enumerated() {
           let before = sequences[s].result.ids.count
-          let token = sequences[s].advance(
+          let token = try sequences[s].advance(
             logits: lp.baseAddress! + row * logits.cols, count: logits.cols, sampling: options.sampling,
             logProbabilities: options.logProbabilities, stops: stops, onToken: onToken.map { f in { f(s, $0) } })
           made += sequences[s].result.ids.count - before

@@ -12,6 +12,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
   case tokenOutOfRange(Int, vocabularySize: Int)
   case contextOverflow(needed: Int, limit: Int)
   case emptyInput(String)
+  case nonFiniteLogits(generated: Int)
 
   public var description: String {
     switch self {
@@ -28,6 +29,9 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case .unsupportedTokenizer(let why): "unsupported tokenizer: \(why)"
     case .tokenOutOfRange(let id, let n): "token id \(id) is outside the vocabulary (0..<\(n))"
     case .emptyInput(let what): "empty input: \(what)"
+    case .nonFiniteLogits(let n):
+      "the logits for generated token \(n + 1) are not finite (NaN or infinite): the model's states overflowed; "
+        + "if it is steered, lower the factor"
     case .contextOverflow(let needed, let limit): "sequence needs \(needed) positions; the model allows \(limit)"
     }
   }

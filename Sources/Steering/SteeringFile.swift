@@ -111,6 +111,9 @@ public struct SteeringFile: Codable, Equatable, Sendable {
       throw SteeringFileError.malformed(
         path: path, reason: "format_version \(file.formatVersion) is newer than this tool (\(currentVersion))")
     }
+    guard !file.vectors.isEmpty || !file.gates.isEmpty else {
+      throw SteeringFileError.malformed(path: path, reason: "it holds no vector and no gate, so it would steer nothing")
+    }
     let d = file.model.modelDimension
     for v in file.vectors where v.vector.count != d {
       throw SteeringFileError.malformed(path: path, reason: "a vector at layer \(v.layer) has \(v.vector.count) values, the model \(d)")

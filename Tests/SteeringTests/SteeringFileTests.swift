@@ -42,6 +42,28 @@ final class SteeringFileTests: TemporaryDirectoryTestCase {
     XCTAssertThrowsError(try SteeringFile.load(path)) { XCTAssertTrue("\($0)".contains("575 values")) }
   }
 
+  func testAFileThatSteersNothingIsRefused() throws {
+    let model = try Fixtures.model()
+    var f = try sample(model: model)
+    f.vectors = []
+    let path = directory.appendingPathComponent("empty.json").path
+    try f.save(path)
+    XCTAssertThrowsError(try SteeringFile.load(path)) { XCTAssertTrue("\($0)".contains("holds no vector and no gate"), "\($0)") }
+  }
+
+  func testSteeringThatOverflowsStopsGenerationWithAnError() throws {
+    // 4 × 1e38 overflows to ∞ in the residual; the next norm divides ∞ by ∞, and NaN reaches every logit.
+    let model = try Fixtures.model()
+    let d = model.configuration.modelDimension
+    let vector = AdditiveVector(layer: 5, alpha: 4, vector: [Float](repeating: 1e38, count: d), positions: .all)
+    let prompt = model.chatPrompt(user: "Hi")
+    let options = GenerationOptions(maxNewTokens: 3)
+    XCTAssertThrowsError(try model.generate(prompts: [prompt], options: options, intervention: vector)) { error in
+      XCTAssertEqual(error as? ModelError, .nonFiniteLogits(generated: 0))
+    }
+    XCTAssertEqual(try model.generate(prompts: [prompt], options: options).first?.ids.count, 3)
+  }
+
   func testControlVectorExportHoldsAlphaTimesVector() throws {
     let model = try Fixtures.model()
     var f = try SteeringFile(kind: .fssv, for: model)
