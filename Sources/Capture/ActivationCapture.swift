@@ -126,12 +126,14 @@ public struct ActivationCapture {
         let states = recorder.states[l]!
         let b = Array(states[(unpromptedRows * d)..<((unpromptedRows + t) * d)])
         let p = states[(promptedRows * d)..<((promptedRows + t) * d)]
-        base[l] = b
-        delta[l] = zip(p, b).map { $0 - $1 }
-        // A file of NaN or infinite rows would only fail later, in every fit that reads it.
-        guard b.allSatisfy(\.isFinite), p.allSatisfy(\.isFinite) else {
+        let difference = zip(p, b).map { $0 - $1 }
+        // What is written must be finite (a NaN in p reaches the difference; two huge states can
+        // overflow it): such rows would only fail later, in every fit that reads them.
+        guard b.allSatisfy(\.isFinite), difference.allSatisfy(\.isFinite) else {
           throw CaptureError.nonFiniteActivation(layer: l, instruction: inputs[i].instruction)
         }
+        base[l] = b
+        delta[l] = difference
       }
       examples.append(
         CapturedExample(
