@@ -7,6 +7,8 @@
 static inline hid_t psr_h5t_native_float(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t psr_h5t_native_int32(void) { return H5T_NATIVE_INT32; }
 static inline hid_t psr_h5t_native_int64(void) { return H5T_NATIVE_INT64; }
+static inline hid_t psr_h5t_native_uint64(void) { return H5T_NATIVE_UINT64; }
+static inline hid_t psr_h5t_std_u64le(void) { return H5T_STD_U64LE; }
 static inline hid_t psr_h5t_ieee_f16le(void) {
 #ifdef H5T_IEEE_F16LE
   return H5T_IEEE_F16LE;

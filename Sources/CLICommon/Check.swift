@@ -55,9 +55,14 @@ public enum Check {
     }
   }
 
-  /// Comma-separated non-negative integers (layers, ids).
+  /// Comma-separated non-negative integers (layers, ids): each 1–9 ASCII digits, so that no entry
+  /// overflows and `+3` or `٣` (another script's digit) is refused rather than read.
   public static func integers(_ text: String, _ flag: String) throws -> [Int] {
-    try list(text, flag, expecting: "a non-negative integer") { Int($0).flatMap { $0 >= 0 ? $0 : nil } }
+    try list(text, flag, expecting: "a non-negative integer") { entry in
+      let bytes = entry.utf8
+      guard (1...9).contains(bytes.count), bytes.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+      return bytes.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+    }
   }
 
   /// Comma-separated finite numbers (factors).

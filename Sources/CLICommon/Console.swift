@@ -21,8 +21,8 @@ public struct ProgressBar {
   /// toward the rate, so a resumed run does not promise an ETA it cannot keep.
   public func update(_ done: Int, resumed: Int = 0, _ detail: String = "") {
     let width = 30
-    let fraction = total > 0 ? Double(done) / Double(total) : 1
-    let filled = Int(fraction * Double(width))
+    // Clamped: a caller past its total (or a total of 0) must not ask for a negative repeat count.
+    let filled = total > 0 ? min(width, max(0, done) * width / total) : width
     let eta = Self.estimate(elapsed: Date().timeIntervalSince(start), done: done, resumed: resumed, total: total)
     let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
     let line = String(format: "\r%@ [%@] %d/%d %@  eta %@", label, bar, done, total, detail, eta.map(Self.clock) ?? "-:--")
@@ -43,7 +43,9 @@ public struct ProgressBar {
 
   /// `m:ss`, or `h:mm:ss` from an hour on.
   public static func clock(_ seconds: Double) -> String {
-    let s = Int(seconds.rounded())
+    // A rate from a near-zero elapsed time can be ∞ or NaN; Int(_:) of either traps.
+    guard seconds.isFinite, seconds < 1e9 else { return "-:--" }
+    let s = max(0, Int(seconds.rounded()))
     return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
   }
 }

@@ -36,7 +36,7 @@ public struct ActivationCapture {
     return ActivationHeader(
       modelName: f.name, modelSHA256: f.sha256, layerCount: f.layerCount, modelDimension: f.modelDimension,
       steeringPrompt: options.steeringPrompt, promptPosition: options.promptPosition.rawValue,
-      chatTemplateID: model.chatTemplate.identifier, seed: Int(options.seed),
+      chatTemplateID: model.chatTemplate.identifier, seed: options.seed,
       created: ISO8601DateFormatter().string(from: Date()), toolVersion: toolVersion, layers: options.layers)
   }
 

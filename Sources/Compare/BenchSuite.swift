@@ -11,6 +11,8 @@ public struct BenchSuite {
   /// `--shard i/N`: this run takes units whose index is i modulo N.
   public var shard: (index: Int, count: Int) = (0, 1)
   public var resume = false
+  /// Start over in a directory that holds another run (its units/ are removed first).
+  public var force = false
 
   public init(runner: BenchRunner, units: [BenchUnit], outputDirectory: String) {
     self.runner = runner
@@ -42,6 +44,7 @@ public struct BenchSuite {
       let resultPath = dir + "/result.json"
       progress(Progress(done: i, resumed: resumed, total: mine.count, unit: "\(unit.bench) \(unit.id)"))
       if resume && fm.fileExists(atPath: resultPath) {
+        runner.log("resume: \(unit.bench) \(unit.id) is already done in \(dir); skipped")
         resumed += 1
         continue
       }
@@ -63,10 +66,18 @@ public struct BenchSuite {
   /// refuses to add units to a directory started with other settings.
   func recordSettings() throws {
     let path = outputDirectory + "/config.json"
-    if let existing = try Self.settings(of: outputDirectory), existing != runner.config.record {
-      let changed = Set(existing.keys).union(runner.config.record.keys).filter { existing[$0] != runner.config.record[$0] }.sorted()
-      throw CompareError.invalid(
-        "\(outputDirectory) holds a run with other settings (\(changed.joined(separator: ", "))); use another --out or the same options")
+    if let existing = try Self.settings(of: outputDirectory) {
+      if force {
+        // Another run's units would be collected with this one's: they go, the rest of the folder stays.
+        try? FileManager.default.removeItem(atPath: outputDirectory + "/units")
+      } else if existing != runner.config.record {
+        let changed = Set(existing.keys).union(runner.config.record.keys).filter { existing[$0] != runner.config.record[$0] }.sorted()
+        throw CompareError.invalid(
+          "\(outputDirectory) holds a run with other settings (\(changed.joined(separator: ", "))); use another --out, the same options, or --force to start over")
+      } else if !resume {
+        throw CompareError.invalid(
+          "\(outputDirectory) holds a run already; --resume continues it, --force starts it over, or give another --out")
+      }
     }
     try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
     let encoder = JSONEncoder()

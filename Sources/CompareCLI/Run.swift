@@ -63,20 +63,24 @@ struct Run: ParsableCommand {
   var steer: [String] = []
   @Option(help: "Output directory.") var out = "out/compare"
   @Option(help: "Random seed.") var seed: UInt64 = 0
-  @Flag(help: "Skip units that already have results.") var resume = false
+  @Flag(help: "Continue the run in --out: units that already have results are skipped (and named).") var resume = false
+  @Flag(help: "Start over in an --out that holds another run (its units/ are removed).") var force = false
   @Option(help: "Run shard i of N (i/N, 0-based).") var shard = "0/1"
 
-  private var parsedShard: (Int, Int)? {
-    let p = shard.split(separator: "/").compactMap { Int($0) }
-    return p.count == 2 && p[1] > 0 && (0..<p[1]).contains(p[0]) ? (p[0], p[1]) : nil
-  }
+  private var parsedShard: ShardSpec? { ShardSpec(parsing: shard) }
 
   func validate() throws {
-    if parsedShard == nil { throw ValidationError("--shard must be i/N with 0 ≤ i < N") }
+    if parsedShard == nil { throw ValidationError("--shard must be i/N with 0 ≤ i < N ≤ \(ShardSpec.largestCount), not '\(shard)'") }
     if let apsrLayers { _ = try Check.integers(apsrLayers, "--apsr-layers") }
     if let conceptIDs { _ = try Check.integers(conceptIDs, "--concept-ids") }
     if let factors { _ = try Check.numbers(factors, "--factors") }
-    if let traits { _ = try Check.list(traits, "--traits", expecting: "a trait name") { $0.isEmpty ? nil : $0 } }
+    if let traits {
+      // A trait name becomes a file name and a unit folder (units/persona-NAME): any UTF-8 will do
+      // except what would leave that folder or end the path.
+      _ = try Check.list(traits, "--traits", expecting: "a trait name (no '/', NUL or '..')") {
+        $0.isEmpty || $0 == "." || $0 == ".." || $0.utf8.contains(UInt8(ascii: "/")) || $0.utf8.contains(0) ? nil : $0
+      }
+    }
     try Check.within(concepts, 1...100_000, "--concepts")
     try Check.within(trainSamples, 1...1_000_000, "--train-samples")
     try Check.atLeast(layer, 0, "--layer")
@@ -162,8 +166,9 @@ struct Run: ParsableCommand {
     let runner = BenchRunner(model: model, judge: judge, config: config)
     runner.log = { log($0) }
     var suite = BenchSuite(runner: runner, units: units, outputDirectory: out)
-    suite.shard = parsedShard!
+    suite.shard = (parsedShard!.index, parsedShard!.count)
     suite.resume = resume
+    suite.force = force
     let bar = ProgressBar(total: suite.myUnits.count, label: "compare")
     let results = try suite.run { p in bar.update(p.done, resumed: p.resumed, "units  \(p.unit)") }
     bar.finish()

@@ -40,8 +40,10 @@ enum HTTPPost {
           _ = psr_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
           _ = psr_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeRawPointer(urlText))
           _ = psr_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, list)
-          _ = psr_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(timeout * 1000))
-          _ = psr_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(timeout, 30) * 1000))
+          // Clamped to a day before Int(_:), which traps on ∞ or NaN; the option is range-checked too.
+          let seconds = timeout.isFinite ? min(max(timeout, 0.001), 86_400) : 86_400
+          _ = psr_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(seconds * 1000))
+          _ = psr_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(seconds, 30) * 1000))
           // Signals are process-wide; threads must not use them for timeouts.
           _ = psr_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
           _ = psr_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer.baseAddress)

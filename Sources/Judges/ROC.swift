@@ -45,6 +45,8 @@ public enum ROC {
   public static func quantile(_ values: [Double], _ q: Double) -> Double {
     guard !values.isEmpty else { return 0 }
     let s = values.sorted()
-    return s[min(s.count - 1, max(0, Int((q * Double(s.count - 1)).rounded())))]
+    // q outside 0…1 or NaN is clamped rather than trapping in Int(_:).
+    let position = q.isNaN ? 0 : min(max(q, 0), 1) * Double(s.count - 1)
+    return s[Int(position.rounded())]
   }
 }

@@ -5,6 +5,7 @@
 public enum ValidationSplit {
   public static func heldOut(examples n: Int, fraction: Double) -> Int {
     guard n >= 2, fraction > 0 else { return 0 }
-    return min(n - 1, max(1, Int((Double(n) * fraction).rounded())))
+    // Clamped before Int(_:): a fraction of ∞ (or above 1) means "all but one", never a trap.
+    return min(n - 1, max(1, Int((Double(n) * min(fraction, 1)).rounded())))
   }
 }

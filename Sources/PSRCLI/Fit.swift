@@ -85,7 +85,7 @@ struct Fit: ParsableCommand {
       kind: kind, model: fingerprint(reader.header), tokenizer: "as captured", chatTemplate: reader.header.chatTemplateID)
     f.training = [
       "data": .string(data), "steering_prompt": .string(reader.header.steeringPrompt), "objective": .string(objective.rawValue),
-      "variant": .string(variant.rawValue), "seed": .number(Double(seed)),
+      "variant": .string(variant.rawValue), "seed": .string(String(seed)),  // a Double would round seeds above 2⁵³
     ]
     return f
   }

@@ -51,14 +51,12 @@ struct Serve: ParsableCommand {
     for entry in steer { _ = try Self.parseSteer(entry) }
   }
 
-  /// FILE or FILE:FACTOR (the factor after the last colon, when it is a finite number).
+  /// FILE or FILE:FACTOR (grammar in `SteerSpec`).
   static func parseSteer(_ entry: String) throws -> (path: String, factor: Float) {
-    if let colon = entry.lastIndex(of: ":"), let factor = Float(entry[entry.index(after: colon)...]) {
-      guard factor.isFinite else { throw ValidationError("--steer \(entry): the factor must be finite") }
-      return (String(entry[..<colon]), factor)
-    }
-    guard !entry.isEmpty else { throw ValidationError("--steer is empty") }
-    return (entry, 1)
+    do {
+      let spec = try SteerSpec(parsing: entry)
+      return (spec.path, spec.factor)
+    } catch { throw ValidationError(error.description) }
   }
 
   /// A steering file's name in requests: its file name without `.json` or `.gguf`.

@@ -85,7 +85,7 @@ struct SteeringVectorCommand: ParsableCommand {
           "factor_init": .number(Double(o.factorInit)), "factor_lr": .number(Double(o.factorLearningRate)),
           "vector_init": .number(Double(o.vectorInit)), "vector_lr": .number(Double(o.vectorLearningRate)),
           "batch_size": .number(Double(o.batchSize)), "clip": .number(Double(o.vectorGradientClip)),
-          "seed": .number(Double(o.seed)), "objective": .string("lang"),
+          "seed": .string(String(o.seed)), "objective": .string("lang"),
         ]
         if let conceptID { f.training["concept_id"] = .number(Double(conceptID)) }
         return f

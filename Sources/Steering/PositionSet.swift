@@ -39,26 +39,40 @@ public enum PositionSet: Equatable, Sendable, Codable, CustomStringConvertible {
     }
   }
 
-  /// Parses `all`, `response`, or `pN`, `sN`, `pN+sM`.
+  /// The largest count a prompt selection may name: far beyond any context, and small enough
+  /// that `prefix + suffix` cannot overflow.
+  public static let largestCount = 1_000_000
+
+  /// Parses `all`, `response`, or `pN`, `sN`, `pN+sM` (either order), exactly: each part is `p` or
+  /// `s` and 1–7 ASCII digits, each at most once, no empty part (`p2+` is refused), and not both
+  /// zero. `description` prints the canonical form, which parses to the same value.
   public init(parsing text: String) throws {
     switch text {
     case "all": self = .all
     case "response": self = .response
     default:
-      var p = 0
-      var s = 0
-      for part in text.split(separator: "+") {
-        guard let kind = part.first, let n = Int(part.dropFirst()), n >= 0 else {
+      var p: Int?
+      var s: Int?
+      for part in text.utf8.split(separator: UInt8(ascii: "+"), omittingEmptySubsequences: false) {
+        guard let kind = part.first, (kind == UInt8(ascii: "p") || kind == UInt8(ascii: "s")) else {
           throw SteeringError.invalidPositions(text)
         }
-        switch kind {
-        case "p": p = n
-        case "s": s = n
-        default: throw SteeringError.invalidPositions(text)
+        let digits = part.dropFirst()
+        guard (1...7).contains(digits.count), digits.allSatisfy({ (0x30...0x39).contains($0) }) else {
+          throw SteeringError.invalidPositions(text)
+        }
+        let n = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        guard n <= Self.largestCount else { throw SteeringError.invalidPositions(text) }
+        if kind == UInt8(ascii: "p") {
+          guard p == nil else { throw SteeringError.invalidPositions(text) }
+          p = n
+        } else {
+          guard s == nil else { throw SteeringError.invalidPositions(text) }
+          s = n
         }
       }
-      guard p + s > 0 else { throw SteeringError.invalidPositions(text) }
-      self = .prompt(prefix: p, suffix: s)
+      guard (p ?? 0) + (s ?? 0) > 0 else { throw SteeringError.invalidPositions(text) }
+      self = .prompt(prefix: p ?? 0, suffix: s ?? 0)
     }
   }
 

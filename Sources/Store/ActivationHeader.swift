@@ -11,7 +11,8 @@ public struct ActivationHeader: Equatable, Sendable, Codable {
   /// `system` or `prefix`.
   public var promptPosition: String
   public var chatTemplateID: String
-  public var seed: Int
+  /// The capture's random seed, any UInt64 (written as an unsigned 64-bit attribute).
+  public var seed: UInt64
   public var created: String
   public var toolVersion: String
   /// The layers stored under /layers, ascending.
@@ -21,7 +22,7 @@ public struct ActivationHeader: Equatable, Sendable, Codable {
 
   public init(
     modelName: String, modelSHA256: String, layerCount: Int, modelDimension: Int, steeringPrompt: String,
-    promptPosition: String, chatTemplateID: String, seed: Int, created: String, toolVersion: String, layers: [Int],
+    promptPosition: String, chatTemplateID: String, seed: UInt64, created: String, toolVersion: String, layers: [Int],
     storage: String = "float32"
   ) {
     self.modelName = modelName

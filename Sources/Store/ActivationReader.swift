@@ -148,7 +148,7 @@ public final class ActivationReader {
         layerCount: layerCount, modelDimension: try root.intScalar("d_model", in: 1...(1 << 20)),
         steeringPrompt: try root.stringAttribute("steering_prompt"), promptPosition: position,
         chatTemplateID: try root.stringAttribute("chat_template_id"),
-        seed: try root.intScalar("seed", in: Int64.min...Int64.max),
+        seed: try root.seedAttribute("seed"),
         created: try root.stringAttribute("created"), toolVersion: try root.stringAttribute("tool_version"),
         layers: layers, storage: try root.stringAttribute("storage"))
     }

@@ -56,7 +56,7 @@ public final class ActivationWriter {
       try root.writeAttribute("steering_prompt", header.steeringPrompt)
       try root.writeAttribute("prompt_position", header.promptPosition)
       try root.writeAttribute("chat_template_id", header.chatTemplateID)
-      try root.writeAttribute("seed", [Int64(header.seed)])
+      try root.writeAttribute("seed", unsigned: header.seed)
       try root.writeAttribute("created", header.created)
       try root.writeAttribute("tool_version", header.toolVersion)
       try root.writeAttribute("layers", header.layers.map(Int64.init), array: true)

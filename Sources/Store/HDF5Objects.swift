@@ -44,6 +44,45 @@ struct H5Node {
     try HDF5.check(H5Awrite(attr, psr_h5t_native_int64(), values), "writing attribute \(name)", path: path)
   }
 
+  /// Writes one unsigned 64-bit scalar (seeds: every UInt64 is a seed, so none may pass through Int64).
+  func writeAttribute(_ name: String, unsigned value: UInt64) throws {
+    let space = H5Screate(H5S_SCALAR)
+    defer { H5Sclose(space) }
+    if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
+    let attr = try HDF5.check(
+      H5Acreate2(id, name, psr_h5t_std_u64le(), space, psr_h5p_default(), psr_h5p_default()), "creating attribute \(name)", path: path)
+    defer { H5Aclose(attr) }
+    var v = value
+    try HDF5.check(H5Awrite(attr, psr_h5t_native_uint64(), &v), "writing attribute \(name)", path: path)
+  }
+
+  /// A seed: one integer attribute read as the UInt64 it was written from. Files before the seed
+  /// became unsigned stored it as a signed 64-bit value; its bit pattern is the same seed.
+  func seedAttribute(_ name: String) throws -> UInt64 {
+    guard H5Aexists(id, name) > 0 else { throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is missing") }
+    let attr = try HDF5.check(H5Aopen(id, name, psr_h5p_default()), "opening attribute \(name)", path: path)
+    defer { H5Aclose(attr) }
+    let fileType = H5Aget_type(attr)
+    defer { H5Tclose(fileType) }
+    guard H5Tget_class(fileType) == H5T_INTEGER else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is not an integer")
+    }
+    let space = H5Aget_space(attr)
+    let count = H5Sget_simple_extent_npoints(space)
+    H5Sclose(space)
+    guard count == 1 else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) holds \(max(count, 0)) values, expected 1")
+    }
+    if H5Tget_sign(fileType) == H5T_SGN_NONE {
+      var v: UInt64 = 0
+      try HDF5.check(H5Aread(attr, psr_h5t_native_uint64(), &v), "reading attribute \(name)", path: path)
+      return v
+    }
+    var v: Int64 = 0
+    try HDF5.check(H5Aread(attr, psr_h5t_native_int64(), &v), "reading attribute \(name)", path: path)
+    return UInt64(bitPattern: v)
+  }
+
   func stringAttribute(_ name: String) throws -> String {
     guard H5Aexists(id, name) > 0 else { throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is missing") }
     let attr = try HDF5.check(H5Aopen(id, name, psr_h5p_default()), "opening attribute \(name)", path: path)
