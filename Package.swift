@@ -66,13 +66,15 @@ let package = Package(
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "CHDF5", "TestSupport"]),
     .testTarget(
-      name: "CLITests", dependencies: ["CaptureCLI", "CLICommon", "CompareCLI", "LM", "PSRCLI", "Steering", "Store", "TestSupport"]),
+      name: "CLITests", dependencies: ["CaptureCLI", "CLICommon", "Compare", "CompareCLI", "LM", "PSRCLI", "Steering", "Store", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CompareTests", dependencies: ["Compare", "Judges", "Embedding", "LM", "Store", "TestSupport"]),
     .testTarget(name: "JudgesTests", dependencies: ["Judges", "Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Compare", "Steering", "Store", "LM", "TestSupport"]),
     .testTarget(name: "PSRTests", dependencies: ["PSR", "Capture", "Steering", "Store", "LM", "TestSupport"]),
+    .testTarget(
+      name: "PropertyTests", dependencies: ["CLICommon", "Capture", "Compare", "LM", "Steering", "Store", "TestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

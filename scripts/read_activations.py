@@ -6,8 +6,11 @@ Needs h5py and numpy (pip install h5py).
 """
 import sys
 
-import h5py
-import numpy as np
+try:
+    import h5py
+    import numpy as np
+except ImportError as e:
+    sys.exit(f"read_activations.py needs h5py and numpy ({e.name} is missing): python3 -m pip install h5py numpy")
 
 with h5py.File(sys.argv[1], "r") as f:
     print({k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()})

@@ -23,11 +23,11 @@ struct CaptureCommand: ParsableCommand {
       and keeps the complete examples. --resume continues an interrupted run with the same options.
 
       Examples:
-        capture --prompt-file pirate.txt --inputs questions.txt --layers 10,15 --out run.h5
-        capture --prompt-file P.txt --inputs X.jsonl --all-layers --float16 --gzip 4 --out all.h5
-        capture --prompt-file P.txt --inputs X.jsonl --layers 15 --out run.h5 --resume
+        capture --prompt-file examples/pirate.txt --inputs examples/questions.txt --layers 10,15 --out run.h5
+        capture --prompt-file examples/pirate.txt --inputs examples/questions.txt --all-layers --float16 --gzip 4 --out all.h5
+        capture --prompt-file examples/pirate.txt --inputs examples/questions.txt --layers 10,15 --out run.h5 --resume
         capture --prompt-file experiments/data/persona/evil_extract.json \
-            --inputs experiments/data/persona/evil_extract.json --layers 15 --out evil.h5
+            --inputs experiments/data/persona/evil_extract.json --layers 15 --out persona.h5
       """)
 
   @OptionGroup var modelOptions: ModelOptions

@@ -1,4 +1,5 @@
 import Foundation
+import LM
 
 /// Mean judge scores over a set of responses. AxBench fields or persona fields are set.
 public struct ScoreSummary: Codable, Equatable, Sendable {
@@ -183,7 +184,7 @@ public struct BenchResults: Codable, Equatable, Sendable {
   public static func load(_ path: String) throws -> BenchResults {
     guard let data = FileManager.default.contents(atPath: path) else { throw CompareError.unreadable(path) }
     do { return try JSONDecoder().decode(BenchResults.self, from: data) } catch {
-      throw CompareError.malformed(path: path, reason: "\(error)")
+      throw CompareError.malformed(path: path, reason: describeDecodingFailure(error))
     }
   }
 }

@@ -10,6 +10,10 @@ import Store
 public struct GenerationRecord: Codable, Sendable {
   public var bench: String
   public var unit: String
+  /// What `compare judge` needs to score the line again: the AxBench concept, or the persona trait's
+  /// name (its file is looked up in --trait-dir).
+  public var concept: String? = nil
+  public var trait: String? = nil
   public var method: String
   public var factor: Float
   public var split: String
@@ -28,7 +32,7 @@ public struct GenerationRecord: Codable, Sendable {
   public var stream: Int?
 
   enum CodingKeys: String, CodingKey {
-    case bench, unit, method, factor, split, instruction, response, seed, stream
+    case bench, unit, concept, trait, method, factor, split, instruction, response, seed, stream
     case conceptScore = "concept_score"
     case
       instructScore = "instruct_score"
@@ -69,7 +73,7 @@ public final class BenchRunner {
   /// Runs `unit`, keeping its capture and each fitted method's steering file (`NAME.json`) in
   /// `directory`.
   public func run(_ unit: BenchUnit, directory: String) throws -> (UnitResult, [GenerationRecord], [MethodTiming]) {
-    let seed = config.seed ^ stableHash("\(unit.bench)-\(unit.id)")
+    let seed = unit.seed(runSeed: config.seed)
     let methods = config.steeringMethods
     let start = Date()
     let fit = UnitFit(
@@ -215,7 +219,7 @@ public final class BenchRunner {
         for (i, s) in slice.enumerated() {
           records.append(
             GenerationRecord(
-              bench: unit.bench, unit: unit.id, method: method.name, factor: f, split: i < select ? "select" : "test",
+              bench: unit.bench, unit: unit.id, concept: unit.name, method: method.name, factor: f, split: i < select ? "select" : "test",
               instruction: instructions[i], response: texts[fi * n + i], conceptScore: s.concept, instructScore: s.instruct,
               fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed), stream: i))
         }
@@ -232,7 +236,7 @@ public final class BenchRunner {
         for (i, s) in slice.enumerated() {
           records.append(
             GenerationRecord(
-              bench: unit.bench, unit: unit.id, method: method.name, factor: f, split: "eval", instruction: instructions[i],
+              bench: unit.bench, unit: unit.id, trait: unit.id, method: method.name, factor: f, split: "eval", instruction: instructions[i],
               response: texts[fi * n + i], traitScore: s.trait, coherence: s.coherence, seed: String(seed), stream: i))
         }
       }

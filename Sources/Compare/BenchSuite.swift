@@ -89,7 +89,7 @@ public struct BenchSuite {
   public static func settings(of directory: String) throws -> [String: String]? {
     guard let data = FileManager.default.contents(atPath: directory + "/config.json") else { return nil }
     do { return try JSONDecoder().decode([String: String].self, from: data) } catch {
-      throw CompareError.malformed(path: directory + "/config.json", reason: "\(error)")
+      throw CompareError.malformed(path: directory + "/config.json", reason: describeDecodingFailure(error))
     }
   }
 
@@ -106,7 +106,7 @@ public struct BenchSuite {
         let dir = unitsDir + "/" + name
         guard let data = fm.contents(atPath: dir + "/result.json") else { continue }
         do { units[name] = try JSONDecoder().decode(UnitResult.self, from: data) } catch {
-          throw CompareError.malformed(path: dir + "/result.json", reason: "\(error)")
+          throw CompareError.malformed(path: dir + "/result.json", reason: describeDecodingFailure(error))
         }
         generations[name] = fm.contents(atPath: dir + "/generations.jsonl") ?? Data()
         timings[name] =

@@ -19,6 +19,23 @@ public struct BenchUnit: Sendable {
   public var evalInstructions: [String]
   public var target: Target
 
+  public init(
+    bench: String, id: String, name: String, steeringPrompt: String, trainInstructions: [String], evalInstructions: [String],
+    target: Target
+  ) {
+    self.bench = bench
+    self.id = id
+    self.name = name
+    self.steeringPrompt = steeringPrompt
+    self.trainInstructions = trainInstructions
+    self.evalInstructions = evalInstructions
+    self.target = target
+  }
+
+  /// The unit's own seed: the run's seed XOR a stable hash of "bench-id". Any UInt64 may come out
+  /// (half of them are 2⁶³ or more), so it travels as UInt64 everywhere it is used or written.
+  public func seed(runSeed: UInt64) -> UInt64 { runSeed ^ stableHash("\(bench)-\(id)") }
+
   /// AxBench units: training instructions from the concept10 pool, eval instructions drawn
   /// from AlpacaEval with a generator seeded by the concept id.
   public static func axbench(

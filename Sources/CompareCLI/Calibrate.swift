@@ -15,7 +15,7 @@ struct Calibrate: ParsableCommand {
       answers under pos vs neg prompts. Writes a versioned calibration file to commit with the project.
 
       Example:
-        compare calibrate --out judges/calibration.json
+        compare calibrate --out calibration.json   # judges/calibration.json is the one shipped
       """)
 
   @OptionGroup var modelOptions: ModelOptions

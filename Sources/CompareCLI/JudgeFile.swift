@@ -14,9 +14,9 @@ struct JudgeFile: ParsableCommand {
       instruct_score, fluency_score and harmonic added, or trait_score and coherence.
 
       Examples:
-        compare judge --input generations.jsonl --output scored.jsonl
-        compare judge --input persona.jsonl --trait-dir experiments/data/persona
-        compare judge --input g.jsonl --judge openai --judge-url http://127.0.0.1:8080/v1 --judge-model gpt-4o-mini
+        compare judge --input examples/generations.jsonl --output scored.jsonl
+        compare judge --input out/small/generations.jsonl --output out/small/rescored.jsonl
+        compare judge --input examples/generations.jsonl --judge openai --judge-url http://127.0.0.1:8080/v1 --judge-model gpt-4o-mini
       """)
 
   @OptionGroup var modelOptions: ModelOptions
@@ -27,13 +27,16 @@ struct JudgeFile: ParsableCommand {
     "experiments/data/persona"
 
   func run() throws {
-    guard let text = try? String(contentsOfFile: input, encoding: .utf8) else { throw CLIError("cannot read \(input) as UTF-8 text") }
+    let text = try readText(input, "--input")
     var lines: [[String: Any]] = []
     for (i, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
       guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
         o["instruction"] is String || o["question"] is String, o["response"] is String || o["answer"] is String,
         o["concept"] is String || o["trait"] is String
-      else { throw CLIError("\(input):\(i + 1): needs instruction, response and concept (or trait)") }
+      else {
+        throw CLIError(
+          "\(input):\(i + 1): needs instruction, response and concept (or trait); compare's generations.jsonl carries them from 2026-12 on")
+      }
       lines.append(o)
     }
     guard !lines.isEmpty else { throw CLIError("\(input) holds no line to judge") }

@@ -10,7 +10,7 @@ struct JudgeOptions: ParsableArguments {
   @Option(help: "embedded (offline, default) or openai (an OpenAI-compatible chat-completions server).") var judge = JudgeKind.embedded
   @Option(help: "Calibration of the embedded judge.") var calibration = "judges/calibration.json"
   @Option(help: "Directory with the sentence encoder's model.safetensors and tokenizer.json.") var encoder = "models/all-minilm-l6-v2"
-  @Option(help: "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.") var judgeURL: String?
+  @Option(name: .customLong("judge-url"), help: "Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.") var judgeURL: String?
   @Option(help: "Model name sent to the server.") var judgeModel: String?
   @Option(help: "Environment variable holding the API key.") var judgeKeyEnv = "OPENAI_API_KEY"
   @Option(help: "Requests in flight at once.") var judgeConcurrency = 4

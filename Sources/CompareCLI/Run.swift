@@ -30,7 +30,9 @@ struct Run: ParsableCommand {
         compare --bench axbench --concept-ids 3,17 --methods prompt,psr,none --out out/two
         compare --bench axbench --budget paper --methods prompt,psr,apsr,prosv,fssv,diffmean,none --out out/apsr
         compare --bench axbench --budget paper --concepts 500 --shard 3/50 --out out/c500
-        compare --bench persona --methods prompt,psr,none --steer happy=happy.cvec.gguf --out out/cvec
+        compare --bench axbench --methods prompt,none --shard 0/2 --out out/shard-0
+        compare --bench axbench --methods prompt,none --shard 1/2 --out out/shard-1
+        compare --bench persona --methods prompt,psr,none --steer evil-cvec=examples/evil.cvec.gguf --out out/cvec
       """)
 
   @OptionGroup var modelOptions: ModelOptions
@@ -47,7 +49,8 @@ struct Run: ParsableCommand {
   @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile =
     "experiments/data/axbench/concept500_2b_l20.jsonl"
   @Option(help: "Use the first N concepts (default: 2 small, 10 paper).") var concepts: Int?
-  @Option(help: "Use these concept ids, comma-separated.") var conceptIDs: String?
+  // Named explicitly: ArgumentParser would derive --concept-i-ds from `conceptIDs`.
+  @Option(name: .customLong("concept-ids"), help: "Use these concept ids, comma-separated.") var conceptIDs: String?
   @Option(help: "AxBench training-instruction pool.") var instructionPool = "experiments/data/axbench/concept10_2b_l20_train.jsonl"
   @Option(help: "AlpacaEval instructions for evaluation.") var alpaca = "experiments/data/alpaca_eval/instructions.jsonl"
   @Option(help: "Persona traits: names under --persona-dir, comma-separated (default: 1 small, all 5 paper).") var traits: String?
@@ -223,8 +226,8 @@ struct Merge: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Combine the units of sharded runs into one results.json, generations.jsonl, report.md, report.html and plot.",
     discussion: """
-      Example (after `compare … --shard i/4 --out out/shard-i` for i = 0…3):
-        compare merge out/shard-0 out/shard-1 out/shard-2 out/shard-3 --out out/all
+      Example (after `compare … --shard i/2 --out out/shard-i` for i = 0, 1, as in compare's examples):
+        compare merge out/shard-0 out/shard-1 --out out/all
       """)
 
   @Argument(help: "Run directories.") var directories: [String]

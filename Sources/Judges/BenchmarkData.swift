@@ -84,8 +84,11 @@ public enum BenchmarkData {
       let pairs = o["instruction"] as? [[String: String]], let questions = o["questions"] as? [String],
       let evalPrompt = o["eval_prompt"] as? String
     else { throw JudgeError.data("\(path) is not a persona trait file (instruction, questions, eval_prompt)") }
+    // NAME_extract.json / NAME_eval.json: the name is all before the suffix, so a trait named
+    // very_kind stays very_kind (splitting at the first '_' made it "very").
     let file = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-    let name = file.split(separator: "_").first.map(String.init) ?? file
+    let suffix = ["_extract", "_eval"].first { file.hasSuffix($0) && file.count > $0.count }
+    let name = suffix.map { String(file.dropLast($0.count)) } ?? file
     return PersonaTrait(
       description: TraitDescription(
         name: name, pairs: pairs.compactMap { p in p["pos"].flatMap { pos in p["neg"].map { (pos, $0) } } }, evalPrompt: evalPrompt),

@@ -1,4 +1,5 @@
 import Foundation
+import LM
 
 /// The thresholds and maps of the embedded judge, fitted by `compare calibrate` and committed
 /// with the project (judges/calibration.json).
@@ -96,7 +97,7 @@ public struct JudgeCalibration: Codable, Equatable, Sendable {
     guard let data = FileManager.default.contents(atPath: path) else { throw JudgeError.calibration(path: path, reason: "cannot read it") }
     let c: JudgeCalibration
     do { c = try JSONDecoder().decode(JudgeCalibration.self, from: data) } catch {
-      throw JudgeError.calibration(path: path, reason: "\(error)")
+      throw JudgeError.calibration(path: path, reason: describeDecodingFailure(error))
     }
     guard c.format == format, c.formatVersion <= currentVersion else {
       throw JudgeError.calibration(path: path, reason: "format \(c.format) v\(c.formatVersion) is not \(format) v\(currentVersion)")

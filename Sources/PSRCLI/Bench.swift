@@ -40,11 +40,16 @@ struct Bench: ParsableCommand {
       throw CLIError("\(flag) \(tokens) does not fit the model's context of \(context) tokens")
     }
     var results: [(key: String, value: Double)] = []
+    // Each figure is printed as soon as it is measured (on standard error with --json, so that
+    // standard output stays one JSON object): a full bench takes minutes.
+    let started = Date()
     func record(_ key: String, _ value: Double) {
       results.append((key, value))
-      if !json { print(key.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %10.1f", value)) }
+      let line = key.padding(toLength: 20, withPad: " ", startingAt: 0) + String(format: " %10.1f", value)
+      if json { log("bench: \(line)   (\(Int(Date().timeIntervalSince(started))) s)") } else { print(line) }
       fflush(nil)
     }
+    log("bench: \(runs) run(s) per figure; figures: \((only ?? BenchFigure.allCases).map(\.rawValue).joined(separator: ", "))")
     let vocabulary = model.configuration.vocabularySize
     var generator = SeededGenerator(seed: 1)
     let low = min(100, vocabulary / 2)

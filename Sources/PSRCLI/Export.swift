@@ -19,7 +19,7 @@ struct Export: ParsableCommand {
 
       Examples:
         psr export --format gguf evil.diffmean.json
-        psr export --format safetensors pirate.psr.json --out pirate.psr.safetensors
+        psr export --format safetensors pirate.psr --out pirate.psr.safetensors
         python scripts/apply_steering_torch.py --model HF_DIR --steering pirate.psr.safetensors --prompt "Hi"
       """)
 

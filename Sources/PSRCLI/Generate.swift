@@ -13,9 +13,9 @@ struct Generate: ParsableCommand {
         psr generate --prompt "Hi" --temperature 0.8 --seed 7 --max-tokens 64
         psr generate --raw --prompt "<|im_start|>user\\nHi<|im_end|>\\n<|im_start|>assistant\\n" --json --logprobs 5
         psr generate --prompt "Describe a city." --steer rental.prosv.json --factor 1.5
-        psr generate --prompt "Describe a city." --steer happy.cvec.gguf --factor 2   # llama.cpp --control-vector-scaled happy.cvec.gguf 2
-        psr generate --prompt "Describe a city." --steer-vector v.json --steer-layer 15 --steer-alpha 4
-        psr generate --prompt "Describe rain." --steer out/small/units/axbench-3/prosv.json --factor 2 \\
+        psr generate --prompt "Describe a city." --steer examples/evil.cvec.gguf --factor 2   # llama.cpp --control-vector-scaled evil.cvec.gguf 2
+        psr generate --prompt "Describe a city." --steer-vector examples/evil-direction.json --steer-layer 15 --steer-alpha 4
+        psr generate --prompt "Describe rain." --steer out/small/units/axbench-0/prosv.json --factor 2 \\
           --temperature 1 --seed 1234 --stream 1 --max-tokens 32   # replays a compare generation (generations.jsonl)
       """)
 

@@ -8,7 +8,8 @@ struct PSR: ParsableCommand {
     abstract: "Steer a language model: generate, tokenize and benchmark with activation interventions.",
     discussion: """
       The model defaults to models/SmolLM2-135M-Instruct.Q4_1.gguf (fetched by scripts/setup.sh);
-      set PSR_MODEL or pass --model to use another GGUF file.
+      set PSR_MODEL or pass --model to use another: a GGUF file, or a Hugging Face model directory
+      (config.json and safetensors) of the llama, qwen2, qwen3 or gemma2 families.
       """,
     subcommands: [
       Generate.self, Tokenize.self, SteeringVectorCommand.self, Fit.self, TuneAlpha.self, Inspect.self, Export.self, ReportCommand.self,

@@ -21,7 +21,7 @@ struct ReportCommand: ParsableCommand {
 
       Examples:
         psr report --data evil.h5 --steer evil.psr --out evil.html
-        psr report --data capture.h5 --steer s.psr --steer s.prosv.json --steer happy.cvec.gguf --examples 100 --out r.html
+        psr report --data run.h5 --steer pirate.psr --steer rental.prosv.json --steer examples/evil.cvec.gguf --examples 100 --out r.html
       """)
 
   @OptionGroup var modelOptions: ModelOptions

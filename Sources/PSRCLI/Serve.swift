@@ -26,9 +26,9 @@ struct Serve: ParsableCommand {
 
       Examples:
         psr serve --port 8080
-        psr serve --steer pirate.psr.json:1.5 --steer-dir steering/
-        curl -s localhost:8080/v1/chat/completions -d '{"messages": [{"role": "user", "content": "Hi"}], "steering": [{"name": "pirate.psr", "factor": 2}]}'
-        compare judge --input g.jsonl --judge openai --judge-url http://127.0.0.1:8080/v1 --judge-model smollm2
+        psr serve --steer evil.psr:1.5 --steer-dir experiments/prosv
+        curl -s localhost:8080/v1/chat/completions -d '{"messages": [{"role": "user", "content": "Hi"}], "steering": [{"name": "rental.prosv", "factor": 2}]}'
+        compare judge --input examples/generations.jsonl --judge openai --judge-url http://127.0.0.1:8080/v1 --judge-model smollm2
       """)
 
   @OptionGroup var modelOptions: ModelOptions

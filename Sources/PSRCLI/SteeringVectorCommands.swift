@@ -22,7 +22,7 @@ struct SteeringVectorCommand: ParsableCommand {
         Examples:
           psr sv train --kind prosv --layer 10 --data experiments/data/axbench/concept10_2b_l20_train.jsonl \\
               --concept-id 0 --out rental.prosv.json
-          psr sv train --kind fssv --layer 15 --data pairs.jsonl --epochs 4 --out v.json
+          psr sv train --kind fssv --layer 15 --data experiments/data/axbench/concept10_2b_l20_train.jsonl --concept-id 1 --epochs 4 --out v.json
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -30,13 +30,13 @@ struct SteeringVectorCommand: ParsableCommand {
     @Option(help: "Layer (0-based block output) to steer.") var layer: Int
     @Option(help: "Positions: all, response, pN, sN or pN+sM (default: p2+s2 for prosv, all for fssv).") var positions: PositionSet?
     @Option(help: "JSON Lines with instruction and output; lines labelled other than positive are skipped.") var data: String
-    @Option(help: "Keep only lines with this concept_id (AxBench files).") var conceptID: Int?
+    @Option(name: .customLong("concept-id"), help: "Keep only lines with this concept_id (AxBench files).") var conceptID: Int?
     @Option(help: "Use at most this many examples.") var limit: Int?
     @Option(help: "Output steering file.") var out: String
     @Option(help: "Factor init β (α₀ = β·√d).") var factorInit: Float?
-    @Option(help: "Learning rate of α.") var factorLR: Float?
+    @Option(name: .customLong("factor-lr"), help: "Learning rate of α.") var factorLR: Float?
     @Option(help: "Vector init λ (v₀ ~ U(±λ/√d)).") var vectorInit: Float?
-    @Option(help: "Learning rate of v.") var vectorLR: Float?
+    @Option(name: .customLong("vector-lr"), help: "Learning rate of v.") var vectorLR: Float?
     @Option(help: "Epochs.") var epochs: Int?
     @Option(help: "Examples per optimiser step.") var batchSize: Int?
     @Option(help: "Gradient-norm clip on v.") var clip: Float?
@@ -92,15 +92,17 @@ struct SteeringVectorCommand: ParsableCommand {
       }
       log("training \(kind.rawValue) at layer \(layer), positions \(o.positions), on \(sequences.count) examples, \(o.epochs) epochs")
       var lastEpochLoss: [Float] = []
+      let started = Date()
       do {
         _ = try trainer.train(
           sequences,
           progress: { p in
             lastEpochLoss.append(p.loss)
+            let eta = ProgressBar.estimate(elapsed: Date().timeIntervalSince(started), done: p.step, resumed: 0, total: p.totalSteps)
             log(
               String(
-                format: "epoch %d  step %d/%d  loss %.4f  alpha %.2f  %.0f tok/s", p.epoch, p.step, p.totalSteps, p.loss, p.alpha,
-                p.tokensPerSecond))
+                format: "epoch %d  step %d/%d  loss %.4f  alpha %.2f  %.0f tok/s  eta %@", p.epoch, p.step, p.totalSteps, p.loss, p.alpha,
+                p.tokensPerSecond, eta.map(ProgressBar.clock) ?? "-:--"))
           }, checkpoint: { v, epoch in try file(v, epochs: epoch).save(out) })
       } catch let TrainingError.nonFinite(epoch, step, _) {
         throw CLIError("training diverged (NaN/inf) at epoch \(epoch), step \(step); \(out) holds the last completed epoch")
@@ -113,7 +115,7 @@ struct SteeringVectorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "eval",
       abstract: "Mean response NLL of (instruction, output) pairs, unsteered and steered by a file.",
-      discussion: "Example:\n  psr sv eval --steer rental.prosv.json --data heldout.jsonl --json")
+      discussion: "Example:\n  psr sv eval --steer rental.prosv.json --data examples/heldout.jsonl --json")
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Steering file or llama.cpp/repeng control vector (GGUF).") var steer: String
@@ -188,8 +190,8 @@ struct SteeringVectorCommand: ParsableCommand {
         not have, is an error. (Every command that takes --steer also reads the GGUF directly.)
 
         Example:
-          psr sv import happy.gguf --out happy.json
-          psr generate --prompt "Hi" --steer happy.json --factor 2
+          psr sv import examples/evil.cvec.gguf --out evil.cvec.json
+          psr generate --prompt "Hi" --steer evil.cvec.json --factor 2
         """)
 
     @OptionGroup var modelOptions: ModelOptions

@@ -13,7 +13,7 @@ struct Tokenize: ParsableCommand {
       Examples:
         psr tokenize "Hello world"
         psr tokenize --special "<|im_start|>user"
-        psr tokenize --model path/to/hf-model --no-bos "Hello world"
+        psr tokenize --model models/SmolLM2-135M-Instruct.Q4_1.gguf --no-bos "Hello world"   # or a Hugging Face model directory
       """)
 
   @OptionGroup var modelOptions: ModelOptions

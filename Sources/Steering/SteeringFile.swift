@@ -102,7 +102,7 @@ public struct SteeringFile: Codable, Equatable, Sendable {
   public static func decode(_ data: Data, path: String) throws -> SteeringFile {
     let file: SteeringFile
     do { file = try JSONDecoder().decode(SteeringFile.self, from: data) } catch {
-      throw SteeringFileError.malformed(path: path, reason: "\(error)")
+      throw SteeringFileError.malformed(path: path, reason: describeDecodingFailure(error))
     }
     guard file.format == format else {
       throw SteeringFileError.malformed(path: path, reason: "format is '\(file.format)', not '\(format)'")
@@ -187,7 +187,8 @@ public enum JSONScalar: Codable, Equatable, Sendable, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case .number(let d): "\(d)"
+    // Counts and seeds print as integers (12, not 12.0); other numbers as Swift prints them.
+    case .number(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : "\(d)"
     case .string(let s): s
     case .bool(let b): "\(b)"
     }

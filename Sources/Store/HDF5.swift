@@ -67,6 +67,16 @@ enum HDF5 {
 }
 
 /// Why an activation file could not be written or read.
+extension HDF5 {
+  /// HDF5's variable-length strings end at the first NUL byte, so a text holding one would come
+  /// back cut short without a word: refused instead, naming where it was going.
+  static func checkStorable(_ text: String, what: String) throws {
+    if text.utf8.contains(0) {
+      throw StoreError.invalidExample("the text for \(what) holds a NUL character, which an HDF5 string cannot store")
+    }
+  }
+}
+
 public enum StoreError: Error, CustomStringConvertible, Equatable {
   case hdf5(path: String, operation: String)
   case notAnActivationFile(path: String, reason: String)

@@ -7,6 +7,7 @@ struct H5Node {
   let path: String
 
   func writeAttribute(_ name: String, _ value: String) throws {
+    try HDF5.checkStorable(value, what: "attribute \(name)")
     let type = HDF5.stringType()
     defer { H5Tclose(type) }
     let space = H5Screate(H5S_SCALAR)
@@ -259,6 +260,7 @@ struct H5Table {
   }
 
   func appendStrings(_ strings: [String]) throws {
+    for s in strings { try HDF5.checkStorable(s, what: name) }
     let type = HDF5.stringType()
     defer { H5Tclose(type) }
     let copies = strings.map { strdup($0) }
