@@ -58,7 +58,8 @@ SHORTEN = [
     (r"--samples 3\b", "--samples 1", "one sample per persona question"),
     (r"^((?:\S*/)?psr bench)(?![^|&;]*--only)", r"\1 --only prefill,decode --prefill-tokens 64 --decode-tokens 16",
      "the full bench takes minutes; two figures show it prints as it measures"),
-    (r"(--steer [^ ]+ --data [^ ]+)$", r"\1 --examples 8", "tune-alpha on 8 examples"),
+    (r"(psr tune-alpha (?![^|&;]*--examples)[^|&;]*)$", r"\1 --examples 16", "(gives tune-alpha an --examples for the next rule)"),
+    (r"(psr tune-alpha [^|&;]*)--examples \d+", r"\1--examples 4", "tune-alpha on 4 held-out examples"),
 ]
 
 
@@ -75,12 +76,18 @@ def readme_commands(path):
         elif re.match(r"```(sh|bash|shell)\s*$", line.strip()):
             skip_next, pending = pending, None
             i += 1
-            block = []
+            start = i
             while i < len(lines) and not lines[i].strip().startswith("```"):
-                block.append(lines[i])
                 i += 1
-            for cmd in join_continuations(block):
-                out.append((cmd, skip_next, f"{os.path.basename(path)}:{i}"))
+            # Each command is named by the line it starts on (1-based), so a failure points at it.
+            j = start
+            while j < i:
+                first = j
+                while j < i - 1 and lines[j].rstrip().endswith("\\"):
+                    j += 1
+                for cmd in join_continuations(lines[first:j + 1]):
+                    out.append((cmd, skip_next, f"{os.path.basename(path)}:{first + 1}"))
+                j += 1
             skip_next = None
         elif line.strip():
             pending = pending if line.strip().startswith("<!--") else None
@@ -200,6 +207,9 @@ def main():
             print(f"doctest: would run  {source}: {run}")
             continue
         print(f"doctest: run   {source}: {cmd}", flush=True)
+        shortened = [reason for pattern, _, reason in SHORTEN if re.search(pattern, cmd)]
+        if shortened:
+            print(f"               shortened: {'; '.join(shortened)}", flush=True)
         start = time.time()
         env = dict(os.environ)
         env.pop("PSR_MODEL", None)

@@ -198,30 +198,38 @@ def main():
             sys.exit(f"refusing to soak a server that is not on loopback: {host}")
         soak = Soak(host, int(port), args.max_tokens, args.deadline)
 
-        warm_rng = random.Random(args.seed)
-        for _ in range(args.warmup):
-            soak.one(warm_rng)
+        def clients(stop_at, limit, seed_offset):
+            """Runs --clients threads until stop_at or `limit` requests; returns the threads."""
+            sent = [0]
+            sent_lock = threading.Lock()
+
+            def client(k):
+                rng = random.Random(args.seed * 1000 + seed_offset + k + 1)
+                while time.time() < stop_at and server.poll() is None:
+                    with sent_lock:
+                        if sent[0] >= limit:
+                            return
+                        sent[0] += 1
+                    soak.one(rng)
+
+            threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(args.clients)]
+            for t in threads:
+                t.start()
+            return threads
+
+        # Warm-up at the soak's own concurrency, so that the baseline RSS already holds the batch
+        # buffers and caches that concurrent requests need.
+        for t in clients(time.time() + args.deadline * 4, args.warmup, 10_000):
+            t.join()
+        time.sleep(1)
         rss_start = rss_mb(server.pid)
         samples = [(0.0, round(rss_start, 1))]
+        warm = {"requests": sum(soak.counts.values()), "errors": list(soak.errors)}
         soak.counts, soak.errors, soak.latencies = {}, [], []
 
         stop_at = time.time() + args.minutes * 60
-        sent = [0]
-        sent_lock = threading.Lock()
-
-        def client(k):
-            rng = random.Random(args.seed * 1000 + k + 1)
-            while time.time() < stop_at and server.poll() is None:
-                with sent_lock:
-                    if sent[0] >= args.max_requests:
-                        return
-                    sent[0] += 1
-                soak.one(rng)
-
-        threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(args.clients)]
         started = time.time()
-        for t in threads:
-            t.start()
+        threads = clients(stop_at, args.max_requests, 0)
         next_sample = started + args.sample_seconds
         while any(t.is_alive() for t in threads):
             time.sleep(0.5)
@@ -242,6 +250,7 @@ def main():
             "commit": subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
             "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown"),
             "minutes": round(wall / 60, 2), "clients": args.clients, "max_tokens": args.max_tokens,
+            "warmup_requests": warm["requests"], "warmup_errors": len(warm["errors"]),
             "requests": sum(soak.counts.values()), "by_kind": soak.counts, "errors": len(soak.errors),
             "p50_s": round(percentile(soak.latencies, 0.5) or 0, 3), "p99_s": round(percentile(soak.latencies, 0.99) or 0, 3),
             "rss_mb_after_warmup": round(rss_start, 1), "rss_mb_end": round(rss_end, 1), "rss_growth": round(growth, 4),
@@ -253,8 +262,10 @@ def main():
         if args.out:
             with open(args.out, "a") as f:
                 f.write(json.dumps(record) + "\n")
-        if soak.errors:
-            failures.append(f"{len(soak.errors)} requests failed")
+        if soak.errors or warm["errors"]:
+            failures.append(f"{len(soak.errors) + len(warm['errors'])} requests failed")
+            for e in warm["errors"][:5]:
+                print("error (warm-up):", e, file=sys.stderr)
         if not alive:
             failures.append("the server died")
         if growth > args.rss_growth:

@@ -7,12 +7,26 @@ public enum BenchReport {
   /// A 95% half-width, or "–" where one unit gives no interval.
   static func ci(_ halfWidth: Double, units: Int, _ digits: Int = 3) -> String { units < 2 ? "–" : f(halfWidth, digits) }
 
+  /// A warning for a run below the paper protocol's sizes (the small budget, say): its intervals are
+  /// as wide as the scores, so an order of methods it shows is noise. nil for a paper-sized run.
+  public static func smokeTestNote(_ results: BenchResults) -> String? {
+    let paper = BenchConfig.paper
+    let c = results.config
+    let instructions = c["eval_instructions"].flatMap { Int($0) } ?? paper.evalInstructions
+    let tokens = c["eval_tokens"].flatMap { Int($0) } ?? paper.evalTokens
+    let questions = c["persona_eval_questions"].flatMap { Int($0) } ?? paper.personaEvalQuestions
+    guard instructions < paper.evalInstructions || tokens < paper.evalTokens || questions < paper.personaEvalQuestions else { return nil }
+    return
+      "Smoke test, not a measurement: this run used \(instructions) evaluation instructions (\(questions) persona questions) of \(tokens) tokens per unit over \(results.units.count) units, fewer than the paper protocol (\(paper.evalInstructions), \(paper.personaEvalQuestions), \(paper.evalTokens)). Its 95% intervals are about as wide as the scores, so the order of the methods below (none above prompt, say) is noise. Run --budget paper to measure."
+  }
+
   /// `timings` are the units' method timings, keyed by bench, so that each bench's table
   /// shows its own speeds.
   public static func markdown(_ results: BenchResults, timings: [String: [MethodTiming]]) -> String {
     var out =
       "# Steering benchmark\n\nSettings: "
       + results.config.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ") + "\n"
+    if let note = smokeTestNote(results) { out += "\n> **\(note)**\n" }
     /// Generation tokens/s (wall, including judging), mean decode overhead and mean training
     /// seconds per unit, of one method on one bench.
     func rate(_ m: String, _ bench: String) -> (String, String, String) {

@@ -15,6 +15,7 @@ public enum BenchReportPage {
   ) throws -> String {
     var body = "<h1>Steering benchmark</h1>\n<p class=\"meta\">Settings: "
     body += results.config.sorted { $0.key < $1.key }.map { HTML.escape("\($0.key)=\($0.value)") }.joined(separator: ", ") + "</p>\n"
+    if let note = BenchReport.smokeTestNote(results) { body += "<p class=\"warning\" id=\"smoke-test\"><strong>\(HTML.escape(note))</strong></p>\n" }
     body += summaryTables(results)
     body += unitsTable(results)
     body += tradeoff(results)

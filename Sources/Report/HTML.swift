@@ -56,7 +56,7 @@ enum HTML {
     h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; }
     table { border-collapse: collapse; margin: 8px 0; } th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
     th { background: #f4f4f4; } td.l, th.l { text-align: left; }
-    .meta { color: #555; } .controls { position: sticky; top: 0; background: #fff; padding: 6px 0; z-index: 2; }
+    .meta { color: #555; } .warning { background: #fff4d6; border-left: 4px solid #d99a00; padding: 6px 10px; } .controls { position: sticky; top: 0; background: #fff; padding: 6px 0; z-index: 2; }
     .ex { margin: 10px 0 16px; } .ins { font-weight: 600; margin-bottom: 4px; }
     .toks { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 13px; line-height: 1.9; }
     .t { border-radius: 2px; cursor: pointer; } .t:hover { outline: 1px solid #333; }

@@ -19,6 +19,17 @@ final class BenchReportTests: TemporaryDirectoryTestCase {
     return line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
   }
 
+  /// A run below the paper protocol says it is a smoke test, in report.md; a paper-sized one does not.
+  func testSmallRunsAreCalledSmokeTests() {
+    let unit = UnitResult(bench: "axbench", unitID: "0", name: "c", methods: [])
+    let small = BenchResults(config: BenchConfig.small.record, units: [unit])
+    let paper = BenchResults(config: BenchConfig.paper.record, units: [unit])
+    XCTAssertTrue(BenchReport.smokeTestNote(small)?.hasPrefix("Smoke test, not a measurement") ?? false)
+    XCTAssertTrue(BenchReport.markdown(small, timings: [:]).contains("Smoke test, not a measurement"))
+    XCTAssertNil(BenchReport.smokeTestNote(paper))
+    XCTAssertFalse(BenchReport.markdown(paper, timings: [:]).contains("Smoke test"))
+  }
+
   /// Each bench's table shows its own units' speeds, and training time per unit, not a sum.
   func testSpeedsAreTakenPerBenchAndTrainingTimePerUnit() throws {
     let concept = ScoreSummary(n: 5, conceptScore: 1, instructScore: 1, fluencyScore: 1, harmonic: 1)

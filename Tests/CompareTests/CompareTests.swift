@@ -132,9 +132,17 @@ final class CompareTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(merged.units.count, 3)
     XCTAssertEqual(Set(merged.summary.map(\.method)), ["prompt", "none"])
     // Rerunning with the same seed reproduces results.json, and --resume skips finished units.
+    // Without --resume (or --force) the finished run is not started over.
+    XCTAssertThrowsError(try BenchSuite(runner: runner, units: units, outputDirectory: whole).run()) {
+      XCTAssertTrue("\($0)".contains("--resume continues it"), "\($0)")
+    }
     var again = BenchSuite(runner: runner, units: units, outputDirectory: whole)
     again.resume = true
+    let said = LogLines()
+    runner.log = { said.append($0) }
     XCTAssertEqual(try again.run(), unsharded)
+    runner.log = { _ in }
+    XCTAssertEqual(said.lines.filter { $0.hasPrefix("resume: ") && $0.hasSuffix("skipped") }.count, 3, "\(said.lines)")
     for file in ["results.json", "generations.jsonl", "report.md", "tradeoff.svg", "config.json"] {
       XCTAssertTrue(FileManager.default.fileExists(atPath: whole + "/" + file), file)
     }
@@ -173,4 +181,12 @@ final class CompareTests: TemporaryDirectoryTestCase {
     let capture = try ActivationReader(path: directory.appendingPathComponent("capture.h5").path)
     XCTAssertEqual(capture.header.layers, [12, 14, 15])
   }
+}
+
+/// Log lines a runner printed, for tests that check what a run said.
+final class LogLines: @unchecked Sendable {
+  private let lock = NSLock()
+  private var stored: [String] = []
+  var lines: [String] { lock.withLock { stored } }
+  func append(_ line: String) { lock.withLock { stored.append(line) } }
 }
