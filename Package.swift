@@ -36,6 +36,7 @@ let package = Package(
     .target(
       name: "Compare", dependencies: ["Capture", "Judges", "LM", "PSR", "Steering", "Store"], swiftSettings: optimize),
     .target(name: "Capture", dependencies: ["LM", "Store"], swiftSettings: optimize),
+    .target(name: "IFEval", resources: [.copy("Resources/langdetect")], swiftSettings: optimize),
     .target(name: "PSR", dependencies: ["LM", "Steering", "Store", "Tensor"], swiftSettings: optimize),
     .target(name: "Report", dependencies: ["Compare", "LM", "Steering", "Store"], swiftSettings: optimize),
     .target(
@@ -56,7 +57,7 @@ let package = Package(
     .executableTarget(
       name: "CompareCLI",
       dependencies: [
-        "CLICommon", "Capture", "Compare", "Embedding", "Judges", "LM", "PSR", "Report", "Steering", "Store",
+        "CLICommon", "Capture", "Compare", "Embedding", "IFEval", "Judges", "LM", "PSR", "Report", "Steering", "Store",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       swiftSettings: frontEnd),
@@ -73,6 +74,7 @@ let package = Package(
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Compare", "Steering", "Store", "LM", "TestSupport"]),
     .testTarget(name: "PSRTests", dependencies: ["PSR", "Capture", "Steering", "Store", "LM", "TestSupport"]),
+    .testTarget(name: "IFEvalTests", dependencies: ["IFEval", "TestSupport"]),
     .testTarget(
       name: "PropertyTests", dependencies: ["CLICommon", "Capture", "Compare", "LM", "Steering", "Store", "TestSupport"]),
   ],

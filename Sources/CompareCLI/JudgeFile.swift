@@ -1,32 +1,61 @@
 import ArgumentParser
 import CLICommon
 import Foundation
+import IFEval
 import Judges
 import LM
 
 struct JudgeFile: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "judge",
-    abstract: "Score anyone's generations: concept, instruction relevance and fluency (0–2), or trait and coherence (0–100).",
+    abstract: "Score anyone's generations: concept, instruction relevance and fluency (0–2), trait and coherence (0–100), or IFEval's checkers.",
     discussion: """
-      Each input line is a JSON object with instruction and response, plus concept (AxBench scores) or trait
+      --bench ifeval scores answers to IFEval with Google's checkers (all 25 instructions, strict and loose),
+      from IFEval's own two files: --input-data (lines {key, prompt, instruction_id_list, kwargs}) and
+      --responses (lines {prompt, response}, matched to the input data by prompt). It writes
+      DIR/eval_results_strict.jsonl and DIR/eval_results_loose.jsonl as evaluation_main does and prints
+      prompt- and instruction-level accuracy. docs/IFEVAL.md says where it differs from the reference.
+
+      Otherwise each input line is a JSON object with instruction and response, plus concept (AxBench scores) or trait
       (a persona trait name, or a path to its trait file). The same lines are written with concept_score,
       instruct_score, fluency_score and harmonic added, or trait_score and coherence.
 
       Examples:
         compare judge --input examples/generations.jsonl --output scored.jsonl
         compare judge --input out/small/generations.jsonl --output out/small/rescored.jsonl
+        compare judge --bench ifeval --input-data examples/ifeval_input.jsonl --responses examples/ifeval_responses.jsonl --out ifeval-scores
         compare judge --input examples/generations.jsonl --judge openai --judge-url http://127.0.0.1:8080/v1 --judge-model gpt-4o-mini
       """)
 
   @OptionGroup var modelOptions: ModelOptions
   @OptionGroup var judgeOptions: JudgeOptions
-  @Option(help: "JSON Lines to score.") var input: String
+  @Option(help: "ifeval: score IFEval answers with its checkers (needs --input-data, --responses, --out). Without it, lines are AxBench or persona by their fields.")
+  var bench: JudgedBench?
+  @Option(help: "JSON Lines to score (AxBench or persona lines).") var input: String?
   @Option(help: "Output file (default: standard output).") var output: String?
+  @Option(name: .customLong("input-data"), help: "IFEval's input data: {key, prompt, instruction_id_list, kwargs} per line.") var inputData: String?
+  @Option(help: "IFEval responses: {prompt, response} per line.") var responses: String?
+  @Option(help: "Directory for eval_results_strict.jsonl and eval_results_loose.jsonl (--bench ifeval).") var out: String?
   @Option(help: "Directory of persona trait files ({trait}_eval.json) for lines with a trait name.") var traitDir =
     "experiments/data/persona"
 
+  func validate() throws {
+    if bench == .ifeval {
+      guard inputData != nil, responses != nil, out != nil else {
+        throw ValidationError("--bench ifeval needs --input-data, --responses and --out")
+      }
+      guard input == nil, output == nil else { throw ValidationError("--bench ifeval reads --input-data and --responses, not --input, and writes --out, not --output") }
+    } else {
+      guard input != nil else { throw ValidationError("give --input (AxBench or persona lines), or --bench ifeval with --input-data and --responses") }
+      guard inputData == nil, responses == nil, out == nil else {
+        throw ValidationError("--input-data, --responses and --out belong to --bench ifeval")
+      }
+    }
+  }
+
   func run() throws {
+    if bench == .ifeval { return try judgeIFEval() }
+    let input = input ?? ""
     let text = try readText(input, "--input")
     var lines: [[String: Any]] = []
     for (i, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -78,4 +107,26 @@ struct JudgeFile: ParsableCommand {
     if let output { try out.write(toFile: output, atomically: true, encoding: .utf8) } else { print(out, terminator: "") }
     log("judged \(lines.count) responses (peak RSS \(peakResidentMegabytes()) MB)")
   }
+
+  /// `--bench ifeval`: no model and no judge, only the checkers.
+  private func judgeIFEval() throws {
+    guard let inputData, let responses, let out else { return }
+    let inputText = try readText(inputData, "--input-data"), responseText = try readText(responses, "--responses")
+    let judgement: IFEvalJudgement
+    do {
+      judgement = try IFEvalJudgement(
+        inputData: Data(inputText.utf8), inputFile: inputData, responses: Data(responseText.utf8), responsesFile: responses,
+        language: try LanguageDetector.bundled())
+    } catch let e as IFEvalError {
+      throw CLIError(e.description)
+    }
+    try judgement.write(to: out)
+    print(judgement.summary)
+    log("wrote \(out)/eval_results_strict.jsonl and eval_results_loose.jsonl (\(judgement.strict.count) responses)")
+  }
+}
+
+/// `compare judge --bench`: the benches whose answers are judged from their own files.
+enum JudgedBench: String, CaseIterable, ExpressibleByArgument {
+  case ifeval
 }
