@@ -34,7 +34,7 @@ let package = Package(
     .target(name: "Embedding", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Judges", dependencies: ["CCurl", "Embedding", "LM"], swiftSettings: optimize),
     .target(
-      name: "Compare", dependencies: ["Capture", "Judges", "LM", "PSR", "Steering", "Store"], swiftSettings: optimize),
+      name: "Compare", dependencies: ["Capture", "IFEval", "Judges", "LM", "PSR", "Steering", "Store"], swiftSettings: optimize),
     .target(name: "Capture", dependencies: ["LM", "Store"], swiftSettings: optimize),
     .target(name: "IFEval", resources: [.copy("Resources/langdetect")], swiftSettings: optimize),
     .target(name: "PSR", dependencies: ["LM", "Steering", "Store", "Tensor"], swiftSettings: optimize),
@@ -69,7 +69,7 @@ let package = Package(
     .testTarget(
       name: "CLITests", dependencies: ["CaptureCLI", "CLICommon", "Compare", "CompareCLI", "LM", "PSRCLI", "Steering", "Store", "TestSupport"]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
-    .testTarget(name: "CompareTests", dependencies: ["Compare", "Judges", "Embedding", "LM", "Store", "TestSupport"]),
+    .testTarget(name: "CompareTests", dependencies: ["Compare", "IFEval", "Judges", "Embedding", "LM", "Store", "TestSupport"]),
     .testTarget(name: "JudgesTests", dependencies: ["Judges", "Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Compare", "Steering", "Store", "LM", "TestSupport"]),

@@ -290,6 +290,16 @@ for iid in ids:
         inputs.append({"key": key, "prompt": prompt, "instruction_id_list": [i for i, _ in entries], "kwargs": [k for _, k in entries]})
         responses.append({"prompt": prompt, "response": text})
 
+# IFEval's own description of each instruction (build_description's return), which the benchmark
+# appends to base queries: InstructionPhrasing must write the same text.
+descriptions = []
+for inp in inputs:
+    texts = []
+    for iid, kw in zip(inp["instruction_id_list"], inp["kwargs"]):
+        inst = instructions_registry.INSTRUCTION_DICT[iid](iid)
+        texts.append(inst.build_description(**{k: v for k, v in kw.items() if v}))
+    descriptions.append({"instruction_id_list": inp["instruction_id_list"], "kwargs": inp["kwargs"], "descriptions": texts})
+
 strict, loose, language = [], [], []
 for inp, resp in zip(inputs, responses):
     ex = utils.InputExample(key=inp["key"], instruction_id_list=inp["instruction_id_list"], prompt=inp["prompt"], kwargs=inp["kwargs"])
@@ -306,6 +316,7 @@ for inp, resp in zip(inputs, responses):
 files = {
     "input_data.jsonl": inputs, "input_response_data.jsonl": responses,
     "eval_results_strict.jsonl": strict, "eval_results_loose.jsonl": loose, "language.jsonl": language,
+    "descriptions.jsonl": descriptions,
 }
 os.makedirs(args.out, exist_ok=True)
 with tarfile.open(os.path.join(args.out, "reference.tar.gz"), "w:gz") as tar:

@@ -6,6 +6,8 @@ public enum PromptPosition: String, Sendable, CaseIterable, Codable {
   case system
   /// P prefixes the user turn, AxBench style: "{P}\n\nQuestion: {x}".
   case prefix
+  /// P follows the user turn after a space, as IFEval appends its instructions: "{x} {P}".
+  case suffix
 }
 
 /// Options of a capture run.
@@ -64,6 +66,7 @@ extension DecoderModel {
       switch position {
       case .system: chatPrompt(user: instruction, system: steeringPrompt)
       case .prefix: chatPrompt(user: "\(steeringPrompt)\n\nQuestion: \(instruction)")
+      case .suffix: chatPrompt(user: "\(instruction) \(steeringPrompt)")
       }
     return PromptPair(prompted: prompted, unprompted: unprompted)
   }

@@ -43,7 +43,7 @@ struct CaptureCommand: ParsableCommand {
   @Option(help: "Layers to record, comma-separated (0-based block outputs).") var layers: String?
   @Flag(help: "Record every layer.") var allLayers = false
   @Option(help: "Output HDF5 file.") var out: String
-  @Option(help: "Where P goes: system or prefix.") var promptPosition = PromptPosition.prefix
+  @Option(help: "Where P goes: system (the system message), prefix (\"{P}\\n\\nQuestion: {x}\", AxBench) or suffix (\"{x} {P}\", as IFEval appends instructions).") var promptPosition = PromptPosition.prefix
   @Option(help: "Responses sampled per instruction (when the input has no output).") var samples = 1
   @Option(help: "Response tokens at most.") var maxNewTokens = 128
   @Option(help: "Sampling temperature for responses.") var temperature: Float = 1

@@ -13,6 +13,9 @@ public struct BenchConfig: Sendable, Equatable {
   public var temperature: Float = 1
   public var steeringVectorEpochs: Int
   public var personaEvalQuestions: Int
+  /// IFEval: prompts per instruction id (half choose the factor, half test it); the format subset
+  /// has 5 to 19 per id.
+  public var ifevalPrompts = 4
   public var bisectionSteps: Int
   public var methods: [String]
   public var seed: UInt64 = 0
@@ -50,7 +53,7 @@ public struct BenchConfig: Sendable, Equatable {
   public static let paper = BenchConfig(
     trainSamples: 72, trainTokens: 128, evalInstructions: 10, evalTokens: 128,
     factors: [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0], steeringVectorEpochs: 12,
-    personaEvalQuestions: 20, bisectionSteps: 6, methods: defaultMethods)
+    personaEvalQuestions: 20, ifevalPrompts: 1000, bisectionSteps: 6, methods: defaultMethods)
 
   public var selectCount: Int { evalInstructions / 2 }
 
@@ -61,7 +64,7 @@ public struct BenchConfig: Sendable, Equatable {
       "eval_instructions": "\(evalInstructions)", "eval_tokens": "\(evalTokens)",
       "factors": factors.map { "\($0)" }.joined(separator: ","), "temperature": "\(temperature)",
       "sv_epochs": "\(steeringVectorEpochs)", "persona_eval_questions": "\(personaEvalQuestions)",
-      "bisection_steps": "\(bisectionSteps)", "methods": methods.joined(separator: ","), "seed": "\(seed)",
+      "bisection_steps": "\(bisectionSteps)", "ifeval_prompts": "\(ifevalPrompts)", "methods": methods.joined(separator: ","), "seed": "\(seed)",
     ].merging(steeringFiles.map { ("steer_\($0.key)", $0.value) }) { a, _ in a }.merging(
       methods.contains("apsr")
         ? ["apsr_layers": apsrLayers.map(String.init).joined(separator: ","), "apsr_epochs": "\(apsrEpochs)"] : [:]

@@ -12,12 +12,26 @@ public enum BenchReport {
   public static func smokeTestNote(_ results: BenchResults) -> String? {
     let paper = BenchConfig.paper
     let c = results.config
-    let instructions = c["eval_instructions"].flatMap { Int($0) } ?? paper.evalInstructions
+    let benches = Set(results.units.map(\.bench))
     let tokens = c["eval_tokens"].flatMap { Int($0) } ?? paper.evalTokens
-    let questions = c["persona_eval_questions"].flatMap { Int($0) } ?? paper.personaEvalQuestions
-    guard instructions < paper.evalInstructions || tokens < paper.evalTokens || questions < paper.personaEvalQuestions else { return nil }
+    // Per bench present: (what, this run's count, the paper protocol's count).
+    var sizes: [(String, Int, Int)] = []
+    if benches.contains("axbench") {
+      sizes.append(("AxBench instructions", c["eval_instructions"].flatMap { Int($0) } ?? paper.evalInstructions, paper.evalInstructions))
+    }
+    if benches.contains("persona") {
+      sizes.append(
+        ("persona questions", c["persona_eval_questions"].flatMap { Int($0) } ?? paper.personaEvalQuestions, paper.personaEvalQuestions))
+    }
+    if benches.contains("ifeval") {
+      // The paper protocol uses every prompt of an instruction (5 to 19).
+      sizes.append(("IFEval prompts", c["ifeval_prompts"].flatMap { Int($0) } ?? paper.ifevalPrompts, 5))
+    }
+    guard tokens < paper.evalTokens || sizes.contains(where: { $0.1 < $0.2 }) else { return nil }
+    let used = sizes.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
+    let protocolSizes = sizes.map { "\($0.2)" }.joined(separator: ", ")
     return
-      "Smoke test, not a measurement: this run used \(instructions) evaluation instructions (\(questions) persona questions) of \(tokens) tokens per unit over \(results.units.count) units, fewer than the paper protocol (\(paper.evalInstructions), \(paper.personaEvalQuestions), \(paper.evalTokens)). Its 95% intervals are about as wide as the scores, so the order of the methods below (none above prompt, say) is noise. Run --budget paper to measure."
+      "Smoke test, not a measurement: this run used \(used) per unit, answered in \(tokens) tokens, over \(results.units.count) units, fewer than the paper protocol (\(protocolSizes); \(paper.evalTokens) tokens). Its 95% intervals are about as wide as the scores, so the order of the methods below (none above prompt, say) is noise. Run --budget paper to measure."
   }
 
   /// `timings` are the units' method timings, keyed by bench, so that each bench's table
@@ -76,7 +90,8 @@ public enum BenchReport {
         "\nSteered methods' factor is bisected against prompting's coherence (TA@Cp): the largest factor tried that keeps at least prompting's coherence, else the one closest to it.\n"
       out += pairedTable(results, bench: "persona", score: \.traitScore, name: "trait score", digits: 1)
     }
-    out += "\nThe trade-off of concept score against fluency across factors is plotted in tradeoff.svg.\n"
+    out += ifevalSection(results, rate: rate)
+    if !axbench.isEmpty { out += "\nThe trade-off of concept score against fluency across factors is plotted in tradeoff.svg.\n" }
     return out
   }
 
@@ -157,5 +172,39 @@ public enum BenchReport {
         "<rect x=\"\(w - right + 15)\" y=\"\(top + Double(i) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/><text x=\"\(w - right + 32)\" y=\"\(top + Double(i) * 20 + 10)\">\(method)</text>\n"
     }
     return svg + "</svg>\n"
+  }
+
+  /// IFEval: accuracy (strict, loose) and coherence per method, each steered method with the
+  /// instruction kept in the prompt (`+prompt`), accuracy at the trained factor, the pairs against
+  /// prompting, and a row per instruction.
+  static func ifevalSection(_ results: BenchResults, rate: (String, String) -> (String, String, String)) -> String {
+    let rows = results.summary.filter { $0.bench == "ifeval" }
+    guard !rows.isEmpty else { return "" }
+    let units = results.units.filter { $0.bench == "ifeval" }
+    var out =
+      "\n## IFEval (% of answers following the instruction, by IFEval's checkers; coherence 0–100; mean ± 95% CI over instructions)\n\n"
+    out +=
+      "| method | instructions | strict | loose | coherence | strict at factor 1 | gen tok/s (wall, incl. judging) | train s / instruction |\n|---|---|---|---|---|---|---|---|\n"
+    for r in rows.sorted(by: { ($0.ifStrict ?? 0) > ($1.ifStrict ?? 0) }) {
+      let scores = units.compactMap { u in u.methods.first { $0.method == r.method } }
+      let ci = { (k: KeyPath<ScoreSummary, Double?>) in
+        let values = scores.compactMap { $0.score[keyPath: k] }
+        return Self.ci(Statistics.ci95(values), units: values.count, 1)
+      }
+      let atOne = scores.compactMap { $0.atUnitFactor?.ifStrict }
+      let (tps, _, train) = rate(r.method.replacingOccurrences(of: "+prompt", with: ""), "ifeval")
+      out += "| \(r.method) | \(r.nUnits) | \(f(r.ifStrict, 1)) ± \(ci(\.ifStrict)) | \(f(r.ifLoose, 1)) ± \(ci(\.ifLoose)) | "
+      out += "\(f(r.coherence, 1)) ± \(ci(\.coherence)) | \(atOne.isEmpty ? "–" : f(atOne.reduce(0, +) / Double(atOne.count), 1)) | \(tps) | \(train) |\n"
+    }
+    out +=
+      "\nSteered rows answer the query without its instruction (steering instead of the prompt); `+prompt` rows answer the prompt with its instruction while steered (steering with the prompt); `prompt` answers the prompt unsteered. A steered method's factor is the one with the best strict accuracy on the selection prompts among those at least as coherent as prompting, scored on the test prompts; \"strict at factor 1\" is the test accuracy at the fitted or trained strength.\n"
+    out += pairedTable(results, bench: "ifeval", score: \.ifStrict, name: "strict accuracy", digits: 1)
+    let methods = rows.map(\.method).sorted()
+    out += "\nPer instruction (strict accuracy on the test prompts, %):\n\n| instruction | " + methods.joined(separator: " | ") + " |\n|---|"
+    out += String(repeating: "---|", count: methods.count) + "\n"
+    for u in units {
+      out += "| \(u.name) | " + methods.map { m in f(u.methods.first { $0.method == m }?.score.ifStrict, 1) }.joined(separator: " | ") + " |\n"
+    }
+    return out
   }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import LM
 
-/// Mean judge scores over a set of responses. AxBench fields or persona fields are set.
+/// Mean scores over a set of responses. AxBench fields, persona fields, or IFEval fields (the
+/// checkers' strict and loose accuracy, and the judge's coherence) are set.
 public struct ScoreSummary: Codable, Equatable, Sendable {
   public var n: Int
   public var conceptScore: Double?
@@ -10,6 +11,9 @@ public struct ScoreSummary: Codable, Equatable, Sendable {
   public var harmonic: Double?
   public var traitScore: Double?
   public var coherence: Double?
+  /// IFEval: the percentage of responses that follow their instruction, strict and loose.
+  public var ifStrict: Double?
+  public var ifLoose: Double?
 
   enum CodingKeys: String, CodingKey {
     case n
@@ -20,11 +24,13 @@ public struct ScoreSummary: Codable, Equatable, Sendable {
     case
       traitScore = "trait_score"
     case coherence
+    case ifStrict = "if_strict"
+    case ifLoose = "if_loose"
   }
 
   public init(
     n: Int, conceptScore: Double? = nil, instructScore: Double? = nil, fluencyScore: Double? = nil, harmonic: Double? = nil,
-    traitScore: Double? = nil, coherence: Double? = nil
+    traitScore: Double? = nil, coherence: Double? = nil, ifStrict: Double? = nil, ifLoose: Double? = nil
   ) {
     self.n = n
     self.conceptScore = conceptScore
@@ -33,10 +39,12 @@ public struct ScoreSummary: Codable, Equatable, Sendable {
     self.harmonic = harmonic
     self.traitScore = traitScore
     self.coherence = coherence
+    self.ifStrict = ifStrict
+    self.ifLoose = ifLoose
   }
 
-  /// The headline number: harmonic for AxBench, trait score for persona.
-  public var headline: Double { harmonic ?? traitScore ?? 0 }
+  /// The headline number: harmonic for AxBench, trait score for persona, strict accuracy for IFEval.
+  public var headline: Double { harmonic ?? traitScore ?? ifStrict ?? 0 }
 }
 
 /// One steering factor of one method on one unit.
@@ -114,6 +122,8 @@ public struct SummaryRow: Codable, Equatable, Sendable {
   public var harmonic: Double?
   public var traitScore: Double?
   public var coherence: Double?
+  public var ifStrict: Double?
+  public var ifLoose: Double?
   /// Half-width of the 95% confidence interval of the headline score over units.
   public var ci95: Double
 
@@ -127,6 +137,8 @@ public struct SummaryRow: Codable, Equatable, Sendable {
     case harmonic
     case traitScore = "trait_score"
     case coherence
+    case ifStrict = "if_strict"
+    case ifLoose = "if_loose"
     case ci95 = "ci95"
   }
 }
@@ -171,7 +183,8 @@ public struct BenchResults: Codable, Equatable, Sendable {
       return SummaryRow(
         bench: parts[0], method: parts[1], nUnits: s.count, conceptScore: mean(\.conceptScore),
         instructScore: mean(\.instructScore), fluencyScore: mean(\.fluencyScore), harmonic: mean(\.harmonic),
-        traitScore: mean(\.traitScore), coherence: mean(\.coherence), ci95: Statistics.ci95(s.map(\.headline)))
+        traitScore: mean(\.traitScore), coherence: mean(\.coherence), ifStrict: mean(\.ifStrict), ifLoose: mean(\.ifLoose),
+        ci95: Statistics.ci95(s.map(\.headline)))
     }
   }
 

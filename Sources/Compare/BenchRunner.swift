@@ -1,5 +1,6 @@
 import Capture
 import Foundation
+import IFEval
 import Judges
 import LM
 import PSR
@@ -25,6 +26,10 @@ public struct GenerationRecord: Codable, Sendable {
   public var harmonic: Double?
   public var traitScore: Double?
   public var coherence: Double?
+  /// IFEval: the instructions checked, and whether the response follows all of them, strict and loose.
+  public var instructionIDs: [String]? = nil
+  public var followsStrict: Bool? = nil
+  public var followsLoose: Bool? = nil
   /// The unit's seed (a string: 64 bits are not exact as a JSON number) and the random stream the
   /// response drew: `psr generate --seed SEED --stream STREAM` with the unit's steering file and
   /// this factor replays it.
@@ -40,6 +45,9 @@ public struct GenerationRecord: Codable, Sendable {
     case harmonic
     case traitScore = "trait_score"
     case coherence
+    case instructionIDs = "instruction_id_list"
+    case followsStrict = "follows_strict"
+    case followsLoose = "follows_loose"
   }
 }
 
@@ -63,6 +71,8 @@ public final class BenchRunner {
   public let judge: any Judge
   public let config: BenchConfig
   public var log: (String) -> Void = { _ in }
+  /// langdetect's profiles, loaded on the first IFEval unit.
+  private var languageDetector: LanguageDetector?
 
   public init(model: DecoderModel, judge: any Judge, config: BenchConfig) {
     self.model = model
@@ -103,9 +113,19 @@ public final class BenchRunner {
         return r
       }
       if file != nil {
-        results += try steeredResults(
-          unit, method: method, evaluate: evaluate,
-          prompted: results.first { r in methods.contains { $0.promptsTheModel && $0.name == r.method } })
+        let prompted = results.first { r in methods.contains { $0.promptsTheModel && $0.name == r.method } }
+        results += try steeredResults(unit, name: method.name, trained: method.reportsTrainedFactor, evaluate: evaluate, prompted: prompted)
+        if case .instructions = unit.target {
+          // IFEval also steers with the instruction kept in the prompt: does steering reinforce it?
+          let evaluatePrompted = { (factors: [Float]) throws -> [FactorResult] in
+            let (r, recs, n) = try self.evaluate(unit, method: method, file: file, factors: factors, seed: seed, prompted: true)
+            records += recs
+            generated += n
+            return r
+          }
+          results += try steeredResults(
+            unit, name: method.name + "+prompt", trained: false, evaluate: evaluatePrompted, prompted: prompted)
+        }
       } else {
         let r = try evaluate([1])
         results.append(
@@ -138,7 +158,7 @@ public final class BenchRunner {
   }
 
   private func steeredResults(
-    _ unit: BenchUnit, method: any SteeringMethod, evaluate: ([Float]) throws -> [FactorResult], prompted: MethodResult?
+    _ unit: BenchUnit, name: String, trained: Bool, evaluate: ([Float]) throws -> [FactorResult], prompted: MethodResult?
   ) throws -> [MethodResult] {
     switch unit.target {
     case .concept:
@@ -146,15 +166,24 @@ public final class BenchRunner {
       let best = AxBenchFactorProtocol.choose(grid)
       var out = [
         MethodResult(
-          method: method.name, factors: grid, selectedFactor: grid[best].factor, score: grid[best].test ?? grid[best].select,
+          method: name, factors: grid, selectedFactor: grid[best].factor, score: grid[best].test ?? grid[best].select,
           atUnitFactor: nil)
       ]
-      if method.reportsTrainedFactor, let one = grid.first(where: { $0.factor == 1 }) {
+      if trained, let one = grid.first(where: { $0.factor == 1 }) {
         out.append(
           MethodResult(
-            method: method.name + "@trained", factors: [one], selectedFactor: 1, score: one.test ?? one.select, atUnitFactor: nil))
+            method: name + "@trained", factors: [one], selectedFactor: 1, score: one.test ?? one.select, atUnitFactor: nil))
       }
       return out
+    case .instructions:
+      let grid = try evaluate(config.factors)
+      let best = IFEvalFactorProtocol.choose(grid, promptingCoherence: prompted?.factors.first?.select.coherence)
+      let one = grid.first { $0.factor == 1 }
+      return [
+        MethodResult(
+          method: name, factors: grid, selectedFactor: grid[best].factor, score: grid[best].test ?? grid[best].select,
+          atUnitFactor: one.map { $0.test ?? $0.select })
+      ]
     case .trait:
       var evaluated = try evaluate([1])
       let atOne = evaluated[0].select
@@ -165,9 +194,9 @@ public final class BenchRunner {
           factor: { $0.factor },
           coherence: { $0.select.coherence ?? 0 }, evaluate: { try evaluate([$0])[0] })
         evaluated = tried
-        return [MethodResult(method: method.name, factors: evaluated, selectedFactor: best.factor, score: best.select, atUnitFactor: atOne)]
+        return [MethodResult(method: name, factors: evaluated, selectedFactor: best.factor, score: best.select, atUnitFactor: atOne)]
       }
-      return [MethodResult(method: method.name, factors: evaluated, selectedFactor: 1, score: atOne, atUnitFactor: atOne)]
+      return [MethodResult(method: name, factors: evaluated, selectedFactor: 1, score: atOne, atUnitFactor: atOne)]
     }
   }
 
@@ -175,17 +204,27 @@ public final class BenchRunner {
   /// draws random stream i of the unit's seed at every factor and for every method, and each
   /// sequence is steered by `file` at its own factor, routed by its token slots: the same
   /// intervention that `psr generate --steer FILE --factor F --seed SEED --stream i` makes.
+  ///
+  /// `prompted` overrides the method's own choice of prompt (IFEval's `+prompt` rows). An IFEval
+  /// unit's prompted input is the benchmark's prompt with its instruction, not the steering prompt.
   func evaluate(
-    _ unit: BenchUnit, method: any SteeringMethod, file: SteeringFile?, factors: [Float], seed: UInt64
+    _ unit: BenchUnit, method: any SteeringMethod, file: SteeringFile?, factors: [Float], seed: UInt64, prompted: Bool? = nil
   ) throws -> ([FactorResult], [GenerationRecord], Int) {
     let instructions = unit.evalInstructions
+    let withPrompt = prompted ?? method.promptsTheModel
     var prompts: [[Int]] = []
     var scale: [Float] = []
     var streams: [Int] = []
     for f in factors {
       for (i, instruction) in instructions.enumerated() {
-        let pair = model.promptPair(instruction: instruction, steeringPrompt: unit.steeringPrompt, position: .prefix)
-        prompts.append(method.promptsTheModel ? pair.prompted : pair.unprompted)
+        if case .instructions(let items) = unit.target {
+          prompts.append(model.chatPrompt(user: withPrompt ? items[i].prompt : instruction))
+          scale.append(f)
+          streams.append(i)
+          continue
+        }
+        let pair = model.promptPair(instruction: instruction, steeringPrompt: unit.steeringPrompt, position: unit.promptPosition)
+        prompts.append(withPrompt ? pair.prompted : pair.unprompted)
         scale.append(f)
         streams.append(i)
       }
@@ -222,6 +261,38 @@ public final class BenchRunner {
               bench: unit.bench, unit: unit.id, concept: unit.name, method: method.name, factor: f, split: i < select ? "select" : "test",
               instruction: instructions[i], response: texts[fi * n + i], conceptScore: s.concept, instructScore: s.instruct,
               fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed), stream: i))
+        }
+      }
+    case .instructions(let items):
+      if languageDetector == nil { languageDetector = try LanguageDetector.bundled() }
+      let scorer = IFEvalScorer(language: languageDetector!)
+      let coherence = try judge.coherence(zip(prompts.indices, texts).map { CoherenceItem(question: instructions[$0.0 % n], answer: $0.1) })
+      let select = IFEvalFactorProtocol.selectCount(n)
+      var strict: [Bool] = [], loose: [Bool] = []
+      for (k, text) in texts.enumerated() {
+        strict.append(scorer.verdict(items[k % n], response: text, mode: .strict).follow_all_instructions)
+        loose.append(scorer.verdict(items[k % n], response: text, mode: .loose).follow_all_instructions)
+      }
+      func summary(_ range: Range<Int>) -> ScoreSummary? {
+        guard !range.isEmpty else { return nil }
+        let m = Double(range.count)
+        return ScoreSummary(
+          n: range.count, coherence: range.map { coherence[$0] }.reduce(0, +) / m,
+          ifStrict: 100 * Double(range.filter { strict[$0] }.count) / m, ifLoose: 100 * Double(range.filter { loose[$0] }.count) / m)
+      }
+      for (fi, f) in factors.enumerated() {
+        let base = fi * n
+        results.append(
+          FactorResult(factor: f, select: summary(base..<(base + select)) ?? ScoreSummary(n: 0), test: summary((base + select)..<(base + n))))
+        for i in 0..<n {
+          var r = GenerationRecord(
+            bench: unit.bench, unit: unit.id, method: withPrompt && prompted == true ? method.name + "+prompt" : method.name, factor: f,
+            split: i < select ? "select" : "test", instruction: withPrompt ? items[i].prompt : instructions[i], response: texts[base + i],
+            coherence: coherence[base + i], seed: String(seed), stream: i)
+          r.instructionIDs = items[i].instructions.map(\.id.rawValue)
+          r.followsStrict = strict[base + i]
+          r.followsLoose = loose[base + i]
+          records.append(r)
         }
       }
     case .trait(let trait):

@@ -1,5 +1,6 @@
 import Capture
 import Foundation
+import IFEval
 import Judges
 import LM
 
@@ -8,6 +9,9 @@ public struct BenchUnit: Sendable {
   public enum Target: Sendable {
     case concept(String)
     case trait(TraitDescription)
+    /// IFEval: each eval instruction's prompt with its instruction (the prompting baseline's and
+    /// the `+prompt` rows' input) and the instructions its answer is checked against.
+    case instructions([IFEvalPrompt])
   }
 
   public var bench: String
@@ -18,6 +22,9 @@ public struct BenchUnit: Sendable {
   /// AxBench: the first `selectCount` choose the factor, the rest test it. Persona: all evaluate.
   public var evalInstructions: [String]
   public var target: Target
+  /// Where the steering prompt goes in the captured prompts: AxBench's and persona's prefix, or
+  /// IFEval's suffix (instructions follow the query).
+  public var promptPosition: PromptPosition = .prefix
 
   public init(
     bench: String, id: String, name: String, steeringPrompt: String, trainInstructions: [String], evalInstructions: [String],
@@ -57,5 +64,33 @@ public struct BenchUnit: Sendable {
       bench: "persona", id: extract.description.name, name: extract.description.name,
       steeringPrompt: extract.description.pairs.first?.pos ?? "", trainInstructions: Array(extract.questions.prefix(config.trainSamples)),
       evalInstructions: Array(eval.questions.prefix(config.personaEvalQuestions)), target: .trait(eval.description))
+  }
+
+  /// IFEval units, one per instruction id (Stolfo et al.'s format subset): the id's prompts, shuffled
+  /// with the run's seed, are the eval prompts (`prompt_without_instruction` steered, `prompt` for
+  /// prompting), the first half choosing the factor; base queries that are no benchmark prompt,
+  /// with IFEval's own phrasing of the instruction appended, are the training prompts. The
+  /// phrasing's kwargs are the most common among the id's prompts (one steering prompt per unit).
+  public static func ifeval(
+    prompts: [IFEvalBenchmarkPrompt], baseQueries: [(key: Int, query: String)], ids: [InstructionID], config: BenchConfig
+  ) -> [BenchUnit] {
+    let benchmarkKeys = Set(prompts.compactMap(\.item.key))
+    let base = baseQueries.filter { !benchmarkKeys.contains($0.key) }.map(\.query)
+    return ids.compactMap { id in
+      let mine = prompts.filter { $0.item.instructions.count == 1 && $0.item.instructions[0].id == id }
+      guard !mine.isEmpty else { return nil }
+      var g = SeededGenerator(seed: stableHash("ifeval-\(id.rawValue)") ^ config.seed)
+      let eval = Array(mine.shuffled(using: &g).prefix(config.ifevalPrompts))
+      let train = Array(base.shuffled(using: &g).prefix(config.trainSamples))
+      // The most common phrasing among the id's prompts; ties go to the first in the file.
+      var counts: [String: Int] = [:]
+      for p in mine { counts[p.item.instructions[0].phrasing, default: 0] += 1 }
+      let phrasing = mine.map { $0.item.instructions[0].phrasing }.max { counts[$0]! < counts[$1]! } ?? ""
+      var unit = BenchUnit(
+        bench: "ifeval", id: id.rawValue.replacingOccurrences(of: ":", with: "."), name: id.rawValue, steeringPrompt: phrasing,
+        trainInstructions: train, evalInstructions: eval.map(\.promptWithoutInstruction), target: .instructions(eval.map(\.item)))
+      unit.promptPosition = .suffix
+      return unit
+    }
   }
 }

@@ -6,7 +6,7 @@ import Compare
 
 /// `--bench`.
 enum Benchmark: String, CaseIterable, ExpressibleByArgument {
-  case axbench, persona
+  case axbench, persona, ifeval
 }
 
 /// `--budget`: the presets of BenchConfig.

@@ -16,9 +16,10 @@ struct JudgeFile: ParsableCommand {
       DIR/eval_results_strict.jsonl and DIR/eval_results_loose.jsonl as evaluation_main does and prints
       prompt- and instruction-level accuracy. docs/IFEVAL.md says where it differs from the reference.
 
-      Otherwise each input line is a JSON object with instruction and response, plus concept (AxBench scores) or trait
-      (a persona trait name, or a path to its trait file). The same lines are written with concept_score,
-      instruct_score, fluency_score and harmonic added, or trait_score and coherence.
+      Otherwise each input line is a JSON object with instruction and response, plus concept (AxBench scores), trait
+      (a persona trait name, or a path to its trait file), or instruction_id_list (compare's IFEval lines: coherence
+      is rescored). The same lines are written with concept_score, instruct_score, fluency_score and harmonic added,
+      or trait_score and coherence, or coherence.
 
       Examples:
         compare judge --input examples/generations.jsonl --output scored.jsonl
@@ -61,10 +62,11 @@ struct JudgeFile: ParsableCommand {
     for (i, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
       guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
         o["instruction"] is String || o["question"] is String, o["response"] is String || o["answer"] is String,
-        o["concept"] is String || o["trait"] is String
+        o["concept"] is String || o["trait"] is String || o["instruction_id_list"] is [Any]
       else {
         throw CLIError(
-          "\(input):\(i + 1): needs instruction, response and concept (or trait); compare's generations.jsonl carries them from 2026-12 on")
+          "\(input):\(i + 1): needs instruction, response and concept (or trait, or IFEval's instruction_id_list); compare's generations.jsonl carries them from 2026-12 on"
+        )
       }
       lines.append(o)
     }
@@ -72,6 +74,9 @@ struct JudgeFile: ParsableCommand {
     let judge = try judgeOptions.make(model: { try modelOptions.load() })
     let axbench = lines.indices.filter { lines[$0]["concept"] is String }
     let persona = lines.indices.filter { lines[$0]["trait"] is String && !(lines[$0]["concept"] is String) }
+    // IFEval lines (compare's --bench ifeval generations): the judge rescores coherence; whether an
+    // answer follows its instruction is the checkers' verdict, which --bench ifeval computes.
+    let ifeval = lines.indices.filter { !(lines[$0]["concept"] is String) && !(lines[$0]["trait"] is String) }
     func field(_ o: [String: Any], _ a: String, _ b: String) -> String { (o[a] as? String) ?? (o[b] as? String) ?? "" }
     let axScores = try judge.score(
       axbench.map {
@@ -103,6 +108,9 @@ struct JudgeFile: ParsableCommand {
       lines[i]["trait_score"] = s.trait
       lines[i]["coherence"] = s.coherence
     }
+    let coherence = try judge.coherence(
+      ifeval.map { CoherenceItem(question: field(lines[$0], "instruction", "question"), answer: field(lines[$0], "response", "answer")) })
+    for (i, c) in zip(ifeval, coherence) { lines[i]["coherence"] = c }
     let out = try lines.map { try JSONText.encode($0) }.joined(separator: "\n") + "\n"
     if let output { try out.write(toFile: output, atomically: true, encoding: .utf8) } else { print(out, terminator: "") }
     log("judged \(lines.count) responses (peak RSS \(peakResidentMegabytes()) MB)")

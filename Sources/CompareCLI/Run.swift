@@ -2,6 +2,7 @@ import ArgumentParser
 import CLICommon
 import Compare
 import Foundation
+import IFEval
 import Judges
 import LM
 import Report
@@ -10,7 +11,8 @@ import Steering
 struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "run",
-    abstract: "Benchmark PSR, PrOSV, FSSV, DiffMean and prompting on AxBench concepts and persona traits (the default command).",
+    abstract:
+      "Benchmark PSR, PrOSV, FSSV, DiffMean and prompting on AxBench concepts, persona traits and IFEval instructions (the default command).",
     discussion: """
       Per concept (AxBench): the steering prompt is AxBench's template; the prompted model answers training
       instructions from the concept10 pool (capture), S-PSR and DiffMean are fitted to the capture, and FSSV and
@@ -18,6 +20,11 @@ struct Run: ParsableCommand {
       concept id) at every factor; the factor is chosen on half of them and scored on the other half.
       Per trait (persona): the pos instruction steers, extract questions train, eval questions test, and each
       method's factor is bisected to match prompting's coherence.
+      Per instruction (IFEval, Stolfo et al.'s format subset): IFEval's phrasing of the instruction, appended to base
+      queries, steers the capture; every method answers the id's prompts without the instruction (steering instead
+      of the prompt) and, steered, with it (rows NAME+prompt); IFEval's checkers score the answers (strict and loose)
+      and the judge their coherence. The factor is the most accurate on half of the prompts among those at least as
+      coherent as prompting, scored on the other half.
 
       Output in --out: results.json (schema in docs/COMPARE.md), generations.jsonl, report.md, report.html (open it
       in a browser: tables, the interactive trade-off plot, a generations browser, each unit's PSR gate activity), tradeoff.svg,
@@ -25,7 +32,8 @@ struct Run: ParsableCommand {
       N-th unit from i, so that array jobs (Slurm --array) can split a run; `compare merge` combines them.
 
       Examples:
-        compare --bench axbench,persona --out out/small
+        compare --bench axbench,persona,ifeval --out out/small
+        compare --bench ifeval --methods prompt,psr,diffmean,none --out out/ifeval
         compare --bench axbench --budget paper --concepts 10 --out out/paper
         compare --bench axbench --concept-ids 3,17 --methods prompt,psr,none --out out/two
         compare --bench axbench --budget paper --methods prompt,psr,apsr,prosv,fssv,diffmean,none --out out/apsr
@@ -38,7 +46,9 @@ struct Run: ParsableCommand {
   @OptionGroup var modelOptions: ModelOptions
   @OptionGroup var judgeOptions: JudgeOptions
   @OptionGroup var memory: MemoryBudgetOption
-  @Option(help: "Benches, comma-separated: axbench, persona (default: both).", transform: Check.list(of: Benchmark.self, "--bench"))
+  @Option(
+    help: "Benches, comma-separated: axbench, persona, ifeval (default: axbench and persona).",
+    transform: Check.list(of: Benchmark.self, "--bench"))
   var bench: [Benchmark] = [.axbench, .persona]
   @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = Budget.small
   @Option(
@@ -55,6 +65,14 @@ struct Run: ParsableCommand {
   @Option(help: "AlpacaEval instructions for evaluation.") var alpaca = "experiments/data/alpaca_eval/instructions.jsonl"
   @Option(help: "Persona traits: names under --persona-dir, comma-separated (default: 1 small, all 5 paper).") var traits: String?
   @Option(help: "Directory of {trait}_extract.json and {trait}_eval.json files.") var personaDir = "experiments/data/persona"
+  @Option(help: "IFEval prompts with their instruction and without it (Stolfo et al.'s format subset).") var ifevalData =
+    "experiments/data/ifeval/format_single_instruction.jsonl"
+  @Option(help: "IFEval's queries with their instructions removed: the training prompts' base.") var ifevalBase =
+    "experiments/data/ifeval/ifeval_without_instructions.jsonl"
+  @Option(
+    help: "IFEval instruction ids, comma-separated (default: punctuation:no_comma and change_case:english_lowercase small, all paper).")
+  var instructions: String?
+  @Option(help: "IFEval prompts per instruction, half selecting the factor (default: 4 small, all paper).") var ifevalPrompts: Int?
   @Option(help: "Layer to steer.") var layer = 15
   @Option(help: "A-PSR layers, comma-separated (method apsr; default: every third layer from 3 to 27).") var apsrLayers: String?
   @Option(help: "Training samples per unit (overrides the budget).") var trainSamples: Int?
@@ -86,9 +104,19 @@ struct Run: ParsableCommand {
     }
     try Check.within(concepts, 1...100_000, "--concepts")
     try Check.within(trainSamples, 1...1_000_000, "--train-samples")
+    try Check.within(ifevalPrompts, 2...100_000, "--ifeval-prompts")
+    _ = try instructionIDs()
     try Check.atLeast(layer, 0, "--layer")
     if out.isEmpty { throw ValidationError("--out is empty") }
     _ = try steeringFiles()
+  }
+
+  /// --instructions as IFEval ids; nil for the budget's default.
+  private func instructionIDs() throws -> [InstructionID]? {
+    guard let instructions else { return nil }
+    return try Check.list(instructions, "--instructions", expecting: "an IFEval instruction id (e.g. punctuation:no_comma)") {
+      InstructionID(rawValue: $0)
+    }
   }
 
   /// --steer entries as method name → path; names must not clash with the built-in methods.
@@ -150,6 +178,7 @@ struct Run: ParsableCommand {
     config.seed = seed
     if let methods { config.methods = methods.map(\.rawValue) }
     if let trainSamples { config.trainSamples = trainSamples }
+    if let ifevalPrompts { config.ifevalPrompts = ifevalPrompts }
     if let factors { config.factors = try Check.numbers(factors, "--factors").map(Float.init) }
     let model = try modelOptions.load()
     config.steeringFiles = try steeringFiles().mapValues(resolvePath)
@@ -214,7 +243,23 @@ struct Run: ParsableCommand {
               config: config))
         }
       }
+      if benches.contains(.ifeval) {
+        let dataPath = JudgeOptions.resolve(ifevalData), basePath = JudgeOptions.resolve(ifevalBase)
+        let prompts = try IFEvalFiles.readBenchmark(Data(readText(dataPath, "--ifeval-data").utf8), file: ifevalData)
+        let base = try IFEvalFiles.readBaseQueries(Data(readText(basePath, "--ifeval-base").utf8), file: ifevalBase)
+        let present = prompts.compactMap { $0.item.instructions.count == 1 ? $0.item.instructions[0].id : nil }
+        let ids =
+          try instructionIDs()
+          ?? (budget == .paper
+            ? InstructionID.allCases.filter(present.contains) : [.noComma, .englishLowercase].filter(present.contains))
+        for id in ids where !present.contains(id) {
+          throw CLIError("--instructions: \(ifevalData) has no prompt with the single instruction \(id.rawValue)")
+        }
+        units += BenchUnit.ifeval(prompts: prompts, baseQueries: base, ids: ids, config: config)
+      }
     } catch let error as JudgeError {
+      throw CLIError(error.description)
+    } catch let error as IFEvalError {
       throw CLIError(error.description)
     }
     guard !units.isEmpty else { throw CLIError("no unit to run: the chosen concepts and traits are empty") }

@@ -200,3 +200,59 @@ public struct IFEvalJudgement: Sendable {
       """
   }
 }
+
+/// A prompt of the steering benchmark's IFEval data (Stolfo et al.'s files): IFEval's prompt with
+/// its instruction, and the same query without it.
+public struct IFEvalBenchmarkPrompt: Sendable {
+  public let item: IFEvalPrompt
+  public let promptWithoutInstruction: String
+}
+
+extension IFEvalFiles {
+  private struct BenchmarkLine: Decodable {
+    let key: Int
+    let prompt: String?
+    let prompt_without_instruction: String
+    let instruction_id_list: [String]
+    let kwargs: [[String: JSONValue]]?
+  }
+
+  /// format_single_instruction.jsonl (and keyword_*.jsonl): every line must carry its kwargs.
+  public static func readBenchmark(_ data: Data, file: String) throws -> [IFEvalBenchmarkPrompt] {
+    try lines(data).map { n, line in
+      let at = { (e: IFEvalError) in IFEvalError.at(file: file, line: n, IndirectError(e)) }
+      let parsed: BenchmarkLine
+      do { parsed = try JSONDecoder().decode(BenchmarkLine.self, from: line) } catch {
+        throw at(.malformedLine("not an IFEval benchmark line {key, prompt, prompt_without_instruction, instruction_id_list, kwargs}: \(describe(error))"))
+      }
+      guard let prompt = parsed.prompt, let kwargs = parsed.kwargs, kwargs.count == parsed.instruction_id_list.count,
+        !kwargs.isEmpty
+      else { throw at(.malformedLine("needs prompt and one kwargs object per instruction id")) }
+      var instructions: [Instruction] = []
+      for (id, k) in zip(parsed.instruction_id_list, kwargs) {
+        do { instructions.append(try Instruction(id: id, kwargs: k)) } catch let e as IFEvalError { throw at(e) }
+      }
+      return IFEvalBenchmarkPrompt(
+        item: IFEvalPrompt(key: parsed.key, prompt: prompt, instructions: instructions),
+        promptWithoutInstruction: parsed.prompt_without_instruction)
+    }
+  }
+
+  private struct BaseLine: Decodable {
+    let key: Int
+    let prompt_without_instruction: String
+  }
+
+  /// ifeval_without_instructions.jsonl: (key, the query with every instruction removed).
+  public static func readBaseQueries(_ data: Data, file: String) throws -> [(key: Int, query: String)] {
+    try lines(data).map { n, line in
+      do {
+        let b = try JSONDecoder().decode(BaseLine.self, from: line)
+        return (b.key, b.prompt_without_instruction)
+      } catch {
+        throw IFEvalError.at(
+          file: file, line: n, IndirectError(.malformedLine("not a base-query line {key, prompt_without_instruction}: \(describe(error))")))
+      }
+    }
+  }
+}

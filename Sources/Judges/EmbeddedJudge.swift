@@ -42,6 +42,11 @@ public final class EmbeddedJudge: Judge, Sendable {
     }
   }
 
+  /// The persona judge's coherence: 100 × the calibrated fluency probability.
+  public func coherence(_ items: [CoherenceItem]) throws -> [Double] {
+    try fluencyProbabilities(items.map { ($0.question, $0.answer) }).map { 100 * $0 }
+  }
+
   // MARK: Features
 
   /// Unit embeddings of the distinct texts.

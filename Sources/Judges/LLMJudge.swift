@@ -29,4 +29,9 @@ public final class LLMJudge: Judge, Sendable {
     let answers = try client.complete(prompts).map { JudgePrompts.parseScore($0) ?? 0 }
     return items.indices.map { PersonaScores(trait: answers[2 * $0], coherence: answers[2 * $0 + 1]) }
   }
+
+  /// The persona coherence prompt alone (0–100; a refusal or non-number scores 0).
+  public func coherence(_ items: [CoherenceItem]) throws -> [Double] {
+    try client.complete(items.map { JudgePrompts.coherence(question: $0.question, answer: $0.answer) }).map { JudgePrompts.parseScore($0) ?? 0 }
+  }
 }

@@ -79,4 +79,17 @@ public struct PersonaItem: Sendable, Equatable {
 public protocol Judge: Sendable {
   func score(_ items: [AxBenchItem]) throws -> [AxBenchScores]
   func score(_ items: [PersonaItem]) throws -> [PersonaScores]
+  /// Coherence alone (0–100), for benches whose main score is not a judge's (IFEval's checkers).
+  func coherence(_ items: [CoherenceItem]) throws -> [Double]
+}
+
+/// A question and an answer whose coherence is judged.
+public struct CoherenceItem: Sendable, Equatable {
+  public var question: String
+  public var answer: String
+
+  public init(question: String, answer: String) {
+    self.question = question
+    self.answer = answer
+  }
 }

@@ -46,9 +46,13 @@ public enum BenchReportPage {
     for (bench, title, columns) in [
       ("axbench", "AxBench (scores 0–2; mean ± 95% CI over concepts)", ["concept", "instruct", "fluency", "harmonic"]),
       ("persona", "Persona (scores 0–100; mean ± 95% CI over traits, at prompting's coherence)", ["trait", "coherence"]),
+      (
+        "ifeval", "IFEval (% of answers following the instruction, IFEval's checkers; coherence 0–100; mean ± 95% CI over instructions)",
+        ["strict", "loose", "coherence"]
+      ),
     ] {
       let rows = results.summary.filter { $0.bench == bench }.sorted {
-        ($0.harmonic ?? $0.traitScore ?? 0) > ($1.harmonic ?? $1.traitScore ?? 0)
+        ($0.harmonic ?? $0.traitScore ?? $0.ifStrict ?? 0) > ($1.harmonic ?? $1.traitScore ?? $1.ifStrict ?? 0)
       }
       guard !rows.isEmpty else { continue }
       out +=
@@ -65,6 +69,8 @@ public enum BenchReportPage {
         if bench == "axbench" {
           out += cell(\.conceptScore, r.conceptScore) + cell(\.instructScore, r.instructScore) + cell(\.fluencyScore, r.fluencyScore)
           out += cell(\.harmonic, r.harmonic)
+        } else if bench == "ifeval" {
+          out += cell(\.ifStrict, r.ifStrict) + cell(\.ifLoose, r.ifLoose) + cell(\.coherence, r.coherence)
         } else {
           out += cell(\.traitScore, r.traitScore) + cell(\.coherence, r.coherence)
         }
@@ -93,8 +99,8 @@ public enum BenchReportPage {
       }
       out += "</tr>\n"
     }
-    return out + "</table>\n<p class=\"meta\">Score: harmonic (AxBench, test half, at the selected factor) or trait score (persona, at"
-      + " prompting's coherence); @f: the selected factor.</p>\n"
+    return out + "</table>\n<p class=\"meta\">Score: harmonic (AxBench, test half, at the selected factor), trait score (persona, at"
+      + " prompting's coherence) or strict IFEval accuracy in % (IFEval, test half, at the selected factor); @f: the selected factor.</p>\n"
   }
 
   /// Mean concept score against mean fluency per method and factor (AxBench), one line per method.

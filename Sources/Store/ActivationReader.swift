@@ -135,8 +135,8 @@ public final class ActivationReader {
         throw StoreError.notAnActivationFile(path: path, reason: "format_version \(version) is not supported")
       }
       let position = try root.stringAttribute("prompt_position")
-      guard ["prefix", "system"].contains(position) else {
-        throw StoreError.notAnActivationFile(path: path, reason: "prompt_position is '\(position)', not prefix or system")
+      guard ["prefix", "system", "suffix"].contains(position) else {
+        throw StoreError.notAnActivationFile(path: path, reason: "prompt_position is '\(position)', not prefix, system or suffix")
       }
       let layerCount = try root.intScalar("n_layers", in: 1...4096)
       let layers = try root.intAttribute("layers").map { Int($0) }

@@ -73,3 +73,28 @@ enum IFEvalFilesReader {
     data.split(separator: UInt8(ascii: "\n")).filter { !$0.isEmpty }.map { Data($0) }
   }
 }
+
+/// The benchmark appends IFEval's own description of an instruction to base queries:
+/// `Instruction.phrasing` writes what Google's `build_description` returns, for every case.
+final class IFEvalPhrasingTests: XCTestCase {
+  struct Line: Decodable {
+    let instruction_id_list: [String]
+    let kwargs: [[String: JSONValue]]
+    let descriptions: [String]
+  }
+
+  func testPhrasingEqualsBuildDescription() throws {
+    let dir = try XCTUnwrap(IFEvalReferenceTests.directory)
+    let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/descriptions.jsonl"))
+    var checked = 0
+    for line in IFEvalFilesReader.lines(data) {
+      let l = try JSONDecoder().decode(Line.self, from: line)
+      for (k, id) in l.instruction_id_list.enumerated() {
+        let phrasing = try Instruction(id: id, kwargs: l.kwargs[k]).phrasing
+        XCTAssertEqual(Array(phrasing.utf8), Array(l.descriptions[k].utf8), "\(id): \(phrasing) ≠ \(l.descriptions[k])")
+        checked += 1
+      }
+    }
+    XCTAssertGreaterThan(checked, 2500)
+  }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `compare --bench ifeval` end to end on the default model: two instruction units, each answered
+/// without its instruction (steered), with it (prompting, and steered `+prompt`), scored by IFEval's
+/// checkers; killed with SIGKILL after its first unit, `--resume` finishes the run with results equal
+/// to an uninterrupted run's.
+final class IFEvalBenchTests: TemporaryDirectoryTestCase {
+  private let arguments = [
+    "--bench", "ifeval", "--methods", "prompt,diffmean,none", "--instructions", "punctuation:no_comma,startend:quotation",
+    "--factors", "1,2", "--train-samples", "4",
+  ]
+
+  private func results(_ dir: URL) throws -> [String: Any] {
+    let data = try Data(contentsOf: dir.appendingPathComponent("results.json"))
+    return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+  }
+
+  func testRunsEndToEndAndResumesAfterKill() throws {
+    let whole = directory.appendingPathComponent("whole")
+    let r = try CommandLineTool.run("compare", arguments + ["--out", whole.path], in: directory, timeout: 900)
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let report = try String(contentsOf: whole.appendingPathComponent("report.md"), encoding: .utf8)
+    XCTAssertTrue(report.contains("## IFEval"), report)
+    for row in ["| prompt |", "| diffmean |", "| diffmean+prompt |", "| none |", "| punctuation:no_comma |", "| startend:quotation |"] {
+      XCTAssertTrue(report.contains(row), "report.md lacks \(row)")
+    }
+    let units = try XCTUnwrap(try results(whole)["units"] as? [[String: Any]])
+    XCTAssertEqual(units.map { $0["unit_id"] as? String }, ["punctuation.no_comma", "startend.quotation"])
+    // Every generation carries the checkers' verdicts, and a verdict agrees with the text it judges.
+    let lines = try String(contentsOf: whole.appendingPathComponent("generations.jsonl"), encoding: .utf8).split(separator: "\n")
+    XCTAssertEqual(lines.count, 2 * 4 * (1 + 1 + 2 + 2), "per unit and prompt: prompt and none once, diffmean and diffmean+prompt at 2 factors")
+    for line in lines {
+      let g = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      let strict = try XCTUnwrap(g["follows_strict"] as? Bool)
+      let response = try XCTUnwrap(g["response"] as? String)
+      if (g["instruction_id_list"] as? [String]) == ["punctuation:no_comma"] {
+        XCTAssertEqual(strict, !response.contains(",") && !response.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, response)
+      }
+      let method = try XCTUnwrap(g["method"] as? String)
+      let instruction = try XCTUnwrap(g["instruction"] as? String)
+      // Prompting and +prompt rows answer the prompt with its instruction; the others without.
+      let withInstruction = method == "prompt" || method.hasSuffix("+prompt")
+      XCTAssertEqual(instruction.contains("comma") || instruction.contains("quotation"), withInstruction, "\(method): \(instruction)")
+    }
+
+    // Killed once its first unit is written, then resumed.
+    let killed = directory.appendingPathComponent("killed")
+    let p = Process()
+    p.executableURL = Fixtures.packageRoot.appendingPathComponent(".build/release/compare")
+    p.arguments = arguments + ["--out", killed.path]
+    p.currentDirectoryURL = directory
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let first = killed.appendingPathComponent("units/ifeval-punctuation.no_comma/result.json").path
+    let deadline = Date().addingTimeInterval(600)
+    while !FileManager.default.fileExists(atPath: first) && p.isRunning && Date() < deadline { usleep(100_000) }
+    kill(p.processIdentifier, SIGKILL)
+    p.waitUntilExit()
+    XCTAssertTrue(FileManager.default.fileExists(atPath: first), "the first unit finished before the kill")
+    let resumed = try CommandLineTool.run("compare", arguments + ["--out", killed.path, "--resume"], in: directory, timeout: 900)
+    XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    XCTAssertTrue(resumed.stderr.contains("resume: ifeval punctuation.no_comma") && resumed.stderr.contains("skipped"), resumed.stderr)
+    XCTAssertEqual(
+      try JSONSerialization.data(withJSONObject: try results(killed), options: .sortedKeys),
+      try JSONSerialization.data(withJSONObject: try results(whole), options: .sortedKeys))
+  }
+
+  /// The same bench on a tiny Qwen2 checkpoint (context 128) with short prompts of its own: any
+  /// model and any IFEval-format data run.
+  func testRunsOnATinyFamilyFixture() throws {
+    let fixture = try FamilyFixture.load("qwen2")
+    let data = directory.appendingPathComponent("short.jsonl"), base = directory.appendingPathComponent("base.jsonl")
+    let fruits = ["apple", "pear", "plum", "fig"]
+    try fruits.enumerated().map { i, f in
+      #"{"key": \#(i + 1), "prompt": "Describe a \#(f). Do not use any commas.", "prompt_without_instruction": "Describe a \#(f).", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}"#
+    }.joined(separator: "\n").write(to: data, atomically: true, encoding: .utf8)
+    try (0..<6).map { #"{"key": \#(100 + $0), "prompt_without_instruction": "Day \#($0)."}"# }.joined(separator: "\n")
+      .write(to: base, atomically: true, encoding: .utf8)
+    let out = directory.appendingPathComponent("tiny")
+    let r = try CommandLineTool.run(
+      "compare",
+      [
+        "--model", fixture.gguf, "--bench", "ifeval", "--methods", "prompt,psr,none", "--instructions", "punctuation:no_comma",
+        "--ifeval-data", data.path, "--ifeval-base", base.path, "--layer", "1", "--factors", "1,2", "--train-samples", "4",
+        "--out", out.path,
+      ], in: directory, timeout: 600)
+    XCTAssertEqual(r.status, 0, r.stderr)
+    let methods = try XCTUnwrap(((try results(out)["units"] as? [[String: Any]])?.first?["methods"] as? [[String: Any]]))
+    XCTAssertEqual(methods.compactMap { $0["method"] as? String }, ["prompt", "psr", "psr+prompt", "none"])
+    for m in methods {
+      let score = try XCTUnwrap(m["score"] as? [String: Any])
+      let strict = try XCTUnwrap(score["if_strict"] as? Double)
+      XCTAssertTrue([0, 50, 100].contains(strict), "two test prompts: \(strict)")
+    }
+  }
+
+  func testUnknownInstructionIdIsRefusedBeforeAnyWork() throws {
+    let r = try CommandLineTool.run("compare", ["--bench", "ifeval", "--instructions", "punctuation:no_semicolon"], in: directory)
+    XCTAssertEqual(r.status, 64, r.stderr)
+    XCTAssertTrue(r.stderr.contains("--instructions: 'punctuation:no_semicolon' is not an IFEval instruction id"), r.stderr)
+  }
+}
