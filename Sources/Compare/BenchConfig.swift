@@ -1,4 +1,5 @@
 import Foundation
+import PSR
 
 /// The knobs of a benchmark run; `small` and `paper` are the presets of `--budget`.
 public struct BenchConfig: Sendable, Equatable {
@@ -16,6 +17,9 @@ public struct BenchConfig: Sendable, Equatable {
   /// IFEval: prompts per instruction id (half choose the factor, half test it); the format subset
   /// has 5 to 19 per id.
   public var ifevalPrompts = 4
+  /// IFEval: what `psr` and `apsr` minimise on IFEval units. The PSR paper found the
+  /// log-likelihood of the prompted responses better than MSE for instruction following.
+  public var ifevalPSRObjective: PSRObjective = .ll
   public var bisectionSteps: Int
   public var methods: [String]
   public var seed: UInt64 = 0
@@ -64,7 +68,8 @@ public struct BenchConfig: Sendable, Equatable {
       "eval_instructions": "\(evalInstructions)", "eval_tokens": "\(evalTokens)",
       "factors": factors.map { "\($0)" }.joined(separator: ","), "temperature": "\(temperature)",
       "sv_epochs": "\(steeringVectorEpochs)", "persona_eval_questions": "\(personaEvalQuestions)",
-      "bisection_steps": "\(bisectionSteps)", "ifeval_prompts": "\(ifevalPrompts)", "methods": methods.joined(separator: ","), "seed": "\(seed)",
+      "bisection_steps": "\(bisectionSteps)", "ifeval_prompts": "\(ifevalPrompts)", "ifeval_psr_objective": ifevalPSRObjective.rawValue,
+      "methods": methods.joined(separator: ","), "seed": "\(seed)",
     ].merging(steeringFiles.map { ("steer_\($0.key)", $0.value) }) { a, _ in a }.merging(
       methods.contains("apsr")
         ? ["apsr_layers": apsrLayers.map(String.init).joined(separator: ","), "apsr_epochs": "\(apsrEpochs)"] : [:]
@@ -75,6 +80,8 @@ public struct BenchConfig: Sendable, Equatable {
 /// The built-in methods of a benchmark.
 public enum BenchMethod: String, CaseIterable, Sendable {
   case prompt, psr, apsr, prosv, fssv, diffmean, none
+  /// DiffMean at the last prompt token (Stolfo et al.), on request.
+  case diffmeanLast = "diffmean-last"
 }
 
 /// A stable 64-bit hash (FNV-1a) of a unit id, for per-unit seeds.

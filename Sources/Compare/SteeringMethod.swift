@@ -49,6 +49,7 @@ extension BenchMethod {
     case .diffmean: DiffMeanMethod()
     case .prosv: SteeringVectorMethod(kind: .prosv)
     case .fssv: SteeringVectorMethod(kind: .fssv)
+    case .diffmeanLast: LastTokenDiffMeanMethod()
     }
   }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLICommon
 import Compare
+import PSR
 
 // The typed values of compare's options: a bad one is refused by the parser, naming the choices.
 
@@ -20,3 +21,4 @@ enum JudgeKind: String, CaseIterable, ExpressibleByArgument {
 }
 
 extension BenchMethod: ExpressibleByArgument {}
+extension PSRObjective: ExpressibleByArgument {}

@@ -5,6 +5,7 @@ import Foundation
 import IFEval
 import Judges
 import LM
+import PSR
 import Report
 import Steering
 
@@ -33,7 +34,7 @@ struct Run: ParsableCommand {
 
       Examples:
         compare --bench axbench,persona,ifeval --out out/small
-        compare --bench ifeval --methods prompt,psr,diffmean,none --out out/ifeval
+        compare --bench ifeval --methods prompt,psr,diffmean,diffmean-last,none --out out/ifeval
         compare --bench axbench --budget paper --concepts 10 --out out/paper
         compare --bench axbench --concept-ids 3,17 --methods prompt,psr,none --out out/two
         compare --bench axbench --budget paper --methods prompt,psr,apsr,prosv,fssv,diffmean,none --out out/apsr
@@ -53,7 +54,7 @@ struct Run: ParsableCommand {
   @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = Budget.small
   @Option(
     help:
-      "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, diffmean, none (default: all but apsr, the A-PSR fit through the model).",
+      "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, diffmean, diffmean-last, none (default: all but apsr, the A-PSR fit through the model, and diffmean-last, DiffMean at the last prompt token as Stolfo et al. compute it).",
     transform: Check.list(of: BenchMethod.self, "--methods"))
   var methods: [BenchMethod]?
   @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile =
@@ -73,6 +74,8 @@ struct Run: ParsableCommand {
     help: "IFEval instruction ids, comma-separated (default: punctuation:no_comma and change_case:english_lowercase small, all paper).")
   var instructions: String?
   @Option(help: "IFEval prompts per instruction, half selecting the factor (default: 4 small, all paper).") var ifevalPrompts: Int?
+  @Option(help: "What psr and apsr minimise on IFEval units: ll (the prompted responses' log-likelihood, the paper's choice here) or mse.")
+  var ifevalPsrObjective = PSRObjective.ll
   @Option(help: "Layer to steer.") var layer = 15
   @Option(help: "A-PSR layers, comma-separated (method apsr; default: every third layer from 3 to 27).") var apsrLayers: String?
   @Option(help: "Training samples per unit (overrides the budget).") var trainSamples: Int?
@@ -179,6 +182,7 @@ struct Run: ParsableCommand {
     if let methods { config.methods = methods.map(\.rawValue) }
     if let trainSamples { config.trainSamples = trainSamples }
     if let ifevalPrompts { config.ifevalPrompts = ifevalPrompts }
+    config.ifevalPSRObjective = ifevalPsrObjective
     if let factors { config.factors = try Check.numbers(factors, "--factors").map(Float.init) }
     let model = try modelOptions.load()
     config.steeringFiles = try steeringFiles().mapValues(resolvePath)

@@ -1,4 +1,9 @@
+import Capture
+import Compare
 import Foundation
+import IFEval
+import LM
+import Steering
 import TestSupport
 import XCTest
 
@@ -83,18 +88,51 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
     let r = try CommandLineTool.run(
       "compare",
       [
-        "--model", fixture.gguf, "--bench", "ifeval", "--methods", "prompt,psr,none", "--instructions", "punctuation:no_comma",
+        "--model", fixture.gguf, "--bench", "ifeval", "--methods", "prompt,psr,diffmean-last,none", "--instructions", "punctuation:no_comma",
         "--ifeval-data", data.path, "--ifeval-base", base.path, "--layer", "1", "--factors", "1,2", "--train-samples", "4",
         "--out", out.path,
       ], in: directory, timeout: 600)
     XCTAssertEqual(r.status, 0, r.stderr)
     let methods = try XCTUnwrap(((try results(out)["units"] as? [[String: Any]])?.first?["methods"] as? [[String: Any]]))
-    XCTAssertEqual(methods.compactMap { $0["method"] as? String }, ["prompt", "psr", "psr+prompt", "none"])
+    XCTAssertEqual(
+      methods.compactMap { $0["method"] as? String }, ["prompt", "psr", "psr+prompt", "diffmean-last", "diffmean-last+prompt", "none"])
     for m in methods {
       let score = try XCTUnwrap(m["score"] as? [String: Any])
       let strict = try XCTUnwrap(score["if_strict"] as? Double)
       XCTAssertTrue([0, 50, 100].contains(strict), "two test prompts: \(strict)")
     }
+    // diffmean-last is the mean over the unit's training prompts of the last prompt token's state
+    // with the instruction appended minus without it, after the steered layer (computed here one
+    // prompt at a time, the run computed it in batches).
+    var config = BenchConfig.small
+    config.trainSamples = 4
+    let unit = try XCTUnwrap(
+      BenchUnit.ifeval(
+        prompts: try IFEvalFiles.readBenchmark(Data(contentsOf: data), file: "short.jsonl"),
+        baseQueries: try IFEvalFiles.readBaseQueries(Data(contentsOf: base), file: "base.jsonl"), ids: [.noComma], config: config
+      ).first)
+    let model = try DecoderModel(path: fixture.gguf)
+    final class Last: Intervention {
+      let layers: Set<Int> = [1]
+      var row: [Float] = []
+      func edit(layer: Int, hidden: HiddenStates) {
+        row = Array(UnsafeBufferPointer(start: hidden.row(hidden.rows - 1), count: hidden.width))
+      }
+    }
+    var expected = [Double](repeating: 0, count: model.configuration.modelDimension)
+    for instruction in unit.trainInstructions {
+      let pair = model.promptPair(instruction: instruction, steeringPrompt: unit.steeringPrompt, position: .suffix)
+      var rows: [[Float]] = []
+      for prompt in [pair.prompted, pair.unprompted] {
+        let last = Last()
+        try model.forward([ForwardChunk(tokens: prompt, cache: model.makeCache(capacity: prompt.count), promptLength: prompt.count)], logits: .none, intervention: last)
+        rows.append(last.row)
+      }
+      for i in expected.indices { expected[i] += Double(rows[0][i] - rows[1][i]) / Double(unit.trainInstructions.count) }
+    }
+    let file = try SteeringFile.load(out.appendingPathComponent("units/ifeval-punctuation.no_comma/diffmean-last.json").path, for: model)
+    XCTAssertEqual(file.vectors.map(\.positions), [.prompt(prefix: 0, suffix: 1), .response])
+    for (a, b) in zip(file.vectors[0].vector, expected) { XCTAssertEqual(Double(a), b, accuracy: 1e-4 * max(1, abs(b))) }
   }
 
   func testUnknownInstructionIdIsRefusedBeforeAnyWork() throws {

@@ -10,7 +10,9 @@ struct AllLayersPSRMethod: SteeringMethod {
 
   func fit(_ unit: UnitFit) throws -> SteeringFile? {
     let reader = try unit.requireCapture()
-    var fitter = ModelPSRFit(model: unit.model, layers: unit.config.apsrLayers, objective: .mse)
+    // IFEval units use the configured objective (log-likelihood by default), the others MSE.
+    let objective: PSRObjective = unit.unit.bench == "ifeval" ? unit.config.ifevalPSRObjective : .mse
+    var fitter = ModelPSRFit(model: unit.model, layers: unit.config.apsrLayers, objective: objective)
     fitter.epochs = unit.config.apsrEpochs
     fitter.seed = unit.seed
     unit.log("\(unit.unit.bench) \(unit.unit.id): fitting A-PSR at layers \(unit.config.apsrLayers)")
@@ -19,6 +21,7 @@ struct AllLayersPSRMethod: SteeringMethod {
     file.gates = try fitter.fit(examples, from: try fitter.initialGates(reader))
     file.training["layers"] = .string(unit.config.apsrLayers.map(String.init).joined(separator: ","))
     file.training["epochs"] = .number(Double(unit.config.apsrEpochs))
+    file.training["objective"] = .string(objective.rawValue)
     return file
   }
 }

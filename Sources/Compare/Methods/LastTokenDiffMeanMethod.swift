@@ -1,0 +1,72 @@
+import Foundation
+import LM
+import Steering
+
+/// DiffMean at the last prompt token, as Stolfo et al. ("Improving Instruction-Following in Language
+/// Models through Activation Steering", ICLR 2025) compute instruction directions: the mean, over
+/// the unit's training prompts, of the residual after the steered layer at the prompt's last token
+/// with the steering prompt minus without it. It is added at the last prompt token and at every
+/// generated token, the positions the paper steers.
+///
+/// Stolfo et al. steer with the unit-norm direction times a coefficient they choose per instruction;
+/// here the difference keeps its own length, which the factor grid scales (factor 1: the measured
+/// mean difference). Their projection variant (moving each token's projection onto the direction to
+/// the mean projection) is not offered yet.
+struct LastTokenDiffMeanMethod: SteeringMethod {
+  var name: String { BenchMethod.diffmeanLast.rawValue }
+  var needsCapture: Bool { false }
+
+  func fit(_ unit: UnitFit) throws -> SteeringFile? {
+    let model = unit.model
+    let layer = unit.config.layer
+    let d = model.configuration.modelDimension
+    let recorder = LastRowRecorder(layer: layer)
+    var sum = [Double](repeating: 0, count: d)
+    var count = 0
+    let batch = max(1, unit.config.captureBatch)
+    let pairs = unit.unit.trainInstructions.map {
+      model.promptPair(instruction: $0, steeringPrompt: unit.unit.steeringPrompt, position: unit.unit.promptPosition)
+    }
+    unit.log("\(unit.unit.bench) \(unit.unit.id): the last prompt token's difference over \(pairs.count) prompts")
+    for start in stride(from: 0, to: pairs.count, by: batch) {
+      let part = pairs[start..<min(pairs.count, start + batch)]
+      let chunks = part.flatMap { pair in
+        [pair.prompted, pair.unprompted].map { ForwardChunk(tokens: $0, cache: model.makeCache(capacity: $0.count), promptLength: $0.count) }
+      }
+      try model.forward(chunks, logits: .none, intervention: recorder)
+      // The last row of each chunk, in packed order: prompted, unprompted, prompted, …
+      var end = 0
+      var rows: [Int] = []
+      for c in chunks {
+        end += c.tokens.count
+        rows.append(end - 1)
+      }
+      for k in stride(from: 0, to: rows.count, by: 2) {
+        for i in 0..<d { sum[i] += Double(recorder.states[rows[k] * d + i] - recorder.states[rows[k + 1] * d + i]) }
+        count += 1
+      }
+    }
+    guard count > 0 else { return nil }
+    let mean = sum.map { Float($0 / Double(count)) }
+    guard mean.allSatisfy(\.isFinite) else { return nil }
+    var file = try unit.steeringFile(.diffmean, method: name)
+    file.vectors = [
+      VectorEntry(layer: layer, positions: .prompt(prefix: 0, suffix: 1), alpha: 1, vector: mean),
+      VectorEntry(layer: layer, positions: .response, alpha: 1, vector: mean),
+    ]
+    file.training["positions"] = .string("last prompt token and generated tokens")
+    return file
+  }
+}
+
+/// Keeps the packed states after one layer.
+private final class LastRowRecorder: Intervention {
+  let layers: Set<Int>
+  var states: [Float] = []
+
+  init(layer: Int) { layers = [layer] }
+
+  func edit(layer: Int, hidden: HiddenStates) {
+    states = Array(UnsafeBufferPointer(start: hidden.pointer, count: hidden.rows * hidden.width))
+  }
+}
