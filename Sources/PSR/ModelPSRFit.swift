@@ -6,10 +6,24 @@ import Tensor
 
 /// What a model-based PSR fit minimises.
 public enum PSRObjective: String, Sendable, CaseIterable {
-  /// Σ_l ‖h_l^steered − (base_l + delta_l)‖² at response tokens, through the model (A-PSR).
+  /// Σ_l ‖h_l^steered − (base_l + delta_l)‖² at response tokens over the gate layers, through the
+  /// model (A-PSR).
   case mse
   /// −log p(y′ | x) with PSR active.
   case ll
+  /// The PSR paper's S-PSR objective: the same MSE summed over the lowest gate layer *and every
+  /// later layer*, so that a one-layer intervention also reproduces how the prompt's effect
+  /// propagates, plus 0.1 · max(0, 1 − Σₜ λₜ) per example and gate against dead ReLUs.
+  case mseThrough = "mse-through"
+
+  /// The layers whose states the loss compares with the prompted ones.
+  public func lossLayers(gates: [Int], layerCount: Int) -> [Int] {
+    switch self {
+    case .mse: gates.sorted()
+    case .ll: []
+    case .mseThrough: Array((gates.min() ?? layerCount)..<layerCount)
+    }
+  }
 }
 
 /// A teacher-forced example of a capture: unprompted prompt, response, and per-layer
@@ -34,12 +48,17 @@ public struct ModelPSRFit {
   public var learningRate: Float = 1e-3
   public var batchExamples = 4
   public var seed: UInt64 = 0
+  /// The weight of max(0, 1 − Σₜ λₜ) per example and gate (`mseThrough`; the paper's 0.1).
+  public var deadGateWeight: Float = 0.1
 
   public init(model: DecoderModel, layers: [Int], objective: PSRObjective) {
     self.model = model
     self.layers = layers.sorted()
     self.objective = objective
   }
+
+  /// The layers whose prompted states the examples must carry: the loss layers of the objective.
+  public var targetLayers: [Int] { objective.lossLayers(gates: layers, layerCount: model.configuration.layerCount) }
 
   /// Loads the examples of a capture, with targets at `layers`.
   public static func examples(_ reader: ActivationReader, model: DecoderModel, layers: [Int], limit: Int? = nil) throws
@@ -125,27 +144,50 @@ public struct ModelPSRFit {
   }
 
   /// The batch's loss; with `backward`, accumulates gradients in `gate`.
+  ///
+  /// MSE objectives: per loss layer l, Σ_t ‖h_l,t − target_l,t‖² / (T · mean_t ‖target_l,t‖²) over the
+  /// batch's T response tokens, summed over the loss layers; `mseThrough` adds, per example and gate,
+  /// `deadGateWeight` · max(0, 1 − Σ_t λ_t) / (examples), λ_t = ReLU(w·h_t + b) on the gate layer's
+  /// states before the edit. Its gradient is exact (zero through an inactive ReLU), as autograd's.
   public func batchLoss(_ batch: [CapturedExampleTargets], gate: PSRGate, backward: Bool) throws -> Float {
+    try batchLossByLayer(batch, gate: gate, backward: backward).total
+  }
+
+  /// The batch's loss with its part from each loss layer (key: layer) and the regulariser (key: -1).
+  public func batchLossByLayer(_ batch: [CapturedExampleTargets], gate: PSRGate, backward: Bool) throws -> (
+    total: Float, parts: [Int: Float]
+  ) {
     let sequences = batch.map(\.sequence)
-    if objective == .ll { return try model.responseLoss(sequences, intervention: gate, backward: backward) }
+    if objective == .ll {
+      let loss = try model.responseLoss(sequences, intervention: gate, backward: backward)
+      return (loss, [:])
+    }
     let d = model.configuration.modelDimension
     let chunks = sequences.map {
       ForwardChunk(
         tokens: $0.prompt + $0.response, cache: model.makeCache(capacity: $0.prompt.count + $0.response.count),
         promptLength: $0.prompt.count)
     }
+    let lossLayers = targetLayers
     let trace = ForwardTrace(lowestLayer: layers.first ?? 0)
-    try model.forward(chunks, logits: .none, intervention: gate, trace: trace)
+    // The gate layers' states before the edit, for the regulariser.
+    let recorder = PreEditRecorder(layers: objective == .mseThrough && deadGateWeight > 0 ? Set(layers) : [])
+    try model.forward(chunks, logits: .none, intervention: InterventionChain([recorder, gate]), trace: trace)
     let tokens = Float(sequences.reduce(0) { $0 + $1.response.count })
     var loss: Float = 0
+    var parts: [Int: Float] = [:]
     var gradients: [Int: Matrix] = [:]
-    for l in layers {
+    for l in lossLayers {
+      guard batch.allSatisfy({ $0.targets[l] != nil }) else {
+        throw TrainingError.invalidOptions("the capture holds no layer \(l), which the \(objective.rawValue) objective compares; capture it")
+      }
       let states = trace.output(ofLayer: l)
       var g = Matrix(rows: states.rows, cols: d)
       // Normalise each layer by its targets' mean squared norm, so deep layers do not dominate.
       var norm: Float = 0
       for ex in batch { norm += ex.targets[l]!.reduce(0) { $0 + $1 * $1 } }
       norm = max(norm / tokens, 1e-12)
+      var part: Float = 0
       var offset = 0
       for (ex, s) in zip(batch, sequences) {
         let target = ex.targets[l]!
@@ -153,15 +195,73 @@ public struct ModelPSRFit {
           let r = offset + s.prompt.count + t
           for i in 0..<d {
             let diff = states[r, i] - target[t * d + i]
-            loss += diff * diff / (tokens * norm)
+            part += diff * diff / (tokens * norm)
             g[r, i] = 2 * diff / (tokens * norm)
           }
         }
         offset += s.prompt.count + s.response.count
       }
+      parts[l] = part
+      loss += part
       gradients[l] = g
     }
+    if !recorder.layers.isEmpty {
+      var regulariser: Float = 0
+      var gradW = gate.gates.map { [Float](repeating: 0, count: $0.weight.count) }
+      var gradB = [Float](repeating: 0, count: gate.gates.count)
+      let scale = deadGateWeight / Float(batch.count)
+      for (gi, g) in gate.gates.enumerated() {
+        guard let states = recorder.states[g.layer] else { continue }
+        var offset = 0
+        for s in sequences {
+          var sum: Float = 0
+          var active: [Int] = []
+          for t in 0..<s.response.count {
+            let r = offset + s.prompt.count + t
+            let a = states.withUnsafeBufferPointer { Kernels.dot(g.weight, $0.baseAddress! + r * d, count: d) } + g.bias
+            if a > 0 {
+              sum += a
+              active.append(r)
+            }
+          }
+          if sum < 1 {
+            regulariser += scale * (1 - sum)
+            for r in active {
+              states.withUnsafeBufferPointer { Kernels.axpy(-scale, $0.baseAddress! + r * d, &gradW[gi], count: d) }
+              gradB[gi] -= scale
+            }
+          }
+          offset += s.prompt.count + s.response.count
+        }
+      }
+      parts[-1] = regulariser
+      loss += regulariser
+      if backward { gate.accumulate(weight: gradW, bias: gradB) }
+    }
     if backward { model.backward(trace: trace, outputGradients: gradients, intervention: gate) }
-    return loss
+    return (loss, parts)
+  }
+
+  /// Each loss layer's mean relative MSE over `examples` (and the regulariser under -1), for the
+  /// fit's report.
+  public func lossByLayer(_ examples: [CapturedExampleTargets], gate: PSRGate) throws -> [Int: Float] {
+    var total: [Int: Float] = [:]
+    for start in stride(from: 0, to: examples.count, by: batchExamples) {
+      let batch = Array(examples[start..<min(examples.count, start + batchExamples)])
+      for (l, v) in try batchLossByLayer(batch, gate: gate, backward: false).parts { total[l, default: 0] += v * Float(batch.count) }
+    }
+    return total.mapValues { $0 / Float(max(1, examples.count)) }
+  }
+}
+
+/// Copies the packed states of chosen layers before any later member of a chain edits them.
+final class PreEditRecorder: Intervention {
+  let layers: Set<Int>
+  var states: [Int: [Float]] = [:]
+
+  init(layers: Set<Int>) { self.layers = layers }
+
+  func edit(layer: Int, hidden: HiddenStates) {
+    states[layer] = Array(UnsafeBufferPointer(start: hidden.pointer, count: hidden.rows * hidden.width))
   }
 }

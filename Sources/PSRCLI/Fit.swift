@@ -16,19 +16,27 @@ struct Fit: ParsableCommand {
       and prints train/validation relative MSE ‖pred − Δ‖²/‖Δ‖² for PSR, Const-MSE and DiffMean, and the
       fraction of validation tokens whose gate is exactly 0. It also writes OUT.diffmean.json and
       OUT.const-mse.json. --variant all (A-PSR) or --objective ll trains all chosen layers through the model.
+      --objective mse-through is the PSR paper's S-PSR objective: the gate at the layer is trained through the
+      frozen model so that the states at that layer and every later one match the prompted ones (relative MSE
+      per layer, summed), plus 0.1·max(0, 1 − Σₜλₜ) per example against a dead gate; it prints the validation
+      MSE at every layer it covers and needs a capture of those layers (capture --all-layers).
 
       Examples:
         psr fit --data run.h5 --layer 15 --out pirate.psr
         psr fit --data run.h5 --layer 15 --out pirate.psr --json
         psr fit --data all.h5 --layers 5,10,15,20 --variant all --objective mse --out pirate-all.psr
         psr fit --data run.h5 --layers 15 --objective ll --out pirate-ll.psr
+        psr fit --data all.h5 --layers 15 --objective mse-through --epochs 1 --out pirate-through.psr
       """)
 
   @OptionGroup var modelOptions: ModelOptions
   @Option(help: "Capture file (HDF5) from the capture command.") var data: String
   @Option(help: "The layer to fit (S-PSR).") var layer: Int?
   @Option(help: "Layers to fit, comma-separated (A-PSR, LL).") var layers: String?
-  @Option(help: "mse or ll.") var objective = PSRObjective.mse
+  @Option(
+    help:
+      "mse (at the fitted layers), ll (the prompted responses' likelihood) or mse-through (the PSR paper's S-PSR objective: MSE at the layer and every later one, through the model, with a dead-gate regulariser; needs a capture of those layers, e.g. --all-layers)."
+  ) var objective = PSRObjective.mse
   @Option(help: "single (one layer, from the file) or all (the chosen layers through the model).") var variant = FitVariant.single
   @Option(help: "Output steering file.") var out: String
   @Option(help: "Fraction of examples held out for validation.") var validationFraction = 0.2
@@ -142,7 +150,13 @@ struct Fit: ParsableCommand {
     if let epochs { fitter.epochs = epochs }
     if let learningRate { fitter.learningRate = learningRate }
     fitter.seed = seed
-    var examples = try ModelPSRFit.examples(reader, model: model, layers: layerList)
+    let missing = fitter.targetLayers.filter { !reader.header.layers.contains($0) }
+    guard missing.isEmpty else {
+      throw CLIError(
+        "--objective \(objective.rawValue) compares layers \(fitter.targetLayers.first ?? 0)–\(fitter.targetLayers.last ?? 0); \(data) lacks \(missing); capture with --all-layers"
+      )
+    }
+    var examples = try ModelPSRFit.examples(reader, model: model, layers: fitter.targetLayers)
     var generator = SeededGenerator(seed: seed)
     examples.shuffle(using: &generator)
     let held = ValidationSplit.heldOut(examples: examples.count, fraction: validationFraction)
@@ -155,19 +169,28 @@ struct Fit: ParsableCommand {
     }
     let gate = PSRGate(gates: gates)
     let after = try fitter.loss(validation.isEmpty ? training : validation, gate: gate)
+    // The fit's relative MSE at every layer it compares (and the regulariser), on the validation split.
+    let byLayer = objective == .ll ? [:] : try fitter.lossByLayer(validation.isEmpty ? training : validation, gate: gate)
     var psr = steeringFile(.psr, reader)
     psr.gates = gates
     psr.training["val_loss"] = .number(Double(after))
     psr.training["val_loss_at_init"] = .number(Double(before))
+    for (l, v) in byLayer where l >= 0 { psr.training["val_rel_mse_layer_\(l)"] = .number(Double(v)) }
     try psr.save(out)
     let summary: [String: Any] = [
       "objective": objective.rawValue, "layers": layerList, "val_loss_at_init": Double(before), "val_loss": Double(after),
       "gate_zero_fraction": gate.tokensSeen > 0 ? Double(gate.tokensGatedOff) / Double(gate.tokensSeen) : 0,
+      "val_rel_mse_by_layer": Dictionary(uniqueKeysWithValues: byLayer.filter { $0.key >= 0 }.map { (String($0.key), Double($0.value)) }),
+      "val_regulariser": Double(byLayer[-1] ?? 0),
     ]
     if json {
       print(try JSONText.encode(summary))
     } else {
       print(String(format: "validation loss: %.4f at the constant initialisation, %.4f after fitting", before, after))
+      if !byLayer.isEmpty {
+        print("validation relative MSE by layer: " + byLayer.keys.filter { $0 >= 0 }.sorted().map { String(format: "%d %.4f", $0, byLayer[$0]!) }.joined(separator: ", "))
+        if let r = byLayer[-1] { print(String(format: "dead-gate regulariser: %.4f", r)) }
+      }
       print("wrote \(out) (peak RSS \(peakResidentMegabytes()) MB)")
     }
   }

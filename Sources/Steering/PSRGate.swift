@@ -63,6 +63,14 @@ public final class PSRGate: Intervention {
     }
   }
 
+  /// Adds gradients computed outside the model's backward pass (a regulariser's), per gate.
+  public func accumulate(weight: [[Float]], bias: [Float]) {
+    for i in gates.indices where i < weight.count && i < bias.count {
+      for k in gradientWeight[i].indices where k < weight[i].count { gradientWeight[i][k] += weight[i][k] }
+      gradientBias[i] += bias[i]
+    }
+  }
+
   public func zeroGradients() {
     for i in gates.indices {
       gradientWeight[i] = [Float](repeating: 0, count: gradientWeight[i].count)

@@ -16,7 +16,7 @@ struct AllLayersPSRMethod: SteeringMethod {
     fitter.epochs = unit.config.apsrEpochs
     fitter.seed = unit.seed
     unit.log("\(unit.unit.bench) \(unit.unit.id): fitting A-PSR at layers \(unit.config.apsrLayers)")
-    let examples = try ModelPSRFit.examples(reader, model: unit.model, layers: fitter.layers).filter { !$0.sequence.response.isEmpty }
+    let examples = try ModelPSRFit.examples(reader, model: unit.model, layers: fitter.targetLayers).filter { !$0.sequence.response.isEmpty }
     var file = try unit.steeringFile(.psr, method: name)
     file.gates = try fitter.fit(examples, from: try fitter.initialGates(reader))
     file.training["layers"] = .string(unit.config.apsrLayers.map(String.init).joined(separator: ","))

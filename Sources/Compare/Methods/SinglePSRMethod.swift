@@ -13,7 +13,7 @@ struct SinglePSRMethod: SteeringMethod {
       var fitter = ModelPSRFit(model: unit.model, layers: [unit.config.layer], objective: .ll)
       fitter.seed = unit.seed
       unit.log("\(unit.unit.bench) \(unit.unit.id): fitting S-PSR to the prompted responses' likelihood")
-      let examples = try ModelPSRFit.examples(reader, model: unit.model, layers: fitter.layers).filter { !$0.sequence.response.isEmpty }
+      let examples = try ModelPSRFit.examples(reader, model: unit.model, layers: fitter.targetLayers).filter { !$0.sequence.response.isEmpty }
       guard !examples.isEmpty else { return nil }
       var file = try unit.steeringFile(.psr, method: name)
       file.gates = try fitter.fit(examples, from: try fitter.initialGates(reader))
