@@ -124,7 +124,9 @@ class Soak:
                 return self.note(kind, error=f"HTTP {r.status}: {data[:200]!r}")
             if kind == "disconnect":
                 r.readline()  # the first event, then hang up without reading the rest
-                c.sock.close()
+                # http.client hands a Connection: close socket to the response (c.sock is then None):
+                # closing the response closes the socket, which the server sees mid-stream.
+                r.close()
                 c.close()
                 return self.note(kind)
             if not stream:
