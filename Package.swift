@@ -67,7 +67,10 @@ let package = Package(
     .testTarget(name: "SteeringTests", dependencies: ["Steering", "LM", "Tensor", "TestSupport"]),
     .testTarget(name: "StoreTests", dependencies: ["Store", "CHDF5", "TestSupport"]),
     .testTarget(
-      name: "CLITests", dependencies: ["CaptureCLI", "CLICommon", "Compare", "CompareCLI", "LM", "PSRCLI", "Steering", "Store", "TestSupport"]),
+      name: "CLITests",
+      dependencies: [
+        "Capture", "CaptureCLI", "CLICommon", "Compare", "CompareCLI", "IFEval", "LM", "PSRCLI", "Steering", "Store", "TestSupport",
+      ]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CompareTests", dependencies: ["Compare", "IFEval", "Judges", "Embedding", "LM", "Store", "TestSupport"]),
     .testTarget(name: "JudgesTests", dependencies: ["Judges", "Embedding", "LM", "TestSupport"]),

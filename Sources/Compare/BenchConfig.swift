@@ -20,6 +20,8 @@ public struct BenchConfig: Sendable, Equatable {
   /// IFEval: what `psr` and `apsr` minimise on IFEval units. The PSR paper found the
   /// log-likelihood of the prompted responses better than MSE for instruction following.
   public var ifevalPSRObjective: PSRObjective = .ll
+  /// The model's layer count, which `mse-through` needs to capture every layer from the steered one.
+  public var modelLayerCount = 0
   public var bisectionSteps: Int
   public var methods: [String]
   public var seed: UInt64 = 0

@@ -148,7 +148,8 @@ public final class BenchRunner {
     let capture = try ActivationCapture(
       model: model,
       options: CaptureOptions(
-        steeringPrompt: unit.steeringPrompt, promptPosition: .prefix, layers: config.captureLayers, maxNewTokens: config.trainTokens,
+        steeringPrompt: unit.steeringPrompt, promptPosition: unit.promptPosition, layers: config.captureLayers,
+        maxNewTokens: config.trainTokens,
         temperature: config.temperature, seed: seed, batchSize: config.captureBatch))
     let writer = try ActivationWriter.create(path: capturePath, header: try capture.header(toolVersion: "psr-steering compare"))
     log("\(unit.bench) \(unit.id): capturing \(unit.trainInstructions.count) prompted responses")

@@ -74,7 +74,10 @@ struct Run: ParsableCommand {
     help: "IFEval instruction ids, comma-separated (default: punctuation:no_comma and change_case:english_lowercase small, all paper).")
   var instructions: String?
   @Option(help: "IFEval prompts per instruction, half selecting the factor (default: 4 small, all paper).") var ifevalPrompts: Int?
-  @Option(help: "What psr and apsr minimise on IFEval units: ll (the prompted responses' log-likelihood, the paper's choice here) or mse.")
+  @Option(
+    help:
+      "What psr and apsr minimise on IFEval units: ll (the prompted responses' log-likelihood, the paper's choice here), mse (psr: at the steered layer, from the capture), or mse-through (psr: at the steered and every later layer, through the model; the capture then holds those layers)."
+  )
   var ifevalPsrObjective = PSRObjective.ll
   @Option(help: "Layer to steer.") var layer = 15
   @Option(help: "A-PSR layers, comma-separated (method apsr; default: every third layer from 3 to 27).") var apsrLayers: String?
@@ -185,6 +188,7 @@ struct Run: ParsableCommand {
     config.ifevalPSRObjective = ifevalPsrObjective
     if let factors { config.factors = try Check.numbers(factors, "--factors").map(Float.init) }
     let model = try modelOptions.load()
+    config.modelLayerCount = model.configuration.layerCount
     config.steeringFiles = try steeringFiles().mapValues(resolvePath)
     for (name, path) in config.steeringFiles.sorted(by: { $0.key < $1.key }) {
       do { _ = try SteeringFile.load(path, for: model).intervention(for: model, file: path) } catch {

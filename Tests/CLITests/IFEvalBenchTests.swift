@@ -4,6 +4,7 @@ import Foundation
 import IFEval
 import LM
 import Steering
+import Store
 import TestSupport
 import XCTest
 
@@ -130,6 +131,10 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
       }
       for i in expected.indices { expected[i] += Double(rows[0][i] - rows[1][i]) / Double(unit.trainInstructions.count) }
     }
+    // The capture appends the instruction to the query, as IFEval's prompts carry it.
+    let capture = try ActivationReader(path: out.appendingPathComponent("units/ifeval-punctuation.no_comma/capture.h5").path)
+    XCTAssertEqual(capture.header.promptPosition, "suffix")
+    XCTAssertEqual(capture.header.steeringPrompt, "In your entire response, refrain from the use of any commas.")
     let file = try SteeringFile.load(out.appendingPathComponent("units/ifeval-punctuation.no_comma/diffmean-last.json").path, for: model)
     XCTAssertEqual(file.vectors.map(\.positions), [.prompt(prefix: 0, suffix: 1), .response])
     for (a, b) in zip(file.vectors[0].vector, expected) { XCTAssertEqual(Double(a), b, accuracy: 1e-4 * max(1, abs(b))) }
