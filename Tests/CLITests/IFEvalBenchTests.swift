@@ -140,6 +140,25 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
     for (a, b) in zip(file.vectors[0].vector, expected) { XCTAssertEqual(Double(a), b, accuracy: 1e-4 * max(1, abs(b))) }
   }
 
+  /// IFEval units shard as the other benches do, and `compare merge` of the shards equals the whole run.
+  func testShardsMergeIntoTheWholeRun() throws {
+    let base = ["--bench", "ifeval", "--methods", "prompt,none", "--instructions", "punctuation:no_comma,startend:quotation"]
+    for (name, extra) in [("whole", [String]()), ("s0", ["--shard", "0/2"]), ("s1", ["--shard", "1/2"])] {
+      let r = try CommandLineTool.run(
+        "compare", base + extra + ["--out", directory.appendingPathComponent(name).path], in: directory, timeout: 600)
+      XCTAssertEqual(r.status, 0, r.stderr)
+    }
+    let merged = directory.appendingPathComponent("merged")
+    let m = try CommandLineTool.run(
+      "compare", ["merge", directory.appendingPathComponent("s0").path, directory.appendingPathComponent("s1").path, "--out", merged.path],
+      in: directory)
+    XCTAssertEqual(m.status, 0, m.stderr)
+    XCTAssertEqual(
+      try JSONSerialization.data(withJSONObject: try results(merged), options: .sortedKeys),
+      try JSONSerialization.data(withJSONObject: try results(directory.appendingPathComponent("whole")), options: .sortedKeys))
+    XCTAssertTrue(try String(contentsOf: merged.appendingPathComponent("report.md"), encoding: .utf8).contains("## IFEval"))
+  }
+
   func testUnknownInstructionIdIsRefusedBeforeAnyWork() throws {
     let r = try CommandLineTool.run("compare", ["--bench", "ifeval", "--instructions", "punctuation:no_semicolon"], in: directory)
     XCTAssertEqual(r.status, 64, r.stderr)
