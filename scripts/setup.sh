@@ -52,4 +52,11 @@ done < models.sha256
 
 echo "setup: building (release)"
 swift build -c release
+
+# The example control vector is made, not committed (no .gguf is tracked): the DiffMean direction of
+# the README's persona fit, exported for llama.cpp. The export is deterministic.
+if [ ! -f examples/evil.cvec.gguf ]; then
+  echo "setup: making examples/evil.cvec.gguf"
+  .build/release/psr export --format gguf experiments/psr/evil.diffmean.json --out examples/evil.cvec.gguf >/dev/null
+fi
 echo "setup: done; the CLI is .build/release/psr"
