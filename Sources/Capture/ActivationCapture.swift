@@ -144,15 +144,3 @@ public struct ActivationCapture {
     return examples
   }
 }
-
-/// Copies the packed states of chosen layers.
-final class LayerRecorder: Intervention {
-  let layers: Set<Int>
-  var states: [Int: [Float]] = [:]
-
-  init(layers: Set<Int>) { self.layers = layers }
-
-  func edit(layer: Int, hidden: HiddenStates) {
-    states[layer] = Array(UnsafeBufferPointer(start: hidden.pointer, count: hidden.rows * hidden.width))
-  }
-}

@@ -93,12 +93,8 @@ public enum IFEvalFiles {
     var seen = Set<Data>()
     for (n, line) in lines(data) {
       let at = { (e: IFEvalError) in IFEvalError.at(file: file, line: n, IndirectError(e)) }
-      let parsed: InputLine
-      do {
-        parsed = try JSONDecoder().decode(InputLine.self, from: line)
-      } catch {
-        throw at(.malformedLine("not an IFEval input line {key, prompt, instruction_id_list, kwargs}: \(describe(error))"))
-      }
+      let parsed = try decodeLine(
+        InputLine.self, line, file: file, number: n, shape: "an IFEval input line {key, prompt, instruction_id_list, kwargs}")
       let kwargs = parsed.kwargs ?? Array(repeating: [:], count: parsed.instruction_id_list.count)
       guard kwargs.count == parsed.instruction_id_list.count else {
         throw at(.malformedLine("\(parsed.instruction_id_list.count) instruction ids but \(kwargs.count) kwargs"))
@@ -122,17 +118,20 @@ public enum IFEvalFiles {
     for p in inputs { byPrompt[Data(p.prompt.utf8)] = p }
     var out: [(IFEvalPrompt, String)] = []
     for (n, line) in lines(data) {
-      let at = { (e: IFEvalError) in IFEvalError.at(file: file, line: n, IndirectError(e)) }
-      let parsed: ResponseLine
-      do {
-        parsed = try JSONDecoder().decode(ResponseLine.self, from: line)
-      } catch {
-        throw at(.malformedLine("not an IFEval response line {prompt, response}: \(describe(error))"))
+      let parsed = try decodeLine(ResponseLine.self, line, file: file, number: n, shape: "an IFEval response line {prompt, response}")
+      guard let p = byPrompt[Data(parsed.prompt.utf8)] else {
+        throw IFEvalError.at(file: file, line: n, IndirectError(.unknownPrompt(parsed.prompt)))
       }
-      guard let p = byPrompt[Data(parsed.prompt.utf8)] else { throw at(.unknownPrompt(parsed.prompt)) }
       out.append((p, parsed.response))
     }
     return out
+  }
+
+  /// One line as `T`, or an error naming the file, the line and the shape it should have.
+  static func decodeLine<T: Decodable>(_ type: T.Type, _ line: Data, file: String, number: Int, shape: String) throws -> T {
+    do { return try JSONDecoder().decode(type, from: line) } catch {
+      throw IFEvalError.at(file: file, line: number, IndirectError(.malformedLine("not \(shape): \(describe(error))")))
+    }
   }
 
   /// Non-blank lines with their 1-based numbers.
@@ -221,10 +220,9 @@ extension IFEvalFiles {
   public static func readBenchmark(_ data: Data, file: String) throws -> [IFEvalBenchmarkPrompt] {
     try lines(data).map { n, line in
       let at = { (e: IFEvalError) in IFEvalError.at(file: file, line: n, IndirectError(e)) }
-      let parsed: BenchmarkLine
-      do { parsed = try JSONDecoder().decode(BenchmarkLine.self, from: line) } catch {
-        throw at(.malformedLine("not an IFEval benchmark line {key, prompt, prompt_without_instruction, instruction_id_list, kwargs}: \(describe(error))"))
-      }
+      let parsed = try decodeLine(
+        BenchmarkLine.self, line, file: file, number: n,
+        shape: "an IFEval benchmark line {key, prompt, prompt_without_instruction, instruction_id_list, kwargs}")
       guard let prompt = parsed.prompt, let kwargs = parsed.kwargs, kwargs.count == parsed.instruction_id_list.count,
         !kwargs.isEmpty
       else { throw at(.malformedLine("needs prompt and one kwargs object per instruction id")) }
@@ -246,13 +244,8 @@ extension IFEvalFiles {
   /// ifeval_without_instructions.jsonl: (key, the query with every instruction removed).
   public static func readBaseQueries(_ data: Data, file: String) throws -> [(key: Int, query: String)] {
     try lines(data).map { n, line in
-      do {
-        let b = try JSONDecoder().decode(BaseLine.self, from: line)
-        return (b.key, b.prompt_without_instruction)
-      } catch {
-        throw IFEvalError.at(
-          file: file, line: n, IndirectError(.malformedLine("not a base-query line {key, prompt_without_instruction}: \(describe(error))")))
-      }
+      let b = try decodeLine(BaseLine.self, line, file: file, number: n, shape: "a base-query line {key, prompt_without_instruction}")
+      return (b.key, b.prompt_without_instruction)
     }
   }
 }

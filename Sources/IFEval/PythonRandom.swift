@@ -70,10 +70,11 @@ struct PythonRandom {
     return Foundation.cos(x2pi) * g2rad
   }
 
-  /// `_randbelow(n)` for 0 < n ≤ 2³²: `getrandbits(n.bit_length())` until below n. (langdetect's
-  /// n, a count of n-grams in at most 10,000 characters, is far below 2³²; other n give 0.)
+  /// `_randbelow(n)` for 0 < n < 2³²: `getrandbits(n.bit_length())` until below n. (langdetect's
+  /// n, a count of n-grams in at most 10,000 characters, is far below 2³²; other n give 0, so that
+  /// the shift below never goes negative.)
   mutating func below(_ n: Int) -> Int {
-    guard n > 0 && n <= 1 << 32 else { return 0 }
+    guard n > 0 && n < 1 << 32 else { return 0 }
     let k = Int.bitWidth - n.leadingZeroBitCount
     while true {
       let r = Int(next32() >> UInt32(32 - k))

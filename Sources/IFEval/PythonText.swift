@@ -181,6 +181,24 @@ enum PythonText {
     return nil
   }
 
+  /// `re.sub` with a hand-written matcher: at each position, left to right, `match` gives the length
+  /// of a match there and its replacement; the scan continues after the match.
+  static func substitute(_ s: Scalars, _ match: (Scalars, Int) -> (Int, Scalars)?) -> Scalars {
+    var out = Scalars()
+    out.reserveCapacity(s.count)
+    var i = 0
+    while i < s.count {
+      if let (n, replacement) = match(s, i), n > 0 {
+        out += replacement
+        i += n
+      } else {
+        out.append(s[i])
+        i += 1
+      }
+    }
+    return out
+  }
+
   /// The number of `\w+` runs: nltk's `RegexpTokenizer(r"\w+")`, IFEval's word count.
   static func wordCount(_ s: Scalars) -> Int {
     var count = 0, inWord = false

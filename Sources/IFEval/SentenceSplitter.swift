@@ -35,14 +35,14 @@ enum SentenceSplitter {
     let suffixes = ["Inc", "Ltd", "Jr", "Sr", "Co"]
 
     // re.sub(_PREFIXES, "\\1<prd>"): (Mr|St|Mrs|Ms|Dr)[.]
-    t = substitute(t) { s, i in
+    t = PythonText.substitute(t) { s, i in
       for w in ["Mr", "St", "Mrs", "Ms", "Dr"] {
         if let n = word(s, i, [w]), at(s, i + n) == "." { return (n + 1, w.scalars + prd) }
       }
       return nil
     }
     // re.sub(_WEBSITES, "<prd>\\1"): [.](com|net|org|io|gov|edu|me)
-    t = substitute(t) { s, i in
+    t = PythonText.substitute(t) { s, i in
       guard s[i] == "." else { return nil }
       for w in ["com", "net", "org", "io", "gov", "edu", "me"] where word(s, i + 1, [w]) != nil {
         return (1 + w.unicodeScalars.count, prd + w.scalars)
@@ -50,12 +50,12 @@ enum SentenceSplitter {
       return nil
     }
     // ([0-9])[.]([0-9]) -> \1<prd>\2
-    t = substitute(t) { s, i in
+    t = PythonText.substitute(t) { s, i in
       guard isDigit(s[i]), at(s, i + 1) == ".", let d = at(s, i + 2), isDigit(d) else { return nil }
       return (3, [s[i]] + prd + [d])
     }
     // \.{2,} -> "<prd>" * length + "<stop>"
-    t = substitute(t) { s, i in
+    t = PythonText.substitute(t) { s, i in
       var j = i
       while j < s.count && s[j] == "." { j += 1 }
       guard j - i >= 2 else { return nil }
@@ -63,12 +63,12 @@ enum SentenceSplitter {
     }
     if PythonText.contains(t, "Ph.D".scalars) { t = replace(t, "Ph.D.", "Ph<prd>D<prd>") }
     // \s([A-Za-z])[.]  -> " \1<prd> "
-    t = substitute(t) { s, i in
+    t = PythonText.substitute(t) { s, i in
       guard PythonText.isSpace(s[i]), let a = at(s, i + 1), isAlpha(a), at(s, i + 2) == ".", at(s, i + 3) == " " else { return nil }
       return (4, [" ", a] + prd + [" "])
     }
     // ([A-Z][.][A-Z][.](?:[A-Z][.])?) _STARTERS -> \1<stop> \2
-    t = substitute(t) { s, i in
+    t = PythonText.substitute(t) { s, i in
       guard isCapital(s[i]), at(s, i + 1) == ".", let b = at(s, i + 2), isCapital(b), at(s, i + 3) == "." else { return nil }
       // The optional third letter is greedy; without it the pattern tries again.
       for acronym in [6, 4] {
@@ -80,7 +80,7 @@ enum SentenceSplitter {
     }
     // ([A-Za-z])[.]([A-Za-z])[.]([A-Za-z])[.] -> \1<prd>\2<prd>\3<prd>, then the same for two.
     for letters in [3, 2] {
-      t = substitute(t) { s, i in
+      t = PythonText.substitute(t) { s, i in
         var out = Scalars()
         for k in 0..<letters {
           guard let a = at(s, i + 2 * k), isAlpha(a), at(s, i + 2 * k + 1) == "." else { return nil }
@@ -90,7 +90,7 @@ enum SentenceSplitter {
       }
     }
     // " " _SUFFIXES "[.] " _STARTERS -> " \1<stop> \2"
-    t = substitute(t) { s, i in
+    t = PythonText.substitute(t) { s, i in
       guard s[i] == " " else { return nil }
       for w in suffixes {
         guard let n = word(s, i + 1, [w]), at(s, i + 1 + n) == ".", at(s, i + 2 + n) == " ", let m = starter(s, i + 3 + n) else { continue }
@@ -99,7 +99,7 @@ enum SentenceSplitter {
       return nil
     }
     // " " _SUFFIXES "[.]" -> " \1<prd>"
-    t = substitute(t) { s, i in
+    t = PythonText.substitute(t) { s, i in
       guard s[i] == " " else { return nil }
       for w in suffixes {
         if let n = word(s, i + 1, [w]), at(s, i + 1 + n) == "." { return (2 + n, [" "] + w.scalars + prd) }
@@ -107,7 +107,7 @@ enum SentenceSplitter {
       return nil
     }
     // " ([A-Za-z])[.]" -> " \1<prd>"
-    t = substitute(t) { s, i in
+    t = PythonText.substitute(t) { s, i in
       guard s[i] == " ", let a = at(s, i + 1), isAlpha(a), at(s, i + 2) == "." else { return nil }
       return (3, [" ", a] + prd)
     }
@@ -121,24 +121,6 @@ enum SentenceSplitter {
     t = replace(t, "<prd>", ".")
     var out = PythonText.split(t, separator: stop).map { PythonText.strip($0) }
     if let last = out.last, last.isEmpty { out.removeLast() }
-    return out
-  }
-
-  /// `re.sub` with a hand-written matcher: at each position, left to right, the matcher gives the
-  /// length of a match there and its replacement; the scan continues after the match.
-  private static func substitute(_ s: Scalars, _ match: (Scalars, Int) -> (Int, Scalars)?) -> Scalars {
-    var out = Scalars()
-    out.reserveCapacity(s.count)
-    var i = 0
-    while i < s.count {
-      if let (n, replacement) = match(s, i), n > 0 {
-        out += replacement
-        i += n
-      } else {
-        out.append(s[i])
-        i += 1
-      }
-    }
     return out
   }
 

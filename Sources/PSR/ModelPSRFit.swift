@@ -171,7 +171,7 @@ public struct ModelPSRFit {
     let lossLayers = targetLayers
     let trace = ForwardTrace(lowestLayer: layers.first ?? 0)
     // The gate layers' states before the edit, for the regulariser.
-    let recorder = PreEditRecorder(layers: objective == .mseThrough && deadGateWeight > 0 ? Set(layers) : [])
+    let recorder = LayerRecorder(layers: objective == .mseThrough && deadGateWeight > 0 ? Set(layers) : [])
     try model.forward(chunks, logits: .none, intervention: InterventionChain([recorder, gate]), trace: trace)
     let tokens = Float(sequences.reduce(0) { $0 + $1.response.count })
     var loss: Float = 0
@@ -251,17 +251,5 @@ public struct ModelPSRFit {
       for (l, v) in try batchLossByLayer(batch, gate: gate, backward: false).parts { total[l, default: 0] += v * Float(batch.count) }
     }
     return total.mapValues { $0 / Float(max(1, examples.count)) }
-  }
-}
-
-/// Copies the packed states of chosen layers before any later member of a chain edits them.
-final class PreEditRecorder: Intervention {
-  let layers: Set<Int>
-  var states: [Int: [Float]] = [:]
-
-  init(layers: Set<Int>) { self.layers = layers }
-
-  func edit(layer: Int, hidden: HiddenStates) {
-    states[layer] = Array(UnsafeBufferPointer(start: hidden.pointer, count: hidden.rows * hidden.width))
   }
 }

@@ -20,7 +20,7 @@ struct LastTokenDiffMeanMethod: SteeringMethod {
     let model = unit.model
     let layer = unit.config.layer
     let d = model.configuration.modelDimension
-    let recorder = LastRowRecorder(layer: layer)
+    let recorder = LayerRecorder(layers: [layer])
     var sum = [Double](repeating: 0, count: d)
     var count = 0
     let batch = max(1, unit.config.captureBatch)
@@ -41,8 +41,10 @@ struct LastTokenDiffMeanMethod: SteeringMethod {
         end += c.tokens.count
         rows.append(end - 1)
       }
+      let states = recorder.states[layer] ?? []
+      guard states.count >= end * d else { return nil }
       for k in stride(from: 0, to: rows.count, by: 2) {
-        for i in 0..<d { sum[i] += Double(recorder.states[rows[k] * d + i] - recorder.states[rows[k + 1] * d + i]) }
+        for i in 0..<d { sum[i] += Double(states[rows[k] * d + i] - states[rows[k + 1] * d + i]) }
         count += 1
       }
     }
@@ -59,14 +61,3 @@ struct LastTokenDiffMeanMethod: SteeringMethod {
   }
 }
 
-/// Keeps the packed states after one layer.
-private final class LastRowRecorder: Intervention {
-  let layers: Set<Int>
-  var states: [Float] = []
-
-  init(layer: Int) { layers = [layer] }
-
-  func edit(layer: Int, hidden: HiddenStates) {
-    states = Array(UnsafeBufferPointer(start: hidden.pointer, count: hidden.rows * hidden.width))
-  }
-}
