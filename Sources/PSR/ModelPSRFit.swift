@@ -32,6 +32,11 @@ public struct CapturedExampleTargets: Sendable {
   public var sequence: TeacherForcedSequence
   /// layer → `response.count × d` prompted states.
   public var targets: [Int: [Float]]
+
+  public init(sequence: TeacherForcedSequence, targets: [Int: [Float]]) {
+    self.sequence = sequence
+    self.targets = targets
+  }
 }
 
 /// Fits PSR gates at several layers through the frozen model (A-PSR, or the LL objective),

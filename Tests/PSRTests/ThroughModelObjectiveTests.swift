@@ -8,9 +8,10 @@ import TestSupport
 import XCTest
 
 /// The PSR paper's S-PSR objective (`mse-through`): one gate, and the relative MSE at its layer and
-/// every later layer through the frozen model, plus 0.1·max(0, 1 − Σₜλₜ) per example. Its gradients
-/// against central finite differences on a tiny Qwen2 checkpoint (3 layers), with the regulariser
-/// off and on.
+/// every later layer through the frozen model, plus 0.1·max(0, 1 − Σₜλₜ) per example. Its loss,
+/// per-layer parts and gradients against PyTorch autograd on every family fixture in both formats
+/// (scripts/make_mse_through_reference.py), and its gradients against central finite differences on
+/// a tiny Qwen2 checkpoint (3 layers) through a real capture, with the regulariser off and on.
 final class ThroughModelObjectiveTests: TemporaryDirectoryTestCase {
   private func setUp(bias: Float) throws -> (ModelPSRFit, [CapturedExampleTargets], [GateEntry]) {
     let model = try DecoderModel(path: try FamilyFixture.load("qwen2").gguf)
@@ -65,5 +66,53 @@ final class ThroughModelObjectiveTests: TemporaryDirectoryTestCase {
     // A small bias leaves Σλ below 1 on some example: the regulariser and its gradient act.
     let parts = try checkGradients(bias: 0.01)
     XCTAssertGreaterThan(parts[-1] ?? 0, 0)
+  }
+
+  /// Autograd's loss and gradients, within 1e-4 relative: the vectors by the norm of their
+  /// difference over the reference's norm, scalars by |Δ| over max(|reference|, 1e-3 · the loss).
+  func testLossAndGradientsMatchPyTorchAutograd() throws {
+    let tolerance = 1e-4
+    for family in FamilyFixture.families {
+      let data = try Data(contentsOf: Fixtures.url("mse-through/\(family).json"))
+      let ref = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+      let layer = ref["layer"] as! Int
+      let weight = (ref["weight"] as! [Double]).map(Float.init)
+      let direction = (ref["direction"] as! [Double]).map(Float.init)
+      let examples = (ref["examples"] as! [[String: Any]]).map { e in
+        CapturedExampleTargets(
+          sequence: TeacherForcedSequence(prompt: e["prompt_ids"] as! [Int], response: e["response_ids"] as! [Int]),
+          targets: Dictionary(
+            uniqueKeysWithValues: (e["targets"] as! [String: [Double]]).map { (Int($0.key)!, $0.value.map(Float.init)) }))
+      }
+      for (format, model) in try FamilyFixture.load(family).models() {
+        var fitter = ModelPSRFit(model: model, layers: [layer], objective: .mseThrough)
+        fitter.deadGateWeight = Float(ref["dead_gate_weight"] as! Double)
+        XCTAssertEqual(fitter.targetLayers, Array(layer..<model.configuration.layerCount))
+        for c in ref["cases"] as! [[String: Any]] {
+          let bias = Float(c["bias"] as! Double)
+          let what = "\(family) \(format) bias \(bias)"
+          let gate = PSRGate(gates: [GateEntry(layer: layer, weight: weight, bias: bias, direction: direction)])
+          let (loss, parts) = try fitter.batchLossByLayer(examples, gate: gate, backward: true)
+          let expected = c["loss"] as! Double
+          func scalar(_ name: String, _ value: Float, _ reference: Double) {
+            let error = abs(Double(value) - reference) / max(abs(reference), 1e-3 * expected)
+            XCTAssertLessThan(error, tolerance, "\(what) \(name): \(value) against \(reference)")
+          }
+          func vector(_ name: String, _ value: [Float], _ reference: [Double]) {
+            let difference = zip(value, reference).reduce(0.0) { $0 + (Double($1.0) - $1.1) * (Double($1.0) - $1.1) }
+            let norm = reference.reduce(0.0) { $0 + $1 * $1 }
+            XCTAssertEqual(value.count, reference.count, "\(what) \(name)")
+            XCTAssertLessThan((difference / max(norm, 1e-30)).squareRoot(), tolerance, "\(what) \(name)")
+          }
+          scalar("loss", loss, expected)
+          let refParts = c["parts"] as! [String: Double]
+          XCTAssertEqual(Set(parts.keys), Set(refParts.keys.map { Int($0)! }), "\(what): one part per layer and the regulariser")
+          for (key, value) in refParts { scalar("part \(key)", parts[Int(key)!] ?? .nan, value) }
+          vector("∂/∂w", gate.gradientWeight[0], c["grad_weight"] as! [Double])
+          vector("∂/∂z", gate.gradientDirection[0], c["grad_direction"] as! [Double])
+          scalar("∂/∂b", gate.gradientBias[0], c["grad_bias"] as! Double)
+        }
+      }
+    }
   }
 }
