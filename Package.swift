@@ -77,7 +77,7 @@ let package = Package(
     .testTarget(name: "CaptureTests", dependencies: ["Capture", "Store", "LM", "TestSupport"]),
     .testTarget(name: "ReportTests", dependencies: ["Report", "Compare", "Steering", "Store", "LM", "TestSupport"]),
     .testTarget(name: "PSRTests", dependencies: ["PSR", "Capture", "Steering", "Store", "LM", "TestSupport"]),
-    .testTarget(name: "IFEvalTests", dependencies: ["IFEval", "TestSupport"]),
+    .testTarget(name: "IFEvalTests", dependencies: ["IFEval", "LM", "TestSupport"]),
     .testTarget(
       name: "PropertyTests", dependencies: ["CLICommon", "Capture", "Compare", "LM", "Steering", "Store", "TestSupport"]),
   ],

@@ -37,7 +37,8 @@ public struct ActivationCapture {
       modelName: f.name, modelSHA256: f.sha256, layerCount: f.layerCount, modelDimension: f.modelDimension,
       steeringPrompt: options.steeringPrompt, promptPosition: options.promptPosition.rawValue,
       chatTemplateID: model.chatTemplate.identifier, seed: options.seed,
-      created: ISO8601DateFormatter().string(from: Date()), toolVersion: toolVersion, layers: options.layers)
+      created: ISO8601DateFormatter().string(from: Date()), toolVersion: toolVersion, layers: options.layers,
+      steeringPromptPerExample: options.steeringPromptPerExample)
   }
 
   /// Examples to capture: each input once when it has an output, else `samples` times.
@@ -85,8 +86,12 @@ public struct ActivationCapture {
   /// Captures a batch: samples the missing responses from the prompted model, then
   /// teacher-forces every response after x′ and after x in one packed pass.
   public func capture(_ inputs: [CaptureInput], indices: [Int]) throws -> [CapturedExample] {
+    if !options.steeringPromptPerExample, let own = inputs.first(where: { $0.steeringPrompt != nil }) {
+      throw CaptureError.perExamplePromptNotRecorded(instruction: own.instruction)
+    }
     let pairs = inputs.map {
-      model.promptPair(instruction: $0.instruction, steeringPrompt: options.steeringPrompt, position: options.promptPosition)
+      model.promptPair(
+        instruction: $0.instruction, steeringPrompt: $0.steeringPrompt ?? options.steeringPrompt, position: options.promptPosition)
     }
     var responses: [[Int]] = inputs.map {
       $0.output.map { Array(model.tokenizer.encode($0, parseSpecial: false).prefix(options.maxNewTokens)) } ?? []
@@ -138,7 +143,8 @@ public struct ActivationCapture {
       examples.append(
         CapturedExample(
           instruction: inputs[i].instruction, response: model.tokenizer.decode(responses[i], skipSpecial: true),
-          tokens: responses[i].map(Int32.init), base: base, delta: delta))
+          tokens: responses[i].map(Int32.init), base: base, delta: delta,
+          steeringPrompt: options.steeringPromptPerExample ? inputs[i].steeringPrompt ?? options.steeringPrompt : nil))
       rowStart = unpromptedStart + chunks[2 * k + 1].tokens.count
     }
     return examples

@@ -23,6 +23,9 @@ public struct CaptureOptions: Sendable {
   public var seed: UInt64
   /// Examples per batched generation and teacher-forcing pass.
   public var batchSize: Int
+  /// Inputs may carry their own steering prompt, recorded per example (`steeringPrompt` is then
+  /// the file's display prompt and the default of inputs without one).
+  public var steeringPromptPerExample = false
 
   public init(
     steeringPrompt: String, promptPosition: PromptPosition = .prefix, layers: [Int], samples: Int = 1,
@@ -43,10 +46,13 @@ public struct CaptureOptions: Sendable {
 public struct CaptureInput: Equatable, Sendable {
   public var instruction: String
   public var output: String?
+  /// This input's own steering prompt (captures with `steeringPromptPerExample` only).
+  public var steeringPrompt: String?
 
-  public init(instruction: String, output: String? = nil) {
+  public init(instruction: String, output: String? = nil, steeringPrompt: String? = nil) {
     self.instruction = instruction
     self.output = output
+    self.steeringPrompt = steeringPrompt
   }
 }
 

@@ -15,6 +15,7 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable {
   case layerOutOfRange(Int, layerCount: Int)
   case inputsChanged(path: String, example: Int)
   case nonFiniteActivation(layer: Int, instruction: String)
+  case perExamplePromptNotRecorded(instruction: String)
 
   public var description: String {
     switch self {
@@ -27,6 +28,9 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable {
     case .nonFiniteActivation(let layer, let instruction):
       "the model's activations at layer \(layer) are not finite (NaN or infinite) for the instruction "
         + "\"\(instruction.prefix(60))\"; the model's weights or its configuration are broken"
+    case .perExamplePromptNotRecorded(let instruction):
+      "the input \"\(instruction.prefix(60))\" carries its own steering prompt, but this capture records one prompt for all; "
+        + "set steeringPromptPerExample"
     }
   }
 }

@@ -145,15 +145,17 @@ public final class BenchRunner {
   private func capture(_ unit: BenchUnit, seed: UInt64, directory: String) throws -> ActivationReader {
     let capturePath = directory + "/capture.h5"
     try? FileManager.default.removeItem(atPath: capturePath)
-    let capture = try ActivationCapture(
-      model: model,
-      options: CaptureOptions(
-        steeringPrompt: unit.steeringPrompt, promptPosition: unit.promptPosition, layers: config.captureLayers,
-        maxNewTokens: config.trainTokens,
-        temperature: config.temperature, seed: seed, batchSize: config.captureBatch))
+    var options = CaptureOptions(
+      steeringPrompt: unit.steeringPrompt, promptPosition: unit.promptPosition, layers: config.captureLayers,
+      maxNewTokens: config.trainTokens, temperature: config.temperature, seed: seed, batchSize: config.captureBatch)
+    options.steeringPromptPerExample = unit.trainSteeringPrompts != nil
+    let capture = try ActivationCapture(model: model, options: options)
     let writer = try ActivationWriter.create(path: capturePath, header: try capture.header(toolVersion: "psr-steering compare"))
     log("\(unit.bench) \(unit.id): capturing \(unit.trainInstructions.count) prompted responses")
-    try capture.run(unit.trainInstructions.map { CaptureInput(instruction: $0) }, into: writer)
+    try capture.run(
+      unit.trainInstructions.enumerated().map {
+        CaptureInput(instruction: $0.element, steeringPrompt: unit.trainSteeringPrompts == nil ? nil : unit.trainSteeringPrompt($0.offset))
+      }, into: writer)
     try writer.close()
     return try ActivationReader(path: capturePath)
   }

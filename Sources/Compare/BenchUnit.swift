@@ -19,6 +19,9 @@ public struct BenchUnit: Sendable {
   public var name: String
   public var steeringPrompt: String
   public var trainInstructions: [String]
+  /// Each training instruction's own steering prompt (IFEval: varied wordings and kwargs), or nil
+  /// when `steeringPrompt` steers them all.
+  public var trainSteeringPrompts: [String]?
   /// AxBench: the first `selectCount` choose the factor, the rest test it. Persona: all evaluate.
   public var evalInstructions: [String]
   public var target: Target
@@ -37,6 +40,12 @@ public struct BenchUnit: Sendable {
     self.trainInstructions = trainInstructions
     self.evalInstructions = evalInstructions
     self.target = target
+  }
+
+  /// The steering prompt of training instruction `i`.
+  public func trainSteeringPrompt(_ i: Int) -> String {
+    guard let own = trainSteeringPrompts, own.indices.contains(i) else { return steeringPrompt }
+    return own[i]
   }
 
   /// The unit's own seed: the run's seed XOR a stable hash of "bench-id". Any UInt64 may come out
@@ -69,8 +78,10 @@ public struct BenchUnit: Sendable {
   /// IFEval units, one per instruction id (Stolfo et al.'s format subset): the id's prompts, shuffled
   /// with the run's seed, are the eval prompts (`prompt_without_instruction` steered, `prompt` for
   /// prompting), the first half choosing the factor; base queries that are no benchmark prompt,
-  /// with IFEval's own phrasing of the instruction appended, are the training prompts. The
-  /// phrasing's kwargs are the most common among the id's prompts (one steering prompt per unit).
+  /// each with its own instruction appended, are the training prompts. A training instruction has
+  /// kwargs drawn as IFEval draws them (for ids outside the format subset: those of one of the id's
+  /// prompts, drawn at random) and one of its wordings (`Instruction.phrasings`), drawn at random.
+  /// The unit's display prompt is IFEval's phrasing with the kwargs most common among its prompts.
   public static func ifeval(
     prompts: [IFEvalBenchmarkPrompt], baseQueries: [(key: Int, query: String)], ids: [InstructionID], config: BenchConfig
   ) -> [BenchUnit] {
@@ -82,6 +93,10 @@ public struct BenchUnit: Sendable {
       var g = SeededGenerator(seed: stableHash("ifeval-\(id.rawValue)") ^ config.seed)
       let eval = Array(mine.shuffled(using: &g).prefix(config.ifevalPrompts))
       let train = Array(base.shuffled(using: &g).prefix(config.trainSamples))
+      let wordings = train.map { _ in
+        let instruction = id.draw(using: &g) ?? mine.randomElement(using: &g)!.item.instructions[0]
+        return instruction.phrasings.randomElement(using: &g)!
+      }
       // The most common phrasing among the id's prompts; ties go to the first in the file.
       var counts: [String: Int] = [:]
       for p in mine { counts[p.item.instructions[0].phrasing, default: 0] += 1 }
@@ -89,6 +104,7 @@ public struct BenchUnit: Sendable {
       var unit = BenchUnit(
         bench: "ifeval", id: id.rawValue.replacingOccurrences(of: ":", with: "."), name: id.rawValue, steeringPrompt: phrasing,
         trainInstructions: train, evalInstructions: eval.map(\.promptWithoutInstruction), target: .instructions(eval.map(\.item)))
+      unit.trainSteeringPrompts = wordings
       unit.promptPosition = .suffix
       return unit
     }

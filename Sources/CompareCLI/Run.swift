@@ -148,10 +148,12 @@ struct Run: ParsableCommand {
   /// Capture and generation batches that fit the memory budget, from the units' longest
   /// prompts; an error before any work when not even one sequence fits.
   private func fitBatches(_ config: inout BenchConfig, model: DecoderModel, units: [BenchUnit]) throws {
-    func longest(_ instructions: (BenchUnit) -> [String]) -> Int {
+    func longest(_ instructions: (BenchUnit) -> [String], training: Bool = false) -> Int {
       units.flatMap { unit in
-        instructions(unit).map {
-          model.promptPair(instruction: $0, steeringPrompt: unit.steeringPrompt, position: .prefix).prompted.count
+        instructions(unit).enumerated().map {
+          // Training instructions may carry their own wording of the steering prompt.
+          let prompt = training ? unit.trainSteeringPrompt($0.offset) : unit.steeringPrompt
+          return model.promptPair(instruction: $0.element, steeringPrompt: prompt, position: .prefix).prompted.count
         }
       }.max() ?? 0
     }
@@ -166,7 +168,7 @@ struct Run: ParsableCommand {
       return batch
     }
     config.captureBatch = try fit(
-      "capture", requested: config.captureBatch, tokens: longest(\.trainInstructions) + config.trainTokens, sequences: 2,
+      "capture", requested: config.captureBatch, tokens: longest(\.trainInstructions, training: true) + config.trainTokens, sequences: 2,
       layers: config.captureLayers.count)
     config.generationBatch = try fit(
       "generation", requested: Int.max, tokens: longest(\.evalInstructions) + config.evalTokens, sequences: 1, layers: 0)

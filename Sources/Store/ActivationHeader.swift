@@ -19,11 +19,15 @@ public struct ActivationHeader: Equatable, Sendable, Codable {
   public var layers: [Int]
   /// `float32` or `float16`.
   public var storage: String
+  /// Whether each example carries its own steering prompt (`/examples/steering_prompt`; IFEval's
+  /// training prompts vary the instruction's phrasing and kwargs). `steeringPrompt` is then the
+  /// most common one, for display.
+  public var steeringPromptPerExample: Bool
 
   public init(
     modelName: String, modelSHA256: String, layerCount: Int, modelDimension: Int, steeringPrompt: String,
     promptPosition: String, chatTemplateID: String, seed: UInt64, created: String, toolVersion: String, layers: [Int],
-    storage: String = "float32"
+    storage: String = "float32", steeringPromptPerExample: Bool = false
   ) {
     self.modelName = modelName
     self.modelSHA256 = modelSHA256
@@ -37,6 +41,7 @@ public struct ActivationHeader: Equatable, Sendable, Codable {
     self.toolVersion = toolVersion
     self.layers = layers.sorted()
     self.storage = storage
+    self.steeringPromptPerExample = steeringPromptPerExample
   }
 }
 
@@ -44,13 +49,18 @@ public struct ActivationHeader: Equatable, Sendable, Codable {
 /// the prompted-minus-unprompted deltas at those tokens (row-major `tokens × d`).
 public struct CapturedExample: Equatable, Sendable {
   public var instruction: String
+  /// The example's own steering prompt, when the file has one per example.
+  public var steeringPrompt: String?
   public var response: String
   public var tokens: [Int32]
   public var base: [Int: [Float]]
   public var delta: [Int: [Float]]
 
-  public init(instruction: String, response: String, tokens: [Int32], base: [Int: [Float]], delta: [Int: [Float]]) {
+  public init(
+    instruction: String, response: String, tokens: [Int32], base: [Int: [Float]], delta: [Int: [Float]], steeringPrompt: String? = nil
+  ) {
     self.instruction = instruction
+    self.steeringPrompt = steeringPrompt
     self.response = response
     self.tokens = tokens
     self.base = base

@@ -150,7 +150,9 @@ public final class ActivationReader {
         chatTemplateID: try root.stringAttribute("chat_template_id"),
         seed: try root.seedAttribute("seed"),
         created: try root.stringAttribute("created"), toolVersion: try root.stringAttribute("tool_version"),
-        layers: layers, storage: try root.stringAttribute("storage"))
+        layers: layers, storage: try root.stringAttribute("storage"),
+        steeringPromptPerExample: try root.hasAttribute("steering_prompt_per_example")
+          && root.intScalar("steering_prompt_per_example", in: 0...1) == 1)
     }
   }
 
@@ -164,6 +166,13 @@ public final class ActivationReader {
   public func instructions(_ range: Range<Int>? = nil) throws -> [String] {
     let r = range ?? 0..<exampleCount
     return try HDF5.locked { try table("examples/instruction").readStrings(r) }
+  }
+
+  /// Each example's steering prompt: its own where the file has one per example, else the header's.
+  public func steeringPrompts(_ range: Range<Int>? = nil) throws -> [String] {
+    let r = range ?? 0..<exampleCount
+    guard header.steeringPromptPerExample else { return Array(repeating: header.steeringPrompt, count: r.count) }
+    return try HDF5.locked { try table("examples/steering_prompt").readStrings(r) }
   }
 
   public func responses(_ range: Range<Int>? = nil) throws -> [String] {

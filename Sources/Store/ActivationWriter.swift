@@ -29,6 +29,8 @@ public final class ActivationWriter {
   public private(set) var tokenCount: Int
   private let file: hid_t
   private let instructions: H5Table
+  /// `/examples/steering_prompt`, in files with one steering prompt per example.
+  private let steeringPrompts: H5Table?
   private let responses: H5Table
   private let offsets: H5Table
   private let tokenIDs: H5Table
@@ -61,6 +63,7 @@ public final class ActivationWriter {
       try root.writeAttribute("tool_version", header.toolVersion)
       try root.writeAttribute("layers", header.layers.map(Int64.init), array: true)
       try root.writeAttribute("storage", header.storage)
+      if header.steeringPromptPerExample { try root.writeAttribute("steering_prompt_per_example", [Int64(1)]) }
       try root.writeAttribute("n_examples", [0])
       let strings = HDF5.stringType()
       defer { H5Tclose(strings) }
@@ -68,6 +71,11 @@ public final class ActivationWriter {
       _ = try H5Table.create(in: file, name: "examples/instruction", fileType: strings, width: 0, chunkRows: 64, gzip: nil, path: path)
         .close()
       _ = try H5Table.create(in: file, name: "examples/response", fileType: strings, width: 0, chunkRows: 64, gzip: nil, path: path).close()
+      if header.steeringPromptPerExample {
+        _ = try H5Table.create(
+          in: file, name: "examples/steering_prompt", fileType: strings, width: 0, chunkRows: 64, gzip: nil, path: path
+        ).close()
+      }
       let offsets = try H5Table.create(
         in: file, name: "examples/token_offset", fileType: psr_h5t_std_i64le(), width: 0, chunkRows: 256, gzip: nil, path: path)
       var zero: Int64 = 0
@@ -106,13 +114,14 @@ public final class ActivationWriter {
       ("model_sha256", found.modelSHA256, header.modelSHA256), ("steering_prompt", found.steeringPrompt, header.steeringPrompt),
       ("prompt_position", found.promptPosition, header.promptPosition), ("layers", "\(found.layers)", "\(header.layers)"),
       ("seed", "\(found.seed)", "\(header.seed)"), ("storage", found.storage, header.storage),
+      ("steering_prompt_per_example", "\(found.steeringPromptPerExample)", "\(header.steeringPromptPerExample)"),
     ] where a != b {
       throw StoreError.mismatch(path: path, field: field, found: a, expected: b)
     }
     self.header = found
-    (file, instructions, responses, offsets, tokenIDs, base, delta, exampleCount, tokenCount) = try HDF5.locked {
+    (file, instructions, steeringPrompts, responses, offsets, tokenIDs, base, delta, exampleCount, tokenCount) = try HDF5.locked {
       let file = try HDF5.check(H5Fopen(path, psr_h5f_acc_rdwr(), psr_h5p_default()), "opening for writing", path: path)
-      do { return try Self.openTables(file: file, path: path, layers: found.layers) } catch {
+      do { return try Self.openTables(file: file, path: path, layers: found.layers, perExample: found.steeringPromptPerExample) } catch {
         H5Fclose(file)
         throw error
       }
@@ -122,11 +131,12 @@ public final class ActivationWriter {
   }
 
   /// The datasets of an opened file, cut back to the last committed example.
-  private static func openTables(file: hid_t, path: String, layers: [Int]) throws -> (
-    hid_t, H5Table, H5Table, H5Table, H5Table, [Int: H5Table], [Int: H5Table], Int, Int
+  private static func openTables(file: hid_t, path: String, layers: [Int], perExample: Bool) throws -> (
+    hid_t, H5Table, H5Table?, H5Table, H5Table, H5Table, [Int: H5Table], [Int: H5Table], Int, Int
   ) {
     let count = try H5Node(id: file, path: path).intScalar("n_examples", in: 0...(1 << 40))
     let instructions = try H5Table.open(in: file, name: "examples/instruction", path: path)
+    let steeringPrompts = perExample ? try H5Table.open(in: file, name: "examples/steering_prompt", path: path) : nil
     let responses = try H5Table.open(in: file, name: "examples/response", path: path)
     let offsets = try H5Table.open(in: file, name: "examples/token_offset", path: path)
     let tokenIDs = try H5Table.open(in: file, name: "tokens/id", path: path)
@@ -140,6 +150,7 @@ public final class ActivationWriter {
     }
     let tokens = Int(last)
     try instructions.resize(rows: count)
+    try steeringPrompts?.resize(rows: count)
     try responses.resize(rows: count)
     try offsets.resize(rows: count + 1)
     try tokenIDs.resize(rows: tokens)
@@ -151,7 +162,7 @@ public final class ActivationWriter {
       try base[l]!.resize(rows: tokens)
       try delta[l]!.resize(rows: tokens)
     }
-    return (file, instructions, responses, offsets, tokenIDs, base, delta, count, tokens)
+    return (file, instructions, steeringPrompts, responses, offsets, tokenIDs, base, delta, count, tokens)
   }
 
   /// Writes one example and commits it.
@@ -168,6 +179,7 @@ public final class ActivationWriter {
     failed = true
     try HDF5.locked {
       try instructions.appendStrings([example.instruction])
+      try steeringPrompts?.appendStrings([example.steeringPrompt ?? header.steeringPrompt])
       try responses.appendStrings([example.response])
       var end = Int64(tokenCount + t)
       try offsets.append(&end, count: 1, memoryType: psr_h5t_native_int64())
@@ -215,7 +227,11 @@ public final class ActivationWriter {
     // last good flush left it (the process ends soon, and resume cuts the rest off).
     guard !failed else { return }
     try HDF5.locked {
-      for table in [instructions, responses, offsets, tokenIDs] + Array(base.values) + Array(delta.values) { table.close() }
+      for table in [instructions, responses, offsets, tokenIDs] + [steeringPrompts].compactMap({ $0 }) + Array(base.values)
+        + Array(delta.values)
+      {
+        table.close()
+      }
       try HDF5.check(H5Fclose(file), "closing", path: path)
     }
   }

@@ -84,6 +84,8 @@ struct H5Node {
     return UInt64(bitPattern: v)
   }
 
+  func hasAttribute(_ name: String) -> Bool { H5Aexists(id, name) > 0 }
+
   func stringAttribute(_ name: String) throws -> String {
     guard H5Aexists(id, name) > 0 else { throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is missing") }
     let attr = try HDF5.check(H5Aopen(id, name, psr_h5p_default()), "opening attribute \(name)", path: path)

@@ -121,8 +121,12 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
       }
     }
     var expected = [Double](repeating: 0, count: model.configuration.modelDimension)
-    for instruction in unit.trainInstructions {
-      let pair = model.promptPair(instruction: instruction, steeringPrompt: unit.steeringPrompt, position: .suffix)
+    // Each training prompt carries its own wording of the instruction (IFEval's and the project's).
+    let wordings = try XCTUnwrap(unit.trainSteeringPrompts)
+    XCTAssertEqual(wordings.count, unit.trainInstructions.count)
+    XCTAssertTrue(Set(wordings).isSubset(of: try Instruction(id: "punctuation:no_comma", kwargs: [:]).phrasings))
+    for (i, instruction) in unit.trainInstructions.enumerated() {
+      let pair = model.promptPair(instruction: instruction, steeringPrompt: wordings[i], position: .suffix)
       var rows: [[Float]] = []
       for prompt in [pair.prompted, pair.unprompted] {
         let last = Last()
@@ -135,6 +139,8 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
     let capture = try ActivationReader(path: out.appendingPathComponent("units/ifeval-punctuation.no_comma/capture.h5").path)
     XCTAssertEqual(capture.header.promptPosition, "suffix")
     XCTAssertEqual(capture.header.steeringPrompt, "In your entire response, refrain from the use of any commas.")
+    XCTAssertTrue(capture.header.steeringPromptPerExample)
+    XCTAssertEqual(try capture.steeringPrompts(), wordings, "the capture records each example's own instruction")
     let file = try SteeringFile.load(out.appendingPathComponent("units/ifeval-punctuation.no_comma/diffmean-last.json").path, for: model)
     XCTAssertEqual(file.vectors.map(\.positions), [.prompt(prefix: 0, suffix: 1), .response])
     for (a, b) in zip(file.vectors[0].vector, expected) { XCTAssertEqual(Double(a), b, accuracy: 1e-4 * max(1, abs(b))) }

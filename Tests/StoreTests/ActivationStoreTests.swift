@@ -63,6 +63,41 @@ final class ActivationStoreTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(try reader.delta(layer: 10, rows: 10..<13), example(2, tokens: 3).delta[10])
   }
 
+  /// A capture whose examples carry their own steering prompts records them in
+  /// /examples/steering_prompt, keeps them across a resume, and refuses to resume as the other kind.
+  func testPerExampleSteeringPromptsRoundTripAndResume() throws {
+    let path = directory.appendingPathComponent("p.h5").path
+    var h = header()
+    h.steeringPromptPerExample = true
+    let prompts = ["Be a pirate.", "Talk like a pirate — arr!", "Speak as a ship's captain."]
+    let first = try ActivationWriter.create(path: path, header: h)
+    for i in 0..<2 {
+      var e = example(i, tokens: 3)
+      e.steeringPrompt = prompts[i]
+      try first.append(e)
+    }
+    try first.close()
+    XCTAssertThrowsError(try ActivationWriter.resume(path: path, expecting: header())) { error in
+      XCTAssertEqual(
+        error as? StoreError, .mismatch(path: path, field: "steering_prompt_per_example", found: "true", expected: "false"))
+    }
+    let resumed = try ActivationWriter.resume(path: path, expecting: h)
+    var e = example(2, tokens: 2)
+    e.steeringPrompt = prompts[2]
+    try resumed.append(e)
+    try resumed.close()
+    let reader = try ActivationReader(path: path)
+    XCTAssertEqual(reader.header, h)
+    XCTAssertEqual(try reader.steeringPrompts(), prompts)
+    XCTAssertEqual(try reader.steeringPrompts(1..<2), [prompts[1]])
+    // A file with one prompt for all answers the header's for every example.
+    let plain = directory.appendingPathComponent("q.h5").path
+    let writer = try ActivationWriter.create(path: plain, header: header())
+    try writer.append(example(0, tokens: 2))
+    try writer.close()
+    XCTAssertEqual(try ActivationReader(path: plain).steeringPrompts(), ["Be a pirate."])
+  }
+
   func testMismatchedResumeAndCorruptFilesAreRejected() throws {
     let path = directory.appendingPathComponent("m.h5").path
     try ActivationWriter.create(path: path, header: header()).close()

@@ -5,7 +5,7 @@ import Steering
 /// DiffMean at the last prompt token, as Stolfo et al. ("Improving Instruction-Following in Language
 /// Models through Activation Steering", ICLR 2025) compute instruction directions: the mean, over
 /// the unit's training prompts, of the residual after the steered layer at the prompt's last token
-/// with the steering prompt minus without it. It is added at the last prompt token and at every
+/// with the prompt's own instruction (IFEval: its varied wording) minus without it. It is added at the last prompt token and at every
 /// generated token, the positions the paper steers.
 ///
 /// Stolfo et al. steer with the unit-norm direction times a coefficient they choose per instruction;
@@ -24,8 +24,8 @@ struct LastTokenDiffMeanMethod: SteeringMethod {
     var sum = [Double](repeating: 0, count: d)
     var count = 0
     let batch = max(1, unit.config.captureBatch)
-    let pairs = unit.unit.trainInstructions.map {
-      model.promptPair(instruction: $0, steeringPrompt: unit.unit.steeringPrompt, position: unit.unit.promptPosition)
+    let pairs = unit.unit.trainInstructions.enumerated().map {
+      model.promptPair(instruction: $0.element, steeringPrompt: unit.unit.trainSteeringPrompt($0.offset), position: unit.unit.promptPosition)
     }
     unit.log("\(unit.unit.bench) \(unit.unit.id): the last prompt token's difference over \(pairs.count) prompts")
     for start in stride(from: 0, to: pairs.count, by: batch) {
