@@ -19,6 +19,10 @@ public struct SteeringVectorTrainingOptions: Codable, Equatable, Sendable {
   /// Sequences per forward/backward pass inside a batch (bounds memory).
   public var microBatch: Int
   public var seed: UInt64
+  /// The language-modelling loss (default) or SimPO on preference pairs (`train(pairs:)`).
+  public var objective: SteeringObjective = .lm
+  /// SimPO's β, γ and optional reference scaler (objective `simpo`).
+  public var simpo = SimPOParameters()
 
   /// The defaults of the PrOSV paper: `p2+s2` PrOSV or FSSV at every position, except
   /// PrOSV's factor learning rate: the paper's 10 drove SmolLM2-135M to degenerate text
@@ -89,30 +93,69 @@ public struct SteeringVectorTrainer {
     return AdditiveVector(layer: options.layer, alpha: options.factorInit * root, vector: v, positions: options.positions)
   }
 
-  /// Trains on `examples` and returns the vector. `checkpoint` is called after each epoch.
+  /// Trains on `examples` (objective `lm`) and returns the vector. `checkpoint` is called after each epoch.
   public func train(
     _ examples: [TeacherForcedSequence], progress: (TrainingProgress) -> Void = { _ in },
     checkpoint: (AdditiveVector, Int) throws -> Void = { _, _ in }
   ) throws -> AdditiveVector {
     guard !examples.isEmpty else { throw TrainingError.invalidOptions("no training examples") }
+    guard options.objective == .lm else { throw TrainingError.invalidOptions("the simpo objective trains on preference pairs") }
+    let prefix = FrozenPrefix(layer: options.layer)
+    return try optimise(
+      count: examples.count, tokens: { $0.reduce(0) { $0 + examples[$1].prompt.count + examples[$1].response.count } },
+      loss: { batch, steering in try lossAndGradient(batch.map { examples[$0] }, steering, prefix: prefix) },
+      progress: progress, checkpoint: checkpoint)
+  }
+
+  /// Trains on preference pairs with SimPO (objective `simpo`): the chosen response over the
+  /// rejected one for the same prompt. Returns the vector.
+  public func train(
+    pairs: [PreferencePair], progress: (TrainingProgress) -> Void = { _ in },
+    checkpoint: (AdditiveVector, Int) throws -> Void = { _, _ in }
+  ) throws -> AdditiveVector {
+    guard !pairs.isEmpty else { throw TrainingError.invalidOptions("no preference pairs") }
+    guard options.objective == .simpo else { throw TrainingError.invalidOptions("the lm objective trains on (prompt, response) sequences") }
+    for (i, p) in pairs.enumerated() where p.prompt.isEmpty || p.chosen.isEmpty || p.rejected.isEmpty {
+      throw TrainingError.invalidOptions("preference pair \(i) needs a prompt, a chosen and a rejected response")
+    }
+    let scales = try model.simpoScales(pairs, parameters: options.simpo)
+    let prefix = FrozenPrefix(layer: options.layer)
+    return try optimise(
+      count: pairs.count,
+      tokens: { $0.reduce(0) { $0 + 2 * pairs[$1].prompt.count + pairs[$1].chosen.count + pairs[$1].rejected.count } },
+      loss: { batch, steering in
+        try model.simpoLoss(
+          batch.map { pairs[$0] }, intervention: steering, parameters: options.simpo, scales: batch.map { scales[$0] }, backward: true,
+          prefix: prefix)
+      }, progress: progress, checkpoint: checkpoint)
+  }
+
+  /// Mean SimPO loss of `pairs` under `steering` (nil: unsteered).
+  public func preferenceLoss(_ pairs: [PreferencePair], steering: (any Intervention)?) throws -> Float {
+    try model.simpoLoss(pairs, intervention: steering, parameters: options.simpo, scales: try model.simpoScales(pairs, parameters: options.simpo))
+  }
+
+  /// Adam on α and v over `count` examples in shuffled batches, with a linear learning-rate decay
+  /// to zero; `loss` returns a batch's loss and accumulates its gradients in the vector.
+  private func optimise(
+    count: Int, tokens: ([Int]) -> Int, loss batchLoss: ([Int], AdditiveVector) throws -> Float, progress: (TrainingProgress) -> Void,
+    checkpoint: (AdditiveVector, Int) throws -> Void
+  ) throws -> AdditiveVector {
     let steering = initialVector()
     var alphaOptimizer = Adam(count: 1)
     var vectorOptimizer = Adam(count: steering.vector.count)
-    let stepsPerEpoch = (examples.count + options.batchSize - 1) / options.batchSize
+    let stepsPerEpoch = (count + options.batchSize - 1) / options.batchSize
     let totalSteps = stepsPerEpoch * options.epochs
-    var order = Array(examples.indices)
+    var order = Array(0..<count)
     var generator = SeededGenerator(seed: options.seed &+ 1)
-    // Every epoch revisits the same sequences and the vector edits only at its layer: the
-    // blocks up to it are computed once.
-    let prefix = FrozenPrefix(layer: options.layer)
     var step = 0
     for epoch in 1...options.epochs {
       order.shuffle(using: &generator)
       for batchStart in stride(from: 0, to: order.count, by: options.batchSize) {
-        let batch = order[batchStart..<min(order.count, batchStart + options.batchSize)].map { examples[$0] }
+        let batch = Array(order[batchStart..<min(order.count, batchStart + options.batchSize)])
         let start = Date()
         steering.zeroGradients()
-        let loss = try lossAndGradient(batch, steering, prefix: prefix)
+        let loss = try batchLoss(batch, steering)
         let decay = 1 - Float(step) / Float(totalSteps)
         var gradV = steering.gradientVector
         let gradA = steering.gradientAlpha
@@ -128,11 +171,10 @@ public struct SteeringVectorTrainer {
         vectorOptimizer.update(&steering.vector, gradient: gradV, learningRate: options.vectorLearningRate * decay)
         steering.alpha = alpha[0]
         step += 1
-        let tokens = batch.reduce(0) { $0 + $1.prompt.count + $1.response.count }
         progress(
           TrainingProgress(
             epoch: epoch, step: step, totalSteps: totalSteps, loss: loss,
-            tokensPerSecond: Double(tokens) / Date().timeIntervalSince(start), alpha: steering.alpha))
+            tokensPerSecond: Double(tokens(batch)) / Date().timeIntervalSince(start), alpha: steering.alpha))
       }
       try checkpoint(steering, epoch)
     }
