@@ -13,6 +13,8 @@ enum TrainableKind: String, CaseIterable, ExpressibleByArgument {
   var steeringKind: SteeringKind { self == .prosv ? .prosv : .fssv }
 }
 
+extension SteeringObjective: ExpressibleByArgument {}
+
 /// `fit --variant`: one layer from the file, or all chosen layers through the model.
 enum FitVariant: String, CaseIterable, ExpressibleByArgument {
   case single, all

@@ -19,10 +19,17 @@ struct SteeringVectorCommand: ParsableCommand {
         10, which made SmolLM2-135M degenerate (pass --factor-lr 10 for the paper's value). α₀ = factor·√d and
         v₀ ~ U(±vector-init/√d). The trained α is stored as is (no factor search).
 
+        --objective simpo trains on preferences instead (SimPO, as RePS and the PrOSV code do): each line's
+        output is preferred to its `rejected` answer, or, where a line has none, to the model's own greedy
+        unsteered answer, generated first. Loss −log σ(β·s·ℓ̄(chosen) − β·ℓ̄(rejected) − γ), ℓ̄ the mean
+        log-likelihood per token; s = 1, or with --simpo-scaler c RePS's max(c·(R(rejected) − R(chosen)), 1).
+
         Examples:
           psr sv train --kind prosv --layer 10 --data experiments/data/axbench/concept10_2b_l20_train.jsonl \\
               --concept-id 0 --out rental.prosv.json
           psr sv train --kind fssv --layer 15 --data experiments/data/axbench/concept10_2b_l20_train.jsonl --concept-id 1 --epochs 4 --out v.json
+          psr sv train --kind prosv --layer 15 --objective simpo --data experiments/data/axbench/concept10_2b_l20_train.jsonl \\
+              --concept-id 0 --limit 8 --epochs 2 --max-response-tokens 32 --out rental.simpo.json
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -42,9 +49,19 @@ struct SteeringVectorCommand: ParsableCommand {
     @Option(help: "Gradient-norm clip on v.") var clip: Float?
     @Option(help: "Response tokens per example at most.") var maxResponseTokens: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "lm (the response NLL) or simpo (preference over a rejected answer).") var objective: SteeringObjective = .lm
+    @Option(name: .customLong("simpo-beta"), help: "SimPO's β.") var simpoBeta: Float = 1
+    @Option(name: .customLong("simpo-gamma"), help: "SimPO's margin γ.") var simpoGamma: Float = 0
+    @Option(name: .customLong("simpo-scaler"), help: "RePS's reference scaler c (default: none, plain SimPO).") var simpoScaler: Float?
 
     func validate() throws {
       try Check.outputFile(out, "--out")
+      try Check.finite(simpoBeta, "--simpo-beta", in: 0...1e6)
+      try Check.finite(simpoGamma, "--simpo-gamma", in: -1e6...1e6)
+      try Check.finite(simpoScaler, "--simpo-scaler", in: 0...1e6)
+      if objective == .lm, simpoScaler != nil || simpoBeta != 1 || simpoGamma != 0 {
+        throw ValidationError("--simpo-beta, --simpo-gamma and --simpo-scaler need --objective simpo")
+      }
       try Check.atLeast(layer, 0, "--layer")
       try Check.atLeast(limit, 1, "--limit")
       try Check.finite(factorInit, "--factor-init")
@@ -71,6 +88,8 @@ struct SteeringVectorCommand: ParsableCommand {
       if let clip { o.vectorGradientClip = clip }
       if let maxResponseTokens { o.maxResponseTokens = maxResponseTokens }
       o.seed = seed
+      o.objective = objective
+      o.simpo = SimPOParameters(beta: simpoBeta, gamma: simpoGamma, scaler: simpoScaler)
       var examples = try TrainingExample.load(jsonLines: data, conceptID: conceptID)
       if let limit { examples = Array(examples.prefix(limit)) }
       guard !examples.isEmpty else { throw CLIError("\(data) holds no usable example (instruction and output)") }
@@ -85,25 +104,43 @@ struct SteeringVectorCommand: ParsableCommand {
           "factor_init": .number(Double(o.factorInit)), "factor_lr": .number(Double(o.factorLearningRate)),
           "vector_init": .number(Double(o.vectorInit)), "vector_lr": .number(Double(o.vectorLearningRate)),
           "batch_size": .number(Double(o.batchSize)), "clip": .number(Double(o.vectorGradientClip)),
-          "seed": .string(String(o.seed)), "objective": .string("lang"),
+          "seed": .string(String(o.seed)), "objective": .string(objective == .lm ? "lang" : "simpo"),
         ]
+        if objective == .simpo {
+          f.training["simpo_beta"] = .number(Double(simpoBeta))
+          f.training["simpo_gamma"] = .number(Double(simpoGamma))
+          if let simpoScaler { f.training["simpo_scaler"] = .number(Double(simpoScaler)) }
+        }
         if let conceptID { f.training["concept_id"] = .number(Double(conceptID)) }
         return f
       }
       log("training \(kind.rawValue) at layer \(layer), positions \(o.positions), on \(sequences.count) examples, \(o.epochs) epochs")
       var lastEpochLoss: [Float] = []
+      var pairs: [PreferencePair] = []
+      if objective == .simpo {
+        pairs = try TrainingExample.preferencePairs(examples, model: model, maxResponseTokens: o.maxResponseTokens) { done, total in
+          log("rejected answers: \(done)/\(total) generated (the model's own, greedy)")
+        }
+        guard pairs.allSatisfy({ !$0.rejected.isEmpty }) else {
+          throw CLIError("a rejected answer is empty (the model stopped at once, or a line's rejected is blank); drop that line")
+        }
+      }
       let started = Date()
       do {
-        _ = try trainer.train(
-          sequences,
-          progress: { p in
+        let progress: (TrainingProgress) -> Void = { p in
             lastEpochLoss.append(p.loss)
             let eta = ProgressBar.estimate(elapsed: Date().timeIntervalSince(started), done: p.step, resumed: 0, total: p.totalSteps)
             log(
               String(
                 format: "epoch %d  step %d/%d  loss %.4f  alpha %.2f  %.0f tok/s  eta %@", p.epoch, p.step, p.totalSteps, p.loss, p.alpha,
                 p.tokensPerSecond, eta.map(ProgressBar.clock) ?? "-:--"))
-          }, checkpoint: { v, epoch in try file(v, epochs: epoch).save(out) })
+        }
+        let checkpoint: (AdditiveVector, Int) throws -> Void = { v, epoch in try file(v, epochs: epoch).save(out) }
+        if objective == .simpo {
+          _ = try trainer.train(pairs: pairs, progress: progress, checkpoint: checkpoint)
+        } else {
+          _ = try trainer.train(sequences, progress: progress, checkpoint: checkpoint)
+        }
       } catch let TrainingError.nonFinite(epoch, step, _) {
         throw CLIError("training diverged (NaN/inf) at epoch \(epoch), step \(step); \(out) holds the last completed epoch")
       }

@@ -46,6 +46,31 @@ public struct PreferencePair: Sendable, Equatable {
   public var rejectedSequence: TeacherForcedSequence { TeacherForcedSequence(prompt: prompt, response: rejected) }
 }
 
+extension TrainingExample {
+  /// Preference pairs for SimPO: the example's output is chosen; the rejected response is the
+  /// example's own `rejected` where it has one, else the model's own unsteered greedy answer to the
+  /// instruction (as RePS and the PrOSV code pair a concept response with the model's answer),
+  /// generated `batch` at a time. Both responses are cut at `maxResponseTokens`.
+  public static func preferencePairs(
+    _ examples: [TrainingExample], model: DecoderModel, maxResponseTokens: Int, batch: Int = 8, progress: (Int, Int) -> Void = { _, _ in }
+  ) throws -> [PreferencePair] {
+    let sequences = examples.map { $0.tokenized(for: model, maxResponseTokens: maxResponseTokens) }
+    var rejected: [[Int]?] = examples.map {
+      $0.rejected.map { Array(model.tokenizer.encode($0, parseSpecial: false).prefix(maxResponseTokens)) }
+    }
+    let missing = rejected.indices.filter { rejected[$0] == nil }
+    for start in stride(from: 0, to: missing.count, by: max(1, batch)) {
+      let part = Array(missing[start..<min(missing.count, start + max(1, batch))])
+      let generated = try model.generate(
+        prompts: part.map { sequences[$0].prompt },
+        options: GenerationOptions(maxNewTokens: maxResponseTokens, sampling: SamplingParameters(temperature: 0, seed: 0)))
+      for (i, g) in zip(part, generated) { rejected[i] = g.ids }
+      progress(start + part.count, missing.count)
+    }
+    return zip(sequences, rejected).map { PreferencePair(prompt: $0.prompt, chosen: $0.response, rejected: $1 ?? []) }
+  }
+}
+
 extension DecoderModel {
   /// The reference weight s of each pair (1 without `scaler`): RePS's max(c·(R(y_l) − R(y_w)), 1)
   /// from the unsteered model's summed log-likelihoods. A constant of training: no gradient.

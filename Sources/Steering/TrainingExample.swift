@@ -5,13 +5,16 @@ import LM
 public struct TrainingExample: Codable, Equatable, Sendable {
   public var instruction: String
   public var output: String
+  /// A dispreferred answer to the same instruction (SimPO's rejected response), when the file has one.
+  public var rejected: String?
 
-  public init(instruction: String, output: String) {
+  public init(instruction: String, output: String, rejected: String? = nil) {
     self.instruction = instruction
     self.output = output
+    self.rejected = rejected
   }
 
-  /// Reads `{"instruction": …, "output": …}` lines. Lines with a `label` other than
+  /// Reads `{"instruction": …, "output": …}` lines (and an optional string `rejected`). Lines with a `label` other than
   /// `positive` are skipped, and so are lines whose `concept_id` differs from `conceptID`
   /// when one is given (AxBench files mix concepts and negatives).
   public static func load(jsonLines path: String, conceptID: Int? = nil) throws -> [TrainingExample] {
@@ -27,7 +30,10 @@ public struct TrainingExample: Codable, Equatable, Sendable {
       else { throw DataError.malformedLine(path: path, line: i + 1, reason: "needs string fields instruction and output") }
       if let label = object["label"] as? String, label != "positive" { continue }
       if let conceptID, (object["concept_id"] as? Int) != conceptID { continue }
-      examples.append(TrainingExample(instruction: instruction, output: output))
+      if object["rejected"] != nil, !(object["rejected"] is String) {
+        throw DataError.malformedLine(path: path, line: i + 1, reason: "rejected must be a string")
+      }
+      examples.append(TrainingExample(instruction: instruction, output: output, rejected: object["rejected"] as? String))
     }
     guard !examples.isEmpty else { throw DataError.empty(path) }
     return examples

@@ -52,6 +52,11 @@ final class HostileArgumentTests: TemporaryDirectoryTestCase {
       "psr", ["fit", "--data", "d.h5", "--layer", "3", "--out", "o", "--validation-fraction", "nan"], mentioning: "--validation-fraction")
     try assertRefused("compare", ["--factors", "abc"], mentioning: "abc")
     try assertRefused("compare", ["--judge-timeout", "nan"], mentioning: "--judge-timeout")
+    let train = ["sv", "train", "--kind", "prosv", "--layer", "3", "--data", "d", "--out", "o"]
+    try assertRefused("psr", train + ["--objective", "simpo", "--simpo-beta", "nan"], mentioning: "--simpo-beta")
+    try assertRefused("psr", train + ["--objective", "simpo", "--simpo-scaler", "-1"], mentioning: "--simpo-scaler")
+    try assertRefused("psr", train + ["--simpo-gamma", "0.5"], mentioning: "--objective simpo")
+    try assertRefused("psr", train + ["--objective", "dpo"], mentioning: "dpo")
   }
 
   func testEmptyAndUnknownListsAreRefused() throws {
