@@ -38,6 +38,15 @@ public struct BenchConfig: Sendable, Equatable {
   /// products run the quantized kernels (batch-invariant), and only summation order otherwise.
   public var generationBatch = Int.max
   public var captureBatch = 16
+  /// AxBench: measure each method's operating points on suppressed prompts, GSM8K and the
+  /// reference answers (the PrOSV paper's robustness and utility).
+  public var utility = true
+  /// GSM8K problems per operating point (the paper's tinyGSM8K: 100) and their answer length.
+  public var gsm8kProblems = 4
+  public var gsm8kTokens = 128
+  /// AlpacaEval GPT-4 answers teacher-forced per operating point, cut at `referenceTokens`.
+  public var referenceAnswers = 8
+  public var referenceTokens = 64
 
   /// The methods a run can ask for; `apsr` (A-PSR) is run only when asked, since it captures
   /// every A-PSR layer and trains through the model.
@@ -59,7 +68,8 @@ public struct BenchConfig: Sendable, Equatable {
   public static let paper = BenchConfig(
     trainSamples: 72, trainTokens: 128, evalInstructions: 10, evalTokens: 128,
     factors: [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.5, 3.0, 4.0, 5.0], steeringVectorEpochs: 12,
-    personaEvalQuestions: 20, ifevalPrompts: 1000, bisectionSteps: 6, methods: defaultMethods)
+    personaEvalQuestions: 20, ifevalPrompts: 1000, bisectionSteps: 6, methods: defaultMethods, gsm8kProblems: 100, gsm8kTokens: 256,
+    referenceAnswers: 100, referenceTokens: 128)
 
   public var selectCount: Int { evalInstructions / 2 }
 
@@ -71,8 +81,14 @@ public struct BenchConfig: Sendable, Equatable {
       "factors": factors.map { "\($0)" }.joined(separator: ","), "temperature": "\(temperature)",
       "sv_epochs": "\(steeringVectorEpochs)", "persona_eval_questions": "\(personaEvalQuestions)",
       "bisection_steps": "\(bisectionSteps)", "ifeval_prompts": "\(ifevalPrompts)", "ifeval_psr_objective": ifevalPSRObjective.rawValue,
-      "methods": methods.joined(separator: ","), "seed": "\(seed)",
-    ].merging(steeringFiles.map { ("steer_\($0.key)", $0.value) }) { a, _ in a }.merging(
+      "methods": methods.joined(separator: ","), "seed": "\(seed)", "utility": "\(utility)",
+    ].merging(
+      utility
+        ? [
+          "gsm8k_problems": "\(gsm8kProblems)", "gsm8k_tokens": "\(gsm8kTokens)", "reference_answers": "\(referenceAnswers)",
+          "reference_tokens": "\(referenceTokens)",
+        ] : [:]
+    ) { a, _ in a }.merging(steeringFiles.map { ("steer_\($0.key)", $0.value) }) { a, _ in a }.merging(
       methods.contains("apsr")
         ? ["apsr_layers": apsrLayers.map(String.init).joined(separator: ","), "apsr_epochs": "\(apsrEpochs)"] : [:]
     ) { a, _ in a }
@@ -84,6 +100,9 @@ public enum BenchMethod: String, CaseIterable, Sendable {
   case prompt, psr, apsr, prosv, fssv, diffmean, none
   /// DiffMean at the last prompt token (Stolfo et al.), on request.
   case diffmeanLast = "diffmean-last"
+  /// PrOSV and FSSV trained with SimPO (the captured response over the model's own), on request.
+  case prosvSimpo = "prosv-simpo"
+  case fssvSimpo = "fssv-simpo"
 }
 
 /// A stable 64-bit hash (FNV-1a) of a unit id, for per-unit seeds.

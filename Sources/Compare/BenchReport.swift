@@ -77,22 +77,106 @@ public enum BenchReport {
     let persona = results.summary.filter { $0.bench == "persona" }
     if !persona.isEmpty {
       out +=
-        "\n## Persona (scores 0–100; mean over traits)\n\n| method | traits | trait at matched coherence (± 95% CI) | coherence | trait at factor 1 | coherence at factor 1 | gen tok/s (wall, incl. judging) | train s / trait |\n|---|---|---|---|---|---|---|---|\n"
+        "\n## Persona (scores 0–100; mean over traits)\n\n| method | traits | trait at matched coherence (± 95% CI) | coherence | trait at coherence 80 (TA@C80) | coherence there | trait at factor 1 | coherence at factor 1 | gen tok/s (wall, incl. judging) | train s / trait |\n|---|---|---|---|---|---|---|---|---|---|\n"
       for r in persona.sorted(by: { ($0.traitScore ?? 0) > ($1.traitScore ?? 0) }) {
         let at1 = results.units.filter { $0.bench == "persona" }.compactMap { u in u.methods.first { $0.method == r.method }?.atUnitFactor }
         let t1 = at1.isEmpty ? nil : at1.compactMap(\.traitScore).reduce(0, +) / Double(at1.count)
         let c1 = at1.isEmpty ? nil : at1.compactMap(\.coherence).reduce(0, +) / Double(at1.count)
         let (tps, _, train) = rate(r.method, "persona")
+        let at80 = results.units.filter { $0.bench == "persona" }.compactMap { u in u.methods.first { $0.method == r.method }?.atCoherence80 }
+        let t80 = at80.isEmpty ? nil : at80.compactMap(\.traitScore).reduce(0, +) / Double(at80.count)
+        let c80 = at80.isEmpty ? nil : at80.compactMap(\.coherence).reduce(0, +) / Double(at80.count)
         out +=
-          "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(Self.ci(r.ci95, units: r.nUnits, 1)) | \(f(r.coherence, 1)) | \(f(t1, 1)) | \(f(c1, 1)) | \(tps) | \(train) |\n"
+          "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(Self.ci(r.ci95, units: r.nUnits, 1)) | \(f(r.coherence, 1)) | \(f(t80, 1)) | \(f(c80, 1)) | \(f(t1, 1)) | \(f(c1, 1)) | \(tps) | \(train) |\n"
       }
       out +=
-        "\nSteered methods' factor is bisected against prompting's coherence (TA@Cp): the largest factor tried that keeps at least prompting's coherence, else the one closest to it.\n"
+        "\nSteered methods' factor is bisected against prompting's coherence (TA@Cp): the largest factor tried that keeps at least prompting's coherence, else the one closest to it. TA@C80 is the same search against a coherence of 80 (the PSR paper's second operating point).\n"
       out += pairedTable(results, bench: "persona", score: \.traitScore, name: "trait score", digits: 1)
     }
     out += ifevalSection(results, rate: rate)
+    out += utilitySection(results)
     if !axbench.isEmpty { out += "\nThe trade-off of concept score against fluency across factors is plotted in tradeoff.svg.\n" }
     return out
+  }
+
+  /// AxBench's operating points: robustness to a suppressing prompt against utility (GSM8K and the
+  /// reference answers' NLL), per method and factor, with the plot.
+  static func utilitySection(_ results: BenchResults) -> String {
+    guard let rows = results.operatingPoints, !rows.isEmpty else { return "" }
+    var out = "\n## Utility and robustness (AxBench; mean over concepts)\n\n"
+    out += "| operating point | concepts | suppressed harmonic (0–2) | GSM8K % | GSM8K vs none | reference NLL | vs none |\n"
+    out += "|---|---|---|---|---|---|---|\n"
+    for r in rows {
+      out += "| \(r.method) | \(r.nUnits) | \(f(r.suppressedHarmonic)) ± \(ci(r.suppressedCI95, units: r.nUnits)) | \(f(r.gsm8kAccuracy, 1))"
+      out += " | \(r.gsm8kRelative.map { String(format: "%.0f%%", $0) } ?? "–") | \(f(r.referenceNLL)) | \(r.referenceNLLIncrease.map { String(format: "%+.3f", $0) } ?? "–") |\n"
+    }
+    let problems = results.config["gsm8k_problems"] ?? "?", answers = results.config["reference_answers"] ?? "?"
+    out += "\nSteered methods at their selected factor; `@trained` at the trained α, FSSV also at 80% and 50% of it. "
+    out += "Suppressed: each test instruction rewritten to ask the model to avoid the concept, steered toward it, judged with AxBench's "
+    out += "rubric (instruction relevance against the original instruction); prompting puts the steering prompt before it. "
+    out += "GSM8K: \(problems) test problems, greedy, lm-eval's flexible extraction. Reference NLL: nats per token of \(answers) "
+    out += "AlpacaEval GPT-4 answers, teacher-forced under the steering (lower is better; `vs none` is the increase).\n\n"
+    out += "![Robustness against utility](utility.svg)\n"
+    return out
+  }
+
+  /// `text` safe inside SVG text and attributes (a method name is the user's, from --steer).
+  static func xmlEscape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+      .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+  }
+
+  /// Robustness (suppressed harmonic) against utility: GSM8K accuracy (left) and the reference
+  /// answers' NLL increase over `none` (right), one labelled point per operating point.
+  /// With `id`, the `<svg>` carries it and each point is a `circle.pt` with `data-method`, which
+  /// report.html's script turns into a filter of its generations browser.
+  public static func utilitySVG(_ results: BenchResults, id: String? = nil) -> String? {
+    guard let rows = results.operatingPoints, !rows.isEmpty else { return nil }
+    let panel = 380.0, h = 400.0, left = 56.0, bottom = 50.0, top = 36.0, right = 20.0
+    let ys = rows.map(\.suppressedHarmonic)
+    let yMax = max(0.1, (ys.max() ?? 0) * 1.15)
+    var svg =
+      "<svg \(id.map { "id=\"\($0)\" " } ?? "")xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(2 * panel))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"11\">\n"
+    svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    svg += "<text x=\"\(left)\" y=\"16\" font-size=\"13\">Robustness (suppressed prompts) against utility, mean over concepts</text>\n"
+    let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
+    for (k, (label, xs)) in [
+      ("GSM8K accuracy (%)", rows.map(\.gsm8kAccuracy)), ("reference NLL increase over none (nats/token)", rows.map { $0.referenceNLLIncrease ?? 0 }),
+    ].enumerated() {
+      let x0 = Double(k) * panel
+      var lo = xs.min() ?? 0, hi = xs.max() ?? 1
+      if hi - lo < 1e-9 {
+        lo -= 0.5
+        hi += 0.5
+      }
+      let pad = (hi - lo) * 0.08
+      lo -= pad
+      hi += pad
+      func px(_ v: Double) -> Double { x0 + left + (v - lo) / (hi - lo) * (panel - left - right) }
+      func py(_ v: Double) -> Double { h - bottom - v / yMax * (h - bottom - top) }
+      svg += "<line x1=\"\(x0 + left)\" y1=\"\(py(0))\" x2=\"\(x0 + panel - right)\" y2=\"\(py(0))\" stroke=\"black\"/>"
+      svg += "<line x1=\"\(x0 + left)\" y1=\"\(py(0))\" x2=\"\(x0 + left)\" y2=\"\(py(yMax))\" stroke=\"black\"/>\n"
+      for t in 0...4 {
+        let vx = lo + (hi - lo) * Double(t) / 4, vy = yMax * Double(t) / 4
+        svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.3g</text>", px(vx), h - bottom + 15, vx)
+        svg += String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n", x0 + left - 5, py(vy) + 4, vy)
+      }
+      svg += "<text x=\"\(x0 + (left + panel - right) / 2)\" y=\"\(h - 12)\" text-anchor=\"middle\">\(label)</text>\n"
+      svg +=
+        "<text transform=\"translate(\(x0 + 14) \((top + h - bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">suppressed harmonic (0–2)</text>\n"
+      for (i, r) in rows.enumerated() {
+        let colour = colours[i % colours.count]
+        svg += String(
+          format:
+            "<circle%@ cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"><title>%@: suppressed %.3f, GSM8K %.1f%%, NLL %.3f</title></circle>",
+          id == nil ? "" : " class=\"pt\" data-method=\"\(xmlEscape(r.method))\" data-factor=\"\"", px(xs[i]), py(r.suppressedHarmonic), colour,
+          xmlEscape(r.method), r.suppressedHarmonic, r.gsm8kAccuracy, r.referenceNLL)
+        svg += String(
+          format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@</text>\n", px(xs[i]) + 6, py(r.suppressedHarmonic) - 5 - Double(i % 3) * 9, colour,
+          xmlEscape(r.method))
+      }
+    }
+    return svg + "</svg>\n"
   }
 
   /// Each method's score minus prompting's on the same units: the mean difference with its

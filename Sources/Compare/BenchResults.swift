@@ -73,12 +73,17 @@ public struct MethodResult: Codable, Equatable, Sendable {
   public var score: ScoreSummary
   /// Persona: scores at factor 1 (the trained or fitted strength).
   public var atUnitFactor: ScoreSummary?
+  /// Persona: scores at the factor bisected to coherence 80 (the PSR paper's TA@C80), and that factor.
+  public var atCoherence80: ScoreSummary?
+  public var coherence80Factor: Float?
 
   enum CodingKeys: String, CodingKey {
     case method, factors
     case selectedFactor = "selected_factor"
     case score
     case atUnitFactor = "at_unit_factor"
+    case atCoherence80 = "at_coherence_80"
+    case coherence80Factor = "coherence_80_factor"
   }
 
   public init(method: String, factors: [FactorResult], selectedFactor: Float?, score: ScoreSummary, atUnitFactor: ScoreSummary?) {
@@ -96,11 +101,15 @@ public struct UnitResult: Codable, Equatable, Sendable {
   public var unitID: String
   public var name: String
   public var methods: [MethodResult]
+  /// AxBench: each steered method at its selected (and trained) factor and the baselines, on the
+  /// suppressed prompts, GSM8K and the reference answers (absent when the run skipped them).
+  public var operatingPoints: [OperatingPoint]?
 
   enum CodingKeys: String, CodingKey {
     case bench
     case unitID = "unit_id"
     case name, methods
+    case operatingPoints = "operating_points"
   }
 
   public init(bench: String, unitID: String, name: String, methods: [MethodResult]) {
@@ -149,17 +158,22 @@ public struct BenchResults: Codable, Equatable, Sendable {
   public var schemaVersion = BenchResults.schemaVersion
   public var config: [String: String]
   public var summary: [SummaryRow]
+  /// Means over AxBench units of each operating point (utility and robustness); nil without any.
+  public var operatingPoints: [OperatingPointRow]?
   public var units: [UnitResult]
 
   enum CodingKeys: String, CodingKey {
     case schemaVersion = "schema_version"
     case config, summary, units
+    case operatingPoints = "operating_points"
   }
 
   public init(config: [String: String], units: [UnitResult]) {
     self.config = config
     self.units = units.sorted { ($0.bench, $0.unitID) < ($1.bench, $1.unitID) }
     summary = Self.summarize(self.units)
+    let rows = OperatingPointRow.summarize(self.units)
+    operatingPoints = rows.isEmpty ? nil : rows
   }
 
   /// Means over units per bench and method, with a t-based 95% interval of the headline.

@@ -73,6 +73,8 @@ public final class BenchRunner {
   public var log: (String) -> Void = { _ in }
   /// langdetect's profiles, loaded on the first IFEval unit.
   private var languageDetector: LanguageDetector?
+  /// GSM8K problems and reference answers for AxBench's operating points (`config.utility`).
+  public var utilityData: UtilityData?
 
   public init(model: DecoderModel, judge: any Judge, config: BenchConfig) {
     self.model = model
@@ -94,9 +96,11 @@ public final class BenchRunner {
     var results: [MethodResult] = []
     var records: [GenerationRecord] = []
     var methodTimings: [MethodTiming] = []
+    var files: [String: SteeringFile] = [:]
     for method in methods {
       let t = Date()
       let file = try method.fit(fit)
+      files[method.name] = file
       let trainSeconds = method.steers ? (method.needsCapture ? captureSeconds : 0) + Date().timeIntervalSince(t) : 0
       if let file { try file.save(directory + "/\(method.name).json") }
       guard file != nil || !method.steers else {
@@ -137,7 +141,112 @@ public final class BenchRunner {
           method: method.name, trainSeconds: trainSeconds, generateSeconds: Date().timeIntervalSince(started), generatedTokens: generated,
           overheadPercent: overhead))
     }
-    return (UnitResult(bench: unit.bench, unitID: unit.id, name: unit.name, methods: results), records, methodTimings)
+    var unitResult = UnitResult(bench: unit.bench, unitID: unit.id, name: unit.name, methods: results)
+    if case .concept(let concept) = unit.target, config.utility, let data = utilityData {
+      let started = Date()
+      let (points, pointRecords) = try operatingPoints(unit, concept: concept, results: results, files: files, data: data, seed: seed)
+      unitResult.operatingPoints = points
+      records += pointRecords
+      methodTimings.append(
+        MethodTiming(
+          method: "utility+robustness", trainSeconds: 0, generateSeconds: Date().timeIntervalSince(started), generatedTokens: 0,
+          overheadPercent: nil))
+    }
+    return (unitResult, records, methodTimings)
+  }
+
+  /// The unit's operating points: each steered method at its selected factor, jointly trained
+  /// vectors also at their trained α (`NAME@trained`, factor 1) and FSSV at 80% and 50% of it, as
+  /// the PrOSV paper measures them, and `prompt` and `none`; each on the suppressed test
+  /// instructions (judged with AxBench's rubric against the original instruction), GSM8K
+  /// (greedy) and the reference answers' NLL. Suppressed generations go to generations.jsonl
+  /// with split `suppressed`.
+  func operatingPoints(
+    _ unit: BenchUnit, concept: String, results: [MethodResult], files: [String: SteeringFile], data: UtilityData, seed: UInt64
+  ) throws -> ([OperatingPoint], [GenerationRecord]) {
+    struct Point {
+      var label: String
+      var factor: Float?
+      var intervention: (any Intervention)?
+      var prompted: Bool
+    }
+    var points: [Point] = []
+    for r in results {
+      if r.method == BenchMethod.prompt.rawValue {
+        points.append(Point(label: r.method, factor: nil, intervention: nil, prompted: true))
+      } else if r.method == BenchMethod.none.rawValue {
+        points.append(Point(label: r.method, factor: nil, intervention: nil, prompted: false))
+      } else if r.method.hasSuffix("@trained") {
+        let base = String(r.method.dropLast("@trained".count))
+        guard let file = files[base] else { continue }
+        var factors: [(String, Float)] = [(r.method, 1)]
+        if base == BenchMethod.fssv.rawValue { factors += [("\(base)@0.8α", 0.8), ("\(base)@0.5α", 0.5)] }
+        for (label, f) in factors {
+          points.append(Point(label: label, factor: f, intervention: try file.intervention(for: model, factor: f, file: base), prompted: false))
+        }
+      } else if let file = files[r.method], let f = r.selectedFactor {
+        points.append(Point(label: r.method, factor: f, intervention: try file.intervention(for: model, factor: f, file: r.method), prompted: false))
+      }
+    }
+    guard !points.isEmpty else { return ([], []) }
+    let tests = Array(unit.evalInstructions.dropFirst(config.selectCount))
+    var g = SeededGenerator(seed: seed ^ stableHash("suppressed"))
+    let suppressed = tests.map { SuppressionPrompt.rewrite($0, concept: concept, using: &g) }
+    func prompt(_ text: String, _ point: Point) -> [Int] {
+      // Prompting puts the steering prompt before the (suppressing) prompt, AxBench's prefix format.
+      point.prompted
+        ? model.promptPair(instruction: text, steeringPrompt: unit.steeringPrompt, position: .prefix).prompted : model.chatPrompt(user: text)
+    }
+    log("\(unit.bench) \(unit.id): utility and robustness of \(points.count) operating points")
+    // Suppressed prompts, sampled as the eval generations are; GSM8K greedy.
+    let suppressedTexts = try generate(
+      points.flatMap { p in suppressed.map { (prompt($0, p), p.intervention) } }, maxTokens: config.evalTokens,
+      temperature: config.temperature, seed: seed, streams: points.flatMap { _ in suppressed.indices.map { $0 } })
+    let gsm8kTexts = try generate(
+      points.flatMap { p in data.problems.map { (prompt($0.question, p), p.intervention) } }, maxTokens: config.gsm8kTokens,
+      temperature: 0, seed: seed, streams: points.flatMap { _ in data.problems.indices.map { $0 } })
+    let scores = try judge.score(
+      zip(suppressedTexts.indices, suppressedTexts).map { AxBenchItem(instruction: tests[$0.0 % tests.count], response: $0.1, concept: concept) })
+    var out: [OperatingPoint] = []
+    var records: [GenerationRecord] = []
+    for (k, p) in points.enumerated() {
+      let mine = Array(scores[(k * tests.count)..<((k + 1) * tests.count)])
+      let answers = gsm8kTexts[(k * data.problems.count)..<((k + 1) * data.problems.count)]
+      let correct = zip(answers, data.problems).filter { GSM8K.isCorrect(GSM8K.truncate($0.0), target: $0.1.target) }.count
+      let sequences = data.references.map {
+        TeacherForcedSequence(
+          prompt: prompt($0.instruction, p),
+          response: Array(model.tokenizer.encode($0.answer, parseSpecial: false).prefix(config.referenceTokens)))
+      }.filter { !$0.response.isEmpty }
+      let nll = sequences.isEmpty ? 0 : Double(try model.meanResponseLoss(sequences, intervention: p.intervention))
+      out.append(
+        OperatingPoint(
+          method: p.label, factor: p.factor, suppressed: summary(mine), gsm8kCorrect: correct, gsm8kTotal: data.problems.count,
+          referenceNLL: nll))
+      for (i, s) in mine.enumerated() {
+        records.append(
+          GenerationRecord(
+            bench: unit.bench, unit: unit.id, concept: concept, method: p.label, factor: p.factor ?? 1, split: "suppressed",
+            instruction: suppressed[i], response: suppressedTexts[k * tests.count + i], conceptScore: s.concept,
+            instructScore: s.instruct, fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed), stream: i))
+      }
+    }
+    return (out, records)
+  }
+
+  /// Generates every (prompt, intervention) pair, `config.generationBatch` at a time.
+  private func generate(
+    _ items: [([Int], (any Intervention)?)], maxTokens: Int, temperature: Float, seed: UInt64, streams: [Int]
+  ) throws -> [String] {
+    let options = GenerationOptions(maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: temperature, seed: seed))
+    var texts: [String] = []
+    for start in stride(from: 0, to: items.count, by: max(1, config.generationBatch)) {
+      let part = start..<min(items.count, start + max(1, config.generationBatch))
+      let generations = try model.generate(
+        prompts: part.map { items[$0].0 }, options: options, perSequence: part.map { items[$0].1 }, streams: Array(streams[part]))
+      texts += generations.map { model.tokenizer.decode($0.ids, skipSpecial: true) }
+    }
+    return texts
   }
 
   /// The prompted model's responses to the unit's training instructions, captured at every layer
@@ -190,16 +299,31 @@ public final class BenchRunner {
     case .trait:
       var evaluated = try evaluate([1])
       let atOne = evaluated[0].select
-      // Bisect the factor so that coherence matches prompting's (TA@Cp).
-      if let target = prompted?.score.coherence {
-        let (best, tried) = try CoherenceBisection.search(
-          target: target, maxFactor: config.factors.max() ?? 4, steps: config.bisectionSteps, tried: evaluated,
-          factor: { $0.factor },
-          coherence: { $0.select.coherence ?? 0 }, evaluate: { try evaluate([$0])[0] })
-        evaluated = tried
-        return [MethodResult(method: name, factors: evaluated, selectedFactor: best.factor, score: best.select, atUnitFactor: atOne)]
+      // A factor evaluated once serves both bisections.
+      func once(_ f: Float) throws -> FactorResult {
+        if let seen = evaluated.first(where: { $0.factor == f }) { return seen }
+        let r = try evaluate([f])[0]
+        evaluated.append(r)
+        return r
       }
-      return [MethodResult(method: name, factors: evaluated, selectedFactor: 1, score: atOne, atUnitFactor: atOne)]
+      func bisect(_ target: Double) throws -> FactorResult {
+        try CoherenceBisection.search(
+          target: target, maxFactor: config.factors.max() ?? 4, steps: config.bisectionSteps, tried: evaluated, factor: { $0.factor },
+          coherence: { $0.select.coherence ?? 0 }, evaluate: once
+        ).best
+      }
+      // The trait score at coherence 80 (TA@C80), and at prompting's coherence (TA@Cp).
+      let at80 = try bisect(80)
+      var result = MethodResult(method: name, factors: [], selectedFactor: 1, score: atOne, atUnitFactor: atOne)
+      if let target = prompted?.score.coherence {
+        let best = try bisect(target)
+        result.selectedFactor = best.factor
+        result.score = best.select
+      }
+      result.atCoherence80 = at80.select
+      result.coherence80Factor = at80.factor
+      result.factors = evaluated.sorted { $0.factor < $1.factor }
+      return [result]
     }
   }
 

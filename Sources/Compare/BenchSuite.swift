@@ -123,6 +123,9 @@ public struct BenchSuite {
     try BenchReport.markdown(results, timings: timingsByBench)
       .write(toFile: output + "/report.md", atomically: true, encoding: .utf8)
     try BenchReport.tradeoffSVG(results).write(toFile: output + "/tradeoff.svg", atomically: true, encoding: .utf8)
+    if let utility = BenchReport.utilitySVG(results) {
+      try utility.write(toFile: output + "/utility.svg", atomically: true, encoding: .utf8)
+    }
     return results
   }
 }

@@ -17,6 +17,7 @@ public final class UnitFit {
   public var log: (String) -> Void = { _ in }
   private var layerData: CapturedLayer?
   private var sequences: [TeacherForcedSequence]?
+  private var pairs: [PreferencePair]?
 
   init(model: DecoderModel, config: BenchConfig, unit: BenchUnit, seed: UInt64, capture: ActivationReader?) {
     self.model = model
@@ -48,6 +49,28 @@ public final class UnitFit {
     let pairs = try requireCapture().teacherForcedSequences(model: model).filter { !$0.response.isEmpty }
     sequences = pairs
     return pairs
+  }
+
+  /// SimPO's pairs: each captured (unprompted prompt, prompted response) with the model's own
+  /// greedy answer to the unprompted prompt as the rejected response (as long as the training
+  /// responses); pairs whose two responses are equal or whose rejected one is empty are left out.
+  public func preferencePairs() throws -> [PreferencePair] {
+    if let pairs { return pairs }
+    let sequences = try teacherForcedPairs()
+    log("\(unit.bench) \(unit.id): the model's own answers to \(sequences.count) training prompts (SimPO's rejected)")
+    var made: [PreferencePair] = []
+    let batch = max(1, config.captureBatch)
+    for start in stride(from: 0, to: sequences.count, by: batch) {
+      let part = Array(sequences[start..<min(sequences.count, start + batch)])
+      let generated = try model.generate(
+        prompts: part.map(\.prompt),
+        options: GenerationOptions(maxNewTokens: config.trainTokens, sampling: SamplingParameters(temperature: 0, seed: seed)))
+      for (s, g) in zip(part, generated) where !g.ids.isEmpty && g.ids != s.response {
+        made.append(PreferencePair(prompt: s.prompt, chosen: s.response, rejected: g.ids))
+      }
+    }
+    pairs = made
+    return made
   }
 
   /// An empty steering file of `kind` for the model, recording where it was fitted.

@@ -26,9 +26,13 @@ struct Run: ParsableCommand {
       of the prompt) and, steered, with it (rows NAME+prompt); IFEval's checkers score the answers (strict and loose)
       and the judge their coherence. The factor is the most accurate on half of the prompts among those at least as
       coherent as prompting, scored on the other half.
+      Per concept, also (unless --no-utility) each method's utility and robustness at its selected factor (and
+      trained α): GSM8K solved greedily with the steering on, the NLL of AlpacaEval's GPT-4 answers under it, and
+      AxBench's score on the test instructions rewritten to forbid the concept (report.md's utility.svg).
+      Per trait, the trait score at coherence 80 (TA@C80) beside the one at prompting's coherence.
 
       Output in --out: results.json (schema in docs/COMPARE.md), generations.jsonl, report.md, report.html (open it
-      in a browser: tables, the interactive trade-off plot, a generations browser, each unit's PSR gate activity), tradeoff.svg,
+      in a browser: tables, the interactive trade-off plots, a generations browser, each unit's PSR gate activity), tradeoff.svg,
       and units/ with each unit's capture and files. --resume skips finished units. --shard i/N runs every
       N-th unit from i, so that array jobs (Slurm --array) can split a run; `compare merge` combines them.
 
@@ -37,6 +41,7 @@ struct Run: ParsableCommand {
         compare --bench ifeval --methods prompt,psr,diffmean,diffmean-last,none --out out/ifeval
         compare --bench axbench --budget paper --concepts 10 --out out/paper
         compare --bench axbench --concept-ids 3,17 --methods prompt,psr,none --out out/two
+        compare --bench axbench --concepts 1 --methods prompt,prosv,prosv-simpo,none --out out/simpo
         compare --bench axbench --budget paper --methods prompt,psr,apsr,prosv,fssv,diffmean,none --out out/apsr
         compare --bench axbench --budget paper --concepts 500 --shard 3/50 --out out/c500
         compare --bench axbench --methods prompt,none --shard 0/2 --out out/shard-0
@@ -54,7 +59,7 @@ struct Run: ParsableCommand {
   @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = Budget.small
   @Option(
     help:
-      "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, diffmean, diffmean-last, none (default: all but apsr, the A-PSR fit through the model, and diffmean-last, DiffMean at the last prompt token as Stolfo et al. compute it).",
+      "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, prosv-simpo, fssv-simpo, diffmean, diffmean-last, none (default: all but apsr, the A-PSR fit through the model, the -simpo vectors, trained with SimPO instead of the LM loss, and diffmean-last, DiffMean at the last prompt token as Stolfo et al. compute it).",
     transform: Check.list(of: BenchMethod.self, "--methods"))
   var methods: [BenchMethod]?
   @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile =
@@ -79,6 +84,15 @@ struct Run: ParsableCommand {
       "What psr and apsr minimise on IFEval units: ll (the prompted responses' log-likelihood, the paper's choice here), mse (psr: at the steered layer, from the capture), or mse-through (psr: at the steered and every later layer, through the model; the capture then holds those layers)."
   )
   var ifevalPsrObjective = PSRObjective.ll
+  @Flag(
+    inversion: .prefixedNo,
+    help: "AxBench: measure each method's utility (GSM8K, reference-answer NLL) and robustness (suppressed prompts).")
+  var utility = true
+  @Option(help: "GSM8K test problems (question, answer ending in '#### N').") var gsm8kData = "experiments/data/gsm8k/test.jsonl"
+  @Option(help: "GSM8K problems per operating point (default: 4 small, 100 paper).") var gsm8kProblems: Int?
+  @Option(help: "AlpacaEval GPT-4 answers (id, instruction, output) for the reference NLL.") var referenceData =
+    "experiments/data/alpaca_eval/gpt4_outputs.jsonl"
+  @Option(help: "Reference answers per operating point (default: 8 small, 100 paper).") var referenceAnswers: Int?
   @Option(help: "Layer to steer.") var layer = 15
   @Option(help: "A-PSR layers, comma-separated (method apsr; default: every third layer from 3 to 27).") var apsrLayers: String?
   @Option(help: "Training samples per unit (overrides the budget).") var trainSamples: Int?
@@ -111,6 +125,8 @@ struct Run: ParsableCommand {
     try Check.within(concepts, 1...100_000, "--concepts")
     try Check.within(trainSamples, 1...1_000_000, "--train-samples")
     try Check.within(ifevalPrompts, 2...100_000, "--ifeval-prompts")
+    try Check.within(gsm8kProblems, 1...100_000, "--gsm8k-problems")
+    try Check.within(referenceAnswers, 1...100_000, "--reference-answers")
     _ = try instructionIDs()
     try Check.atLeast(layer, 0, "--layer")
     if out.isEmpty { throw ValidationError("--out is empty") }
@@ -187,6 +203,9 @@ struct Run: ParsableCommand {
     if let methods { config.methods = methods.map(\.rawValue) }
     if let trainSamples { config.trainSamples = trainSamples }
     if let ifevalPrompts { config.ifevalPrompts = ifevalPrompts }
+    config.utility = utility && bench.contains(.axbench)
+    if let gsm8kProblems { config.gsm8kProblems = gsm8kProblems }
+    if let referenceAnswers { config.referenceAnswers = referenceAnswers }
     config.ifevalPSRObjective = ifevalPsrObjective
     if let factors { config.factors = try Check.numbers(factors, "--factors").map(Float.init) }
     let model = try modelOptions.load()
@@ -207,6 +226,7 @@ struct Run: ParsableCommand {
     try fitBatches(&config, model: model, units: units)
     let runner = BenchRunner(model: model, judge: judge, config: config)
     runner.log = { log($0) }
+    if config.utility { runner.utilityData = try utilityData(config) }
     var suite = BenchSuite(runner: runner, units: units, outputDirectory: out)
     suite.shard = (parsedShard!.index, parsedShard!.count)
     suite.resume = resume
@@ -219,8 +239,24 @@ struct Run: ParsableCommand {
       directory: out, tokenText: { TokenText.of($0, tokenizer) })
     print(try String(contentsOfFile: out + "/report.md", encoding: .utf8))
     log(
-      "wrote \(out)/results.json, generations.jsonl, report.md, report.html, tradeoff.svg (\(results.units.count) units; peak RSS \(peakResidentMegabytes()) MB)"
+      "wrote \(out)/results.json, generations.jsonl, report.md, report.html, tradeoff.svg\(results.operatingPoints == nil ? "" : ", utility.svg") (\(results.units.count) units; peak RSS \(peakResidentMegabytes()) MB)"
     )
+  }
+
+  /// The GSM8K problems and reference answers every AxBench unit's operating points use.
+  private func utilityData(_ config: BenchConfig) throws -> UtilityData {
+    let gsm8kPath = JudgeOptions.resolve(gsm8kData)
+    let problems: [GSM8KProblem]
+    do { problems = try GSM8K.load(Data(readText(gsm8kPath, "--gsm8k-data").utf8), file: gsm8kData) } catch let error as CompareError {
+      throw CLIError(error.description)
+    }
+    let answers: [(instruction: String, answer: String)]
+    do {
+      answers = try BenchmarkData.alpaca(JudgeOptions.resolve(referenceData)).compactMap { e in e.output.map { (e.instruction, $0) } }
+    } catch let error as JudgeError { throw CLIError(error.description) }
+    guard !answers.isEmpty else { throw CLIError("--reference-data \(referenceData) holds no answer (output)") }
+    return UtilityData.draw(
+      gsm8k: problems, alpaca: answers, problems: config.gsm8kProblems, references: config.referenceAnswers, seed: config.seed)
   }
 
   private func makeUnits(_ config: BenchConfig) throws -> [BenchUnit] {

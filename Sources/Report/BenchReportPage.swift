@@ -19,6 +19,7 @@ public enum BenchReportPage {
     body += summaryTables(results)
     body += unitsTable(results)
     body += tradeoff(results)
+    body += utility(results)
     body += browser(generations)
     if !captures.isEmpty || !unshown.isEmpty {
       body += "<h2>PSR gate activity per unit</h2>\n<p class=\"meta\">Each unit's capture with its fitted PSR gate: tokens coloured by"
@@ -148,6 +149,23 @@ public enum BenchReportPage {
     return svg + "</svg>\n"
   }
 
+  /// AxBench's operating points: the table and the robustness/utility plot (hover a point for its
+  /// values, click it to list the method's generations, its suppressed answers among them).
+  static func utility(_ results: BenchResults) -> String {
+    guard let rows = results.operatingPoints, !rows.isEmpty, let svg = BenchReport.utilitySVG(results, id: "utility") else { return "" }
+    var out = "<h2>Utility and robustness</h2>\n<p class=\"meta\">AxBench units, mean over concepts. Suppressed: the test instructions"
+    out += " rewritten to avoid the concept, steered toward it (AxBench rubric, relevance against the original instruction). GSM8K: greedy,"
+    out += " lm-eval's flexible extraction. Reference NLL: AlpacaEval GPT-4 answers teacher-forced under the steering.</p>\n"
+    out += "<table><tr><th>operating point</th><th>concepts</th><th>suppressed harmonic</th><th>GSM8K %</th><th>GSM8K vs none</th>"
+    out += "<th>reference NLL</th><th>vs none</th></tr>\n"
+    for r in rows {
+      out += "<tr><td>\(HTML.escape(r.method))</td><td>\(r.nUnits)</td><td>\(f(r.suppressedHarmonic)) ± \(f(r.suppressedCI95))</td>"
+      out += "<td>\(f(r.gsm8kAccuracy, 1))</td><td>\(r.gsm8kRelative.map { String(format: "%.0f%%", $0) } ?? "–")</td>"
+      out += "<td>\(f(r.referenceNLL))</td><td>\(r.referenceNLLIncrease.map { String(format: "%+.3f", $0) } ?? "–")</td></tr>\n"
+    }
+    return out + "</table>\n" + svg
+  }
+
   /// The generations browser: filters, and a static list of the first generations for a page read
   /// without JavaScript (the script replaces it with the filtered list).
   static func browser(_ generations: [GenerationRecord]) -> String {
@@ -222,11 +240,13 @@ public enum BenchReportPage {
         });
         count.textContent = chosen.length + ' generations' + (chosen.length > 500 ? ' (the first 500 shown)' : '');
       }
-      const plot = document.getElementById('tradeoff');
-      if (plot) plot.addEventListener('click', function (ev) {
-        const p = ev.target.closest('circle.pt'); if (!p) return;
-        selects.forEach(function (s) { s.value = s.dataset.key === 'method' ? p.dataset.method : s.dataset.key === 'factor' ? p.dataset.factor : ''; });
-        render(); document.getElementById('filters').scrollIntoView();
+      ['tradeoff', 'utility'].forEach(function (id) {
+        const plot = document.getElementById(id);
+        if (plot) plot.addEventListener('click', function (ev) {
+          const p = ev.target.closest('circle.pt'); if (!p) return;
+          selects.forEach(function (s) { s.value = s.dataset.key === 'method' ? p.dataset.method : s.dataset.key === 'factor' ? p.dataset.factor : ''; });
+          render(); document.getElementById('filters').scrollIntoView();
+        });
       });
       render();
     })();
