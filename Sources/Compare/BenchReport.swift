@@ -141,7 +141,7 @@ public enum BenchReport {
     svg += "<text x=\"\(left)\" y=\"16\" font-size=\"13\">Robustness (suppressed prompts) against utility, mean over concepts</text>\n"
     let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
     for (k, (label, xs)) in [
-      ("GSM8K accuracy (%)", rows.map(\.gsm8kAccuracy)), ("reference NLL increase over none (nats/token)", rows.map { $0.referenceNLLIncrease ?? 0 }),
+      ("GSM8K accuracy (%)", rows.map { $0.gsm8kAccuracy ?? 0 }), ("reference NLL increase over none (nats/token)", rows.map { $0.referenceNLLIncrease ?? 0 }),
     ].enumerated() {
       let x0 = Double(k) * panel
       var lo = xs.min() ?? 0, hi = xs.max() ?? 1
@@ -170,7 +170,7 @@ public enum BenchReport {
           format:
             "<circle%@ cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"><title>%@: suppressed %.3f, GSM8K %.1f%%, NLL %.3f</title></circle>",
           id == nil ? "" : " class=\"pt\" data-method=\"\(xmlEscape(r.method))\" data-factor=\"\"", px(xs[i]), py(r.suppressedHarmonic), colour,
-          xmlEscape(r.method), r.suppressedHarmonic, r.gsm8kAccuracy, r.referenceNLL)
+          xmlEscape(r.method), r.suppressedHarmonic, r.gsm8kAccuracy ?? 0, r.referenceNLL)
         svg += String(
           format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@</text>\n", px(xs[i]) + 6, py(r.suppressedHarmonic) - 5 - Double(i % 3) * 9, colour,
           xmlEscape(r.method))

@@ -197,31 +197,36 @@ public final class BenchRunner {
       point.prompted
         ? model.promptPair(instruction: text, steeringPrompt: unit.steeringPrompt, position: .prefix).prompted : model.chatPrompt(user: text)
     }
+    // What fits the model's context: a problem whose prompt and answer would not is left out; a
+    // reference answer is cut to the room its prompt leaves.
+    let limit = model.configuration.contextLength
+    let problems = data.problems.filter { p in points.allSatisfy { prompt(p.question, $0).count + config.gsm8kTokens <= limit } }
     log("\(unit.bench) \(unit.id): utility and robustness of \(points.count) operating points")
     // Suppressed prompts, sampled as the eval generations are; GSM8K greedy.
     let suppressedTexts = try generate(
       points.flatMap { p in suppressed.map { (prompt($0, p), p.intervention) } }, maxTokens: config.evalTokens,
       temperature: config.temperature, seed: seed, streams: points.flatMap { _ in suppressed.indices.map { $0 } })
     let gsm8kTexts = try generate(
-      points.flatMap { p in data.problems.map { (prompt($0.question, p), p.intervention) } }, maxTokens: config.gsm8kTokens,
-      temperature: 0, seed: seed, streams: points.flatMap { _ in data.problems.indices.map { $0 } })
+      points.flatMap { p in problems.map { (prompt($0.question, p), p.intervention) } }, maxTokens: config.gsm8kTokens,
+      temperature: 0, seed: seed, streams: points.flatMap { _ in problems.indices.map { $0 } })
     let scores = try judge.score(
       zip(suppressedTexts.indices, suppressedTexts).map { AxBenchItem(instruction: tests[$0.0 % tests.count], response: $0.1, concept: concept) })
     var out: [OperatingPoint] = []
     var records: [GenerationRecord] = []
     for (k, p) in points.enumerated() {
       let mine = Array(scores[(k * tests.count)..<((k + 1) * tests.count)])
-      let answers = gsm8kTexts[(k * data.problems.count)..<((k + 1) * data.problems.count)]
-      let correct = zip(answers, data.problems).filter { GSM8K.isCorrect(GSM8K.truncate($0.0), target: $0.1.target) }.count
+      let answers = gsm8kTexts[(k * problems.count)..<((k + 1) * problems.count)]
+      let correct = zip(answers, problems).filter { GSM8K.isCorrect(GSM8K.truncate($0.0), target: $0.1.target) }.count
       let sequences = data.references.map {
-        TeacherForcedSequence(
-          prompt: prompt($0.instruction, p),
-          response: Array(model.tokenizer.encode($0.answer, parseSpecial: false).prefix(config.referenceTokens)))
+        let x = prompt($0.instruction, p)
+        return TeacherForcedSequence(
+          prompt: x,
+          response: Array(model.tokenizer.encode($0.answer, parseSpecial: false).prefix(max(0, min(config.referenceTokens, limit - x.count)))))
       }.filter { !$0.response.isEmpty }
       let nll = sequences.isEmpty ? 0 : Double(try model.meanResponseLoss(sequences, intervention: p.intervention))
       out.append(
         OperatingPoint(
-          method: p.label, factor: p.factor, suppressed: summary(mine), gsm8kCorrect: correct, gsm8kTotal: data.problems.count,
+          method: p.label, factor: p.factor, suppressed: summary(mine), gsm8kCorrect: correct, gsm8kTotal: problems.count,
           referenceNLL: nll))
       for (i, s) in mine.enumerated() {
         records.append(

@@ -18,7 +18,8 @@ public struct OperatingPoint: Codable, Equatable, Sendable {
   /// Mean negative log-likelihood per token of the reference answers, in nats.
   public var referenceNLL: Double
 
-  public var gsm8kAccuracy: Double { gsm8kTotal == 0 ? 0 : 100 * Double(gsm8kCorrect) / Double(gsm8kTotal) }
+  /// Percent solved; nil where no problem fitted the model's context.
+  public var gsm8kAccuracy: Double? { gsm8kTotal == 0 ? nil : 100 * Double(gsm8kCorrect) / Double(gsm8kTotal) }
 
   enum CodingKeys: String, CodingKey {
     case method, factor, suppressed
@@ -80,7 +81,7 @@ public struct OperatingPointRow: Codable, Equatable, Sendable {
   public var nUnits: Int
   public var suppressedHarmonic: Double
   public var suppressedCI95: Double
-  public var gsm8kAccuracy: Double
+  public var gsm8kAccuracy: Double?
   /// GSM8K accuracy over `none`'s, in percent (nil where `none` solved nothing).
   public var gsm8kRelative: Double?
   public var referenceNLL: Double
@@ -110,16 +111,17 @@ public struct OperatingPointRow: Codable, Equatable, Sendable {
     }
     func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
     let none = groups["none"]
-    let noneAccuracy = none.map { mean($0.map(\.gsm8kAccuracy)) }
+    let noneAccuracy = none.flatMap { n in n.compactMap(\.gsm8kAccuracy).isEmpty ? nil : mean(n.compactMap(\.gsm8kAccuracy)) }
     let noneNLL = none.map { mean($0.map(\.referenceNLL)) }
     return order.map { label in
       let points = groups[label]!
       let harmonic = points.map { $0.suppressed.harmonic ?? 0 }
-      let accuracy = mean(points.map(\.gsm8kAccuracy))
+      let solved = points.compactMap(\.gsm8kAccuracy)
+      let accuracy: Double? = solved.isEmpty ? nil : mean(solved)
       let nll = mean(points.map(\.referenceNLL))
       return OperatingPointRow(
         method: label, nUnits: points.count, suppressedHarmonic: mean(harmonic), suppressedCI95: Statistics.ci95(harmonic),
-        gsm8kAccuracy: accuracy, gsm8kRelative: noneAccuracy.flatMap { $0 > 0 ? 100 * accuracy / $0 : nil },
+        gsm8kAccuracy: accuracy, gsm8kRelative: noneAccuracy.flatMap { n in accuracy.flatMap { n > 0 ? 100 * $0 / n : nil } },
         referenceNLL: nll, referenceNLLIncrease: noneNLL.map { nll - $0 })
     }
   }
