@@ -100,6 +100,8 @@ public enum BenchMethod: String, CaseIterable, Sendable {
   case prompt, psr, apsr, prosv, fssv, diffmean, none
   /// DiffMean at the last prompt token (Stolfo et al.), on request.
   case diffmeanLast = "diffmean-last"
+  /// Its projection variant: each state's projection onto the direction set to the mean.
+  case diffmeanProj = "diffmean-proj"
   /// PrOSV and FSSV trained with SimPO (the captured response over the model's own), on request.
   case prosvSimpo = "prosv-simpo"
   case fssvSimpo = "fssv-simpo"

@@ -50,6 +50,7 @@ extension BenchMethod {
     case .prosv: SteeringVectorMethod(kind: .prosv)
     case .fssv: SteeringVectorMethod(kind: .fssv)
     case .diffmeanLast: LastTokenDiffMeanMethod()
+    case .diffmeanProj: LastTokenDiffMeanMethod(variant: .projection)
     case .prosvSimpo: SteeringVectorMethod(kind: .prosv, objective: .simpo)
     case .fssvSimpo: SteeringVectorMethod(kind: .fssv, objective: .simpo)
     }

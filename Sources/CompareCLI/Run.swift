@@ -38,7 +38,7 @@ struct Run: ParsableCommand {
 
       Examples:
         compare --bench axbench,persona,ifeval --out out/small
-        compare --bench ifeval --methods prompt,psr,diffmean,diffmean-last,none --out out/ifeval
+        compare --bench ifeval --methods prompt,psr,diffmean,diffmean-last,diffmean-proj,none --out out/ifeval
         compare --bench axbench --budget paper --concepts 10 --out out/paper
         compare --bench axbench --concept-ids 3,17 --methods prompt,psr,none --out out/two
         compare --bench axbench --concepts 1 --methods prompt,prosv,prosv-simpo,none --out out/simpo
@@ -59,7 +59,7 @@ struct Run: ParsableCommand {
   @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = Budget.small
   @Option(
     help:
-      "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, prosv-simpo, fssv-simpo, diffmean, diffmean-last, none (default: all but apsr, the A-PSR fit through the model, the -simpo vectors, trained with SimPO instead of the LM loss, and diffmean-last, DiffMean at the last prompt token as Stolfo et al. compute it).",
+      "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, prosv-simpo, fssv-simpo, diffmean, diffmean-last, diffmean-proj, none (default: all but apsr, the A-PSR fit through the model, the -simpo vectors, trained with SimPO instead of the LM loss, and diffmean-last and diffmean-proj, DiffMean at the last prompt token as Stolfo et al. compute it, added or setting each state's projection).",
     transform: Check.list(of: BenchMethod.self, "--methods"))
   var methods: [BenchMethod]?
   @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile =

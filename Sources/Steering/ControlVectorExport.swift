@@ -10,6 +10,9 @@ public enum ControlVectorExport {
     guard file.gates.isEmpty else {
       throw SteeringFileError.notExportable("a \(file.kind.rawValue) file has token-dependent gates, not constant vectors")
     }
+    guard (file.projections ?? []).isEmpty else {
+      throw SteeringFileError.notExportable("projection edits depend on each state, and a control vector only adds a constant")
+    }
     guard !file.vectors.isEmpty else { throw SteeringFileError.notExportable("the file holds no vectors") }
     var sums: [Int: [Float]] = [:]
     for v in file.vectors {

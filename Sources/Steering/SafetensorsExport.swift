@@ -23,6 +23,9 @@ public enum SafetensorsExport {
     """
 
   public static func writer(_ file: SteeringFile, factor: Float = 1) throws -> SafetensorsWriter {
+    guard (file.projections ?? []).isEmpty else {
+      throw SteeringFileError.notExportable("projection edits are not in the safetensors layout yet (apply_steering_torch.py has no hook for them)")
+    }
     guard !file.vectors.isEmpty || !file.gates.isEmpty else { throw SteeringFileError.notExportable("the file holds no vectors or gates") }
     let scale = file.alpha * factor
     var w = SafetensorsWriter()

@@ -32,6 +32,22 @@ public struct VectorEntry: Codable, Equatable, Sendable {
   }
 }
 
+/// h ← h + (c − h·û)·û at `layer` on `positions` (Stolfo et al.'s projection steering, ``ProjectionShift``);
+/// `direction` is û (stored normalised), `target` c, which the file's α and a factor scale.
+public struct ProjectionEntry: Codable, Equatable, Sendable {
+  public var layer: Int
+  public var positions: PositionSet
+  public var direction: [Float]
+  public var target: Float
+
+  public init(layer: Int, positions: PositionSet, direction: [Float], target: Float) {
+    self.layer = layer
+    self.positions = positions
+    self.direction = direction
+    self.target = target
+  }
+}
+
 /// h ← h + α·ReLU(w·h + b)·z at `layer` on response tokens.
 public struct GateEntry: Codable, Equatable, Sendable {
   public var layer: Int
@@ -63,6 +79,8 @@ public struct SteeringFile: Codable, Equatable, Sendable {
   public var alpha: Float = 1
   public var vectors: [VectorEntry] = []
   public var gates: [GateEntry] = []
+  /// Projection edits (absent from files that have none, and from files before them).
+  public var projections: [ProjectionEntry]?
   /// How it was made: options and metrics, as strings and numbers.
   public var training: [String: JSONScalar] = [:]
   public var created: String = ISO8601DateFormatter().string(from: Date())
@@ -73,7 +91,7 @@ public struct SteeringFile: Codable, Equatable, Sendable {
     case kind, model, tokenizer
     case chatTemplate = "chat_template"
     case alpha, vectors,
-      gates, training, created
+      gates, projections, training, created
   }
 
   public init(kind: SteeringKind, model: ModelFingerprint, tokenizer: String, chatTemplate: String) {
@@ -111,8 +129,8 @@ public struct SteeringFile: Codable, Equatable, Sendable {
       throw SteeringFileError.malformed(
         path: path, reason: "format_version \(file.formatVersion) is newer than this tool (\(currentVersion))")
     }
-    guard !file.vectors.isEmpty || !file.gates.isEmpty else {
-      throw SteeringFileError.malformed(path: path, reason: "it holds no vector and no gate, so it would steer nothing")
+    guard !file.vectors.isEmpty || !file.gates.isEmpty || !(file.projections ?? []).isEmpty else {
+      throw SteeringFileError.malformed(path: path, reason: "it holds no vector, gate or projection, so it would steer nothing")
     }
     let d = file.model.modelDimension
     for v in file.vectors where v.vector.count != d {
@@ -120,6 +138,14 @@ public struct SteeringFile: Codable, Equatable, Sendable {
     }
     for g in file.gates where g.weight.count != d || g.direction.count != d {
       throw SteeringFileError.malformed(path: path, reason: "the gate at layer \(g.layer) does not have \(d) values")
+    }
+    for p in file.projections ?? [] {
+      guard p.direction.count == d else {
+        throw SteeringFileError.malformed(path: path, reason: "the projection at layer \(p.layer) has \(p.direction.count) values, the model \(d)")
+      }
+      guard p.direction.contains(where: { $0 != 0 }) else {
+        throw SteeringFileError.malformed(path: path, reason: "the projection at layer \(p.layer) has a zero direction")
+      }
     }
     return file
   }
@@ -150,6 +176,9 @@ public struct SteeringFile: Codable, Equatable, Sendable {
       AdditiveVector(layer: $0.layer, alpha: $0.alpha * scale, vector: $0.vector, positions: $0.positions)
     }
     if !gates.isEmpty { members.append(PSRGate(gates: gates, alpha: scale)) }
+    members += (projections ?? []).map {
+      ProjectionShift(layer: $0.layer, direction: $0.direction, target: $0.target * scale, positions: $0.positions)
+    }
     for m in members {
       for l in m.layers where l < 0 || l >= model.configuration.layerCount {
         throw SteeringError.layerOutOfRange(l, layerCount: model.configuration.layerCount)

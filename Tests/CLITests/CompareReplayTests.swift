@@ -4,7 +4,7 @@ import XCTest
 
 /// A benchmark unit is replayable: every fitted method is saved in the unit's folder as a steering
 /// file, and `psr generate` with that file, the selected factor and the line's seed and stream
-/// reproduces the unit's generations token for token.
+/// reproduces the unit's generations token for token, its answers to the suppressed prompts too.
 final class CompareReplayTests: TemporaryDirectoryTestCase {
   func testPSRGenerateReplaysAUnitsGenerations() throws {
     let out = directory.appendingPathComponent("run").path
@@ -27,7 +27,9 @@ final class CompareReplayTests: TemporaryDirectoryTestCase {
       let result = try XCTUnwrap((unit["methods"] as! [[String: Any]]).first { $0["method"] as? String == method })
       let selected = try XCTUnwrap(result["selected_factor"] as? Double)
       let chosen = records.filter { $0["method"] as? String == method && $0["factor"] as? Double == selected }
-      XCTAssertEqual(chosen.count, 4, "\(method) at \(selected)")
+      // The 4 eval instructions, and the 2 test instructions rewritten to suppress the concept.
+      XCTAssertEqual(chosen.count, 6, "\(method) at \(selected)")
+      XCTAssertEqual(chosen.filter { $0["split"] as? String == "suppressed" }.count, 2)
       XCTAssertEqual((steering["training"] as? [String: Any])?["seed"] as? String, chosen.first?["seed"] as? String)
       for record in chosen {
         let arguments = [
@@ -46,6 +48,6 @@ final class CompareReplayTests: TemporaryDirectoryTestCase {
         }
       }
     }
-    XCTAssertEqual(replayed, 8)
+    XCTAssertEqual(replayed, 12)
   }
 }

@@ -89,14 +89,15 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
     let r = try CommandLineTool.run(
       "compare",
       [
-        "--model", fixture.gguf, "--bench", "ifeval", "--methods", "prompt,psr,diffmean-last,none", "--instructions", "punctuation:no_comma",
+        "--model", fixture.gguf, "--bench", "ifeval", "--methods", "prompt,psr,diffmean-last,diffmean-proj,none", "--instructions", "punctuation:no_comma",
         "--ifeval-data", data.path, "--ifeval-base", base.path, "--layer", "1", "--factors", "1,2", "--train-samples", "4",
         "--out", out.path,
       ], in: directory, timeout: 600)
     XCTAssertEqual(r.status, 0, r.stderr)
     let methods = try XCTUnwrap(((try results(out)["units"] as? [[String: Any]])?.first?["methods"] as? [[String: Any]]))
     XCTAssertEqual(
-      methods.compactMap { $0["method"] as? String }, ["prompt", "psr", "psr+prompt", "diffmean-last", "diffmean-last+prompt", "none"])
+      methods.compactMap { $0["method"] as? String },
+      ["prompt", "psr", "psr+prompt", "diffmean-last", "diffmean-last+prompt", "diffmean-proj", "diffmean-proj+prompt", "none"])
     for m in methods {
       let score = try XCTUnwrap(m["score"] as? [String: Any])
       let strict = try XCTUnwrap(score["if_strict"] as? Double)
@@ -121,6 +122,7 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
       }
     }
     var expected = [Double](repeating: 0, count: model.configuration.modelDimension)
+    var promptedRows: [[Float]] = []
     // Each training prompt carries its own wording of the instruction (IFEval's and the project's).
     let wordings = try XCTUnwrap(unit.trainSteeringPrompts)
     XCTAssertEqual(wordings.count, unit.trainInstructions.count)
@@ -134,6 +136,7 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
         rows.append(last.row)
       }
       for i in expected.indices { expected[i] += Double(rows[0][i] - rows[1][i]) / Double(unit.trainInstructions.count) }
+      promptedRows.append(rows[0])
     }
     // The capture appends the instruction to the query, as IFEval's prompts carry it.
     let capture = try ActivationReader(path: out.appendingPathComponent("units/ifeval-punctuation.no_comma/capture.h5").path)
@@ -144,6 +147,15 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
     let file = try SteeringFile.load(out.appendingPathComponent("units/ifeval-punctuation.no_comma/diffmean-last.json").path, for: model)
     XCTAssertEqual(file.vectors.map(\.positions), [.prompt(prefix: 0, suffix: 1), .response])
     for (a, b) in zip(file.vectors[0].vector, expected) { XCTAssertEqual(Double(a), b, accuracy: 1e-4 * max(1, abs(b))) }
+    // diffmean-proj: the unit direction, and the prompted last-token states' mean projection on it.
+    let projection = try SteeringFile.load(out.appendingPathComponent("units/ifeval-punctuation.no_comma/diffmean-proj.json").path, for: model)
+    let entries = try XCTUnwrap(projection.projections)
+    XCTAssertEqual(entries.map(\.positions), [.prompt(prefix: 0, suffix: 1), .response])
+    let norm = expected.reduce(0) { $0 + $1 * $1 }.squareRoot()
+    for (a, b) in zip(entries[0].direction, expected) { XCTAssertEqual(Double(a), b / norm, accuracy: 1e-4) }
+    let target = promptedRows.map { row in zip(row, expected).reduce(0.0) { $0 + Double($1.0) * $1.1 / norm } }.reduce(0, +)
+      / Double(promptedRows.count)
+    XCTAssertEqual(Double(entries[0].target), target, accuracy: 1e-3 * max(1, abs(target)))
   }
 
   /// IFEval units shard as the other benches do, and `compare merge` of the shards equals the whole run.

@@ -64,8 +64,8 @@ final class BenchReportTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(axbench[8], "200", "mean of 100 and 300 s per concept")
     let persona = try row(report, section: "Persona", method: "fssv")
     XCTAssertEqual(persona[2], "50.0 ± –", "one trait gives no interval")
-    XCTAssertEqual(persona[6], "1000")
-    XCTAssertEqual(persona[7], "7000")
+    XCTAssertEqual(persona[8], "1000", "after TA@C80 and its coherence")
+    XCTAssertEqual(persona[9], "7000")
   }
 
   /// Differences are taken unit by unit against prompting; the interval is the paired one.

@@ -48,7 +48,7 @@ final class SteeringFileTests: TemporaryDirectoryTestCase {
     f.vectors = []
     let path = directory.appendingPathComponent("empty.json").path
     try f.save(path)
-    XCTAssertThrowsError(try SteeringFile.load(path)) { XCTAssertTrue("\($0)".contains("holds no vector and no gate"), "\($0)") }
+    XCTAssertThrowsError(try SteeringFile.load(path)) { XCTAssertTrue("\($0)".contains("holds no vector, gate or projection"), "\($0)") }
   }
 
   func testSteeringThatOverflowsStopsGenerationWithAnError() throws {
