@@ -190,8 +190,11 @@ public final class BenchRunner {
     }
     guard !points.isEmpty else { return ([], []) }
     let tests = Array(unit.evalInstructions.dropFirst(config.selectCount))
+    // The judge model writes them where it can (--judge openai), else the templates.
     var g = SeededGenerator(seed: seed ^ stableHash("suppressed"))
-    let suppressed = tests.map { SuppressionPrompt.rewrite($0, concept: concept, using: &g) }
+    let suppressed =
+      try judge.suppress(tests.map { SuppressionItem(instruction: $0, concept: concept) })
+      ?? tests.map { SuppressionPrompt.rewrite($0, concept: concept, using: &g) }
     func prompt(_ text: String, _ point: Point) -> [Int] {
       // Prompting puts the steering prompt before the (suppressing) prompt, AxBench's prefix format.
       point.prompted

@@ -81,6 +81,29 @@ public enum JudgePrompts {
   }
 
   /// The score in "Rating: [[score]]", clamped to 0…2; nil when absent (AxBench then scores 0).
+  /// Asks for the instruction with a request to avoid the concept blended in, as the PrOSV paper had
+  /// gpt-4o-mini write its suppressed prompts.
+  public static func suppression(_ instruction: String, concept: String) -> String {
+    """
+    Rewrite the instruction below so that it also tells the responder not to mention or allude to the \
+    concept "\(concept)" in any way. Keep everything the instruction asks for, and blend the new request \
+    in naturally. Reply with the rewritten instruction only, nothing else.
+
+    Instruction: \(instruction)
+    """
+  }
+
+  /// The rewritten instruction in a judge's answer: without surrounding whitespace, quotes or an
+  /// "Instruction:" label; nil when nothing is left.
+  public static func parseRewrite(_ answer: String) -> String? {
+    var t = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+    for label in ["Rewritten instruction:", "Instruction:"] where t.lowercased().hasPrefix(label.lowercased()) {
+      t = String(t.dropFirst(label.count)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    if t.count >= 2, t.first == "\"", t.last == "\"" { t = String(t.dropFirst().dropLast()) }
+    return t.isEmpty ? nil : t
+  }
+
   public static func parseRating(_ answer: String) -> Double? {
     guard let start = answer.range(of: "Rating: [[", options: .backwards),
       let end = answer.range(of: "]]", range: start.upperBound..<answer.endIndex),

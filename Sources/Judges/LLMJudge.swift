@@ -34,4 +34,14 @@ public final class LLMJudge: Judge, Sendable {
   public func coherence(_ items: [CoherenceItem]) throws -> [Double] {
     try client.complete(items.map { JudgePrompts.coherence(question: $0.question, answer: $0.answer) }).map { JudgePrompts.parseScore($0) ?? 0 }
   }
+
+  /// The judge model rewrites each instruction to forbid its concept; an empty answer falls back
+  /// to the instruction with the first template (`SuppressionPrompt`'s in the benchmark), so that
+  /// no prompt is left unsuppressed.
+  public func suppress(_ items: [SuppressionItem]) throws -> [String]? {
+    let answers = try client.complete(items.map { JudgePrompts.suppression($0.instruction, concept: $0.concept) })
+    return zip(items, answers).map { item, answer in
+      JudgePrompts.parseRewrite(answer) ?? "\(item.instruction)\n\nIn your answer, do not mention or allude to \(item.concept) in any way."
+    }
+  }
 }

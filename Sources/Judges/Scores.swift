@@ -81,6 +81,24 @@ public protocol Judge: Sendable {
   func score(_ items: [PersonaItem]) throws -> [PersonaScores]
   /// Coherence alone (0–100), for benches whose main score is not a judge's (IFEval's checkers).
   func coherence(_ items: [CoherenceItem]) throws -> [Double]
+  /// Each instruction rewritten to ask the answerer to avoid its concept (the PrOSV paper's
+  /// suppressed prompts), or nil where this judge does not write (the benchmark then uses templates).
+  func suppress(_ items: [SuppressionItem]) throws -> [String]?
+}
+
+extension Judge {
+  public func suppress(_ items: [SuppressionItem]) throws -> [String]? { nil }
+}
+
+/// An instruction and the concept a rewritten version of it must forbid.
+public struct SuppressionItem: Sendable, Equatable {
+  public var instruction: String
+  public var concept: String
+
+  public init(instruction: String, concept: String) {
+    self.instruction = instruction
+    self.concept = concept
+  }
 }
 
 /// A question and an answer whose coherence is judged.

@@ -1,3 +1,4 @@
+import Embedding
 import Foundation
 import Judges
 import TestSupport
@@ -51,6 +52,31 @@ final class LLMJudgeTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(try LLMJudge(client: again).score(items), scores)
     XCTAssertEqual(again.statistics.requests, 0)
     XCTAssertEqual(again.statistics.cacheHits, 6)
+  }
+
+  /// The judge model rewrites suppressed prompts (--judge openai): one request per instruction with
+  /// the suppression prompt, the answer cleaned of a label and quotes, and a template where the
+  /// answer is empty; the embedded judge leaves them to the templates.
+  func testJudgeModelRewritesSuppressedPrompts() throws {
+    let url = try startServer()
+    let client = ChatCompletionsClient(baseURL: url, model: "smollm2", apiKey: nil, maxTokens: 24)
+    let items = [
+      SuppressionItem(instruction: "Name three rivers.", concept: "rental services"),
+      SuppressionItem(instruction: "Write a haiku about rain.", concept: "terms related to root in mathematics"),
+    ]
+    let rewritten = try XCTUnwrap(try LLMJudge(client: client).suppress(items))
+    XCTAssertEqual(rewritten.count, 2)
+    XCTAssertTrue(rewritten.allSatisfy { !$0.isEmpty })
+    XCTAssertEqual(client.statistics.requests, 2)
+    // The same prompts again come from the server's deterministic greedy answers, not the templates.
+    let direct = try client.complete(items.map { JudgePrompts.suppression($0.instruction, concept: $0.concept) })
+    XCTAssertEqual(rewritten, zip(items, direct).map { JudgePrompts.parseRewrite($1) ?? "\($0.instruction)\n\nIn your answer, do not mention or allude to \($0.concept) in any way." })
+    XCTAssertEqual(JudgePrompts.parseRewrite("  Instruction: \"Name rivers, not tents.\"\n"), "Name rivers, not tents.")
+    XCTAssertNil(JudgePrompts.parseRewrite(" \n "))
+    let encoder = try SentenceEncoder(directory: Fixtures.packageRoot.appendingPathComponent("models/all-minilm-l6-v2").path)
+    let calibration = try JudgeCalibration.load(Fixtures.packageRoot.appendingPathComponent("judges/calibration.json").path)
+    let embedded = EmbeddedJudge(encoder: encoder, model: try Fixtures.model(), calibration: calibration)
+    XCTAssertNil(try embedded.suppress(items), "the embedded judge writes nothing: the templates are used")
   }
 
   func testUnwritableCacheIsAClearError() throws {
