@@ -145,13 +145,19 @@ public enum BenchReport {
     ].enumerated() {
       let x0 = Double(k) * panel
       var lo = xs.min() ?? 0, hi = xs.max() ?? 1
-      if hi - lo < 1e-9 {
-        lo -= 0.5
-        hi += 0.5
+      if k == 0 {
+        // Accuracy: from 0, and at least to 10% so that a model that solves nothing reads as such.
+        lo = 0
+        hi = max(10, hi * 1.1)
+      } else {
+        if hi - lo < 1e-9 {
+          lo -= 0.5
+          hi += 0.5
+        }
+        let pad = (hi - lo) * 0.08
+        lo -= pad
+        hi += pad
       }
-      let pad = (hi - lo) * 0.08
-      lo -= pad
-      hi += pad
       func px(_ v: Double) -> Double { x0 + left + (v - lo) / (hi - lo) * (panel - left - right) }
       func py(_ v: Double) -> Double { h - bottom - v / yMax * (h - bottom - top) }
       svg += "<line x1=\"\(x0 + left)\" y1=\"\(py(0))\" x2=\"\(x0 + panel - right)\" y2=\"\(py(0))\" stroke=\"black\"/>"
@@ -164,16 +170,39 @@ public enum BenchReport {
       svg += "<text x=\"\(x0 + (left + panel - right) / 2)\" y=\"\(h - 12)\" text-anchor=\"middle\">\(label)</text>\n"
       svg +=
         "<text transform=\"translate(\(x0 + 14) \((top + h - bottom) / 2)) rotate(-90)\" text-anchor=\"middle\">suppressed harmonic (0–2)</text>\n"
+      // Points that land on or near the same spot share one label, and labels near the right edge go left.
+      var labels: [String: (x: Double, y: Double, names: [String], colour: String)] = [:]
+      var order: [String] = []
       for (i, r) in rows.enumerated() {
         let colour = colours[i % colours.count]
+        // A label within a few pixels of an earlier one joins it.
+        let near = order.first { abs(labels[$0]!.x - px(xs[i])) < 45 && abs(labels[$0]!.y - py(r.suppressedHarmonic)) < 10 }
+        let key = near ?? String(format: "%.0f,%.0f", px(xs[i]), py(r.suppressedHarmonic))
+        if labels[key] == nil {
+          order.append(key)
+          labels[key] = (px(xs[i]), py(r.suppressedHarmonic), [], colour)
+        }
+        labels[key]!.names.append(xmlEscape(r.method))
         svg += String(
           format:
             "<circle%@ cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"><title>%@: suppressed %.3f, GSM8K %.1f%%, NLL %.3f</title></circle>",
           id == nil ? "" : " class=\"pt\" data-method=\"\(xmlEscape(r.method))\" data-factor=\"\"", px(xs[i]), py(r.suppressedHarmonic), colour,
           xmlEscape(r.method), r.suppressedHarmonic, r.gsm8kAccuracy ?? 0, r.referenceNLL)
+      }
+      // Labels that would overlap an earlier one move up a line (about 6 px a character at 11 px).
+      var placed: [(lo: Double, hi: Double, y: Double)] = []
+      for key in order {
+        let l = labels[key]!
+        let text = l.names.joined(separator: ", ")
+        let width = 6.2 * Double(text.count)
+        let right = l.x > x0 + panel * 0.6
+        let (lo, hi) = right ? (l.x - 6 - width, l.x - 6) : (l.x + 6, l.x + 6 + width)
+        var y = l.y - 6
+        for _ in 0..<6 where placed.contains(where: { $0.lo < hi && lo < $0.hi && abs($0.y - y) < 11 }) { y -= 12 }
+        placed.append((lo, hi, y))
         svg += String(
-          format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\">%@</text>\n", px(xs[i]) + 6, py(r.suppressedHarmonic) - 5 - Double(i % 3) * 9, colour,
-          xmlEscape(r.method))
+          format: "<text x=\"%.1f\" y=\"%.1f\" fill=\"%@\" text-anchor=\"%@\">%@</text>\n", right ? l.x - 6 : l.x + 6, y, l.colour,
+          right ? "end" : "start", text)
       }
     }
     return svg + "</svg>\n"

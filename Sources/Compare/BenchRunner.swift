@@ -19,6 +19,8 @@ public struct GenerationRecord: Codable, Sendable {
   public var factor: Float
   public var split: String
   public var instruction: String
+  /// A suppressed prompt's original instruction, which its relevance is judged against.
+  public var originalInstruction: String? = nil
   public var response: String
   public var conceptScore: Double?
   public var instructScore: Double?
@@ -38,6 +40,7 @@ public struct GenerationRecord: Codable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case bench, unit, concept, trait, method, factor, split, instruction, response, seed, stream
+    case originalInstruction = "original_instruction"
     case conceptScore = "concept_score"
     case
       instructScore = "instruct_score"
@@ -235,8 +238,9 @@ public final class BenchRunner {
         records.append(
           GenerationRecord(
             bench: unit.bench, unit: unit.id, concept: concept, method: p.label, factor: p.factor ?? 1, split: "suppressed",
-            instruction: suppressed[i], response: suppressedTexts[k * tests.count + i], conceptScore: s.concept,
-            instructScore: s.instruct, fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed), stream: i))
+            instruction: suppressed[i], originalInstruction: tests[i], response: suppressedTexts[k * tests.count + i],
+            conceptScore: s.concept, instructScore: s.instruct, fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed),
+            stream: i))
       }
     }
     return (out, records)

@@ -80,9 +80,10 @@ struct JudgeFile: ParsableCommand {
     func field(_ o: [String: Any], _ a: String, _ b: String) -> String { (o[a] as? String) ?? (o[b] as? String) ?? "" }
     let axScores = try judge.score(
       axbench.map {
+        // A suppressed prompt's answer is judged for relevance against the original instruction.
         AxBenchItem(
-          instruction: field(lines[$0], "instruction", "question"), response: field(lines[$0], "response", "answer"),
-          concept: lines[$0]["concept"] as! String)
+          instruction: (lines[$0]["original_instruction"] as? String) ?? field(lines[$0], "instruction", "question"),
+          response: field(lines[$0], "response", "answer"), concept: lines[$0]["concept"] as! String)
       })
     for (i, s) in zip(axbench, axScores) {
       lines[i]["concept_score"] = s.concept

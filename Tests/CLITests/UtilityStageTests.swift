@@ -60,6 +60,8 @@ final class UtilityStageTests: TemporaryDirectoryTestCase {
     }
     XCTAssertEqual(suppressed.count, 6 * 2)
     XCTAssertTrue(suppressed.allSatisfy { ($0["instruction"] as! String).contains(axbench.name) })
+    // Each carries the instruction it rewrites, which `compare judge` judges relevance against.
+    XCTAssertTrue(suppressed.allSatisfy { ($0["instruction"] as! String).contains($0["original_instruction"] as! String) })
     // Persona: TA@C80 beside TA@Cp, at a factor that was evaluated.
     let persona = try XCTUnwrap(loaded.units.first { $0.bench == "persona" }?.methods.first { $0.method == "fssv" })
     let at80 = try XCTUnwrap(persona.coherence80Factor)
