@@ -30,6 +30,8 @@ final class HostileArgumentTests: TemporaryDirectoryTestCase {
     try assertRefused("capture", capture + ["--batch-size=0"], mentioning: "--batch-size")
     try assertRefused("compare", ["--concepts=-1"], mentioning: "--concepts")
     try assertRefused("compare", ["--train-samples", "-3"], mentioning: "--train-samples")
+    try assertRefused("compare", ["--gsm8k-problems", "0"], mentioning: "--gsm8k-problems")
+    try assertRefused("compare", ["--reference-answers=-4"], mentioning: "--reference-answers")
     try assertRefused("psr", ["tune-alpha", "--steer", "s.json", "--data", "d.h5", "--examples=-1"], mentioning: "--examples")
     try assertRefused("psr", ["tune-alpha", "--steer", "s.json", "--data", "d.h5", "--steps", "-1"], mentioning: "--steps")
     try assertRefused(
