@@ -25,23 +25,13 @@ Usage (in a venv with torch and transformers):
 import argparse
 import json
 import os
-import tarfile
 import tempfile
 
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAMILIES = ["llama", "qwen2", "qwen3", "gemma2"]
+from tiny_families import FAMILIES, ROOT, load
+
 DEAD_GATE_WEIGHT = 0.1
-
-
-def load(family, directory):
-    from transformers import AutoModelForCausalLM
-
-    with tarfile.open(os.path.join(ROOT, "Tests/Fixtures/families", family + ".tar.gz")) as tar:
-        tar.extractall(directory, filter="data")
-    hf = os.path.join(directory, family, "hf")
-    return AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32, attn_implementation="eager").eval()
 
 
 def block_output(output):
@@ -136,7 +126,7 @@ def case(model, seed):
         loss = sum(parts.values())
         loss.backward()
         out["cases"].append(dict(
-            bias=bias, loss=loss.item(), parts={str(k): float(v) for k, v in parts.items()},
+            bias=bias, loss=loss.item(), parts={str(k): float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in parts.items()},
             grad_weight=w.grad.tolist(), grad_bias=b.grad.item(), grad_direction=z.grad.tolist(),
         ))
     assert out["cases"][0]["parts"]["-1"] == 0, "bias 3 should leave the regulariser off"

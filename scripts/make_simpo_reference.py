@@ -17,23 +17,13 @@ Usage (in a venv with torch and transformers):
 import argparse
 import json
 import os
-import tarfile
 import tempfile
 
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAMILIES = ["llama", "qwen2", "qwen3", "gemma2"]
+from tiny_families import FAMILIES, ROOT, load
+
 LAYER = 1
-
-
-def load(family, directory):
-    from transformers import AutoModelForCausalLM
-
-    with tarfile.open(os.path.join(ROOT, "Tests/Fixtures/families", family + ".tar.gz")) as tar:
-        tar.extractall(directory, filter="data")
-    return AutoModelForCausalLM.from_pretrained(
-        os.path.join(directory, family, "hf"), dtype=torch.float32, attn_implementation="eager").eval()
 
 
 def logps(model, prompt, response, edit=None):
