@@ -9,6 +9,8 @@ if ! PYTHONPATH=$packages python3 -c "import openai" 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check --target "$packages" "openai==3.57.0" 2>&1 | grep -v "WARNING: Running pip as\|requires\|incompatible\|dependency resolver" || true
 fi
 log=$(mktemp)
+# With a key, as a shared server runs: the client sends it, curl too, and a wrong one is refused.
+export PSR_API_KEY="check-$RANDOM$RANDOM"
 .build/release/psr serve --port 0 --max-tokens 16 --steer-dir experiments/prosv > "$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$log"' EXIT
@@ -20,9 +22,10 @@ PYTHONPATH=$packages python3 scripts/openai_client_check.py "$url" SmolLM2-135M-
 # The same server through curl, as the README shows it: a streamed answer ends with [DONE] and
 # carries the text of the whole one; a steered answer equals psr generate --steer.
 body='{"messages": [{"role": "user", "content": "What should I do this weekend?"}], "max_tokens": 12, "seed": 3, "temperature": 0.8'
-whole=$(curl -sf "$url/chat/completions" -d "$body, \"steering\": []}")
-streamed=$(curl -sfN "$url/chat/completions" -d "$body, \"steering\": [], \"stream\": true}")
-steered=$(curl -sf "$url/chat/completions" -d "$body, \"steering\": [{\"name\": \"rental.prosv\", \"factor\": 2}]}")
+auth="Authorization: Bearer $PSR_API_KEY"
+whole=$(curl -sf -H "$auth" "$url/chat/completions" -d "$body, \"steering\": []}")
+streamed=$(curl -sfN -H "$auth" "$url/chat/completions" -d "$body, \"steering\": [], \"stream\": true}")
+steered=$(curl -sf -H "$auth" "$url/chat/completions" -d "$body, \"steering\": [{\"name\": \"rental.prosv\", \"factor\": 2}]}")
 reference=$(.build/release/psr generate --prompt "What should I do this weekend?" --max-tokens 12 --seed 3 --temperature 0.8 \
   --steer experiments/prosv/rental.prosv.json --factor 2 --json)
 WHOLE="$whole" STREAMED="$streamed" STEERED="$steered" REFERENCE="$reference" python3 - <<'PY'

@@ -11,8 +11,11 @@ import sys
 
 import openai
 
+import os
+
 url, name, psr, steering = sys.argv[1:5]
-client = openai.OpenAI(base_url=url, api_key="unused")
+# The server is started with a key (PSR_API_KEY): the client sends it as OpenAI's clients do.
+client = openai.OpenAI(base_url=url, api_key=os.environ.get("PSR_API_KEY") or "unused")
 question = [{"role": "user", "content": "What should I do this weekend?"}]
 checks = 0
 
@@ -65,4 +68,10 @@ reference = json.loads(subprocess.run(
      "--steer", steering, "--factor", "2", "--json"], check=True, capture_output=True, text=True).stdout)["text"]
 check(steered.choices[0].message.content == reference, f"steered answer equals psr generate: {steered.choices[0].message.content!r} vs {reference!r}")
 check(steered.choices[0].message.content != whole.choices[0].message.content, "steering changes the answer")
+if os.environ.get("PSR_API_KEY"):
+    try:
+        openai.OpenAI(base_url=url, api_key="not-the-key").models.list()
+        check(False, "a wrong key is refused")
+    except openai.AuthenticationError as e:
+        check(e.status_code == 401 and e.body.get("code") == "invalid_api_key", f"401 invalid_api_key: {e.body}")
 print(f"openai {openai.__version__}: {checks} checks passed")

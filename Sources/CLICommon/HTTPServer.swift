@@ -17,6 +17,8 @@ public final class HTTPServer: Sendable {
     public var method: String
     public var path: String
     public var body: Data
+    /// The `Authorization` header's value, if the request had one.
+    public var authorization: String? = nil
   }
 
   public struct Response: Sendable {
@@ -68,8 +70,19 @@ public final class HTTPServer: Sendable {
   /// Connections being answered.
   private let open = Mutex(0)
 
-  /// Binds 127.0.0.1:`port` (0 picks a free port).
-  public init(port: UInt16, limits: Limits = Limits(), handler: @escaping @Sendable (Request) -> Response) throws {
+  /// The IPv4 address it listens on.
+  public let host: String
+
+  /// Whether `host` is an IPv4 loopback address (127.0.0.0/8): reachable from this machine only.
+  public static func isLoopback(_ host: String) -> Bool {
+    var a = in_addr()
+    return inet_pton(AF_INET, host, &a) == 1 && UInt32(bigEndian: a.s_addr) >> 24 == 127
+  }
+
+  /// Binds `host`:`port` (an IPv4 address; port 0 picks a free port).
+  public init(host: String = "127.0.0.1", port: UInt16, limits: Limits = Limits(), handler: @escaping @Sendable (Request) -> Response) throws {
+    var parsed = in_addr()
+    guard inet_pton(AF_INET, host, &parsed) == 1 else { throw ServerError("'\(host)' is not an IPv4 address such as 127.0.0.1 or 0.0.0.0") }
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw ServerError("socket() failed: \(String(cString: strerror(errno)))") }
     var yes: Int32 = 1
@@ -77,13 +90,13 @@ public final class HTTPServer: Sendable {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_addr = parsed
     let bound = withUnsafePointer(to: &address) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
     guard bound == 0, listen(fd, 128) == 0 else {
       close(fd)
-      throw ServerError("cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+      throw ServerError("cannot listen on \(host):\(port): \(String(cString: strerror(errno)))")
     }
     var actual = sockaddr_in()
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -92,6 +105,7 @@ public final class HTTPServer: Sendable {
     }
     socketDescriptor = fd
     self.port = UInt16(bigEndian: actual.sin_port)
+    self.host = host
     self.limits = limits
     self.handler = handler
   }
@@ -154,12 +168,13 @@ public final class HTTPServer: Sendable {
       if n <= 0 { return n == 0 ? nil : .error(408, "the body stopped arriving") }
       body.append(contentsOf: buffer[0..<n])
     }
-    return handler(Request(method: head.method, path: head.path, body: body.prefix(head.contentLength)))
+    return handler(
+      Request(method: head.method, path: head.path, body: body.prefix(head.contentLength), authorization: head.authorization))
   }
 
   private func respond(_ fd: Int32, _ response: Response) {
     let reasons = [
-      200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+      200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
       411: "Length Required", 413: "Payload Too Large", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
       501: "Not Implemented", 503: "Service Unavailable",
     ]
@@ -193,6 +208,8 @@ public struct HTTPHead: Equatable, Sendable {
   public var contentLength: Int
   /// Where the body begins in the bytes read so far.
   public var bodyStart: Int
+  /// The `Authorization` header's value (one at most).
+  public var authorization: String? = nil
 
   public enum Outcome {
     case incomplete
@@ -217,11 +234,17 @@ public struct HTTPHead: Equatable, Sendable {
       parts[2].hasPrefix("HTTP/1.")
     else { return .failure(.error(400, "malformed request line")) }
     var length: Int?
+    var authorization: String?
     for line in lines.dropFirst() {
       guard let colon = line.firstIndex(of: ":") else { return .failure(.error(400, "malformed header line")) }
       let name = line[..<colon].lowercased()
       let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
       if name == "transfer-encoding" { return .failure(.error(501, "Transfer-Encoding is not supported; send Content-Length")) }
+      if name == "authorization" {
+        guard authorization == nil else { return .failure(.error(400, "more than one Authorization header")) }
+        authorization = value
+        continue
+      }
       guard name == "content-length" else { continue }
       guard !value.isEmpty, value.count <= 12, value.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(value) else {
         return .failure(.error(400, "Content-Length '\(value.prefix(40))' is not a non-negative number"))
@@ -236,7 +259,7 @@ public struct HTTPHead: Equatable, Sendable {
     return .complete(
       HTTPHead(
         method: String(parts[0]), path: String(parts[1]), contentLength: contentLength,
-        bodyStart: end.upperBound - data.startIndex))
+        bodyStart: end.upperBound - data.startIndex, authorization: authorization))
   }
 }
 

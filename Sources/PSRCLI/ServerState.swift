@@ -15,13 +15,16 @@ final class ServerState: Sendable {
   let delayMs: Int
   let steeringLibrary: [String: SteeringFile]
   let defaultSteering: [(name: String, factor: Float)]
+  /// The key every request but /health must carry as "Authorization: Bearer KEY" (nil: none).
+  let apiKey: [UInt8]?
   /// Injected failures still to answer, and requests numbered so far.
   private let counts: Mutex<(failuresLeft: Int, requests: Int)>
 
   init(
     model: DecoderModel, name: String, maxTokens: Int, failFirst: Int, delayMs: Int, steeringLibrary: [String: SteeringFile] = [:],
-    defaultSteering: [(name: String, factor: Float)] = [], maxBatch: Int = 32
+    defaultSteering: [(name: String, factor: Float)] = [], maxBatch: Int = 32, apiKey: String? = nil
   ) {
+    self.apiKey = apiKey.map { Array($0.utf8) }
     self.model = model
     loop = DecodeLoop(model: model, maxBatch: maxBatch)
     self.name = name
@@ -32,10 +35,37 @@ final class ServerState: Sendable {
     self.defaultSteering = defaultSteering
   }
 
+  /// Whether `authorization` is "Bearer KEY" with this server's key, compared in time that
+  /// depends on the lengths only (no early exit on the first differing byte).
+  static func authorized(_ authorization: String?, key: [UInt8]) -> Bool {
+    let prefix = Array("Bearer ".utf8)
+    let given = Array((authorization ?? "").utf8)
+    guard given.count == prefix.count + key.count else { return false }
+    var difference: UInt8 = 0
+    for (a, b) in zip(given, prefix + key) { difference |= a ^ b }
+    return difference == 0
+  }
+
   func handle(_ request: HTTPServer.Request) -> HTTPServer.Response {
     let modelObject: [String: Any] = ["id": name, "object": "model", "created": 0, "owned_by": "psr"]
+    if let apiKey, request.path != "/health", !Self.authorized(request.authorization, key: apiKey) {
+      return .error(
+        401, request.authorization == nil ? "no API key: send Authorization: Bearer <key>" : "incorrect API key provided",
+        code: "invalid_api_key")
+    }
     switch (request.method, request.path) {
     case ("GET", "/health"): return json(200, ["status": "ok"])
+    case ("GET", "/v1/steering"):
+      let defaults = Dictionary(defaultSteering.map { ($0.name, $0.factor) }, uniquingKeysWith: { a, _ in a })
+      let data: [[String: Any]] = steeringLibrary.keys.sorted().map { n in
+        let f = steeringLibrary[n]!
+        let layers = Set(f.vectors.map(\.layer) + f.gates.map(\.layer) + (f.projections ?? []).map(\.layer)).sorted()
+        return [
+          "name": n, "kind": f.kind.rawValue, "layers": layers, "default_factor": defaults[n].map { Double($0) } ?? NSNull(),
+          "alpha": Double(f.alpha),
+        ]
+      }
+      return json(200, ["object": "list", "data": data])
     case ("GET", "/v1/models"): return json(200, ["object": "list", "data": [modelObject]])
     case ("GET", let path) where path.hasPrefix("/v1/models/"):
       let id = String(path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
@@ -43,7 +73,7 @@ final class ServerState: Sendable {
         ? json(200, modelObject) : .error(404, "the model '\(id)' does not exist; this server has '\(name)'", code: "model_not_found")
     case ("POST", "/v1/chat/completions"): return complete(request.body, chat: true)
     case ("POST", "/v1/completions"): return complete(request.body, chat: false)
-    case (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/health"):
+    case (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/health"), (_, "/v1/steering"):
       return .error(405, "\(request.method) is not allowed on \(request.path)")
     default:
       return .error(404, "no route \(request.method) \(request.path)")

@@ -34,9 +34,12 @@ public enum ServeProcess {
   }
 
   /// One blocking HTTP request to `base` + `path`, with a JSON body when given.
-  public static func call(_ base: URL, _ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> (status: Int, data: Data) {
+  public static func call(
+    _ base: URL, _ method: String, _ path: String, _ body: [String: Any]? = nil, headers: [String: String] = [:]
+  ) throws -> (status: Int, data: Data) {
     var request = URLRequest(url: URL(string: base.absoluteString + path)!)
     request.httpMethod = method
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
     if let body { request.httpBody = try JSONSerialization.data(withJSONObject: body) }
     let done = DispatchSemaphore(value: 0)
     nonisolated(unsafe) var result: (Data?, URLResponse?) = (nil, nil)
