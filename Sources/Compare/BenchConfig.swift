@@ -81,12 +81,14 @@ public struct BenchConfig: Sendable, Equatable {
       "factors": factors.map { "\($0)" }.joined(separator: ","), "temperature": "\(temperature)",
       "sv_epochs": "\(steeringVectorEpochs)", "persona_eval_questions": "\(personaEvalQuestions)",
       "bisection_steps": "\(bisectionSteps)", "ifeval_prompts": "\(ifevalPrompts)", "ifeval_psr_objective": ifevalPSRObjective.rawValue,
-      "methods": methods.joined(separator: ","), "seed": "\(seed)", "utility": "\(utility)",
+      "methods": methods.joined(separator: ","), "seed": "\(seed)",
     ].merging(
+      // Only runs that measure utility name it, so that a run started without it (an IFEval or persona
+      // run, or one from before it) resumes with the same settings.
       utility
         ? [
-          "gsm8k_problems": "\(gsm8kProblems)", "gsm8k_tokens": "\(gsm8kTokens)", "reference_answers": "\(referenceAnswers)",
-          "reference_tokens": "\(referenceTokens)",
+          "utility": "true", "gsm8k_problems": "\(gsm8kProblems)", "gsm8k_tokens": "\(gsm8kTokens)",
+          "reference_answers": "\(referenceAnswers)", "reference_tokens": "\(referenceTokens)",
         ] : [:]
     ) { a, _ in a }.merging(steeringFiles.map { ("steer_\($0.key)", $0.value) }) { a, _ in a }.merging(
       methods.contains("apsr")
