@@ -80,6 +80,23 @@ final class HTTPServerTests: XCTestCase {
     XCTAssertEqual(exchange(["GET / HTTP/1.1\r\nX: \u{FF}\r\n\r\n"])?.status, 200, "UTF-8 header text is fine")
   }
 
+  /// The Authorization header reaches the handler (trimmed); two of them are refused; an address
+  /// that is not IPv4 is refused; 127.0.0.0/8 is loopback and nothing else is.
+  func testAuthorizationHeaderAndHosts() throws {
+    let head = { (text: String) -> HTTPHead? in
+      if case .complete(let h) = HTTPHead.parse(Data(text.utf8)) { return h }
+      return nil
+    }
+    XCTAssertEqual(head("GET / HTTP/1.1\r\nauthorization:   Bearer k  \r\n\r\n")?.authorization, "Bearer k")
+    XCTAssertNil(head("GET / HTTP/1.1\r\nHost: x\r\n\r\n")?.authorization)
+    XCTAssertEqual(exchange(post("x", headers: "Content-Length: 1\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n"))?.status, 400)
+    XCTAssertThrowsError(try HTTPServer(host: "localhost", port: 0) { _ in HTTPServer.Response(status: 200, body: Data()) }) {
+      XCTAssertTrue("\($0)".contains("not an IPv4 address"), "\($0)")
+    }
+    XCTAssertTrue(HTTPServer.isLoopback("127.0.0.1") && HTTPServer.isLoopback("127.9.8.7"))
+    XCTAssertFalse(HTTPServer.isLoopback("0.0.0.0") || HTTPServer.isLoopback("128.0.0.1") || HTTPServer.isLoopback("::1"))
+  }
+
   func testLyingAndSlowClientsAreCutOffAndOthersServed() {
     let started = Date()
     // Announces 1000 bytes and sends 10, then waits: the read timeout ends it.
