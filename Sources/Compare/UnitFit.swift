@@ -58,16 +58,9 @@ public final class UnitFit {
     if let pairs { return pairs }
     let sequences = try teacherForcedPairs()
     log("\(unit.bench) \(unit.id): the model's own answers to \(sequences.count) training prompts (SimPO's rejected)")
-    var made: [PreferencePair] = []
-    let batch = max(1, config.captureBatch)
-    for start in stride(from: 0, to: sequences.count, by: batch) {
-      let part = Array(sequences[start..<min(sequences.count, start + batch)])
-      let generated = try model.generate(
-        prompts: part.map(\.prompt),
-        options: GenerationOptions(maxNewTokens: config.trainTokens, sampling: SamplingParameters(temperature: 0, seed: seed)))
-      for (s, g) in zip(part, generated) where !g.ids.isEmpty && g.ids != s.response {
-        made.append(PreferencePair(prompt: s.prompt, chosen: s.response, rejected: g.ids))
-      }
+    let answers = try model.greedyAnswers(sequences.map(\.prompt), maxTokens: config.trainTokens, batch: config.captureBatch)
+    let made = zip(sequences, answers).filter { !$1.isEmpty && $1 != $0.response }.map {
+      PreferencePair(prompt: $0.prompt, chosen: $0.response, rejected: $1)
     }
     pairs = made
     return made

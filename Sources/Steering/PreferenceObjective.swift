@@ -59,19 +59,30 @@ extension TrainingExample {
       $0.rejected.map { Array(model.tokenizer.encode($0, parseSpecial: false).prefix(maxResponseTokens)) }
     }
     let missing = rejected.indices.filter { rejected[$0] == nil }
-    for start in stride(from: 0, to: missing.count, by: max(1, batch)) {
-      let part = Array(missing[start..<min(missing.count, start + max(1, batch))])
-      let generated = try model.generate(
-        prompts: part.map { sequences[$0].prompt },
-        options: GenerationOptions(maxNewTokens: maxResponseTokens, sampling: SamplingParameters(temperature: 0, seed: 0)))
-      for (i, g) in zip(part, generated) { rejected[i] = g.ids }
-      progress(start + part.count, missing.count)
-    }
+    let answers = try model.greedyAnswers(missing.map { sequences[$0].prompt }, maxTokens: maxResponseTokens, batch: batch, progress: progress)
+    for (i, a) in zip(missing, answers) { rejected[i] = a }
     return zip(sequences, rejected).map { PreferencePair(prompt: $0.prompt, chosen: $0.response, rejected: $1 ?? []) }
   }
 }
 
 extension DecoderModel {
+  /// The model's own unsteered greedy answer to each prompt (SimPO's rejected responses), at most
+  /// `maxTokens` long, generated `batch` at a time; `progress` gets (done, total) after each batch.
+  public func greedyAnswers(
+    _ prompts: [[Int]], maxTokens: Int, batch: Int = 8, progress: (Int, Int) -> Void = { _, _ in }
+  ) throws -> [[Int]] {
+    var answers: [[Int]] = []
+    let size = max(1, batch)
+    for start in stride(from: 0, to: prompts.count, by: size) {
+      let part = Array(prompts[start..<min(prompts.count, start + size)])
+      answers += try generate(
+        prompts: part, options: GenerationOptions(maxNewTokens: maxTokens, sampling: SamplingParameters(temperature: 0, seed: 0))
+      ).map(\.ids)
+      progress(answers.count, prompts.count)
+    }
+    return answers
+  }
+
   /// The reference weight s of each pair (1 without `scaler`): RePS's max(c·(R(y_l) − R(y_w)), 1)
   /// from the unsteered model's summed log-likelihoods. A constant of training: no gradient.
   public func simpoScales(_ pairs: [PreferencePair], parameters: SimPOParameters) throws -> [Float] {

@@ -97,4 +97,20 @@ final class SimPOTests: XCTestCase {
     XCTAssertLessThan(after, initial, "held-out SimPO loss: unsteered \(unsteered), initial \(initial), trained \(after)")
     XCTAssertThrowsError(try trainer.train(pairs.map(\.chosenSequence)), "an lm-objective call on a simpo trainer is refused")
   }
+
+  /// A line's `rejected` is read when it is a string and refused, naming the line, when it is not.
+  func testRejectedFieldIsReadOrRefusedByLine() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("simpo-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let good = dir.appendingPathComponent("good.jsonl").path
+    try #"{"instruction": "Hi", "output": "Rent a tent.", "rejected": "Hello!"}"#.write(toFile: good, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try TrainingExample.load(jsonLines: good).map(\.rejected), ["Hello!"])
+    let bad = dir.appendingPathComponent("bad.jsonl").path
+    try "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": \"Hi\", \"output\": \"x\", \"rejected\": 5}".write(
+      toFile: bad, atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try TrainingExample.load(jsonLines: bad)) {
+      XCTAssertEqual($0 as? DataError, .malformedLine(path: bad, line: 2, reason: "rejected must be a string"))
+    }
+  }
 }
