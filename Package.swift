@@ -1,9 +1,9 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// Bounds and overflow checks stay on everywhere except the numeric core, where they were
-/// measured to cost (experiments/bench: psr bench with and without, 2026-11-28).
-let unchecked: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+/// No `-Ounchecked` on the numeric core and no `-O3` on the kernels: measured equal without them
+/// (experiments/bench, 2026-12-06), and SwiftPM refuses unsafe flags in a URL dependency.
+let unchecked: [SwiftSetting] = []
 let optimize: [SwiftSetting] = []
 /// The command-line front-ends are thin; testable in release so that CLITests can parse their
 /// commands with ArgumentParser's own `parse`.
@@ -26,7 +26,7 @@ let package = Package(
     .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-    .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+    .target(name: "CKernels"),
     .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: unchecked),
     .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),

@@ -28,10 +28,10 @@ __attribute__((target("avx2,fma"))) static void scores(
   int j = 0;
   for (; j + 8 <= total; j += 8) {
     __m256 acc[8];
-    for (int u = 0; u < 8; u++) acc[u] = _mm256_setzero_ps();
+    _Pragma("clang loop unroll(full)") for (int u = 0; u < 8; u++) acc[u] = _mm256_setzero_ps();
     for (int d = 0; d < hd; d += 8) {
       __m256 qd = _mm256_loadu_ps(q + d);
-      for (int u = 0; u < 8; u++) acc[u] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(keys + (long)(j + u) * stride + d), acc[u]);
+      _Pragma("clang loop unroll(full)") for (int u = 0; u < 8; u++) acc[u] = _mm256_fmadd_ps(qd, _mm256_loadu_ps(keys + (long)(j + u) * stride + d), acc[u]);
     }
     _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_set1_ps(scale), psr_hsum8x8(acc)));
   }
@@ -44,13 +44,13 @@ __attribute__((target("avx2,fma"))) static void weighted_values(
   int d = 0;
   for (; d + 64 <= hd; d += 64) {
     __m256 acc[8];
-    for (int u = 0; u < 8; u++) acc[u] = _mm256_setzero_ps();
+    _Pragma("clang loop unroll(full)") for (int u = 0; u < 8; u++) acc[u] = _mm256_setzero_ps();
     for (int j = 0; j < total; j++) {
       const float *vj = values + (long)j * stride + d;
       __m256 w = _mm256_set1_ps(p[j]);
-      for (int u = 0; u < 8; u++) acc[u] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 8 * u), acc[u]);
+      _Pragma("clang loop unroll(full)") for (int u = 0; u < 8; u++) acc[u] = _mm256_fmadd_ps(w, _mm256_loadu_ps(vj + 8 * u), acc[u]);
     }
-    for (int u = 0; u < 8; u++) _mm256_storeu_ps(out + d + 8 * u, acc[u]);
+    _Pragma("clang loop unroll(full)") for (int u = 0; u < 8; u++) _mm256_storeu_ps(out + d + 8 * u, acc[u]);
   }
   for (; d < hd; d++) {
     float s = 0;

@@ -36,7 +36,7 @@ static void pack_a(const operands *o, long i0, int rows, long p0, int depth, flo
       // Four rows × four steps at a time, transposed in registers.
       int p = 0;
       for (; p + 4 <= depth; p += 4)
-        for (int r = 0; r < MR; r += 4) {
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r += 4) {
           const float *src = o->a + (i0 + s * MR + r) * o->lda + p0 + p;
           __m128 q0 = _mm_loadu_ps(src), q1 = _mm_loadu_ps(src + o->lda), q2 = _mm_loadu_ps(src + 2 * o->lda),
                  q3 = _mm_loadu_ps(src + 3 * o->lda);
@@ -47,11 +47,11 @@ static void pack_a(const operands *o, long i0, int rows, long p0, int depth, flo
           _mm_storeu_ps(sliver + (p + 3) * MR + r, q3);
         }
       for (; p < depth; p++)
-        for (int r = 0; r < MR; r++) sliver[p * MR + r] = o->a[(i0 + s * MR + r) * o->lda + p0 + p];
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) sliver[p * MR + r] = o->a[(i0 + s * MR + r) * o->lda + p0 + p];
       continue;
     }
     if (!o->trans_a) {
-      for (int r = 0; r < MR; r++) {
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {
         if (r >= live) {
           for (int p = 0; p < depth; p++) sliver[p * MR + r] = 0;
           continue;
@@ -92,10 +92,10 @@ static void pack_b(const operands *o, long p0, int depth, long j0, int cols, flo
 __attribute__((target(TZ))) static void tile(
     int depth, const float *a, const float *b, float *c, long ldc, int rows, int cols, float alpha, float beta) {
   __m512 acc[MR][2];
-  for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   for (int p = 0; p < depth; p++) {
     const __m512 b0 = _mm512_load_ps(b + p * NR), b1 = _mm512_load_ps(b + p * NR + 16);
-    for (int r = 0; r < MR; r++) {
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < MR; r++) {
       const __m512 av = _mm512_set1_ps(a[p * MR + r]);
       acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
       acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);

@@ -57,32 +57,33 @@ __attribute__((target(TZ), always_inline)) static inline __m128 sum4(__m512 a, _
       int chunks, int tail, const float *x, const float *w, long ldw, __m512 *acc_out, int first,              \
       const tile_output *out) {                                                                               \
     __m512 acc[R][C];                                                                                         \
-    for (int r = 0; r < R; r++)                                                                               \
-      for (int c = 0; c < C; c++) acc[r][c] = first ? _mm512_setzero_ps() : acc_out[r * NC + c];            \
-    for (int t = 0; t < chunks; t++) {                                                                        \
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++)                                                                               \
+      _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) acc[r][c] = first ? _mm512_setzero_ps() : acc_out[r * NC + c];            \
+    const float *xt = x, *wt = w;                                                                             \
+    for (int t = 0; t < chunks; t++, xt += MR * 16, wt += 16) {                                                \
       __m512 wv[C];                                                                                           \
-      for (int c = 0; c < C; c++) wv[c] = _mm512_loadu_ps(w + c * ldw + 16 * t);                             \
-      for (int r = 0; r < R; r++) {                                                                           \
-        const __m512 xv = _mm512_load_ps(x + (t * MR + r) * 16);                                               \
-        for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);                        \
+      _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) wv[c] = _mm512_loadu_ps(wt + c * ldw);                                      \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                           \
+        const __m512 xv = _mm512_load_ps(xt + r * 16);                                                         \
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);                        \
       }                                                                                                       \
     }                                                                                                         \
     if (tail) {                                                                                               \
       const __mmask16 mask = (__mmask16)((1u << tail) - 1);                                                   \
       __m512 wv[C];                                                                                           \
-      for (int c = 0; c < C; c++) wv[c] = _mm512_maskz_loadu_ps(mask, w + c * ldw + 16 * chunks);           \
-      for (int r = 0; r < R; r++) {                                                                           \
+      _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) wv[c] = _mm512_maskz_loadu_ps(mask, w + c * ldw + 16 * chunks);           \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                           \
         const __m512 xv = _mm512_load_ps(x + (chunks * MR + r) * 16);                                          \
-        for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);                        \
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);                        \
       }                                                                                                       \
     }                                                                                                         \
     if (!out) {                                                                                               \
-      for (int r = 0; r < R; r++)                                                                             \
-        for (int c = 0; c < C; c++) acc_out[r * NC + c] = acc[r][c];                                          \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++)                                                                             \
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) acc_out[r * NC + c] = acc[r][c];                                          \
       return;                                                                                                 \
     }                                                                                                         \
     const __m128 va = _mm_set1_ps(out->alpha), vb = _mm_set1_ps(out->beta);                                   \
-    for (int r = 0; r < R; r++) {                                                                             \
+    _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                             \
       const __m512 z = _mm512_setzero_ps();                                                                   \
       __m128 sums = _mm_mul_ps(va, sum4(acc[r][0], C > 1 ? acc[r][1 % C] : z, C > 2 ? acc[r][2 % C] : z,       \
                                         C > 3 ? acc[r][3 % C] : z));                                           \
@@ -92,10 +93,10 @@ __attribute__((target(TZ), always_inline)) static inline __m128 sum4(__m512 a, _
         _mm_storeu_ps(yr, sums);                                                                              \
       } else {                                                                                                \
         float s[4], old[4] = {0, 0, 0, 0};                                                                    \
-        for (int c = 0; c < C; c++) old[c] = yr[c];                                                           \
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) old[c] = yr[c];                                                           \
         if (out->beta != 0) sums = _mm_add_ps(_mm_mul_ps(vb, _mm_loadu_ps(old)), sums);                      \
         _mm_storeu_ps(s, sums);                                                                               \
-        for (int c = 0; c < C; c++) yr[c] = s[c];                                                             \
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) yr[c] = s[c];                                                             \
       }                                                                                                       \
     }                                                                                                         \
   }

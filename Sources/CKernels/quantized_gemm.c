@@ -56,17 +56,17 @@ __attribute__((target("avx2,fma"), always_inline)) static inline block32 expand_
   __attribute__((target(TARGET))) static void NAME(                                                            \
       int k, const float *const *x, const uint8_t *q, const float *s, long qstride, long sstride, float *out) { \
     __m256 acc[W][R][S];                                                                                       \
-    for (int w = 0; w < W; w++)                                                                                \
-      for (int r = 0; r < R; r++)                                                                              \
-        for (int u = 0; u < S; u++) acc[w][r][u] = _mm256_setzero_ps();                                       \
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)                                                                                \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++)                                                                              \
+        _Pragma("clang loop unroll(full)") for (int u = 0; u < S; u++) acc[w][r][u] = _mm256_setzero_ps();                                       \
     for (int t = 0; t < k; t += 32, q += QBYTES, s += SCALES) {                                                \
       block32 b[W];                                                                                            \
-      for (int w = 0; w < W; w++) b[w] = EXPAND(q + w * qstride, s + w * sstride);                             \
-      for (int r = 0; r < R; r++) {                                                                            \
+      _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) b[w] = EXPAND(q + w * qstride, s + w * sstride);                             \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                            \
         const float *xr = x[r] + t;                                                                            \
         __m256 x0 = _mm256_loadu_ps(xr), x1 = _mm256_loadu_ps(xr + 8);                                         \
         __m256 x2 = _mm256_loadu_ps(xr + 16), x3 = _mm256_loadu_ps(xr + 24);                                   \
-        for (int w = 0; w < W; w++) {                                                                          \
+        _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) {                                                                          \
           acc[w][r][0 % S] = _mm256_fmadd_ps(x0, b[w].w0, acc[w][r][0 % S]);                                   \
           acc[w][r][1 % S] = _mm256_fmadd_ps(x1, b[w].w1, acc[w][r][1 % S]);                                   \
           acc[w][r][2 % S] = _mm256_fmadd_ps(x2, b[w].w2, acc[w][r][2 % S]);                                   \
@@ -74,10 +74,10 @@ __attribute__((target("avx2,fma"), always_inline)) static inline block32 expand_
         }                                                                                                      \
       }                                                                                                        \
     }                                                                                                          \
-    for (int w = 0; w < W; w++)                                                                                \
-      for (int r = 0; r < R; r++) {                                                                            \
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)                                                                                \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                            \
         __m256 v = acc[w][r][0];                                                                               \
-        for (int u = 1; u < S; u++) v = _mm256_add_ps(v, acc[w][r][u]);                                        \
+        _Pragma("clang loop unroll(full)") for (int u = 1; u < S; u++) v = _mm256_add_ps(v, acc[w][r][u]);                                        \
         out[w * 8 + r] = psr_hsum8(v);                                                                             \
       }                                                                                                        \
   }
@@ -162,10 +162,10 @@ __attribute__((always_inline)) static inline void prefetch_ahead(
   const int ahead = b + PREFETCH_BLOCKS, row = ahead < count ? 0 : W, at = ahead < count ? ahead : ahead - count;
   const int quantLine = 64 / qbytes, scaleLine = 16 / nscales;
   if (ahead % quantLine == 0)
-    for (int w = 0; w < W; w++)
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)
       _mm_prefetch((const char *)((uintptr_t)q0 + (w + row) * qstride + (long)at * qbytes), _MM_HINT_T0);
   if (ahead % scaleLine == 0)
-    for (int w = 0; w < W; w++)
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)
       _mm_prefetch((const char *)((uintptr_t)s0 + 4 * ((w + row) * sstride + (long)at * nscales)), _MM_HINT_T0);
 }
 
@@ -176,34 +176,34 @@ __attribute__((always_inline)) static inline void prefetch_ahead(
   __attribute__((target(AVX512F))) static void NAME(                                                           \
       int k, const float *const *x, const uint8_t *q, const float *s, long qstride, long sstride, float *out) { \
     __m512 acc[W][R][S];                                                                                       \
-    for (int w = 0; w < W; w++)                                                                                \
-      for (int r = 0; r < R; r++)                                                                              \
-        for (int u = 0; u < S; u++) acc[w][r][u] = _mm512_setzero_ps();                                       \
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)                                                                                \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++)                                                                              \
+        _Pragma("clang loop unroll(full)") for (int u = 0; u < S; u++) acc[w][r][u] = _mm512_setzero_ps();                                       \
     const uint8_t *const q0 = q;                                                                               \
     const float *const s0 = s;                                                                                 \
     for (int t = 0; t < k; t += 32, q += QBYTES, s += SCALES) {                                                \
       block32z b[W];                                                                                           \
-      for (int w = 0; w < W; w++) b[w] = EXPAND(q + w * qstride, s + w * sstride);                             \
+      _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) b[w] = EXPAND(q + w * qstride, s + w * sstride);                             \
       prefetch_ahead(t / 32, k / 32, W, q0, QBYTES, qstride, s0, SCALES, sstride);                             \
-      for (int r = 0; r < R; r++) {                                                                            \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                            \
         __m512 x0 = _mm512_loadu_ps(x[r] + t), x1 = _mm512_loadu_ps(x[r] + t + 16);                            \
-        for (int w = 0; w < W; w++) {                                                                          \
+        _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) {                                                                          \
           acc[w][r][0 % S] = _mm512_fmadd_ps(x0, b[w].w0, acc[w][r][0 % S]);                                   \
           acc[w][r][1 % S] = _mm512_fmadd_ps(x1, b[w].w1, acc[w][r][1 % S]);                                   \
         }                                                                                                      \
       }                                                                                                        \
     }                                                                                                          \
-    for (int w = 0; w < W; w++) {                                                                              \
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) {                                                                              \
       __m256 h[8];                                                                                             \
-      for (int r = 0; r < R; r++) {                                                                            \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                            \
         __m512 v = acc[w][r][0];                                                                               \
-        for (int u = 1; u < S; u++) v = _mm512_add_ps(v, acc[w][r][u]);                                        \
+        _Pragma("clang loop unroll(full)") for (int u = 1; u < S; u++) v = _mm512_add_ps(v, acc[w][r][u]);                                        \
         h[r] = _mm256_add_ps(_mm512_castps512_ps256(v), upper_half(v));                                        \
       }                                                                                                        \
       if (R == 8) {                                                                                            \
         _mm256_storeu_ps(out + w * 8, psr_hsum8x8(h));                                                             \
       } else {                                                                                                 \
-        for (int r = 0; r < R; r++) out[w * 8 + r] = psr_hsum8(h[r]);                                              \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) out[w * 8 + r] = psr_hsum8(h[r]);                                              \
       }                                                                                                        \
     }                                                                                                          \
   }

@@ -124,29 +124,29 @@ __attribute__((target(TARGET), always_inline)) static inline void decode_scales(
   __attribute__((target(TARGET))) static void NAME(                                                         \
       int k, const float *const *x, const uint8_t *rows, long rowBytes, float *out) {                       \
     __m256 acc[W][R];                                                                                       \
-    for (int w = 0; w < W; w++)                                                                             \
-      for (int r = 0; r < R; r++) acc[w][r] = _mm256_setzero_ps();                                          \
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)                                                                             \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) acc[w][r] = _mm256_setzero_ps();                                          \
     for (int t0 = 0; t0 < k; t0 += 256) {                                                                   \
       superblock_scales s[W];                                                                               \
       const uint8_t *block[W];                                                                              \
-      for (int w = 0; w < W; w++) {                                                                         \
+      _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) {                                                                         \
         block[w] = rows + w * rowBytes + (long)(t0 / 256) * BYTES;                                          \
         decode_scales(FORMAT, block[w], &s[w]);                                                             \
       }                                                                                                     \
-      for (int j = 0; j < 8; j++) {                                                                         \
+      _Pragma("clang loop unroll(full)") for (int j = 0; j < 8; j++) {                                                                         \
         sub32 b[W];                                                                                         \
-        for (int w = 0; w < W; w++) b[w] = expand(FORMAT, block[w], j, &s[w]);                              \
-        for (int r = 0; r < R; r++) {                                                                       \
+        _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) b[w] = expand(FORMAT, block[w], j, &s[w]);                              \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                       \
           const float *xr = x[r] + t0 + 32 * j;                                                             \
-          for (int v = 0; v < 4; v++) {                                                                     \
+          _Pragma("clang loop unroll(full)") for (int v = 0; v < 4; v++) {                                                                     \
             __m256 xv = _mm256_loadu_ps(xr + 8 * v);                                                        \
-            for (int w = 0; w < W; w++) acc[w][r] = _mm256_fmadd_ps(xv, b[w].w[v], acc[w][r]);              \
+            _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) acc[w][r] = _mm256_fmadd_ps(xv, b[w].w[v], acc[w][r]);              \
           }                                                                                                 \
         }                                                                                                   \
       }                                                                                                     \
     }                                                                                                       \
-    for (int w = 0; w < W; w++)                                                                             \
-      for (int r = 0; r < R; r++) out[w * 8 + r] = psr_hsum8(acc[w][r]);                                    \
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)                                                                             \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) out[w * 8 + r] = psr_hsum8(acc[w][r]);                                    \
   }
 
 #define DEFINE_FORMAT(P, FORMAT, BYTES)          \
@@ -201,7 +201,7 @@ __attribute__((target(TARGET_Z), always_inline)) static inline void k6_values(co
   const __m512i low4 = _mm512_set1_epi8(0x0F), low2 = _mm512_set1_epi8(3), bias = _mm512_set1_epi8(32);
   const __m512i first = _mm512_inserti64x4(_mm512_set1_epi16(0), _mm256_set1_epi16(2), 1);
   const __m512i second = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
-  for (int h = 0; h < 2; h++) {
+  _Pragma("clang loop unroll(full)") for (int h = 0; h < 2; h++) {
     const __m512i ql = _mm512_loadu_si512(block + 64 * h);
     const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(block + 128 + 32 * h)));
     const __m512i lo = _mm512_and_si512(ql, low4), hi = _mm512_and_si512(_mm512_srli_epi16(ql, 4), low4);
@@ -218,7 +218,7 @@ __attribute__((target(TARGET_Z), always_inline)) static inline void k6_values(co
 __attribute__((target(TARGET_Z), always_inline)) static inline void k5_values(const uint8_t *block, uint8_t *out) {
   const __m512i low4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
   const __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(block + 16)));
-  for (int h = 0; h < 2; h++) {
+  _Pragma("clang loop unroll(full)") for (int h = 0; h < 2; h++) {
     const __m512i qs = _mm512_loadu_si512(block + 48 + 64 * h);
     const __m512i even = _mm512_inserti64x4(_mm512_set1_epi16(4 * h), _mm256_set1_epi16(4 * h + 2), 1);
     const __m512i odd = _mm512_inserti64x4(_mm512_set1_epi16(4 * h + 1), _mm256_set1_epi16(4 * h + 3), 1);
@@ -276,13 +276,13 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
   __attribute__((target(TARGET_Z))) static void NAME(                                                       \
       int k, const float *const *x, const uint8_t *rows, long rowBytes, float *out) {                       \
     __m512 acc[W][R];                                                                                       \
-    for (int w = 0; w < W; w++)                                                                             \
-      for (int r = 0; r < R; r++) acc[w][r] = _mm512_setzero_ps();                                          \
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)                                                                             \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) acc[w][r] = _mm512_setzero_ps();                                          \
     for (int t0 = 0; t0 < k; t0 += 256) {                                                                   \
       superblock_scales s[W];                                                                               \
       const uint8_t *block[W];                                                                              \
       uint8_t values[W][256] __attribute__((aligned(64)));                                                  \
-      for (int w = 0; w < W; w++) {                                                                         \
+      _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) {                                                                         \
         block[w] = rows + w * rowBytes + (long)(t0 / 256) * BYTES;                                          \
         unpack_values(FORMAT, block[w], values[w]);                                                         \
         /* W rows stream at once: fetch each one's block a few ahead, which the hardware prefetcher */   \
@@ -298,19 +298,19 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
       }                                                                                                     \
       _Pragma("clang loop unroll(full)") for (int j = 0; j < 8; j++) {                                     \
         sub32z b[W];                                                                                        \
-        for (int w = 0; w < W; w++) b[w] = expand_z(FORMAT, block[w], values[w], j, &s[w]);                 \
-        for (int r = 0; r < R; r++) {                                                                       \
+        _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) b[w] = expand_z(FORMAT, block[w], values[w], j, &s[w]);                 \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                       \
           const float *xr = x[r] + t0 + 32 * j;                                                             \
           __m512 x0 = _mm512_loadu_ps(xr), x1 = _mm512_loadu_ps(xr + 16);                                   \
-          for (int w = 0; w < W; w++) {                                                                     \
+          _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) {                                                                     \
             acc[w][r] = _mm512_fmadd_ps(x0, b[w].w[0], acc[w][r]);                                          \
             acc[w][r] = _mm512_fmadd_ps(x1, b[w].w[1], acc[w][r]);                                          \
           }                                                                                                 \
         }                                                                                                   \
       }                                                                                                     \
     }                                                                                                       \
-    for (int w = 0; w < W; w++)                                                                             \
-      for (int r = 0; r < R; r++) {                                                                         \
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)                                                                             \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                         \
         __m512 v = acc[w][r];                                                                               \
         __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); \
         out[w * 8 + r] = psr_hsum8(h);                                                                      \
