@@ -1,13 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// No `-Ounchecked` on the numeric core and no `-O3` on the kernels: measured equal without them
-/// (experiments/bench, 2026-12-06), and SwiftPM refuses unsafe flags in a URL dependency.
-let unchecked: [SwiftSetting] = []
+/// No unsafe flags anywhere, so that other packages can depend on this one by URL: the kernels'
+/// speed without `-O3` and `-Ounchecked` was measured equal (experiments/bench, 2026-12-06).
 let optimize: [SwiftSetting] = []
-/// The command-line front-ends are thin; testable in release so that CLITests can parse their
-/// commands with ArgumentParser's own `parse`.
-let frontEnd: [SwiftSetting] = [.unsafeFlags(["-enable-testing"])]
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 
 let package = Package(
   name: "PSRSteering",
@@ -27,7 +24,7 @@ let package = Package(
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     .target(name: "CKernels"),
-    .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: unchecked),
+    .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
     .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
@@ -40,27 +37,30 @@ let package = Package(
     .target(name: "PSR", dependencies: ["LM", "Steering", "Store", "Tensor"], swiftSettings: optimize),
     .target(name: "Report", dependencies: ["Compare", "LM", "Steering", "Store"], swiftSettings: optimize),
     .target(
-      name: "CLICommon", dependencies: ["LM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      name: "CLICommon", dependencies: ["LM", argumentParser],
       swiftSettings: optimize),
-    .executableTarget(
-      name: "CaptureCLI",
-      dependencies: ["Capture", "CLICommon", "LM", "Store", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-      swiftSettings: frontEnd),
-    .executableTarget(
-      name: "PSRCLI",
+    // The commands are libraries (CLITests parses them with ArgumentParser's own `parse`); each
+    // executable is one line that runs its command.
+    .target(
+      name: "CaptureCommands", dependencies: ["Capture", "CLICommon", "LM", "Store", argumentParser],
+      swiftSettings: optimize),
+    .target(
+      name: "PSRCommands",
       dependencies: [
-        "CLICommon", "Capture", "Embedding", "Judges", "LM", "PSR", "Report", "Steering", "Store", "Tensor",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "CLICommon", "Capture", "Embedding", "Judges", "LM", "PSR", "Report", "Steering", "Store", "Tensor", argumentParser,
       ],
-      swiftSettings: frontEnd),
-    .target(name: "TestSupport", dependencies: ["LM"], path: "Tests/TestSupport"),
-    .executableTarget(
-      name: "CompareCLI",
+      swiftSettings: optimize),
+    .target(
+      name: "CompareCommands",
       dependencies: [
         "CLICommon", "Capture", "Compare", "Embedding", "IFEval", "Judges", "LM", "PSR", "Report", "Steering", "Store",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        argumentParser,
       ],
-      swiftSettings: frontEnd),
+      swiftSettings: optimize),
+    .executableTarget(name: "CaptureCLI", dependencies: ["CaptureCommands"]),
+    .executableTarget(name: "PSRCLI", dependencies: ["PSRCommands"]),
+    .executableTarget(name: "CompareCLI", dependencies: ["CompareCommands"]),
+    .target(name: "TestSupport", dependencies: ["LM"], path: "Tests/TestSupport"),
     .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
     .testTarget(name: "CLICommonTests", dependencies: ["CLICommon"]),
     .testTarget(name: "LMTests", dependencies: ["LM", "Steering", "Tensor", "TestSupport"]),
@@ -69,7 +69,8 @@ let package = Package(
     .testTarget(
       name: "CLITests",
       dependencies: [
-        "Capture", "CaptureCLI", "CLICommon", "Compare", "CompareCLI", "IFEval", "LM", "PSRCLI", "Steering", "Store", "TestSupport",
+        "Capture", "CaptureCommands", "CLICommon", "Compare", "CompareCommands", "IFEval", "LM", "PSRCommands", "Steering", "Store",
+        "TestSupport",
       ]),
     .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "LM", "TestSupport"]),
     .testTarget(name: "CompareTests", dependencies: ["Compare", "IFEval", "Judges", "Embedding", "LM", "Store", "TestSupport"]),

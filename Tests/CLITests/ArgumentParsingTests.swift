@@ -1,9 +1,9 @@
 import ArgumentParser
 import XCTest
 
-@testable import CaptureCLI
-@testable import CompareCLI
-@testable import PSRCLI
+import CaptureCommands
+import CompareCommands
+import PSRCommands
 
 /// Each command's bad arguments through ArgumentParser's own `parse` (which runs `validate()`):
 /// refused before any work, with a message naming the flag or the bad entry, and good ones parsed

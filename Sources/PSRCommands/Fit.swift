@@ -6,8 +6,9 @@ import PSR
 import Steering
 import Store
 
-struct Fit: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Fit: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     abstract: "Fit Prompt Steering Replacement gates (and the DiffMean / Const-MSE baselines) to a capture.",
     discussion: """
       PSR at layer l: h ← h + α·λ(h)·z with λ(h) = ReLU(w·h + b), at response and generated tokens.
@@ -36,7 +37,7 @@ struct Fit: ParsableCommand {
   @Option(
     help:
       "mse (at the fitted layers), ll (the prompted responses' likelihood) or mse-through (the PSR paper's S-PSR objective: MSE at the layer and every later one, through the model, with a dead-gate regulariser; needs a capture of those layers, e.g. --all-layers)."
-  ) var objective = PSRObjective.mse
+  ) public var objective = PSRObjective.mse
   @Option(help: "single (one layer, from the file) or all (the chosen layers through the model).") var variant = FitVariant.single
   @Option(help: "Output steering file.") var out: String
   @Option(help: "Fraction of examples held out for validation.") var validationFraction = 0.2
@@ -48,7 +49,7 @@ struct Fit: ParsableCommand {
   @Option(help: "Random seed.") var seed: UInt64 = 0
   @Flag(help: "Print the summary as one JSON object.") var json = false
 
-  func validate() throws {
+  public func validate() throws {
     if (layer == nil) == (layers == nil) { throw ValidationError("pass --layer L or --layers L,…") }
     try Check.atLeast(layer, 0, "--layer")
     if let layers { _ = try Check.integers(layers, "--layers") }
@@ -68,7 +69,7 @@ struct Fit: ParsableCommand {
     return (try? Check.integers(layers!, "--layers")) ?? []
   }
 
-  func run() throws {
+  public func run() throws {
     let reader: ActivationReader
     do { reader = try ActivationReader(path: data) } catch { throw CLIError("\(error)") }
     for l in layerList where !reader.header.layers.contains(l) {

@@ -3,15 +3,16 @@ import CLICommon
 import Foundation
 import Steering
 
-struct Inspect: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Inspect: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     abstract: "Summarise a steering file: kind, model, layers, α and vector norms, training record.",
     discussion: "Example:\n  psr inspect rental.prosv.json")
 
   @Argument(help: "Steering file.") var file: String
   @Flag(help: "Print the summary as one JSON object.") var json = false
 
-  func run() throws {
+  public func run() throws {
     let f = try SteeringFile.load(file)
     func norm(_ v: [Float]) -> Double { Double(v.reduce(0) { $0 + $1 * $1 }.squareRoot()) }
     let vectors: [[String: Any]] = f.vectors.map {

@@ -4,8 +4,9 @@ import Foundation
 import LM
 import Steering
 
-struct Generate: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Generate: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     abstract: "Generate a continuation of a chat prompt, optionally steered.",
     discussion: """
       Examples:
@@ -19,7 +20,7 @@ struct Generate: ParsableCommand {
           --temperature 1 --seed 1234 --stream 1 --max-tokens 32   # replays a compare generation (generations.jsonl)
       """)
 
-  @OptionGroup var modelOptions: ModelOptions
+  @OptionGroup public var modelOptions: ModelOptions
   @Option(help: "The user message (or, with --raw, the whole rendered prompt).") var prompt: String
   @Option(help: "A system message; without it the template's default system message is used.") var system: String?
   @Flag(help: "Treat --prompt as already rendered text and parse control tokens in it.") var raw = false
@@ -31,7 +32,7 @@ struct Generate: ParsableCommand {
   @Option(
     help:
       "The seed's random stream to sample from: `compare` samples its i-th instruction from stream i, so a line of generations.jsonl is replayed with its seed and stream."
-  ) var stream = 0
+  ) public var stream = 0
   @Flag(help: "Print one JSON object: prompt_ids, ids, text (and top with --logprobs).") var json = false
   @Option(help: "With --json, the k best log-probabilities per generated token.") var logprobs = 0
   @Option(help: "A steering file (from psr sv train, psr fit, …) or a llama.cpp/repeng control vector (GGUF) to steer with.") var steer:
@@ -42,7 +43,7 @@ struct Generate: ParsableCommand {
   @Option(help: "Factor α for --steer-vector.") var steerAlpha: Float = 1
   @Option(help: "Positions for --steer-vector: all, response, pN+sM.") var steerPositions = "all"
 
-  func validate() throws {
+  public func validate() throws {
     try Check.within(maxTokens, 0...(1 << 20), "--max-tokens")
     try Check.finite(temperature, "--temperature", in: 0...100)
     try Check.atLeast(topK, 0, "--top-k")
@@ -64,7 +65,7 @@ struct Generate: ParsableCommand {
     return ids.first == tokenizer.beginOfSequence ? ids : tokenizer.encodeDocument(prompt, parseSpecial: true)
   }
 
-  func run() throws {
+  public func run() throws {
     let model = try modelOptions.load()
     let ids = raw ? rawPrompt(model.tokenizer) : model.chatPrompt(user: prompt, system: system)
     guard ids.count + maxTokens <= model.configuration.contextLength else {

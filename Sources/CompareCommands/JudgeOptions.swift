@@ -18,7 +18,7 @@ struct JudgeOptions: ParsableArguments {
   @Option(help: "Retries per request, with exponential backoff.") var judgeRetries = 4
   @Option(help: "Cache file of LLM judge answers (JSON Lines), keyed by prompt.") var judgeCache = "judges/cache.jsonl"
 
-  func validate() throws {
+  public func validate() throws {
     if judge == .openai && (judgeURL == nil || judgeModel == nil) {
       throw ValidationError("--judge openai needs --judge-url and --judge-model")
     }

@@ -2,8 +2,9 @@ import ArgumentParser
 import CLICommon
 import LM
 
-struct Tokenize: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Tokenize: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     abstract: "Print the token ids of a text as a JSON array.",
     discussion: """
       The text is encoded as a whole document: it starts with the model's BOS token where the
@@ -21,7 +22,7 @@ struct Tokenize: ParsableCommand {
   @Flag(help: "Never put the BOS token first.") var noBos = false
   @Argument(help: "The text to tokenize.") var text: String
 
-  func run() throws {
+  public func run() throws {
     let tokenizer = try DecoderModel.tokenizer(path: modelOptions.resolvedPath)
     let ids = noBos ? tokenizer.encode(text, parseSpecial: special) : tokenizer.encodeDocument(text, parseSpecial: special)
     print("[" + ids.map(String.init).joined(separator: ", ") + "]")

@@ -4,14 +4,16 @@ import Foundation
 import LM
 import Steering
 
-struct SteeringVectorCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct SteeringVectorCommand: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "sv",
     abstract: "Train, check, import and export steering vectors (FSSV, PrOSV, llama.cpp control vectors).",
     subcommands: [Train.self, Evaluate.self, Gradient.self, Import.self, Export.self])
 
-  struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(
+  public struct Train: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
       abstract: "Train a steering vector's α and v jointly against the response NLL of (instruction, output) pairs.",
       discussion: """
         Defaults follow the PrOSV paper: PrOSV p2+s2 with factor init 4, vector init 8, vector lr 0.04;
@@ -33,9 +35,9 @@ struct SteeringVectorCommand: ParsableCommand {
         """)
 
     @OptionGroup var modelOptions: ModelOptions
-    @Option(help: "fssv or prosv.") var kind: TrainableKind
+    @Option(help: "fssv or prosv.") public var kind: TrainableKind
     @Option(help: "Layer (0-based block output) to steer.") var layer: Int
-    @Option(help: "Positions: all, response, pN, sN or pN+sM (default: p2+s2 for prosv, all for fssv).") var positions: PositionSet?
+    @Option(help: "Positions: all, response, pN, sN or pN+sM (default: p2+s2 for prosv, all for fssv).") public var positions: PositionSet?
     @Option(help: "JSON Lines with instruction and output; lines labelled other than positive are skipped.") var data: String
     @Option(name: .customLong("concept-id"), help: "Keep only lines with this concept_id (AxBench files).") var conceptID: Int?
     @Option(help: "Use at most this many examples.") var limit: Int?
@@ -54,7 +56,7 @@ struct SteeringVectorCommand: ParsableCommand {
     @Option(name: .customLong("simpo-gamma"), help: "SimPO's margin γ.") var simpoGamma: Float = 0
     @Option(name: .customLong("simpo-scaler"), help: "RePS's reference scaler c (default: none, plain SimPO).") var simpoScaler: Float?
 
-    func validate() throws {
+    public func validate() throws {
       try Check.outputFile(out, "--out")
       try Check.finite(simpoBeta, "--simpo-beta", in: 0...1e6)
       try Check.finite(simpoGamma, "--simpo-gamma", in: -1e6...1e6)
@@ -74,7 +76,7 @@ struct SteeringVectorCommand: ParsableCommand {
       try Check.within(maxResponseTokens, 1...(1 << 20), "--max-response-tokens")
     }
 
-    func run() throws {
+    public func run() throws {
       let model = try modelOptions.load()
       let steeringKind = kind.steeringKind
       var o = SteeringVectorTrainingOptions.defaults(kind: steeringKind, layer: layer)
@@ -148,8 +150,9 @@ struct SteeringVectorCommand: ParsableCommand {
     }
   }
 
-  struct Evaluate: ParsableCommand {
-    static let configuration = CommandConfiguration(
+  public struct Evaluate: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
       commandName: "eval",
       abstract: "Mean response NLL of (instruction, output) pairs, unsteered and steered by a file.",
       discussion: "Example:\n  psr sv eval --steer rental.prosv.json --data examples/heldout.jsonl --json")
@@ -160,11 +163,11 @@ struct SteeringVectorCommand: ParsableCommand {
     @Option(help: "Response tokens per example at most.") var maxResponseTokens = 128
     @Flag(help: "Print one JSON object.") var json = false
 
-    func validate() throws {
+    public func validate() throws {
       try Check.within(maxResponseTokens, 1...(1 << 20), "--max-response-tokens")
     }
 
-    func run() throws {
+    public func run() throws {
       let model = try modelOptions.load()
       let intervention = try SteeringFile.load(steer, for: model).intervention(for: model, file: steer)
       let sequences = try TrainingExample.load(jsonLines: data).map { $0.tokenized(for: model, maxResponseTokens: maxResponseTokens) }
@@ -179,8 +182,9 @@ struct SteeringVectorCommand: ParsableCommand {
     }
   }
 
-  struct Gradient: ParsableCommand {
-    static let configuration = CommandConfiguration(
+  public struct Gradient: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
       commandName: "grad",
       abstract: "Print loss and steering-vector gradients for reference cases, one JSON line each.",
       discussion: """
@@ -194,7 +198,7 @@ struct SteeringVectorCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "JSON Lines of cases.") var cases: String
 
-    func run() throws {
+    public func run() throws {
       let model = try modelOptions.load()
       guard let text = try? String(contentsOfFile: cases, encoding: .utf8) else { throw CLIError("cannot read \(cases)") }
       for (i, line) in text.split(separator: "\n").enumerated() {
@@ -217,8 +221,9 @@ struct SteeringVectorCommand: ParsableCommand {
     }
   }
 
-  struct Import: ParsableCommand {
-    static let configuration = CommandConfiguration(
+  public struct Import: ParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
       abstract: "Turn a llama.cpp or repeng control vector (GGUF) into a steering file for the model.",
       discussion: """
         Each direction.N becomes a vector added at every position after block N (0-based), as llama.cpp
@@ -235,7 +240,7 @@ struct SteeringVectorCommand: ParsableCommand {
     @Argument(help: "Control vector (GGUF).") var file: String
     @Option(help: "Output steering file (default: the input with .json).") var out: String?
 
-    func run() throws {
+    public func run() throws {
       let model = try modelOptions.load()
       let steering: SteeringFile
       do { steering = try ControlVectorImport.steeringFile(path: file, for: model) } catch let error as CustomStringConvertible {

@@ -1,9 +1,10 @@
 import ArgumentParser
 import CLICommon
 
-@main
-struct PSR: ParsableCommand {
-  static let configuration = CommandConfiguration(
+
+public struct PSR: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "psr",
     abstract: "Steer a language model: generate, tokenize and benchmark with activation interventions.",
     discussion: """
@@ -19,5 +20,5 @@ struct PSR: ParsableCommand {
 
 extension PSR {
   /// `--x -1` reaches the option's check as `--x=-1` would.
-  static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
+  public static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
 }

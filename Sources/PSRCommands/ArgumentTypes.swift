@@ -8,7 +8,7 @@ import Steering
 extension PSRObjective: ExpressibleByArgument {}
 
 /// `sv train --kind`: the steering vectors that train by gradient.
-enum TrainableKind: String, CaseIterable, ExpressibleByArgument {
+public enum TrainableKind: String, CaseIterable, Sendable, ExpressibleByArgument {
   case fssv, prosv
   var steeringKind: SteeringKind { self == .prosv ? .prosv : .fssv }
 }
@@ -16,17 +16,17 @@ enum TrainableKind: String, CaseIterable, ExpressibleByArgument {
 extension SteeringObjective: ExpressibleByArgument {}
 
 /// `fit --variant`: one layer from the file, or all chosen layers through the model.
-enum FitVariant: String, CaseIterable, ExpressibleByArgument {
+public enum FitVariant: String, CaseIterable, Sendable, ExpressibleByArgument {
   case single, all
 }
 
 /// `export --format`.
-enum ExportFormat: String, CaseIterable, ExpressibleByArgument {
+public enum ExportFormat: String, CaseIterable, Sendable, ExpressibleByArgument {
   case gguf, safetensors
 }
 
 /// `bench --only`: the figures bench can measure.
-enum BenchFigure: String, CaseIterable, ExpressibleByArgument {
+public enum BenchFigure: String, CaseIterable, Sendable, ExpressibleByArgument {
   case prefill, decode, batch16, batch64, train, capture, score, psr
 }
 

@@ -5,8 +5,9 @@ import Foundation
 import Judges
 import LM
 
-struct Calibrate: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Calibrate: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     abstract: "Fit the embedded judge's calibration and print its held-out AUROC and accuracy.",
     discussion: """
       Concept thresholds come from concept10_2b_l20_train (positives vs negatives) and are measured on
@@ -23,7 +24,7 @@ struct Calibrate: ParsableCommand {
   @Option(help: "Benchmark data directory.") var data = "experiments/data"
   @Option(help: "Where to write the calibration.") var out = "judges/calibration.json"
 
-  func run() throws {
+  public func run() throws {
     let model = try modelOptions.load()
     let encoder = try SentenceEncoder(directory: JudgeOptions.resolve(self.encoder))
     var calibrator = Calibrator(encoder: encoder, model: model, dataDirectory: JudgeOptions.resolve(data))

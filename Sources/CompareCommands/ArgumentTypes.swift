@@ -6,17 +6,17 @@ import PSR
 // The typed values of compare's options: a bad one is refused by the parser, naming the choices.
 
 /// `--bench`.
-enum Benchmark: String, CaseIterable, ExpressibleByArgument {
+public enum Benchmark: String, CaseIterable, Sendable, ExpressibleByArgument {
   case axbench, persona, ifeval
 }
 
 /// `--budget`: the presets of BenchConfig.
-enum Budget: String, CaseIterable, ExpressibleByArgument {
+public enum Budget: String, CaseIterable, Sendable, ExpressibleByArgument {
   case small, paper
 }
 
 /// `--judge`.
-enum JudgeKind: String, CaseIterable, ExpressibleByArgument {
+public enum JudgeKind: String, CaseIterable, Sendable, ExpressibleByArgument {
   case embedded, openai
 }
 

@@ -5,8 +5,9 @@ import IFEval
 import Judges
 import LM
 
-struct JudgeFile: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct JudgeFile: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "judge",
     abstract: "Score anyone's generations: concept, instruction relevance and fluency (0–2), trait and coherence (0–100), or IFEval's checkers.",
     discussion: """
@@ -40,7 +41,7 @@ struct JudgeFile: ParsableCommand {
   @Option(help: "Directory of persona trait files ({trait}_eval.json) for lines with a trait name.") var traitDir =
     "experiments/data/persona"
 
-  func validate() throws {
+  public func validate() throws {
     if bench == .ifeval {
       guard inputData != nil, responses != nil, out != nil else {
         throw ValidationError("--bench ifeval needs --input-data, --responses and --out")
@@ -54,7 +55,7 @@ struct JudgeFile: ParsableCommand {
     }
   }
 
-  func run() throws {
+  public func run() throws {
     if bench == .ifeval { return try judgeIFEval() }
     let input = input ?? ""
     let text = try readText(input, "--input")

@@ -4,8 +4,9 @@ import Foundation
 import LM
 import Steering
 
-struct Serve: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Serve: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     abstract: "Serve the model as an OpenAI-compatible chat-completions API (127.0.0.1 unless --host, with --api-key).",
     discussion: """
       Endpoints: POST /v1/chat/completions and /v1/completions (messages or prompt, max_tokens or
@@ -44,14 +45,14 @@ struct Serve: ParsableCommand {
   @Option(help: "Require \"Authorization: Bearer KEY\" on every request but /health (default: $PSR_API_KEY).") var apiKey: String?
   @Option(help: "Default and largest max_tokens.") var maxTokens = 256
   @Option(help: "Open connections served at once; more get HTTP 503.") var maxConnections = 32
-  @Option(help: "Sequences decoded together at most (a request with n choices counts n); more wait for a place.") var maxBatch = 32
+  @Option(help: "Sequences decoded together at most (a request with n choices counts n); more wait for a place.") public var maxBatch = 32
   @Option(help: "Steer every request by default with this steering file or control vector (FILE or FILE:FACTOR; repeatable).") var steer:
     [String] = []
   @Option(help: "Load every steering file in this directory for requests to choose by name.") var steerDir: String?
   @Option(help: "Answer the first N completion requests with HTTP 503.") var failFirst = 0
   @Option(help: "Wait this long before answering each completion request.") var delayMs = 0
 
-  func validate() throws {
+  public func validate() throws {
     guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
     guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
     try Check.within(maxBatch, 1...1024, "--max-batch")
@@ -114,7 +115,7 @@ struct Serve: ParsableCommand {
     return library
   }
 
-  func run() throws {
+  public func run() throws {
     let model = try modelOptions.load()
     guard maxTokens < model.configuration.contextLength else {
       throw CLIError("--max-tokens \(maxTokens) leaves no room for a prompt in the context of \(model.configuration.contextLength)")

@@ -6,8 +6,9 @@ import LM
 import Steering
 import Tensor
 
-struct Bench: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Bench: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     abstract: "Measure prefill, decode, batched decode, training, capture and scoring throughput (median of runs) and peak memory.",
     discussion: """
       Examples:
@@ -23,17 +24,17 @@ struct Bench: ParsableCommand {
   @Option(
     help: "Measure only these figures, comma-separated (prefill, decode, batch16, batch64, train, capture, score, psr).",
     transform: Check.list(of: BenchFigure.self, "--only"))
-  var only: [BenchFigure]?
+  public var only: [BenchFigure]?
 
   private func wants(_ figure: BenchFigure) -> Bool { only?.contains(figure) ?? true }
 
-  func validate() throws {
+  public func validate() throws {
     try Check.within(runs, 1...100, "--runs")
     try Check.within(prefillTokens, 1...(1 << 20), "--prefill-tokens")
     try Check.within(decodeTokens, 1...(1 << 20), "--decode-tokens")
   }
 
-  func run() throws {
+  public func run() throws {
     let model = try modelOptions.load()
     let context = model.configuration.contextLength
     for (flag, tokens) in [("--prefill-tokens", prefillTokens), ("--decode-tokens", decodeTokens)] where tokens >= context {

@@ -9,8 +9,9 @@ import PSR
 import Report
 import Steering
 
-struct Run: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Run: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "run",
     abstract:
       "Benchmark PSR, PrOSV, FSSV, DiffMean and prompting on AxBench concepts, persona traits and IFEval instructions (the default command).",
@@ -55,13 +56,13 @@ struct Run: ParsableCommand {
   @Option(
     help: "Benches, comma-separated: axbench, persona, ifeval (default: axbench and persona).",
     transform: Check.list(of: Benchmark.self, "--bench"))
-  var bench: [Benchmark] = [.axbench, .persona]
-  @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") var budget = Budget.small
+  public var bench: [Benchmark] = [.axbench, .persona]
+  @Option(help: "small (minutes; a few concepts, one trait, short responses) or paper (the full protocol).") public var budget = Budget.small
   @Option(
     help:
       "Methods, comma-separated: prompt, psr, apsr, prosv, fssv, prosv-simpo, fssv-simpo, diffmean, diffmean-last, diffmean-proj, none (default: all but apsr, the A-PSR fit through the model, the -simpo vectors, trained with SimPO instead of the LM loss, and diffmean-last and diffmean-proj, DiffMean at the last prompt token as Stolfo et al. compute it, added or setting each state's projection).",
     transform: Check.list(of: BenchMethod.self, "--methods"))
-  var methods: [BenchMethod]?
+  public var methods: [BenchMethod]?
   @Option(help: "Concept list (JSON Lines with concept_id and concept).") var conceptFile =
     "experiments/data/axbench/concept500_2b_l20.jsonl"
   @Option(help: "Use the first N concepts (default: 2 small, 10 paper).") var concepts: Int?
@@ -110,7 +111,7 @@ struct Run: ParsableCommand {
 
   private var parsedShard: ShardSpec? { ShardSpec(parsing: shard) }
 
-  func validate() throws {
+  public func validate() throws {
     if parsedShard == nil { throw ValidationError("--shard must be i/N with 0 ≤ i < N ≤ \(ShardSpec.largestCount), not '\(shard)'") }
     if let apsrLayers { _ = try Check.integers(apsrLayers, "--apsr-layers") }
     if let conceptIDs { _ = try Check.integers(conceptIDs, "--concept-ids") }
@@ -196,7 +197,7 @@ struct Run: ParsableCommand {
     }
   }
 
-  func run() throws {
+  public func run() throws {
     var config = budget == .paper ? BenchConfig.paper : BenchConfig.small
     config.layer = layer
     config.seed = seed
@@ -313,8 +314,9 @@ struct Run: ParsableCommand {
   }
 }
 
-struct Merge: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Merge: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     abstract: "Combine the units of sharded runs into one results.json, generations.jsonl, report.md, report.html and plot.",
     discussion: """
       Example (after `compare … --shard i/2 --out out/shard-i` for i = 0, 1, as in compare's examples):
@@ -324,12 +326,12 @@ struct Merge: ParsableCommand {
   @Argument(help: "Run directories.") var directories: [String]
   @Option(help: "Output directory.") var out: String
 
-  func validate() throws {
+  public func validate() throws {
     guard !directories.isEmpty else { throw ValidationError("name at least one run directory") }
     if out.isEmpty { throw ValidationError("--out is empty") }
   }
 
-  func run() throws {
+  public func run() throws {
     var config: [String: String] = [:]
     for d in directories {
       var isDirectory: ObjCBool = false

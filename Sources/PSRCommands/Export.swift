@@ -5,8 +5,9 @@ import LM
 import Steering
 
 /// `psr export` (also `psr sv export`): a steering file out to llama.cpp or PyTorch.
-struct Export: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct Export: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     abstract: "Export a steering file as a llama.cpp control vector (GGUF) or as safetensors for PyTorch.",
     discussion: """
       --format gguf writes a llama.cpp control vector: constant vectors applied at every position
@@ -24,17 +25,17 @@ struct Export: ParsableCommand {
       """)
 
   @OptionGroup var modelOptions: ModelOptions
-  @Option(help: "gguf (llama.cpp control vector) or safetensors (PyTorch).") var format = ExportFormat.gguf
+  @Option(help: "gguf (llama.cpp control vector) or safetensors (PyTorch).") public var format = ExportFormat.gguf
   @Argument(help: "Steering file.") var file: String
   @Option(help: "Multiplies the file's α in what is written.") var factor: Float = 1
   @Option(help: "Output path (default: the input with .gguf or .safetensors).") var out: String?
 
-  func validate() throws {
+  public func validate() throws {
     try Check.finite(factor, "--factor")
     try Check.outputFile(out, "--out")
   }
 
-  func run() throws {
+  public func run() throws {
     let model = try modelOptions.load()
     let steering = try SteeringFile.load(file, for: model)
     do {

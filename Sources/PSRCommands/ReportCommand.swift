@@ -6,8 +6,9 @@ import Report
 import Steering
 import Store
 
-struct ReportCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct ReportCommand: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "report",
     abstract: "Write one self-contained HTML page that shows what a steering prompt does to each token of a capture.",
     discussion: """
@@ -26,18 +27,18 @@ struct ReportCommand: ParsableCommand {
 
   @OptionGroup var modelOptions: ModelOptions
   @Option(help: "The capture (HDF5, from capture or compare).") var data: String
-  @Option(help: "A steering file or control vector whose coefficients to show; repeatable.") var steer: [String] = []
+  @Option(help: "A steering file or control vector whose coefficients to show; repeatable.") public var steer: [String] = []
   @Option(help: "Examples shown token by token (the summaries use every example).") var examples = 40
   @Option(help: "The HTML file to write.") var out: String
 
-  func validate() throws {
+  public func validate() throws {
     try Check.within(examples, 0...100_000, "--examples")
     if data.isEmpty { throw ValidationError("--data is empty") }
     try Check.outputFile(out, "--out")
     for s in steer where s.isEmpty { throw ValidationError("--steer is empty") }
   }
 
-  func run() throws {
+  public func run() throws {
     let reader = try ActivationReader(path: data)
     let model = try modelOptions.load()
     let sha = try model.fingerprint.sha256

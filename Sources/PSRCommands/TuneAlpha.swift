@@ -8,8 +8,9 @@ import PSR
 import Steering
 import Store
 
-struct TuneAlpha: ParsableCommand {
-  static let configuration = CommandConfiguration(
+public struct TuneAlpha: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "tune-alpha",
     abstract: "Choose a steering file's strength α on held-out examples and store it in the file.",
     discussion: """
@@ -47,7 +48,7 @@ struct TuneAlpha: ParsableCommand {
     } ?? FactorSelection.axbenchFactors
   }
 
-  func validate() throws {
+  public func validate() throws {
     _ = try factorGrid()
     try Check.within(examples, 1...1_000_000, "--examples")
     try Check.within(steps, 1...64, "--steps")
@@ -55,7 +56,7 @@ struct TuneAlpha: ParsableCommand {
     try Check.finite(targetCoherence, "--target-coherence", in: 0...100)
   }
 
-  func run() throws {
+  public func run() throws {
     let model = try modelOptions.load()
     if ControlVectorImport.isGGUF(steer) && !dryRun {
       throw CLIError(

@@ -1,9 +1,10 @@
 import ArgumentParser
 import CLICommon
 
-@main
-struct CompareCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
+
+public struct CompareCommand: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "compare",
     abstract: "Benchmark PSR against PrOSV, FSSV, DiffMean and prompting, and judge generations.",
     subcommands: [Run.self, JudgeFile.self, Calibrate.self, Merge.self],
@@ -12,5 +13,5 @@ struct CompareCommand: ParsableCommand {
 
 extension CompareCommand {
   /// `--x -1` reaches the option's check as `--x=-1` would.
-  static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
+  public static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
 }

@@ -8,9 +8,10 @@ import Store
 /// Set by SIGINT: the capture stops after the batch in flight and keeps a valid file.
 nonisolated(unsafe) var interrupted: sig_atomic_t = 0
 
-@main
-struct CaptureCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
+
+public struct CaptureCommand: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
     commandName: "capture",
     abstract: "Run prompted and unprompted passes over the same responses and write per-token activation deltas to HDF5.",
     discussion: """
@@ -43,7 +44,7 @@ struct CaptureCommand: ParsableCommand {
   @Option(help: "Layers to record, comma-separated (0-based block outputs).") var layers: String?
   @Flag(help: "Record every layer.") var allLayers = false
   @Option(help: "Output HDF5 file.") var out: String
-  @Option(help: "Where P goes: system (the system message), prefix (\"{P}\\n\\nQuestion: {x}\", AxBench) or suffix (\"{x} {P}\", as IFEval appends instructions).") var promptPosition = PromptPosition.prefix
+  @Option(help: "Where P goes: system (the system message), prefix (\"{P}\\n\\nQuestion: {x}\", AxBench) or suffix (\"{x} {P}\", as IFEval appends instructions).") public var promptPosition = PromptPosition.prefix
   @Option(help: "Responses sampled per instruction (when the input has no output).") var samples = 1
   @Option(help: "Response tokens at most.") var maxNewTokens = 128
   @Option(help: "Sampling temperature for responses.") var temperature: Float = 1
@@ -57,7 +58,7 @@ struct CaptureCommand: ParsableCommand {
   @Flag(help: "Stop at the first malformed input line instead of skipping it.") var strict = false
   @Flag(help: "Print the final summary as one JSON object.") var json = false
 
-  func validate() throws {
+  public func validate() throws {
     try Check.outputFile(out, "--out")
     if (promptFile == nil) == (concept == nil) { throw ValidationError("pass --prompt-file FILE or --concept TEXT") }
     if layers == nil && !allLayers { throw ValidationError("pass --layers L,… or --all-layers") }
@@ -74,7 +75,7 @@ struct CaptureCommand: ParsableCommand {
     if resume && overwrite { throw ValidationError("--resume and --overwrite exclude each other") }
   }
 
-  func run() throws {
+  public func run() throws {
     do {
       try capture()
     } catch let error as CaptureError {
@@ -204,7 +205,7 @@ struct CaptureCommand: ParsableCommand {
 
 extension CaptureCommand {
   /// `--x -1` reaches the option's check as `--x=-1` would.
-  static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
+  public static func main() { main(joiningNegativeValues(Array(CommandLine.arguments.dropFirst()))) }
 }
 
 extension PromptPosition: ExpressibleByArgument {}

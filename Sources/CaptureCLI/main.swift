@@ -1,0 +1,3 @@
+import CaptureCommands
+
+CaptureCommand.main()

@@ -1,0 +1,3 @@
+import CompareCommands
+
+CompareCommand.main()

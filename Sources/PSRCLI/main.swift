@@ -1,0 +1,3 @@
+import PSRCommands
+
+PSR.main()
