@@ -1,4 +1,7 @@
+// x86-64 only: elsewhere portable.c defines these entry points.
+#if defined(__x86_64__)
 #include "psr_kernels.h"
+#include "portable.h"
 #include "simd_sums.h"
 
 #include <immintrin.h>
@@ -59,7 +62,7 @@ __attribute__((target("avx2,fma"))) static void weighted_values(
   }
 }
 
-__attribute__((target("avx2,fma"))) void psr_attend_one(
+__attribute__((target("avx2,fma"))) static void attend_one_avx2(
     int heads, int hd, const float *q, const float *keys, const float *values, int stride, int total, float scale,
     float softcap, float *probabilities, float *out) {
   for (int h = 0; h < heads; h++) {
@@ -79,3 +82,14 @@ __attribute__((target("avx2,fma"))) void psr_attend_one(
     weighted_values(hd, p, values, stride, total, out + h * hd);
   }
 }
+
+void psr_attend_one(
+    int heads, int hd, const float *q, const float *keys, const float *values, int stride, int total, float scale,
+    float softcap, float *probabilities, float *out) {
+  if (psr_has_avx2_fma())
+    attend_one_avx2(heads, hd, q, keys, values, stride, total, scale, softcap, probabilities, out);
+  else
+    psr_portable_attend_one(heads, hd, q, keys, values, stride, total, scale, softcap, probabilities, out);
+}
+
+#endif  // __x86_64__

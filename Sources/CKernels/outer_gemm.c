@@ -1,3 +1,5 @@
+// x86-64 only: elsewhere portable.c defines these entry points.
+#if defined(__x86_64__)
 #include "psr_kernels.h"
 
 #include "scratch.h"
@@ -150,3 +152,5 @@ int psr_outer_gemm(
   }
   return 1;
 }
+
+#endif  // __x86_64__

@@ -1,3 +1,5 @@
+// x86-64 only: elsewhere portable.c defines these entry points.
+#if defined(__x86_64__)
 #include "panel_gemm.h"
 
 #include "scratch.h"
@@ -248,3 +250,5 @@ int psr_float_rows_gemm_nt(
   const psr_weight_panels panels = {expand[type], &rows, 16};
   return psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, 1, beta, j0, j1);
 }
+
+#endif  // __x86_64__

@@ -1,5 +1,8 @@
+// x86-64 only: elsewhere portable.c defines these entry points.
+#if defined(__x86_64__)
 #include "psr_kernels.h"
 #include "panel_gemm.h"
+#include "portable.h"
 #include "simd_sums.h"
 
 #include <immintrin.h>
@@ -286,6 +289,10 @@ static int wide = -1;
 void psr_quantized_gemm_nt(
     int format, int m, int k, const float *x, const float *packed, const uint8_t *quants, const float *scales, float *y,
     long ldy, float beta, int j0, int j1) {
+  if (!psr_has_avx2_fma()) {
+    psr_portable_quantized_gemm_nt(format, m, k, x, quants, scales, y, ldy, beta, j0, j1);
+    return;
+  }
   if (wide < 0) {
     __builtin_cpu_init();
     wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
@@ -346,3 +353,4 @@ void psr_quantized_gemm_nt(
   }
 }
 
+#endif  // __x86_64__

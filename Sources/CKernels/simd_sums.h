@@ -2,6 +2,7 @@
 #ifndef PSR_SIMD_SUMS_H
 #define PSR_SIMD_SUMS_H
 
+#if defined(__x86_64__)
 #include <immintrin.h>
 
 /// The sum of the eight lanes of v, as ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)): the order
@@ -22,4 +23,5 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 psr_hsum
   return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
 }
 
+#endif  // __x86_64__
 #endif

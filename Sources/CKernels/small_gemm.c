@@ -1,11 +1,18 @@
+// x86-64 only: elsewhere portable.c defines these entry points.
+#if defined(__x86_64__)
 #include "psr_kernels.h"
+#include "portable.h"
 #include "simd_sums.h"
 
 #include <immintrin.h>
 
 int psr_has_avx2_fma(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static int supported = -1;
+  if (supported < 0) {
+    __builtin_cpu_init();
+    supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }
+  return supported;
 }
 
 
@@ -33,7 +40,7 @@ __attribute__((target("avx2,fma"))) static void block_2x4(
     for (int j = 0; j < 4; j++) out[i][j] = r[i][j];
 }
 
-__attribute__((target("avx2,fma"))) void psr_small_gemm_nt(
+__attribute__((target("avx2,fma"))) static void small_gemm_avx2(
     int m, int n, int k, const float *x, const float *w, float *y, float beta, int j0, int j1) {
   for (int j = j0; j < j1; j += 4) {
     // Past the end, repeat the last row; its results are not stored.
@@ -53,3 +60,12 @@ __attribute__((target("avx2,fma"))) void psr_small_gemm_nt(
     }
   }
 }
+
+void psr_small_gemm_nt(int m, int n, int k, const float *x, const float *w, float *y, float beta, int j0, int j1) {
+  if (psr_has_avx2_fma())
+    small_gemm_avx2(m, n, k, x, w, y, beta, j0, j1);
+  else
+    psr_portable_small_gemm_nt(m, n, k, x, w, y, beta, j0, j1);
+}
+
+#endif  // __x86_64__

@@ -1,7 +1,9 @@
 #include "psr_kernels.h"
 
-#include <immintrin.h>
 #include <math.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
 
 static int use_avx2 = -1;
 
@@ -47,8 +49,12 @@ __attribute__((target("avx2,fma"))) static float exp_shifted_avx2(float *x, int 
   return total;
 }
 
+#endif  // __x86_64__ (the AVX2 forms above; the scalar loops below run everywhere else)
+
 float psr_exp_shifted(float *x, int count, float shift) {
+#if defined(__x86_64__)
   if (avx2()) return exp_shifted_avx2(x, count, shift);
+#endif
   float total = 0;
   for (int i = 0; i < count; i++) {
     x[i] = expf(x[i] - shift);
@@ -57,6 +63,7 @@ float psr_exp_shifted(float *x, int count, float shift) {
   return total;
 }
 
+#if defined(__x86_64__)
 __attribute__((target("avx2,fma"))) static float log_sum_exp_avx2(const float *x, int count) {
   __m256 top = _mm256_set1_ps(-INFINITY);
   int i = 0;
@@ -78,8 +85,12 @@ __attribute__((target("avx2,fma"))) static float log_sum_exp_avx2(const float *x
   return shift + logf(total);
 }
 
+#endif
+
 float psr_log_sum_exp(const float *x, int count) {
+#if defined(__x86_64__)
   if (avx2()) return log_sum_exp_avx2(x, count);
+#endif
   float shift = -INFINITY;
   for (int i = 0; i < count; i++) shift = x[i] > shift ? x[i] : shift;
   if (shift == -INFINITY) return -INFINITY;
@@ -88,6 +99,7 @@ float psr_log_sum_exp(const float *x, int count) {
   return shift + logf(total);
 }
 
+#if defined(__x86_64__)
 __attribute__((target("avx2,fma"))) static void swiglu_avx2(const float *g, const float *u, float *y, int count) {
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
   int i = 0;
@@ -99,10 +111,14 @@ __attribute__((target("avx2,fma"))) static void swiglu_avx2(const float *g, cons
   for (; i < count; i++) y[i] = g[i] / (1 + expf(-g[i])) * u[i];
 }
 
+#endif
+
 void psr_swiglu(const float *g, const float *u, float *y, int count) {
+#if defined(__x86_64__)
   if (avx2()) {
     swiglu_avx2(g, u, y, count);
     return;
   }
+#endif
   for (int i = 0; i < count; i++) y[i] = g[i] / (1 + expf(-g[i])) * u[i];
 }

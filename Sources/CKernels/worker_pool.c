@@ -6,6 +6,15 @@
 #include <time.h>
 #include <unistd.h>
 
+// A spin-wait hint: `pause` on x86-64, `yield` on aarch64, nothing elsewhere.
+static inline void spin_pause(void) {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 // A persistent pool for the many short parallel loops of decoding (five a layer, each tens of
 // microseconds). Waking a sleeping thread per loop costs about as much as the loop, so workers
 // spin briefly on a generation counter before sleeping on a condition variable.
@@ -72,7 +81,7 @@ static void *worker_main(void *arg) {
       }
       // Yield now and then, so that a spinning worker never holds a core that OpenBLAS's own
       // threads (prefill, training) are waiting for.
-      if (spins % 64 == 0) sched_yield(); else __builtin_ia32_pause();
+      if (spins % 64 == 0) sched_yield(); else spin_pause();
     }
     seen = generation_of(atomic_load(&ticket));
     work(seen);
@@ -114,7 +123,7 @@ int psr_pool_run(int parts, void (*fn)(void *, int), void *ctx) {
     pthread_mutex_unlock(&sleep_lock);
   }
   work(generation);
-  while (atomic_load_explicit(&job_done, memory_order_acquire) < parts) __builtin_ia32_pause();
+  while (atomic_load_explicit(&job_done, memory_order_acquire) < parts) spin_pause();
   pthread_mutex_unlock(&submit);
   return 1;
 }

@@ -117,15 +117,16 @@ extension Kernels {
     return 1 / (sum / Float(width) + epsilon).squareRoot()
   }
 
-  /// Whether the SIMD kernels (AVX2 and FMA) run on this CPU.
+  /// Whether the C kernels run their x86 SIMD forms (AVX2 and FMA) on this CPU. `attendOne` runs
+  /// everywhere (portable C elsewhere); the model calls it only where this is true, because the
+  /// Swift loop's speed against the portable kernel has not been measured on another CPU.
   public static var hasSIMD: Bool { BLAS.hasAVX2 }
 
   /// Attention of one query position for `heads` query heads that share a key/value head:
   /// `probabilities[h·count + j] = softmax_j(cap(scale · q_h · k_j))` (cap(s) = c·tanh(s/c) with
   /// `softcap` c, else s) and
   /// `output[h·headDimension …] = Σ_j probabilities[h·count + j] · v_j`, where `query` and
-  /// `output` hold the heads contiguously and key/value row j starts at `j · stride`.
-  /// Requires `hasSIMD`.
+  /// `output` hold the heads contiguously and key/value row j starts at `j · stride`. Any CPU.
   @inlinable
   public static func attendOne(
     heads: Int, headDimension: Int, query: UnsafePointer<Float>, keys: UnsafePointer<Float>,

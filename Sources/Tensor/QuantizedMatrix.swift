@@ -76,8 +76,9 @@ public struct QuantizedMatrix: Sendable {
     self.quants = quants
   }
 
-  /// Whether this CPU runs the quantized kernels (AVX2 and FMA).
-  public static var isSupported: Bool { BLAS.hasAVX2 }
+  /// Whether this CPU runs the quantized kernels: every CPU does (AVX2 or AVX-512 where present,
+  /// portable C elsewhere, aarch64 included). Kept so that callers need not change.
+  public static var isSupported: Bool { true }
 
   /// `C[i·ldc + j] = A[m×cols] · selfᵀ + beta · C` for j < rows, with A dense row-major and
   /// `ldc` (default `rows`) the stride of C's rows. Requires `isSupported`; rows of the weight

@@ -1,13 +1,14 @@
 #ifndef PSR_KERNELS_H
 #define PSR_KERNELS_H
 
-/// Whether this CPU has AVX2 and FMA (the small-batch kernel needs both).
+/// Whether this CPU has AVX2 and FMA, so that the kernels below run their x86 forms (0 on every
+/// other architecture).
 int psr_has_avx2_fma(void);
 
 /// y[i][j] = beta * y[i][j] + sum_t x[i][t] * w[j][t] for i < m, j in [j0, j1), with x (m x k),
 /// w (n x k) and y (m x n) dense row-major. Each weight row is read once for all m rows, which
 /// is what small batches need (sgemm would first repack the whole weight matrix).
-/// Requires psr_has_avx2_fma().
+/// Any CPU: AVX2 and FMA where present, portable C otherwise.
 void psr_small_gemm_nt(int m, int n, int k, const float *x, const float *w, float *y, float beta, int j0, int j1);
 
 /// Whether this CPU runs the panel products (AVX-512 F, VL and BW, and F16C).
@@ -64,7 +65,7 @@ void psr_swiglu(const float *g, const float *u, float *y, int count);
 /// probabilities[h][j] = softmax_j(cap(scale · q_h · k_j)) and out[h] = sum_j probabilities[h][j] v_j, with
 /// q (heads × hd) and out (heads × hd) dense, key/value row j at keys/values + j·stride, and
 /// probabilities (heads × total) written; cap(s) = softcap·tanh(s/softcap) when softcap > 0, else s.
-/// Requires psr_has_avx2_fma().
+/// Any CPU: AVX2 and FMA where present, portable C otherwise.
 void psr_attend_one(
     int heads, int hd, const float *q, const float *keys, const float *values, int stride, int total, float scale,
     float softcap, float *probabilities, float *out);
@@ -87,7 +88,8 @@ enum {
 
 /// y[i·ldy + j] = beta·y[i·ldy + j] + sum_t x[i·k + t]·w[j][t] for i < m, j in [j0, j1), where
 /// row j of w is stored as k/32 blocks: quants at j·(k/32)·(16 or 32) bytes, scales at
-/// j·(k/32)·(2 or 1). k must be a multiple of 32. Requires psr_has_avx2_fma(). Where `packed`
+/// j·(k/32)·(2 or 1). k must be a multiple of 32. Any CPU (AVX2 or AVX-512 where present, portable C
+/// otherwise). Where `packed`
 /// holds x as psr_pack_rows packs it (or is NULL), products of many rows run as panels, with
 /// the same sums.
 void psr_quantized_gemm_nt(
@@ -109,8 +111,8 @@ long psr_superblock_bytes(int format);
 
 /// y[i·ldy + j] = beta·y[i·ldy + j] + sum_t x[i·k + t]·w[j][t] for i < m, j in [j0, j1), where
 /// row j of w is the k/256 super-blocks at blocks + j·(k/256)·psr_superblock_bytes(format), as a
-/// GGUF file stores them. k must be a multiple of 256. Requires psr_has_avx2_fma() (and F16C,
-/// which every AVX2 CPU has). Where `packed` holds x as psr_pack_rows packs it (or is NULL),
+/// GGUF file stores them. k must be a multiple of 256. Any CPU (AVX2 and F16C, or AVX-512, where
+/// present; portable C otherwise). Where `packed` holds x as psr_pack_rows packs it (or is NULL),
 /// products of many rows run as panels, with the same sums.
 void psr_superblock_gemm_nt(
     int format, int m, int k, const float *x, const float *packed, const unsigned char *blocks, float *y, long ldy,

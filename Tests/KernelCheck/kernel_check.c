@@ -1,0 +1,365 @@
+// Checks every CKernels entry point on deterministic inputs, in C alone, so that it runs on any
+// architecture the kernels are cross-compiled for (scripts/check-kernels-aarch64.sh runs it under
+// qemu-aarch64-static).
+//
+//   kernel_check --write FILE     run here, check each kernel against a double-precision reference
+//                                 (and, on x86-64, against the portable kernels), write the outputs
+//   kernel_check --compare FILE   run here, check as above, and check each output against FILE's
+//
+// Tolerances, the Swift tests' own: a product's output within 1e-5·Σ|x·w| of the exact sum (twice
+// that between two machines, each being within it); exp and SwiGLU within 1e-5 relative (the AVX2
+// exp is a polynomial, elsewhere libm's); log-sum-exp 1e-5 relative; attention outputs and
+// probabilities within 1e-5 absolute (every value here is below 1 in magnitude).
+#include "psr_kernels.h"
+#include "../../Sources/CKernels/portable.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static unsigned state = 12345;
+static float uniform(void) {  // in [-0.5, 0.5)
+  state = state * 1664525u + 1013904223u;
+  return (float)(state >> 8) / 16777216.0f - 0.5f;
+}
+static unsigned char byte(void) {
+  state = state * 1664525u + 1013904223u;
+  return (unsigned char)(state >> 13);
+}
+
+static int failures = 0, checked = 0;
+static FILE *out_file = NULL, *ref_file = NULL;
+
+static void fail(const char *name, int i, double got, double want, double bound) {
+  if (failures++ < 20) fprintf(stderr, "FAIL %s[%d]: %.9g, expected %.9g within %.3g\n", name, i, got, want, bound);
+}
+
+// Checks values against `exact` within bound[i] (or the scalar `tol` where bound is NULL), then
+// writes them or compares them with the reference file's line for `name` within twice that.
+static void record(const char *name, const float *v, int n, const double *exact, const double *bound, double tol) {
+  for (int i = 0; i < n; i++) {
+    const double b = bound ? bound[i] : tol;
+    checked++;
+    if (!(fabs(v[i] - exact[i]) <= b)) fail(name, i, v[i], exact[i], b);
+  }
+  // Only the public entry points' outputs cross machines; the x86-only passes stay here.
+  if (strstr(name, "_portable") || strstr(name, "_panels")) return;
+  if (out_file) {
+    fprintf(out_file, "%s %d", name, n);
+    for (int i = 0; i < n; i++) fprintf(out_file, " %.9g", v[i]);
+    fprintf(out_file, "\n");
+  }
+  if (ref_file) {
+    char line_name[64];
+    int count;
+    if (fscanf(ref_file, "%63s %d", line_name, &count) != 2 || strcmp(line_name, name) != 0 || count != n) {
+      fprintf(stderr, "FAIL %s: the reference file has no such line here\n", name);
+      failures++;
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      double r;
+      if (fscanf(ref_file, "%lf", &r) != 1) r = NAN;
+      const double b = 2 * (bound ? bound[i] : tol);
+      checked++;
+      char label[96];
+      snprintf(label, sizeof label, "%s (against the reference machine)", name);
+      if (!(fabs(v[i] - r) <= b)) fail(label, i, v[i], r, b);
+    }
+  }
+}
+
+// y = beta·y0 + x·wᵀ exactly (double), with bound 1e-5·Σ|x·w| (+ the beta term's rounding).
+static void exact_product(int m, int n, int k, const float *x, const float *w, const float *y0, float beta, double *exact,
+                          double *bound) {
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double s = 0, a = 0;
+      for (int t = 0; t < k; t++) s += (double)x[i * k + t] * w[j * k + t], a += fabs((double)x[i * k + t] * w[j * k + t]);
+      const double old = beta == 0 ? 0 : (double)beta * y0[i * n + j];
+      exact[i * n + j] = old + s;
+      bound[i * n + j] = 1e-5 * a + 1e-6 * fabs(old) + 1e-30;
+    }
+}
+
+static void check_small_gemm(void) {
+  enum { M = 3, N = 13, K = 37 };
+  float x[M * K], w[N * K], y[M * N], y0[M * N];
+  double exact[M * N], bound[M * N];
+  for (int i = 0; i < M * K; i++) x[i] = uniform();
+  for (int i = 0; i < N * K; i++) w[i] = uniform();
+  for (int i = 0; i < M * N; i++) y0[i] = y[i] = uniform();
+  psr_small_gemm_nt(M, N, K, x, w, y, 0.5f, 0, N);
+  exact_product(M, N, K, x, w, y0, 0.5f, exact, bound);
+  record("small_gemm", y, M * N, exact, bound, 0);
+#if defined(__x86_64__)
+  memcpy(y, y0, sizeof y);
+  psr_portable_small_gemm_nt(M, N, K, x, w, y, 0.5f, 0, N);
+  record("small_gemm_portable", y, M * N, exact, bound, 0);
+#endif
+}
+
+static void check_vector_math(void) {
+  enum { N = 37 };
+  float x[N], g[N], u[N], y[N], v[N + 1];
+  double exact[N + 1];
+  for (int i = 0; i < N; i++) x[i] = 20 * uniform(), g[i] = 20 * uniform(), u[i] = uniform();
+  memcpy(v, x, sizeof x);
+  double total = 0;
+  for (int i = 0; i < N; i++) exact[i] = exp((double)x[i] - 3), total += exact[i];
+  v[N] = psr_exp_shifted(v, N, 3);
+  exact[N] = total;
+  double bound[N + 1];
+  for (int i = 0; i <= N; i++) bound[i] = 1e-5 * fabs(exact[i]);
+  record("exp_shifted", v, N + 1, exact, bound, 0);
+  double lse = 0, top = -INFINITY;
+  for (int i = 0; i < N; i++) top = x[i] > top ? x[i] : top;
+  for (int i = 0; i < N; i++) lse += exp(x[i] - top);
+  const double lse_exact = top + log(lse), lse_bound = 1e-5 * fabs(lse_exact);
+  const float lse_got = psr_log_sum_exp(x, N);
+  record("log_sum_exp", &lse_got, 1, &lse_exact, &lse_bound, 0);
+  psr_swiglu(g, u, y, N);
+  double sw[N], swb[N];
+  for (int i = 0; i < N; i++) sw[i] = g[i] / (1 + exp(-(double)g[i])) * u[i], swb[i] = 1e-5 * (fabs(sw[i]) > 1 ? fabs(sw[i]) : 1);
+  record("swiglu", y, N, sw, swb, 0);
+}
+
+static void check_attention(int hd, float softcap, const char *name) {
+  enum { H = 3, T = 19 };
+  const int stride = 2 * hd;  // two key/value heads interleaved: this one's rows are every other
+  float *q = malloc(sizeof(float) * H * hd), *keys = malloc(sizeof(float) * T * stride);
+  float *values = malloc(sizeof(float) * T * stride), *p = malloc(sizeof(float) * H * T);
+  float *o = malloc(sizeof(float) * H * hd), *res = malloc(sizeof(float) * (H * T + H * hd));
+  double *exact = malloc(sizeof(double) * (H * T + H * hd));
+  for (int i = 0; i < H * hd; i++) q[i] = 4 * uniform();
+  for (int i = 0; i < T * stride; i++) keys[i] = 4 * uniform(), values[i] = uniform();
+  const float scale = 1 / sqrtf((float)hd);
+  for (int h = 0; h < H; h++) {
+    double s[T], top = -INFINITY, sum = 0;
+    for (int j = 0; j < T; j++) {
+      double d = 0;
+      for (int e = 0; e < hd; e++) d += (double)q[h * hd + e] * keys[j * stride + e];
+      s[j] = scale * d;
+      if (softcap > 0) s[j] = softcap * tanh(s[j] / softcap);
+      top = s[j] > top ? s[j] : top;
+    }
+    for (int j = 0; j < T; j++) s[j] = exp(s[j] - top), sum += s[j];
+    for (int j = 0; j < T; j++) exact[h * T + j] = s[j] / sum;
+    for (int e = 0; e < hd; e++) {
+      double a = 0;
+      for (int j = 0; j < T; j++) a += s[j] / sum * values[j * stride + e];
+      exact[H * T + h * hd + e] = a;
+    }
+  }
+  for (int pass = 0; pass < 2; pass++) {
+#if !defined(__x86_64__)
+    if (pass == 1) break;
+#endif
+    if (pass == 0)
+      psr_attend_one(H, hd, q, keys, values, stride, T, scale, softcap, p, o);
+    else
+      psr_portable_attend_one(H, hd, q, keys, values, stride, T, scale, softcap, p, o);
+    memcpy(res, p, sizeof(float) * H * T);
+    memcpy(res + H * T, o, sizeof(float) * H * hd);
+    char label[64];
+    snprintf(label, sizeof label, "%s%s", name, pass ? "_portable" : "");
+    record(label, res, H * T + H * hd, exact, NULL, 1e-5);
+  }
+  free(q), free(keys), free(values), free(p), free(o), free(res), free(exact);
+}
+
+// Fills a row-major weight matrix from the blocks through the portable expansion (the reference's
+// weights), so that the product's exact sum and bound can be formed.
+static void check_quantized(int format, const char *name) {
+  enum { M = 5, N = 9, K = 96 };
+  const int blocks = K / 32, qb = format == PSR_Q4_1 ? 16 : 32, sb = format == PSR_Q8_0 ? 1 : 2;
+  unsigned char quants[N * (K / 32) * 32];
+  float scales[N * (K / 32) * 2], x[M * K], w[N * K], y[M * N], y0[M * N];
+  double exact[M * N], bound[M * N];
+  for (int i = 0; i < N * blocks * qb; i++) quants[i] = byte();
+  for (int i = 0; i < N * blocks * sb; i++) scales[i] = 0.05f * uniform();
+  for (int i = 0; i < M * K; i++) x[i] = uniform();
+  for (int i = 0; i < M * N; i++) y0[i] = uniform();
+  for (int j = 0; j < N; j++)
+    for (int b = 0; b < blocks; b++)
+      psr_portable_expand_block32(format, quants + (long)j * blocks * qb, scales + (long)j * blocks * sb, b, w + j * K + 32 * b);
+  exact_product(M, N, K, x, w, y0, 0.5f, exact, bound);
+  for (int pass = 0; pass < 3; pass++) {
+    char label[64];
+    memcpy(y, y0, sizeof y);
+    if (pass == 0) {
+      psr_quantized_gemm_nt(format, M, K, x, NULL, quants, scales, y, N, 0.5f, 0, N);
+      snprintf(label, sizeof label, "%s", name);
+    } else if (pass == 1) {
+#if defined(__x86_64__)
+      psr_portable_quantized_gemm_nt(format, M, K, x, quants, scales, y, N, 0.5f, 0, N);
+      snprintf(label, sizeof label, "%s_portable", name);
+#else
+      continue;
+#endif
+    } else {
+      if (!psr_panel_gemm_supported()) continue;
+      float *packed = aligned_alloc(64, sizeof(float) * (size_t)psr_packed_rows_floats(M, K));
+      psr_pack_rows(x, K, M, K, 0, (M + 5) / 6, packed);
+      psr_quantized_gemm_nt(format, M, K, x, packed, quants, scales, y, N, 0.5f, 0, N);
+      free(packed);
+      snprintf(label, sizeof label, "%s_panels", name);
+    }
+    record(label, y, M * N, exact, bound, 0);
+  }
+}
+
+static void half_bits(float v, unsigned char *p) {  // v = s·2^e with few mantissa bits, |v| in [2^-10, 1)
+  int e;
+  const float f = frexpf(v, &e);  // v = f·2^e, |f| in [0.5, 1)
+  const unsigned mant = (unsigned)(fabsf(f) * 2048) & 0x3ff, exponent = (unsigned)(e - 1 + 15);
+  const unsigned h = (v < 0 ? 0x8000u : 0) | exponent << 10 | mant;
+  p[0] = (unsigned char)h, p[1] = (unsigned char)(h >> 8);
+}
+
+static void check_superblock(int format, const char *name) {
+  enum { M = 5, N = 9, K = 512 };
+  const long bytes = psr_superblock_bytes(format);
+  const int count = K / 256;
+  unsigned char *blocks = malloc((size_t)(N * count * bytes));
+  float x[M * K], *w = malloc(sizeof(float) * N * K), y[M * N], y0[M * N];
+  double exact[M * N], bound[M * N];
+  for (long i = 0; i < N * count * bytes; i++) blocks[i] = byte();
+  for (int b = 0; b < N * count; b++) {
+    unsigned char *block = blocks + b * bytes;
+    if (format == PSR_Q6_K) {
+      half_bits(0.001f + 0.01f * (uniform() + 0.5f), block + 208);
+    } else {
+      half_bits(0.001f + 0.01f * (uniform() + 0.5f), block);
+      half_bits(0.001f + 0.01f * (uniform() + 0.5f), block + 2);
+    }
+  }
+  for (int i = 0; i < M * K; i++) x[i] = uniform();
+  for (int i = 0; i < M * N; i++) y0[i] = uniform();
+  for (int j = 0; j < N; j++)
+    for (int b = 0; b < count; b++) psr_portable_expand_superblock(format, blocks + (j * count + b) * bytes, w + j * K + 256 * b);
+  exact_product(M, N, K, x, w, y0, 0.5f, exact, bound);
+  for (int pass = 0; pass < 3; pass++) {
+    char label[64];
+    memcpy(y, y0, sizeof y);
+    if (pass == 0) {
+      psr_superblock_gemm_nt(format, M, K, x, NULL, blocks, y, N, 0.5f, 0, N);
+      snprintf(label, sizeof label, "%s", name);
+    } else if (pass == 1) {
+#if defined(__x86_64__)
+      psr_portable_superblock_gemm_nt(format, M, K, x, blocks, y, N, 0.5f, 0, N);
+      snprintf(label, sizeof label, "%s_portable", name);
+#else
+      continue;
+#endif
+    } else {
+      if (!psr_panel_gemm_supported()) continue;
+      float *packed = aligned_alloc(64, sizeof(float) * (size_t)psr_packed_rows_floats(M, K));
+      psr_pack_rows(x, K, M, K, 0, (M + 5) / 6, packed);
+      psr_superblock_gemm_nt(format, M, K, x, packed, blocks, y, N, 0.5f, 0, N);
+      free(packed);
+      snprintf(label, sizeof label, "%s_panels", name);
+    }
+    record(label, y, M * N, exact, bound, 0);
+  }
+  free(blocks), free(w);
+}
+
+// The 512-bit products: checked against the exact sums where the CPU runs them; elsewhere each must
+// say so (return 0) and leave its output as it was, so that the caller runs OpenBLAS.
+static void check_wide_products(void) {
+  enum { M = 7, N = 11, K = 45 };
+  float x[M * K], w[N * K], y[M * N], y0[M * N];
+  double exact[M * N], bound[M * N];
+  unsigned short w16[N * K], wb16[N * K];
+  for (int i = 0; i < M * K; i++) x[i] = uniform();
+  for (int i = 0; i < N * K; i++) {
+    // Weights exact in fp16 and bf16 alike (8 significant bits, exponents in range).
+    float v = roundf(uniform() * 256) / 256;
+    w[i] = v;
+    unsigned bits;
+    memcpy(&bits, &v, 4);
+    wb16[i] = (unsigned short)(bits >> 16);
+    unsigned char h[2];
+    if (v == 0) h[0] = h[1] = 0; else half_bits(v, h);
+    w16[i] = (unsigned short)(h[0] | h[1] << 8);
+  }
+  for (int i = 0; i < M * N; i++) y0[i] = uniform();
+  exact_product(M, N, K, x, w, y0, 0.5f, exact, bound);
+  const int wide = psr_panel_gemm_supported();
+  float *packed = aligned_alloc(64, sizeof(float) * (size_t)psr_packed_rows_floats(M, K));
+  if (wide) psr_pack_rows(x, K, M, K, 0, (M + 5) / 6, packed);
+  const char *names[4] = {"dense_gemm", "float_rows_f32", "float_rows_f16", "float_rows_bf16"};
+  for (int c = 0; c < 5; c++) {
+    memcpy(y, y0, sizeof y);
+    int ran;
+    if (c == 0) ran = psr_dense_gemm_nt(M, K, packed, w, K, y, N, 1, 0.5f, 0, N);
+    else if (c == 1) ran = psr_float_rows_gemm_nt(PSR_ROWS_F32, M, K, packed, w, y, N, 0.5f, 0, N);
+    else if (c == 2) ran = psr_float_rows_gemm_nt(PSR_ROWS_F16, M, K, packed, w16, y, N, 0.5f, 0, N);
+    else if (c == 3) ran = psr_float_rows_gemm_nt(PSR_ROWS_BF16, M, K, packed, wb16, y, N, 0.5f, 0, N);
+    else ran = psr_outer_gemm(0, 1, K, 1, x, K, w, K, 0.5f, y, N, 0, M, 0, N);  // x·wᵀ as an outer product
+    const char *name = c < 4 ? names[c] : "outer_gemm";
+    checked++;
+    if (ran != wide) {
+      fprintf(stderr, "FAIL %s: returned %d where the panel products are %ssupported\n", name, ran, wide ? "" : "not ");
+      failures++;
+    } else if (ran) {
+      // x86-64 only, so not written to the cross-machine reference.
+      FILE *saved_out = out_file, *saved_ref = ref_file;
+      out_file = ref_file = NULL;
+      record(name, y, M * N, exact, bound, 0);
+      out_file = saved_out, ref_file = saved_ref;
+    } else if (memcmp(y, y0, sizeof y) != 0) {
+      fprintf(stderr, "FAIL %s: wrote its output while reporting that it did not run\n", name);
+      failures++;
+    }
+  }
+  free(packed);
+}
+
+static void square(void *ctx, int p) { ((int *)ctx)[p] = p * p; }
+
+static void check_pool(void) {
+  int parts[23] = {0};
+  if (!psr_pool_run(23, square, parts))
+    for (int p = 0; p < 23; p++) square(parts, p);
+  for (int p = 0; p < 23; p++) {
+    checked++;
+    if (parts[p] != p * p) fail("pool_run", p, parts[p], p * p, 0);
+  }
+  const long expected[3] = {144, 176, 210};
+  const int formats[3] = {PSR_Q4_K, PSR_Q5_K, PSR_Q6_K};
+  for (int f = 0; f < 3; f++) {
+    checked++;
+    if (psr_superblock_bytes(formats[f]) != expected[f]) fail("superblock_bytes", f, psr_superblock_bytes(formats[f]), expected[f], 0);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3 || (strcmp(argv[1], "--write") != 0 && strcmp(argv[1], "--compare") != 0)) {
+    fprintf(stderr, "usage: kernel_check --write FILE | --compare FILE\n");
+    return 2;
+  }
+  if (strcmp(argv[1], "--write") == 0 ? !(out_file = fopen(argv[2], "w")) : !(ref_file = fopen(argv[2], "r"))) {
+    fprintf(stderr, "kernel_check: cannot open %s\n", argv[2]);
+    return 2;
+  }
+  check_small_gemm();
+  check_vector_math();
+  check_attention(64, 0, "attend_hd64");
+  check_attention(12, 30, "attend_hd12_softcap");
+  check_quantized(PSR_Q4_1, "q4_1");
+  check_quantized(PSR_Q8_0, "q8_0");
+  check_quantized(PSR_Q8_1, "q8_1");
+  check_superblock(PSR_Q4_K, "q4_k");
+  check_superblock(PSR_Q5_K, "q5_k");
+  check_superblock(PSR_Q6_K, "q6_k");
+  check_wide_products();
+  check_pool();
+  if (out_file) fclose(out_file);
+  if (ref_file) fclose(ref_file);
+  printf("kernel_check: %d values checked, %d failed (avx2 %d, 512-bit panels %d)\n", checked, failures, psr_has_avx2_fma(),
+         psr_panel_gemm_supported());
+  return failures ? 1 : 0;
+}
