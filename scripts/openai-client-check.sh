@@ -18,6 +18,8 @@ for _ in $(seq 120); do grep -q "listening on" "$log" && break; sleep 0.5; done
 url=$(grep -o "http://[^ ]*" "$log" | head -1)
 [ -n "$url" ] || { cat "$log" >&2; exit 1; }
 PYTHONPATH=$packages python3 scripts/openai_client_check.py "$url" SmolLM2-135M-Instruct.Q4_1 .build/release/psr experiments/prosv/rental.prosv.json
+# The request shapes lm-eval's local-completions model sends (standard library only).
+python3 scripts/lm_eval_request_check.py "$url" rental.prosv
 
 # The same server through curl, as the README shows it: a streamed answer ends with [DONE] and
 # carries the text of the whole one; a steered answer equals psr generate --steer.

@@ -4,10 +4,26 @@ import LM
 /// A `POST /v1/chat/completions` body, checked field by field: a value the server cannot honour
 /// is an error naming its parameter, never a silent default.
 public struct ChatCompletionRequest: Equatable, Sendable {
+  /// One prompt of `/v1/completions`: text, or token ids of the model's own tokenizer.
+  public enum CompletionPrompt: Equatable, Sendable {
+    case text(String)
+    case tokens([Int])
+  }
+
   /// The conversation (`/v1/chat/completions`); empty for a plain prompt.
   public var messages: [ChatMessage]
-  /// The text to continue (`/v1/completions`); nil for a chat.
-  public var prompt: String?
+  /// The prompts to continue (`/v1/completions`: a string, a list of strings, a list of token ids,
+  /// or a list of such lists, as OpenAI's legacy API and lm-eval send them); empty for a chat.
+  public var prompts: [CompletionPrompt]
+  /// The one text prompt, where the request sent a single string; nil otherwise.
+  public var prompt: String? {
+    if prompts.count == 1, case .text(let text) = prompts[0] { return text }
+    return nil
+  }
+  /// `echo` (`/v1/completions`): each answer starts with its prompt, every prompt token scored.
+  public var echo: Bool
+  /// The most prompts one completions request may carry.
+  public static let maxPrompts = 64
   public var maxTokens: Int
   /// OpenAI's default is 1.
   public var temperature: Float
@@ -29,7 +45,7 @@ public struct ChatCompletionRequest: Equatable, Sendable {
   public var steering: [(name: String, factor: Float)]?
 
   public static func == (a: Self, b: Self) -> Bool {
-    a.messages == b.messages && a.prompt == b.prompt && a.maxTokens == b.maxTokens && a.temperature == b.temperature
+    a.messages == b.messages && a.prompts == b.prompts && a.echo == b.echo && a.maxTokens == b.maxTokens && a.temperature == b.temperature
       && a.seed == b.seed && a.count == b.count && a.stop == b.stop && a.stream == b.stream && a.topP == b.topP
       && a.steering.map { $0.map { "\($0.name):\($0.factor)" } } == b.steering.map { $0.map { "\($0.name):\($0.factor)" } }
   }
@@ -49,7 +65,7 @@ public struct ChatCompletionRequest: Equatable, Sendable {
   /// The parameters understood; any other is refused by name.
   static let known: Set<String> = [
     "model", "messages", "prompt", "max_tokens", "max_completion_tokens", "temperature", "seed", "stream", "stream_options", "n",
-    "top_p", "user", "stop", "logprobs", "top_logprobs", "steering",
+    "top_p", "user", "stop", "logprobs", "top_logprobs", "steering", "echo",
   ]
 
   /// - Parameters:
@@ -66,14 +82,16 @@ public struct ChatCompletionRequest: Equatable, Sendable {
       guard Self.known.contains(key) else { throw invalid("parameter '\(key)' is not supported by this server", key) }
       fields[key] = value
     }
+    let completion = fields["prompt"] != nil
     if let value = fields["prompt"] {
-      guard case .string(let text) = value else { throw invalid("prompt must be a string", "prompt") }
-      prompt = text
+      prompts = try Self.prompts(value)
       messages = []
     } else {
-      prompt = nil
+      prompts = []
       messages = try Self.messages(fields["messages"])
     }
+    echo = try Self.flag(fields["echo"], "echo")
+    if echo && !completion { throw invalid("echo belongs to /v1/completions (a prompt), not to messages", "echo") }
     stream = try Self.flag(fields["stream"], "stream")
     streamUsage = false
     if let options = fields["stream_options"], !Self.isNull(options) {
@@ -89,8 +107,11 @@ public struct ChatCompletionRequest: Equatable, Sendable {
       topP = Float(p)
     }
     self.maxTokens = maxTokens
+    // A completion may ask for no new token at all (lm-eval scores an echoed prompt so).
     for key in ["max_tokens", "max_completion_tokens"] {
-      if let n = try Self.integer(fields[key], key, in: 1...max(1, contextLength)) { self.maxTokens = min(n, maxTokens) }
+      if let n = try Self.integer(fields[key], key, in: (completion ? 0 : 1)...max(1, contextLength)) {
+        self.maxTokens = min(n, maxTokens)
+      }
     }
     temperature = 1
     if let value = fields["temperature"], !Self.isNull(value) {
@@ -106,9 +127,19 @@ public struct ChatCompletionRequest: Equatable, Sendable {
       seed = random.next()
     }
     stop = try Self.stops(fields["stop"])
-    logProbabilities = try Self.flag(fields["logprobs"], "logprobs")
-    topLogProbabilities = try Self.integer(fields["top_logprobs"], "top_logprobs", in: 0...20) ?? 0
-    if topLogProbabilities > 0 && !logProbabilities { throw invalid("top_logprobs needs logprobs: true", "top_logprobs") }
+    if completion, case .integer(let n) = fields["logprobs"] ?? .null {
+      // OpenAI's legacy completions: logprobs is the number of alternatives, 0 to 5.
+      guard (0...5).contains(n) else { throw invalid("logprobs must be an integer in 0...5 (or true or false)", "logprobs") }
+      guard fields["top_logprobs"].map(Self.isNull) ?? true else {
+        throw invalid("top_logprobs goes with logprobs: true; an integer logprobs already counts the alternatives", "top_logprobs")
+      }
+      logProbabilities = true
+      topLogProbabilities = n
+    } else {
+      logProbabilities = try Self.flag(fields["logprobs"], "logprobs", completion: completion)
+      topLogProbabilities = try Self.integer(fields["top_logprobs"], "top_logprobs", in: 0...20) ?? 0
+      if topLogProbabilities > 0 && !logProbabilities { throw invalid("top_logprobs needs logprobs: true", "top_logprobs") }
+    }
     steering = try Self.steering(fields["steering"])
   }
 
@@ -130,11 +161,49 @@ public struct ChatCompletionRequest: Equatable, Sendable {
     return out
   }
 
-  private static func flag(_ value: ExactJSON?, _ param: String) throws(Invalid) -> Bool {
+  private static func flag(_ value: ExactJSON?, _ param: String, completion: Bool = false) throws(Invalid) -> Bool {
     switch value ?? .null {
     case .null: return false
     case .bool(let b): return b
-    default: throw Invalid(message: "\(param) must be true or false", param: param)
+    default:
+      throw Invalid(message: "\(param) must be true or false\(completion ? " (or, for logprobs, an integer in 0...5)" : "")", param: param)
+    }
+  }
+
+  /// `prompt`: a string, a non-empty list of strings, a non-empty list of token ids, or a non-empty
+  /// list of non-empty lists of token ids; at most `maxPrompts` prompts.
+  private static func prompts(_ value: ExactJSON) throws(Invalid) -> [CompletionPrompt] {
+    let wrong = Invalid(
+      message: "prompt must be a string, a list of strings, a list of token ids, or a list of lists of token ids (none empty, at most \(maxPrompts))",
+      param: "prompt")
+    func ids(_ items: [ExactJSON]) throws(Invalid) -> [Int] {
+      guard !items.isEmpty else { throw wrong }
+      return try items.map { item throws(Invalid) in
+        guard case .integer(let id) = item, id >= 0 else { throw wrong }
+        return id
+      }
+    }
+    switch value {
+    case .string(let text): return [.text(text)]
+    case .array(let items):
+      guard let first = items.first else { throw wrong }
+      switch first {
+      case .integer: return [.tokens(try ids(items))]
+      case .string:
+        guard items.count <= maxPrompts else { throw wrong }
+        return try items.map { item throws(Invalid) in
+          guard case .string(let text) = item else { throw wrong }
+          return .text(text)
+        }
+      case .array:
+        guard items.count <= maxPrompts else { throw wrong }
+        return try items.map { item throws(Invalid) in
+          guard case .array(let inner) = item else { throw wrong }
+          return .tokens(try ids(inner))
+        }
+      default: throw wrong
+      }
+    default: throw wrong
     }
   }
 

@@ -53,6 +53,37 @@ extension DecoderModel {
     return result
   }
 
+  /// Every token of a text scored by the model, as OpenAI's legacy completions echo it: for t in
+  /// 1..<tokens.count, log p(tokens[t] | tokens[<t]) and the `top` most likely tokens at t with their
+  /// log-probabilities (best first, the lower id first on ties, as `Sampler.topLogProbabilities`),
+  /// optionally steered, the whole text being the prompt for the hook's positions. The first token
+  /// has no prediction, so each list holds tokens.count − 1 entries.
+  public func promptLogProbabilities(
+    _ tokens: [Int], top: Int, intervention: (any Intervention)? = nil
+  ) throws -> (logProbabilities: [Float], top: [[(id: Int, logProbability: Float)]]) {
+    guard tokens.count > 1 else { return ([], []) }
+    let chunk = ForwardChunk(tokens: tokens, cache: makeCache(capacity: tokens.count), promptLength: tokens.count)
+    let (hidden, _) = try hiddenStates([chunk], intervention: intervention, trace: nil, prefix: nil)
+    let vocabulary = configuration.vocabularySize
+    let rows = Array(0..<(tokens.count - 1))
+    var logProbabilities = [Float](repeating: 0, count: rows.count)
+    var alternatives = [[(id: Int, logProbability: Float)]](repeating: [], count: rows.count)
+    var block = Matrix(rows: min(Self.scoringBlockRows, rows.count), cols: vocabulary)
+    for start in stride(from: 0, to: rows.count, by: Self.scoringBlockRows) {
+      let end = min(rows.count, start + Self.scoringBlockRows)
+      if end - start != block.rows { block = Matrix(rows: end - start, cols: vocabulary) }
+      logits(of: hidden, rows: Array(rows[start..<end]), into: &block)
+      block.storage.withUnsafeBufferPointer { p in
+        for r in 0..<(end - start) {
+          let row = p.baseAddress! + r * vocabulary
+          logProbabilities[start + r] = row[tokens[start + r + 1]] - Kernels.logSumExp(row, count: vocabulary)
+          if top > 0 { alternatives[start + r] = Sampler.topLogProbabilities(row, count: vocabulary, k: top) }
+        }
+      }
+    }
+    return (logProbabilities, alternatives)
+  }
+
   /// `responseLogProbabilities` for non-empty sequences, unsteered: one pass over the distinct
   /// prompts, whose last rows predict each response's first token, then one over the responses
   /// (all but their last token) on copies of their prompt's cache.

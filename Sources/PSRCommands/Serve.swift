@@ -13,6 +13,11 @@ public struct Serve: ParsableCommand {
       max_completion_tokens, temperature (default 1), top_p, seed (absent: a fresh one), n, stop,
       logprobs and top_logprobs, stream with stream_options.include_usage), GET /v1/models,
       /v1/models/{id}, /v1/steering (the loaded steering: name, kind, layers, default factor) and /health.
+      /v1/completions also takes OpenAI's legacy shapes, as lm-eval's local-completions model sends them:
+      prompt as a string, strings, token ids or lists of token ids; echo (the prompt's tokens scored);
+      an integer logprobs 0–5 (legacy tokens, token_logprobs, top_logprobs, text_offset); max_tokens 0.
+      POST /tokenize, /detokenize and GET /tokenizer_info (vLLM's routes) tokenize with the model's own
+      tokenizer.
       A parameter the server cannot honour gets HTTP 400 naming it, in
       OpenAI's error shape. It prints "listening on http://127.0.0.1:PORT/v1" once ready. Concurrent
       requests decode together (continuous batching: a new request joins the running batch at the next

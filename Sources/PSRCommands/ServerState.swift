@@ -73,11 +73,58 @@ final class ServerState: Sendable {
         ? json(200, modelObject) : .error(404, "the model '\(id)' does not exist; this server has '\(name)'", code: "model_not_found")
     case ("POST", "/v1/chat/completions"): return complete(request.body, chat: true)
     case ("POST", "/v1/completions"): return complete(request.body, chat: false)
-    case (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/health"), (_, "/v1/steering"):
+    // vLLM's tokenizer routes, which lm-eval's `local-completions` finds and then tokenizes with the
+    // server's own tokenizer (no Hugging Face tokenizer needed beside a GGUF file).
+    case ("GET", "/tokenizer_info"):
+      let text = { (id: Int) in String(decoding: self.model.tokenizer.decodeBytes([id], skipSpecial: false), as: UTF8.self) }
+      return json(200, [
+        "eos_token": text(model.tokenizer.endOfSequence), "bos_token": model.tokenizer.beginOfSequence.map(text) ?? NSNull(),
+        "pad_token": NSNull(), "model_max_length": model.configuration.contextLength,
+      ])
+    case ("POST", "/tokenize"), ("POST", "/detokenize"): return tokenizer(request.body, encode: request.path == "/tokenize")
+    case (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/health"), (_, "/v1/steering"),
+      (_, "/tokenizer_info"), (_, "/tokenize"), (_, "/detokenize"):
       return .error(405, "\(request.method) is not allowed on \(request.path)")
     default:
       return .error(404, "no route \(request.method) \(request.path)")
     }
+  }
+
+  /// `/tokenize` {"prompt": text, "add_special_tokens": bool} → {"tokens", "count", "max_model_len"};
+  /// `/detokenize` {"tokens": [id]} → {"prompt"}. Special tokens written in the text are parsed, as
+  /// Hugging Face tokenizers do; add_special_tokens (default true) adds the model's BOS where it has one.
+  private func tokenizer(_ body: Data, encode: Bool) -> HTTPServer.Response {
+    guard let parsed = try? ExactJSON.parse([UInt8](body), maxDepth: 8), let members = parsed.members else {
+      return .error(400, "the body must be a JSON object")
+    }
+    let fields = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+    let allowed: Set<String> = encode ? ["prompt", "add_special_tokens", "model"] : ["tokens", "model"]
+    if let other = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+      return .error(400, "parameter '\(other)' is not supported by this route", param: other)
+    }
+    if encode {
+      guard case .string(let text) = fields["prompt"] ?? .null else { return .error(400, "prompt must be a string", param: "prompt") }
+      var special = true
+      switch fields["add_special_tokens"] ?? .null {
+      case .null: break
+      case .bool(let b): special = b
+      default: return .error(400, "add_special_tokens must be true or false", param: "add_special_tokens")
+      }
+      let ids = special ? model.tokenizer.encodeDocument(text, parseSpecial: true) : model.tokenizer.encode(text, parseSpecial: true)
+      return json(200, ["tokens": ids, "count": ids.count, "max_model_len": model.configuration.contextLength])
+    }
+    let vocabulary = model.configuration.vocabularySize
+    guard case .array(let items) = fields["tokens"] ?? .null else {
+      return .error(400, "tokens must be a list of token ids", param: "tokens")
+    }
+    var ids: [Int] = []
+    for item in items {
+      guard case .integer(let id) = item, (0..<vocabulary).contains(id) else {
+        return .error(400, "tokens must be token ids in 0..<\(vocabulary)", param: "tokens")
+      }
+      ids.append(id)
+    }
+    return json(200, ["prompt": String(decoding: model.tokenizer.decodeBytes(ids, skipSpecial: false), as: UTF8.self)])
   }
 
   private func json(_ status: Int, _ object: Any) -> HTTPServer.Response {
@@ -116,32 +163,93 @@ final class ServerState: Sendable {
     } catch {
       return .error(400, error.message, param: error.param)
     }
-    if chat && request.prompt != nil { return .error(400, "prompt belongs to /v1/completions; send messages here", param: "prompt") }
-    if !chat && request.prompt == nil { return .error(400, "prompt is required", param: "prompt") }
-    let prompt =
-      chat
-      ? model.tokenizer.encode(model.chatTemplate.render(request.messages), parseSpecial: true)
-      : model.tokenizer.encodeDocument(request.prompt!, parseSpecial: false)
-    guard !prompt.isEmpty else { return .error(400, "the prompt is empty", param: chat ? "messages" : "prompt") }
-    let room = model.configuration.contextLength - prompt.count
-    guard room >= 1 else {
+    if chat && !request.prompts.isEmpty {
+      return .error(400, "prompt belongs to /v1/completions; send messages here", param: "prompt")
+    }
+    if !chat && request.prompts.isEmpty { return .error(400, "prompt is required", param: "prompt") }
+    let vocabulary = model.configuration.vocabularySize
+    var prompts: [[Int]] = []
+    if chat {
+      prompts = [model.tokenizer.encode(model.chatTemplate.render(request.messages), parseSpecial: true)]
+    } else {
+      for item in request.prompts {
+        switch item {
+        case .text(let text): prompts.append(model.tokenizer.encodeDocument(text, parseSpecial: false))
+        case .tokens(let ids):
+          if let bad = ids.first(where: { $0 >= vocabulary }) {
+            return .error(400, "prompt holds token id \(bad); the model's vocabulary has \(vocabulary)", param: "prompt")
+          }
+          prompts.append(ids)
+        }
+      }
+    }
+    let param = chat ? "messages" : "prompt"
+    guard prompts.allSatisfy({ !$0.isEmpty }) else { return .error(400, "the prompt is empty", param: param) }
+    let longest = prompts.map(\.count).max()!
+    let room = model.configuration.contextLength - longest
+    guard room >= (request.maxTokens == 0 ? 0 : 1) else {
       return .error(
-        400, "the prompt takes \(prompt.count) tokens; the context holds \(model.configuration.contextLength)",
-        param: chat ? "messages" : "prompt", code: "context_length_exceeded")
+        400, "the prompt takes \(longest) tokens; the context holds \(model.configuration.contextLength)",
+        param: param, code: "context_length_exceeded")
+    }
+    if request.stream && (prompts.count > 1 || request.echo) {
+      return .error(400, "stream takes one prompt without echo; send the others as separate requests", param: "stream")
     }
     let steeringChoice = request.steering ?? defaultSteering
     let steering: (any Intervention)?
     do { steering = try intervention(steeringChoice) } catch { return .error(400, error.message, param: error.param) }
-    let run = CompletionRun(
-      model: model, loop: loop, name: name, request: request, prompt: prompt, maxTokens: min(request.maxTokens, room), chat: chat,
-      id: (chat ? "chatcmpl-" : "cmpl-") + "\(number)", steering: steeringChoice)
+    let runs = prompts.map { prompt in
+      CompletionRun(
+        model: model, loop: loop, name: name, request: request, prompt: prompt,
+        maxTokens: min(request.maxTokens, model.configuration.contextLength - prompt.count), chat: chat,
+        id: (chat ? "chatcmpl-" : "cmpl-") + "\(number)", steering: steeringChoice)
+    }
+    let run = runs[0]
     if request.stream {
       // Made for this request alone (`intervention(_:)` builds a new one each time) and run only by
       // the decode loop's thread once handed over: never used by two threads at once.
       nonisolated(unsafe) let steering = steering
       return .events { send in run.stream(intervention: steering, send: send) }
     }
-    do { return json(200, try run.whole(intervention: steering)) } catch { return .error(500, "\(error)") }
+    if chat {
+      do { return json(200, try run.whole(intervention: steering)) } catch { return .error(500, "\(error)") }
+    }
+    // Completions: each prompt's `n` choices in turn (choice index = prompt · n + i), the echoed
+    // prompt scored under a fresh copy of the same steering.
+    do {
+      var choices: [[String: Any]] = []
+      var usage = (prompt: 0, completion: 0)
+      for (p, run) in runs.enumerated() {
+        let echoed: CompletionRun.EchoedPrompt?
+        if request.echo {
+          let text: [UInt8]
+          switch request.prompts[p] {
+          case .text(let s): text = Array(s.utf8)
+          case .tokens(let ids): text = model.tokenizer.decodeBytes(ids, skipSpecial: false)
+          }
+          let scored =
+            request.logProbabilities
+            ? try model.promptLogProbabilities(run.prompt, top: request.topLogProbabilities, intervention: try intervention(steeringChoice))
+            : nil
+          echoed = CompletionRun.EchoedPrompt(text: text, scores: scored)
+        } else {
+          echoed = nil
+        }
+        let answer = try run.completionChoices(intervention: p == 0 ? steering : try intervention(steeringChoice), echo: echoed, firstIndex: p * request.count)
+        choices += answer.choices
+        usage.prompt += run.prompt.count
+        usage.completion += answer.completionTokens
+      }
+      return json(200, [
+        "id": run.id, "object": "text_completion", "created": run.created, "model": name, "choices": choices,
+        "usage": ["prompt_tokens": usage.prompt, "completion_tokens": usage.completion, "total_tokens": usage.prompt + usage.completion],
+        "steering": run.appliedSteering,
+      ])
+    } catch let error as ChatCompletionRequest.Invalid {
+      return .error(400, error.message, param: error.param)
+    } catch {
+      return .error(500, "\(error)")
+    }
   }
 }
 
@@ -159,7 +267,7 @@ struct CompletionRun {
   let steering: [(name: String, factor: Float)]
   let created = Int(Date().timeIntervalSince1970)
 
-  private var appliedSteering: [[String: Any]] { steering.map { ["name": $0.name, "factor": Double($0.factor)] } }
+  var appliedSteering: [[String: Any]] { steering.map { ["name": $0.name, "factor": Double($0.factor)] } }
 
   /// Generates the `n` completions in the server's decode loop; `onPiece(choice, bytes, token)`
   /// gets each token's safe text on this thread, and returning false cancels every choice.
@@ -213,6 +321,78 @@ struct CompletionRun {
   private func usage(_ generations: [Generation]) -> [String: Int] {
     let made = generations.reduce(0) { $0 + $1.ids.count }
     return ["prompt_tokens": prompt.count, "completion_tokens": made, "total_tokens": prompt.count + made]
+  }
+
+  /// An echoed prompt: its text as the answer repeats it, and its tokens' scores where logprobs
+  /// were asked for (`DecoderModel.promptLogProbabilities`).
+  struct EchoedPrompt {
+    var text: [UInt8]
+    var scores: (logProbabilities: [Float], top: [[(id: Int, logProbability: Float)]])?
+  }
+
+  /// The `n` choices of a `/v1/completions` answer for this prompt, numbered from `firstIndex`, with
+  /// OpenAI's legacy logprobs (`tokens`, `token_logprobs`, `top_logprobs`, `text_offset`); with an
+  /// echo, the prompt's tokens come first, the first of them unscored (null).
+  func completionChoices(
+    intervention: (any Intervention)?, echo: EchoedPrompt?, firstIndex: Int
+  ) throws -> (choices: [[String: Any]], completionTokens: Int) {
+    // Each choice's new tokens, their scores and alternatives, text and finish reason; none where
+    // max_tokens is 0 (the length was reached before the first token).
+    typealias Made = (ids: [Int], logProbabilities: [Float], top: [[(id: Int, logProbability: Float)]], text: [UInt8], finish: String)
+    var made: [Made] = Array(repeating: ([], [], [], [], "length"), count: request.count)
+    if maxTokens > 0 {
+      let (generations, texts, stopped) = try generate(intervention: intervention)
+      made = generations.indices.map { i in
+        let g = generations[i]
+        return (g.ids, g.logProbabilities, g.topLogProbabilities, texts[i], finishReason(g, stopped: stopped[i]))
+      }
+    }
+    let tokenizer = model.tokenizer
+    func tokenText(_ id: Int) -> String { String(decoding: tokenizer.decodeBytes([id], skipSpecial: false), as: UTF8.self) }
+    func alternatives(_ top: [(id: Int, logProbability: Float)]) -> [String: Double] {
+      var out: [String: Double] = [:]
+      for entry in top.prefix(request.topLogProbabilities) where out[tokenText(entry.id)] == nil {
+        out[tokenText(entry.id)] = Double(entry.logProbability)
+      }
+      return out
+    }
+    var choices: [[String: Any]] = []
+    for (i, g) in made.enumerated() {
+      let echoText = echo?.text ?? []
+      var choice: [String: Any] = [
+        "index": firstIndex + i, "finish_reason": g.finish, "text": String(decoding: echoText + g.text, as: UTF8.self),
+        "logprobs": NSNull(),
+      ]
+      if request.logProbabilities {
+        var tokens: [String] = []
+        var logProbabilities: [Any] = []
+        var top: [Any] = []
+        var ids: [Int] = []
+        if let echo {
+          ids = prompt
+          tokens = prompt.map(tokenText)
+          logProbabilities = [NSNull()] + (echo.scores?.logProbabilities ?? []).map { Double($0) as Any }
+          top = [NSNull()] + (echo.scores?.top ?? []).map { alternatives($0) as Any }
+        }
+        let steps = min(g.ids.count, g.logProbabilities.count)
+        for step in 0..<steps {
+          ids.append(g.ids[step])
+          tokens.append(tokenText(g.ids[step]))
+          logProbabilities.append(Double(g.logProbabilities[step]))
+          top.append(alternatives(step < g.top.count ? g.top[step] : []))
+        }
+        // Offsets in characters (Unicode scalars, as Python counts them) of each token's start.
+        var offsets: [Int] = []
+        var bytes: [UInt8] = []
+        for (n, id) in ids.enumerated() {
+          offsets.append(String(decoding: bytes, as: UTF8.self).unicodeScalars.count)
+          if n + 1 < ids.count { bytes += tokenizer.decodeBytes([id], skipSpecial: false) }
+        }
+        choice["logprobs"] = ["tokens": tokens, "token_logprobs": logProbabilities, "top_logprobs": top, "text_offset": offsets]
+      }
+      choices.append(choice)
+    }
+    return (choices, made.reduce(0) { $0 + $1.ids.count })
   }
 
   /// The whole answer.

@@ -65,4 +65,29 @@ final class ChatCompletionRequestTests: XCTestCase {
     assertRefused(#"[1]"#, param: nil)
     assertRefused(String(repeating: "[", count: 5000), param: nil)
   }
+
+  /// The shapes of OpenAI's legacy completions that lm-eval sends: prompts as strings or token ids,
+  /// singly or in lists, echo, an integer logprobs, max_tokens 0.
+  func testLegacyCompletionShapes() throws {
+    let ids = try parse(#"{"prompt": [1, 2, 3], "echo": true, "logprobs": 1, "max_tokens": 0}"#)
+    XCTAssertEqual(ids.prompts, [.tokens([1, 2, 3])])
+    XCTAssertNil(ids.prompt, "not a single string")
+    XCTAssertTrue(ids.echo && ids.logProbabilities)
+    XCTAssertEqual(ids.topLogProbabilities, 1)
+    XCTAssertEqual(ids.maxTokens, 0)
+    XCTAssertEqual(try parse(#"{"prompt": [[1], [2, 3]]}"#).prompts, [.tokens([1]), .tokens([2, 3])])
+    XCTAssertEqual(try parse(#"{"prompt": ["a", "b"]}"#).prompts, [.text("a"), .text("b")])
+    XCTAssertEqual(try parse(#"{"prompt": "a", "logprobs": 0}"#).topLogProbabilities, 0)
+    XCTAssertTrue(try parse(#"{"prompt": "a", "logprobs": 0}"#).logProbabilities, "0 alternatives, the tokens' own still")
+    assertRefused(#"{"prompt": "a", "logprobs": 6}"#, param: "logprobs")
+    assertRefused(#"{"prompt": [1, "a"]}"#, param: "prompt")
+    assertRefused(#"{"prompt": [[1], []]}"#, param: "prompt")
+    assertRefused(#"{"prompt": [-1]}"#, param: "prompt")
+    assertRefused(#"{"prompt": []}"#, param: "prompt")
+    assertRefused(#"{"prompt": {"text": "a"}}"#, param: "prompt")
+    assertRefused(#"{"messages": [{"role": "user", "content": "x"}], "echo": true}"#, param: "echo")
+    assertRefused(#"{"messages": [{"role": "user", "content": "x"}], "logprobs": 1}"#, param: "logprobs")
+    assertRefused(#"{"messages": [{"role": "user", "content": "x"}], "max_tokens": 0}"#, param: "max_tokens")
+    assertRefused(#"{"prompt": "a", "echo": 1}"#, param: "echo")
+  }
 }
