@@ -93,6 +93,19 @@ done
 for log in "$work"/run/shard-*/slurm-*.log "$work"/run/merge-*.log; do echo "--- $(basename "$log")"; tail -n 3 "$log"; done
 [ -f "$work/run/merged/results.json" ] || { echo "check-slurm: the merge wrote no results.json" >&2; exit 1; }
 
+# A resubmission (what a user does after a failed task) resumes: every unit is already done, so each
+# shard skips it, and the merge runs again on the same units.
+rm -rf "$work/run/merged"
+scripts/slurm/submit-compare.sh "$work/run" 2 --cpus-per-task=1 -- "${arguments[@]}"
+for _ in $(seq 300); do
+  [ -z "$(squeue -h -o %i)" ] && break
+  sleep 1
+done
+grep -q "already done" "$work"/run/shard-0/slurm-*.log && grep -q "already done" "$work"/run/shard-1/slurm-*.log \
+  || { echo "check-slurm: a resubmitted shard did not resume" >&2; tail -n 5 "$work"/run/shard-*/slurm-*.log >&2; exit 1; }
+[ -f "$work/run/merged/results.json" ] || { echo "check-slurm: the second merge wrote no results.json" >&2; exit 1; }
+echo "check-slurm: a resubmission resumed every shard (each unit already done) and merged again"
+
 .build/release/compare "${arguments[@]}" --out "$work/whole" > "$work/whole.log" 2>&1
 python3 - "$work/run/merged/results.json" "$work/whole/results.json" <<'PY'
 import json, sys
