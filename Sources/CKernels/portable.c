@@ -122,64 +122,78 @@ void psr_portable_expand_superblock(int format, const unsigned char *block, floa
   }
 }
 
-// Row j of W expanded into a scratch row once, then one dot product per row of x. Where scratch is
-// refused, each block is expanded again for every row of x: slower, the same sums.
-void psr_portable_quantized_gemm_nt(
-    int format, int m, int k, const float *x, const unsigned char *quants, const float *scales, float *y, long ldy,
-    float beta, int j0, int j1) {
-  const int blocks = k / 32;
-  const long qrow = (long)blocks * (format == PSR_Q4_1 ? 16 : 32), srow = (long)blocks * (format == PSR_Q8_0 ? 1 : 2);
+// W's block b of row j (`block` weights), expanded by a format's function.
+typedef void (*expand_block)(const void *context, int j, int b, float *out);
+
+// y[i·ldy + j] = beta·y[i·ldy + j] + Σ_t x[i·k + t]·W[j][t] for i < m, j in [j0, j1). Row j of W is
+// expanded into a scratch row once, then one dot product per row of x. Where scratch is refused,
+// each block is expanded again for every row of x, summed in the same eight lanes: slower, the
+// same sums.
+static void rows_product(
+    int m, int k, int block, const float *x, expand_block expand, const void *context, float *y, long ldy, float beta,
+    int j0, int j1) {
+  const int blocks = k / block;
   float *row = psr_scratch(PSR_SCRATCH_PORTABLE_ROW, sizeof(float) * (size_t)k);
   for (int j = j0; j < j1; j++) {
-    const unsigned char *qj = quants + (long)j * qrow;
-    const float *sj = scales + (long)j * srow;
     if (row)
-      for (int b = 0; b < blocks; b++) psr_portable_expand_block32(format, qj, sj, b, row + 32 * b);
+      for (int b = 0; b < blocks; b++) expand(context, j, b, row + (long)block * b);
     for (int i = 0; i < m; i++) {
-      float *yr = y + (long)i * ldy + j;
+      const float *xi = x + (long)i * k;
       float sum;
       if (row) {
-        sum = dot(x + (long)i * k, row, k);
+        sum = dot(xi, row, k);
       } else {
-        // The same eight lanes as dot, block by block.
-        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0}, w[32];
+        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0}, w[256];
         for (int b = 0; b < blocks; b++) {
-          psr_portable_expand_block32(format, qj, sj, b, w);
-          for (int t = 0; t < 32; t++) lane[t & 7] += x[(long)i * k + 32 * b + t] * w[t];
+          expand(context, j, b, w);
+          for (int t = 0; t < block; t++) lane[t & 7] += xi[(long)block * b + t] * w[t];
         }
         sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
       }
+      float *yr = y + (long)i * ldy + j;
       *yr = (beta == 0 ? 0 : beta * *yr) + sum;
     }
   }
 }
 
+typedef struct {
+  int format;
+  const unsigned char *quants;
+  const float *scales;
+  long qrow, srow;
+} block32_rows;
+
+static void expand_block32_row(const void *context, int j, int b, float *out) {
+  const block32_rows *w = context;
+  psr_portable_expand_block32(w->format, w->quants + (long)j * w->qrow, w->scales + (long)j * w->srow, b, out);
+}
+
+void psr_portable_quantized_gemm_nt(
+    int format, int m, int k, const float *x, const unsigned char *quants, const float *scales, float *y, long ldy,
+    float beta, int j0, int j1) {
+  const long blocks = k / 32;
+  const block32_rows w = {
+      format, quants, scales, blocks * (format == PSR_Q4_1 ? 16 : 32), blocks * (format == PSR_Q8_0 ? 1 : 2)};
+  rows_product(m, k, 32, x, expand_block32_row, &w, y, ldy, beta, j0, j1);
+}
+
+typedef struct {
+  int format;
+  const unsigned char *blocks;
+  long bytes, rowBytes;
+} superblock_rows;
+
+static void expand_superblock_row(const void *context, int j, int b, float *out) {
+  const superblock_rows *w = context;
+  psr_portable_expand_superblock(w->format, w->blocks + (long)j * w->rowBytes + (long)b * w->bytes, out);
+}
+
 void psr_portable_superblock_gemm_nt(
     int format, int m, int k, const float *x, const unsigned char *blocks, float *y, long ldy, float beta, int j0,
     int j1) {
-  const int count = k / 256;
-  const long bytes = psr_superblock_bytes(format), rowBytes = (long)count * bytes;
-  float *row = psr_scratch(PSR_SCRATCH_PORTABLE_ROW, sizeof(float) * (size_t)k);
-  for (int j = j0; j < j1; j++) {
-    const unsigned char *wj = blocks + (long)j * rowBytes;
-    if (row)
-      for (int b = 0; b < count; b++) psr_portable_expand_superblock(format, wj + b * bytes, row + 256 * b);
-    for (int i = 0; i < m; i++) {
-      float *yr = y + (long)i * ldy + j;
-      float sum;
-      if (row) {
-        sum = dot(x + (long)i * k, row, k);
-      } else {
-        float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0}, w[256];
-        for (int b = 0; b < count; b++) {
-          psr_portable_expand_superblock(format, wj + b * bytes, w);
-          for (int t = 0; t < 256; t++) lane[t & 7] += x[(long)i * k + 256 * b + t] * w[t];
-        }
-        sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
-      }
-      *yr = (beta == 0 ? 0 : beta * *yr) + sum;
-    }
-  }
+  const long bytes = psr_superblock_bytes(format);
+  const superblock_rows w = {format, blocks, bytes, (long)(k / 256) * bytes};
+  rows_product(m, k, 256, x, expand_superblock_row, &w, y, ldy, beta, j0, j1);
 }
 
 #if !defined(__x86_64__)

@@ -65,19 +65,13 @@ extension DecoderModel {
     let chunk = ForwardChunk(tokens: tokens, cache: makeCache(capacity: tokens.count), promptLength: tokens.count)
     let (hidden, _) = try hiddenStates([chunk], intervention: intervention, trace: nil, prefix: nil)
     let vocabulary = configuration.vocabularySize
-    let rows = Array(0..<(tokens.count - 1))
-    var logProbabilities = [Float](repeating: 0, count: rows.count)
-    var alternatives = [[(id: Int, logProbability: Float)]](repeating: [], count: rows.count)
-    var block = Matrix(rows: min(Self.scoringBlockRows, rows.count), cols: vocabulary)
-    for start in stride(from: 0, to: rows.count, by: Self.scoringBlockRows) {
-      let end = min(rows.count, start + Self.scoringBlockRows)
-      if end - start != block.rows { block = Matrix(rows: end - start, cols: vocabulary) }
-      logits(of: hidden, rows: Array(rows[start..<end]), into: &block)
-      block.storage.withUnsafeBufferPointer { p in
-        for r in 0..<(end - start) {
-          let row = p.baseAddress! + r * vocabulary
-          logProbabilities[start + r] = row[tokens[start + r + 1]] - Kernels.logSumExp(row, count: vocabulary)
-          if top > 0 { alternatives[start + r] = Sampler.topLogProbabilities(row, count: vocabulary, k: top) }
+    var logProbabilities = [Float](repeating: 0, count: tokens.count - 1)
+    var alternatives = [[(id: Int, logProbability: Float)]](repeating: [], count: tokens.count - 1)
+    logProbabilities.withUnsafeMutableBufferPointer { lp in
+      alternatives.withUnsafeMutableBufferPointer { alt in
+        visitLogitRows(hidden, rows: Array(0..<(tokens.count - 1))) { j, row in
+          lp[j] = row[tokens[j + 1]] - Kernels.logSumExp(row, count: vocabulary)
+          if top > 0 { alt[j] = Sampler.topLogProbabilities(row, count: vocabulary, k: top) }
         }
       }
     }
@@ -127,22 +121,27 @@ extension DecoderModel {
   func targetLogProbabilities(_ hidden: Matrix, rows: [Int], targets: [Int]) -> [Float] {
     let vocabulary = configuration.vocabularySize
     var out = [Float](repeating: 0, count: rows.count)
+    out.withUnsafeMutableBufferPointer { o in
+      visitLogitRows(hidden, rows: rows) { j, row in o[j] = row[targets[j]] - Kernels.logSumExp(row, count: vocabulary) }
+    }
+    return out
+  }
+
+  /// `body(j, logits)` for every j, with the logits of `hidden[rows[j]]` (vocabulary floats): the
+  /// output head runs a block of `scoringBlockRows` rows at a time, and each block's rows are visited
+  /// on all cores, so `body` must write only what belongs to its j.
+  private func visitLogitRows(_ hidden: Matrix, rows: [Int], _ body: (Int, UnsafePointer<Float>) -> Void) {
+    let vocabulary = configuration.vocabularySize
     var block = Matrix(rows: min(Self.scoringBlockRows, rows.count), cols: vocabulary)
     for start in stride(from: 0, to: rows.count, by: Self.scoringBlockRows) {
       let end = min(rows.count, start + Self.scoringBlockRows)
       if end - start != block.rows { block = Matrix(rows: end - start, cols: vocabulary) }
       logits(of: hidden, rows: Array(rows[start..<end]), into: &block)
       block.storage.withUnsafeBufferPointer { p in
-        out.withUnsafeMutableBufferPointer { o in
-          Parallel.rows(end - start, minimumRows: 16) { range in
-            for r in range {
-              let row = p.baseAddress! + r * vocabulary
-              o[start + r] = row[targets[start + r]] - Kernels.logSumExp(row, count: vocabulary)
-            }
-          }
+        Parallel.rows(end - start, minimumRows: 16) { range in
+          for r in range { body(start + r, p.baseAddress! + r * vocabulary) }
         }
       }
     }
-    return out
   }
 }

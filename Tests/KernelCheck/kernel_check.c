@@ -169,6 +169,62 @@ static void check_attention(int hd, float softcap, const char *name) {
   free(q), free(keys), free(values), free(p), free(o), free(res), free(exact);
 }
 
+// A block-format product: run(context, packed, portable, y) computes y (beta 0.5 on its old value)
+// through the public entry point (packed NULL: the decode kernels; else the panels) or, with
+// `portable`, through the portable kernel directly.
+typedef void (*product_run)(const void *context, const float *packed, int portable, float *y);
+
+// The entry point, the portable kernel (x86-64 only: elsewhere they are one) and the panels (where
+// the CPU runs them), each against the exact sums.
+static void check_passes(const char *name, int m, int k, const float *x, product_run run, const void *context, float *y,
+                         const float *y0, int count, const double *exact, const double *bound) {
+  for (int pass = 0; pass < 3; pass++) {
+    char label[64];
+    memcpy(y, y0, sizeof(float) * count);
+    if (pass == 0) {
+      run(context, NULL, 0, y);
+      snprintf(label, sizeof label, "%s", name);
+    } else if (pass == 1) {
+#if defined(__x86_64__)
+      run(context, NULL, 1, y);
+      snprintf(label, sizeof label, "%s_portable", name);
+#else
+      continue;
+#endif
+    } else {
+      if (!psr_panel_gemm_supported()) continue;
+      float *packed = aligned_alloc(64, sizeof(float) * (size_t)psr_packed_rows_floats(m, k));
+      psr_pack_rows(x, k, m, k, 0, (m + 5) / 6, packed);
+      run(context, packed, 0, y);
+      free(packed);
+      snprintf(label, sizeof label, "%s_panels", name);
+    }
+    record(label, y, count, exact, bound, 0);
+  }
+}
+
+typedef struct {
+  int format, m, n, k;
+  const float *x, *scales;
+  const unsigned char *bytes;
+} block_product;
+
+static void run_quantized(const void *context, const float *packed, int portable, float *y) {
+  const block_product *p = context;
+  if (portable)
+    psr_portable_quantized_gemm_nt(p->format, p->m, p->k, p->x, p->bytes, p->scales, y, p->n, 0.5f, 0, p->n);
+  else
+    psr_quantized_gemm_nt(p->format, p->m, p->k, p->x, packed, p->bytes, p->scales, y, p->n, 0.5f, 0, p->n);
+}
+
+static void run_superblock(const void *context, const float *packed, int portable, float *y) {
+  const block_product *p = context;
+  if (portable)
+    psr_portable_superblock_gemm_nt(p->format, p->m, p->k, p->x, p->bytes, y, p->n, 0.5f, 0, p->n);
+  else
+    psr_superblock_gemm_nt(p->format, p->m, p->k, p->x, packed, p->bytes, y, p->n, 0.5f, 0, p->n);
+}
+
 // Fills a row-major weight matrix from the blocks through the portable expansion (the reference's
 // weights), so that the product's exact sum and bound can be formed.
 static void check_quantized(int format, const char *name) {
@@ -185,29 +241,8 @@ static void check_quantized(int format, const char *name) {
     for (int b = 0; b < blocks; b++)
       psr_portable_expand_block32(format, quants + (long)j * blocks * qb, scales + (long)j * blocks * sb, b, w + j * K + 32 * b);
   exact_product(M, N, K, x, w, y0, 0.5f, exact, bound);
-  for (int pass = 0; pass < 3; pass++) {
-    char label[64];
-    memcpy(y, y0, sizeof y);
-    if (pass == 0) {
-      psr_quantized_gemm_nt(format, M, K, x, NULL, quants, scales, y, N, 0.5f, 0, N);
-      snprintf(label, sizeof label, "%s", name);
-    } else if (pass == 1) {
-#if defined(__x86_64__)
-      psr_portable_quantized_gemm_nt(format, M, K, x, quants, scales, y, N, 0.5f, 0, N);
-      snprintf(label, sizeof label, "%s_portable", name);
-#else
-      continue;
-#endif
-    } else {
-      if (!psr_panel_gemm_supported()) continue;
-      float *packed = aligned_alloc(64, sizeof(float) * (size_t)psr_packed_rows_floats(M, K));
-      psr_pack_rows(x, K, M, K, 0, (M + 5) / 6, packed);
-      psr_quantized_gemm_nt(format, M, K, x, packed, quants, scales, y, N, 0.5f, 0, N);
-      free(packed);
-      snprintf(label, sizeof label, "%s_panels", name);
-    }
-    record(label, y, M * N, exact, bound, 0);
-  }
+  const block_product product = {format, M, N, K, x, scales, quants};
+  check_passes(name, M, K, x, run_quantized, &product, y, y0, M * N, exact, bound);
 }
 
 static void half_bits(float v, unsigned char *p) {  // v = s·2^e with few mantissa bits, |v| in [2^-10, 1)
@@ -240,29 +275,8 @@ static void check_superblock(int format, const char *name) {
   for (int j = 0; j < N; j++)
     for (int b = 0; b < count; b++) psr_portable_expand_superblock(format, blocks + (j * count + b) * bytes, w + j * K + 256 * b);
   exact_product(M, N, K, x, w, y0, 0.5f, exact, bound);
-  for (int pass = 0; pass < 3; pass++) {
-    char label[64];
-    memcpy(y, y0, sizeof y);
-    if (pass == 0) {
-      psr_superblock_gemm_nt(format, M, K, x, NULL, blocks, y, N, 0.5f, 0, N);
-      snprintf(label, sizeof label, "%s", name);
-    } else if (pass == 1) {
-#if defined(__x86_64__)
-      psr_portable_superblock_gemm_nt(format, M, K, x, blocks, y, N, 0.5f, 0, N);
-      snprintf(label, sizeof label, "%s_portable", name);
-#else
-      continue;
-#endif
-    } else {
-      if (!psr_panel_gemm_supported()) continue;
-      float *packed = aligned_alloc(64, sizeof(float) * (size_t)psr_packed_rows_floats(M, K));
-      psr_pack_rows(x, K, M, K, 0, (M + 5) / 6, packed);
-      psr_superblock_gemm_nt(format, M, K, x, packed, blocks, y, N, 0.5f, 0, N);
-      free(packed);
-      snprintf(label, sizeof label, "%s_panels", name);
-    }
-    record(label, y, M * N, exact, bound, 0);
-  }
+  const block_product product = {format, M, N, K, x, NULL, blocks};
+  check_passes(name, M, K, x, run_superblock, &product, y, y0, M * N, exact, bound);
   free(blocks), free(w);
 }
 
