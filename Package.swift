@@ -25,7 +25,11 @@ let package = Package(
     .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
     .target(name: "CKernels"),
     .target(name: "Tensor", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
-    .target(name: "LM", dependencies: ["Tensor"], swiftSettings: optimize),
+    // The model code in three parts: files (GGUF, safetensors, the JSON reader, errors), tokenizers
+    // and chat templates, and the decoder (families, configurations, forward and backward).
+    .target(name: "ModelFiles", dependencies: ["Tensor"], swiftSettings: optimize),
+    .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: optimize),
+    .target(name: "LM", dependencies: ["ModelFiles", "Tokenizers", "Tensor"], swiftSettings: optimize),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
     .target(name: "Embedding", dependencies: ["LM", "Tensor"], swiftSettings: optimize),

@@ -12,6 +12,13 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 
   public var elementCount: Int { dimensions.reduce(1, *) }
   public var byteCount: Int { elementCount / type.blockSize * type.blockBytes }
+
+  package init(name: String, dimensions: [Int], type: GGMLType, offset: Int) {
+    self.name = name
+    self.dimensions = dimensions
+    self.type = type
+    self.offset = offset
+  }
 }
 
 /// A GGUF file (versions 2 and 3), memory-mapped, with its metadata and tensor table.

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFiles
 
 /// One turn of a conversation.
 public struct ChatMessage: Codable, Equatable, Sendable {

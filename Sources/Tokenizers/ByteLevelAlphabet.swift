@@ -1,3 +1,5 @@
+import ModelFiles
+
 /// GPT-2's reversible map between bytes and printable Unicode scalars.
 ///
 /// Bytes that are printable in Latin-1 (33–126, 161–172, 174–255) stand for themselves;

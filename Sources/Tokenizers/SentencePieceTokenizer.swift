@@ -1,4 +1,5 @@
 import Foundation
+import ModelFiles
 
 /// SentencePiece-style BPE (Gemma, Llama 2, Mistral): spaces become `▁` (U+2581), optionally
 /// with one `▁` prepended; the text's characters are merged, at each step the adjacent pair whose

@@ -1,3 +1,5 @@
+import ModelFiles
+
 /// `tokenizer.ggml.token_type`: llama.cpp's type of each token (0 undefined, 1 normal, 2 unknown,
 /// 3 control, 4 user-defined, 5 unused, 6 byte), or nil where the file has none. A list of another
 /// length or a value outside 0–6 is an error: read on, it would silently change which tokens are

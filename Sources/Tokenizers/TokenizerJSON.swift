@@ -1,4 +1,5 @@
 import Foundation
+import ModelFiles
 
 /// The tokenizer of a Hugging Face `tokenizer.json`: SentencePiece-style BPE
 /// (``SentencePieceTokenizer``) when the file says so (`byte_fallback`, a `▁` normalizer or a
@@ -129,7 +130,7 @@ struct TokenizerJSONDocument {
     }
   }
 
-  static func tokenizerConfig(_ directory: String) -> [String: Any] {
+  package static func tokenizerConfig(_ directory: String) -> [String: Any] {
     guard let data = FileManager.default.contents(atPath: directory + "/tokenizer_config.json"),
       let json = try? ExactJSON.parse([UInt8](data))
     else { return [:] }
@@ -253,7 +254,7 @@ extension BPETokenizer {
       specialMatching: added.mapValues { ($0.stripsLeft, $0.stripsRight, $0.normalized) })
   }
 
-  static func tokenizerConfig(_ directory: String) -> [String: Any] { TokenizerJSONDocument.tokenizerConfig(directory) }
+  package static func tokenizerConfig(_ directory: String) -> [String: Any] { TokenizerJSONDocument.tokenizerConfig(directory) }
 
   private static func preTokenizer(_ value: Any?, fail: (String) -> ModelError) throws -> PreTokenizer {
     func type(_ step: [String: Any]) -> String { (step["type"] as? String) ?? "?" }

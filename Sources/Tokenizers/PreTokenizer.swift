@@ -1,3 +1,5 @@
+import ModelFiles
+
 /// Splits text into the pieces that BPE merges within. Each case is one family's pattern,
 /// matched by hand, which is faster than a regex engine and makes each alternative's
 /// look-ahead explicit:

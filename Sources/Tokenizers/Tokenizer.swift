@@ -1,3 +1,5 @@
+import ModelFiles
+
 /// Text to token ids and back.
 public protocol Tokenizer: Sendable {
   var vocabularySize: Int { get }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFiles
 import Synchronization
 
 /// Byte-level BPE (GPT-2, SmolLM, Llama 3, Qwen), built from a GGUF file's `tokenizer.ggml.*`

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFiles
 
 extension BPETokenizer {
   /// A tiktoken vocabulary: token i is the byte string of rank i, and BPE merges, lowest rank

@@ -147,7 +147,7 @@ public enum Dequantize {
   }
 
   @inline(__always)
-  static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+  package static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
     Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
   }
 }
