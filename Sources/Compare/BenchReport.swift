@@ -16,14 +16,14 @@ public enum BenchReport {
     let tokens = c["eval_tokens"].flatMap { Int($0) } ?? paper.evalTokens
     // Per bench present: (what, this run's count, the paper protocol's count).
     var sizes: [(String, Int, Int)] = []
-    if benches.contains("axbench") {
+    if benches.contains(.axbench) {
       sizes.append(("AxBench instructions", c["eval_instructions"].flatMap { Int($0) } ?? paper.evalInstructions, paper.evalInstructions))
     }
-    if benches.contains("persona") {
+    if benches.contains(.persona) {
       sizes.append(
         ("persona questions", c["persona_eval_questions"].flatMap { Int($0) } ?? paper.personaEvalQuestions, paper.personaEvalQuestions))
     }
-    if benches.contains("ifeval") {
+    if benches.contains(.ifeval) {
       // The paper protocol uses every prompt of an instruction (5 to 19).
       sizes.append(("IFEval prompts", c["ifeval_prompts"].flatMap { Int($0) } ?? paper.ifevalPrompts, 5))
     }
@@ -54,14 +54,14 @@ public enum BenchReport {
       let train = rows.reduce(0) { $0 + $1.trainSeconds } / Double(rows.count)
       return (String(format: "%.0f", tps), overhead, String(format: "%.0f", train))
     }
-    let axbench = results.summary.filter { $0.bench == "axbench" }
+    let axbench = results.summary.filter { $0.bench == .axbench }
     if !axbench.isEmpty {
       out += "\n## AxBench (scores 0–2; mean ± 95% CI over concepts)\n\n"
       out +=
         "| method | concepts | concept | instruct | fluency | harmonic | gen tok/s (wall, incl. judging) | decode overhead | train s / concept |\n|---|---|---|---|---|---|---|---|---|\n"
       for r in axbench.sorted(by: { ($0.harmonic ?? 0) > ($1.harmonic ?? 0) }) {
         let (tps, overhead, train) = rate(r.method, "axbench")
-        let scores = results.units.filter { $0.bench == "axbench" }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
+        let scores = results.units.filter { $0.bench == .axbench }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
         let ci = { (k: KeyPath<ScoreSummary, Double?>) in
           let values = scores.compactMap { $0[keyPath: k] }
           return Self.ci(Statistics.ci95(values), units: values.count)
@@ -72,18 +72,18 @@ public enum BenchReport {
       }
       out +=
         "\nSteered methods use the factor chosen on the selection instructions and are scored on the test instructions; `@trained` rows are jointly trained vectors at their trained α, without selection. Decode overhead is the time spent inside the intervention per generated token, over the rest of the decode time (8 streams × 16 tokens); train s / concept is the mean time to fit the method, including the capture it shares.\n"
-      out += pairedTable(results, bench: "axbench", score: \.harmonic, name: "harmonic", digits: 3)
+      out += pairedTable(results, bench: .axbench, score: \.harmonic, name: "harmonic", digits: 3)
     }
-    let persona = results.summary.filter { $0.bench == "persona" }
+    let persona = results.summary.filter { $0.bench == .persona }
     if !persona.isEmpty {
       out +=
         "\n## Persona (scores 0–100; mean over traits)\n\n| method | traits | trait at matched coherence (± 95% CI) | coherence | trait at coherence 80 (TA@C80) | coherence there | trait at factor 1 | coherence at factor 1 | gen tok/s (wall, incl. judging) | train s / trait |\n|---|---|---|---|---|---|---|---|---|---|\n"
       for r in persona.sorted(by: { ($0.traitScore ?? 0) > ($1.traitScore ?? 0) }) {
-        let at1 = results.units.filter { $0.bench == "persona" }.compactMap { u in u.methods.first { $0.method == r.method }?.atUnitFactor }
+        let at1 = results.units.filter { $0.bench == .persona }.compactMap { u in u.methods.first { $0.method == r.method }?.atUnitFactor }
         let t1 = at1.isEmpty ? nil : at1.compactMap(\.traitScore).reduce(0, +) / Double(at1.count)
         let c1 = at1.isEmpty ? nil : at1.compactMap(\.coherence).reduce(0, +) / Double(at1.count)
         let (tps, _, train) = rate(r.method, "persona")
-        let at80 = results.units.filter { $0.bench == "persona" }.compactMap { u in u.methods.first { $0.method == r.method }?.atCoherence80 }
+        let at80 = results.units.filter { $0.bench == .persona }.compactMap { u in u.methods.first { $0.method == r.method }?.atCoherence80 }
         let t80 = at80.isEmpty ? nil : at80.compactMap(\.traitScore).reduce(0, +) / Double(at80.count)
         let c80 = at80.isEmpty ? nil : at80.compactMap(\.coherence).reduce(0, +) / Double(at80.count)
         out +=
@@ -91,7 +91,7 @@ public enum BenchReport {
       }
       out +=
         "\nSteered methods' factor is bisected against prompting's coherence (TA@Cp): the largest factor tried that keeps at least prompting's coherence, else the one closest to it. TA@C80 is the same search against a coherence of 80 (the PSR paper's second operating point).\n"
-      out += pairedTable(results, bench: "persona", score: \.traitScore, name: "trait score", digits: 1)
+      out += pairedTable(results, bench: .persona, score: \.traitScore, name: "trait score", digits: 1)
     }
     out += ifevalSection(results, rate: rate)
     out += utilitySection(results)
@@ -212,7 +212,7 @@ public enum BenchReport {
   /// paired 95% t-interval, and on how many units the method is above, level with or below.
   /// Pairing removes the units' shared difficulty, which dominates the per-method intervals.
   static func pairedTable(
-    _ results: BenchResults, bench: String, score: KeyPath<ScoreSummary, Double?>, name: String, digits: Int
+    _ results: BenchResults, bench: Benchmark, score: KeyPath<ScoreSummary, Double?>, name: String, digits: Int
   ) -> String {
     let units = results.units.filter { $0.bench == bench }
     func value(_ u: UnitResult, _ method: String) -> Double? { u.methods.first { $0.method == method }?.score[keyPath: score] }
@@ -239,7 +239,7 @@ public enum BenchReport {
   /// Concept score (y) against fluency (x) per factor, averaged over concepts, one line per method.
   public static func tradeoffSVG(_ results: BenchResults) -> String {
     var series: [String: [Float: (c: Double, f: Double, n: Double)]] = [:]
-    for u in results.units where u.bench == "axbench" {
+    for u in results.units where u.bench == .axbench {
       for m in u.methods where !m.method.hasSuffix("@trained") {
         for fr in m.factors {
           let s = fr.test ?? fr.select
@@ -291,9 +291,9 @@ public enum BenchReport {
   /// instruction kept in the prompt (`+prompt`), accuracy at the trained factor, the pairs against
   /// prompting, and a row per instruction.
   static func ifevalSection(_ results: BenchResults, rate: (String, String) -> (String, String, String)) -> String {
-    let rows = results.summary.filter { $0.bench == "ifeval" }
+    let rows = results.summary.filter { $0.bench == .ifeval }
     guard !rows.isEmpty else { return "" }
-    let units = results.units.filter { $0.bench == "ifeval" }
+    let units = results.units.filter { $0.bench == .ifeval }
     var out =
       "\n## IFEval (% of answers following the instruction, by IFEval's checkers; coherence 0–100; mean ± 95% CI over instructions)\n\n"
     out +=
@@ -311,7 +311,7 @@ public enum BenchReport {
     }
     out +=
       "\nSteered rows answer the query without its instruction (steering instead of the prompt); `+prompt` rows answer the prompt with its instruction while steered (steering with the prompt); `prompt` answers the prompt unsteered. A steered method's factor is the one with the best strict accuracy on the selection prompts among those at least as coherent as prompting, scored on the test prompts; \"strict at factor 1\" is the test accuracy at the fitted or trained strength.\n"
-    out += pairedTable(results, bench: "ifeval", score: \.ifStrict, name: "strict accuracy", digits: 1)
+    out += pairedTable(results, bench: .ifeval, score: \.ifStrict, name: "strict accuracy", digits: 1)
     let methods = rows.map(\.method).sorted()
     out += "\nPer instruction (strict accuracy on the test prompts, %):\n\n| instruction | " + methods.joined(separator: " | ") + " |\n|---|"
     out += String(repeating: "---|", count: methods.count) + "\n"

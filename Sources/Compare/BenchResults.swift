@@ -97,7 +97,7 @@ public struct MethodResult: Codable, Equatable, Sendable {
 
 /// All methods on one concept or trait.
 public struct UnitResult: Codable, Equatable, Sendable {
-  public var bench: String
+  public var bench: Benchmark
   public var unitID: String
   public var name: String
   public var methods: [MethodResult]
@@ -112,7 +112,7 @@ public struct UnitResult: Codable, Equatable, Sendable {
     case operatingPoints = "operating_points"
   }
 
-  public init(bench: String, unitID: String, name: String, methods: [MethodResult]) {
+  public init(bench: Benchmark, unitID: String, name: String, methods: [MethodResult]) {
     self.bench = bench
     self.unitID = unitID
     self.name = name
@@ -122,7 +122,7 @@ public struct UnitResult: Codable, Equatable, Sendable {
 
 /// Per bench × method, the mean over units of each score.
 public struct SummaryRow: Codable, Equatable, Sendable {
-  public var bench: String
+  public var bench: Benchmark
   public var method: String
   public var nUnits: Int
   public var conceptScore: Double?
@@ -178,24 +178,28 @@ public struct BenchResults: Codable, Equatable, Sendable {
 
   /// Means over units per bench and method, with a t-based 95% interval of the headline.
   public static func summarize(_ units: [UnitResult]) -> [SummaryRow] {
-    var groups: [String: [ScoreSummary]] = [:]
-    var order: [String] = []
+    struct Key: Hashable, Comparable {
+      var bench: Benchmark
+      var method: String
+      static func < (a: Key, b: Key) -> Bool { (a.bench, a.method) < (b.bench, b.method) }
+    }
+    var groups: [Key: [ScoreSummary]] = [:]
+    var order: [Key] = []
     for u in units {
       for m in u.methods {
-        let key = "\(u.bench)\t\(m.method)"
+        let key = Key(bench: u.bench, method: m.method)
         if groups[key] == nil { order.append(key) }
         groups[key, default: []].append(m.score)
       }
     }
     return order.sorted().map { key in
-      let parts = key.split(separator: "\t").map(String.init)
       let s = groups[key]!
       func mean(_ f: (ScoreSummary) -> Double?) -> Double? {
         let v = s.compactMap(f)
         return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
       }
       return SummaryRow(
-        bench: parts[0], method: parts[1], nUnits: s.count, conceptScore: mean(\.conceptScore),
+        bench: key.bench, method: key.method, nUnits: s.count, conceptScore: mean(\.conceptScore),
         instructScore: mean(\.instructScore), fluencyScore: mean(\.fluencyScore), harmonic: mean(\.harmonic),
         traitScore: mean(\.traitScore), coherence: mean(\.coherence), ifStrict: mean(\.ifStrict), ifLoose: mean(\.ifLoose),
         ci95: Statistics.ci95(s.map(\.headline)))

@@ -237,7 +237,7 @@ public final class BenchRunner {
       for (i, s) in mine.enumerated() {
         records.append(
           GenerationRecord(
-            bench: unit.bench, unit: unit.id, concept: concept, method: p.label, factor: p.factor ?? 1, split: "suppressed",
+            bench: unit.bench.rawValue, unit: unit.id, concept: concept, method: p.label, factor: p.factor ?? 1, split: "suppressed",
             instruction: suppressed[i], originalInstruction: tests[i], response: suppressedTexts[k * tests.count + i],
             conceptScore: s.concept, instructScore: s.instruct, fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed),
             stream: i))
@@ -391,13 +391,13 @@ public final class BenchRunner {
         zip(prompts.indices, texts).map { AxBenchItem(instruction: instructions[$0.0 % n], response: $0.1, concept: concept) })
       for (fi, f) in factors.enumerated() {
         let slice = Array(scores[(fi * n)..<((fi + 1) * n)])
-        let select = unit.bench == "axbench" ? config.selectCount : n
+        let select = unit.bench == .axbench ? config.selectCount : n
         results.append(
           FactorResult(factor: f, select: summary(Array(slice.prefix(select))), test: summary(Array(slice.dropFirst(select)))))
         for (i, s) in slice.enumerated() {
           records.append(
             GenerationRecord(
-              bench: unit.bench, unit: unit.id, concept: unit.name, method: method.name, factor: f, split: i < select ? "select" : "test",
+              bench: unit.bench.rawValue, unit: unit.id, concept: unit.name, method: method.name, factor: f, split: i < select ? "select" : "test",
               instruction: instructions[i], response: texts[fi * n + i], conceptScore: s.concept, instructScore: s.instruct,
               fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed), stream: i))
         }
@@ -425,7 +425,7 @@ public final class BenchRunner {
           FactorResult(factor: f, select: summary(base..<(base + select)) ?? ScoreSummary(n: 0), test: summary((base + select)..<(base + n))))
         for i in 0..<n {
           var r = GenerationRecord(
-            bench: unit.bench, unit: unit.id, method: withPrompt && prompted == true ? method.name + "+prompt" : method.name, factor: f,
+            bench: unit.bench.rawValue, unit: unit.id, method: withPrompt && prompted == true ? method.name + "+prompt" : method.name, factor: f,
             split: i < select ? "select" : "test", instruction: withPrompt ? items[i].prompt : instructions[i], response: texts[base + i],
             coherence: coherence[base + i], seed: String(seed), stream: i)
           r.instructionIDs = items[i].instructions.map(\.id.rawValue)
@@ -446,7 +446,7 @@ public final class BenchRunner {
         for (i, s) in slice.enumerated() {
           records.append(
             GenerationRecord(
-              bench: unit.bench, unit: unit.id, trait: unit.id, method: method.name, factor: f, split: "eval", instruction: instructions[i],
+              bench: unit.bench.rawValue, unit: unit.id, trait: unit.id, method: method.name, factor: f, split: "eval", instruction: instructions[i],
               response: texts[fi * n + i], traitScore: s.trait, coherence: s.coherence, seed: String(seed), stream: i))
         }
       }

@@ -119,7 +119,7 @@ public struct BenchSuite {
     var all = Data()
     for key in generations.keys.sorted() { all.append(generations[key]!) }
     try all.write(to: URL(fileURLWithPath: output + "/generations.jsonl"), options: .atomic)
-    let timingsByBench = Dictionary(grouping: timings.keys.sorted()) { units[$0]!.bench }.mapValues { $0.flatMap { timings[$0]! } }
+    let timingsByBench = Dictionary(grouping: timings.keys.sorted()) { units[$0]!.bench.rawValue }.mapValues { $0.flatMap { timings[$0]! } }
     try BenchReport.markdown(results, timings: timingsByBench)
       .write(toFile: output + "/report.md", atomically: true, encoding: .utf8)
     try BenchReport.tradeoffSVG(results).write(toFile: output + "/tradeoff.svg", atomically: true, encoding: .utf8)

@@ -14,7 +14,7 @@ public struct BenchUnit: Sendable {
     case instructions([IFEvalPrompt])
   }
 
-  public var bench: String
+  public var bench: Benchmark
   public var id: String
   public var name: String
   public var steeringPrompt: String
@@ -30,7 +30,7 @@ public struct BenchUnit: Sendable {
   public var promptPosition: PromptPosition = .prefix
 
   public init(
-    bench: String, id: String, name: String, steeringPrompt: String, trainInstructions: [String], evalInstructions: [String],
+    bench: Benchmark, id: String, name: String, steeringPrompt: String, trainInstructions: [String], evalInstructions: [String],
     target: Target
   ) {
     self.bench = bench
@@ -50,7 +50,7 @@ public struct BenchUnit: Sendable {
 
   /// The unit's own seed: the run's seed XOR a stable hash of "bench-id". Any UInt64 may come out
   /// (half of them are 2⁶³ or more), so it travels as UInt64 everywhere it is used or written.
-  public func seed(runSeed: UInt64) -> UInt64 { runSeed ^ stableHash("\(bench)-\(id)") }
+  public func seed(runSeed: UInt64) -> UInt64 { runSeed ^ stableHash("\(bench.rawValue)-\(id)") }
 
   /// AxBench units: training instructions from the concept10 pool, eval instructions drawn
   /// from AlpacaEval with a generator seeded by the concept id.
@@ -62,7 +62,7 @@ public struct BenchUnit: Sendable {
       let train = Array(instructionPool.shuffled(using: &g).prefix(config.trainSamples))
       let eval = Array(alpaca.shuffled(using: &g).prefix(config.evalInstructions))
       return BenchUnit(
-        bench: "axbench", id: "\(c.conceptID)", name: c.concept, steeringPrompt: SteeringPrompts.axbench(concept: c.concept),
+        bench: .axbench, id: "\(c.conceptID)", name: c.concept, steeringPrompt: SteeringPrompts.axbench(concept: c.concept),
         trainInstructions: train, evalInstructions: eval, target: .concept(c.concept))
     }
   }
@@ -70,7 +70,7 @@ public struct BenchUnit: Sendable {
   /// Persona units: the first pos instruction steers; extract questions train, eval questions test.
   public static func persona(extract: PersonaTrait, eval: PersonaTrait, config: BenchConfig) -> BenchUnit {
     BenchUnit(
-      bench: "persona", id: extract.description.name, name: extract.description.name,
+      bench: .persona, id: extract.description.name, name: extract.description.name,
       steeringPrompt: extract.description.pairs.first?.pos ?? "", trainInstructions: Array(extract.questions.prefix(config.trainSamples)),
       evalInstructions: Array(eval.questions.prefix(config.personaEvalQuestions)), target: .trait(eval.description))
   }
@@ -102,7 +102,7 @@ public struct BenchUnit: Sendable {
       for p in mine { counts[p.item.instructions[0].phrasing, default: 0] += 1 }
       let phrasing = mine.map { $0.item.instructions[0].phrasing }.max { counts[$0]! < counts[$1]! } ?? ""
       var unit = BenchUnit(
-        bench: "ifeval", id: id.rawValue.replacingOccurrences(of: ":", with: "."), name: id.rawValue, steeringPrompt: phrasing,
+        bench: .ifeval, id: id.rawValue.replacingOccurrences(of: ":", with: "."), name: id.rawValue, steeringPrompt: phrasing,
         trainInstructions: train, evalInstructions: eval.map(\.promptWithoutInstruction), target: .instructions(eval.map(\.item)))
       unit.trainSteeringPrompts = wordings
       unit.promptPosition = .suffix

@@ -70,7 +70,7 @@ public final class UnitFit {
   public func steeringFile(_ kind: SteeringKind, method: String) throws -> SteeringFile {
     var file = try SteeringFile(kind: kind, for: model)
     file.training = [
-      "bench": .string(unit.bench), "unit": .string(unit.id), "method": .string(method),
+      "bench": .string(unit.bench.rawValue), "unit": .string(unit.id), "method": .string(method),
       // A string: a 64-bit seed is not exact as a JSON number (a double).
       "seed": .string(String(seed)), "layer": .number(Double(config.layer)),
       "train_samples": .number(Double(config.trainSamples)), "train_tokens": .number(Double(config.trainTokens)),

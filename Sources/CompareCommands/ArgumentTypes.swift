@@ -6,9 +6,7 @@ import PSR
 // The typed values of compare's options: a bad one is refused by the parser, naming the choices.
 
 /// `--bench`.
-public enum Benchmark: String, CaseIterable, Sendable, ExpressibleByArgument {
-  case axbench, persona, ifeval
-}
+extension Benchmark: ExpressibleByArgument {}
 
 /// `--budget`: the presets of BenchConfig.
 public enum Budget: String, CaseIterable, Sendable, ExpressibleByArgument {

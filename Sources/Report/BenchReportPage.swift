@@ -44,20 +44,21 @@ public enum BenchReportPage {
 
   static func summaryTables(_ results: BenchResults) -> String {
     var out = ""
-    for (bench, title, columns) in [
-      ("axbench", "AxBench (scores 0–2; mean ± 95% CI over concepts)", ["concept", "instruct", "fluency", "harmonic"]),
-      ("persona", "Persona (scores 0–100; mean ± 95% CI over traits, at prompting's coherence)", ["trait", "coherence"]),
+    let tables: [(Benchmark, String, [String])] = [
+      (.axbench, "AxBench (scores 0–2; mean ± 95% CI over concepts)", ["concept", "instruct", "fluency", "harmonic"]),
+      (.persona, "Persona (scores 0–100; mean ± 95% CI over traits, at prompting's coherence)", ["trait", "coherence"]),
       (
-        "ifeval", "IFEval (% of answers following the instruction, IFEval's checkers; coherence 0–100; mean ± 95% CI over instructions)",
+        .ifeval, "IFEval (% of answers following the instruction, IFEval's checkers; coherence 0–100; mean ± 95% CI over instructions)",
         ["strict", "loose", "coherence"]
       ),
-    ] {
+    ]
+    for (bench, title, columns) in tables {
       let rows = results.summary.filter { $0.bench == bench }.sorted {
         ($0.harmonic ?? $0.traitScore ?? $0.ifStrict ?? 0) > ($1.harmonic ?? $1.traitScore ?? $1.ifStrict ?? 0)
       }
       guard !rows.isEmpty else { continue }
       out +=
-        "<h2>\(HTML.escape(title))</h2>\n<table class=\"summary\" data-bench=\"\(bench)\"><tr><th class=\"l\">method</th><th>units</th>"
+        "<h2>\(HTML.escape(title))</h2>\n<table class=\"summary\" data-bench=\"\(bench.rawValue)\"><tr><th class=\"l\">method</th><th>units</th>"
       out += columns.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
       for r in rows {
         let scores = results.units.filter { $0.bench == bench }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
@@ -67,10 +68,10 @@ public enum BenchReportPage {
           return "<td>\(f(value)) ± \(ci)</td>"
         }
         out += "<tr><td class=\"l\">\(HTML.escape(r.method))</td><td>\(r.nUnits)</td>"
-        if bench == "axbench" {
+        if bench == .axbench {
           out += cell(\.conceptScore, r.conceptScore) + cell(\.instructScore, r.instructScore) + cell(\.fluencyScore, r.fluencyScore)
           out += cell(\.harmonic, r.harmonic)
-        } else if bench == "ifeval" {
+        } else if bench == .ifeval {
           out += cell(\.ifStrict, r.ifStrict) + cell(\.ifLoose, r.ifLoose) + cell(\.coherence, r.coherence)
         } else {
           out += cell(\.traitScore, r.traitScore) + cell(\.coherence, r.coherence)
@@ -89,7 +90,7 @@ public enum BenchReportPage {
     out += methods.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>\n"
     for u in results.units {
       out +=
-        "<tr class=\"unit\"><td class=\"l\">\(HTML.escape(u.bench))-\(HTML.escape(u.unitID))</td><td class=\"l\">\(HTML.escape(u.name))</td>"
+        "<tr class=\"unit\"><td class=\"l\">\(HTML.escape(u.bench.rawValue))-\(HTML.escape(u.unitID))</td><td class=\"l\">\(HTML.escape(u.name))</td>"
       for m in methods {
         guard let r = u.methods.first(where: { $0.method == m }) else {
           out += "<td>–</td>"
@@ -107,7 +108,7 @@ public enum BenchReportPage {
   /// Mean concept score against mean fluency per method and factor (AxBench), one line per method.
   static func tradeoff(_ results: BenchResults) -> String {
     var series: [String: [Float: (c: Double, f: Double, h: Double, n: Double)]] = [:]
-    for u in results.units where u.bench == "axbench" {
+    for u in results.units where u.bench == .axbench {
       for m in u.methods where !m.method.hasSuffix("@trained") {
         for fr in m.factors {
           let s = fr.test ?? fr.select

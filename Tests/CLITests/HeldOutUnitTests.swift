@@ -13,7 +13,7 @@ final class HeldOutUnitTests: TemporaryDirectoryTestCase {
     let candidates = ["sarcastic", "very_kind", "zynisch-ü", "calm", "pedantic", "grumpy", "wistful", "curious", "bold", "shy"]
     let name = try XCTUnwrap(
       candidates.first { n in
-        BenchUnit(bench: "persona", id: n, name: n, steeringPrompt: "", trainInstructions: [], evalInstructions: [], target: .concept(n))
+        BenchUnit(bench: .persona, id: n, name: n, steeringPrompt: "", trainInstructions: [], evalInstructions: [], target: .concept(n))
           .seed(runSeed: 5) >= 1 << 63
       })
     let traits = directory.appendingPathComponent("traits")

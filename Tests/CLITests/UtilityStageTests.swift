@@ -25,7 +25,7 @@ final class UtilityStageTests: TemporaryDirectoryTestCase {
     let r = try CommandLineTool.run("compare", arguments + ["--out", whole.path], in: directory, timeout: 900)
     XCTAssertEqual(r.status, 0, r.stderr)
     let loaded = try BenchResults.load(whole.appendingPathComponent("results.json").path)
-    let axbench = try XCTUnwrap(loaded.units.first { $0.bench == "axbench" })
+    let axbench = try XCTUnwrap(loaded.units.first { $0.bench == .axbench })
     let points = try XCTUnwrap(axbench.operatingPoints)
     XCTAssertEqual(points.map(\.method), ["prompt", "fssv", "fssv@trained", "fssv@0.8α", "fssv@0.5α", "none"])
     XCTAssertEqual(points.map(\.factor), [nil, axbench.methods.first { $0.method == "fssv" }?.selectedFactor, 1, 0.8, 0.5, nil])
@@ -63,7 +63,7 @@ final class UtilityStageTests: TemporaryDirectoryTestCase {
     // Each carries the instruction it rewrites, which `compare judge` judges relevance against.
     XCTAssertTrue(suppressed.allSatisfy { ($0["instruction"] as! String).contains($0["original_instruction"] as! String) })
     // Persona: TA@C80 beside TA@Cp, at a factor that was evaluated.
-    let persona = try XCTUnwrap(loaded.units.first { $0.bench == "persona" }?.methods.first { $0.method == "fssv" })
+    let persona = try XCTUnwrap(loaded.units.first { $0.bench == .persona }?.methods.first { $0.method == "fssv" })
     let at80 = try XCTUnwrap(persona.coherence80Factor)
     XCTAssertTrue(persona.factors.contains { $0.factor == at80 && $0.select == persona.atCoherence80 })
     let report = try String(contentsOf: whole.appendingPathComponent("report.md"), encoding: .utf8)
@@ -103,9 +103,9 @@ final class UtilityStageTests: TemporaryDirectoryTestCase {
     func point(_ m: String, _ correct: Int, _ nll: Double, _ h: Double) -> OperatingPoint {
       OperatingPoint(method: m, factor: nil, suppressed: ScoreSummary(n: 1, harmonic: h), gsm8kCorrect: correct, gsm8kTotal: 4, referenceNLL: nll)
     }
-    var a = UnitResult(bench: "axbench", unitID: "1", name: "a", methods: [])
+    var a = UnitResult(bench: .axbench, unitID: "1", name: "a", methods: [])
     a.operatingPoints = [point("none", 2, 2.0, 0.5), point("fssv", 1, 2.5, 1.0)]
-    var b = UnitResult(bench: "axbench", unitID: "2", name: "b", methods: [])
+    var b = UnitResult(bench: .axbench, unitID: "2", name: "b", methods: [])
     b.operatingPoints = [point("none", 2, 3.0, 0.0), point("fssv", 0, 3.1, 0.5)]
     let rows = OperatingPointRow.summarize([a, b])
     XCTAssertEqual(rows.map(\.method), ["none", "fssv"])

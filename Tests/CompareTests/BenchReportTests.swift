@@ -21,7 +21,7 @@ final class BenchReportTests: TemporaryDirectoryTestCase {
 
   /// A run below the paper protocol says it is a smoke test, in report.md; a paper-sized one does not.
   func testSmallRunsAreCalledSmokeTests() {
-    let unit = UnitResult(bench: "axbench", unitID: "0", name: "c", methods: [])
+    let unit = UnitResult(bench: .axbench, unitID: "0", name: "c", methods: [])
     let small = BenchResults(config: BenchConfig.small.record, units: [unit])
     let paper = BenchResults(config: BenchConfig.paper.record, units: [unit])
     XCTAssertTrue(BenchReport.smokeTestNote(small)?.hasPrefix("Smoke test, not a measurement") ?? false)
@@ -37,7 +37,7 @@ final class BenchReportTests: TemporaryDirectoryTestCase {
     for (id, train, seconds) in [("0", 100.0, 10.0), ("1", 300.0, 30.0)] {
       try writeUnit(
         UnitResult(
-          bench: "axbench", unitID: id, name: "c\(id)",
+          bench: .axbench, unitID: id, name: "c\(id)",
           methods: [
             MethodResult(
               method: "fssv", factors: [FactorResult(factor: 1, select: concept, test: concept)], selectedFactor: 1, score: concept,
@@ -47,7 +47,7 @@ final class BenchReportTests: TemporaryDirectoryTestCase {
     }
     try writeUnit(
       UnitResult(
-        bench: "persona", unitID: "evil", name: "evil",
+        bench: .persona, unitID: "evil", name: "evil",
         methods: [
           MethodResult(
             method: "fssv", factors: [FactorResult(factor: 1, select: trait, test: nil)], selectedFactor: 1, score: trait,
@@ -76,7 +76,7 @@ final class BenchReportTests: TemporaryDirectoryTestCase {
           method: m, factors: [], selectedFactor: nil,
           score: ScoreSummary(n: 5, conceptScore: h, instructScore: h, fluencyScore: h, harmonic: h), atUnitFactor: nil)
       }
-      return UnitResult(bench: "axbench", unitID: id, name: id, methods: methods)
+      return UnitResult(bench: .axbench, unitID: id, name: id, methods: methods)
     }
     // Hard and easy units move both methods together; psr is above by 0.1, 0.2 and 0.3.
     for u in [unit("0", prompt: 0.1, psr: 0.2), unit("1", prompt: 1.5, psr: 1.7), unit("2", prompt: 0.8, psr: 1.1)] {

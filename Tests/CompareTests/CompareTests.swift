@@ -47,7 +47,7 @@ final class CompareTests: TemporaryDirectoryTestCase {
 
   func testResultsSchemaRoundTrips() throws {
     let unit = UnitResult(
-      bench: "axbench", unitID: "3", name: "boats",
+      bench: .axbench, unitID: "3", name: "boats",
       methods: [
         MethodResult(
           method: "psr",

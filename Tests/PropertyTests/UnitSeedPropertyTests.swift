@@ -24,7 +24,7 @@ final class UnitSeedPropertyTests: TemporaryDirectoryTestCase {
     for i in 0..<Self.cases {
       let name = r.text(maxLength: 20)
       let runSeed = r.seed()
-      let bench = r.pick(["axbench", "persona"])
+      let bench = r.pick([Benchmark.axbench, .persona])
       let unit = BenchUnit(
         bench: bench, id: name, name: name, steeringPrompt: name, trainInstructions: [], evalInstructions: [], target: .concept(name))
       let seed = unit.seed(runSeed: runSeed)
@@ -79,7 +79,7 @@ final class UnitSeedPropertyTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(back.units.count, units.count)
     // results.json orders units by bench and id; compare the names' bytes as sorted lists.
     func bytes(_ u: [UnitResult]) -> [[UInt8]] {
-      u.flatMap { [Array(($0.bench + "\u{0}" + $0.unitID).utf8), Array(("name\u{0}" + $0.name).utf8)] }
+      u.flatMap { [Array(($0.bench.rawValue + "\u{0}" + $0.unitID).utf8), Array(("name\u{0}" + $0.name).utf8)] }
         .sorted { $0.lexicographicallyPrecedes($1) }
     }
     XCTAssertEqual(bytes(back.units), bytes(units))

@@ -12,12 +12,12 @@ import XCTest
 final class BenchReportPageTests: TemporaryDirectoryTestCase {
   private func results() -> BenchResults {
     let methods = ["prompt", "psr", "prosv", "none"]
-    func unit(_ bench: String, _ id: String, _ h: Double) -> UnitResult {
+    func unit(_ bench: Benchmark, _ id: String, _ h: Double) -> UnitResult {
       UnitResult(
         bench: bench, unitID: id, name: "name-\(id)",
         methods: methods.map { m in
           let s =
-            bench == "axbench"
+            bench == .axbench
             ? ScoreSummary(n: 2, conceptScore: h, instructScore: h, fluencyScore: h, harmonic: h)
             : ScoreSummary(n: 2, traitScore: 50 * h, coherence: 80)
           return MethodResult(
@@ -26,7 +26,7 @@ final class BenchReportPageTests: TemporaryDirectoryTestCase {
         })
     }
     return BenchResults(
-      config: ["seed": "0"], units: [unit("axbench", "3", 0.5), unit("axbench", "17", 1.2), unit("persona", "evil", 0.8)])
+      config: ["seed": "0"], units: [unit(.axbench, "3", 0.5), unit(.axbench, "17", 1.2), unit(.persona, "evil", 0.8)])
   }
 
   private func generations() throws -> String {

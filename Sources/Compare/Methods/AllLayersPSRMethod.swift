@@ -13,7 +13,7 @@ struct AllLayersPSRMethod: SteeringMethod {
     // IFEval units use the configured objective (log-likelihood by default), the others MSE.
     // (A-PSR's MSE already compares every gate layer: mse-through is S-PSR's objective.)
     let configured = unit.config.ifevalPSRObjective == .mseThrough ? PSRObjective.mse : unit.config.ifevalPSRObjective
-    let objective: PSRObjective = unit.unit.bench == "ifeval" ? configured : .mse
+    let objective: PSRObjective = unit.unit.bench == .ifeval ? configured : .mse
     var fitter = ModelPSRFit(model: unit.model, layers: unit.config.apsrLayers, objective: objective)
     fitter.epochs = unit.config.apsrEpochs
     fitter.seed = unit.seed

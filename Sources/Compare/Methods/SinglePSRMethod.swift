@@ -16,7 +16,7 @@ struct SinglePSRMethod: SteeringMethod {
 
   func fit(_ unit: UnitFit) throws -> SteeringFile? {
     let objective = unit.config.ifevalPSRObjective
-    if unit.unit.bench == "ifeval" && objective != .mse {
+    if unit.unit.bench == .ifeval && objective != .mse {
       let reader = try unit.requireCapture()
       var fitter = ModelPSRFit(model: unit.model, layers: [unit.config.layer], objective: objective)
       fitter.seed = unit.seed
