@@ -238,17 +238,7 @@ public enum BenchReport {
 
   /// Concept score (y) against fluency (x) per factor, averaged over concepts, one line per method.
   public static func tradeoffSVG(_ results: BenchResults) -> String {
-    var series: [String: [Float: (c: Double, f: Double, n: Double)]] = [:]
-    for u in results.units where u.bench == .axbench {
-      for m in u.methods where !m.method.hasSuffix("@trained") {
-        for fr in m.factors {
-          let s = fr.test ?? fr.select
-          var point = series[m.method, default: [:]][fr.factor] ?? (0, 0, 0)
-          point = (point.c + (s.conceptScore ?? 0), point.f + (s.fluencyScore ?? 0), point.n + 1)
-          series[m.method, default: [:]][fr.factor] = point
-        }
-      }
-    }
+    let series = TradeoffSeries(results)
     let w = 640.0
     let h = 420.0
     let left = 60.0
@@ -270,9 +260,9 @@ public enum BenchReport {
     svg += "<text x=\"\((x(0) + x(2)) / 2)\" y=\"\(h - 12)\" text-anchor=\"middle\">fluency score (0–2)</text>\n"
     svg += "<text transform=\"translate(16 \((y(0) + y(2)) / 2)) rotate(-90)\" text-anchor=\"middle\">concept score (0–2)</text>\n"
     svg += "<text x=\"\(x(0))\" y=\"18\">Concept vs fluency across steering factors (mean over concepts)</text>\n"
-    for (i, method) in series.keys.sorted().enumerated() {
+    for (i, (method, line)) in series.lines.enumerated() {
       let colour = colours[i % colours.count]
-      let points = series[method]!.sorted { $0.key < $1.key }.map { (x($0.value.f / $0.value.n), y($0.value.c / $0.value.n), $0.key) }
+      let points = line.map { (x($0.fluency), y($0.concept), $0.factor) }
       svg +=
         "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\""
         + points.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ") + "\"/>\n"

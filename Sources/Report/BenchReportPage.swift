@@ -107,41 +107,28 @@ public enum BenchReportPage {
 
   /// Mean concept score against mean fluency per method and factor (AxBench), one line per method.
   static func tradeoff(_ results: BenchResults) -> String {
-    var series: [String: [Float: (c: Double, f: Double, h: Double, n: Double)]] = [:]
-    for u in results.units where u.bench == .axbench {
-      for m in u.methods where !m.method.hasSuffix("@trained") {
-        for fr in m.factors {
-          let s = fr.test ?? fr.select
-          var p = series[m.method, default: [:]][fr.factor] ?? (0, 0, 0, 0)
-          p = (p.c + (s.conceptScore ?? 0), p.f + (s.fluencyScore ?? 0), p.h + (s.harmonic ?? 0), p.n + 1)
-          series[m.method, default: [:]][fr.factor] = p
-        }
-      }
-    }
+    let series = TradeoffSeries(results)
     guard !series.isEmpty else { return "" }
-    let points = series.values.flatMap { $0.values }
+    let points = series.lines.flatMap(\.points)
     let frame = SVGPlot.Frame(
-      width: 700, height: 430, left: 60, right: 150, x: SVGPlot.range(points.map { $0.f / $0.n } + [0]),
-      y: SVGPlot.range(points.map { $0.c / $0.n } + [0]))
+      width: 700, height: 430, left: 60, right: 150, x: SVGPlot.range(points.map(\.fluency) + [0]),
+      y: SVGPlot.range(points.map(\.concept) + [0]))
     let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
     var svg = "<h2>Concept against fluency across factors</h2>\n<p class=\"meta\">Mean over concepts (test scores). Hover a point"
     svg += " for its method, factor and scores; click it to list its generations below.</p>\n"
     svg += frame.open(id: "tradeoff", xLabel: "fluency score", yLabel: "concept score", tick: "%.2f", fontSize: 12)
-    for (i, method) in series.keys.sorted().enumerated() {
+    for (i, (method, line)) in series.lines.enumerated() {
       let colour = colours[i % colours.count]
-      let line = series[method]!.sorted { $0.key < $1.key }
       svg += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\""
-      svg +=
-        line.map { String(format: "%.1f,%.1f", frame.px($0.value.f / $0.value.n), frame.py($0.value.c / $0.value.n)) }.joined(
-          separator: " ") + "\"/>\n"
-      for (factor, p) in line {
+      svg += line.map { String(format: "%.1f,%.1f", frame.px($0.fluency), frame.py($0.concept)) }.joined(separator: " ") + "\"/>\n"
+      for p in line {
         let tip = String(
-          format: "%@ · factor %g · concept %.3f · fluency %.3f · harmonic %.3f (%d units)", HTML.escape(method), Double(factor), p.c / p.n,
-          p.f / p.n, p.h / p.n, Int(p.n))
+          format: "%@ · factor %g · concept %.3f · fluency %.3f · harmonic %.3f (%d units)", HTML.escape(method), Double(p.factor),
+          p.concept, p.fluency, p.harmonic, p.units)
         svg += String(
           format:
             "<circle class=\"pt\" data-method=\"%@\" data-factor=\"%g\" cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"><title>%@</title></circle>\n",
-          HTML.escape(method), Double(factor), frame.px(p.f / p.n), frame.py(p.c / p.n), colour, tip)
+          HTML.escape(method), Double(p.factor), frame.px(p.fluency), frame.py(p.concept), colour, tip)
       }
       let legend = frame.width - frame.right
       svg += "<rect x=\"\(legend + 15)\" y=\"\(frame.top + Double(i) * 20)\" width=\"12\" height=\"12\" fill=\"\(colour)\"/>"
