@@ -19,11 +19,27 @@ public struct PSRFitOptions: Sendable, Equatable {
   public init() {}
 }
 
-/// What a fit reports: relative MSE ‖pred − Δ‖² / ‖Δ‖² per method on both splits, and the
-/// fraction of validation tokens whose PSR gate is exactly zero.
+/// Relative MSE ‖pred − Δ‖² / ‖Δ‖² of the fitted PSR gate and the two constant baselines on one split.
+public struct RelativeMSE: Sendable, Equatable, Codable {
+  public var psr: Double
+  public var constMSE: Double
+  public var diffMean: Double
+
+  enum CodingKeys: String, CodingKey {
+    case psr
+    case constMSE = "const_mse"
+    case diffMean = "diffmean"
+  }
+
+  /// Each predictor's name as `psr fit` prints and writes it, with its value, in the table's order.
+  public var named: [(name: String, value: Double)] { [("psr", psr), ("const_mse", constMSE), ("diffmean", diffMean)] }
+}
+
+/// What a fit reports: relative MSE per predictor on both splits, and the fraction of validation
+/// tokens whose PSR gate is exactly zero.
 public struct FitSummary: Sendable, Equatable, Codable {
-  public var trainRelativeMSE: [String: Double]
-  public var validationRelativeMSE: [String: Double]
+  public var trainRelativeMSE: RelativeMSE
+  public var validationRelativeMSE: RelativeMSE
   public var gateZeroFraction: Double
   public var epochs: Int
 }
@@ -189,12 +205,11 @@ public struct SinglePSRFit {
   public func summary(_ gate: GateEntry, epochs: Int) -> FitSummary {
     let constant = ConstantBaselines.constMSE(data)
     let diffMean = ConstantBaselines.diffMean(data)
-    func table(_ rows: Range<Int>) -> [String: Double] {
-      [
-        "psr": relativeMSE(data, rows: rows) { _, h in (PSRGate.coefficient(gate, h), gate.direction) },
-        "const_mse": relativeMSE(data, rows: rows) { _, _ in (1, constant) },
-        "diffmean": relativeMSE(data, rows: rows) { _, _ in (1, diffMean) },
-      ]
+    func table(_ rows: Range<Int>) -> RelativeMSE {
+      RelativeMSE(
+        psr: relativeMSE(data, rows: rows) { _, h in (PSRGate.coefficient(gate, h), gate.direction) },
+        constMSE: relativeMSE(data, rows: rows) { _, _ in (1, constant) },
+        diffMean: relativeMSE(data, rows: rows) { _, _ in (1, diffMean) })
     }
     let rows = data.validationRows.isEmpty ? data.trainRows : data.validationRows
     var zero = 0

@@ -113,7 +113,7 @@ public struct Fit: ParsableCommand {
     }
     var psr = steeringFile(.psr, reader)
     psr.gates = [gate]
-    psr.training["val_rel_mse"] = .number(summary.validationRelativeMSE["psr"]!)
+    psr.training["val_rel_mse"] = .number(summary.validationRelativeMSE.psr)
     psr.training["gate_zero_fraction"] = .number(summary.gateZeroFraction)
     try psr.save(out)
     let stem = out.hasSuffix(".psr") || out.hasSuffix(".json") ? String(out[..<out.lastIndex(of: ".")!]) : out
@@ -127,17 +127,16 @@ public struct Fit: ParsableCommand {
     if json {
       print(
         try JSONText.encode([
-          "val_rel_mse": summary.validationRelativeMSE, "train_rel_mse": summary.trainRelativeMSE,
+          "val_rel_mse": Dictionary(uniqueKeysWithValues: summary.validationRelativeMSE.named.map { ($0.name, $0.value) }),
+          "train_rel_mse": Dictionary(uniqueKeysWithValues: summary.trainRelativeMSE.named.map { ($0.name, $0.value) }),
           "gate_zero_fraction": summary.gateZeroFraction, "epochs": summary.epochs, "layer": layerData.layer,
           "train_tokens": layerData.trainRows.count, "val_tokens": layerData.validationRows.count,
         ]))
     } else {
       print("layer \(layerData.layer): \(layerData.trainRows.count) training tokens, \(layerData.validationRows.count) validation tokens")
       print("relative MSE   train    validation")
-      for m in ["psr", "const_mse", "diffmean"] {
-        print(
-          m.padding(toLength: 12, withPad: " ", startingAt: 0)
-            + String(format: " %7.4f  %7.4f", summary.trainRelativeMSE[m]!, summary.validationRelativeMSE[m]!))
+      for (train, validation) in zip(summary.trainRelativeMSE.named, summary.validationRelativeMSE.named) {
+        print(train.name.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: " %7.4f  %7.4f", train.value, validation.value))
       }
       print(String(format: "gate zero fraction (validation): %.3f", summary.gateZeroFraction))
       print("wrote \(out), \(stem).diffmean.json, \(stem).const-mse.json (peak RSS \(peakResidentMegabytes()) MB)")

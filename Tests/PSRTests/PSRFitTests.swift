@@ -42,16 +42,16 @@ final class PSRFitTests: XCTestCase {
     let (_, summary) = SinglePSRFit(data: data, options: PSRFitOptions()).fit()
     let v = summary.validationRelativeMSE
     print("validation relative MSE: \(v), gate zero fraction \(summary.gateZeroFraction)")
-    XCTAssertLessThan(v["psr"]!, v["const_mse"]!)
-    XCTAssertLessThanOrEqual(v["const_mse"]!, v["diffmean"]! + 1e-9)
-    XCTAssertLessThan(summary.trainRelativeMSE["psr"]!, summary.trainRelativeMSE["const_mse"]!)
+    XCTAssertLessThan(v.psr, v.constMSE)
+    XCTAssertLessThanOrEqual(v.constMSE, v.diffMean + 1e-9)
+    XCTAssertLessThan(summary.trainRelativeMSE.psr, summary.trainRelativeMSE.constMSE)
   }
 
   func testInitialGateReproducesConstMSE() throws {
     let data = try CapturedLayer(reader: try capture(), layer: 8, validationFraction: 0.25, seed: 0)
     let fit = SinglePSRFit(data: data, options: PSRFitOptions())
     let summary = fit.summary(fit.initialGate(), epochs: 0)
-    XCTAssertEqual(summary.trainRelativeMSE["psr"]!, summary.trainRelativeMSE["const_mse"]!, accuracy: 1e-4)
+    XCTAssertEqual(summary.trainRelativeMSE.psr, summary.trainRelativeMSE.constMSE, accuracy: 1e-4)
   }
 
   func testGateIsExactlyZeroWherePreActivationIsNegative() {
