@@ -9,31 +9,31 @@ public struct Serve: ParsableCommand {
   public static let configuration = CommandConfiguration(
     abstract: "Serve the model as an OpenAI-compatible chat-completions API (127.0.0.1 unless --host, with --api-key).",
     discussion: """
-      Endpoints: POST /v1/chat/completions and /v1/completions (messages or prompt, max_tokens or
-      max_completion_tokens, temperature (default 1), top_p, seed (absent: a fresh one), n, stop,
-      logprobs and top_logprobs, stream with stream_options.include_usage), GET /v1/models,
-      /v1/models/{id}, /v1/steering (the loaded steering: name, kind, layers, default factor) and /health.
-      /v1/completions also takes OpenAI's legacy shapes, as lm-eval's local-completions model sends them:
-      prompt as a string, strings, token ids or lists of token ids; echo (the prompt's tokens scored);
-      an integer logprobs 0–5 (legacy tokens, token_logprobs, top_logprobs, text_offset); max_tokens 0.
-      POST /tokenize, /detokenize and GET /tokenizer_info (vLLM's routes) tokenize with the model's own
-      tokenizer.
-      A parameter the server cannot honour gets HTTP 400 naming it, in
-      OpenAI's error shape. It prints "listening on http://127.0.0.1:PORT/v1" once ready. Concurrent
-      requests decode together (continuous batching: a new request joins the running batch at the next
-      token), up to --max-batch sequences, each with its own steering, sampling and length; beyond
-      --max-connections open connections a client gets 503. A request must arrive within 30 s, with no
-      pause over 10 s. --fail-first and --delay-ms inject faults for testing clients (the LLM judge's
+      Endpoints: POST /v1/chat/completions and /v1/completions (messages or prompt, max_tokens or \
+      max_completion_tokens, temperature (default 1), top_p, seed (absent: a fresh one), n, stop, \
+      logprobs and top_logprobs, stream with stream_options.include_usage), GET /v1/models, \
+      /v1/models/{id}, /v1/steering (the loaded steering: name, kind, layers, default factor) and /health. \
+      /v1/completions also takes OpenAI's legacy shapes, as lm-eval's local-completions model sends them: \
+      prompt as a string, strings, token ids or lists of token ids; echo (the prompt's tokens scored); \
+      an integer logprobs 0–5 (legacy tokens, token_logprobs, top_logprobs, text_offset); max_tokens 0. \
+      POST /tokenize, /detokenize and GET /tokenizer_info (vLLM's routes) tokenize with the model's own \
+      tokenizer. \
+      A parameter the server cannot honour gets HTTP 400 naming it, in \
+      OpenAI's error shape. It prints "listening on http://127.0.0.1:PORT/v1" once ready. Concurrent \
+      requests decode together (continuous batching: a new request joins the running batch at the next \
+      token), up to --max-batch sequences, each with its own steering, sampling and length; beyond \
+      --max-connections open connections a client gets 503. A request must arrive within 30 s, with no \
+      pause over 10 s. --fail-first and --delay-ms inject faults for testing clients (the LLM judge's \
       retries and timeouts).
 
-      Steering: --steer FILE[:FACTOR] (repeatable) steers every request by default; --steer-dir DIR loads
-      every steering file (.json) and llama.cpp/repeng control vector (.gguf) there, and a request
-      picks its own with the extension field "steering": [{"name": "pirate", "factor": 2}] (a file's
+      Steering: --steer FILE[:FACTOR] (repeatable) steers every request by default; --steer-dir DIR loads \
+      every steering file (.json) and llama.cpp/repeng control vector (.gguf) there, and a request \
+      picks its own with the extension field "steering": [{"name": "pirate", "factor": 2}] (a file's \
       name is its file name without .json or .gguf; [] for none). Each response says which steering it applied, in "steering".
 
-      Sharing: --host ADDRESS binds another IPv4 address (0.0.0.0: every interface). Any address outside
-      127.0.0.0/8 needs --api-key KEY (or the PSR_API_KEY environment variable); with a key, every request but
-      GET /health must carry "Authorization: Bearer KEY" (compared in constant time), else HTTP 401 in
+      Sharing: --host ADDRESS binds another IPv4 address (0.0.0.0: every interface). Any address outside \
+      127.0.0.0/8 needs --api-key KEY (or the PSR_API_KEY environment variable); with a key, every request but \
+      GET /health must carry "Authorization: Bearer KEY" (compared in constant time), else HTTP 401 in \
       OpenAI's error shape.
 
       Examples:
