@@ -33,6 +33,9 @@ public struct RelativeMSE: Sendable, Equatable, Codable {
 
   /// Each predictor's name as `psr fit` prints and writes it, with its value, in the table's order.
   public var named: [(name: String, value: Double)] { [("psr", psr), ("const_mse", constMSE), ("diffmean", diffMean)] }
+
+  /// The same, keyed by name, as `psr fit --json` writes it.
+  public var byName: [String: Double] { Dictionary(uniqueKeysWithValues: named.map { ($0.name, $0.value) }) }
 }
 
 /// What a fit reports: relative MSE per predictor on both splits, and the fraction of validation

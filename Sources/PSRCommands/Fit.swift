@@ -127,8 +127,7 @@ public struct Fit: ParsableCommand {
     if json {
       print(
         try JSONText.encode([
-          "val_rel_mse": Dictionary(uniqueKeysWithValues: summary.validationRelativeMSE.named.map { ($0.name, $0.value) }),
-          "train_rel_mse": Dictionary(uniqueKeysWithValues: summary.trainRelativeMSE.named.map { ($0.name, $0.value) }),
+          "val_rel_mse": summary.validationRelativeMSE.byName, "train_rel_mse": summary.trainRelativeMSE.byName,
           "gate_zero_fraction": summary.gateZeroFraction, "epochs": summary.epochs, "layer": layerData.layer,
           "train_tokens": layerData.trainRows.count, "val_tokens": layerData.validationRows.count,
         ]))

@@ -351,8 +351,9 @@ struct CompletionRun {
     func tokenText(_ id: Int) -> String { String(decoding: tokenizer.decodeBytes([id], skipSpecial: false), as: UTF8.self) }
     func alternatives(_ top: [(id: Int, logProbability: Float)]) -> [String: Double] {
       var out: [String: Double] = [:]
-      for entry in top.prefix(request.topLogProbabilities) where out[tokenText(entry.id)] == nil {
-        out[tokenText(entry.id)] = Double(entry.logProbability)
+      for entry in top.prefix(request.topLogProbabilities) {
+        let text = tokenText(entry.id)
+        if out[text] == nil { out[text] = Double(entry.logProbability) }
       }
       return out
     }
@@ -381,12 +382,14 @@ struct CompletionRun {
           logProbabilities.append(Double(g.logProbabilities[step]))
           top.append(alternatives(step < g.top.count ? g.top[step] : []))
         }
-        // Offsets in characters (Unicode scalars, as Python counts them) of each token's start.
+        // Offsets in characters (Unicode scalars, as Python counts them) of each token's start: the
+        // UTF-8 bytes before it that begin a scalar (all but continuation bytes 10xxxxxx), counted
+        // as the tokens go instead of decoding every prefix again.
         var offsets: [Int] = []
-        var bytes: [UInt8] = []
-        for (n, id) in ids.enumerated() {
-          offsets.append(String(decoding: bytes, as: UTF8.self).unicodeScalars.count)
-          if n + 1 < ids.count { bytes += tokenizer.decodeBytes([id], skipSpecial: false) }
+        var scalars = 0
+        for id in ids {
+          offsets.append(scalars)
+          scalars += tokenizer.decodeBytes([id], skipSpecial: false).reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
         }
         choice["logprobs"] = ["tokens": tokens, "token_logprobs": logProbabilities, "top_logprobs": top, "text_offset": offsets]
       }
