@@ -25,7 +25,8 @@ import tempfile
 import numpy as np
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-FAMILIES = ["llama", "qwen2", "qwen3", "gemma2"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny_families import FAMILIES  # noqa: E402
 PROMPT = 12
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes the tiny random-weight checkpoints of each decoder family and their PyTorch references.
 
-For each family (llama, qwen2, qwen3, gemma2) it writes, under OUT/<family>/:
+For each family (llama, qwen2, qwen3, gemma2, gemma3, phi3) it writes, under OUT/<family>/:
   hf/        config.json, model.safetensors (bf16, f16 or f32), generation_config.json,
              tokenizer.json, tokenizer_config.json: a Hugging Face model directory
   model.gguf the same weights through llama.cpp's own convert_hf_to_gguf.py
@@ -19,7 +19,12 @@ Held-out checkpoints come from other --seed/--hidden/--layers values.
 The features of each family are switched on: grouped-query attention everywhere, Q/K/V biases
 (qwen2), per-head q/k norms and an explicit head_dim (qwen3), llama3 RoPE scaling and an untied
 head (llama), soft-capping, a sliding window shorter than the test sequence, query_pre_attn_scalar
-and (1 + w) norms (gemma2). The tokenizer is a byte-level BPE trained on a few sentences with
+and (1 + w) norms (gemma2); five sliding layers to a global one with a window shorter than the
+test sequence, a local RoPE base and linear scaling on the global layers, q/k norms (gemma3);
+fused QKV and gate-up tensors, LongRoPE with distinct short and long factors, and a sliding
+window on every layer (phi3). Gemma 3's and Phi-3's config.json are rewritten as the hub writes
+them for transformers 4.5x (`sliding_window_pattern`, `rope_local_base_freq`, `rope_scaling`),
+which transformers 5 also reads. The tokenizer is a byte-level BPE trained on a few sentences with
 SmolLM's pre-tokenizer (Digits + ByteLevel); llama.cpp's converter does not know its hash, so
 the converter is told that it is 'smollm', and Gemma-2's converter, which expects a
 SentencePiece file, is given the same GPT-2-style vocabulary.
@@ -73,11 +78,14 @@ FAMILIES = {
     "qwen2": dict(dtype=torch.float16, gguf_type="f16"),
     "qwen3": dict(dtype=torch.float32, gguf_type="f32"),
     "gemma2": dict(dtype=torch.bfloat16, gguf_type="f16"),
+    # Seeds picked so that every greedy step has a margin above 0.1.
+    "gemma3": dict(dtype=torch.bfloat16, gguf_type="bf16", layers=7, seed=3),
+    "phi3": dict(dtype=torch.float32, gguf_type="f32", seed=3),
 }
 
 
 def make_config(family, hidden, layers):
-    from transformers import Gemma2Config, LlamaConfig, Qwen2Config, Qwen3Config
+    from transformers import Gemma2Config, Gemma3TextConfig, LlamaConfig, Phi3Config, Qwen2Config, Qwen3Config
 
     common = dict(
         hidden_size=hidden, intermediate_size=hidden * 3 // 2, num_hidden_layers=layers, num_attention_heads=4,
@@ -101,7 +109,48 @@ def make_config(family, hidden, layers):
             final_logit_softcapping=4.0, sliding_window=6, hidden_activation="gelu_pytorch_tanh",
             tie_word_embeddings=True, rope_theta=10000.0,
         )
+    if family == "gemma3":
+        head_dim = hidden // 4 + 8
+        return Gemma3TextConfig(
+            **common, head_dim=head_dim, query_pre_attn_scalar=head_dim, sliding_window=5, sliding_window_pattern=6,
+            hidden_activation="gelu_pytorch_tanh", tie_word_embeddings=True,
+            rope_parameters=dict(
+                full_attention=dict(rope_type="linear", factor=4.0, rope_theta=1000000.0),
+                sliding_attention=dict(rope_type="default", rope_theta=10000.0),
+            ),
+        )
+    if family == "phi3":
+        half = hidden // 4 // 2
+        return Phi3Config(
+            **common, tie_word_embeddings=False, sliding_window=7, original_max_position_embeddings=16,
+            rope_parameters=dict(
+                rope_type="longrope", rope_theta=10000.0,
+                short_factor=[1.0 + 0.25 * i for i in range(half)], long_factor=[2.0 + 0.5 * i for i in range(half)],
+            ),
+        )
     raise ValueError(family)
+
+
+def hub_config(family, hf):
+    """Rewrites config.json with transformers 4.5x keys, as hub checkpoints carry them."""
+    path = os.path.join(hf, "config.json")
+    with open(path) as f:
+        config = json.load(f)
+    rope = config.pop("rope_parameters", None) or {}
+    if family == "gemma3":
+        full, local = rope["full_attention"], rope["sliding_attention"]
+        config.pop("layer_types", None)
+        config.update(
+            sliding_window_pattern=6, rope_theta=full["rope_theta"], rope_local_base_freq=local["rope_theta"],
+            rope_scaling=dict(rope_type="linear", factor=full["factor"]),
+        )
+    elif family == "phi3":
+        config.update(
+            rope_theta=rope["rope_theta"],
+            rope_scaling=dict(type="longrope", short_factor=rope["short_factor"], long_factor=rope["long_factor"]),
+        )
+    with open(path, "w") as f:
+        json.dump(config, f, indent=2)
 
 
 def randomize(model, seed):
@@ -129,19 +178,23 @@ import conversion.base as base
 base.TextModel.get_vocab_base_pre = lambda self, tokenizer: 'smollm'
 import conversion.gemma as gemma
 gemma.Gemma2Model.set_vocab = lambda self: self._set_vocab_gpt2()
+import conversion.phi as phi
+phi.Phi3MiniModel.set_vocab = lambda self: self._set_vocab_gpt2()
 import runpy
 runpy.run_path({os.path.join(llama_cpp, 'convert_hf_to_gguf.py')!r}, run_name='__main__')
 """
     subprocess.run([sys.executable, "-c", wrapper], check=True, stdout=subprocess.DEVNULL)
 
 
-def references(model, seed):
+def references(model, seed, length=20, full=True):
     g = torch.Generator().manual_seed(seed + 1)
-    ids = torch.randint(3, VOCAB, (1, 20), generator=g)
+    ids = torch.randint(3, model.config.vocab_size, (1, length), generator=g)
     out = model(ids, output_hidden_states=True)
     hidden = {str(l): out.hidden_states[l + 1][0].tolist() for l in range(model.config.num_hidden_layers)}
     logits = out.logits[0]
     top = torch.topk(logits, 10, dim=-1)
+    if not full:
+        return dict(ids=ids[0].tolist(), hidden=hidden, top_ids=top.indices.tolist(), top_logits=top.values.tolist())
     prompt = ids[:, :8]
     generated = model.generate(prompt, max_new_tokens=12, do_sample=False, eos_token_id=None, pad_token_id=0)
     # Margins of the greedy choices, so that a test can tell a real mismatch from a near tie.
@@ -184,7 +237,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--layers", type=int, default=3)
+    ap.add_argument("--layers", type=int, default=None, help="blocks (default 3; gemma3 7, so that a global layer follows five sliding ones)")
     ap.add_argument("--families", default=",".join(FAMILIES))
     args = ap.parse_args()
     from transformers import AutoModelForCausalLM, GenerationConfig
@@ -196,20 +249,30 @@ def main():
         shutil.rmtree(root, ignore_errors=True)
         hf = os.path.join(root, "hf")
         os.makedirs(hf)
-        make_tokenizer(hf)
-        config = make_config(family, args.hidden, args.layers)
+        tokenizer = make_tokenizer(hf)
+        config = make_config(family, args.hidden, args.layers or spec.get("layers", 3))
+        if family == "gemma3":
+            # Gemma 3's converter cuts the embedding to the tokenizer's size (the real model's
+            # 262,208 rows hold 262,144 tokens), and its GPT-2 vocabulary would be padded to
+            # vocab_size: equal sizes keep both files the same model.
+            config.vocab_size = len(tokenizer)
         config._attn_implementation = "eager"
         model = AutoModelForCausalLM.from_config(config, attn_implementation="eager").float()
-        randomize(model, args.seed)
+        seed = args.seed + spec.get("seed", 0)
+        randomize(model, seed)
         # The stored precision is what both formats hold; references use exactly those values.
         model = model.to(spec["dtype"])
         model.generation_config = GenerationConfig(eos_token_id=2, bos_token_id=1, pad_token_id=0)
         model.save_pretrained(hf, safe_serialization=True)
+        hub_config(family, hf)
         # Reloaded in fp32 as a user would load it: casting the model back would also leave the
         # RoPE frequency buffer rounded to the stored precision.
         model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32, attn_implementation="eager").eval()
         convert(args.llama_cpp, hf, os.path.join(root, "model.gguf"), spec["gguf_type"])
-        ref = references(model, args.seed)
+        # Phi-3's 20 tokens pass its original context of 16, so the long factors are what run.
+        ref = references(model, seed)
+        if family == "phi3":
+            ref["short"] = references(model, seed + 10, length=12, full=False)
         ref["family"] = family
         with open(os.path.join(root, "reference.json"), "w") as f:
             json.dump(ref, f)

@@ -176,6 +176,7 @@ extension DecoderModel {
     gradQKV.storage.withUnsafeMutableBufferPointer { p in
       for r in 0..<n {
         let row = p.baseAddress! + r * qkvWidth
+        let rope = ropes.rope(layer: l, sequenceEnd: trace.batch!.sequenceEnds[slots[r].sequence])
         rope.apply(row, heads: c.headCount, position: slots[r].position, inverse: true)
         rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: slots[r].position, inverse: true)
       }

@@ -1,19 +1,5 @@
 import Foundation
 
-/// The decoder families one `DecoderModel` runs; each differs from Llama only in switches of
-/// ``DecoderConfiguration``.
-public enum ModelFamily: String, Codable, Sendable, CaseIterable {
-  /// Llama 2/3/3.1/3.2, Mistral, SmolLM: biasless projections, SwiGLU.
-  case llama
-  /// Qwen2 and Qwen2.5: Llama plus biases on the query, key and value projections.
-  case qwen2
-  /// Qwen3: Llama plus a per-head RMSNorm on queries and keys before RoPE.
-  case qwen3
-  /// Gemma-2: scaled embeddings, (1 + w) norms around both sublayers, GELU-tanh, soft-capping,
-  /// sliding-window attention on even layers.
-  case gemma2
-}
-
 /// How RoPE pairs the components of a head vector.
 public enum RopeLayout: String, Codable, Sendable {
   /// (x[2i], x[2i+1]): GGUF `llama` weights, whose converter permuted Q and K to this order.
@@ -68,8 +54,11 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
   public var finalSoftcap: Float?
   /// Keys older than this many positions (the query's own included) are masked on sliding layers.
   public var slidingWindow: Int?
-  /// Layer l slides when `l % slidingPattern < slidingPattern − 1` (2: even layers; 1: none).
-  public var slidingPattern = 1
+  /// Which layers slide (`slidingLayers[l]`); empty when none does.
+  public var slidingLayers: [Bool] = []
+  /// The RoPE base of sliding layers, which then rotate without `ropeScaling` (Gemma 3's
+  /// `rope_local_base_freq`); nil when they rotate as global layers do.
+  public var localRopeBase: Double?
   /// Multiplies the token embeddings (√d for Gemma).
   public var embeddingScale: Float?
 
@@ -79,13 +68,16 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
   public var groupSize: Int { headCount / keyValueHeadCount }
 
   /// θᵢ = base^(−2i/D) for each rotated pair i < D/2, after `ropeScaling`, each divided by
-  /// `frequencyFactors[i]` when given (llama.cpp's `rope_freqs.weight`).
-  public func ropeInverseFrequencies(frequencyFactors: [Float]? = nil) -> [Double] {
+  /// `frequencyFactors[i]` when given (llama.cpp's `rope_freqs.weight`, LongRoPE's short or long
+  /// factors). With `local`, the sliding layers' θᵢ = localBase^(−2i/D), unscaled.
+  public func ropeInverseFrequencies(frequencyFactors: [Float]? = nil, local: Bool = false) -> [Double] {
     let dim = Double(headDimension)
+    if local, let localRopeBase { return (0..<(headDimension / 2)).map { pow(localRopeBase, -Double(2 * $0) / dim) } }
     return (0..<(headDimension / 2)).map { i in
       var theta = pow(ropeBase, -Double(2 * i) / dim)
       if let s = ropeScaling {
         switch s.kind {
+        case .longrope: break
         case .linear: theta /= s.factor
         case .llama3:
           let wavelength = 2 * Double.pi / theta
@@ -116,8 +108,15 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
 
   /// The window of layer `l`, or nil where it attends to everything before it.
   public func window(layer l: Int) -> Int? {
-    guard let slidingWindow, slidingPattern > 1, l % slidingPattern < slidingPattern - 1 else { return nil }
+    guard let slidingWindow, l < slidingLayers.count, slidingLayers[l] else { return nil }
     return slidingWindow
+  }
+
+  /// Layers 0..<count of which those with `l % pattern < pattern − 1` slide: Gemma-2's 2 (even
+  /// layers), Gemma 3's 6 (five sliding, then one global); 1 or less: none.
+  public static func slidingLayers(pattern: Int, count: Int) -> [Bool] {
+    guard pattern > 1 else { return [] }
+    return (0..<count).map { $0 % pattern < pattern - 1 }
   }
 
   /// Checks the invariants the forward pass relies on.
@@ -141,7 +140,20 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
       if let cap { try require(cap > 0 && cap.isFinite, "\(name) soft-cap \(cap) must be positive") }
     }
     if let slidingWindow { try require(slidingWindow > 0, "sliding window \(slidingWindow) must be positive") }
-    try require(slidingPattern >= 1, "sliding pattern \(slidingPattern) must be at least 1")
+    try require(
+      slidingLayers.isEmpty || slidingLayers.count == layerCount,
+      "the sliding-layer pattern names \(slidingLayers.count) layers, the model has \(layerCount)")
+    if let localRopeBase { try require(localRopeBase > 1 && localRopeBase.isFinite, "local RoPE base \(localRopeBase) must exceed 1") }
+    if let s = ropeScaling, s.kind == .longrope {
+      for (name, factors) in [("short", s.shortFactors), ("long", s.longFactors)] {
+        guard let factors else { continue }
+        try require(
+          factors.count == headDimension / 2 && factors.allSatisfy { $0 > 0 && $0.isFinite },
+          "LongRoPE \(name) factors must be \(headDimension / 2) positive numbers, found \(factors.count)")
+      }
+      try require(s.attentionFactor > 0 && s.attentionFactor.isFinite, "LongRoPE attention factor must be positive")
+      try require(s.originalContextLength > 0, "LongRoPE original context must be positive")
+    }
     if let embeddingScale { try require(embeddingScale > 0 && embeddingScale.isFinite, "embedding scale must be positive") }
   }
 }
@@ -168,15 +180,6 @@ extension DecoderConfiguration {
     self.rmsNormEpsilon = rmsNormEpsilon
     self.vocabularySize = vocabularySize
     attentionScale = headDimension > 0 ? 1 / Float(headDimension).squareRoot() : 1
-    switch family {
-    case .llama: break
-    case .qwen2: attentionBias = true
-    case .qwen3: queryKeyNorm = true
-    case .gemma2:
-      activation = .geluTanh
-      sandwichNorms = true
-      embeddingScale = Float(Double(modelDimension).squareRoot())
-      slidingPattern = 2
-    }
+    FamilyRegistry.description(of: family).defaults(&self)
   }
 }

@@ -41,7 +41,7 @@ public final class DecoderModel: Sendable {
   /// The files whose bytes identify the model (the GGUF file, or config.json and the shards).
   let files: [String]
   let weights: DecoderWeights
-  let rope: RotaryEmbedding
+  let ropes: RopeSet
 
   /// How the projections hold their weights.
   public let weightPrecision: WeightPrecision
@@ -105,10 +105,7 @@ public final class DecoderModel: Sendable {
       throw ModelError.invalidConfiguration(
         "tokenizer has \(tokenizer.vocabularySize) tokens, the model \(configuration.vocabularySize)")
     }
-    rope = RotaryEmbedding(
-      headDimension: configuration.headDimension,
-      inverseFrequencies: configuration.ropeInverseFrequencies(frequencyFactors: self.weights.ropeFrequencyFactors),
-      halfSplit: configuration.ropeLayout == .halfSplit)
+    ropes = RopeSet(configuration: configuration, weights: self.weights)
     self.path = path
   }
 
@@ -166,8 +163,10 @@ public final class DecoderModel: Sendable {
     _ chunks: [ForwardChunk], intervention: (any Intervention)?, trace: ForwardTrace?, prefix: FrozenPrefix?
   ) throws -> (Matrix, PackedBatch) {
     let c = configuration
+    let requested = chunks
+    let chunks = replayingForLongRope(chunks)
     let batch = try PackedBatch(chunks, configuration: c)
-    rope.reserve(positions: batch.maxPosition + 1)
+    ropes.reserve(positions: batch.maxPosition + 1)
     for chunk in chunks { chunk.cache.reserve(chunk.tokens.count) }
     var x: Matrix
     var first = 0
@@ -186,9 +185,31 @@ public final class DecoderModel: Sendable {
       block(l, &x, batch: batch, chunks: chunks, trace: trace.flatMap { $0.covers(l) ? $0 : nil })
       edit(l, &x, batch: batch, intervention: intervention, trace: trace)
     }
-    for chunk in chunks { chunk.cache.advance(by: chunk.tokens.count) }
+    for (i, chunk) in chunks.enumerated() {
+      if let beyond = ropes.longBeyond, batch.sequenceEnds[i] > beyond { chunk.cache.rotatedLong = true }
+      chunk.cache.advance(with: chunk.tokens)
+    }
     trace?.recordFinal(x)
-    return (x, batch)
+    guard zip(chunks, requested).contains(where: { $0.tokens.count != $1.tokens.count }) else { return (x, batch) }
+    // Hand back the requested rows only, as if no past had been run again.
+    let (kept, rows) = batch.keepingLast(requested.map(\.tokens.count))
+    var out = Matrix(rows: rows.count, cols: x.cols)
+    for (i, r) in rows.enumerated() { out.storage.replaceSubrange(i * x.cols..<(i + 1) * x.cols, with: x.row(r)) }
+    return (out, kept)
+  }
+
+  /// LongRoPE as transformers' Phi-3 generates: when a sequence first grows beyond the original
+  /// context, the keys its cache holds were rotated with the short factors, so the cache is
+  /// emptied and its tokens run again with the new ones, every position with the long factors.
+  private func replayingForLongRope(_ chunks: [ForwardChunk]) -> [ForwardChunk] {
+    guard let beyond = ropes.longBeyond else { return chunks }
+    return chunks.map { chunk in
+      let cache = chunk.cache
+      guard cache.count > 0, !cache.rotatedLong, cache.count + chunk.tokens.count > beyond else { return chunk }
+      let past = cache.tokens
+      cache.reset()
+      return ForwardChunk(tokens: past + chunk.tokens, cache: cache, promptLength: chunk.promptLength)
+    }
   }
 
   /// The token embeddings of a packed batch, times the family's embedding scale.
@@ -217,7 +238,7 @@ public final class DecoderModel: Sendable {
   /// The packed output of block `layer` (unsteered) for teacher-forced chunks.
   func blockOutput(_ chunks: [ForwardChunk], through layer: Int) throws -> Matrix {
     let batch = try PackedBatch(chunks, configuration: configuration)
-    rope.reserve(positions: batch.maxPosition + 1)
+    ropes.reserve(positions: batch.maxPosition + 1)
     for chunk in chunks { chunk.cache.reserve(chunk.tokens.count) }
     var x = embed(batch)
     for l in 0...layer { block(l, &x, batch: batch, chunks: chunks, trace: nil) }
@@ -281,7 +302,6 @@ public final class DecoderModel: Sendable {
     if let bias = w.qkvBias { Self.addRowVector(bias, to: &qkv) }
     if w.queryNorm != nil { trace?.recordProjectedQKV(layer: l, qkv) }
     positionQueriesKeys(l, &qkv, batch: batch)
-    storeKeysValues(l, qkv: qkv, batch: batch, chunks: chunks)
     var attended = Matrix(rows: n, cols: c.queryDimension)
     attention(l, qkv: qkv, batch: batch, chunks: chunks, output: &attended, trace: trace)
     trace?.recordAttention(layer: l, qkv: qkv, attended: attended)
@@ -339,9 +359,10 @@ public final class DecoderModel: Sendable {
             let k = row + c.queryDimension
             Kernels.rmsNorm(k, weight: kn, epsilon: c.rmsNormEpsilon, rows: c.keyValueHeadCount, width: c.headDimension, output: k)
           }
-          let position = batch.slots[r].position
-          rope.apply(row, heads: c.headCount, position: position)
-          rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: position)
+          let slot = batch.slots[r]
+          let rope = ropes.rope(layer: l, sequenceEnd: batch.sequenceEnds[slot.sequence])
+          rope.apply(row, heads: c.headCount, position: slot.position)
+          rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: slot.position)
         }
       }
     }
@@ -373,6 +394,7 @@ public final class DecoderModel: Sendable {
     }
   }
 
+  /// Writes the new keys and values of every chunk into its cache, at their slots.
   private func storeKeysValues(_ l: Int, qkv: Matrix, batch: PackedBatch, chunks: [ForwardChunk]) {
     let c = configuration
     let kv = c.keyValueDimension
@@ -381,17 +403,73 @@ public final class DecoderModel: Sendable {
       for (i, chunk) in chunks.enumerated() {
         let rows = batch.chunkRanges[i]
         let start = chunk.cache.count
+        // A chunk longer than a ring writes only its last `window` rows; the earlier ones would
+        // be overwritten anyway.
+        let skip = chunk.cache.windows[l].map { max(0, rows.count - $0) } ?? 0
         chunk.cache.keys[l].withUnsafeMutableBufferPointer { k in
           chunk.cache.values[l].withUnsafeMutableBufferPointer { v in
-            for (j, r) in rows.enumerated() {
+            for (j, r) in rows.enumerated() where j >= skip {
               let src = q.baseAddress! + r * qkvWidth + c.queryDimension
-              (k.baseAddress! + (start + j) * kv).update(from: src, count: kv)
-              (v.baseAddress! + (start + j) * kv).update(from: src + kv, count: kv)
+              let slot = chunk.cache.slot(start + j, layer: l)
+              (k.baseAddress! + slot * kv).update(from: src, count: kv)
+              (v.baseAddress! + slot * kv).update(from: src + kv, count: kv)
             }
           }
         }
       }
     }
+  }
+
+  /// The keys and values a chunk's new queries attend to, contiguous and in position order:
+  /// `past` rows before the new tokens' own.
+  struct KeyValueView {
+    var keys: [Float]
+    var values: [Float]
+    var past: Int
+  }
+
+  /// Stores the new keys and values, and returns each chunk's view of them. A global layer's
+  /// view is its cache (no copy). A sliding layer's is gathered before the store, from the ring's
+  /// last `window − 1` positions and the new rows, since storing a long chunk can overwrite
+  /// positions its first queries still see.
+  private func keyValueViews(_ l: Int, qkv: Matrix, batch: PackedBatch, chunks: [ForwardChunk]) -> [KeyValueView] {
+    let c = configuration
+    guard let window = c.window(layer: l) else {
+      storeKeysValues(l, qkv: qkv, batch: batch, chunks: chunks)
+      return chunks.map { KeyValueView(keys: $0.cache.keys[l], values: $0.cache.values[l], past: $0.cache.count) }
+    }
+    let kv = c.keyValueDimension
+    let qkvWidth = c.queryDimension + 2 * kv
+    let views = chunks.enumerated().map { (i, chunk) in
+      let rows = batch.chunkRanges[i]
+      let past = chunk.cache.count
+      let first = max(0, past - (window - 1))
+      var keys = [Float](repeating: 0, count: (past - first + rows.count) * kv)
+      var values = keys
+      keys.withUnsafeMutableBufferPointer { k in
+        values.withUnsafeMutableBufferPointer { v in
+          chunk.cache.keys[l].withUnsafeBufferPointer { ck in
+            chunk.cache.values[l].withUnsafeBufferPointer { cv in
+              for p in first..<past {
+                let slot = chunk.cache.slot(p, layer: l)
+                (k.baseAddress! + (p - first) * kv).update(from: ck.baseAddress! + slot * kv, count: kv)
+                (v.baseAddress! + (p - first) * kv).update(from: cv.baseAddress! + slot * kv, count: kv)
+              }
+            }
+          }
+          qkv.storage.withUnsafeBufferPointer { q in
+            for (j, r) in rows.enumerated() {
+              let src = q.baseAddress! + r * qkvWidth + c.queryDimension
+              (k.baseAddress! + (past - first + j) * kv).update(from: src, count: kv)
+              (v.baseAddress! + (past - first + j) * kv).update(from: src + kv, count: kv)
+            }
+          }
+        }
+      }
+      return KeyValueView(keys: keys, values: values, past: past - first)
+    }
+    storeKeysValues(l, qkv: qkv, batch: batch, chunks: chunks)
+    return views
   }
 
   /// Query rows per causal block of prefill attention.
@@ -425,24 +503,28 @@ public final class DecoderModel: Sendable {
     let tasks = chunks.count * c.headCount
     let outWidth = c.queryDimension
     if batch.rows == chunks.count && Kernels.hasSIMD {
+      storeKeysValues(l, qkv: qkv, batch: batch, chunks: chunks)
       decodeAttention(l, qkv: qkv, chunks: chunks, output: &output, trace: trace)
       return
     }
+    let views = keyValueViews(l, qkv: qkv, batch: batch, chunks: chunks)
     output.storage.withUnsafeMutableBufferPointer { outBuffer in
       qkv.storage.withUnsafeBufferPointer { q in
         let out = outBuffer
         let work = { (task: Int) in
           let ci = task / c.headCount
           let h = task % c.headCount
-          let chunk = chunks[ci]
+          let view = views[ci]
           let rows = batch.chunkRanges[ci]
           let m = rows.count
-          let past = chunk.cache.count
+          // Positions from here on are the view's: a sliding layer's starts after the keys its
+          // window has left behind.
+          let past = view.past
           let total = past + m
           let kvHead = h / c.groupSize
           var probabilities = [Float](repeating: 0, count: m * total)
-          chunk.cache.keys[l].withUnsafeBufferPointer { keys in
-            chunk.cache.values[l].withUnsafeBufferPointer { values in
+          view.keys.withUnsafeBufferPointer { keys in
+            view.values.withUnsafeBufferPointer { values in
               let qBase = q.baseAddress! + rows.lowerBound * qkvWidth + h * hd
               let kBase = keys.baseAddress! + kvHead * hd
               let vBase = values.baseAddress! + kvHead * hd
@@ -526,9 +608,12 @@ extension DecoderModel {
             let kvHead = task % c.keyValueHeadCount
             let chunk = chunks[ci]
             let total = chunk.cache.count + 1
-            // Within a sliding window only the last `seen` keys take part.
-            let first = Self.firstVisibleKey(query: total - 1, window: window)
-            let seen = total - first
+            // Within a sliding window only the last `seen` keys take part. A wrapped ring holds
+            // exactly those, out of order, from slot 0: the softmax-weighted sum does not depend
+            // on the order.
+            let wrapped = chunk.cache.wrapped(layer: l, total: total)
+            let first = wrapped ? 0 : Self.firstVisibleKey(query: total - 1, window: window)
+            let seen = wrapped ? window! : total - first
             let p = probabilitiesBase + offsets[ci] + kvHead * group * total
             chunk.cache.keys[l].withUnsafeBufferPointer { keys in
               chunk.cache.values[l].withUnsafeBufferPointer { values in
@@ -542,9 +627,16 @@ extension DecoderModel {
             }
             if let trace {
               for g in 0..<group {
-                let visible = Array(UnsafeBufferPointer(start: p + g * seen, count: seen))
+                var visible = Array(UnsafeBufferPointer(start: p + g * seen, count: seen))
+                var leading = first
+                if wrapped {
+                  // Back into position order: slot s holds position total − seen + ((s − start) mod seen).
+                  let start = (total - seen) % seen
+                  visible = Array(visible[start...] + visible[..<start])
+                  leading = total - seen
+                }
                 trace.recordProbabilities(
-                  layer: l, chunk: ci, head: kvHead * group + g, [Float](repeating: 0, count: first) + visible)
+                  layer: l, chunk: ci, head: kvHead * group + g, [Float](repeating: 0, count: leading) + visible)
               }
             }
           }
@@ -559,8 +651,30 @@ struct PackedBatch {
   var tokens: [Int] = []
   var slots: [TokenSlot] = []
   var chunkRanges: [Range<Int>] = []
+  /// Per chunk, the position after its last new token (its sequence's length so far).
+  var sequenceEnds: [Int] = []
   var maxPosition = 0
   var rows: Int { tokens.count }
+
+  /// The batch of each chunk's last `counts[i]` rows, and those rows' indices in this one.
+  func keepingLast(_ counts: [Int]) -> (PackedBatch, rows: [Int]) {
+    var kept = PackedBatch()
+    var rows: [Int] = []
+    for (i, range) in chunkRanges.enumerated() {
+      let first = kept.tokens.count
+      for r in (range.upperBound - counts[i])..<range.upperBound {
+        rows.append(r)
+        kept.tokens.append(tokens[r])
+        kept.slots.append(slots[r])
+        kept.maxPosition = max(kept.maxPosition, slots[r].position)
+      }
+      kept.chunkRanges.append(first..<kept.tokens.count)
+      kept.sequenceEnds.append(sequenceEnds[i])
+    }
+    return (kept, rows)
+  }
+
+  private init() {}
 
   init(_ chunks: [ForwardChunk], configuration c: DecoderConfiguration) throws {
     for (i, chunk) in chunks.enumerated() {
@@ -582,6 +696,7 @@ struct PackedBatch {
         maxPosition = max(maxPosition, p)
       }
       chunkRanges.append(first..<tokens.count)
+      sequenceEnds.append(start + chunk.tokens.count)
     }
   }
 }

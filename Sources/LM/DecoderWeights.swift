@@ -32,6 +32,10 @@ struct DecoderWeights: Sendable {
   var blocks: [BlockWeights]
   /// llama.cpp's `rope_freqs.weight`: per-pair divisors of the RoPE frequencies (Llama 3.1).
   var ropeFrequencyFactors: [Float]?
+  /// LongRoPE's per-pair divisors within and beyond the original context, from a GGUF file's
+  /// `rope_factors_short.weight` and `rope_factors_long.weight` (config.json has them as numbers).
+  var ropeShortFactors: [Float]?
+  var ropeLongFactors: [Float]?
   /// The file the projections' native rows point into, kept open while the weights live.
   let source: any TensorSource
 
@@ -61,7 +65,12 @@ struct DecoderWeights: Sendable {
       source.hasTensor("output.weight")
       ? try Linear(gguf: source, [("output.weight", c.vocabularySize)], inputs: d, precision: precision) : nil
     finalNorm = try norm("output_norm.weight", d)
-    ropeFrequencyFactors = source.hasTensor("rope_freqs.weight") ? try load("rope_freqs.weight", [c.headDimension / 2]) : nil
+    func factors(_ name: String) throws -> [Float]? {
+      source.hasTensor(name) ? try load(name, [c.headDimension / 2]) : nil
+    }
+    ropeFrequencyFactors = try factors("rope_freqs.weight")
+    ropeShortFactors = try factors("rope_factors_short.weight")
+    ropeLongFactors = try factors("rope_factors_long.weight")
     blocks = try (0..<c.layerCount).map { l in
       let p = "blk.\(l)."
       let bias: [Float]? =
@@ -70,11 +79,15 @@ struct DecoderWeights: Sendable {
           + load(p + "attn_v.bias", [c.keyValueDimension]) : nil
       return BlockWeights(
         attentionNorm: try norm(p + "attn_norm.weight", d),
+        // Phi-3 stores the three projections as one tensor, whose rows are already in this order.
         qkv: try Linear(
           gguf: source,
-          [
-            (p + "attn_q.weight", c.queryDimension), (p + "attn_k.weight", c.keyValueDimension), (p + "attn_v.weight", c.keyValueDimension),
-          ],
+          source.hasTensor(p + "attn_qkv.weight")
+            ? [(p + "attn_qkv.weight", c.queryDimension + 2 * c.keyValueDimension)]
+            : [
+              (p + "attn_q.weight", c.queryDimension), (p + "attn_k.weight", c.keyValueDimension),
+              (p + "attn_v.weight", c.keyValueDimension),
+            ],
           inputs: d, precision: precision),
         qkvBias: bias,
         queryNorm: try optionalNorm(p + "attn_q_norm.weight", c.headDimension, if: c.queryKeyNorm),
@@ -82,7 +95,12 @@ struct DecoderWeights: Sendable {
         attentionOutput: try Linear(gguf: source, [(p + "attn_output.weight", d)], inputs: c.queryDimension, precision: precision),
         postAttentionNorm: try optionalNorm(p + "post_attention_norm.weight", d, if: c.sandwichNorms),
         feedForwardNorm: try norm(p + "ffn_norm.weight", d),
-        gateUp: try Linear(gguf: source, [(p + "ffn_gate.weight", ff), (p + "ffn_up.weight", ff)], inputs: d, precision: precision),
+        // Without a gate tensor, ffn_up holds the gate's rows then the up projection's (Phi-3).
+        gateUp: try Linear(
+          gguf: source,
+          source.hasTensor(p + "ffn_gate.weight")
+            ? [(p + "ffn_gate.weight", ff), (p + "ffn_up.weight", ff)] : [(p + "ffn_up.weight", 2 * ff)],
+          inputs: d, precision: precision),
         down: try Linear(gguf: source, [(p + "ffn_down.weight", d)], inputs: ff, precision: precision),
         postFeedForwardNorm: try optionalNorm(p + "post_ffw_norm.weight", d, if: c.sandwichNorms))
     }

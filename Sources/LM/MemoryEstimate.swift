@@ -8,18 +8,20 @@ extension DecoderModel {
   public var weightBytes: Int { weights.residentBytes }
 
   /// Bytes that one sequence of `tokens` tokens needs during a packed forward pass that keeps
-  /// its KV cache: the cache (keys and values of every layer), the working rows of one block
+  /// its KV cache: the cache (keys and values of every layer, a sliding layer's at most its
+  /// window), the working rows of one block
   /// (residual, norm, Q/K/V, attention output, gate, up and activation, down, and the packed copy
   /// of a product's input, at most the feed-forward width), one head's causal scores over the
   /// sequence, and `recordedLayers` captured residual rows.
   /// Each is `tokens ×` its width in floats; the vocabulary row of the logits comes once.
   public func bytesPerSequence(tokens: Int, recordedLayers: Int = 0) -> Int {
     let c = configuration
-    let cache = 2 * c.layerCount * c.keyValueDimension
+    let cachedPositions = (0..<c.layerCount).reduce(0) { $0 + min(tokens, c.window(layer: $1) ?? tokens) }
+    let cache = 2 * c.keyValueDimension * cachedPositions
     let block = 4 * c.modelDimension + c.queryDimension + 2 * c.keyValueDimension + 4 * c.feedForwardDimension
     let scores = tokens
-    let perToken = cache + block + scores + recordedLayers * c.modelDimension
-    return 4 * (tokens * perToken + c.vocabularySize)
+    let perToken = block + scores + recordedLayers * c.modelDimension
+    return 4 * (cache + tokens * perToken + c.vocabularySize)
   }
 
   /// The largest batch of at most `requested` sequences (each `sequences` forward rows of

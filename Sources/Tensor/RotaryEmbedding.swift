@@ -13,6 +13,8 @@ public final class RotaryEmbedding: Sendable {
   public let headDimension: Int
   public let inverseFrequencies: [Double]
   public let halfSplit: Bool
+  /// Multiplies cos and sin (LongRoPE's attention factor; 1 elsewhere).
+  public let magnitude: Double
   /// The current tables. A reader takes the reference under the lock and reads without it: a
   /// generation is never changed, and `reserve` replaces it with a larger one, so tables that a
   /// reader holds stay valid whatever other threads reserve meanwhile.
@@ -39,11 +41,12 @@ public final class RotaryEmbedding: Sendable {
       halfSplit: false)
   }
 
-  public init(headDimension: Int, inverseFrequencies: [Double], halfSplit: Bool) {
+  public init(headDimension: Int, inverseFrequencies: [Double], halfSplit: Bool, magnitude: Double = 1) {
     precondition(headDimension % 2 == 0 && inverseFrequencies.count == headDimension / 2, "RoPE needs D/2 frequencies")
     self.headDimension = headDimension
     self.inverseFrequencies = inverseFrequencies
     self.halfSplit = halfSplit
+    self.magnitude = magnitude
   }
 
   /// Makes sure the tables cover positions 0..<count.
@@ -59,8 +62,8 @@ public final class RotaryEmbedding: Sendable {
       for p in current.positions..<newCount {
         for i in 0..<half {
           let angle = Double(p) * inverseFrequencies[i]
-          cosTable.append(Float(Foundation.cos(angle)))
-          sinTable.append(Float(Foundation.sin(angle)))
+          cosTable.append(Float(magnitude * Foundation.cos(angle)))
+          sinTable.append(Float(magnitude * Foundation.sin(angle)))
         }
       }
       current = Tables(cos: cosTable, sin: sinTable, positions: newCount)
@@ -69,7 +72,7 @@ public final class RotaryEmbedding: Sendable {
 
   /// Rotates `heads` consecutive head vectors starting at `x` for position `position`.
   /// Call `reserve(positions:)` first; `inverse` rotates by the negative angle (the
-  /// transpose, used by the backward pass).
+  /// transpose, used by the backward pass; a magnitude other than 1 scales both ways).
   @inlinable
   public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, position: Int, inverse: Bool = false) {
     withTables(position: position) { c, s in

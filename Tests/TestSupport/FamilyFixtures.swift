@@ -12,7 +12,7 @@ public struct FamilyFixture {
   /// reference.json: ids, hidden, top_ids, top_logits, greedy_prompt, greedy, gradient.
   public let reference: [String: Any]
 
-  public static let families = ["llama", "qwen2", "qwen3", "gemma2"]
+  public static let families = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"]
 
   /// Unpacks Tests/Fixtures/families/<family>.tar.gz into a temporary directory, once per process.
   public static func load(_ family: String) throws -> FamilyFixture {

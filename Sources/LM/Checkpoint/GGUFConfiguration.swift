@@ -1,66 +1,107 @@
-extension ModelFamily {
-  /// GGUF `general.architecture` values, each with the family that runs it.
-  static let ggufArchitectures: [String: ModelFamily] = [
-    "llama": .llama, "mistral": .llama, "qwen2": .qwen2, "qwen3": .qwen3, "gemma2": .gemma2,
-  ]
+import Foundation
+
+/// The `{architecture}.*` keys of a GGUF file, with errors that name the key and the type it
+/// should have had. A key that is absent reads as nil; one of the wrong type is an error.
+struct GGUFKeys {
+  let metadata: [String: GGUFValue]
+  let architecture: String
+
+  func key(_ suffix: String) -> String { "\(architecture).\(suffix)" }
+
+  func int(_ suffix: String) throws -> Int? {
+    guard let v = metadata[key(suffix)] else { return nil }
+    guard let i = v.int else { throw ModelError.wrongKeyType(key: key(suffix), expected: "an integer") }
+    return i
+  }
+
+  func number(_ suffix: String) throws -> Double? {
+    guard let v = metadata[key(suffix)] else { return nil }
+    guard let d = v.double, d.isFinite else { throw ModelError.wrongKeyType(key: key(suffix), expected: "a number") }
+    return d
+  }
+
+  func string(_ suffix: String) throws -> String? {
+    guard let v = metadata[key(suffix)] else { return nil }
+    guard let s = v.string else { throw ModelError.wrongKeyType(key: key(suffix), expected: "a string") }
+    return s
+  }
+
+  /// An array of booleans, or nil when the key is absent or holds something else (a number).
+  func boolArray(_ suffix: String) throws -> [Bool]? {
+    guard let v = metadata[key(suffix)]?.array else { return nil }
+    let flags = v.compactMap(\.bool)
+    guard flags.count == v.count else { throw ModelError.wrongKeyType(key: key(suffix), expected: "an array of booleans") }
+    return flags
+  }
+
+  func required(_ suffix: String) throws -> Int {
+    guard let v = try int(suffix) else { throw ModelError.missingKey(key(suffix)) }
+    return v
+  }
 }
 
 extension DecoderConfiguration {
   /// Reads `{arch}.*` keys of a GGUF file; `vocabularySize` falls back to the token list's length.
   public init(metadata: [String: GGUFValue]) throws {
-    func value(_ key: String) throws -> GGUFValue {
-      guard let v = metadata[key] else { throw ModelError.missingKey(key) }
-      return v
-    }
-    func int(_ key: String) throws -> Int {
-      guard let v = try value(key).int else { throw ModelError.wrongKeyType(key: key, expected: "an integer") }
-      return v
-    }
-    func number(_ key: String) throws -> Double? {
-      guard let v = metadata[key] else { return nil }
-      guard let d = v.double else { throw ModelError.wrongKeyType(key: key, expected: "a number") }
-      return d
-    }
-    guard let arch = try value("general.architecture").string else {
+    guard let archValue = metadata["general.architecture"] else { throw ModelError.missingKey("general.architecture") }
+    guard let arch = archValue.string else {
       throw ModelError.wrongKeyType(key: "general.architecture", expected: "a string")
     }
-    guard let family = ModelFamily.ggufArchitectures[arch] else {
-      throw ModelError.unsupportedArchitecture(arch, known: ModelFamily.ggufArchitectures.keys.sorted())
+    guard let description = FamilyRegistry.gguf(arch) else {
+      throw ModelError.unsupportedArchitecture(arch, known: FamilyRegistry.ggufArchitectures)
     }
-    let layerCount = try int("\(arch).block_count")
-    let headCount = try int("\(arch).attention.head_count")
-    let d = try int("\(arch).embedding_length")
-    guard let eps = try number("\(arch).attention.layer_norm_rms_epsilon") else {
-      throw ModelError.missingKey("\(arch).attention.layer_norm_rms_epsilon")
+    let keys = GGUFKeys(metadata: metadata, architecture: arch)
+    let headCount = try keys.required("attention.head_count")
+    let d = try keys.required("embedding_length")
+    guard let eps = try keys.number("attention.layer_norm_rms_epsilon") else {
+      throw ModelError.missingKey(keys.key("attention.layer_norm_rms_epsilon"))
     }
     self.init(
-      architecture: arch, family: family, name: metadata["general.name"]?.string ?? "unnamed",
-      layerCount: layerCount, modelDimension: d,
-      feedForwardDimension: try int("\(arch).feed_forward_length"), headCount: headCount,
-      keyValueHeadCount: metadata["\(arch).attention.head_count_kv"]?.int ?? headCount,
+      architecture: arch, family: description.family, name: metadata["general.name"]?.string ?? "unnamed",
+      layerCount: try keys.required("block_count"), modelDimension: d,
+      feedForwardDimension: try keys.required("feed_forward_length"), headCount: headCount,
+      keyValueHeadCount: try keys.int("attention.head_count_kv") ?? headCount,
       // As llama.cpp: key_length, else the embedding split over the heads; rope.dimension_count is
       // how many of those dimensions rotate, checked below.
-      headDimension: metadata["\(arch).attention.key_length"]?.int ?? (headCount > 0 ? d / headCount : 0),
-      contextLength: try int("\(arch).context_length"), ropeBase: try number("\(arch).rope.freq_base") ?? 10_000,
-      // llama.cpp's converter permutes Q/K of `llama` weights to adjacent pairs; the others keep NEOX order.
-      ropeLayout: family == .llama ? .adjacentPairs : .halfSplit, rmsNormEpsilon: Float(eps),
-      vocabularySize: metadata["\(arch).vocab_size"]?.int ?? metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0)
-    if let valueLength = metadata["\(arch).attention.value_length"]?.int, valueLength != headDimension {
+      headDimension: try keys.int("attention.key_length") ?? (headCount > 0 ? d / headCount : 0),
+      contextLength: try keys.required("context_length"), ropeBase: try keys.number("rope.freq_base") ?? 10_000,
+      ropeLayout: description.ggufRopeLayout, rmsNormEpsilon: Float(eps),
+      vocabularySize: try keys.int("vocab_size") ?? metadata["tokenizer.ggml.tokens"]?.array?.count ?? 0)
+    if let valueLength = try keys.int("attention.value_length"), valueLength != headDimension {
       throw ModelError.invalidConfiguration("\(arch).attention.value_length \(valueLength) differs from key_length \(headDimension)")
     }
     // Partial rotary embeddings (fewer rotated dimensions than a head has) are not implemented;
     // running them as full rotations would give wrong logits without a word.
-    if let rotated = metadata["\(arch).rope.dimension_count"]?.int, rotated != headDimension {
+    if let rotated = try keys.int("rope.dimension_count"), rotated != headDimension {
       throw ModelError.invalidConfiguration(
         "\(arch).rope.dimension_count \(rotated) differs from the head dimension \(headDimension); partial rotary embeddings are not supported"
       )
     }
-    if family == .gemma2 {
-      attentionSoftcap = try number("gemma2.attn_logit_softcapping").map(Float.init)
-      finalSoftcap = try number("gemma2.final_logit_softcapping").map(Float.init)
-      slidingWindow = metadata["gemma2.attention.sliding_window"]?.int
-      // llama.cpp scales Gemma-2 2B/9B queries by 1/√key_length (their query_pre_attn_scalar).
-    }
+    ropeScaling = try Self.ropeScaling(keys)
+    try description.readGGUF(keys, &self)
     try validate()
+  }
+
+  /// `rope.scaling.*`: linear, or LongRoPE (whose factors are the file's `rope_factors_*`
+  /// tensors). Llama 3.1's scaling travels as `rope_freqs.weight` instead and needs no key here.
+  private static func ropeScaling(_ keys: GGUFKeys) throws -> RopeScaling? {
+    guard let type = try keys.string("rope.scaling.type"), type != "none" else { return nil }
+    switch type {
+    case "linear":
+      guard let factor = try keys.number("rope.scaling.factor"), factor > 0 else {
+        throw ModelError.invalidConfiguration("\(keys.key("rope.scaling.factor")) must be positive for linear scaling")
+      }
+      return factor == 1 ? nil : RopeScaling(kind: .linear, factor: factor)
+    case "longrope":
+      guard let original = try keys.int("rope.scaling.original_context_length"), original >= 2 else {
+        throw ModelError.missingKey(keys.key("rope.scaling.original_context_length"))
+      }
+      return RopeScaling(
+        kind: .longrope, factor: 1, originalContextLength: original,
+        attentionFactor: try keys.number("rope.scaling.attn_factor") ?? 1)
+    default:
+      throw ModelError.invalidConfiguration(
+        "\(keys.key("rope.scaling.type")) is '\(type)'; supported: none, linear, longrope")
+    }
   }
 }

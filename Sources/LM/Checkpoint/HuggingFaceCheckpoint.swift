@@ -95,40 +95,34 @@ final class HuggingFaceCheckpoint: TensorSource, Sendable {
     return []
   }
 
-  /// Hugging Face names of the model-level tensors and of a block's tensors (after
-  /// `model.layers.N.`), each with its GGUF name.
-  private static let globalNames = [
-    "model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight",
-  ]
-
-  private static func layerNames(_ family: ModelFamily) -> [String: String] {
-    let gemma = family == .gemma2
-    return [
-      "input_layernorm.weight": "attn_norm.weight",
-      "self_attn.q_proj.weight": "attn_q.weight", "self_attn.k_proj.weight": "attn_k.weight",
-      "self_attn.v_proj.weight": "attn_v.weight", "self_attn.o_proj.weight": "attn_output.weight",
-      "self_attn.q_proj.bias": "attn_q.bias", "self_attn.k_proj.bias": "attn_k.bias", "self_attn.v_proj.bias": "attn_v.bias",
-      "self_attn.q_norm.weight": "attn_q_norm.weight", "self_attn.k_norm.weight": "attn_k_norm.weight",
-      "post_attention_layernorm.weight": gemma ? "post_attention_norm.weight" : "ffn_norm.weight",
-      "pre_feedforward_layernorm.weight": "ffn_norm.weight", "post_feedforward_layernorm.weight": "post_ffw_norm.weight",
-      "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight",
-    ]
-  }
+  /// Where the text model's tensors sit: `model.` in causal-LM checkpoints; multimodal ones
+  /// (Gemma 3) nest it as `model.language_model.` (transformers ≥ 4.52) or `language_model.model.`.
+  private static let modelPrefixes = ["model.", "model.language_model.", "language_model.model."]
+  private static let headNames = ["lm_head.weight", "language_model.lm_head.weight"]
+  private static let globalNames = ["embed_tokens.weight": "token_embd.weight", "norm.weight": "output_norm.weight"]
 
   /// The GGUF name of a Hugging Face tensor, or nil for tensors the decoder does not read.
   static func ggufName(_ name: String, family: ModelFamily) -> String? {
-    if let global = globalNames[name] { return global }
-    let parts = name.split(separator: ".", maxSplits: 3).map(String.init)
-    guard parts.count == 4, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) else { return nil }
-    return layerNames(family)[parts[3]].map { "blk.\(layer).\($0)" }
+    if headNames.contains(name) { return "output.weight" }
+    for prefix in modelPrefixes where name.hasPrefix(prefix) {
+      let rest = String(name.dropFirst(prefix.count))
+      if let global = globalNames[rest] { return global }
+      let parts = rest.split(separator: ".", maxSplits: 2).map(String.init)
+      guard parts.count == 3, parts[0] == "layers", let layer = Int(parts[1]), layer >= 0,
+        let suffix = FamilyRegistry.description(of: family).blockNames[parts[2]]
+      else { continue }
+      return "blk.\(layer).\(suffix)"
+    }
+    return nil
   }
 
-  /// The Hugging Face name of a GGUF tensor name, for errors.
+  /// The Hugging Face name of a GGUF tensor name (in a causal-LM checkpoint), for errors.
   static func huggingFaceName(_ name: String, family: ModelFamily) -> String? {
-    if let global = globalNames.first(where: { $0.value == name }) { return global.key }
+    if name == "output.weight" { return headNames[0] }
+    if let global = globalNames.first(where: { $0.value == name }) { return "model." + global.key }
     let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
     guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]),
-      let suffix = layerNames(family).first(where: { $0.value == parts[2] })?.key
+      let suffix = FamilyRegistry.description(of: family).blockNames.first(where: { $0.value == parts[2] })?.key
     else { return nil }
     return "model.layers.\(layer).\(suffix)"
   }
