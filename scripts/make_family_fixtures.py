@@ -153,6 +153,30 @@ def hub_config(family, hf):
         json.dump(config, f, indent=2)
 
 
+def multimodal_variant(family_root, hf):
+    """Gemma 3's text model as a Gemma3ForConditionalGeneration checkpoint stores it: config.json's
+    text fields under text_config, tensors under model.language_model., and a vision tensor the
+    decoder must leave unread."""
+    from safetensors.torch import load_file, save_file
+
+    out = os.path.join(family_root, "hf-multimodal")
+    os.makedirs(out)
+    tensors = {"model.language_model." + k[len("model."):]: v for k, v in load_file(os.path.join(hf, "model.safetensors")).items()}
+    tensors["model.vision_tower.vision_model.embeddings.patch_embedding.weight"] = torch.zeros(4, 3, 2, 2, dtype=torch.bfloat16)
+    save_file(tensors, os.path.join(out, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(hf, "config.json")) as f:
+        text = json.load(f)
+    text.pop("architectures", None)
+    text["model_type"] = "gemma3_text"
+    config = {"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3", "text_config": text,
+              "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 4}, "eos_token_id": 2}
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    for name in os.listdir(hf):
+        if name.startswith("tokenizer") or name == "generation_config.json":
+            shutil.copy(os.path.join(hf, name), out)
+
+
 def randomize(model, seed):
     """Weights large enough that attention is peaked, soft-caps bite, and greedy choices have margins."""
     g = torch.Generator().manual_seed(seed)
@@ -264,7 +288,13 @@ def main():
         model = model.to(spec["dtype"])
         model.generation_config = GenerationConfig(eos_token_id=2, bos_token_id=1, pad_token_id=0)
         model.save_pretrained(hf, safe_serialization=True)
+        if family == "gemma3":
+            # transformers 5's own form of the same configuration (rope_parameters per layer type,
+            # layer_types), which the reader must take as well as the hub's.
+            shutil.copy(os.path.join(hf, "config.json"), os.path.join(root, "config.transformers5.json"))
         hub_config(family, hf)
+        if family == "gemma3":
+            multimodal_variant(root, hf)
         # Reloaded in fp32 as a user would load it: casting the model back would also leave the
         # RoPE frequency buffer rounded to the stored precision.
         model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32, attn_implementation="eager").eval()

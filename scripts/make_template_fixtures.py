@@ -27,6 +27,7 @@ TEMPLATES = {
     "qwen3-thinking": ("Qwen-Qwen3-0.6B.jinja", "", "<|im_end|>", {"enable_thinking": True}),
     "gemma-2": ("google-gemma-2-2b-it.jinja", "<bos>", "<eos>", {}),
     "mistral-nemo": ("mistralai-Mistral-Nemo-Instruct-2407.jinja", "<s>", "</s>", {}),
+    "phi-3.5": ("microsoft-Phi-3.5-mini-instruct.jinja", "<s>", "<|endoftext|>", {}),
 }
 
 SYSTEM = {"role": "system", "content": "You are a pirate. Talk like one."}

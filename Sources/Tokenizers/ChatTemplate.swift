@@ -49,6 +49,10 @@ public struct ChatTemplate: Sendable, Equatable {
     case llama3
     /// Gemma's `<start_of_turn>user/model` turns; no system role.
     case gemma
+    /// Gemma 3's turns: a leading system message opens the first turn, untrimmed, before a blank line.
+    case gemma3
+    /// Phi-3's `<|user|>\n…<|end|>\n` turns, a system turn when its text is not empty.
+    case phi3
     /// Mistral's `[INST]…[/INST]`, the system text before the last user message.
     case mistral
   }
@@ -111,8 +115,12 @@ public struct ChatTemplate: Sendable, Equatable {
     if source.contains("<|start_header_id|>") {
       self.init(style: .llama3)
       systemDateLines = source.contains("Cutting Knowledge Date")
+    } else if source.contains("<start_of_turn>") && source.contains("first_user_prefix") {
+      self.init(style: .gemma3)
     } else if source.contains("<start_of_turn>") {
       self.init(style: .gemma)
+    } else if source.contains("<|user|>") && source.contains("<|end|>") {
+      self.init(style: .phi3)
     } else if source.contains("[INST]") {
       self.init(style: .mistral)
     } else if source.contains("<|im_start|>") && source.contains("<think>") {
@@ -146,6 +154,8 @@ public struct ChatTemplate: Sendable, Equatable {
     case .qwen3: renderQwen3(messages, addGenerationPrompt)
     case .llama3: renderLlama3(messages, addGenerationPrompt)
     case .gemma: renderGemma(messages, addGenerationPrompt)
+    case .gemma3: renderGemma3(messages, addGenerationPrompt)
+    case .phi3: renderPhi3(messages, addGenerationPrompt)
     case .mistral: renderMistral(messages)
     }
   }
@@ -231,6 +241,35 @@ public struct ChatTemplate: Sendable, Equatable {
       out += "<start_of_turn>\(role)\n\(Self.trim(content))<end_of_turn>\n"
     }
     if addGenerationPrompt { out += "<start_of_turn>model\n" }
+    return out
+  }
+
+  /// Gemma 3: only a first system message counts; its text, untrimmed, then a blank line, opens
+  /// the first turn's trimmed content.
+  private func renderGemma3(_ messages: [ChatMessage], _ addGenerationPrompt: Bool) -> String {
+    var out = beginOfSequence
+    var rest = messages[...]
+    var prefix = ""
+    if let first = rest.first, first.role == .system {
+      prefix = first.content + "\n\n"
+      rest = rest.dropFirst()
+    }
+    for (i, m) in rest.enumerated() {
+      let role = m.role == .assistant ? "model" : m.role.rawValue
+      out += "<start_of_turn>\(role)\n" + (i == 0 ? prefix : "") + Self.trim(m.content) + "<end_of_turn>\n"
+    }
+    if addGenerationPrompt { out += "<start_of_turn>model\n" }
+    return out
+  }
+
+  /// Phi-3 / 3.5: no beginning-of-sequence text, an empty system message left out, and the end of
+  /// sequence after the last turn when no reply is asked for.
+  private func renderPhi3(_ messages: [ChatMessage], _ addGenerationPrompt: Bool) -> String {
+    var out = ""
+    for m in messages where !(m.role == .system && m.content.isEmpty) {
+      out += "<|\(m.role.rawValue)|>\n\(m.content)<|end|>\n"
+    }
+    out += addGenerationPrompt ? "<|assistant|>\n" : endOfSequence
     return out
   }
 

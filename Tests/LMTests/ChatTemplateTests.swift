@@ -38,9 +38,27 @@ final class ChatTemplateTests: XCTestCase {
     XCTAssertEqual(compared, lines.count - 4)
   }
 
+  func testGemma3OpensTheFirstTurnWithTheSystemText() throws {
+    // Gemma 3's template (not among llama.cpp's copies, so written out here): the first system
+    // message, untrimmed, and a blank line open the first turn; each turn's own text is trimmed.
+    let source = "{{ bos_token }}{%- set first_user_prefix = '' -%}<start_of_turn>"
+    let t = try ChatTemplate(source: source, beginOfSequence: "<bos>", endOfSequence: "<eos>")
+    XCTAssertEqual(t.style, .gemma3)
+    XCTAssertTrue(t.hasSystemRole)
+    let messages = [
+      ChatMessage(role: .system, content: " Be brief. "), ChatMessage(role: .user, content: "  Hi!\n"),
+      ChatMessage(role: .assistant, content: "Hello."), ChatMessage(role: .user, content: "Bye"),
+    ]
+    XCTAssertEqual(
+      t.render(messages),
+      "<bos><start_of_turn>user\n Be brief. \n\nHi!<end_of_turn>\n<start_of_turn>model\nHello.<end_of_turn>\n"
+        + "<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n")
+  }
+
   func testDetectsEachFamilyFromItsTemplate() throws {
     let expected: [String: ChatTemplate.Style] = [
       "llama-3.1": .llama3, "llama-3.2": .llama3, "qwen2.5": .chatml, "qwen3": .qwen3, "gemma-2": .gemma, "mistral-nemo": .mistral,
+      "phi-3.5": .phi3,
     ]
     for (name, style) in expected { XCTAssertEqual(try template(name, bos: "", eos: "").style, style, name) }
     XCTAssertEqual(
