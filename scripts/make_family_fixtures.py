@@ -81,11 +81,16 @@ FAMILIES = {
     # Seeds picked so that every greedy step has a margin above 0.1.
     "gemma3": dict(dtype=torch.bfloat16, gguf_type="bf16", layers=7, seed=3),
     "phi3": dict(dtype=torch.float32, gguf_type="f32", seed=3),
+    # Mixtures of experts: four experts, two per token; a second GGUF with Q8_0 experts (llama.cpp's
+    # converter quantizes the stacked expert tensors itself).
+    "qwen3moe": dict(dtype=torch.float32, gguf_type="f32", quantized="q8_0", seed=2),
+    "mixtral": dict(dtype=torch.bfloat16, gguf_type="bf16", quantized="q8_0", seed=3),
 }
 
 
 def make_config(family, hidden, layers):
-    from transformers import Gemma2Config, Gemma3TextConfig, LlamaConfig, Phi3Config, Qwen2Config, Qwen3Config
+    from transformers import (Gemma2Config, Gemma3TextConfig, LlamaConfig, MixtralConfig, Phi3Config, Qwen2Config,
+                              Qwen3Config, Qwen3MoeConfig)
 
     common = dict(
         hidden_size=hidden, intermediate_size=hidden * 3 // 2, num_hidden_layers=layers, num_attention_heads=4,
@@ -128,6 +133,17 @@ def make_config(family, hidden, layers):
                 short_factor=[1.0 + 0.25 * i for i in range(half)], long_factor=[2.0 + 0.5 * i for i in range(half)],
             ),
         )
+    if family == "qwen3moe":
+        return Qwen3MoeConfig(
+            **dict(common, intermediate_size=hidden * 2), head_dim=hidden // 4 + 8, moe_intermediate_size=hidden,
+            num_experts=4, num_experts_per_tok=2, norm_topk_prob=True, decoder_sparse_step=1, mlp_only_layers=[],
+            tie_word_embeddings=False, rope_theta=1000000.0,
+        )
+    if family == "mixtral":
+        return MixtralConfig(
+            **dict(common, intermediate_size=hidden), num_local_experts=4, num_experts_per_tok=2, tie_word_embeddings=False,
+            rope_theta=1000000.0,
+        )
     raise ValueError(family)
 
 
@@ -144,6 +160,10 @@ def hub_config(family, hf):
             sliding_window_pattern=6, rope_theta=full["rope_theta"], rope_local_base_freq=local["rope_theta"],
             rope_scaling=dict(rope_type="linear", factor=full["factor"]),
         )
+    elif family == "qwen3moe":
+        config.update(num_experts=config.pop("num_local_experts"), rope_theta=rope["rope_theta"])
+    elif "rope_theta" in rope:
+        config["rope_theta"] = rope["rope_theta"]
     elif family == "phi3":
         config.update(
             rope_theta=rope["rope_theta"],
@@ -299,6 +319,8 @@ def main():
         # RoPE frequency buffer rounded to the stored precision.
         model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32, attn_implementation="eager").eval()
         convert(args.llama_cpp, hf, os.path.join(root, "model.gguf"), spec["gguf_type"])
+        if "quantized" in spec:
+            convert(args.llama_cpp, hf, os.path.join(root, f"model-{spec['quantized']}.gguf"), spec["quantized"])
         # Phi-3's 20 tokens pass its original context of 16, so the long factors are what run.
         ref = references(model, seed)
         if family == "phi3":

@@ -3,7 +3,7 @@ import os
 import tarfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAMILIES = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"]
+FAMILIES = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "qwen3moe", "mixtral"]
 
 
 def load(family, directory):

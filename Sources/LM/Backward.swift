@@ -146,26 +146,45 @@ extension DecoderModel {
   func blockBackward(_ l: Int, trace: ForwardTrace, gradient grad: inout Matrix) {
     let c = configuration
     let w = weights.blocks[l]
-    let n = grad.rows
-    let d = c.modelDimension
-    let ff = c.feedForwardDimension
-    // Feed-forward: x_out = x_mid + post(W_down · (act(g) ⊙ u)), (g, u) = W_gu · norm(x_mid).
+    // Feed-forward: x_out = x_mid + post(W_down · (act(g) ⊙ u)), (g, u) = W_gu · norm(x_mid), or
+    // the mixture's sum over its chosen experts.
     let gradProjected = throughPostNorm(grad, input: trace.feedForwardProjections[l], weight: w.postFeedForwardNorm)
+    var gradNormed: Matrix
+    switch w.feedForward {
+    case .mixture(let experts):
+      gradNormed = mixtureBackward(experts, moe: c.experts!, trace: trace.mixtures[l]!, gradient: gradProjected)
+    case .dense(let gateUp, let down):
+      gradNormed = denseFeedForwardBackward(l, gateUp: gateUp, down: down, trace: trace, gradient: gradProjected)
+    }
+    accumulateNormBackward(trace.middles[l], weight: w.feedForwardNorm, gradNormed: gradNormed, into: &grad)
+    attentionHalfBackward(l, trace: trace, gradient: &grad, gradNormed: &gradNormed)
+  }
+
+  /// dL/dn of the gated block y = W_down · (act(W_gate n) ⊙ W_up n), from dL/dy.
+  private func denseFeedForwardBackward(_ l: Int, gateUp: Linear, down: Linear, trace: ForwardTrace, gradient: Matrix) -> Matrix {
+    let n = gradient.rows
+    let ff = configuration.feedForwardDimension
     var gradActivated = Matrix(rows: n, cols: ff)
-    w.down.applyTransposed(gradProjected, into: &gradActivated)
+    down.applyTransposed(gradient, into: &gradActivated)
     var gradGateUp = Matrix(rows: n, cols: 2 * ff)
     trace.gateUps[l].storage.withUnsafeBufferPointer { gu in
       gradGateUp.storage.withUnsafeMutableBufferPointer { out in
         gradActivated.storage.withUnsafeBufferPointer { ga in
-          c.activation.backward(
+          configuration.activation.backward(
             gateUp: gu.baseAddress!, gradient: ga.baseAddress!, rows: n, width: ff, output: out.baseAddress!)
         }
       }
     }
-    var gradNormed = Matrix(rows: n, cols: d)
-    w.gateUp.applyTransposed(gradGateUp, into: &gradNormed)
-    accumulateNormBackward(trace.middles[l], weight: w.feedForwardNorm, gradNormed: gradNormed, into: &grad)
+    var gradNormed = Matrix(rows: n, cols: configuration.modelDimension)
+    gateUp.applyTransposed(gradGateUp, into: &gradNormed)
+    return gradNormed
+  }
 
+  /// The attention half of `blockBackward`: dL/d(block input) += through attention, in place.
+  private func attentionHalfBackward(_ l: Int, trace: ForwardTrace, gradient grad: inout Matrix, gradNormed: inout Matrix) {
+    let c = configuration
+    let w = weights.blocks[l]
+    let n = grad.rows
     // Attention: x_mid = x_in + post(W_o · attention(rope(qknorm(W_qkv · norm(x_in) + b)))).
     let gradAttention = throughPostNorm(grad, input: trace.attentionProjections[l], weight: w.postAttentionNorm)
     var gradAttended = Matrix(rows: n, cols: c.queryDimension)

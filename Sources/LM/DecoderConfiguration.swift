@@ -61,6 +61,8 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
   public var localRopeBase: Double?
   /// Multiplies the token embeddings (√d for Gemma).
   public var embeddingScale: Float?
+  /// A mixture of experts in place of every block's feed-forward (Qwen3-MoE, Mixtral).
+  public var experts: MixtureOfExperts?
 
   public var queryDimension: Int { headCount * headDimension }
   public var keyValueDimension: Int { keyValueHeadCount * headDimension }
@@ -100,9 +102,10 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
 
   /// Parameters of the projections and embeddings (norms and biases left out).
   public func parameterCount(tiedOutput: Bool) -> Int {
-    let block =
-      modelDimension * (queryDimension + 2 * keyValueDimension) + queryDimension * modelDimension
-      + 3 * modelDimension * feedForwardDimension
+    let feedForward =
+      experts.map { $0.count * 3 * modelDimension * $0.feedForwardDimension + $0.count * modelDimension }
+      ?? 3 * modelDimension * feedForwardDimension
+    let block = modelDimension * (queryDimension + 2 * keyValueDimension) + queryDimension * modelDimension + feedForward
     return layerCount * block + vocabularySize * modelDimension * (tiedOutput ? 1 : 2)
   }
 
@@ -155,6 +158,7 @@ public struct DecoderConfiguration: Codable, Equatable, Sendable {
       try require(s.originalContextLength > 0, "LongRoPE original context must be positive")
     }
     if let embeddingScale { try require(embeddingScale > 0 && embeddingScale.isFinite, "embedding scale must be positive") }
+    try experts?.validate()
   }
 }
 

@@ -309,9 +309,16 @@ public final class DecoderModel: Sendable {
     trace?.recordMiddle(layer: l, x)
 
     Self.rmsNormRows(x, weight: w.feedForwardNorm, epsilon: c.rmsNormEpsilon, into: &normed)
+    guard case .dense(let gateUpWeights, let down) = w.feedForward, c.experts == nil else {
+      guard case .mixture(let experts) = w.feedForward, let moe = c.experts else { preconditionFailure("feed-forward kind") }
+      let (y, mixture) = mixtureForward(experts, moe: moe, normed: normed, keep: trace != nil)
+      if let mixture { trace?.recordMixture(layer: l, mixture) }
+      addResidual(y, postNorm: w.postFeedForwardNorm, to: &x) { trace?.recordFeedForwardProjection(layer: l, $0) }
+      return
+    }
     let ff = c.feedForwardDimension
     var gateUp = Matrix(rows: n, cols: 2 * ff)
-    w.gateUp.apply(normed, into: &gateUp)
+    gateUpWeights.apply(normed, into: &gateUp)
     var activated = Matrix(rows: n, cols: ff)
     gateUp.storage.withUnsafeBufferPointer { g in
       activated.storage.withUnsafeMutableBufferPointer { a in
@@ -324,7 +331,19 @@ public final class DecoderModel: Sendable {
       }
     }
     trace?.recordFeedForward(layer: l, gateUp: gateUp)
-    residualAdd(w.down, activated, postNorm: w.postFeedForwardNorm, to: &x) { trace?.recordFeedForwardProjection(layer: l, $0) }
+    residualAdd(down, activated, postNorm: w.postFeedForwardNorm, to: &x) { trace?.recordFeedForwardProjection(layer: l, $0) }
+  }
+
+  /// x += y, or x += norm(y) with a post-norm (handing y to `record` for backward).
+  private func addResidual(_ y: Matrix, postNorm: [Float]?, to x: inout Matrix, record: (Matrix) -> Void) {
+    guard let postNorm else {
+      Kernels.axpy(1, y.storage, &x.storage, count: x.storage.count)
+      return
+    }
+    record(y)
+    var normed = Matrix(rows: y.rows, cols: x.cols)
+    Self.rmsNormRows(y, weight: postNorm, epsilon: configuration.rmsNormEpsilon, into: &normed)
+    Kernels.axpy(1, normed.storage, &x.storage, count: x.storage.count)
   }
 
   /// x += W · a, or x += norm(W · a) with a post-norm (handing W · a to `record` for backward).

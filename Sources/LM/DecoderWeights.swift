@@ -15,11 +15,23 @@ struct BlockWeights: Sendable {
   /// Norm of the attention output before the residual add (Gemma-2).
   var postAttentionNorm: [Float]?
   var feedForwardNorm: [Float]
-  /// Rows: gate (ff), then up (ff).
-  var gateUp: Linear
-  var down: Linear
+  var feedForward: FeedForwardWeights
   /// Norm of the feed-forward output before the residual add (Gemma-2).
   var postFeedForwardNorm: [Float]?
+}
+
+/// A block's feed-forward: one gated block, or a mixture of experts.
+enum FeedForwardWeights: Sendable {
+  /// gateUp rows: gate (ff), then up (ff).
+  case dense(gateUp: Linear, down: Linear)
+  case mixture(ExpertWeights)
+
+  var projections: [Linear] {
+    switch self {
+    case .dense(let gateUp, let down): [gateUp, down]
+    case .mixture(let e): [e.router] + e.gateUp + e.down
+    }
+  }
 }
 
 /// All weights of a decoder: fp32, plus the quantized blocks where the file has them.
@@ -95,14 +107,53 @@ struct DecoderWeights: Sendable {
         attentionOutput: try Linear(gguf: source, [(p + "attn_output.weight", d)], inputs: c.queryDimension, precision: precision),
         postAttentionNorm: try optionalNorm(p + "post_attention_norm.weight", d, if: c.sandwichNorms),
         feedForwardNorm: try norm(p + "ffn_norm.weight", d),
-        // Without a gate tensor, ffn_up holds the gate's rows then the up projection's (Phi-3).
-        gateUp: try Linear(
-          gguf: source,
-          source.hasTensor(p + "ffn_gate.weight")
-            ? [(p + "ffn_gate.weight", ff), (p + "ffn_up.weight", ff)] : [(p + "ffn_up.weight", 2 * ff)],
-          inputs: d, precision: precision),
-        down: try Linear(gguf: source, [(p + "ffn_down.weight", d)], inputs: ff, precision: precision),
+        feedForward: c.experts != nil
+          ? .mixture(try ExpertWeights(source: source, layer: l, configuration: c, precision: precision))
+          // Without a gate tensor, ffn_up holds the gate's rows then the up projection's (Phi-3).
+          : .dense(
+            gateUp: try Linear(
+              gguf: source,
+              source.hasTensor(p + "ffn_gate.weight")
+                ? [(p + "ffn_gate.weight", ff), (p + "ffn_up.weight", ff)] : [(p + "ffn_up.weight", 2 * ff)],
+              inputs: d, precision: precision),
+            down: try Linear(gguf: source, [(p + "ffn_down.weight", d)], inputs: ff, precision: precision)),
         postFeedForwardNorm: try optionalNorm(p + "post_ffw_norm.weight", d, if: c.sandwichNorms))
+    }
+  }
+}
+
+extension ExpertWeights {
+  /// Layer `l`'s router (`ffn_gate_inp`) and experts: rows of llama.cpp's stacked expert tensors
+  /// (`ffn_{gate,up,down}_exps`, `[in, out, experts]`, quantized or not), else one tensor per
+  /// expert (`ffn_gate.E.weight`, as older GGUF files and Hugging Face checkpoints have them).
+  init(source: some TensorSource, layer l: Int, configuration c: DecoderConfiguration, precision: WeightPrecision) throws {
+    let moe = c.experts!
+    let p = "blk.\(l)."
+    let d = c.modelDimension
+    let ff = moe.feedForwardDimension
+    router = try Linear(gguf: source, [(p + "ffn_gate_inp.weight", moe.count)], inputs: d, precision: precision)
+    if source.hasTensor(p + "ffn_gate_exps.weight") {
+      func stacked(_ name: String, rows: Int, inputs: Int) throws -> GGUFTensorInfo {
+        let info = try source.tensor(p + name)
+        guard info.dimensions == [inputs, rows, moe.count] else {
+          throw ModelError.tensorShape(name: p + name, found: info.dimensions, expected: [inputs, rows, moe.count])
+        }
+        return info
+      }
+      let gate = try stacked("ffn_gate_exps.weight", rows: ff, inputs: d)
+      let up = try stacked("ffn_up_exps.weight", rows: ff, inputs: d)
+      let down = try stacked("ffn_down_exps.weight", rows: d, inputs: ff)
+      gateUp = (0..<moe.count).map { e in
+        Linear(source: source, slices: [(gate, e * ff, ff), (up, e * ff, ff)], inputs: d, precision: precision)
+      }
+      self.down = (0..<moe.count).map { e in Linear(source: source, slices: [(down, e * d, d)], inputs: ff, precision: precision) }
+    } else {
+      gateUp = try (0..<moe.count).map { e in
+        try Linear(gguf: source, [(p + "ffn_gate.\(e).weight", ff), (p + "ffn_up.\(e).weight", ff)], inputs: d, precision: precision)
+      }
+      down = try (0..<moe.count).map { e in
+        try Linear(gguf: source, [(p + "ffn_down.\(e).weight", d)], inputs: ff, precision: precision)
+      }
     }
   }
 }

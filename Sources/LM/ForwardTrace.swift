@@ -15,6 +15,8 @@ public final class ForwardTrace {
   var attended: [Matrix] = []
   var middles: [Matrix] = []
   var gateUps: [Matrix] = []
+  /// Mixture-of-experts layers: the routing and each expert's rows.
+  var mixtures: [Int: MixtureTrace] = [:]
   /// The query/key/value rows before the per-head norms (families with q/k norms only).
   var projectedQKV: [Matrix] = []
   /// Attention and feed-forward outputs before their post-norms (families with sandwich norms).
@@ -46,6 +48,7 @@ public final class ForwardTrace {
     let heads = batch.chunkRanges.count * c.headCount
     probabilities = Array(repeating: Array(repeating: [], count: heads), count: c.layerCount)
     editInputs = [:]
+    mixtures = [:]
   }
 
   func recordBlockInput(layer: Int, _ x: Matrix) { blockInputs[layer] = x }
@@ -59,6 +62,7 @@ public final class ForwardTrace {
   }
 
   func recordFeedForward(layer: Int, gateUp: Matrix) { gateUps[layer] = gateUp }
+  func recordMixture(layer: Int, _ t: MixtureTrace) { mixtures[layer] = t }
   func recordProjectedQKV(layer: Int, _ m: Matrix) { projectedQKV[layer] = m }
   func recordAttentionProjection(layer: Int, _ m: Matrix) { attentionProjections[layer] = m }
   func recordFeedForwardProjection(layer: Int, _ m: Matrix) { feedForwardProjections[layer] = m }

@@ -165,3 +165,30 @@ extension Linear {
     kernels = RowKernel.covering(self.parts, cols: inputs, floats: dense == nil)
   }
 }
+
+extension Linear {
+  /// Rows `first ..< first + rows` of each tensor, stacked: one expert of llama.cpp's stacked
+  /// expert tensors (whose rows are `experts × out` rows of `in` values, whole blocks each).
+  init(
+    source: some TensorSource, slices: [(info: GGUFTensorInfo, first: Int, rows: Int)], inputs: Int,
+    precision: WeightPrecision = .fp32
+  ) {
+    let parts = slices.map { slice -> (data: UnsafeRawBufferPointer, type: GGMLType, rows: Int) in
+      let rowBytes = inputs / slice.info.type.blockSize * slice.info.type.blockBytes
+      let all = source.tensorData(slice.info)
+      return (UnsafeRawBufferPointer(rebasing: all[(slice.first * rowBytes)..<((slice.first + slice.rows) * rowBytes)]), slice.info.type, slice.rows)
+    }
+    dense =
+      precision == .fp32
+      ? parts.flatMap { part in
+        [Float](unsafeUninitializedCapacity: part.rows * inputs) { buffer, initialized in
+          Dequantize.decode(part.type, from: part.data.baseAddress!, count: part.rows * inputs, into: buffer.baseAddress!)
+          initialized = part.rows * inputs
+        }
+      } : nil
+    self.parts = parts
+    self.inputs = inputs
+    outputs = slices.reduce(0) { $0 + $1.rows }
+    kernels = RowKernel.covering(parts, cols: inputs, floats: dense == nil)
+  }
+}

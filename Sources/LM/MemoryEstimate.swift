@@ -40,7 +40,7 @@ extension DecoderModel {
 extension DecoderWeights {
   /// The projections' bytes; norm weights (a few rows of the model's width) are left out.
   var residentBytes: Int {
-    let projections = [embedding] + (output.map { [$0] } ?? []) + blocks.flatMap { [$0.qkv, $0.attentionOutput, $0.gateUp, $0.down] }
+    let projections = [embedding] + (output.map { [$0] } ?? []) + blocks.flatMap { [$0.qkv, $0.attentionOutput] + $0.feedForward.projections }
     return projections.reduce(0) { $0 + $1.residentBytes }
   }
 }

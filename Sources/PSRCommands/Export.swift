@@ -46,7 +46,7 @@ public struct Export: ParsableCommand {
     do {
       switch format {
       case .gguf:
-        try ControlVectorExport.gguf(steering, modelHint: model.configuration.family.rawValue, factor: factor).write(to: path)
+        try ControlVectorExport.gguf(steering, modelHint: model.configuration.family.llamaCppArchitecture, factor: factor).write(to: path)
       case .safetensors:
         try SafetensorsExport.writer(steering, factor: factor).write(to: path)
       }

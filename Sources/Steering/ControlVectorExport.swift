@@ -4,7 +4,7 @@ import LM
 /// `general.architecture = controlvector`, `controlvector.model_hint`,
 /// `controlvector.layer_count`, and one F32 tensor `direction.N` per layer N holding α·v,
 /// where N is the 0-based block whose output it is added to (llama.cpp skips N = 0).
-/// `modelHint` is the llama.cpp architecture of the model (``ModelFamily`` raw values are those).
+/// `modelHint` is the llama.cpp architecture of the model (``ModelFamily/llamaCppArchitecture``).
 public enum ControlVectorExport {
   public static func gguf(_ file: SteeringFile, modelHint: String = "llama", factor: Float = 1) throws -> GGUFWriter {
     guard file.gates.isEmpty else {

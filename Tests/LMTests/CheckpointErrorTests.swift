@@ -5,20 +5,10 @@ import XCTest
 
 /// A broken Hugging Face directory or GGUF file is refused with one line that names the file
 /// and the field at fault.
-final class CheckpointErrorTests: TemporaryDirectoryTestCase {
+final class CheckpointErrorTests: CheckpointTestCase {
   /// A copy of the llama fixture's Hugging Face directory, for one test to break.
   private func copyOfCheckpoint() throws -> String {
-    let source = try FamilyFixture.load("llama").huggingFace
-    let copy = directory.appendingPathComponent("hf").path
-    try FileManager.default.copyItem(atPath: source, toPath: copy)
-    return copy
-  }
-
-  private func editConfig(_ directory: String, _ edit: (inout [String: Any]) -> Void) throws {
-    let url = URL(fileURLWithPath: directory + "/config.json")
-    var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-    edit(&json)
-    try JSONSerialization.data(withJSONObject: json).write(to: url)
+    try copyOfCheckpoint(try FamilyFixture.load("llama").huggingFace)
   }
 
   /// Rewrites the safetensors header with `replace` applied, padding it to its old length.
@@ -32,14 +22,6 @@ final class CheckpointErrorTests: TemporaryDirectoryTestCase {
     edited += Array(repeating: UInt8(ascii: " "), count: length - edited.count)
     data.replaceSubrange(8..<(8 + length), with: edited)
     try data.write(to: url)
-  }
-
-  private func assertLoadFails(_ path: String, mentioning parts: [String], file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertThrowsError(try DecoderModel(path: path), file: file, line: line) { error in
-      let message = "\(error)"
-      XCTAssertFalse(message.contains("\n"), "one line: \(message)", file: file, line: line)
-      for part in parts { XCTAssertTrue(message.contains(part), "'\(message)' names \(part)", file: file, line: line) }
-    }
   }
 
   func testUnknownArchitectureIsNamed() throws {

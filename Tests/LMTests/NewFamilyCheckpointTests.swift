@@ -7,20 +7,7 @@ import XCTest
 /// Gemma 3 and Phi-3 beyond what every family's reference tests check: each form their
 /// configurations take on the hub, LongRoPE within the original context, and one-line errors for
 /// what the reader refuses.
-final class NewFamilyCheckpointTests: TemporaryDirectoryTestCase {
-  private func copy(_ source: String, to name: String) throws -> String {
-    let copy = directory.appendingPathComponent(name).path
-    try FileManager.default.copyItem(atPath: source, toPath: copy)
-    return copy
-  }
-
-  private func editConfig(_ directory: String, _ edit: (inout [String: Any]) -> Void) throws {
-    let url = URL(fileURLWithPath: directory + "/config.json")
-    var json = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
-    edit(&json)
-    try JSONSerialization.data(withJSONObject: json).write(to: url)
-  }
-
+final class NewFamilyCheckpointTests: CheckpointTestCase {
   private func logits(_ model: DecoderModel, _ ids: [Int]) throws -> Matrix {
     try model.forward(
       [ForwardChunk(tokens: ids, cache: model.makeCache(capacity: ids.count), promptLength: ids.count)], logits: .all)
@@ -30,14 +17,6 @@ final class NewFamilyCheckpointTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(a.storage.count, b.storage.count, what, file: file, line: line)
     let error = zip(a.storage, b.storage).map { $0 - $1 }.norm / b.storage.norm
     XCTAssertLessThan(error, 1e-6, what, file: file, line: line)
-  }
-
-  private func assertLoadFails(_ path: String, mentioning parts: [String], file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertThrowsError(try DecoderModel(path: path), file: file, line: line) { error in
-      let message = "\(error)"
-      XCTAssertFalse(message.contains("\n"), "one line: \(message)", file: file, line: line)
-      for part in parts { XCTAssertTrue(message.contains(part), "'\(message)' names \(part)", file: file, line: line) }
-    }
   }
 
   func testGemma3ReadsTheHubAndTransformers5ConfigurationsAlike() throws {
@@ -50,7 +29,7 @@ final class NewFamilyCheckpointTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(c.ropeScaling?.kind, .linear)
     XCTAssertEqual(c.ropeScaling?.factor, 4)
     XCTAssertNil(c.attentionSoftcap)
-    let v5 = try copy(fixture.huggingFace, to: "v5")
+    let v5 = try copyOfCheckpoint(fixture.huggingFace, named: "v5")
     try FileManager.default.removeItem(atPath: v5 + "/config.json")
     try FileManager.default.copyItem(
       atPath: URL(fileURLWithPath: fixture.huggingFace).deletingLastPathComponent().path + "/config.transformers5.json",
@@ -143,7 +122,7 @@ final class NewFamilyCheckpointTests: TemporaryDirectoryTestCase {
       ("g5", { $0["sliding_window_pattern"] = 0 }, ["sliding_window_pattern"]),
     ]
     for (name, edit, parts) in cases {
-      let dir = try copy(gemma, to: name)
+      let dir = try copyOfCheckpoint(gemma, named: name)
       try editConfig(dir, edit)
       assertLoadFails(dir, mentioning: parts)
     }
@@ -156,9 +135,49 @@ final class NewFamilyCheckpointTests: TemporaryDirectoryTestCase {
       ("p5", { $0["sliding_window"] = 0 }, ["sliding_window"]),
     ]
     for (name, edit, parts) in phiCases {
-      let dir = try copy(phi, to: name)
+      let dir = try copyOfCheckpoint(phi, named: name)
       try editConfig(dir, edit)
       assertLoadFails(dir, mentioning: parts)
     }
+  }
+}
+
+/// The mixture-of-experts families beyond every family's reference tests: experts quantized by
+/// llama.cpp's converter (Q8_0, stacked) read in place, and what the configuration says.
+final class MixtureOfExpertsTests: XCTestCase {
+  func testQuantizedExpertsGiveTheirDequantizedWeightsOutputs() throws {
+    for family in FamilyFixture.mixtures {
+      let fixture = try FamilyFixture.load(family)
+      let ids = fixture.reference["ids"] as! [Int]
+      let native = try DecoderModel(path: fixture.quantizedGGUF, weights: .native)
+      let dense = try DecoderModel(path: fixture.quantizedGGUF, weights: .fp32)
+      let exact = try DecoderModel(path: fixture.gguf)
+      func logits(_ m: DecoderModel) throws -> Matrix {
+        try m.forward([ForwardChunk(tokens: ids, cache: m.makeCache(capacity: ids.count), promptLength: ids.count)], logits: .all)
+      }
+      let q = try logits(native)
+      let f = try logits(dense)
+      let e = try logits(exact)
+      // The same Q8_0 blocks, expanded in the kernels or copied to fp32 once: arithmetic only.
+      XCTAssertLessThan(zip(q.storage, f.storage).map { $0 - $1 }.norm / f.storage.norm, 1e-4, "\(family) native vs fp32")
+      // Q8_0 against the unquantized file: 8-bit rounding of every projection, through three
+      // random layers whose routing a rounding can flip (measured 0.055 and 0.099).
+      XCTAssertLessThan(zip(q.storage, e.storage).map { $0 - $1 }.norm / e.storage.norm, 0.15, "\(family) Q8_0 vs exact")
+      let c = native.configuration
+      XCTAssertEqual(c.experts?.count, 4, family)
+      XCTAssertEqual(c.experts?.perToken, 2, family)
+      XCTAssertEqual(c.experts?.normalizesWeights, true, family)
+    }
+  }
+
+  func testMixtralGGUFIsALlamaFileWithExperts() throws {
+    let fixture = try FamilyFixture.load("mixtral")
+    let gguf = try DecoderModel(path: fixture.gguf)
+    XCTAssertEqual(gguf.configuration.family, .llama)
+    XCTAssertEqual(gguf.configuration.family.llamaCppArchitecture, "llama")
+    let hf = try DecoderModel(path: fixture.huggingFace)
+    XCTAssertEqual(hf.configuration.family, .mixtral)
+    XCTAssertEqual(hf.configuration.family.llamaCppArchitecture, "llama")
+    XCTAssertEqual(hf.configuration.experts, gguf.configuration.experts)
   }
 }

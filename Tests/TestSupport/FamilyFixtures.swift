@@ -12,7 +12,12 @@ public struct FamilyFixture {
   /// reference.json: ids, hidden, top_ids, top_logits, greedy_prompt, greedy, gradient.
   public let reference: [String: Any]
 
-  public static let families = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"]
+  public static let families = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "qwen3moe", "mixtral"]
+  /// The families whose fixture also has a GGUF file with Q8_0 experts (`model-q8_0.gguf`).
+  public static let mixtures = ["qwen3moe", "mixtral"]
+
+  /// The GGUF file with quantized experts, for the mixture families.
+  public var quantizedGGUF: String { URL(fileURLWithPath: gguf).deletingLastPathComponent().path + "/model-q8_0.gguf" }
 
   /// Unpacks Tests/Fixtures/families/<family>.tar.gz into a temporary directory, once per process.
   public static func load(_ family: String) throws -> FamilyFixture {

@@ -51,6 +51,7 @@ extension DecoderConfiguration {
       throw ModelError.unsupportedArchitecture(arch, known: FamilyRegistry.ggufArchitectures)
     }
     let keys = GGUFKeys(metadata: metadata, architecture: arch)
+    let layerCount = try keys.required("block_count")
     let headCount = try keys.required("attention.head_count")
     let d = try keys.required("embedding_length")
     guard let eps = try keys.number("attention.layer_norm_rms_epsilon") else {
@@ -58,7 +59,7 @@ extension DecoderConfiguration {
     }
     self.init(
       architecture: arch, family: description.family, name: metadata["general.name"]?.string ?? "unnamed",
-      layerCount: try keys.required("block_count"), modelDimension: d,
+      layerCount: layerCount, modelDimension: d,
       feedForwardDimension: try keys.required("feed_forward_length"), headCount: headCount,
       keyValueHeadCount: try keys.int("attention.head_count_kv") ?? headCount,
       // As llama.cpp: key_length, else the embedding split over the heads; rope.dimension_count is
@@ -78,6 +79,17 @@ extension DecoderConfiguration {
       )
     }
     ropeScaling = try Self.ropeScaling(keys)
+    // Experts, as llama.cpp reads them for every architecture (Mixtral is a `llama` file with
+    // experts); llama.cpp normalises the chosen weights unless the file says otherwise.
+    if let count = try keys.int("expert_count"), count > 0 {
+      experts = MixtureOfExperts(
+        count: count, perToken: try keys.required("expert_used_count"),
+        feedForwardDimension: try keys.int("expert_feed_forward_length") ?? feedForwardDimension,
+        normalizesWeights: metadata[keys.key("expert_weights_norm")]?.bool ?? true)
+      if try keys.int("expert_shared_count").map({ $0 > 0 }) == true || metadata["blk.0.ffn_gate_shexp.weight"] != nil {
+        throw ModelError.invalidConfiguration("\(arch): shared experts (Qwen2-MoE, DeepSeek) are not supported")
+      }
+    }
     try description.readGGUF(keys, &self)
     try validate()
   }

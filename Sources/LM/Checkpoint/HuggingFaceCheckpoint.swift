@@ -108,10 +108,15 @@ final class HuggingFaceCheckpoint: TensorSource, Sendable {
       let rest = String(name.dropFirst(prefix.count))
       if let global = globalNames[rest] { return global }
       let parts = rest.split(separator: ".", maxSplits: 2).map(String.init)
-      guard parts.count == 3, parts[0] == "layers", let layer = Int(parts[1]), layer >= 0,
-        let suffix = FamilyRegistry.description(of: family).blockNames[parts[2]]
-      else { continue }
-      return "blk.\(layer).\(suffix)"
+      guard parts.count == 3, parts[0] == "layers", let layer = Int(parts[1]), layer >= 0 else { continue }
+      let description = FamilyRegistry.description(of: family)
+      if let suffix = description.blockNames[parts[2]] { return "blk.\(layer).\(suffix)" }
+      if let experts = description.expertTensorNames, parts[2].hasPrefix(experts.prefix) {
+        let tail = parts[2].dropFirst(experts.prefix.count).split(separator: ".", maxSplits: 1).map(String.init)
+        if tail.count == 2, let expert = Int(tail[0]), expert >= 0, let stem = experts.names[tail[1]] {
+          return "blk.\(layer).\(stem).\(expert).weight"
+        }
+      }
     }
     return nil
   }
@@ -121,10 +126,14 @@ final class HuggingFaceCheckpoint: TensorSource, Sendable {
     if name == "output.weight" { return headNames[0] }
     if let global = globalNames.first(where: { $0.value == name }) { return "model." + global.key }
     let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
-    guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]),
-      let suffix = FamilyRegistry.description(of: family).blockNames.first(where: { $0.value == parts[2] })?.key
+    guard parts.count == 3, parts[0] == "blk", let layer = Int(parts[1]) else { return nil }
+    let description = FamilyRegistry.description(of: family)
+    if let suffix = description.blockNames.first(where: { $0.value == parts[2] })?.key { return "model.layers.\(layer).\(suffix)" }
+    let expert = parts[2].split(separator: ".").map(String.init)
+    guard let experts = description.expertTensorNames, expert.count == 3, let index = Int(expert[1]),
+      let hf = experts.names.first(where: { $0.value == expert[0] })?.key
     else { return nil }
-    return "model.layers.\(layer).\(suffix)"
+    return "model.layers.\(layer).\(experts.prefix)\(index).\(hf)"
   }
 
   func hasTensor(_ name: String) -> Bool { located[name] != nil }

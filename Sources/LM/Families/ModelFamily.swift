@@ -5,6 +5,10 @@ public struct ModelFamily: RawRepresentable, Hashable, Codable, Sendable, Custom
   public let rawValue: String
   public init(rawValue: String) { self.rawValue = rawValue }
   public var description: String { rawValue }
+
+  /// The architecture llama.cpp gives the family's GGUF files (a control vector's `model_hint`):
+  /// Mixtral's are `llama`.
+  public var llamaCppArchitecture: String { FamilyRegistry.description(of: self).ggufArchitectures.first ?? "llama" }
 }
 
 /// Everything that tells one decoder family apart from the shared Llama-shaped block: the names
@@ -36,6 +40,9 @@ struct FamilyDescription: Sendable {
   /// Block tensors whose Hugging Face names (after `layers.N.`) map to other GGUF names than
   /// ``FamilyRegistry/sharedBlockNames``'s.
   var blockTensorNames: [String: String] = [:]
+  /// Where a block's experts sit in Hugging Face names (`mlp.experts.`, then the expert's index),
+  /// and each expert tensor's GGUF stem: `…experts.3.gate_proj.weight` → `blk.N.ffn_gate.3.weight`.
+  var expertTensorNames: (prefix: String, names: [String: String])?
   /// The switches every checkpoint of the family has, applied before either reader's fields.
   var defaults: @Sendable (inout DecoderConfiguration) -> Void = { _ in }
   /// Reads the family's own config.json fields (after the shared ones).
@@ -47,7 +54,7 @@ struct FamilyDescription: Sendable {
 /// The families `DecoderModel` runs, keyed by the architecture names of both file formats.
 enum FamilyRegistry {
   /// One line per family; its file in `Families/` holds the rest.
-  static let all: [FamilyDescription] = [.llama, .qwen2, .qwen3, .gemma2, .gemma3, .phi3]
+  static let all: [FamilyDescription] = [.llama, .qwen2, .qwen3, .gemma2, .gemma3, .phi3, .qwen3moe, .mixtral]
 
   static func description(of family: ModelFamily) -> FamilyDescription {
     guard let found = all.first(where: { $0.family == family }) else {
