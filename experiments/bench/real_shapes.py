@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Benchmarks on the real shapes of the papers' models, beside llama.cpp on the same files.
 
-Builds a random-weight checkpoint with exactly the shapes of Qwen2.5-1.5B-Instruct or Llama-3.1-8B-Instruct
-(--shape; bf16 safetensors written tensor by tensor),
+Builds a random-weight checkpoint with exactly the shapes of Qwen2.5-1.5B-Instruct, Llama-3.1-8B-Instruct,
+Gemma-3-4B-it (its text model, 262,144-token vocabulary) or Qwen3-30B-A3B with 4 of its 48 layers (--shape;
+bf16 safetensors written tensor by tensor; every layer of Qwen3-30B-A3B does the same work, so per-token
+times scale by 12 to the whole model's),
 converts it with llama.cpp's convert_hf_to_gguf.py (f16) and quantizes that to Q4_K_M (or --quant) with
 llama-cpp-python's llama_model_quantize, then measures on each file, one after the other:
   llama.cpp (llama-cpp-python, 2 threads): prefill of 512 tokens, decode of 32 tokens, peak RSS;
@@ -31,7 +33,32 @@ SHAPES = {
                         rope_theta=500000.0, max_position_embeddings=131072, rms_norm_eps=1e-5,
                         rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
                                           original_max_position_embeddings=8192)),
+    "gemma3-4b": dict(family="gemma3", hidden_size=2560, intermediate_size=10240, num_hidden_layers=34,
+                      num_attention_heads=8, num_key_value_heads=4, head_dim=256, vocab_size=262144,
+                      tie_word_embeddings=True, query_pre_attn_scalar=256, sliding_window=1024,
+                      max_position_embeddings=131072, rms_norm_eps=1e-6,
+                      rope_parameters=dict(full_attention=dict(rope_type="linear", factor=8.0, rope_theta=1000000.0),
+                                           sliding_attention=dict(rope_type="default", rope_theta=10000.0))),
+    "qwen3-30b-a3b-4l": dict(family="qwen3moe", hidden_size=2048, intermediate_size=6144, moe_intermediate_size=768,
+                             num_hidden_layers=4, num_attention_heads=32, num_key_value_heads=4, head_dim=128,
+                             num_experts=128, num_experts_per_tok=8, norm_topk_prob=True, vocab_size=151936,
+                             tie_word_embeddings=False, rope_theta=1000000.0, max_position_embeddings=40960,
+                             rms_norm_eps=1e-6),
 }
+
+
+def large_vocabulary(hf, size):
+    """Pads the tiny tokenizer's vocabulary to `size` tokens (unused entries without merges), so that
+    the converter keeps every embedding row (Gemma 3's cuts the embedding to the tokenizer's size)."""
+    path = os.path.join(hf, "tokenizer.json")
+    with open(path) as f:
+        tok = json.load(f)
+    vocab = tok["model"]["vocab"]
+    have = len(vocab) + sum(1 for t in tok["added_tokens"] if t["content"] not in vocab)
+    for i in range(size - have):
+        vocab[f"<unused{i}>"] = len(vocab) + sum(1 for t in tok["added_tokens"] if t["content"] not in vocab)
+    with open(path, "w") as f:
+        json.dump(tok, f)
 
 
 QUANTS = {"Q4_K_M": 15, "Q5_K_M": 17}
@@ -78,7 +105,7 @@ def write_checkpoint(config, hf, shard_bytes=2 << 30):
 
 
 def build(shape, work, llama_cpp, quant="Q4_K_M"):
-    from transformers import LlamaConfig, Qwen2Config
+    from transformers import Gemma3TextConfig, LlamaConfig, Qwen2Config, Qwen3MoeConfig
 
     spec = dict(SHAPES[shape])
     family = spec.pop("family")
@@ -89,7 +116,10 @@ def build(shape, work, llama_cpp, quant="Q4_K_M"):
     if not os.path.exists(os.path.join(hf, "config.json")):
         os.makedirs(hf, exist_ok=True)
         fam.make_tokenizer(hf)
-        write_checkpoint((LlamaConfig if family == "llama" else Qwen2Config)(**spec), hf)
+        configs = {"llama": LlamaConfig, "qwen2": Qwen2Config, "gemma3": Gemma3TextConfig, "qwen3moe": Qwen3MoeConfig}
+        if family == "gemma3":
+            large_vocabulary(hf, spec["vocab_size"])
+        write_checkpoint(configs[family](**spec), hf)
     f16 = os.path.join(work, shape + "-f16.gguf")
     if not os.path.exists(f16):
         fam.convert(llama_cpp, hf, f16, "f16")
