@@ -62,7 +62,9 @@ struct Routing {
       let sum = exps.reduce(0, +)
       for i in 0..<e { exps[i] /= sum }
       probabilities.replaceSubrange((r * e)..<((r + 1) * e), with: exps)
-      let order = (0..<e).sorted { exps[$0] != exps[$1] ? exps[$0] > exps[$1] : $0 < $1 }
+      // A NaN (from a NaN input) ranks last, so that the order stays a strict weak ordering.
+      let rank = exps.map { $0.isNaN ? -Float.infinity : $0 }
+      let order = (0..<e).sorted { rank[$0] != rank[$1] ? rank[$0] > rank[$1] : $0 < $1 }
       let chosen = order.prefix(k)
       let total = normalize ? chosen.reduce(Float(0)) { $0 + exps[$1] } : 1
       for (j, expert) in chosen.enumerated() {
