@@ -58,15 +58,23 @@ final class FamilyGradientTests: XCTestCase {
       let steering = AdditiveVector(layer: c.layer, alpha: c.alpha, vector: c.vector, positions: .response)
       _ = try model.responseLoss([c.sequence], intervention: steering, backward: true)
       let direction = steering.gradientVector.map { $0 / steering.gradientVector.norm }
-      let epsilon: Float = 1e-2
-      func loss(_ sign: Float) throws -> Float {
-        let v = zip(c.vector, direction).map { $0 + sign * epsilon * $1 }
-        return try model.responseLoss(
-          [c.sequence], intervention: AdditiveVector(layer: c.layer, alpha: c.alpha, vector: v, positions: .response))
+      func numeric(_ epsilon: Float) throws -> Float {
+        func loss(_ sign: Float) throws -> Float {
+          let v = zip(c.vector, direction).map { $0 + sign * epsilon * $1 }
+          return try model.responseLoss(
+            [c.sequence], intervention: AdditiveVector(layer: c.layer, alpha: c.alpha, vector: v, positions: .response))
+        }
+        return (try loss(1) - loss(-1)) / (2 * epsilon)
       }
-      let numeric = (try loss(1) - loss(-1)) / (2 * epsilon)
       let analytic = zip(steering.gradientVector, direction).reduce(0) { $0 + $1.0 * $1.1 }
-      XCTAssertEqual(numeric, analytic, accuracy: 0.03 * abs(analytic), "\(family) directional derivative")
+      // A mixture's routing is piecewise constant: a step that crosses a routing boundary measures
+      // the jump, not the slope. Between boundaries the loss is smooth, so one of three shrinking
+      // steps must agree; dense families use the first.
+      let steps: [Float] = FamilyFixture.mixtures.contains(family) ? [1e-2, 3e-3, 1e-3] : [1e-2]
+      let estimates = try steps.map(numeric)
+      XCTAssertTrue(
+        estimates.contains { abs($0 - analytic) <= 0.03 * abs(analytic) },
+        "\(family) directional derivative \(analytic), central differences \(estimates)")
     }
   }
 }
