@@ -70,6 +70,9 @@ public struct Bench: ParsableCommand {
       record(key, try median(streams == 1 ? runs : 1) { try decodeRate(model, streams: streams) })
     }
     let d = model.configuration.modelDimension
+    // Layer 15 (the default model's S-PSR layer), or the last one of a shallower model (a real
+    // shape with fewer layers), so that the hook and the backward always run.
+    let layer = min(15, model.configuration.layerCount - 1)
     let vector = (0..<d).map { _ in generator.nextUnit() - 0.5 }
     let sequences = (0..<4).map { _ in
       TeacherForcedSequence(
@@ -81,13 +84,13 @@ public struct Bench: ParsableCommand {
       record(
         key,
         try median(runs) {
-          let steering = AdditiveVector(layer: 15, alpha: 1, vector: vector, positions: positions)
+          let steering = AdditiveVector(layer: layer, alpha: 1, vector: vector, positions: positions)
           return try time(tokens: 512) { _ = try model.responseLoss(sequences, intervention: steering, backward: true) }
         })
     }
-    if wants(.capture) { record("capture_tok_s", try median(runs) { try captureRate(model) }) }
+    if wants(.capture) { record("capture_tok_s", try median(runs) { try captureRate(model, layer: layer) }) }
     if wants(.score) { record("score_tok_s", try median(runs) { try scoreRate(model) }) }
-    let gate = PSRGate(gates: [GateEntry(layer: 15, weight: vector.map { $0 / 100 }, bias: 0.1, direction: vector)])
+    let gate = PSRGate(gates: [GateEntry(layer: layer, weight: vector.map { $0 / 100 }, bias: 0.1, direction: vector)])
     if wants(.psr) {
       // The gate costs one dot product and one axpy per token and layer, far below the ±10%
       // run-to-run noise of this machine; so the headline figure is the time spent inside the
@@ -135,12 +138,12 @@ public struct Bench: ParsableCommand {
 }
 
 /// Response tokens captured per second (both teacher-forced passes) on 8 given responses
-/// of 128 tokens at one layer.
-private func captureRate(_ model: DecoderModel) throws -> Double {
+/// of 128 tokens at layer `layer`.
+private func captureRate(_ model: DecoderModel, layer: Int) throws -> Double {
   let text = String(repeating: "The lighthouse keeper climbed the stairs and looked out over the grey sea. ", count: 12)
   let inputs = (0..<8).map { CaptureInput(instruction: "Tell me story number \($0).", output: text) }
   let capture = try ActivationCapture(
-    model: model, options: CaptureOptions(steeringPrompt: "You are a pirate.", layers: [15], maxNewTokens: 128))
+    model: model, options: CaptureOptions(steeringPrompt: "You are a pirate.", layers: [layer], maxNewTokens: 128))
   var tokens = 0
   let start = DispatchTime.now().uptimeNanoseconds
   for e in try capture.capture(inputs, indices: Array(0..<8)) { tokens += e.tokens.count }
