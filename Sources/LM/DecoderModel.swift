@@ -368,6 +368,8 @@ public final class DecoderModel: Sendable {
     let w = weights.blocks[l]
     let qkvWidth = qkv.cols
     let n = qkv.rows
+    // Each chunk's table, chosen once per layer rather than per row.
+    let tables = batch.sequenceEnds.map { ropes.rope(layer: l, sequenceEnd: $0) }
     qkv.storage.withUnsafeMutableBufferPointer { buffer in
       let p = buffer.baseAddress!
       Parallel.rows(n) { rows in
@@ -379,7 +381,7 @@ public final class DecoderModel: Sendable {
             Kernels.rmsNorm(k, weight: kn, epsilon: c.rmsNormEpsilon, rows: c.keyValueHeadCount, width: c.headDimension, output: k)
           }
           let slot = batch.slots[r]
-          let rope = ropes.rope(layer: l, sequenceEnd: batch.sequenceEnds[slot.sequence])
+          let rope = tables[slot.sequence]
           rope.apply(row, heads: c.headCount, position: slot.position)
           rope.apply(row + c.queryDimension, heads: c.keyValueHeadCount, position: slot.position)
         }

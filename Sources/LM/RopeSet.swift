@@ -14,10 +14,11 @@ struct RopeSet: Sendable {
   let local: RotaryEmbedding?
   /// Sequences longer than this use `globalLong`.
   let longBeyond: Int?
-  let configuration: DecoderConfiguration
+  /// Per layer, whether it slides (and so rotates with `local` where there is one).
+  let sliding: [Bool]
 
   init(configuration c: DecoderConfiguration, weights: DecoderWeights) {
-    configuration = c
+    sliding = (0..<c.layerCount).map { c.window(layer: $0) != nil }
     let halfSplit = c.ropeLayout == .halfSplit
     func table(_ factors: [Float]?, local: Bool = false) -> RotaryEmbedding {
       let magnitude = !local && c.ropeScaling?.kind == .longrope ? c.ropeScaling!.attentionFactor : 1
@@ -41,12 +42,10 @@ struct RopeSet: Sendable {
 
   /// The table of layer `layer` for a sequence that ends (exclusive) at position `end`.
   func rope(layer: Int, sequenceEnd end: Int) -> RotaryEmbedding {
-    if let local, c.window(layer: layer) != nil { return local }
+    if let local, sliding[layer] { return local }
     if let globalLong, let longBeyond, end > longBeyond { return globalLong }
     return global
   }
-
-  private var c: DecoderConfiguration { configuration }
 
   func reserve(positions count: Int) {
     for table in [global, globalLong, local].compactMap({ $0 }) { table.reserve(positions: count) }
