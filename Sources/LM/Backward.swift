@@ -166,15 +166,7 @@ extension DecoderModel {
     let ff = configuration.feedForwardDimension
     var gradActivated = Matrix(rows: n, cols: ff)
     down.applyTransposed(gradient, into: &gradActivated)
-    var gradGateUp = Matrix(rows: n, cols: 2 * ff)
-    trace.gateUps[l].storage.withUnsafeBufferPointer { gu in
-      gradGateUp.storage.withUnsafeMutableBufferPointer { out in
-        gradActivated.storage.withUnsafeBufferPointer { ga in
-          configuration.activation.backward(
-            gateUp: gu.baseAddress!, gradient: ga.baseAddress!, rows: n, width: ff, output: out.baseAddress!)
-        }
-      }
-    }
+    let gradGateUp = configuration.activation.backward(gateUp: trace.gateUps[l], gradient: gradActivated)
     var gradNormed = Matrix(rows: n, cols: configuration.modelDimension)
     gateUp.applyTransposed(gradGateUp, into: &gradNormed)
     return gradNormed

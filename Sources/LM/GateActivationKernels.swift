@@ -38,6 +38,21 @@ extension GateActivation {
     }
   }
 
+  /// `backward` over whole matrices: dL/d[g | u] (rows × 2·width) from the forward's `gateUp`
+  /// and dL/dy (rows × width).
+  func backward(gateUp: Matrix, gradient: Matrix) -> Matrix {
+    let width = gradient.cols
+    var out = Matrix(rows: gradient.rows, cols: 2 * width)
+    gateUp.storage.withUnsafeBufferPointer { gu in
+      gradient.storage.withUnsafeBufferPointer { g in
+        out.storage.withUnsafeMutableBufferPointer { o in
+          backward(gateUp: gu.baseAddress!, gradient: g.baseAddress!, rows: gradient.rows, width: width, output: o.baseAddress!)
+        }
+      }
+    }
+    return out
+  }
+
   /// silu(x) = x·σ(x) and its derivative σ(x)(1 + x(1 − σ(x))).
   @inline(__always)
   static func silu(_ x: Float) -> (value: Float, derivative: Float) {

@@ -170,15 +170,7 @@ extension DecoderModel {
       }
       var gradActivated = Matrix(rows: m, cols: ff)
       w.down[expert].applyTransposed(weighted, into: &gradActivated)
-      var gradGateUp = Matrix(rows: m, cols: 2 * ff)
-      t.gateUps[expert].storage.withUnsafeBufferPointer { gu in
-        gradActivated.storage.withUnsafeBufferPointer { ga in
-          gradGateUp.storage.withUnsafeMutableBufferPointer { out in
-            configuration.activation.backward(
-              gateUp: gu.baseAddress!, gradient: ga.baseAddress!, rows: m, width: ff, output: out.baseAddress!)
-          }
-        }
-      }
+      let gradGateUp = configuration.activation.backward(gateUp: t.gateUps[expert], gradient: gradActivated)
       var gradRows = Matrix(rows: m, cols: d)
       w.gateUp[expert].applyTransposed(gradGateUp, into: &gradRows)
       for (i, a) in routed.enumerated() {
