@@ -356,10 +356,7 @@ public final class DecoderModel: Sendable {
     }
     var projected = Matrix(rows: a.rows, cols: x.cols)
     projection.apply(a, into: &projected)
-    record(projected)
-    var normed = Matrix(rows: a.rows, cols: x.cols)
-    Self.rmsNormRows(projected, weight: postNorm, epsilon: configuration.rmsNormEpsilon, into: &normed)
-    Kernels.axpy(1, normed.storage, &x.storage, count: x.storage.count)
+    addResidual(projected, postNorm: postNorm, to: &x, record: record)
   }
 
   /// Per-head q/k norms (where the family has them), then RoPE, on every packed row.
