@@ -41,7 +41,7 @@ let package = Package(
     .target(name: "PSR", dependencies: ["LM", "Steering", "Store", "Tensor"], swiftSettings: optimize),
     .target(name: "Report", dependencies: ["Compare", "LM", "Steering", "Store"], swiftSettings: optimize),
     .target(
-      name: "CLICommon", dependencies: ["LM", argumentParser],
+      name: "CLICommon", dependencies: ["LM", "Tensor", argumentParser],
       swiftSettings: optimize),
     // The commands are libraries (CLITests parses them with ArgumentParser's own `parse`); each
     // executable is one line that runs its command.

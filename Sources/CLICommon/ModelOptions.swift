@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import LM
+import Synchronization
+import Tensor
 
 /// The model to load, shared by every subcommand.
 public struct ModelOptions: ParsableArguments {
@@ -14,7 +16,7 @@ public struct ModelOptions: ParsableArguments {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "Render prompts with this built-in chat template instead of the one detected in the model's files: chatml, qwen3, llama3, gemma or mistral.",
+      "Render prompts with this built-in chat template instead of the one detected in the model's files: chatml, qwen3, llama3, gemma, gemma3, phi3 or mistral.",
       valueName: "name"))
   public var chatTemplate: ChatTemplate.Style?
 
@@ -24,6 +26,18 @@ public struct ModelOptions: ParsableArguments {
       "How to hold the weights: fp32 (a 4-byte copy of each, fastest for small models), native (the file's own blocks, memory-mapped, expanded per product; what fits 7–8B models in 24 GB) or auto (native; on a CPU without AVX-512, fp32 up to 1B parameters).",
       valueName: "fp32|native|auto"))
   public var weights: WeightsChoice = .auto
+
+  @Option(
+    name: .long,
+    help: ArgumentHelp(
+      "What the products of quantized weights multiply with: fp32 (the reference: every weight expanded to fp32), int8 (activations quantized to 8 bits per 256 values, as llama.cpp does; K-quant weights only, AVX-512 VNNI CPUs only, fp32 elsewhere) or auto (int8 in generate and serve, which only produce text; fp32 where a command trains, captures, scores or benchmarks, since int8 steering gradients miss the 0.999 cosine budget on real weights: docs/PRECISION.md).",
+      valueName: "fp32|int8|auto"))
+  public var compute: ComputeChoice = .auto
+
+  /// `--compute`: a precision, or auto.
+  public enum ComputeChoice: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case fp32, int8, auto
+  }
 
   /// `--weights`: a precision, or auto (chosen by the model's size).
   public enum WeightsChoice: String, CaseIterable, ExpressibleByArgument, Sendable {
@@ -37,6 +51,9 @@ public struct ModelOptions: ParsableArguments {
 
   public init() {}
 
+  /// Whether the fallback from int8 was said (once a process).
+  private static let saidNoInt8 = Atomic<Bool>(false)
+
   public static let defaultRelativePath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
   /// The file to load: the flag, then the environment, then the default beside the working
@@ -47,13 +64,21 @@ public struct ModelOptions: ParsableArguments {
     return resolvePath(Self.defaultRelativePath)
   }
 
-  public func load() throws -> DecoderModel {
+  /// Loads the model; `--compute auto` becomes `automaticCompute` (int8 for commands that only
+  /// generate text, fp32 elsewhere).
+  public func load(automaticCompute: ComputePrecision = .fp32) throws -> DecoderModel {
     let path = resolvedPath
     guard FileManager.default.fileExists(atPath: path) else {
       throw CLIError("model \(path) does not exist; run scripts/setup.sh or pass --model")
     }
     do {
-      return try DecoderModel(path: path, weights: weights.precision, chatTemplate: chatTemplate?.rawValue)
+      let model = try DecoderModel(
+        path: path, weights: weights.precision, chatTemplate: chatTemplate?.rawValue,
+        compute: ComputePrecision(rawValue: compute.rawValue) ?? automaticCompute)
+      if compute == .int8, model.computePrecision != .int8, Self.saidNoInt8.exchange(true, ordering: .relaxed) == false {
+        log("--compute int8: this CPU lacks AVX-512 VNNI, so the products run in fp32")
+      }
+      return model
     } catch let error as ChatTemplateError {
       throw CLIError("\(error)")
     } catch let error as CustomStringConvertible {

@@ -38,7 +38,7 @@ public struct ActivationCapture {
       steeringPrompt: options.steeringPrompt, promptPosition: options.promptPosition.rawValue,
       chatTemplateID: model.chatTemplate.identifier, seed: options.seed,
       created: ISO8601DateFormatter().string(from: Date()), toolVersion: toolVersion, layers: options.layers,
-      steeringPromptPerExample: options.steeringPromptPerExample)
+      steeringPromptPerExample: options.steeringPromptPerExample, compute: model.computePrecision.rawValue)
   }
 
   /// Examples to capture: each input once when it has an output, else `samples` times.

@@ -74,6 +74,7 @@ public final class UnitFit {
       // A string: a 64-bit seed is not exact as a JSON number (a double).
       "seed": .string(String(seed)), "layer": .number(Double(config.layer)),
       "train_samples": .number(Double(config.trainSamples)), "train_tokens": .number(Double(config.trainTokens)),
+      "compute": .string(model.computePrecision.rawValue),
     ]
     return file
   }

@@ -45,6 +45,9 @@ public final class DecoderModel: Sendable {
 
   /// How the projections hold their weights.
   public let weightPrecision: WeightPrecision
+  /// What the products of quantized weights multiply with, as it runs on this CPU (`int8` asked
+  /// for on a CPU without the 8-bit products runs fp32).
+  public let computePrecision: ComputePrecision
 
   /// Loads a GGUF file or a Hugging Face model directory (`config.json` and safetensors).
   ///
@@ -67,7 +70,12 @@ public final class DecoderModel: Sendable {
     return try loadTokenizer(tokenizerJSON: path, endOfSequence: checkpoint.endOfSequenceIds.first)
   }
 
-  public init(path: String, weights: WeightPrecision? = nil, chatTemplate templateName: String? = nil) throws {
+  ///   - compute: fp32 (the reference) or 8-bit activations for the K-quant weights' products
+  ///     (``ComputePrecision``).
+  public init(
+    path: String, weights: WeightPrecision? = nil, chatTemplate templateName: String? = nil, compute: ComputePrecision = .fp32
+  ) throws {
+    computePrecision = compute.effective
     if HuggingFaceCheckpoint.isCheckpoint(path) {
       let checkpoint = try HuggingFaceCheckpoint(directory: path)
       configuration = checkpoint.configuration
@@ -82,7 +90,7 @@ public final class DecoderModel: Sendable {
       let precision = weights ?? .automatic(parameterCount: configuration.parameterCount(tiedOutput: checkpoint.tied))
       weightPrecision = precision
       do {
-        self.weights = try DecoderWeights(source: checkpoint, configuration: configuration, precision: precision)
+        self.weights = try DecoderWeights(source: checkpoint, configuration: configuration, precision: precision, compute: computePrecision)
       } catch ModelError.tensorShape(let name, let found, let expected) {
         // Said in the checkpoint's own names and (out, in) order.
         let hfName = HuggingFaceCheckpoint.huggingFaceName(name, family: configuration.family) ?? name
@@ -98,7 +106,7 @@ public final class DecoderModel: Sendable {
       let precision =
         weights ?? .automatic(parameterCount: configuration.parameterCount(tiedOutput: !gguf.hasTensor("output.weight")))
       weightPrecision = precision
-      self.weights = try DecoderWeights(source: gguf, configuration: configuration, precision: precision)
+      self.weights = try DecoderWeights(source: gguf, configuration: configuration, precision: precision, compute: computePrecision)
       files = [path]
     }
     guard tokenizer.vocabularySize <= configuration.vocabularySize else {

@@ -1,3 +1,5 @@
+import Tensor
+
 /// The weights of one transformer block, fused for fewer, larger matrix products.
 ///
 /// Every matrix is `[out × in]` row-major (a GGUF tensor of dimensions `[in, out]`). Norm
@@ -54,7 +56,8 @@ struct DecoderWeights: Sendable {
   /// The vocabulary projection.
   var head: Linear { output ?? embedding }
 
-  init(source: some TensorSource, configuration c: DecoderConfiguration, precision: WeightPrecision) throws {
+  init(source: some TensorSource, configuration c: DecoderConfiguration, precision: WeightPrecision, compute: ComputePrecision = .fp32
+  ) throws {
     self.source = source
     func load(_ name: String, _ shape: [Int]) throws -> [Float] {
       let info = try source.tensor(name)
@@ -72,10 +75,10 @@ struct DecoderWeights: Sendable {
     }
     let d = c.modelDimension
     let ff = c.feedForwardDimension
-    embedding = try Linear(gguf: source, [("token_embd.weight", c.vocabularySize)], inputs: d, precision: precision)
+    embedding = try Linear(gguf: source, [("token_embd.weight", c.vocabularySize)], inputs: d, precision: precision, compute: compute)
     output =
       source.hasTensor("output.weight")
-      ? try Linear(gguf: source, [("output.weight", c.vocabularySize)], inputs: d, precision: precision) : nil
+      ? try Linear(gguf: source, [("output.weight", c.vocabularySize)], inputs: d, precision: precision, compute: compute) : nil
     finalNorm = try norm("output_norm.weight", d)
     func factors(_ name: String) throws -> [Float]? {
       source.hasTensor(name) ? try load(name, [c.headDimension / 2]) : nil
@@ -100,23 +103,23 @@ struct DecoderWeights: Sendable {
               (p + "attn_q.weight", c.queryDimension), (p + "attn_k.weight", c.keyValueDimension),
               (p + "attn_v.weight", c.keyValueDimension),
             ],
-          inputs: d, precision: precision),
+          inputs: d, precision: precision, compute: compute),
         qkvBias: bias,
         queryNorm: try optionalNorm(p + "attn_q_norm.weight", c.headDimension, if: c.queryKeyNorm),
         keyNorm: try optionalNorm(p + "attn_k_norm.weight", c.headDimension, if: c.queryKeyNorm),
-        attentionOutput: try Linear(gguf: source, [(p + "attn_output.weight", d)], inputs: c.queryDimension, precision: precision),
+        attentionOutput: try Linear(gguf: source, [(p + "attn_output.weight", d)], inputs: c.queryDimension, precision: precision, compute: compute),
         postAttentionNorm: try optionalNorm(p + "post_attention_norm.weight", d, if: c.sandwichNorms),
         feedForwardNorm: try norm(p + "ffn_norm.weight", d),
         feedForward: c.experts != nil
-          ? .mixture(try ExpertWeights(source: source, layer: l, configuration: c, precision: precision))
+          ? .mixture(try ExpertWeights(source: source, layer: l, configuration: c, precision: precision, compute: compute))
           // Without a gate tensor, ffn_up holds the gate's rows then the up projection's (Phi-3).
           : .dense(
             gateUp: try Linear(
               gguf: source,
               source.hasTensor(p + "ffn_gate.weight")
                 ? [(p + "ffn_gate.weight", ff), (p + "ffn_up.weight", ff)] : [(p + "ffn_up.weight", 2 * ff)],
-              inputs: d, precision: precision),
-            down: try Linear(gguf: source, [(p + "ffn_down.weight", d)], inputs: ff, precision: precision)),
+              inputs: d, precision: precision, compute: compute),
+            down: try Linear(gguf: source, [(p + "ffn_down.weight", d)], inputs: ff, precision: precision, compute: compute)),
         postFeedForwardNorm: try optionalNorm(p + "post_ffw_norm.weight", d, if: c.sandwichNorms))
     }
   }
@@ -126,12 +129,13 @@ extension ExpertWeights {
   /// Layer `l`'s router (`ffn_gate_inp`) and experts: rows of llama.cpp's stacked expert tensors
   /// (`ffn_{gate,up,down}_exps`, `[in, out, experts]`, quantized or not), else one tensor per
   /// expert (`ffn_gate.E.weight`, as older GGUF files and Hugging Face checkpoints have them).
-  init(source: some TensorSource, layer l: Int, configuration c: DecoderConfiguration, precision: WeightPrecision) throws {
+  init(source: some TensorSource, layer l: Int, configuration c: DecoderConfiguration, precision: WeightPrecision, compute: ComputePrecision = .fp32
+  ) throws {
     let moe = c.experts!
     let p = "blk.\(l)."
     let d = c.modelDimension
     let ff = moe.feedForwardDimension
-    router = try Linear(gguf: source, [(p + "ffn_gate_inp.weight", moe.count)], inputs: d, precision: precision)
+    router = try Linear(gguf: source, [(p + "ffn_gate_inp.weight", moe.count)], inputs: d, precision: precision, compute: compute)
     if source.hasTensor(p + "ffn_gate_exps.weight") {
       func stacked(_ name: String, rows: Int, inputs: Int) throws -> GGUFTensorInfo {
         let info = try source.tensor(p + name)
@@ -144,15 +148,15 @@ extension ExpertWeights {
       let up = try stacked("ffn_up_exps.weight", rows: ff, inputs: d)
       let down = try stacked("ffn_down_exps.weight", rows: d, inputs: ff)
       gateUp = (0..<moe.count).map { e in
-        Linear(source: source, slices: [(gate, e * ff, ff), (up, e * ff, ff)], inputs: d, precision: precision)
+        Linear(source: source, slices: [(gate, e * ff, ff), (up, e * ff, ff)], inputs: d, precision: precision, compute: compute)
       }
-      self.down = (0..<moe.count).map { e in Linear(source: source, slices: [(down, e * d, d)], inputs: ff, precision: precision) }
+      self.down = (0..<moe.count).map { e in Linear(source: source, slices: [(down, e * d, d)], inputs: ff, precision: precision, compute: compute) }
     } else {
       gateUp = try (0..<moe.count).map { e in
-        try Linear(gguf: source, [(p + "ffn_gate.\(e).weight", ff), (p + "ffn_up.\(e).weight", ff)], inputs: d, precision: precision)
+        try Linear(gguf: source, [(p + "ffn_gate.\(e).weight", ff), (p + "ffn_up.\(e).weight", ff)], inputs: d, precision: precision, compute: compute)
       }
       down = try (0..<moe.count).map { e in
-        try Linear(gguf: source, [(p + "ffn_down.\(e).weight", d)], inputs: ff, precision: precision)
+        try Linear(gguf: source, [(p + "ffn_down.\(e).weight", d)], inputs: ff, precision: precision, compute: compute)
       }
     }
   }

@@ -53,7 +53,7 @@ struct Linear: @unchecked Sendable {
   /// sums), else on fp32 weights or on rows expanded from the file's floats.
   func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
     if let kernels {
-      let packed = PackedRows(rows: m, cols: inputs, a: a, minimumRows: kernels[0].panelRows)
+      let packed = PackedRows(rows: m, cols: inputs, a: a, minimumRows: kernels.map(\.panelRows).min()!)
       var column = 0
       for kernel in kernels {
         kernel.multiply(m: m, a: a, c: c + column, ldc: outputs, beta: beta, packed: packed)
@@ -149,7 +149,9 @@ extension Linear {
   /// Loads the named tensors (each `[in, out_i]` in GGUF order) stacked row-wise into one
   /// projection, as fp32 or at the file's precision, with decode kernels over the quantized
   /// rows (`RowKernel`).
-  init(gguf: some TensorSource, _ parts: [(name: String, outputs: Int)], inputs: Int, precision: WeightPrecision = .fp32) throws {
+  init(gguf: some TensorSource, _ parts: [(name: String, outputs: Int)], inputs: Int, precision: WeightPrecision = .fp32,
+    compute: ComputePrecision = .fp32
+  ) throws {
     var infos: [GGUFTensorInfo] = []
     for part in parts {
       let info = try gguf.tensor(part.name)
@@ -162,7 +164,7 @@ extension Linear {
     self.parts = zip(infos, parts).map { (gguf.tensorData($0), $0.type, $1.outputs) }
     self.inputs = inputs
     self.outputs = parts.reduce(0) { $0 + $1.outputs }
-    kernels = RowKernel.covering(self.parts, cols: inputs, floats: dense == nil)
+    kernels = RowKernel.covering(self.parts, cols: inputs, floats: dense == nil, compute: compute)
   }
 }
 
@@ -171,7 +173,7 @@ extension Linear {
   /// expert tensors (whose rows are `experts × out` rows of `in` values, whole blocks each).
   init(
     source: some TensorSource, slices: [(info: GGUFTensorInfo, first: Int, rows: Int)], inputs: Int,
-    precision: WeightPrecision = .fp32
+    precision: WeightPrecision = .fp32, compute: ComputePrecision = .fp32
   ) {
     let parts = slices.map { slice -> (data: UnsafeRawBufferPointer, type: GGMLType, rows: Int) in
       let rowBytes = inputs / slice.info.type.blockSize * slice.info.type.blockBytes
@@ -189,6 +191,6 @@ extension Linear {
     self.parts = parts
     self.inputs = inputs
     outputs = slices.reduce(0) { $0 + $1.rows }
-    kernels = RowKernel.covering(parts, cols: inputs, floats: dense == nil)
+    kernels = RowKernel.covering(parts, cols: inputs, floats: dense == nil, compute: compute)
   }
 }

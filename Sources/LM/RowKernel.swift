@@ -22,8 +22,12 @@ enum RowKernel {
   /// From how many rows a product packs its input once for every kernel: float rows always run
   /// as panels; the block kernels from `PackedRows.minimumRows`.
   var panelRows: Int {
-    if case .floats = self { return 1 }
-    return PackedRows.minimumRows
+    switch self {
+    case .floats: return 1
+    // The 8-bit products quantize their input instead of packing it.
+    case .superBlocks(let m) where m.compute == .int8 && ComputePrecision.int8IsSupported: return Int.max
+    default: return PackedRows.minimumRows
+    }
   }
 
   /// `C[i·ldc + j] = A[m × cols] · Wᵀ + beta · C` over this kernel's rows j.
@@ -40,7 +44,8 @@ enum RowKernel {
   /// AVX-512 CPU; otherwise their products use fp32 weights or expand rows into sgemm). Parts of
   /// one repacked type share one kernel, so that a fused projection runs as one product.
   static func covering(
-    _ parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)], cols: Int, floats: Bool
+    _ parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)], cols: Int, floats: Bool,
+    compute: ComputePrecision = .fp32
   ) -> [RowKernel]? {
     guard !parts.isEmpty else { return nil }
     if floats, FloatRowsMatrix.isSupported, parts.allSatisfy({ floatFormat($0.type) != nil }) {
@@ -56,7 +61,9 @@ enum RowKernel {
     var kernels: [RowKernel] = []
     for part in parts {
       if let format = superBlockFormat(part.type), cols % 256 == 0 {
-        kernels.append(.superBlocks(SuperBlockMatrix(format: format, rows: part.rows, cols: cols, blocks: part.data)))
+        var matrix = SuperBlockMatrix(format: format, rows: part.rows, cols: cols, blocks: part.data)
+        matrix.compute = compute
+        kernels.append(.superBlocks(matrix))
       } else if let format = repackedFormat(part.type) {
         kernels.append(.repacked(repack([(part.data, part.rows)], type: part.type, format: format, cols: cols)))
       } else {

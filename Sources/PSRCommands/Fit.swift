@@ -95,6 +95,7 @@ public struct Fit: ParsableCommand {
     f.training = [
       "data": .string(data), "steering_prompt": .string(reader.header.steeringPrompt), "objective": .string(objective.rawValue),
       "variant": .string(variant.rawValue), "seed": .string(String(seed)),  // a Double would round seeds above 2⁵³
+      "compute": .string(reader.header.compute),  // the capture's products
     ]
     return f
   }

@@ -66,7 +66,7 @@ public struct Generate: ParsableCommand {
   }
 
   public func run() throws {
-    let model = try modelOptions.load()
+    let model = try modelOptions.load(automaticCompute: .int8)
     let ids = raw ? rawPrompt(model.tokenizer) : model.chatPrompt(user: prompt, system: system)
     guard ids.count + maxTokens <= model.configuration.contextLength else {
       throw CLIError(

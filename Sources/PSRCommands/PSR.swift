@@ -14,7 +14,7 @@ public struct PSR: ParsableCommand {
       """,
     subcommands: [
       Generate.self, Tokenize.self, SteeringVectorCommand.self, Fit.self, TuneAlpha.self, Inspect.self, Export.self, ReportCommand.self,
-      Serve.self, Bench.self,
+      Serve.self, Bench.self, PrecisionCheck.self,
     ])
 }
 

@@ -107,6 +107,7 @@ public struct SteeringVectorCommand: ParsableCommand {
           "vector_init": .number(Double(o.vectorInit)), "vector_lr": .number(Double(o.vectorLearningRate)),
           "batch_size": .number(Double(o.batchSize)), "clip": .number(Double(o.vectorGradientClip)),
           "seed": .string(String(o.seed)), "objective": .string(objective == .lm ? "lang" : "simpo"),
+          "compute": .string(model.computePrecision.rawValue),
         ]
         if objective == .simpo {
           f.training["simpo_beta"] = .number(Double(simpoBeta))

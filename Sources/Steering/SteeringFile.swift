@@ -105,6 +105,7 @@ public struct SteeringFile: Codable, Equatable, Sendable {
     self.init(
       kind: kind, model: try model.fingerprint, tokenizer: model.tokenizer.identifier,
       chatTemplate: model.chatTemplate.identifier)
+    training["compute"] = .string(model.computePrecision.rawValue)
   }
 
   /// Reads and validates a file; throws naming the file and what is wrong.

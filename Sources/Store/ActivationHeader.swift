@@ -23,12 +23,16 @@ public struct ActivationHeader: Equatable, Sendable, Codable {
   /// training prompts vary the instruction's phrasing and kwargs). `steeringPrompt` is then the
   /// most common one, for display.
   public var steeringPromptPerExample: Bool
+  /// The products' precision during capture (`fp32`, or `int8` activations for K-quant weights);
+  /// the attribute `compute`, absent (fp32) in files from before it.
+  public var compute: String
 
   public init(
     modelName: String, modelSHA256: String, layerCount: Int, modelDimension: Int, steeringPrompt: String,
     promptPosition: String, chatTemplateID: String, seed: UInt64, created: String, toolVersion: String, layers: [Int],
-    storage: String = "float32", steeringPromptPerExample: Bool = false
+    storage: String = "float32", steeringPromptPerExample: Bool = false, compute: String = "fp32"
   ) {
+    self.compute = compute
     self.modelName = modelName
     self.modelSHA256 = modelSHA256
     self.layerCount = layerCount

@@ -152,7 +152,8 @@ public final class ActivationReader {
         created: try root.stringAttribute("created"), toolVersion: try root.stringAttribute("tool_version"),
         layers: layers, storage: try root.stringAttribute("storage"),
         steeringPromptPerExample: try root.hasAttribute("steering_prompt_per_example")
-          && root.intScalar("steering_prompt_per_example", in: 0...1) == 1)
+          && root.intScalar("steering_prompt_per_example", in: 0...1) == 1,
+        compute: try root.hasAttribute("compute") ? root.stringAttribute("compute") : "fp32")
     }
   }
 

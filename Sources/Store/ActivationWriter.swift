@@ -64,6 +64,8 @@ public final class ActivationWriter {
       try root.writeAttribute("layers", header.layers.map(Int64.init), array: true)
       try root.writeAttribute("storage", header.storage)
       if header.steeringPromptPerExample { try root.writeAttribute("steering_prompt_per_example", [Int64(1)]) }
+      // Written only when not fp32, so that fp32 captures stay byte for byte what they were.
+      if header.compute != "fp32" { try root.writeAttribute("compute", header.compute) }
       try root.writeAttribute("n_examples", [0])
       let strings = HDF5.stringType()
       defer { H5Tclose(strings) }
@@ -115,6 +117,7 @@ public final class ActivationWriter {
       ("prompt_position", found.promptPosition, header.promptPosition), ("layers", "\(found.layers)", "\(header.layers)"),
       ("seed", "\(found.seed)", "\(header.seed)"), ("storage", found.storage, header.storage),
       ("steering_prompt_per_example", "\(found.steeringPromptPerExample)", "\(header.steeringPromptPerExample)"),
+      ("compute", found.compute, header.compute),
     ] where a != b {
       throw StoreError.mismatch(path: path, field: field, found: a, expected: b)
     }

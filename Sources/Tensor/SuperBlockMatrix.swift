@@ -29,6 +29,9 @@ public struct SuperBlockMatrix: @unchecked Sendable {
   public let rows: Int
   public let cols: Int
   let blocks: UnsafeRawBufferPointer
+  /// Whether products quantize the activations to 8 bits (``ComputePrecision``); `int8` on a CPU
+  /// without the 8-bit products runs the fp32 ones.
+  public var compute: ComputePrecision = .fp32
 
   /// Rows stored one after another, each `cols / 256` super-blocks, as GGUF stores a tensor.
   /// `cols` must be a multiple of 256 and `blocks` exactly the matrix's bytes.
@@ -51,6 +54,10 @@ public struct SuperBlockMatrix: @unchecked Sendable {
     packed: PackedRows? = nil
   ) {
     guard m > 0, rows > 0 else { return }
+    if compute == .int8, ComputePrecision.int8IsSupported {
+      multiplyQuantizingActivations(m: m, a: a, c: c, ldc: ldc ?? rows, beta: beta)
+      return
+    }
     let packed = packed ?? PackedRows(rows: m, cols: cols, a: a)
     let n = rows
     let ldc = ldc ?? n
@@ -63,6 +70,26 @@ public struct SuperBlockMatrix: @unchecked Sendable {
       if j0 < j1 {
         psr_superblock_gemm_nt(
           format.code, Int32(m), Int32(cols), a, packed?.pointer(), base, c, ldc, beta, Int32(j0), Int32(j1))
+      }
+    }
+  }
+
+  /// The product with A quantized to q8_K blocks (``Q8KRows``) in this format's order.
+  private func multiplyQuantizingActivations(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
+    let quantized = Q8KRows(format: format, rows: m, cols: cols, a: a)
+    let n = rows
+    let parts = n >= 64 ? min(n / 4, 2 * max(1, Parallel.cores)) : 1
+    let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    let code = format.code
+    withExtendedLifetime(quantized) {
+      Parallel.run(parts: parts) { p in
+        let j0 = (n / 4) * p / parts * 4
+        let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
+        if j0 < j1 {
+          let done = psr_superblock_q8_gemm_nt(
+            code, Int32(m), Int32(cols), quantized.pointer, base, c, ldc, beta, Int32(j0), Int32(j1))
+          precondition(done != 0, "8-bit products ran on a CPU without them")
+        }
       }
     }
   }

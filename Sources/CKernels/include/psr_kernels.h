@@ -118,4 +118,29 @@ void psr_superblock_gemm_nt(
     int format, int m, int k, const float *x, const float *packed, const unsigned char *blocks, float *y, long ldy,
     float beta, int j0, int j1);
 
+/// Whether this CPU runs the 8-bit-activation products (AVX-512 F, BW, VL and VNNI, and F16C);
+/// elsewhere psr_superblock_q8_gemm_nt returns 0 and callers run the fp32 products.
+int psr_q8_gemm_supported(void);
+
+/// Bytes of m rows of k values quantized by psr_quantize_rows_q8k (320 per 256 values).
+long psr_q8k_rows_bytes(int m, int k);
+
+/// Where value t (0…255) of a 256-value block sits in a quantized block for `format`'s weights
+/// (Q6_K: t; Q4_K and Q5_K: sub-blocks of 32 in the order 0 2 1 3 4 6 5 7).
+int psr_q8k_position(int format, int t);
+
+/// Quantizes rows x (m × k, k a multiple of 256) to 8 bits per 256 values, as llama.cpp's q8_K:
+/// scale d = −max/127 where max is the value of largest magnitude (the first such), values
+/// a = round_half_even(x / d) clamped to ±127, and the sums of each 16 values. `out` holds
+/// psr_q8k_rows_bytes(m, k) bytes, 64-byte aligned. A block of zeros (or NaNs) has d 0. Any CPU.
+void psr_quantize_rows_q8k(int format, int m, int k, const float *x, void *out);
+
+/// y[i·ldy + j] = beta·y[i·ldy + j] + sum_t x[i][t]·w[j][t] for i < m, j in [j0, j1), with x quantized
+/// by psr_quantize_rows_q8k for this format and w's rows the K-quant super-blocks of
+/// psr_superblock_gemm_nt: integer products (vpmaddubsw, vpdpwssd), scaled once per super-block.
+/// Returns 0, having written nothing, where the CPU lacks psr_q8_gemm_supported().
+int psr_superblock_q8_gemm_nt(
+    int format, int m, int k, const void *xq, const unsigned char *blocks, float *y, long ldy, float beta, int j0,
+    int j1);
+
 #endif

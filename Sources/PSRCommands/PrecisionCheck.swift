@@ -1,0 +1,74 @@
+import ArgumentParser
+import CLICommon
+import Foundation
+import LM
+import Steering
+import Tensor
+
+/// `psr precision`: how far `--compute int8` (or another precision) lies from fp32 on one file.
+public struct PrecisionCheck: ParsableCommand {
+  public init() {}
+  public static let configuration = CommandConfiguration(
+    commandName: "precision",
+    abstract: "Measure what a compute precision costs against fp32 on one model: next-token KL, greedy agreement, steering-gradient cosine.",
+    discussion: """
+      Loads the model twice, at fp32 and at --compute (int8 unless given), teacher-forces the
+      same sequences through both and prints one JSON line: the mean and maximum KL(p_fp32 ‖ p)
+      over every position, how often the two argmaxes agree, and the cosine between the two
+      gradients of the responses' mean NLL with respect to a seeded random steering vector at
+      --layer (what FSSV and PrOSV training descend). docs/PRECISION.md records the numbers.
+
+      The sequences are AlpacaEval instructions (rendered with the chat template) and GPT-4's
+      answers, cut to --max-tokens, from experiments/data/alpaca_eval/gpt4_outputs.jsonl, or
+      any JSON Lines file with "instruction" and "output".
+
+      Examples:
+        psr precision --model gemma-3-4b-it-Q4_K_M.gguf
+        psr precision --model qwen2.5-1.5b-instruct-q4_k_m.gguf --examples 32 --layer 14
+      """)
+
+  @OptionGroup var modelOptions: ModelOptions
+  @Option(help: ArgumentHelp("JSON Lines with \"instruction\" and \"output\".", valueName: "file"))
+  var data = "experiments/data/alpaca_eval/gpt4_outputs.jsonl"
+  @Option(help: "How many examples (the file's first).") var examples = 16
+  @Option(help: "Tokens kept of each example (prompt first, then the answer).") var maxTokens = 128
+  @Option(help: "The steering layer of the gradient check (default: the middle layer).") var layer: Int?
+  @Option(help: "Seed of the steering direction.") var seed: UInt64 = 0
+
+  public func validate() throws {
+    guard examples > 0 else { throw ValidationError("--examples must be positive") }
+    guard maxTokens >= 2 else { throw ValidationError("--max-tokens must be at least 2") }
+    if modelOptions.compute == .fp32 { throw ValidationError("--compute fp32 compares fp32 with itself; give int8 or auto") }
+  }
+
+  public func run() throws {
+    var candidateOptions = modelOptions
+    if candidateOptions.compute == .auto { candidateOptions.compute = .int8 }
+    var referenceOptions = modelOptions
+    referenceOptions.compute = .fp32
+    let reference = try referenceOptions.load()
+    let candidate = try candidateOptions.load()
+    let layerCount = reference.configuration.layerCount
+    let layer = self.layer ?? layerCount / 2
+    guard (0..<layerCount).contains(layer) else { throw CLIError("--layer \(layer): the model has layers 0…\(layerCount - 1)") }
+    let text = try readText(resolvePath(data), "--data")
+    var sequences: [TeacherForcedSequence] = []
+    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+      guard sequences.count < examples else { break }
+      guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+        let instruction = object["instruction"] as? String, let output = object["output"] as? String
+      else { throw CLIError("--data \(data):\(i + 1): needs \"instruction\" and \"output\" strings") }
+      let prompt = Array(reference.chatPrompt(user: instruction).prefix(maxTokens - 1))
+      let response = Array(reference.tokenizer.encode(output, parseSpecial: false).prefix(maxTokens - prompt.count))
+      if !response.isEmpty { sequences.append(TeacherForcedSequence(prompt: prompt, response: response)) }
+    }
+    guard !sequences.isEmpty else { throw CLIError("--data \(data): no example with an answer") }
+    let comparison = try PrecisionComparison(
+      reference: reference, candidate: candidate, sequences: sequences, layer: layer, seed: seed)
+    var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(comparison)) as! [String: Any]
+    object["compute"] = candidate.computePrecision.rawValue
+    object["model"] = reference.path
+    object["examples"] = sequences.count
+    print(try JSONText.encode(object))
+  }
+}

@@ -1,0 +1,45 @@
+import CKernels
+
+/// Rows of activations quantized to 8 bits per 256 values, as llama.cpp's `q8_K` (the input of
+/// the 8-bit K-quant products): per block, `d = −max/127` where `max` is the first value of
+/// largest magnitude, `a_t = round_half_even(x_t / d)` clamped to ±127, and the sums of each 16
+/// values. Each block is 320 bytes, its values stored in the order of the weight format they will
+/// multiply (so that the products load whole vectors).
+public final class Q8KRows: @unchecked Sendable {
+  public let format: SuperBlockMatrix.Format
+  public let rows: Int
+  public let cols: Int
+  let storage: UnsafeMutableRawPointer
+  static let blockBytes = psr_q8k_rows_bytes(1, 256)
+
+  /// Quantizes `a` (`rows × cols`, `cols` a multiple of 256) for products with `format`'s weights;
+  /// many rows are split over the cores.
+  public init(format: SuperBlockMatrix.Format, rows: Int, cols: Int, a: UnsafePointer<Float>) {
+    precondition(cols > 0 && cols % 256 == 0, "q8_K rows are whole 256-value blocks")
+    self.format = format
+    self.rows = rows
+    self.cols = cols
+    let rowBytes = (cols / 256) * Self.blockBytes
+    storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * rowBytes), alignment: 64)
+    let code = format.code
+    let parts = rows >= 8 ? min(rows, 2 * max(1, Parallel.cores)) : 1
+    let storage = storage
+    Parallel.run(parts: parts) { p in
+      let lo = rows * p / parts, hi = rows * (p + 1) / parts
+      if lo < hi { psr_quantize_rows_q8k(code, Int32(hi - lo), Int32(cols), a + lo * cols, storage + lo * rowBytes) }
+    }
+  }
+
+  deinit { storage.deallocate() }
+
+  /// Block `index` of row `row`: its scale, its values in natural order, and its 16 group sums.
+  public func block(row: Int, index: Int) -> (scale: Float, values: [Int8], sums: [Int16]) {
+    let base = UnsafeRawPointer(storage) + (row * (cols / 256) + index) * Self.blockBytes
+    let stored = base.assumingMemoryBound(to: Int8.self)
+    let values = (0..<256).map { stored[Int(psr_q8k_position(format.code, Int32($0)))] }
+    let sums = (0..<16).map { base.load(fromByteOffset: 256 + 2 * $0, as: Int16.self) }
+    return (base.load(fromByteOffset: 288, as: Float.self), values, sums)
+  }
+
+  var pointer: UnsafeRawPointer { UnsafeRawPointer(storage) }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import LM
+import Tensor
+import TestSupport
+import XCTest
+
+/// The 8-bit-activation K-quant products (`ComputePrecision.int8`) on the super-blocks of
+/// llama.cpp-quantized files (Tests/Fixtures/quants*.tar.gz): the activations' quantization is
+/// llama.cpp's q8_K, value for value; the products equal the exact sum over the quantized
+/// activations; they stay within the quantization's own bound of the fp32 product; and a row's
+/// outputs do not depend on the other rows.
+final class Q8ActivationProductTests: XCTestCase {
+  private static let root: Result<String, Error> = Result { try Fixtures.quantFiles() }
+  private var files: [GGUFFile] = []
+
+  private func matrices() throws -> [(name: String, matrix: SuperBlockMatrix, weights: [Float])] {
+    var found: [(String, SuperBlockMatrix, [Float])] = []
+    let formats: [GGMLType: SuperBlockMatrix.Format] = [.q4_K: .q4_K, .q5_K: .q5_K, .q6_K: .q6_K]
+    for file in ["Q4_K_M", "Q5_K_M", "Q6_K"] {
+      let gguf = try GGUFFile(path: try Self.root.get() + "/\(file).gguf")
+      files.append(gguf)
+      for (name, info) in gguf.tensors.sorted(by: { $0.key < $1.key }) {
+        guard let format = formats[info.type], info.dimensions.count == 2 else { continue }
+        var matrix = SuperBlockMatrix(
+          format: format, rows: info.dimensions[1], cols: info.dimensions[0], blocks: gguf.tensorData(info))
+        matrix.compute = .int8
+        found.append(("\(file) \(name)", matrix, gguf.dequantize(info)))
+      }
+    }
+    XCTAssertEqual(Set(found.map { "\($0.1.format)" }), ["q4_K", "q5_K", "q6_K"])
+    return found
+  }
+
+  private func product(_ q: SuperBlockMatrix, _ x: [Float], m: Int, first: Int = 0) -> [Float] {
+    var y = [Float](repeating: 0, count: m * q.rows)
+    x.withUnsafeBufferPointer { xp in
+      y.withUnsafeMutableBufferPointer { q.multiply(m: m, a: xp.baseAddress! + first * q.cols, c: $0.baseAddress!) }
+    }
+    return y
+  }
+
+  /// llama.cpp's quantize_row_q8_K_ref, written from its definition: the first value of largest
+  /// magnitude gives the scale, values round half to even.
+  private func reference(_ x: ArraySlice<Float>) -> (scale: Float, values: [Int8], sums: [Int16]) {
+    var largest: Float = 0
+    var magnitude: Float = 0
+    for v in x where abs(v) > magnitude {
+      magnitude = abs(v)
+      largest = v
+    }
+    guard magnitude > 0 else { return (0, Array(repeating: 0, count: 256), Array(repeating: 0, count: 16)) }
+    let inverse = -127 / largest
+    let values = x.map { Int8(min(127, Int((inverse * $0).rounded(.toNearestOrEven)))) }
+    let sums = (0..<16).map { g in Int16(values[(16 * g)..<(16 * g + 16)].reduce(0) { $0 + Int($1) }) }
+    return (1 / inverse, values, sums)
+  }
+
+  func testQuantizationIsLlamaCppsQ8K() {
+    var g = SeededGenerator(seed: 5)
+    let cols = 512
+    var x = (0..<(3 * cols)).map { _ in Float.random(in: -3...3, using: &g) }
+    for t in 0..<256 { x[cols + t] = 0 }  // a zero block
+    x[2 * cols + 17] = -40  // one value of large magnitude, negative
+    x[2 * cols + 300] = 40  // equal magnitude later: the first one sets the sign
+    for format in [SuperBlockMatrix.Format.q4_K, .q5_K, .q6_K] {
+      let rows = x.withUnsafeBufferPointer { Q8KRows(format: format, rows: 3, cols: cols, a: $0.baseAddress!) }
+      for r in 0..<3 {
+        for b in 0..<2 {
+          let got = rows.block(row: r, index: b)
+          let want = reference(x[(r * cols + 256 * b)..<(r * cols + 256 * b + 256)])
+          XCTAssertEqual(got.scale.bitPattern, want.scale.bitPattern, "\(format) row \(r) block \(b) scale")
+          XCTAssertEqual(got.values, want.values, "\(format) row \(r) block \(b)")
+          XCTAssertEqual(got.sums, want.sums, "\(format) row \(r) block \(b) sums")
+        }
+      }
+    }
+  }
+
+  /// Each output within 1e-5 of 3·Σ|x̂|·max|w| of the exact (double) sum over the quantized
+  /// activations x̂ = d·a: the integer sums are exact, and what is left is fp32 rounding of two
+  /// multiply-adds per super-block whose terms (d·sc·q and dmin·m, each at most 2·max|w|) are
+  /// bounded by that magnitude.
+  func testProductsEqualTheExactSumOverTheQuantizedActivations() throws {
+    try XCTSkipUnless(ComputePrecision.int8IsSupported, "needs AVX-512 with VNNI")
+    var g = SeededGenerator(seed: 41)
+    for (name, q, w) in try matrices() {
+      for m in [1, 3, 8, 13] {
+        let x = (0..<(m * q.cols)).map { _ in Float.random(in: -1...1, using: &g) }
+        let quantized = x.withUnsafeBufferPointer { Q8KRows(format: q.format, rows: m, cols: q.cols, a: $0.baseAddress!) }
+        let y = product(q, x, m: m)
+        for i in 0..<m {
+          var xq = [Double](repeating: 0, count: q.cols)
+          for b in 0..<(q.cols / 256) {
+            let block = quantized.block(row: i, index: b)
+            for t in 0..<256 { xq[256 * b + t] = Double(block.scale) * Double(block.values[t]) }
+          }
+          let sumAbs = xq.reduce(0) { $0 + abs($1) }
+          for j in 0..<q.rows {
+            var exact = 0.0
+            var largest = 0.0
+            for t in 0..<q.cols {
+              exact += xq[t] * Double(w[j * q.cols + t])
+              largest = max(largest, abs(Double(w[j * q.cols + t])))
+            }
+            XCTAssertLessThanOrEqual(
+              abs(Double(y[i * q.rows + j]) - exact), 1e-5 * 3 * sumAbs * largest + 1e-30, "\(name) m \(m) (\(i), \(j))")
+          }
+        }
+      }
+    }
+  }
+
+  /// Against the fp32 product: |y₈ − y₃₂| ≤ Σ_t |w_t|·|x_t − x̂_t| ≤ Σ_t |w_t|·amax(block of t)/254,
+  /// the quantization's own bound (plus rounding), and the products do differ (it ran).
+  func testProductsStayWithinTheQuantizationBoundOfTheFP32Product() throws {
+    try XCTSkipUnless(ComputePrecision.int8IsSupported, "needs AVX-512 with VNNI")
+    var g = SeededGenerator(seed: 43)
+    var differing = 0
+    for (name, q8, w) in try matrices() {
+      var q32 = q8
+      q32.compute = .fp32
+      let m = 5
+      let x = (0..<(m * q8.cols)).map { _ in Float.random(in: -1...1, using: &g) }
+      let y8 = product(q8, x, m: m), y32 = product(q32, x, m: m)
+      for i in 0..<m {
+        let amax = (0..<(q8.cols / 256)).map { b in x[(i * q8.cols + 256 * b)..<(i * q8.cols + 256 * b + 256)].map(abs).max()! }
+        for j in 0..<q8.rows {
+          var bound = 0.0
+          var magnitude = 0.0
+          for t in 0..<q8.cols {
+            bound += abs(Double(w[j * q8.cols + t])) * Double(amax[t / 256]) / 254
+            magnitude += abs(Double(w[j * q8.cols + t]) * Double(x[i * q8.cols + t]))
+          }
+          let difference = abs(Double(y8[i * q8.rows + j]) - Double(y32[i * q8.rows + j]))
+          XCTAssertLessThanOrEqual(difference, bound * 1.0001 + 1e-5 * magnitude, "\(name) (\(i), \(j))")
+          if difference > 0 { differing += 1 }
+        }
+      }
+    }
+    XCTAssertGreaterThan(differing, 0)
+  }
+
+  /// A row's outputs are bitwise the same alone (the four-weight-row decode kernel) or among any
+  /// number of rows (tiles of 4, 2 and 1 rows).
+  func testEachRowIsTheSameForAnyRowCount() throws {
+    try XCTSkipUnless(ComputePrecision.int8IsSupported, "needs AVX-512 with VNNI")
+    var g = SeededGenerator(seed: 47)
+    for (name, q, _) in try matrices() {
+      let m = 19
+      let x = (0..<(m * q.cols)).map { _ in Float.random(in: -1...1, using: &g) }
+      let all = product(q, x, m: m)
+      for i in [0, 3, 4, 15, 17, 18] {
+        XCTAssertEqual(Array(all[(i * q.rows)..<((i + 1) * q.rows)]), product(q, x, m: 1, first: i), "\(name) row \(i)")
+      }
+    }
+  }
+
+  /// With `ldc` and beta the product fills its own columns of a wider C, as the fp32 one does.
+  func testProductIntoColumnsOfAWiderMatrix() throws {
+    try XCTSkipUnless(ComputePrecision.int8IsSupported, "needs AVX-512 with VNNI")
+    let (_, q, _) = try XCTUnwrap(try matrices().first)
+    let m = 3
+    let x = (0..<(m * q.cols)).map { Float(($0 * 7) % 11) / 11 - 0.5 }
+    let alone = product(q, x, m: m)
+    let width = q.rows + 5
+    var c = [Float](repeating: 2, count: m * width)
+    x.withUnsafeBufferPointer { xp in
+      c.withUnsafeMutableBufferPointer { q.multiply(m: m, a: xp.baseAddress!, c: $0.baseAddress! + 3, ldc: width, beta: 0.5) }
+    }
+    for i in 0..<m {
+      for j in 0..<width {
+        let inside = j >= 3 && j < 3 + q.rows
+        XCTAssertEqual(c[i * width + j], inside ? 1 + alone[i * q.rows + j - 3] : 2, accuracy: inside ? 1e-6 : 0, "(\(i), \(j))")
+      }
+    }
+  }
+}
