@@ -334,7 +334,8 @@ public final class DecoderModel: Sendable {
         let ap = a.baseAddress!
         Parallel.rows(n) { rows in
           c.activation.forward(
-            gateUp: gp + rows.lowerBound * 2 * ff, rows: rows.count, width: ff, output: ap + rows.lowerBound * ff)
+            gateUp: gp + rows.lowerBound * 2 * ff, rows: rows.count, width: ff, output: ap + rows.lowerBound * ff,
+            fast: computePrecision == .int8)
         }
       }
     }

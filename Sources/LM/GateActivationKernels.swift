@@ -5,10 +5,14 @@ import Tensor
 /// y = act(g) ⊙ u over rows of [gate (width) | up (width)].
 extension GateActivation {
   /// y[i] = act(g[i]) · u[i] for `rows` rows of `gateUp` (2·width wide) into `output` (width wide).
-  func forward(gateUp: UnsafePointer<Float>, rows: Int, width: Int, output: UnsafeMutablePointer<Float>) {
+  /// `fast` (the int8 compute path) runs GELU's tanh on a vector polynomial (psr_gelu_glu) instead
+  /// of libm's, which the fp32 reference keeps.
+  func forward(gateUp: UnsafePointer<Float>, rows: Int, width: Int, output: UnsafeMutablePointer<Float>, fast: Bool = false) {
     switch self {
     case .silu:
       Kernels.swiGLU(gateUp: gateUp, rows: rows, width: width, output: output)
+    case .geluTanh where fast:
+      Kernels.fastGeluGLU(gateUp: gateUp, rows: rows, width: width, output: output)
     case .geluTanh:
       for r in 0..<rows {
         let g = gateUp + r * 2 * width

@@ -3,7 +3,7 @@ import CKernels
 /// Rows of activations quantized to 8 bits per 256 values, as llama.cpp's `q8_K` (the input of
 /// the 8-bit K-quant products): per block, `d = −max/127` where `max` is the first value of
 /// largest magnitude, `a_t = round_half_even(x_t / d)` clamped to ±127, and the sums of each 16
-/// values. Each block is 320 bytes, its values stored in the order of the weight format they will
+/// values. Each block is 384 bytes, its values stored in the order of the weight format they will
 /// multiply (so that the products load whole vectors).
 public final class Q8KRows: @unchecked Sendable {
   public let format: SuperBlockMatrix.Format
@@ -37,8 +37,8 @@ public final class Q8KRows: @unchecked Sendable {
     let base = UnsafeRawPointer(storage) + (row * (cols / 256) + index) * Self.blockBytes
     let stored = base.assumingMemoryBound(to: Int8.self)
     let values = (0..<256).map { stored[Int(psr_q8k_position(format.code, Int32($0)))] }
-    let sums = (0..<16).map { base.load(fromByteOffset: 256 + 2 * $0, as: Int16.self) }
-    return (base.load(fromByteOffset: 288, as: Float.self), values, sums)
+    let sums = (0..<16).map { base.load(fromByteOffset: 320 + 2 * $0, as: Int16.self) }
+    return (base.load(fromByteOffset: 352, as: Float.self), values, sums)
   }
 
   var pointer: UnsafeRawPointer { UnsafeRawPointer(storage) }

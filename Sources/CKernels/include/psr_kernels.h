@@ -58,6 +58,11 @@ float psr_exp_shifted(float *x, int count, float shift);
 /// when count is 0 or every value is -inf. x is not modified. Same exp as psr_exp_shifted.
 float psr_log_sum_exp(const float *x, int count);
 
+/// y[i] = gelu(g[i])·u[i] for i < count, gelu(x) = ½x(1 + tanh(√(2/π)(x + 0.044715x³))), with
+/// tanh from a polynomial exp (absolute error of 1 + tanh below 3e-7; AVX2, libm elsewhere).
+/// The fast path of `--compute int8`; fp32 keeps libm's tanhf.
+void psr_gelu_glu(const float *g, const float *u, float *y, int count);
+
 /// y[i] = g[i] / (1 + exp(-g[i])) * u[i] (SwiGLU) for i < count.
 void psr_swiglu(const float *g, const float *u, float *y, int count);
 
@@ -122,7 +127,7 @@ void psr_superblock_gemm_nt(
 /// elsewhere psr_superblock_q8_gemm_nt returns 0 and callers run the fp32 products.
 int psr_q8_gemm_supported(void);
 
-/// Bytes of m rows of k values quantized by psr_quantize_rows_q8k (320 per 256 values).
+/// Bytes of m rows of k values quantized by psr_quantize_rows_q8k (384 per 256 values).
 long psr_q8k_rows_bytes(int m, int k);
 
 /// Where value t (0…255) of a 256-value block sits in a quantized block for `format`'s weights
