@@ -91,7 +91,12 @@ void psr_quantize_rows_q8k(int format, int m, int k, const float *x, void *out) 
 // How many super-blocks ahead each weight row is fetched: on the Gemma-3-4B-shape decode (first
 // version of these kernels, AMD EPYC Zen 4) 8 measured 7.1 tok/s
 // against 5.4 with none and 6.2 with 2 (the fp32 kernels' distance).
-#define PREFETCH_BLOCKS 8
+#ifndef PREFETCH_BLOCKS
+#define PREFETCH_BLOCKS 2
+#endif
+#ifndef FAR_BLOCKS
+#define FAR_BLOCKS 16
+#endif
 
 int psr_q8_gemm_supported(void) {
   static int supported = -1;
@@ -215,6 +220,12 @@ __attribute__((target(TQ8), always_inline)) static inline __m512i dpwssd(__m512i
         const uintptr_t next = ahead < count ? (uintptr_t)blk[w] + PREFETCH_BLOCKS * BYTES                       \
                                              : (uintptr_t)rows + (w + W) * rowBytes + (long)(ahead - count) * BYTES; \
         for (int line = 0; line < BYTES; line += 64) _mm_prefetch((const char *)(next + line), _MM_HINT_T0);    \
+        if (FAR_BLOCKS) {                                                                                        \
+          const int far = b + FAR_BLOCKS;                                                                        \
+          const uintptr_t there = far < count ? (uintptr_t)blk[w] + FAR_BLOCKS * BYTES                           \
+                                              : (uintptr_t)rows + (w + W) * rowBytes + (long)(far - count) * BYTES; \
+          for (int line = 0; line < BYTES; line += 64) _mm_prefetch((const char *)(there + line), _MM_HINT_T1);  \
+        }                                                                                                        \
         hd[w] = header(FORMAT, blk[w]);                                                                          \
       }                                                                                                          \
       __m512i sum[W][R];                                                                                         \

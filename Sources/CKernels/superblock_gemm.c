@@ -169,6 +169,7 @@ typedef struct {
 
 #define TARGET_Z "avx2,fma,f16c,avx512f,avx512vl,avx512bw"
 #define PREFETCH_BLOCKS 2
+#define FAR_BLOCKS 16
 
 // The same expansions with 512-bit vectors: half the instructions, which is what bounds these
 // kernels. Bytes are handled in 128-bit halves (no lane extracts), and the callers unroll the
@@ -297,6 +298,11 @@ __attribute__((target(TARGET_Z), always_inline)) static inline sub32z expand_z(
         const uintptr_t next = ahead < count ? (uintptr_t)block[w] + PREFETCH_BLOCKS * BYTES                \
                                              : (uintptr_t)rows + (w + W) * rowBytes + (ahead - count) * BYTES; \
         for (int line = 0; line < BYTES; line += 64) _mm_prefetch((const char *)(next + line), _MM_HINT_T0); \
+        /* And into L2 FAR_BLOCKS ahead (see q8_activation_gemm.c): more misses in flight. */               \
+        const int far = t0 / 256 + FAR_BLOCKS;                                                              \
+        const uintptr_t there = far < count ? (uintptr_t)block[w] + FAR_BLOCKS * BYTES                      \
+                                            : (uintptr_t)rows + (w + W) * rowBytes + (far - count) * BYTES; \
+        for (int line = 0; line < BYTES; line += 64) _mm_prefetch((const char *)(there + line), _MM_HINT_T1); \
         decode_scales(FORMAT, block[w], &s[w]);                                                             \
       }                                                                                                     \
       _Pragma("clang loop unroll(full)") for (int j = 0; j < 8; j++) {                                     \
