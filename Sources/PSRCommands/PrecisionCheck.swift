@@ -22,9 +22,13 @@ public struct PrecisionCheck: ParsableCommand {
       answers, cut to --max-tokens, from experiments/data/alpaca_eval/gpt4_outputs.jsonl, or
       any JSON Lines file with "instruction" and "output".
 
+      Only K-quant weights (Q4_K, Q5_K, Q6_K) have 8-bit products, so the default model (Q4_1)
+      measures KL 0; pass a Q4_K_M file with --model (docs/PRECISION.md has SmolLM2 requantized
+      to Q4_K_M and a Gemma-3-4B-shape file).
+
       Examples:
-        psr precision --model gemma-3-4b-it-Q4_K_M.gguf
-        psr precision --model qwen2.5-1.5b-instruct-q4_k_m.gguf --examples 32 --layer 14
+        psr precision --examples 4 --max-tokens 64
+        psr precision --compute int8 --layer 10 --seed 3 --examples 2
       """)
 
   @OptionGroup var modelOptions: ModelOptions

@@ -37,6 +37,27 @@ final class ActivationStoreTests: TemporaryDirectoryTestCase {
     XCTAssertThrowsError(try reader.base(layer: 4))
   }
 
+  /// The capture's compute precision round-trips; fp32 writes no attribute (files stay as they
+  /// were) and reads back as fp32; resuming with another precision is refused.
+  func testComputePrecisionRoundTripsAndMustMatchOnResume() throws {
+    var int8 = header()
+    int8.compute = "int8"
+    let path = directory.appendingPathComponent("c.h5").path
+    let writer = try ActivationWriter.create(path: path, header: int8)
+    try writer.append(example(0, tokens: 3))
+    try writer.close()
+    XCTAssertEqual(try ActivationReader(path: path).header.compute, "int8")
+    XCTAssertThrowsError(try ActivationWriter.resume(path: path, expecting: header())) { error in
+      XCTAssertTrue("\(error)".contains("compute"), "\(error)")
+    }
+    let plain = directory.appendingPathComponent("p.h5").path
+    let fp32 = try ActivationWriter.create(path: plain, header: header())
+    try fp32.close()
+    XCTAssertEqual(try ActivationReader(path: plain).header.compute, "fp32")
+    let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: plain)), as: UTF8.self)
+    XCTAssertFalse(text.contains("compute"))
+  }
+
   func testFloat16WithGzipStoresHalfPrecision() throws {
     let path = directory.appendingPathComponent("h.h5").path
     let writer = try ActivationWriter.create(

@@ -8,7 +8,8 @@ times scale by 12 to the whole model's),
 converts it with llama.cpp's convert_hf_to_gguf.py (f16) and quantizes that to Q4_K_M (or --quant) with
 llama-cpp-python's llama_model_quantize, then measures on each file, one after the other:
   llama.cpp (llama-cpp-python, 2 threads): prefill of 512 tokens, decode of 32 tokens, peak RSS;
-  this project (`psr bench --weights native --only prefill,decode,batch16,train,capture`), peak RSS.
+  this project (`psr bench --weights native --compute C --only prefill,decode,batch16,train,capture`) for each
+  C of --compute (fp32, int8), peak RSS.
 Prints one JSON line per measurement; experiments/bench/README.md records them.
 
 Usage: python experiments/bench/real_shapes.py --llama-cpp PATH/llama.cpp --work DIR [--psr .build/release/psr]
@@ -159,16 +160,19 @@ def main():
     ap.add_argument("--figures", default="prefill,decode,batch16,train,capture",
                     help="psr bench --only: train is a steering-vector step on 4 x 128 tokens (FSSV and PrOSV), "
                          "capture 8 responses of 128 tokens (both passes)")
+    ap.add_argument("--compute", default="fp32,int8",
+                    help="psr bench --compute values to measure, each a row (int8: 8-bit activations for K-quants)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     hf, f16, q4 = build(args.shape, args.work, args.llama_cpp, args.quant)
     for path in [q4] if args.gguf_only else [q4, hf]:
         if path != hf:
             subprocess.run([sys.executable, "-c", LLAMA_BENCH, path], check=True)
-        out = subprocess.run(
-            [args.psr, "bench", "--model", path, "--weights", "native", "--only", args.figures, "--json", "--runs", "1",
-             "--decode-tokens", "16"], check=True, capture_output=True, text=True).stdout
-        print(json.dumps({"engine": "psr", "file": path, **json.loads(out)}))
+        for compute in args.compute.split(","):
+            out = subprocess.run(
+                [args.psr, "bench", "--model", path, "--weights", "native", "--compute", compute, "--only", args.figures,
+                 "--json", "--runs", "1", "--decode-tokens", "16"], check=True, capture_output=True, text=True).stdout
+            print(json.dumps({"engine": "psr", "compute": compute, "file": path, **json.loads(out)}), flush=True)
 
 
 if __name__ == "__main__":
