@@ -110,6 +110,54 @@ final class Q8ActivationProductTests: XCTestCase {
     }
   }
 
+  /// Rows of several super-blocks (k = 768, 70 weight rows: the fixtures' matrices are one
+  /// super-block wide) with random blocks and sane fp16 scales: within the same bound of the exact
+  /// sum over the quantized activations, and each row the same bits alone as among 23.
+  func testRowsOfSeveralSuperBlocks() throws {
+    try XCTSkipUnless(ComputePrecision.int8IsSupported, "needs AVX-512 with VNNI")
+    var g = SeededGenerator(seed: 53)
+    let (rows, cols, m) = (70, 768, 23)
+    for (format, bytes, scaleOffsets) in [(SuperBlockMatrix.Format.q4_K, 144, [0, 2]), (.q5_K, 176, [0, 2]), (.q6_K, 210, [208])] {
+      var data = (0..<(rows * cols / 256 * bytes)).map { _ in UInt8.random(in: 0...255, using: &g) }
+      for b in 0..<(rows * cols / 256) {
+        for offset in scaleOffsets {
+          let half = UInt16.random(in: 5...8, using: &g) << 10 | UInt16.random(in: 0..<1024, using: &g)
+          data[b * bytes + offset] = UInt8(half & 0xFF)
+          data[b * bytes + offset + 1] = UInt8(half >> 8)
+        }
+      }
+      try data.withUnsafeBytes { raw in
+        var q = SuperBlockMatrix(format: format, rows: rows, cols: cols, blocks: raw)
+        q.compute = .int8
+        let type: GGMLType = format == .q4_K ? .q4_K : format == .q5_K ? .q5_K : .q6_K
+        var w = [Float](repeating: 0, count: rows * cols)
+        w.withUnsafeMutableBufferPointer { Dequantize.decode(type, from: raw.baseAddress!, count: rows * cols, into: $0.baseAddress!) }
+        let x = (0..<(m * cols)).map { _ in Float.random(in: -1...1, using: &g) }
+        let quantized = x.withUnsafeBufferPointer { Q8KRows(format: format, rows: m, cols: cols, a: $0.baseAddress!) }
+        let y = product(q, x, m: m)
+        for i in 0..<m {
+          var xq = [Double](repeating: 0, count: cols)
+          for b in 0..<(cols / 256) {
+            let block = quantized.block(row: i, index: b)
+            for t in 0..<256 { xq[256 * b + t] = Double(block.scale) * Double(block.values[t]) }
+          }
+          let sumAbs = xq.reduce(0) { $0 + abs($1) }
+          for j in 0..<rows {
+            var exact = 0.0, largest = 0.0
+            for t in 0..<cols {
+              exact += xq[t] * Double(w[j * cols + t])
+              largest = max(largest, abs(Double(w[j * cols + t])))
+            }
+            XCTAssertLessThanOrEqual(abs(Double(y[i * rows + j]) - exact), 1e-5 * 3 * sumAbs * largest, "\(format) (\(i), \(j))")
+          }
+        }
+        for i in [0, 4, 21, 22] {
+          XCTAssertEqual(Array(y[(i * rows)..<((i + 1) * rows)]), product(q, x, m: 1, first: i), "\(format) row \(i)")
+        }
+      }
+    }
+  }
+
   /// Against the fp32 product: |y₈ − y₃₂| ≤ Σ_t |w_t|·|x_t − x̂_t| ≤ Σ_t |w_t|·amax(block of t)/254,
   /// the quantization's own bound (plus rounding), and the products do differ (it ran).
   func testProductsStayWithinTheQuantizationBoundOfTheFP32Product() throws {
