@@ -280,6 +280,82 @@ static void check_superblock(int format, const char *name) {
   free(blocks), free(w);
 }
 
+// q8_K quantization (portable C, so the same bytes on every machine): each value d·a within |d|/2 of
+// x, the group sums those of the values; and gelu_glu against the formula. Where the CPU has the
+// 8-bit products (x86 with VNNI), they are checked against the exact sum over the quantized
+// activations (not compared across machines: elsewhere they return 0).
+static void check_q8k(void) {
+  enum { M = 3, N = 9, K = 512 };
+  float x[M * K], values[M * K];
+  double exact[M * K], bound[M * K];
+  for (int i = 0; i < M * K; i++) x[i] = 3 * uniform();
+  x[K + 17] = -9;  // a block whose scale a negative value sets
+  const long block_bytes = psr_q8k_rows_bytes(1, 256);
+  for (int f = 0; f < 3; f++) {
+    const int format = f == 0 ? PSR_Q4_K : f == 1 ? PSR_Q5_K : PSR_Q6_K;
+    unsigned char *q = aligned_alloc(64, (size_t)psr_q8k_rows_bytes(M, K));
+    psr_quantize_rows_q8k(format, M, K, x, q);
+    for (int b = 0; b < M * K / 256; b++) {
+      const unsigned char *block = q + b * block_bytes;
+      float d;
+      memcpy(&d, block + 352, 4);
+      int sums_ok = 1;
+      for (int g = 0; g < 16; g++) {
+        int sum = 0;
+        for (int t = 16 * g; t < 16 * g + 16; t++) sum += (signed char)block[psr_q8k_position(format, t)];
+        short stored;
+        memcpy(&stored, block + 320 + 2 * g, 2);
+        sums_ok &= stored == sum;
+      }
+      checked++;
+      if (!sums_ok) fail("q8k_bsums", b, 0, 1, 0);
+      for (int t = 0; t < 256; t++) {
+        values[256 * b + t] = d * (float)(signed char)block[psr_q8k_position(format, t)];
+        exact[256 * b + t] = x[256 * b + t];
+        bound[256 * b + t] = fabs(d) * 0.5000001 + 1e-30;
+      }
+    }
+    record(f == 0 ? "q8k_quantize_q4k" : f == 1 ? "q8k_quantize_q5k" : "q8k_quantize_q6k", values, M * K, exact, bound, 0);
+    if (psr_q8_gemm_supported()) {
+      const long bytes = psr_superblock_bytes(format);
+      unsigned char *blocks = malloc((size_t)(N * 2 * bytes));
+      float *w = malloc(sizeof(float) * N * K), y[M * N];
+      double e[M * N], bd[M * N];
+      for (long i = 0; i < N * 2 * bytes; i++) blocks[i] = byte();
+      for (int b = 0; b < N * 2; b++) {
+        if (format == PSR_Q6_K) half_bits(0.001f + 0.01f * (uniform() + 0.5f), blocks + b * bytes + 208);
+        else half_bits(0.001f + 0.01f * (uniform() + 0.5f), blocks + b * bytes), half_bits(0.001f + 0.01f * (uniform() + 0.5f), blocks + b * bytes + 2);
+      }
+      for (int j = 0; j < N; j++)
+        for (int b = 0; b < 2; b++) psr_portable_expand_superblock(format, blocks + (j * 2 + b) * bytes, w + j * K + 256 * b);
+      for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+          double sum = 0, magnitude = 0;
+          for (int t = 0; t < K; t++) sum += (double)values[i * K + t] * w[j * K + t], magnitude += fabs((double)values[i * K + t] * w[j * K + t]);
+          e[i * N + j] = sum, bd[i * N + j] = 1e-5 * 3 * magnitude + 1e-6;
+        }
+      if (psr_superblock_q8_gemm_nt(format, M, K, q, blocks, y, N, 0, 0, N))
+        record(f == 0 ? "q8k_gemm_q4k_panels" : f == 1 ? "q8k_gemm_q5k_panels" : "q8k_gemm_q6k_panels", y, M * N, e, bd, 0);
+      free(blocks), free(w);
+    } else {
+      checked++;
+      if (psr_superblock_q8_gemm_nt(format, M, K, q, NULL, NULL, N, 0, 0, N) != 0) fail("q8k_gemm_unsupported", f, 1, 0, 0);
+    }
+    free(q);
+  }
+  enum { G = 37 };
+  float g[G], u[G], y[G];
+  double e[G], bd[G];
+  for (int i = 0; i < G; i++) {
+    g[i] = -12 + 24.0f * i / (G - 1), u[i] = 0.5f + (float)(i % 5);
+    const double t = tanh(0.7978845608028654 * (g[i] + 0.044715 * g[i] * g[i] * g[i]));
+    e[i] = 0.5 * g[i] * (1 + t) * u[i];
+    bd[i] = (0.5 * fabs(g[i]) * 3e-7 + 1e-7 * fabs(0.5 * g[i] * (1 + t))) * u[i] + 1e-30;
+  }
+  psr_gelu_glu(g, u, y, G);
+  record("gelu_glu", y, G, e, bd, 0);
+}
+
 // The 512-bit products: checked against the exact sums where the CPU runs them; elsewhere each must
 // say so (return 0) and leave its output as it was, so that the caller runs OpenBLAS.
 static void check_wide_products(void) {
@@ -369,6 +445,7 @@ int main(int argc, char **argv) {
   check_superblock(PSR_Q4_K, "q4_k");
   check_superblock(PSR_Q5_K, "q5_k");
   check_superblock(PSR_Q6_K, "q6_k");
+  check_q8k();
   check_wide_products();
   check_pool();
   if (out_file) fclose(out_file);
