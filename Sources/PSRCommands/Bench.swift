@@ -50,7 +50,7 @@ public struct Bench: ParsableCommand {
       if json { log("bench: \(line)   (\(Int(Date().timeIntervalSince(started))) s)") } else { print(line) }
       fflush(nil)
     }
-    log("bench: \(runs) run(s) per figure; figures: \((only ?? BenchFigure.allCases).map(\.rawValue).joined(separator: ", "))")
+    log("bench: \(runs) run(s) per figure; weights \(model.weightPrecision.rawValue), compute \(model.computePrecision.rawValue); figures: \((only ?? BenchFigure.allCases).map(\.rawValue).joined(separator: ", "))")
     let vocabulary = model.configuration.vocabularySize
     var generator = SeededGenerator(seed: 1)
     let low = min(100, vocabulary / 2)
@@ -110,7 +110,10 @@ public struct Bench: ParsableCommand {
     }
     record("peak_rss_mb", Double(peakResidentMegabytes()))
     if json {
-      let object = Dictionary(uniqueKeysWithValues: results.map { ($0.key, ($0.value * 10).rounded() / 10) })
+      var object: [String: Any] = Dictionary(uniqueKeysWithValues: results.map { ($0.key, ($0.value * 10).rounded() / 10) })
+      // What ran, so that a row read later says it (int8 asked for on a CPU without VNNI is fp32).
+      object["compute"] = model.computePrecision.rawValue
+      object["weights"] = model.weightPrecision.rawValue
       print(try JSONText.encode(object))
     }
   }
