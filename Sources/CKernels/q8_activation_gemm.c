@@ -84,6 +84,13 @@ void psr_quantize_rows_q8k(int format, int m, int k, const float *x, void *out) 
   }
 }
 
+void psr_q8k_read_block(const void *rows, long index, int format, float *scale, signed char *values, short *sums) {
+  const q8k_block *q = (const q8k_block *)rows + index;
+  *scale = q->d;
+  for (int t = 0; t < 256; t++) values[t] = q->qs[psr_q8k_position(format, t)];
+  memcpy(sums, q->bsums, sizeof q->bsums);
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 

@@ -118,7 +118,8 @@ extension DecoderModel {
       var activated = Matrix(rows: m, cols: ff)
       gateUp.storage.withUnsafeBufferPointer { g in
         activated.storage.withUnsafeMutableBufferPointer { a in
-          configuration.activation.forward(gateUp: g.baseAddress!, rows: m, width: ff, output: a.baseAddress!)
+          configuration.activation.forward(
+            gateUp: g.baseAddress!, rows: m, width: ff, output: a.baseAddress!, fast: computePrecision == .int8)
         }
       }
       var expertOutput = Matrix(rows: m, cols: d)

@@ -25,7 +25,7 @@ enum RowKernel {
     switch self {
     case .floats: return 1
     // The 8-bit products quantize their input instead of packing it.
-    case .superBlocks(let m) where m.compute == .int8 && ComputePrecision.int8IsSupported: return Int.max
+    case .superBlocks(let m) where m.quantizesActivations: return Int.max
     default: return PackedRows.minimumRows
     }
   }

@@ -34,11 +34,11 @@ public final class Q8KRows: @unchecked Sendable {
 
   /// Block `index` of row `row`: its scale, its values in natural order, and its 16 group sums.
   public func block(row: Int, index: Int) -> (scale: Float, values: [Int8], sums: [Int16]) {
-    let base = UnsafeRawPointer(storage) + (row * (cols / 256) + index) * Self.blockBytes
-    let stored = base.assumingMemoryBound(to: Int8.self)
-    let values = (0..<256).map { stored[Int(psr_q8k_position(format.code, Int32($0)))] }
-    let sums = (0..<16).map { base.load(fromByteOffset: 320 + 2 * $0, as: Int16.self) }
-    return (base.load(fromByteOffset: 352, as: Float.self), values, sums)
+    var scale: Float = 0
+    var values = [Int8](repeating: 0, count: 256)
+    var sums = [Int16](repeating: 0, count: 16)
+    psr_q8k_read_block(storage, row * (cols / 256) + index, format.code, &scale, &values, &sums)
+    return (scale, values, sums)
   }
 
   var pointer: UnsafeRawPointer { UnsafeRawPointer(storage) }

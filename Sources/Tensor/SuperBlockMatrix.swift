@@ -54,45 +54,33 @@ public struct SuperBlockMatrix: @unchecked Sendable {
     packed: PackedRows? = nil
   ) {
     guard m > 0, rows > 0 else { return }
-    if compute == .int8, ComputePrecision.int8IsSupported {
-      multiplyQuantizingActivations(m: m, a: a, c: c, ldc: ldc ?? rows, beta: beta)
-      return
-    }
-    let packed = packed ?? PackedRows(rows: m, cols: cols, a: a)
+    // The 8-bit products take A quantized once (``Q8KRows``) instead of packed.
+    let quantized = quantizesActivations ? Q8KRows(format: format, rows: m, cols: cols, a: a) : nil
+    let packed = quantized == nil ? packed ?? PackedRows(rows: m, cols: cols, a: a) : nil
     let n = rows
     let ldc = ldc ?? n
     let parts = n >= 64 ? min(n / 4, 2 * max(1, Parallel.cores)) : 1
     let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
-    Parallel.run(parts: parts) { p in
-      // Whole groups of four rows per part, so that one-row products run the four-row kernel.
-      let j0 = (n / 4) * p / parts * 4
-      let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
-      if j0 < j1 {
-        psr_superblock_gemm_nt(
-          format.code, Int32(m), Int32(cols), a, packed?.pointer(), base, c, ldc, beta, Int32(j0), Int32(j1))
-      }
-    }
-  }
-
-  /// The product with A quantized to q8_K blocks (``Q8KRows``) in this format's order.
-  private func multiplyQuantizingActivations(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float) {
-    let quantized = Q8KRows(format: format, rows: m, cols: cols, a: a)
-    let n = rows
-    let parts = n >= 64 ? min(n / 4, 2 * max(1, Parallel.cores)) : 1
-    let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
     let code = format.code
-    withExtendedLifetime(quantized) {
+    withExtendedLifetime((quantized, packed)) {
       Parallel.run(parts: parts) { p in
+        // Whole groups of four rows per part, so that one-row products run the four-row kernel.
         let j0 = (n / 4) * p / parts * 4
         let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
-        if j0 < j1 {
+        guard j0 < j1 else { return }
+        if let quantized {
           let done = psr_superblock_q8_gemm_nt(
             code, Int32(m), Int32(cols), quantized.pointer, base, c, ldc, beta, Int32(j0), Int32(j1))
           precondition(done != 0, "8-bit products ran on a CPU without them")
+        } else {
+          psr_superblock_gemm_nt(code, Int32(m), Int32(cols), a, packed?.pointer(), base, c, ldc, beta, Int32(j0), Int32(j1))
         }
       }
     }
   }
+
+  /// Whether products run on 8-bit activations: `compute` is int8 and this CPU has the products.
+  public var quantizesActivations: Bool { compute.effective == .int8 }
 
   /// Bytes read per product (the file's own).
   public var byteCount: Int { blocks.count }

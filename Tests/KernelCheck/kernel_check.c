@@ -290,27 +290,25 @@ static void check_q8k(void) {
   double exact[M * K], bound[M * K];
   for (int i = 0; i < M * K; i++) x[i] = 3 * uniform();
   x[K + 17] = -9;  // a block whose scale a negative value sets
-  const long block_bytes = psr_q8k_rows_bytes(1, 256);
   for (int f = 0; f < 3; f++) {
     const int format = f == 0 ? PSR_Q4_K : f == 1 ? PSR_Q5_K : PSR_Q6_K;
     unsigned char *q = aligned_alloc(64, (size_t)psr_q8k_rows_bytes(M, K));
     psr_quantize_rows_q8k(format, M, K, x, q);
     for (int b = 0; b < M * K / 256; b++) {
-      const unsigned char *block = q + b * block_bytes;
       float d;
-      memcpy(&d, block + 352, 4);
+      signed char a[256];
+      short sums[16];
+      psr_q8k_read_block(q, b, format, &d, a, sums);
       int sums_ok = 1;
       for (int g = 0; g < 16; g++) {
         int sum = 0;
-        for (int t = 16 * g; t < 16 * g + 16; t++) sum += (signed char)block[psr_q8k_position(format, t)];
-        short stored;
-        memcpy(&stored, block + 320 + 2 * g, 2);
-        sums_ok &= stored == sum;
+        for (int t = 16 * g; t < 16 * g + 16; t++) sum += a[t];
+        sums_ok &= sums[g] == sum;
       }
       checked++;
       if (!sums_ok) fail("q8k_bsums", b, 0, 1, 0);
       for (int t = 0; t < 256; t++) {
-        values[256 * b + t] = d * (float)(signed char)block[psr_q8k_position(format, t)];
+        values[256 * b + t] = d * (float)a[t];
         exact[256 * b + t] = x[256 * b + t];
         bound[256 * b + t] = fabs(d) * 0.5000001 + 1e-30;
       }

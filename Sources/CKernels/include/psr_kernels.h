@@ -140,6 +140,10 @@ int psr_q8k_position(int format, int t);
 /// psr_q8k_rows_bytes(m, k) bytes, 64-byte aligned. A block of zeros (or NaNs) has d 0. Any CPU.
 void psr_quantize_rows_q8k(int format, int m, int k, const float *x, void *out);
 
+/// Block `index` (row-major over rows and their k/256 blocks) of rows quantized by
+/// psr_quantize_rows_q8k for `format`: its scale d, its 256 values in natural order, its 16 group sums.
+void psr_q8k_read_block(const void *rows, long index, int format, float *scale, signed char *values, short *sums);
+
 /// y[i·ldy + j] = beta·y[i·ldy + j] + sum_t x[i][t]·w[j][t] for i < m, j in [j0, j1), with x quantized
 /// by psr_quantize_rows_q8k for this format and w's rows the K-quant super-blocks of
 /// psr_superblock_gemm_nt: integer products (vpmaddubsw, vpdpwssd), scaled once per super-block.
