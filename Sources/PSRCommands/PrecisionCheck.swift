@@ -46,12 +46,10 @@ public struct PrecisionCheck: ParsableCommand {
   }
 
   public func run() throws {
-    var candidateOptions = modelOptions
-    if candidateOptions.compute == .auto { candidateOptions.compute = .int8 }
     var referenceOptions = modelOptions
     referenceOptions.compute = .fp32
     let reference = try referenceOptions.load()
-    let candidate = try candidateOptions.load()
+    let candidate = try modelOptions.load(automaticCompute: .int8)
     let layerCount = reference.configuration.layerCount
     let layer = self.layer ?? layerCount / 2
     guard (0..<layerCount).contains(layer) else { throw CLIError("--layer \(layer): the model has layers 0…\(layerCount - 1)") }
