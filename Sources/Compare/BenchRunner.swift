@@ -85,75 +85,124 @@ public final class BenchRunner {
     self.config = config
   }
 
-  /// Runs `unit`, keeping its capture and each fitted method's steering file (`NAME.json`) in
-  /// `directory`.
+  /// Runs `unit`, keeping its capture, each fitted method's steering file (`NAME.json`) and each
+  /// finished stage (``UnitCheckpoint``) in `directory`: a unit interrupted by kill -9 goes on from
+  /// its last finished stage.
   public func run(_ unit: BenchUnit, directory: String) throws -> (UnitResult, [GenerationRecord], [MethodTiming]) {
     let seed = unit.seed(runSeed: config.seed)
     let methods = config.steeringMethods
-    let start = Date()
-    let fit = UnitFit(
-      model: model, config: config, unit: unit, seed: seed,
-      capture: try methods.contains { $0.needsCapture } ? capture(unit, seed: seed, directory: directory) : nil)
+    let stages = UnitCheckpoint(unitDirectory: directory, log: log)
+    // What an earlier run of this unit finished: evaluated methods, and steering files it fitted.
+    var finished: [String: UnitCheckpoint.MethodStage] = [:]
+    var fitted: [String: (file: SteeringFile, seconds: Double)] = [:]
+    for method in methods where method.steers {
+      if let f = fittedFile(method.name, unit: unit, seed: seed, directory: directory) { fitted[method.name] = f }
+    }
+    for method in methods {
+      guard let stage = stages.method(method.name) else { continue }
+      // An evaluated steering method needs its file for the operating points; without it, redo.
+      if method.steers && !stage.results.isEmpty && fitted[method.name] == nil { continue }
+      finished[method.name] = stage
+    }
+    if !finished.isEmpty || !fitted.isEmpty {
+      log("\(unit.bench) \(unit.id): resuming (\(finished.count) methods evaluated, \(fitted.count) fitted by an earlier run)")
+    }
+    let needsCapture = methods.contains { $0.needsCapture && finished[$0.name] == nil && fitted[$0.name] == nil }
+    let captureSeconds: Double
+    let reader: ActivationReader?
+    if needsCapture {
+      (reader, captureSeconds) = try capture(unit, seed: seed, directory: directory, stages: stages)
+    } else {
+      (reader, captureSeconds) = (nil, stages.capture()?.seconds ?? 0)
+    }
+    let fit = UnitFit(model: model, config: config, unit: unit, seed: seed, capture: reader)
     fit.log = log
-    let captureSeconds = fit.capture == nil ? 0 : Date().timeIntervalSince(start)
     var results: [MethodResult] = []
     var records: [GenerationRecord] = []
     var methodTimings: [MethodTiming] = []
     var files: [String: SteeringFile] = [:]
     for method in methods {
-      let t = Date()
-      let file = try method.fit(fit)
+      if let stage = finished[method.name] {
+        files[method.name] = fitted[method.name]?.file
+        results += stage.results
+        records += stage.records
+        // A method skipped for want of data has no timing, as in an uninterrupted run.
+        if !(method.steers && stage.results.isEmpty) { methodTimings.append(stage.timing) }
+        continue
+      }
+      let file: SteeringFile?
+      let fitSeconds: Double
+      if let earlier = fitted[method.name] {
+        (file, fitSeconds) = (earlier.file, earlier.seconds)
+      } else {
+        let t = Date()
+        var made = try method.fit(fit)
+        fitSeconds = Date().timeIntervalSince(t)
+        // Recorded in the file, so that a resumed run reports the time the fit took.
+        made?.training["train_seconds"] = .number(fitSeconds)
+        if let made { try made.save(directory + "/\(method.name).json") }
+        file = made
+      }
       files[method.name] = file
-      let trainSeconds = method.steers ? (method.needsCapture ? captureSeconds : 0) + Date().timeIntervalSince(t) : 0
-      if let file { try file.save(directory + "/\(method.name).json") }
+      let trainSeconds = method.steers ? (method.needsCapture ? captureSeconds : 0) + fitSeconds : 0
       guard file != nil || !method.steers else {
         log("\(unit.bench) \(unit.id): \(method.name) had nothing to fit from; skipped")
+        try stages.save(
+          method: UnitCheckpoint.MethodStage(
+            results: [], records: [],
+            timing: MethodTiming(method: method.name, trainSeconds: trainSeconds, generateSeconds: 0, generatedTokens: 0, overheadPercent: nil)),
+          name: method.name)
         continue
       }
       log("\(unit.bench) \(unit.id): evaluating \(method.name)")
       let started = Date()
       var generated = 0
+      var mine: [MethodResult] = []
+      var myRecords: [GenerationRecord] = []
       let evaluate = { (factors: [Float]) throws -> [FactorResult] in
         let (r, recs, n) = try self.evaluate(unit, method: method, file: file, factors: factors, seed: seed)
-        records += recs
+        myRecords += recs
         generated += n
         return r
       }
       if file != nil {
         let prompted = results.first { r in methods.contains { $0.promptsTheModel && $0.name == r.method } }
-        results += try steeredResults(unit, name: method.name, trained: method.reportsTrainedFactor, evaluate: evaluate, prompted: prompted)
+        mine += try steeredResults(unit, name: method.name, trained: method.reportsTrainedFactor, evaluate: evaluate, prompted: prompted)
         if case .instructions = unit.target {
           // IFEval also steers with the instruction kept in the prompt: does steering reinforce it?
           let evaluatePrompted = { (factors: [Float]) throws -> [FactorResult] in
             let (r, recs, n) = try self.evaluate(unit, method: method, file: file, factors: factors, seed: seed, prompted: true)
-            records += recs
+            myRecords += recs
             generated += n
             return r
           }
-          results += try steeredResults(
+          mine += try steeredResults(
             unit, name: method.name + "+prompt", trained: false, evaluate: evaluatePrompted, prompted: prompted)
         }
       } else {
         let r = try evaluate([1])
-        results.append(
+        mine.append(
           MethodResult(method: method.name, factors: r, selectedFactor: nil, score: r[0].test ?? r[0].select, atUnitFactor: nil))
       }
       let overhead = try file.map { try self.overhead(of: $0.intervention(for: model, file: method.name), unit: unit) }
-      methodTimings.append(
-        MethodTiming(
-          method: method.name, trainSeconds: trainSeconds, generateSeconds: Date().timeIntervalSince(started), generatedTokens: generated,
-          overheadPercent: overhead))
+      let timing = MethodTiming(
+        method: method.name, trainSeconds: trainSeconds, generateSeconds: Date().timeIntervalSince(started), generatedTokens: generated,
+        overheadPercent: overhead)
+      try stages.save(method: UnitCheckpoint.MethodStage(results: mine, records: myRecords, timing: timing), name: method.name)
+      results += mine
+      records += myRecords
+      methodTimings.append(timing)
     }
     var unitResult = UnitResult(bench: unit.bench, unitID: unit.id, name: unit.name, methods: results)
     if case .concept(let concept) = unit.target, config.utility, let data = utilityData {
-      let started = Date()
-      let (points, pointRecords) = try operatingPoints(unit, concept: concept, results: results, files: files, data: data, seed: seed)
+      // Points measured by an earlier run stand only if every method's results did too.
+      let (points, pointRecords, seconds) = try operatingPoints(
+        unit, concept: concept, results: results, files: files, data: data, seed: seed,
+        stages: methods.allSatisfy { finished[$0.name] != nil } ? stages : nil, saving: stages)
       unitResult.operatingPoints = points
       records += pointRecords
       methodTimings.append(
-        MethodTiming(
-          method: "utility+robustness", trainSeconds: 0, generateSeconds: Date().timeIntervalSince(started), generatedTokens: 0,
-          overheadPercent: nil))
+        MethodTiming(method: "utility+robustness", trainSeconds: 0, generateSeconds: seconds, generatedTokens: 0, overheadPercent: nil))
     }
     return (unitResult, records, methodTimings)
   }
@@ -165,8 +214,9 @@ public final class BenchRunner {
   /// (greedy) and the reference answers' NLL. Suppressed generations go to generations.jsonl
   /// with split `suppressed`.
   func operatingPoints(
-    _ unit: BenchUnit, concept: String, results: [MethodResult], files: [String: SteeringFile], data: UtilityData, seed: UInt64
-  ) throws -> ([OperatingPoint], [GenerationRecord]) {
+    _ unit: BenchUnit, concept: String, results: [MethodResult], files: [String: SteeringFile], data: UtilityData, seed: UInt64,
+    stages: UnitCheckpoint?, saving: UnitCheckpoint
+  ) throws -> ([OperatingPoint], [GenerationRecord], Double) {
     struct Point {
       var label: String
       var factor: Float?
@@ -191,13 +241,20 @@ public final class BenchRunner {
         points.append(Point(label: r.method, factor: f, intervention: try file.intervention(for: model, factor: f, file: r.method), prompted: false))
       }
     }
-    guard !points.isEmpty else { return ([], []) }
+    guard !points.isEmpty else { return ([], [], 0) }
     let tests = Array(unit.evalInstructions.dropFirst(config.selectCount))
-    // The judge model writes them where it can (--judge openai), else the templates.
-    var g = SeededGenerator(seed: seed ^ stableHash("suppressed"))
-    let suppressed =
-      try judge.suppress(tests.map { SuppressionItem(instruction: $0, concept: concept) })
-      ?? tests.map { SuppressionPrompt.rewrite($0, concept: concept, using: &g) }
+    // The judge model writes them where it can (--judge openai), else the templates. Kept as a
+    // stage: a model's rewrites need not come out the same twice.
+    let suppressed: [String]
+    if let earlier = saving.suppressed(), earlier.count == tests.count {
+      suppressed = earlier
+    } else {
+      var g = SeededGenerator(seed: seed ^ stableHash("suppressed"))
+      suppressed =
+        try judge.suppress(tests.map { SuppressionItem(instruction: $0, concept: concept) })
+        ?? tests.map { SuppressionPrompt.rewrite($0, concept: concept, using: &g) }
+      try saving.save(suppressed: suppressed)
+    }
     func prompt(_ text: String, _ point: Point) -> [Int] {
       // Prompting puts the steering prompt before the (suppressing) prompt, AxBench's prefix format.
       point.prompted
@@ -208,20 +265,28 @@ public final class BenchRunner {
     let limit = model.configuration.contextLength
     let problems = data.problems.filter { p in points.allSatisfy { prompt(p.question, $0).count + config.gsm8kTokens <= limit } }
     log("\(unit.bench) \(unit.id): utility and robustness of \(points.count) operating points")
-    // Suppressed prompts, sampled as the eval generations are; GSM8K greedy.
-    let suppressedTexts = try generate(
-      points.flatMap { p in suppressed.map { (prompt($0, p), p.intervention) } }, maxTokens: config.evalTokens,
-      temperature: config.temperature, seed: seed, streams: points.flatMap { _ in suppressed.indices.map { $0 } })
-    let gsm8kTexts = try generate(
-      points.flatMap { p in problems.map { (prompt($0.question, p), p.intervention) } }, maxTokens: config.gsm8kTokens,
-      temperature: 0, seed: seed, streams: points.flatMap { _ in problems.indices.map { $0 } })
-    let scores = try judge.score(
-      zip(suppressedTexts.indices, suppressedTexts).map { AxBenchItem(instruction: tests[$0.0 % tests.count], response: $0.1, concept: concept) })
     var out: [OperatingPoint] = []
     var records: [GenerationRecord] = []
-    for (k, p) in points.enumerated() {
-      let mine = Array(scores[(k * tests.count)..<((k + 1) * tests.count)])
-      let answers = gsm8kTexts[(k * problems.count)..<((k + 1) * problems.count)]
+    var seconds = 0.0
+    // One point at a time, each a stage: generation is batch-invariant and every stream has its
+    // own seed, so this equals generating all points together.
+    for p in points {
+      if let earlier = stages?.point(p.label) {
+        out.append(earlier.point)
+        records += earlier.records
+        seconds += earlier.seconds
+        continue
+      }
+      let started = Date()
+      // Suppressed prompts, sampled as the eval generations are; GSM8K greedy.
+      let suppressedTexts = try generate(
+        suppressed.map { (prompt($0, p), p.intervention) }, maxTokens: config.evalTokens, temperature: config.temperature, seed: seed,
+        streams: Array(suppressed.indices))
+      let answers = try generate(
+        problems.map { (prompt($0.question, p), p.intervention) }, maxTokens: config.gsm8kTokens, temperature: 0, seed: seed,
+        streams: Array(problems.indices))
+      let scores = try judge.score(
+        zip(tests, suppressedTexts).map { AxBenchItem(instruction: $0.0, response: $0.1, concept: concept) })
       let correct = zip(answers, problems).filter { GSM8K.isCorrect(GSM8K.truncate($0.0), target: $0.1.target) }.count
       let sequences = data.references.map {
         let x = prompt($0.instruction, p)
@@ -230,20 +295,25 @@ public final class BenchRunner {
           response: Array(model.tokenizer.encode($0.answer, parseSpecial: false).prefix(max(0, min(config.referenceTokens, limit - x.count)))))
       }.filter { !$0.response.isEmpty }
       let nll = sequences.isEmpty ? 0 : Double(try model.meanResponseLoss(sequences, intervention: p.intervention))
-      out.append(
-        OperatingPoint(
-          method: p.label, factor: p.factor, suppressed: summary(mine), gsm8kCorrect: correct, gsm8kTotal: problems.count,
-          referenceNLL: nll))
-      for (i, s) in mine.enumerated() {
-        records.append(
+      let point = OperatingPoint(
+        method: p.label, factor: p.factor, suppressed: summary(scores), gsm8kCorrect: correct, gsm8kTotal: problems.count,
+        referenceNLL: nll)
+      var pointRecords: [GenerationRecord] = []
+      for (i, s) in scores.enumerated() {
+        pointRecords.append(
           GenerationRecord(
             bench: unit.bench.rawValue, unit: unit.id, concept: concept, method: p.label, factor: p.factor ?? 1, split: "suppressed",
-            instruction: suppressed[i], originalInstruction: tests[i], response: suppressedTexts[k * tests.count + i],
+            instruction: suppressed[i], originalInstruction: tests[i], response: suppressedTexts[i],
             conceptScore: s.concept, instructScore: s.instruct, fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed),
             stream: i))
       }
+      let took = Date().timeIntervalSince(started)
+      try saving.save(point: UnitCheckpoint.PointStage(point: point, records: pointRecords, seconds: took))
+      out.append(point)
+      records += pointRecords
+      seconds += took
     }
-    return (out, records)
+    return (out, records, seconds)
   }
 
   /// Generates every (prompt, intervention) pair, `config.generationBatch` at a time.
@@ -262,23 +332,72 @@ public final class BenchRunner {
   }
 
   /// The prompted model's responses to the unit's training instructions, captured at every layer
-  /// that a method of the run needs, into `directory`/capture.h5.
-  private func capture(_ unit: BenchUnit, seed: UInt64, directory: String) throws -> ActivationReader {
+  /// that a method of the run needs, into `directory`/capture.h5, and the seconds it took. It is
+  /// written as capture.h5.partial and renamed when complete; an interrupted one is continued
+  /// (its header must match), a complete one is reused.
+  private func capture(
+    _ unit: BenchUnit, seed: UInt64, directory: String, stages: UnitCheckpoint
+  ) throws -> (ActivationReader, Double) {
     let capturePath = directory + "/capture.h5"
-    try? FileManager.default.removeItem(atPath: capturePath)
+    let partialPath = capturePath + ".partial"
+    let fm = FileManager.default
     var options = CaptureOptions(
       steeringPrompt: unit.steeringPrompt, promptPosition: unit.promptPosition, layers: config.captureLayers,
       maxNewTokens: config.trainTokens, temperature: config.temperature, seed: seed, batchSize: config.captureBatch)
     options.steeringPromptPerExample = unit.trainSteeringPrompts != nil
     let capture = try ActivationCapture(model: model, options: options)
-    let writer = try ActivationWriter.create(path: capturePath, header: try capture.header(toolVersion: "psr-steering compare"))
-    log("\(unit.bench) \(unit.id): capturing \(unit.trainInstructions.count) prompted responses")
+    let header = try capture.header(toolVersion: "psr-steering compare")
+    if let stage = stages.capture(), fm.fileExists(atPath: capturePath) {
+      do {
+        // Opening it for appending checks its header against this run's; nothing is appended.
+        let check = try ActivationWriter.resume(path: capturePath, expecting: header)
+        try check.close()
+        log("\(unit.bench) \(unit.id): reusing the capture of an earlier run")
+        return (try ActivationReader(path: capturePath), stage.seconds)
+      } catch {
+        log("\(unit.bench) \(unit.id): the earlier capture cannot be reused (\(error)); capturing again")
+      }
+    }
+    try? fm.removeItem(atPath: capturePath)
+    let start = Date()
+    var writer: ActivationWriter? = nil
+    if fm.fileExists(atPath: partialPath) {
+      do {
+        writer = try ActivationWriter.resume(path: partialPath, expecting: header)
+      } catch {
+        log("\(unit.bench) \(unit.id): the interrupted capture cannot be continued (\(error)); starting it over")
+        try? fm.removeItem(atPath: partialPath)
+      }
+    }
+    let w = try writer ?? ActivationWriter.create(path: partialPath, header: header)
+    log(
+      "\(unit.bench) \(unit.id): capturing \(unit.trainInstructions.count) prompted responses"
+        + (w.exampleCount > 0 ? " (continuing after \(w.exampleCount))" : ""))
     try capture.run(
       unit.trainInstructions.enumerated().map {
         CaptureInput(instruction: $0.element, steeringPrompt: unit.trainSteeringPrompts == nil ? nil : unit.trainSteeringPrompt($0.offset))
-      }, into: writer)
-    try writer.close()
-    return try ActivationReader(path: capturePath)
+      }, into: w)
+    try w.close()
+    try fm.moveItem(atPath: partialPath, toPath: capturePath)
+    let seconds = Date().timeIntervalSince(start)
+    try stages.save(capture: UnitCheckpoint.CaptureStage(seconds: seconds))
+    return (try ActivationReader(path: capturePath), seconds)
+  }
+
+  /// The steering file an earlier run of this unit fitted for `name`, with the seconds its fit
+  /// took; nil unless it reads as a steering file for this model, unit, seed and compute.
+  private func fittedFile(_ name: String, unit: BenchUnit, seed: UInt64, directory: String) -> (file: SteeringFile, seconds: Double)? {
+    let path = directory + "/\(name).json"
+    guard FileManager.default.fileExists(atPath: path) else { return nil }
+    guard let file = try? SteeringFile.load(path), let fingerprint = try? model.fingerprint, file.model.sha256 == fingerprint.sha256,
+      case .number(let seconds)? = file.training["train_seconds"],
+      file.training["unit"] == .string(unit.id), file.training["method"] == .string(name),
+      file.training["seed"] == .string(String(seed)), file.training["compute"] == .string(model.computePrecision.rawValue)
+    else {
+      log("\(unit.bench) \(unit.id): \(path) is not this run's fit; fitting \(name) again")
+      return nil
+    }
+    return (file, seconds)
   }
 
   private func steeredResults(

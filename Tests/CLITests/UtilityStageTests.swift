@@ -90,9 +90,25 @@ final class UtilityStageTests: TemporaryDirectoryTestCase {
     kill(p.processIdentifier, SIGKILL)
     p.waitUntilExit()
     try err.close()
-    XCTAssertFalse(FileManager.default.fileExists(atPath: killed.appendingPathComponent("units/axbench-0/result.json").path))
+    let unit = killed.appendingPathComponent("units/axbench-0")
+    XCTAssertFalse(FileManager.default.fileExists(atPath: unit.appendingPathComponent("result.json").path))
+    // The unit goes on from its finished stages. A stage file that does not read is redone; a
+    // method whose steering file is gone is fitted again, from the capture kept in the unit.
+    let stages = unit.appendingPathComponent("stages")
+    for name in ["capture", "method-prompt", "method-fssv", "method-none"] {
+      XCTAssertTrue(FileManager.default.fileExists(atPath: stages.appendingPathComponent(name + ".json").path), name)
+    }
+    try Data("{".utf8).write(to: stages.appendingPathComponent("method-none.json"))
+    try FileManager.default.removeItem(at: unit.appendingPathComponent("fssv.json"))
     let resumed = try CommandLineTool.run("compare", arguments + ["--out", killed.path, "--resume"], in: directory, timeout: 900)
     XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    for text in [
+      "method-none.json is unreadable", "axbench 0: resuming (1 methods evaluated, 0 fitted by an earlier run)",
+      "axbench 0: reusing the capture of an earlier run", "axbench 0: evaluating fssv", "axbench 0: evaluating none",
+    ] {
+      XCTAssertTrue(resumed.stderr.contains(text), text + "\n" + resumed.stderr)
+    }
+    XCTAssertFalse(resumed.stderr.contains("axbench 0: evaluating prompt"), resumed.stderr)
     XCTAssertEqual(
       try JSONSerialization.data(withJSONObject: try results(killed), options: .sortedKeys),
       try JSONSerialization.data(withJSONObject: try results(whole), options: .sortedKeys))
