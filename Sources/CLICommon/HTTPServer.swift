@@ -44,11 +44,7 @@ public final class HTTPServer: Sendable {
 
     /// An OpenAI-style error body: `{"error": {"message", "type", "param", "code"}}`.
     public static func error(_ status: Int, _ message: String, param: String? = nil, code: String? = nil) -> Response {
-      let type = status >= 500 ? "server_error" : "invalid_request_error"
-      let object: [String: Any] = [
-        "error": ["message": message, "type": type, "param": param ?? NSNull(), "code": code ?? NSNull()] as [String: Any]
-      ]
-      return Response(status: status, body: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+      Response(status: status, body: OpenAIAnswer.encode(OpenAIAnswer.Failure(status: status, message: message, param: param, code: code)))
     }
   }
 

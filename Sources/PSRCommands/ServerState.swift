@@ -47,26 +47,24 @@ final class ServerState: Sendable {
   }
 
   func handle(_ request: HTTPServer.Request) -> HTTPServer.Response {
-    let modelObject: [String: Any] = ["id": name, "object": "model", "created": 0, "owned_by": "psr"]
+    let modelObject = OpenAIAnswer.Model(id: name)
     if let apiKey, request.path != "/health", !Self.authorized(request.authorization, key: apiKey) {
       return .error(
         401, request.authorization == nil ? "no API key: send Authorization: Bearer <key>" : "incorrect API key provided",
         code: "invalid_api_key")
     }
     switch (request.method, request.path) {
-    case ("GET", "/health"): return json(200, ["status": "ok"])
+    case ("GET", "/health"): return json(200, OpenAIAnswer.Health())
     case ("GET", "/v1/steering"):
       let defaults = Dictionary(defaultSteering.map { ($0.name, $0.factor) }, uniquingKeysWith: { a, _ in a })
-      let data: [[String: Any]] = steeringLibrary.keys.sorted().map { n in
+      let data = steeringLibrary.keys.sorted().map { n in
         let f = steeringLibrary[n]!
         let layers = Set(f.vectors.map(\.layer) + f.gates.map(\.layer) + (f.projections ?? []).map(\.layer)).sorted()
-        return [
-          "name": n, "kind": f.kind.rawValue, "layers": layers, "default_factor": defaults[n].map { Double($0) } ?? NSNull(),
-          "alpha": Double(f.alpha),
-        ]
+        return OpenAIAnswer.SteeringEntry(
+          name: n, kind: f.kind.rawValue, layers: layers, defaultFactor: defaults[n].map { Double($0) }, alpha: Double(f.alpha))
       }
-      return json(200, ["object": "list", "data": data])
-    case ("GET", "/v1/models"): return json(200, ["object": "list", "data": [modelObject]])
+      return json(200, OpenAIAnswer.List(data))
+    case ("GET", "/v1/models"): return json(200, OpenAIAnswer.List([modelObject]))
     case ("GET", let path) where path.hasPrefix("/v1/models/"):
       let id = String(path.dropFirst("/v1/models/".count)).removingPercentEncoding ?? ""
       return id == name
@@ -77,10 +75,11 @@ final class ServerState: Sendable {
     // server's own tokenizer (no Hugging Face tokenizer needed beside a GGUF file).
     case ("GET", "/tokenizer_info"):
       let text = { (id: Int) in String(decoding: self.model.tokenizer.decodeBytes([id], skipSpecial: false), as: UTF8.self) }
-      return json(200, [
-        "eos_token": text(model.tokenizer.endOfSequence), "bos_token": model.tokenizer.beginOfSequence.map(text) ?? NSNull(),
-        "pad_token": NSNull(), "model_max_length": model.configuration.contextLength,
-      ])
+      return json(
+        200,
+        OpenAIAnswer.TokenizerInfo(
+          eosToken: text(model.tokenizer.endOfSequence), bosToken: model.tokenizer.beginOfSequence.map(text),
+          modelMaxLength: model.configuration.contextLength))
     case ("POST", "/tokenize"), ("POST", "/detokenize"): return tokenizer(request.body, encode: request.path == "/tokenize")
     case (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"), (_, "/health"), (_, "/v1/steering"),
       (_, "/tokenizer_info"), (_, "/tokenize"), (_, "/detokenize"):
@@ -111,7 +110,7 @@ final class ServerState: Sendable {
       default: return .error(400, "add_special_tokens must be true or false", param: "add_special_tokens")
       }
       let ids = special ? model.tokenizer.encodeDocument(text, parseSpecial: true) : model.tokenizer.encode(text, parseSpecial: true)
-      return json(200, ["tokens": ids, "count": ids.count, "max_model_len": model.configuration.contextLength])
+      return json(200, OpenAIAnswer.Tokenized(tokens: ids, maxModelLength: model.configuration.contextLength))
     }
     let vocabulary = model.configuration.vocabularySize
     guard case .array(let items) = fields["tokens"] ?? .null else {
@@ -124,11 +123,11 @@ final class ServerState: Sendable {
       }
       ids.append(id)
     }
-    return json(200, ["prompt": String(decoding: model.tokenizer.decodeBytes(ids, skipSpecial: false), as: UTF8.self)])
+    return json(200, OpenAIAnswer.Detokenized(prompt: String(decoding: model.tokenizer.decodeBytes(ids, skipSpecial: false), as: UTF8.self)))
   }
 
-  private func json(_ status: Int, _ object: Any) -> HTTPServer.Response {
-    HTTPServer.Response(status: status, body: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+  private func json(_ status: Int, _ answer: some Encodable) -> HTTPServer.Response {
+    HTTPServer.Response(status: status, body: OpenAIAnswer.encode(answer))
   }
 
   /// The intervention for the chosen files and factors (nil for none); an unknown name is an error.
@@ -217,8 +216,8 @@ final class ServerState: Sendable {
     // Completions: each prompt's `n` choices in turn (choice index = prompt · n + i), the echoed
     // prompt scored under a fresh copy of the same steering.
     do {
-      var choices: [[String: Any]] = []
-      var usage = (prompt: 0, completion: 0)
+      var choices: [OpenAIAnswer.Choice] = []
+      var usage = OpenAIAnswer.Usage(promptTokens: 0, completionTokens: 0)
       for (p, run) in runs.enumerated() {
         let echoed: CompletionRun.EchoedPrompt?
         if request.echo {
@@ -237,14 +236,14 @@ final class ServerState: Sendable {
         }
         let answer = try run.completionChoices(intervention: p == 0 ? steering : try intervention(steeringChoice), echo: echoed, firstIndex: p * request.count)
         choices += answer.choices
-        usage.prompt += run.prompt.count
-        usage.completion += answer.completionTokens
+        usage.promptTokens += run.prompt.count
+        usage.completionTokens += answer.completionTokens
       }
-      return json(200, [
-        "id": run.id, "object": "text_completion", "created": run.created, "model": name, "choices": choices,
-        "usage": ["prompt_tokens": usage.prompt, "completion_tokens": usage.completion, "total_tokens": usage.prompt + usage.completion],
-        "steering": run.appliedSteering,
-      ])
+      return json(
+        200,
+        OpenAIAnswer.Completion(
+          id: run.id, object: "text_completion", created: run.created, model: name, choices: choices, usage: .value(usage),
+          steering: run.appliedSteering))
     } catch let error as ChatCompletionRequest.Invalid {
       return .error(400, error.message, param: error.param)
     } catch {
@@ -267,7 +266,7 @@ struct CompletionRun {
   let steering: [(name: String, factor: Float)]
   let created = Int(Date().timeIntervalSince1970)
 
-  var appliedSteering: [[String: Any]] { steering.map { ["name": $0.name, "factor": Double($0.factor)] } }
+  var appliedSteering: [OpenAIAnswer.AppliedSteering] { steering.map { .init(name: $0.name, factor: Double($0.factor)) } }
 
   /// Generates the `n` completions in the server's decode loop; `onPiece(choice, bytes, token)`
   /// gets each token's safe text on this thread, and returning false cancels every choice.
@@ -302,25 +301,24 @@ struct CompletionRun {
     stopped || g.finishReason != .length ? "stop" : "length"
   }
 
-  private func tokenEntry(_ g: Generation, _ step: Int) -> [String: Any] {
-    func entry(_ id: Int, _ lp: Float) -> [String: Any] {
+  private func tokenEntry(_ g: Generation, _ step: Int) -> OpenAIAnswer.TokenLogProbability {
+    func entry(_ id: Int, _ lp: Float) -> OpenAIAnswer.TokenLogProbability {
       let bytes = model.tokenizer.decodeBytes([id], skipSpecial: false)
-      return ["token": String(decoding: bytes, as: UTF8.self), "logprob": Double(lp), "bytes": bytes.map(Int.init)]
+      return .init(token: String(decoding: bytes, as: UTF8.self), logprob: Double(lp), bytes: bytes.map(Int.init))
     }
     var e = entry(g.ids[step], g.logProbabilities[step])
-    e["top_logprobs"] = g.topLogProbabilities[step].prefix(request.topLogProbabilities).map { entry($0.id, $0.logProbability) }
+    e.topLogprobs = g.topLogProbabilities[step].prefix(request.topLogProbabilities).map { entry($0.id, $0.logProbability) }
     return e
   }
 
-  private func logprobs(_ g: Generation) -> Any {
-    guard request.logProbabilities else { return NSNull() }
+  private func logprobs(_ g: Generation) -> JSONField<OpenAIAnswer.LogProbabilities> {
+    guard request.logProbabilities else { return .null }
     let steps = min(g.ids.count, g.logProbabilities.count)
-    return ["content": (0..<steps).map { tokenEntry(g, $0) }]
+    return .value(.chat(content: (0..<steps).map { tokenEntry(g, $0) }))
   }
 
-  private func usage(_ generations: [Generation]) -> [String: Int] {
-    let made = generations.reduce(0) { $0 + $1.ids.count }
-    return ["prompt_tokens": prompt.count, "completion_tokens": made, "total_tokens": prompt.count + made]
+  private func usage(_ generations: [Generation]) -> OpenAIAnswer.Usage {
+    OpenAIAnswer.Usage(promptTokens: prompt.count, completionTokens: generations.reduce(0) { $0 + $1.ids.count })
   }
 
   /// An echoed prompt: its text as the answer repeats it, and its tokens' scores where logprobs
@@ -335,7 +333,7 @@ struct CompletionRun {
   /// echo, the prompt's tokens come first, the first of them unscored (null).
   func completionChoices(
     intervention: (any Intervention)?, echo: EchoedPrompt?, firstIndex: Int
-  ) throws -> (choices: [[String: Any]], completionTokens: Int) {
+  ) throws -> (choices: [OpenAIAnswer.Choice], completionTokens: Int) {
     // Each choice's new tokens, their scores and alternatives, text and finish reason; none where
     // max_tokens is 0 (the length was reached before the first token).
     typealias Made = (ids: [Int], logProbabilities: [Float], top: [[(id: Int, logProbability: Float)]], text: [UInt8], finish: String)
@@ -357,23 +355,21 @@ struct CompletionRun {
       }
       return out
     }
-    var choices: [[String: Any]] = []
+    var choices: [OpenAIAnswer.Choice] = []
     for (i, g) in made.enumerated() {
       let echoText = echo?.text ?? []
-      var choice: [String: Any] = [
-        "index": firstIndex + i, "finish_reason": g.finish, "text": String(decoding: echoText + g.text, as: UTF8.self),
-        "logprobs": NSNull(),
-      ]
+      var choice = OpenAIAnswer.Choice(
+        index: firstIndex + i, finishReason: g.finish, text: String(decoding: echoText + g.text, as: UTF8.self))
       if request.logProbabilities {
         var tokens: [String] = []
-        var logProbabilities: [Any] = []
-        var top: [Any] = []
+        var logProbabilities: [Double?] = []
+        var top: [[String: Double]?] = []
         var ids: [Int] = []
         if let echo {
           ids = prompt
           tokens = prompt.map(tokenText)
-          logProbabilities = [NSNull()] + (echo.scores?.logProbabilities ?? []).map { Double($0) as Any }
-          top = [NSNull()] + (echo.scores?.top ?? []).map { alternatives($0) as Any }
+          logProbabilities = [nil] + (echo.scores?.logProbabilities ?? []).map { Double($0) }
+          top = [nil] + (echo.scores?.top ?? []).map { alternatives($0) }
         }
         let steps = min(g.ids.count, g.logProbabilities.count)
         for step in 0..<steps {
@@ -391,7 +387,7 @@ struct CompletionRun {
           offsets.append(scalars)
           scalars += tokenizer.decodeBytes([id], skipSpecial: false).reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
         }
-        choice["logprobs"] = ["tokens": tokens, "token_logprobs": logProbabilities, "top_logprobs": top, "text_offset": offsets]
+        choice.logprobs = .value(.legacy(tokens: tokens, tokenLogprobs: logProbabilities, topLogprobs: top, textOffset: offsets))
       }
       choices.append(choice)
     }
@@ -399,20 +395,17 @@ struct CompletionRun {
   }
 
   /// The whole answer.
-  func whole(intervention: (any Intervention)?) throws -> [String: Any] {
+  func whole(intervention: (any Intervention)?) throws -> OpenAIAnswer.Completion {
     let (generations, texts, stopped) = try generate(intervention: intervention)
-    let choices: [[String: Any]] = generations.indices.map { i in
+    let choices = generations.indices.map { i in
       let text = String(decoding: texts[i], as: UTF8.self)
-      var choice: [String: Any] = [
-        "index": i, "finish_reason": finishReason(generations[i], stopped: stopped[i]), "logprobs": logprobs(generations[i]),
-      ]
-      if chat { choice["message"] = ["role": "assistant", "content": text] } else { choice["text"] = text }
-      return choice
+      return OpenAIAnswer.Choice(
+        index: i, finishReason: finishReason(generations[i], stopped: stopped[i]), logprobs: logprobs(generations[i]),
+        message: chat ? OpenAIAnswer.Message(role: "assistant", content: text) : nil, text: chat ? nil : text)
     }
-    return [
-      "id": id, "object": chat ? "chat.completion" : "text_completion", "created": created, "model": name, "choices": choices,
-      "usage": usage(generations), "steering": appliedSteering,
-    ]
+    return OpenAIAnswer.Completion(
+      id: id, object: chat ? "chat.completion" : "text_completion", created: created, model: name, choices: choices,
+      usage: .value(usage(generations)), steering: appliedSteering)
   }
 
   /// The answer as server-sent events: a chunk per piece of text, a last chunk per choice with its
@@ -423,26 +416,17 @@ struct CompletionRun {
 
   private func stream(intervention: (any Intervention)?, escapingSend send: @escaping (Data) -> Bool) {
     var connected = true
-    func event(_ choices: [[String: Any]], usage: Any = NSNull()) {
+    func event(_ choices: [OpenAIAnswer.Choice], usage: OpenAIAnswer.Usage? = nil) {
       guard connected else { return }
-      var chunk: [String: Any] = [
-        "id": id, "object": chat ? "chat.completion.chunk" : "text_completion", "created": created, "model": name,
-        "choices": choices, "steering": appliedSteering,
-      ]
-      if request.streamUsage { chunk["usage"] = usage }
-      let data = (try? JSONSerialization.data(withJSONObject: chunk, options: [.sortedKeys])) ?? Data()
-      connected = send(Data("data: ".utf8) + data + Data("\n\n".utf8))
+      let chunk = OpenAIAnswer.Completion(
+        id: id, object: chat ? "chat.completion.chunk" : "text_completion", created: created, model: name, choices: choices,
+        usage: request.streamUsage ? JSONField(orNull: usage) : .omitted, steering: appliedSteering)
+      connected = send(Data("data: ".utf8) + OpenAIAnswer.encode(chunk) + Data("\n\n".utf8))
     }
-    func piece(_ index: Int, _ text: String, role: Bool = false, finish: Any = NSNull()) -> [String: Any] {
-      var choice: [String: Any] = ["index": index, "finish_reason": finish, "logprobs": NSNull()]
-      if chat {
-        var delta: [String: Any] = finish is NSNull ? ["content": text] : [:]
-        if role { delta["role"] = "assistant" }
-        choice["delta"] = delta
-      } else {
-        choice["text"] = text
-      }
-      return choice
+    func piece(_ index: Int, _ text: String, role: Bool = false, finish: String? = nil) -> OpenAIAnswer.Choice {
+      guard chat else { return OpenAIAnswer.Choice(index: index, finishReason: finish, text: text) }
+      return OpenAIAnswer.Choice(
+        index: index, finishReason: finish, delta: OpenAIAnswer.Message(role: role ? "assistant" : nil, content: finish == nil ? text : nil))
     }
     if chat { event((0..<request.count).map { piece($0, "", role: true) }) }
     do {
@@ -453,7 +437,7 @@ struct CompletionRun {
       event(generations.indices.map { piece($0, "", finish: finishReason(generations[$0], stopped: stopped[$0])) })
       if request.streamUsage { event([], usage: usage(generations)) }
     } catch {
-      event([["index": 0, "finish_reason": "error", "error": "\(error)"]])
+      event([OpenAIAnswer.Choice(index: 0, finishReason: "error", logprobs: .omitted, error: "\(error)")])
     }
     if connected { _ = send(Data("data: [DONE]\n\n".utf8)) }
   }
