@@ -1,50 +1,52 @@
 import Foundation
 import LM
 
-/// Mean scores over a set of responses. AxBench fields, persona fields, or IFEval fields (the
-/// checkers' strict and loose accuracy, and the judge's coherence) are set.
+/// Mean scores over a set of responses: their number and their ``Scores`` (AxBench, persona or
+/// IFEval fields set), which read as its own (`summary.harmonic`).
+@dynamicMemberLookup
 public struct ScoreSummary: Codable, Equatable, Sendable {
   public var n: Int
-  public var conceptScore: Double?
-  public var instructScore: Double?
-  public var fluencyScore: Double?
-  public var harmonic: Double?
-  public var traitScore: Double?
-  public var coherence: Double?
-  /// IFEval: the percentage of responses that follow their instruction, strict and loose.
-  public var ifStrict: Double?
-  public var ifLoose: Double?
-
-  enum CodingKeys: String, CodingKey {
-    case n
-    case conceptScore = "concept_score"
-    case instructScore = "instruct_score"
-    case fluencyScore = "fluency_score"
-    case harmonic
-    case
-      traitScore = "trait_score"
-    case coherence
-    case ifStrict = "if_strict"
-    case ifLoose = "if_loose"
-  }
+  public var scores: Scores
 
   public init(
     n: Int, conceptScore: Double? = nil, instructScore: Double? = nil, fluencyScore: Double? = nil, harmonic: Double? = nil,
     traitScore: Double? = nil, coherence: Double? = nil, ifStrict: Double? = nil, ifLoose: Double? = nil
   ) {
+    self.init(
+      n: n,
+      scores: Scores(
+        conceptScore: conceptScore, instructScore: instructScore, fluencyScore: fluencyScore, harmonic: harmonic, traitScore: traitScore,
+        coherence: coherence, ifStrict: ifStrict, ifLoose: ifLoose))
+  }
+
+  public init(n: Int, scores: Scores) {
     self.n = n
-    self.conceptScore = conceptScore
-    self.instructScore = instructScore
-    self.fluencyScore = fluencyScore
-    self.harmonic = harmonic
-    self.traitScore = traitScore
-    self.coherence = coherence
-    self.ifStrict = ifStrict
-    self.ifLoose = ifLoose
+    self.scores = scores
+  }
+
+  /// The mean of `members`' scores.
+  public init(of members: [Scores]) { self.init(n: members.count, scores: .mean(members)) }
+
+  public subscript<T>(dynamicMember key: WritableKeyPath<Scores, T>) -> T {
+    get { scores[keyPath: key] }
+    set { scores[keyPath: key] = newValue }
+  }
+
+  enum CodingKeys: String, CodingKey { case n }
+
+  public init(from decoder: any Decoder) throws {
+    n = try decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .n)
+    scores = try Scores(from: decoder)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(n, forKey: .n)
+    try scores.encode(to: encoder)
   }
 
   /// The headline number: harmonic for AxBench, trait score for persona, strict accuracy for IFEval.
-  public var headline: Double { harmonic ?? traitScore ?? ifStrict ?? 0 }
+  public var headline: Double { scores.harmonic ?? scores.traitScore ?? scores.ifStrict ?? 0 }
 }
 
 /// One steering factor of one method on one unit.
@@ -121,34 +123,50 @@ public struct UnitResult: Codable, Equatable, Sendable {
 }
 
 /// Per bench × method, the mean over units of each score.
+@dynamicMemberLookup
 public struct SummaryRow: Codable, Equatable, Sendable {
   public var bench: Benchmark
   public var method: String
   public var nUnits: Int
-  public var conceptScore: Double?
-  public var instructScore: Double?
-  public var fluencyScore: Double?
-  public var harmonic: Double?
-  public var traitScore: Double?
-  public var coherence: Double?
-  public var ifStrict: Double?
-  public var ifLoose: Double?
+  public var scores: Scores
   /// Half-width of the 95% confidence interval of the headline score over units.
   public var ci95: Double
+
+  public init(bench: Benchmark, method: String, nUnits: Int, scores: Scores, ci95: Double) {
+    self.bench = bench
+    self.method = method
+    self.nUnits = nUnits
+    self.scores = scores
+    self.ci95 = ci95
+  }
+
+  public subscript<T>(dynamicMember key: WritableKeyPath<Scores, T>) -> T {
+    get { scores[keyPath: key] }
+    set { scores[keyPath: key] = newValue }
+  }
 
   enum CodingKeys: String, CodingKey {
     case bench, method
     case nUnits = "n_units"
-    case conceptScore = "concept_score"
-    case instructScore = "instruct_score"
-    case
-      fluencyScore = "fluency_score"
-    case harmonic
-    case traitScore = "trait_score"
-    case coherence
-    case ifStrict = "if_strict"
-    case ifLoose = "if_loose"
     case ci95 = "ci95"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    bench = try c.decode(Benchmark.self, forKey: .bench)
+    method = try c.decode(String.self, forKey: .method)
+    nUnits = try c.decode(Int.self, forKey: .nUnits)
+    ci95 = try c.decode(Double.self, forKey: .ci95)
+    scores = try Scores(from: decoder)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(bench, forKey: .bench)
+    try c.encode(method, forKey: .method)
+    try c.encode(nUnits, forKey: .nUnits)
+    try c.encode(ci95, forKey: .ci95)
+    try scores.encode(to: encoder)
   }
 }
 
@@ -194,15 +212,8 @@ public struct BenchResults: Codable, Equatable, Sendable {
     }
     return order.sorted().map { key in
       let s = groups[key]!
-      func mean(_ f: (ScoreSummary) -> Double?) -> Double? {
-        let v = s.compactMap(f)
-        return v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
-      }
       return SummaryRow(
-        bench: key.bench, method: key.method, nUnits: s.count, conceptScore: mean(\.conceptScore),
-        instructScore: mean(\.instructScore), fluencyScore: mean(\.fluencyScore), harmonic: mean(\.harmonic),
-        traitScore: mean(\.traitScore), coherence: mean(\.coherence), ifStrict: mean(\.ifStrict), ifLoose: mean(\.ifLoose),
-        ci95: Statistics.ci95(s.map(\.headline)))
+        bench: key.bench, method: key.method, nUnits: s.count, scores: .mean(s.map(\.scores)), ci95: Statistics.ci95(s.map(\.headline)))
     }
   }
 

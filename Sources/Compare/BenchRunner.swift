@@ -8,6 +8,7 @@ import Steering
 import Store
 
 /// A generated response with its scores, one line of generations.jsonl.
+@dynamicMemberLookup
 public struct GenerationRecord: Codable, Sendable {
   public var bench: String
   public var unit: String
@@ -22,12 +23,8 @@ public struct GenerationRecord: Codable, Sendable {
   /// A suppressed prompt's original instruction, which its relevance is judged against.
   public var originalInstruction: String? = nil
   public var response: String
-  public var conceptScore: Double?
-  public var instructScore: Double?
-  public var fluencyScore: Double?
-  public var harmonic: Double?
-  public var traitScore: Double?
-  public var coherence: Double?
+  /// The judge's scores of this response (AxBench's or the persona's; IFEval's coherence).
+  public var scores: Scores
   /// IFEval: the instructions checked, and whether the response follows all of them, strict and loose.
   public var instructionIDs: [String]? = nil
   public var followsStrict: Bool? = nil
@@ -38,19 +35,76 @@ public struct GenerationRecord: Codable, Sendable {
   public var seed: String?
   public var stream: Int?
 
+  public init(
+    bench: String, unit: String, concept: String? = nil, trait: String? = nil, method: String, factor: Float, split: String,
+    instruction: String, originalInstruction: String? = nil, response: String, scores: Scores, seed: String?, stream: Int?
+  ) {
+    self.bench = bench
+    self.unit = unit
+    self.concept = concept
+    self.trait = trait
+    self.method = method
+    self.factor = factor
+    self.split = split
+    self.instruction = instruction
+    self.originalInstruction = originalInstruction
+    self.response = response
+    self.scores = scores
+    self.seed = seed
+    self.stream = stream
+  }
+
+  public subscript<T>(dynamicMember key: WritableKeyPath<Scores, T>) -> T {
+    get { scores[keyPath: key] }
+    set { scores[keyPath: key] = newValue }
+  }
+
   enum CodingKeys: String, CodingKey {
     case bench, unit, concept, trait, method, factor, split, instruction, response, seed, stream
     case originalInstruction = "original_instruction"
-    case conceptScore = "concept_score"
-    case
-      instructScore = "instruct_score"
-    case fluencyScore = "fluency_score"
-    case harmonic
-    case traitScore = "trait_score"
-    case coherence
     case instructionIDs = "instruction_id_list"
     case followsStrict = "follows_strict"
     case followsLoose = "follows_loose"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    bench = try c.decode(String.self, forKey: .bench)
+    unit = try c.decode(String.self, forKey: .unit)
+    concept = try c.decodeIfPresent(String.self, forKey: .concept)
+    trait = try c.decodeIfPresent(String.self, forKey: .trait)
+    method = try c.decode(String.self, forKey: .method)
+    factor = try c.decode(Float.self, forKey: .factor)
+    split = try c.decode(String.self, forKey: .split)
+    instruction = try c.decode(String.self, forKey: .instruction)
+    originalInstruction = try c.decodeIfPresent(String.self, forKey: .originalInstruction)
+    response = try c.decode(String.self, forKey: .response)
+    scores = try Scores(from: decoder)
+    instructionIDs = try c.decodeIfPresent([String].self, forKey: .instructionIDs)
+    followsStrict = try c.decodeIfPresent(Bool.self, forKey: .followsStrict)
+    followsLoose = try c.decodeIfPresent(Bool.self, forKey: .followsLoose)
+    seed = try c.decodeIfPresent(String.self, forKey: .seed)
+    stream = try c.decodeIfPresent(Int.self, forKey: .stream)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(bench, forKey: .bench)
+    try c.encode(unit, forKey: .unit)
+    try c.encodeIfPresent(concept, forKey: .concept)
+    try c.encodeIfPresent(trait, forKey: .trait)
+    try c.encode(method, forKey: .method)
+    try c.encode(factor, forKey: .factor)
+    try c.encode(split, forKey: .split)
+    try c.encode(instruction, forKey: .instruction)
+    try c.encodeIfPresent(originalInstruction, forKey: .originalInstruction)
+    try c.encode(response, forKey: .response)
+    try scores.encode(to: encoder)
+    try c.encodeIfPresent(instructionIDs, forKey: .instructionIDs)
+    try c.encodeIfPresent(followsStrict, forKey: .followsStrict)
+    try c.encodeIfPresent(followsLoose, forKey: .followsLoose)
+    try c.encodeIfPresent(seed, forKey: .seed)
+    try c.encodeIfPresent(stream, forKey: .stream)
   }
 }
 
@@ -303,8 +357,7 @@ public final class BenchRunner {
         pointRecords.append(
           GenerationRecord(
             bench: unit.bench.rawValue, unit: unit.id, concept: concept, method: p.label, factor: p.factor ?? 1, split: "suppressed",
-            instruction: suppressed[i], originalInstruction: tests[i], response: suppressedTexts[i],
-            conceptScore: s.concept, instructScore: s.instruct, fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed),
+            instruction: suppressed[i], originalInstruction: tests[i], response: suppressedTexts[i], scores: Scores(s), seed: String(seed),
             stream: i))
       }
       let took = Date().timeIntervalSince(started)
@@ -517,8 +570,7 @@ public final class BenchRunner {
           records.append(
             GenerationRecord(
               bench: unit.bench.rawValue, unit: unit.id, concept: unit.name, method: method.name, factor: f, split: i < select ? "select" : "test",
-              instruction: instructions[i], response: texts[fi * n + i], conceptScore: s.concept, instructScore: s.instruct,
-              fluencyScore: s.fluency, harmonic: s.harmonic, seed: String(seed), stream: i))
+              instruction: instructions[i], response: texts[fi * n + i], scores: Scores(s), seed: String(seed), stream: i))
         }
       }
     case .instructions(let items):
@@ -546,7 +598,7 @@ public final class BenchRunner {
           var r = GenerationRecord(
             bench: unit.bench.rawValue, unit: unit.id, method: withPrompt && prompted == true ? method.name + "+prompt" : method.name, factor: f,
             split: i < select ? "select" : "test", instruction: withPrompt ? items[i].prompt : instructions[i], response: texts[base + i],
-            coherence: coherence[base + i], seed: String(seed), stream: i)
+            scores: Scores(coherence: coherence[base + i]), seed: String(seed), stream: i)
           r.instructionIDs = items[i].instructions.map(\.id.rawValue)
           r.followsStrict = strict[base + i]
           r.followsLoose = loose[base + i]
@@ -558,15 +610,16 @@ public final class BenchRunner {
         zip(prompts.indices, texts).map { PersonaItem(question: instructions[$0.0 % n], answer: $0.1, trait: trait) })
       for (fi, f) in factors.enumerated() {
         let slice = Array(scores[(fi * n)..<((fi + 1) * n)])
-        let mean = { (k: KeyPath<PersonaScores, Double>) in slice.map { $0[keyPath: k] }.reduce(0, +) / Double(max(1, slice.count)) }
         results.append(
           FactorResult(
-            factor: f, select: ScoreSummary(n: slice.count, traitScore: mean(\.trait), coherence: mean(\.coherence)), test: nil))
+            factor: f,
+            select: slice.isEmpty ? ScoreSummary(n: 0, traitScore: 0, coherence: 0) : ScoreSummary(of: slice.map(Scores.init)),
+            test: nil))
         for (i, s) in slice.enumerated() {
           records.append(
             GenerationRecord(
               bench: unit.bench.rawValue, unit: unit.id, trait: unit.id, method: method.name, factor: f, split: "eval", instruction: instructions[i],
-              response: texts[fi * n + i], traitScore: s.trait, coherence: s.coherence, seed: String(seed), stream: i))
+              response: texts[fi * n + i], scores: Scores(s), seed: String(seed), stream: i))
         }
       }
     }
@@ -585,10 +638,9 @@ public final class BenchRunner {
     return timed.seconds / max(1e-9, total - timed.seconds) * 100
   }
 
+  /// The mean of AxBench judgements; an empty set (no test instructions) scores 0.
   private func summary(_ scores: [AxBenchScores]) -> ScoreSummary {
-    let n = Double(max(1, scores.count))
-    return ScoreSummary(
-      n: scores.count, conceptScore: scores.reduce(0) { $0 + $1.concept } / n, instructScore: scores.reduce(0) { $0 + $1.instruct } / n,
-      fluencyScore: scores.reduce(0) { $0 + $1.fluency } / n, harmonic: scores.reduce(0) { $0 + $1.harmonic } / n)
+    scores.isEmpty
+      ? ScoreSummary(n: 0, conceptScore: 0, instructScore: 0, fluencyScore: 0, harmonic: 0) : ScoreSummary(of: scores.map(Scores.init))
   }
 }

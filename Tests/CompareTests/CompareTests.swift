@@ -70,6 +70,39 @@ final class CompareTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(summary["harmonic"] as? Double, 1.1)
   }
 
+  /// `Scores` sits flat in its owners' JSON: committed runs' generations (AxBench, persona and
+  /// IFEval) decode and encode again to the same members and values, and a whole results.json to
+  /// the same bytes. (Runs from before this toolchain wrote a Float factor as its double, 0.2 as
+  /// 0.20000000298023224: the factor is compared as a Float.)
+  func testScoresKeepTheFlatJSONOfCommittedRuns() throws {
+    let root = Fixtures.packageRoot.appendingPathComponent("experiments/compare")
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var checked = Set<String>()
+    for unit in ["paper-10c-5t/units/axbench-0", "paper-10c-5t/units/persona-evil", "ifeval-paper/units/ifeval-change_case.english_capital"] {
+      let text = try String(contentsOf: root.appendingPathComponent(unit + "/generations.jsonl"), encoding: .utf8)
+      for line in text.split(separator: "\n") {
+        let record = try JSONDecoder().decode(GenerationRecord.self, from: Data(line.utf8))
+        let written = try XCTUnwrap(JSONSerialization.jsonObject(with: encoder.encode(record)) as? [String: Any])
+        let read = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(Set(written.keys), Set(read.keys))
+        func member(_ object: [String: Any], _ key: String) throws -> Data {
+          try JSONSerialization.data(withJSONObject: [key: object[key] ?? NSNull()], options: [.sortedKeys])
+        }
+        for key in read.keys where key != "factor" { XCTAssertEqual(try member(written, key), try member(read, key), key) }
+        XCTAssertEqual((written["factor"] as? NSNumber)?.floatValue, (read["factor"] as? NSNumber)?.floatValue)
+        checked.insert(record.bench)
+      }
+    }
+    XCTAssertEqual(checked, ["axbench", "persona", "ifeval"])
+    let path = root.appendingPathComponent("ifeval-paper/results.json").path
+    let results = try BenchResults.load(path)
+    XCTAssertNotNil(results.summary.first { $0.ifStrict != nil && $0.coherence != nil })
+    let again = directory.appendingPathComponent("results.json").path
+    try results.write(to: again)
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: again)), try Data(contentsOf: URL(fileURLWithPath: path)))
+  }
+
   /// The small budget with only the two methods that fit nothing (fast units).
   private func promptAndNoneConfig(evalInstructions: Int, evalTokens: Int) -> BenchConfig {
     var config = BenchConfig.small
