@@ -44,8 +44,7 @@ public enum BenchReport {
     /// Generation tokens/s (wall, including judging), mean decode overhead and mean training
     /// seconds per unit, of one method on one bench.
     func rate(_ m: String, _ bench: String) -> (String, String, String) {
-      let key = m.replacingOccurrences(of: "@trained", with: "")
-      let rows = (timings[bench] ?? []).filter { $0.method == key }
+      let rows = (timings[bench] ?? []).filter { $0.method == m }
       let seconds = rows.reduce(0) { $0 + $1.generateSeconds }
       guard seconds > 0 else { return ("–", "–", "–") }
       let tps = Double(rows.reduce(0) { $0 + $1.generatedTokens }) / seconds
@@ -61,12 +60,12 @@ public enum BenchReport {
         "| method | concepts | concept | instruct | fluency | harmonic | gen tok/s (wall, incl. judging) | decode overhead | train s / concept |\n|---|---|---|---|---|---|---|---|---|\n"
       for r in axbench.sorted(by: { ($0.harmonic ?? 0) > ($1.harmonic ?? 0) }) {
         let (tps, overhead, train) = rate(r.method, "axbench")
-        let scores = results.units.filter { $0.bench == .axbench }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
+        let scores = results.units.filter { $0.bench == .axbench }.compactMap { u in u.methods.first { $0.label == r.label }?.score }
         let ci = { (k: KeyPath<ScoreSummary, Double?>) in
           let values = scores.compactMap { $0[keyPath: k] }
           return Self.ci(Statistics.ci95(values), units: values.count)
         }
-        out += "| \(r.method) | \(r.nUnits) | \(f(r.conceptScore)) ± \(ci(\.conceptScore)) | \(f(r.instructScore)) ± \(ci(\.instructScore))"
+        out += "| \(r.label) | \(r.nUnits) | \(f(r.conceptScore)) ± \(ci(\.conceptScore)) | \(f(r.instructScore)) ± \(ci(\.instructScore))"
         out +=
           " | \(f(r.fluencyScore)) ± \(ci(\.fluencyScore)) | \(f(r.harmonic)) ± \(Self.ci(r.ci95, units: r.nUnits)) | \(tps) | \(overhead) | \(train) |\n"
       }
@@ -79,15 +78,15 @@ public enum BenchReport {
       out +=
         "\n## Persona (scores 0–100; mean over traits)\n\n| method | traits | trait at matched coherence (± 95% CI) | coherence | trait at coherence 80 (TA@C80) | coherence there | trait at factor 1 | coherence at factor 1 | gen tok/s (wall, incl. judging) | train s / trait |\n|---|---|---|---|---|---|---|---|---|---|\n"
       for r in persona.sorted(by: { ($0.traitScore ?? 0) > ($1.traitScore ?? 0) }) {
-        let at1 = results.units.filter { $0.bench == .persona }.compactMap { u in u.methods.first { $0.method == r.method }?.atUnitFactor }
+        let at1 = results.units.filter { $0.bench == .persona }.compactMap { u in u.methods.first { $0.label == r.label }?.atUnitFactor }
         let t1 = at1.isEmpty ? nil : at1.compactMap(\.traitScore).reduce(0, +) / Double(at1.count)
         let c1 = at1.isEmpty ? nil : at1.compactMap(\.coherence).reduce(0, +) / Double(at1.count)
         let (tps, _, train) = rate(r.method, "persona")
-        let at80 = results.units.filter { $0.bench == .persona }.compactMap { u in u.methods.first { $0.method == r.method }?.atCoherence80 }
+        let at80 = results.units.filter { $0.bench == .persona }.compactMap { u in u.methods.first { $0.label == r.label }?.atCoherence80 }
         let t80 = at80.isEmpty ? nil : at80.compactMap(\.traitScore).reduce(0, +) / Double(at80.count)
         let c80 = at80.isEmpty ? nil : at80.compactMap(\.coherence).reduce(0, +) / Double(at80.count)
         out +=
-          "| \(r.method) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(Self.ci(r.ci95, units: r.nUnits, 1)) | \(f(r.coherence, 1)) | \(f(t80, 1)) | \(f(c80, 1)) | \(f(t1, 1)) | \(f(c1, 1)) | \(tps) | \(train) |\n"
+          "| \(r.label) | \(r.nUnits) | \(f(r.traitScore, 1)) ± \(Self.ci(r.ci95, units: r.nUnits, 1)) | \(f(r.coherence, 1)) | \(f(t80, 1)) | \(f(c80, 1)) | \(f(t1, 1)) | \(f(c1, 1)) | \(tps) | \(train) |\n"
       }
       out +=
         "\nSteered methods' factor is bisected against prompting's coherence (TA@Cp): the largest factor tried that keeps at least prompting's coherence, else the one closest to it. TA@C80 is the same search against a coherence of 80 (the PSR paper's second operating point).\n"
@@ -107,7 +106,7 @@ public enum BenchReport {
     out += "| operating point | concepts | suppressed harmonic (0–2) | GSM8K % | GSM8K vs none | reference NLL | vs none |\n"
     out += "|---|---|---|---|---|---|---|\n"
     for r in rows {
-      out += "| \(r.method) | \(r.nUnits) | \(f(r.suppressedHarmonic)) ± \(ci(r.suppressedCI95, units: r.nUnits)) | \(f(r.gsm8kAccuracy, 1))"
+      out += "| \(r.label) | \(r.nUnits) | \(f(r.suppressedHarmonic)) ± \(ci(r.suppressedCI95, units: r.nUnits)) | \(f(r.gsm8kAccuracy, 1))"
       out += " | \(r.gsm8kRelative.map { String(format: "%.0f%%", $0) } ?? "–") | \(f(r.referenceNLL)) | \(r.referenceNLLIncrease.map { String(format: "%+.3f", $0) } ?? "–") |\n"
     }
     let problems = results.config["gsm8k_problems"] ?? "?", answers = results.config["reference_answers"] ?? "?"
@@ -182,12 +181,14 @@ public enum BenchReport {
           order.append(key)
           labels[key] = (px(xs[i]), py(r.suppressedHarmonic), [], colour)
         }
-        labels[key]!.names.append(xmlEscape(r.method))
+        labels[key]!.names.append(xmlEscape(r.label))
         svg += String(
           format:
             "<circle%@ cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"><title>%@: suppressed %.3f, GSM8K %.1f%%, NLL %.3f</title></circle>",
-          id == nil ? "" : " class=\"pt\" data-method=\"\(xmlEscape(r.method))\" data-factor=\"\"", px(xs[i]), py(r.suppressedHarmonic), colour,
-          xmlEscape(r.method), r.suppressedHarmonic, r.gsm8kAccuracy ?? 0, r.referenceNLL)
+          id == nil
+            ? ""
+            : " class=\"pt\" data-method=\"\(xmlEscape(r.method))\" data-factor=\"\(r.trainedAlphaFraction.map { String(format: "%g", Double($0)) } ?? "")\"",
+          px(xs[i]), py(r.suppressedHarmonic), colour, xmlEscape(r.label), r.suppressedHarmonic, r.gsm8kAccuracy ?? 0, r.referenceNLL)
       }
       // Labels that would overlap an earlier one move up a line (about 6 px a character at 11 px).
       var placed: [(lo: Double, hi: Double, y: Double)] = []
@@ -215,8 +216,8 @@ public enum BenchReport {
     _ results: BenchResults, bench: Benchmark, score: KeyPath<ScoreSummary, Double?>, name: String, digits: Int
   ) -> String {
     let units = results.units.filter { $0.bench == bench }
-    func value(_ u: UnitResult, _ method: String) -> Double? { u.methods.first { $0.method == method }?.score[keyPath: score] }
-    let methods = results.summary.filter { $0.bench == bench && $0.method != "prompt" }.map(\.method)
+    func value(_ u: UnitResult, _ label: String) -> Double? { u.methods.first { $0.label == label }?.score[keyPath: score] }
+    let methods = results.summary.filter { $0.bench == bench && $0.method != "prompt" }.map(\.label)
     var rows: [(method: String, mean: Double, line: String)] = []
     for m in methods {
       let d = units.compactMap { u in value(u, "prompt").flatMap { p in value(u, m).map { $0 - p } } }
@@ -289,24 +290,24 @@ public enum BenchReport {
     out +=
       "| method | instructions | strict | loose | coherence | strict at factor 1 | gen tok/s (wall, incl. judging) | train s / instruction |\n|---|---|---|---|---|---|---|---|\n"
     for r in rows.sorted(by: { ($0.ifStrict ?? 0) > ($1.ifStrict ?? 0) }) {
-      let scores = units.compactMap { u in u.methods.first { $0.method == r.method } }
+      let scores = units.compactMap { u in u.methods.first { $0.label == r.label } }
       let ci = { (k: KeyPath<ScoreSummary, Double?>) in
         let values = scores.compactMap { $0.score[keyPath: k] }
         return Self.ci(Statistics.ci95(values), units: values.count, 1)
       }
       let atOne = scores.compactMap { $0.atUnitFactor?.ifStrict }
       let (tps, _, train) = rate(r.method.replacingOccurrences(of: "+prompt", with: ""), "ifeval")
-      out += "| \(r.method) | \(r.nUnits) | \(f(r.ifStrict, 1)) ± \(ci(\.ifStrict)) | \(f(r.ifLoose, 1)) ± \(ci(\.ifLoose)) | "
+      out += "| \(r.label) | \(r.nUnits) | \(f(r.ifStrict, 1)) ± \(ci(\.ifStrict)) | \(f(r.ifLoose, 1)) ± \(ci(\.ifLoose)) | "
       out += "\(f(r.coherence, 1)) ± \(ci(\.coherence)) | \(atOne.isEmpty ? "–" : f(atOne.reduce(0, +) / Double(atOne.count), 1)) | \(tps) | \(train) |\n"
     }
     out +=
       "\nSteered rows answer the query without its instruction (steering instead of the prompt); `+prompt` rows answer the prompt with its instruction while steered (steering with the prompt); `prompt` answers the prompt unsteered. A steered method's factor is the one with the best strict accuracy on the selection prompts among those at least as coherent as prompting, scored on the test prompts; \"strict at factor 1\" is the test accuracy at the fitted or trained strength.\n"
     out += pairedTable(results, bench: .ifeval, score: \.ifStrict, name: "strict accuracy", digits: 1)
-    let methods = rows.map(\.method).sorted()
+    let methods = rows.map(\.label).sorted()
     out += "\nPer instruction (strict accuracy on the test prompts, %):\n\n| instruction | " + methods.joined(separator: " | ") + " |\n|---|"
     out += String(repeating: "---|", count: methods.count) + "\n"
     for u in units {
-      out += "| \(u.name) | " + methods.map { m in f(u.methods.first { $0.method == m }?.score.ifStrict, 1) }.joined(separator: " | ") + " |\n"
+      out += "| \(u.name) | " + methods.map { m in f(u.methods.first { $0.label == m }?.score.ifStrict, 1) }.joined(separator: " | ") + " |\n"
     }
     return out
   }

@@ -67,6 +67,9 @@ public struct FactorResult: Codable, Equatable, Sendable {
 /// One method on one unit (a concept or a trait).
 public struct MethodResult: Codable, Equatable, Sendable {
   public var method: String
+  /// A jointly trained vector scored at its trained α (factor 1) without selection, beside the
+  /// same method's row at its selected factor (schema 1 wrote this as the name `NAME@trained`).
+  public var trained = false
   public var factors: [FactorResult]
   /// The factor chosen on the selection instructions (AxBench) or by coherence matching (persona).
   public var selectedFactor: Float?
@@ -80,7 +83,7 @@ public struct MethodResult: Codable, Equatable, Sendable {
   public var coherence80Factor: Float?
 
   enum CodingKeys: String, CodingKey {
-    case method, factors
+    case method, trained, factors
     case selectedFactor = "selected_factor"
     case score
     case atUnitFactor = "at_unit_factor"
@@ -88,12 +91,65 @@ public struct MethodResult: Codable, Equatable, Sendable {
     case coherence80Factor = "coherence_80_factor"
   }
 
-  public init(method: String, factors: [FactorResult], selectedFactor: Float?, score: ScoreSummary, atUnitFactor: ScoreSummary?) {
+  public init(
+    method: String, trained: Bool = false, factors: [FactorResult], selectedFactor: Float?, score: ScoreSummary, atUnitFactor: ScoreSummary?
+  ) {
     self.method = method
+    self.trained = trained
     self.factors = factors
     self.selectedFactor = selectedFactor
     self.score = score
     self.atUnitFactor = atUnitFactor
+  }
+
+  /// The row's name in reports: the method, `NAME@trained` at the trained α.
+  public var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil) }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let name = try c.decode(String.self, forKey: .method)
+    if let trained = try c.decodeIfPresent(Bool.self, forKey: .trained) {
+      (method, self.trained) = (name, trained)
+    } else {
+      (method, trained) = MethodLabel.schema1(name).map { ($0.method, true) } ?? (name, false)
+    }
+    factors = try c.decode([FactorResult].self, forKey: .factors)
+    selectedFactor = try c.decodeIfPresent(Float.self, forKey: .selectedFactor)
+    score = try c.decode(ScoreSummary.self, forKey: .score)
+    atUnitFactor = try c.decodeIfPresent(ScoreSummary.self, forKey: .atUnitFactor)
+    atCoherence80 = try c.decodeIfPresent(ScoreSummary.self, forKey: .atCoherence80)
+    coherence80Factor = try c.decodeIfPresent(Float.self, forKey: .coherence80Factor)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(method, forKey: .method)
+    if trained { try c.encode(trained, forKey: .trained) }
+    try c.encode(factors, forKey: .factors)
+    try c.encodeIfPresent(selectedFactor, forKey: .selectedFactor)
+    try c.encode(score, forKey: .score)
+    try c.encodeIfPresent(atUnitFactor, forKey: .atUnitFactor)
+    try c.encodeIfPresent(atCoherence80, forKey: .atCoherence80)
+    try c.encodeIfPresent(coherence80Factor, forKey: .coherence80Factor)
+  }
+}
+
+/// How reports name a method's rows and operating points: `NAME` at its selected factor,
+/// `NAME@trained` at its trained α, `NAME@0.8α` at a fraction of it. Results hold the method and the
+/// fraction as fields; only files of schema 1, which held the label alone, are read back through it.
+public enum MethodLabel {
+  public static func text(_ method: String, trainedAlphaFraction: Float?) -> String {
+    guard let f = trainedAlphaFraction else { return method }
+    return f == 1 ? method + "@trained" : method + "@" + String(format: "%g", Double(f)) + "α"
+  }
+
+  /// A schema-1 label's method and fraction of the trained α; nil for a plain method name.
+  static func schema1(_ label: String) -> (method: String, fraction: Float)? {
+    if label.hasSuffix("@trained") { return (String(label.dropLast("@trained".count)), 1) }
+    guard label.hasSuffix("α"), let at = label.lastIndex(of: "@"),
+      let f = Float(label[label.index(after: at)...].dropLast()), f.isFinite, f > 0
+    else { return nil }
+    return (String(label[..<at]), f)
   }
 }
 
@@ -127,14 +183,17 @@ public struct UnitResult: Codable, Equatable, Sendable {
 public struct SummaryRow: Codable, Equatable, Sendable {
   public var bench: Benchmark
   public var method: String
+  /// Rows of jointly trained vectors at their trained α (``MethodResult/trained``).
+  public var trained = false
   public var nUnits: Int
   public var scores: Scores
   /// Half-width of the 95% confidence interval of the headline score over units.
   public var ci95: Double
 
-  public init(bench: Benchmark, method: String, nUnits: Int, scores: Scores, ci95: Double) {
+  public init(bench: Benchmark, method: String, trained: Bool = false, nUnits: Int, scores: Scores, ci95: Double) {
     self.bench = bench
     self.method = method
+    self.trained = trained
     self.nUnits = nUnits
     self.scores = scores
     self.ci95 = ci95
@@ -145,8 +204,11 @@ public struct SummaryRow: Codable, Equatable, Sendable {
     set { scores[keyPath: key] = newValue }
   }
 
+  /// The row's name in reports (`NAME@trained` for trained rows).
+  public var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil) }
+
   enum CodingKeys: String, CodingKey {
-    case bench, method
+    case bench, method, trained
     case nUnits = "n_units"
     case ci95 = "ci95"
   }
@@ -154,7 +216,12 @@ public struct SummaryRow: Codable, Equatable, Sendable {
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     bench = try c.decode(Benchmark.self, forKey: .bench)
-    method = try c.decode(String.self, forKey: .method)
+    let name = try c.decode(String.self, forKey: .method)
+    if let trained = try c.decodeIfPresent(Bool.self, forKey: .trained) {
+      (method, self.trained) = (name, trained)
+    } else {
+      (method, trained) = MethodLabel.schema1(name).map { ($0.method, true) } ?? (name, false)
+    }
     nUnits = try c.decode(Int.self, forKey: .nUnits)
     ci95 = try c.decode(Double.self, forKey: .ci95)
     scores = try Scores(from: decoder)
@@ -164,6 +231,7 @@ public struct SummaryRow: Codable, Equatable, Sendable {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(bench, forKey: .bench)
     try c.encode(method, forKey: .method)
+    if trained { try c.encode(trained, forKey: .trained) }
     try c.encode(nUnits, forKey: .nUnits)
     try c.encode(ci95, forKey: .ci95)
     try scores.encode(to: encoder)
@@ -172,7 +240,10 @@ public struct SummaryRow: Codable, Equatable, Sendable {
 
 /// results.json (schema documented in docs/COMPARE.md).
 public struct BenchResults: Codable, Equatable, Sendable {
-  public static let schemaVersion = 1
+  /// 2: a trained row is the method with `"trained": true` and an operating point at a fraction of
+  /// the trained α has `trained_alpha_fraction`, where 1 named them `NAME@trained`, `fssv@0.8α`
+  /// (still read).
+  public static let schemaVersion = 2
   public var schemaVersion = BenchResults.schemaVersion
   public var config: [String: String]
   public var summary: [SummaryRow]
@@ -184,6 +255,21 @@ public struct BenchResults: Codable, Equatable, Sendable {
     case schemaVersion = "schema_version"
     case config, summary, units
     case operatingPoints = "operating_points"
+  }
+
+  /// Reads schema 1 and 2 (held as 2 once read); refuses a newer schema, naming it.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let version = try c.decode(Int.self, forKey: .schemaVersion)
+    guard (1...Self.schemaVersion).contains(version) else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .schemaVersion, in: c,
+        debugDescription: "schema_version \(version) is not one this build reads (1...\(Self.schemaVersion)); a newer psr-steering wrote it")
+    }
+    config = try c.decode([String: String].self, forKey: .config)
+    summary = try c.decode([SummaryRow].self, forKey: .summary)
+    operatingPoints = try c.decodeIfPresent([OperatingPointRow].self, forKey: .operatingPoints)
+    units = try c.decode([UnitResult].self, forKey: .units)
   }
 
   public init(config: [String: String], units: [UnitResult]) {
@@ -199,13 +285,16 @@ public struct BenchResults: Codable, Equatable, Sendable {
     struct Key: Hashable, Comparable {
       var bench: Benchmark
       var method: String
-      static func < (a: Key, b: Key) -> Bool { (a.bench, a.method) < (b.bench, b.method) }
+      var trained: Bool
+      var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil) }
+      // In the order of the labels, as schema 1 sorted them.
+      static func < (a: Key, b: Key) -> Bool { (a.bench, a.label) < (b.bench, b.label) }
     }
     var groups: [Key: [ScoreSummary]] = [:]
     var order: [Key] = []
     for u in units {
       for m in u.methods {
-        let key = Key(bench: u.bench, method: m.method)
+        let key = Key(bench: u.bench, method: m.method, trained: m.trained)
         if groups[key] == nil { order.append(key) }
         groups[key, default: []].append(m.score)
       }
@@ -213,7 +302,7 @@ public struct BenchResults: Codable, Equatable, Sendable {
     return order.sorted().map { key in
       let s = groups[key]!
       return SummaryRow(
-        bench: key.bench, method: key.method, nUnits: s.count, scores: .mean(s.map(\.scores)), ci95: Statistics.ci95(s.map(\.headline)))
+        bench: key.bench, method: key.method, trained: key.trained, nUnits: s.count, scores: .mean(s.map(\.scores)), ci95: Statistics.ci95(s.map(\.headline)))
     }
   }
 

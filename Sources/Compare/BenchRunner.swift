@@ -20,6 +20,9 @@ public struct GenerationRecord: Codable, Sendable {
   public var factor: Float
   public var split: String
   public var instruction: String
+  /// A suppressed answer of a jointly trained vector at this fraction of its trained α (the
+  /// operating points `NAME@trained`, `fssv@0.8α`); nil elsewhere.
+  public var trainedAlphaFraction: Float? = nil
   /// A suppressed prompt's original instruction, which its relevance is judged against.
   public var originalInstruction: String? = nil
   public var response: String
@@ -36,7 +39,8 @@ public struct GenerationRecord: Codable, Sendable {
   public var stream: Int?
 
   public init(
-    bench: String, unit: String, concept: String? = nil, trait: String? = nil, method: String, factor: Float, split: String,
+    bench: String, unit: String, concept: String? = nil, trait: String? = nil, method: String, trainedAlphaFraction: Float? = nil,
+    factor: Float, split: String,
     instruction: String, originalInstruction: String? = nil, response: String, scores: Scores, seed: String?, stream: Int?
   ) {
     self.bench = bench
@@ -44,6 +48,7 @@ public struct GenerationRecord: Codable, Sendable {
     self.concept = concept
     self.trait = trait
     self.method = method
+    self.trainedAlphaFraction = trainedAlphaFraction
     self.factor = factor
     self.split = split
     self.instruction = instruction
@@ -62,6 +67,7 @@ public struct GenerationRecord: Codable, Sendable {
   enum CodingKeys: String, CodingKey {
     case bench, unit, concept, trait, method, factor, split, instruction, response, seed, stream
     case originalInstruction = "original_instruction"
+    case trainedAlphaFraction = "trained_alpha_fraction"
     case instructionIDs = "instruction_id_list"
     case followsStrict = "follows_strict"
     case followsLoose = "follows_loose"
@@ -73,7 +79,12 @@ public struct GenerationRecord: Codable, Sendable {
     unit = try c.decode(String.self, forKey: .unit)
     concept = try c.decodeIfPresent(String.self, forKey: .concept)
     trait = try c.decodeIfPresent(String.self, forKey: .trait)
-    method = try c.decode(String.self, forKey: .method)
+    let name = try c.decode(String.self, forKey: .method)
+    if let fraction = try c.decodeIfPresent(Float.self, forKey: .trainedAlphaFraction) {
+      (method, trainedAlphaFraction) = (name, fraction)
+    } else {
+      (method, trainedAlphaFraction) = MethodLabel.schema1(name).map { ($0.method, $0.fraction) } ?? (name, nil)
+    }
     factor = try c.decode(Float.self, forKey: .factor)
     split = try c.decode(String.self, forKey: .split)
     instruction = try c.decode(String.self, forKey: .instruction)
@@ -94,6 +105,7 @@ public struct GenerationRecord: Codable, Sendable {
     try c.encodeIfPresent(concept, forKey: .concept)
     try c.encodeIfPresent(trait, forKey: .trait)
     try c.encode(method, forKey: .method)
+    try c.encodeIfPresent(trainedAlphaFraction, forKey: .trainedAlphaFraction)
     try c.encode(factor, forKey: .factor)
     try c.encode(split, forKey: .split)
     try c.encode(instruction, forKey: .instruction)
@@ -272,27 +284,30 @@ public final class BenchRunner {
     stages: UnitCheckpoint?, saving: UnitCheckpoint
   ) throws -> ([OperatingPoint], [GenerationRecord], Double) {
     struct Point {
-      var label: String
+      var method: String
+      var trainedAlphaFraction: Float? = nil
       var factor: Float?
+      var label: String { MethodLabel.text(method, trainedAlphaFraction: trainedAlphaFraction) }
       var intervention: (any Intervention)?
       var prompted: Bool
     }
     var points: [Point] = []
     for r in results {
       if r.method == BenchMethod.prompt.rawValue {
-        points.append(Point(label: r.method, factor: nil, intervention: nil, prompted: true))
+        points.append(Point(method: r.method, factor: nil, intervention: nil, prompted: true))
       } else if r.method == BenchMethod.none.rawValue {
-        points.append(Point(label: r.method, factor: nil, intervention: nil, prompted: false))
-      } else if r.method.hasSuffix("@trained") {
-        let base = String(r.method.dropLast("@trained".count))
-        guard let file = files[base] else { continue }
-        var factors: [(String, Float)] = [(r.method, 1)]
-        if base == BenchMethod.fssv.rawValue { factors += [("\(base)@0.8α", 0.8), ("\(base)@0.5α", 0.5)] }
-        for (label, f) in factors {
-          points.append(Point(label: label, factor: f, intervention: try file.intervention(for: model, factor: f, file: base), prompted: false))
+        points.append(Point(method: r.method, factor: nil, intervention: nil, prompted: false))
+      } else if r.trained {
+        guard let file = files[r.method] else { continue }
+        let fractions: [Float] = r.method == BenchMethod.fssv.rawValue ? [1, 0.8, 0.5] : [1]
+        for f in fractions {
+          points.append(
+            Point(
+              method: r.method, trainedAlphaFraction: f, factor: f, intervention: try file.intervention(for: model, factor: f, file: r.method),
+              prompted: false))
         }
       } else if let file = files[r.method], let f = r.selectedFactor {
-        points.append(Point(label: r.method, factor: f, intervention: try file.intervention(for: model, factor: f, file: r.method), prompted: false))
+        points.append(Point(method: r.method, factor: f, intervention: try file.intervention(for: model, factor: f, file: r.method), prompted: false))
       }
     }
     guard !points.isEmpty else { return ([], [], 0) }
@@ -350,13 +365,14 @@ public final class BenchRunner {
       }.filter { !$0.response.isEmpty }
       let nll = sequences.isEmpty ? 0 : Double(try model.meanResponseLoss(sequences, intervention: p.intervention))
       let point = OperatingPoint(
-        method: p.label, factor: p.factor, suppressed: summary(scores), gsm8kCorrect: correct, gsm8kTotal: problems.count,
+        method: p.method, trainedAlphaFraction: p.trainedAlphaFraction, factor: p.factor, suppressed: summary(scores), gsm8kCorrect: correct, gsm8kTotal: problems.count,
         referenceNLL: nll)
       var pointRecords: [GenerationRecord] = []
       for (i, s) in scores.enumerated() {
         pointRecords.append(
           GenerationRecord(
-            bench: unit.bench.rawValue, unit: unit.id, concept: concept, method: p.label, factor: p.factor ?? 1, split: "suppressed",
+            bench: unit.bench.rawValue, unit: unit.id, concept: concept, method: p.method, trainedAlphaFraction: p.trainedAlphaFraction,
+            factor: p.factor ?? 1, split: "suppressed",
             instruction: suppressed[i], originalInstruction: tests[i], response: suppressedTexts[i], scores: Scores(s), seed: String(seed),
             stream: i))
       }
@@ -468,7 +484,7 @@ public final class BenchRunner {
       if trained, let one = grid.first(where: { $0.factor == 1 }) {
         out.append(
           MethodResult(
-            method: name + "@trained", factors: [one], selectedFactor: 1, score: one.test ?? one.select, atUnitFactor: nil))
+            method: name, trained: true, factors: [one], selectedFactor: 1, score: one.test ?? one.select, atUnitFactor: nil))
       }
       return out
     case .instructions:

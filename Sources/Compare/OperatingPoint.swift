@@ -7,9 +7,11 @@ import LM
 /// - utility: GSM8K problems solved with the steering on (greedy), and the mean per-token NLL of
 ///   AlpacaEval's GPT-4 answers teacher-forced under it.
 public struct OperatingPoint: Codable, Equatable, Sendable {
-  /// `NAME` at its selected factor, `NAME@trained` at its trained α (factor 1), `fssv@0.8α` and
-  /// `fssv@0.5α`, or the baselines `prompt` and `none`.
+  /// The method, or the baselines `prompt` and `none`.
   public var method: String
+  /// A jointly trained vector applied at this fraction of its trained α (1, and 0.8 and 0.5 for
+  /// FSSV), without selection; nil for a method at its selected factor and for the baselines.
+  public var trainedAlphaFraction: Float?
   /// The factor the steering file was applied at (nil for the baselines).
   public var factor: Float?
   public var suppressed: ScoreSummary
@@ -21,20 +23,43 @@ public struct OperatingPoint: Codable, Equatable, Sendable {
   /// Percent solved; nil where no problem fitted the model's context.
   public var gsm8kAccuracy: Double? { gsm8kTotal == 0 ? nil : 100 * Double(gsm8kCorrect) / Double(gsm8kTotal) }
 
+  /// Its name in reports: `NAME`, `NAME@trained`, `fssv@0.8α`.
+  public var label: String { MethodLabel.text(method, trainedAlphaFraction: trainedAlphaFraction) }
+
   enum CodingKeys: String, CodingKey {
     case method, factor, suppressed
+    case trainedAlphaFraction = "trained_alpha_fraction"
     case gsm8kCorrect = "gsm8k_correct"
     case gsm8kTotal = "gsm8k_total"
     case referenceNLL = "reference_nll"
   }
 
-  public init(method: String, factor: Float?, suppressed: ScoreSummary, gsm8kCorrect: Int, gsm8kTotal: Int, referenceNLL: Double) {
+  public init(
+    method: String, trainedAlphaFraction: Float? = nil, factor: Float?, suppressed: ScoreSummary, gsm8kCorrect: Int, gsm8kTotal: Int,
+    referenceNLL: Double
+  ) {
     self.method = method
+    self.trainedAlphaFraction = trainedAlphaFraction
     self.factor = factor
     self.suppressed = suppressed
     self.gsm8kCorrect = gsm8kCorrect
     self.gsm8kTotal = gsm8kTotal
     self.referenceNLL = referenceNLL
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let name = try c.decode(String.self, forKey: .method)
+    if let fraction = try c.decodeIfPresent(Float.self, forKey: .trainedAlphaFraction) {
+      (method, trainedAlphaFraction) = (name, fraction)
+    } else {
+      (method, trainedAlphaFraction) = MethodLabel.schema1(name).map { ($0.method, $0.fraction) } ?? (name, nil)
+    }
+    factor = try c.decodeIfPresent(Float.self, forKey: .factor)
+    suppressed = try c.decode(ScoreSummary.self, forKey: .suppressed)
+    gsm8kCorrect = try c.decode(Int.self, forKey: .gsm8kCorrect)
+    gsm8kTotal = try c.decode(Int.self, forKey: .gsm8kTotal)
+    referenceNLL = try c.decode(Double.self, forKey: .referenceNLL)
   }
 }
 
@@ -75,9 +100,10 @@ public enum SuppressionPrompt {
   }
 }
 
-/// Per operating point label, means over the units that have it.
+/// Per operating point (method and fraction of the trained α), means over the units that have it.
 public struct OperatingPointRow: Codable, Equatable, Sendable {
   public var method: String
+  public var trainedAlphaFraction: Float?
   public var nUnits: Int
   public var suppressedHarmonic: Double
   public var suppressedCI95: Double
@@ -88,8 +114,44 @@ public struct OperatingPointRow: Codable, Equatable, Sendable {
   /// Reference NLL minus `none`'s, in nats per token.
   public var referenceNLLIncrease: Double?
 
+  /// Its name in reports: `NAME`, `NAME@trained`, `fssv@0.8α`.
+  public var label: String { MethodLabel.text(method, trainedAlphaFraction: trainedAlphaFraction) }
+
+  public init(
+    method: String, trainedAlphaFraction: Float? = nil, nUnits: Int, suppressedHarmonic: Double, suppressedCI95: Double,
+    gsm8kAccuracy: Double?, gsm8kRelative: Double?, referenceNLL: Double, referenceNLLIncrease: Double?
+  ) {
+    self.method = method
+    self.trainedAlphaFraction = trainedAlphaFraction
+    self.nUnits = nUnits
+    self.suppressedHarmonic = suppressedHarmonic
+    self.suppressedCI95 = suppressedCI95
+    self.gsm8kAccuracy = gsm8kAccuracy
+    self.gsm8kRelative = gsm8kRelative
+    self.referenceNLL = referenceNLL
+    self.referenceNLLIncrease = referenceNLLIncrease
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let name = try c.decode(String.self, forKey: .method)
+    if let fraction = try c.decodeIfPresent(Float.self, forKey: .trainedAlphaFraction) {
+      (method, trainedAlphaFraction) = (name, fraction)
+    } else {
+      (method, trainedAlphaFraction) = MethodLabel.schema1(name).map { ($0.method, $0.fraction) } ?? (name, nil)
+    }
+    nUnits = try c.decode(Int.self, forKey: .nUnits)
+    suppressedHarmonic = try c.decode(Double.self, forKey: .suppressedHarmonic)
+    suppressedCI95 = try c.decode(Double.self, forKey: .suppressedCI95)
+    gsm8kAccuracy = try c.decodeIfPresent(Double.self, forKey: .gsm8kAccuracy)
+    gsm8kRelative = try c.decodeIfPresent(Double.self, forKey: .gsm8kRelative)
+    referenceNLL = try c.decode(Double.self, forKey: .referenceNLL)
+    referenceNLLIncrease = try c.decodeIfPresent(Double.self, forKey: .referenceNLLIncrease)
+  }
+
   enum CodingKeys: String, CodingKey {
     case method
+    case trainedAlphaFraction = "trained_alpha_fraction"
     case nUnits = "n_units"
     case suppressedHarmonic = "suppressed_harmonic"
     case suppressedCI95 = "suppressed_ci95"
@@ -99,14 +161,14 @@ public struct OperatingPointRow: Codable, Equatable, Sendable {
     case referenceNLLIncrease = "reference_nll_increase"
   }
 
-  /// One row per label, in the order the labels first appear.
+  /// One row per operating point, in the order they first appear.
   public static func summarize(_ units: [UnitResult]) -> [OperatingPointRow] {
     var groups: [String: [OperatingPoint]] = [:]
     var order: [String] = []
     for u in units {
       for p in u.operatingPoints ?? [] {
-        if groups[p.method] == nil { order.append(p.method) }
-        groups[p.method, default: []].append(p)
+        if groups[p.label] == nil { order.append(p.label) }
+        groups[p.label, default: []].append(p)
       }
     }
     func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }
@@ -120,7 +182,7 @@ public struct OperatingPointRow: Codable, Equatable, Sendable {
       let accuracy: Double? = solved.isEmpty ? nil : mean(solved)
       let nll = mean(points.map(\.referenceNLL))
       return OperatingPointRow(
-        method: label, nUnits: points.count, suppressedHarmonic: mean(harmonic), suppressedCI95: Statistics.ci95(harmonic),
+        method: points[0].method, trainedAlphaFraction: points[0].trainedAlphaFraction, nUnits: points.count, suppressedHarmonic: mean(harmonic), suppressedCI95: Statistics.ci95(harmonic),
         gsm8kAccuracy: accuracy, gsm8kRelative: noneAccuracy.flatMap { n in accuracy.flatMap { n > 0 ? 100 * $0 / n : nil } },
         referenceNLL: nll, referenceNLLIncrease: noneNLL.map { nll - $0 })
     }

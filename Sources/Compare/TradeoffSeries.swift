@@ -21,7 +21,7 @@ public struct TradeoffSeries: Sendable {
   public init(_ results: BenchResults) {
     var sums: [String: [Float: (c: Double, f: Double, h: Double, n: Double)]] = [:]
     for u in results.units where u.bench == .axbench {
-      for m in u.methods where !m.method.hasSuffix("@trained") {
+      for m in u.methods where !m.trained {
         for fr in m.factors {
           let s = fr.test ?? fr.select
           var p = sums[m.method, default: [:]][fr.factor] ?? (0, 0, 0, 0)

@@ -77,7 +77,7 @@ struct UnitCheckpoint {
   func suppressed() -> [String]? { load([String].self, "suppressed.json") }
   func save(suppressed: [String]) throws { try save(suppressed, "suppressed.json") }
   func point(_ label: String) -> PointStage? { load(PointStage.self, Self.fileName("point", label)) }
-  func save(point: PointStage) throws { try save(point, Self.fileName("point", point.point.method)) }
+  func save(point: PointStage) throws { try save(point, Self.fileName("point", point.point.label)) }
 }
 
 extension String {

@@ -154,7 +154,8 @@ public struct Run: ParsableCommand {
       guard name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
         throw ValidationError("--steer name '\(name)' may hold only letters, digits, '-', '_' and '.'")
       }
-      guard !BenchConfig.allMethods.contains(name), files[name] == nil, !name.hasSuffix("@trained") else {
+      // No '@' either, so a user's name never reads as a report label (`NAME@trained`, `fssv@0.8α`).
+      guard !BenchConfig.allMethods.contains(name), files[name] == nil else {
         throw ValidationError("--steer name '\(name)' is already a method; give it another with NAME=FILE")
       }
       files[name] = path

@@ -61,13 +61,13 @@ public enum BenchReportPage {
         "<h2>\(HTML.escape(title))</h2>\n<table class=\"summary\" data-bench=\"\(bench.rawValue)\"><tr><th class=\"l\">method</th><th>units</th>"
       out += columns.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
       for r in rows {
-        let scores = results.units.filter { $0.bench == bench }.compactMap { u in u.methods.first { $0.method == r.method }?.score }
+        let scores = results.units.filter { $0.bench == bench }.compactMap { u in u.methods.first { $0.label == r.label }?.score }
         func cell(_ k: KeyPath<ScoreSummary, Double?>, _ value: Double?) -> String {
           let values = scores.compactMap { $0[keyPath: k] }
           let ci = values.count < 2 ? "–" : f(Statistics.ci95(values))
           return "<td>\(f(value)) ± \(ci)</td>"
         }
-        out += "<tr><td class=\"l\">\(HTML.escape(r.method))</td><td>\(r.nUnits)</td>"
+        out += "<tr><td class=\"l\">\(HTML.escape(r.label))</td><td>\(r.nUnits)</td>"
         if bench == .axbench {
           out += cell(\.conceptScore, r.conceptScore) + cell(\.instructScore, r.instructScore) + cell(\.fluencyScore, r.fluencyScore)
           out += cell(\.harmonic, r.harmonic)
@@ -85,14 +85,14 @@ public enum BenchReportPage {
 
   /// Every unit with each method's score (the headline: harmonic or trait) and selected factor.
   static func unitsTable(_ results: BenchResults) -> String {
-    let methods = results.units.flatMap { $0.methods.map(\.method) }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+    let methods = results.units.flatMap { $0.methods.map(\.label) }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
     var out = "<h2>Units</h2>\n<table><tr><th class=\"l\">unit</th><th class=\"l\">name</th>"
     out += methods.map { "<th>\(HTML.escape($0))</th>" }.joined() + "</tr>\n"
     for u in results.units {
       out +=
         "<tr class=\"unit\"><td class=\"l\">\(HTML.escape(u.bench.rawValue))-\(HTML.escape(u.unitID))</td><td class=\"l\">\(HTML.escape(u.name))</td>"
       for m in methods {
-        guard let r = u.methods.first(where: { $0.method == m }) else {
+        guard let r = u.methods.first(where: { $0.label == m }) else {
           out += "<td>–</td>"
           continue
         }
@@ -147,7 +147,7 @@ public enum BenchReportPage {
     out += "<table><tr><th>operating point</th><th>concepts</th><th>suppressed harmonic</th><th>GSM8K %</th><th>GSM8K vs none</th>"
     out += "<th>reference NLL</th><th>vs none</th></tr>\n"
     for r in rows {
-      out += "<tr><td>\(HTML.escape(r.method))</td><td>\(r.nUnits)</td><td>\(f(r.suppressedHarmonic)) ± \(f(r.suppressedCI95))</td>"
+      out += "<tr><td>\(HTML.escape(r.label))</td><td>\(r.nUnits)</td><td>\(f(r.suppressedHarmonic)) ± \(f(r.suppressedCI95))</td>"
       out += "<td>\(f(r.gsm8kAccuracy, 1))</td><td>\(r.gsm8kRelative.map { String(format: "%.0f%%", $0) } ?? "–")</td>"
       out += "<td>\(f(r.referenceNLL))</td><td>\(r.referenceNLLIncrease.map { String(format: "%+.3f", $0) } ?? "–")</td></tr>\n"
     }

@@ -26,7 +26,11 @@ final class CompareReplayTests: TemporaryDirectoryTestCase {
       XCTAssertEqual(steering["kind"] as? String, method)
       let result = try XCTUnwrap((unit["methods"] as! [[String: Any]]).first { $0["method"] as? String == method })
       let selected = try XCTUnwrap(result["selected_factor"] as? Double)
-      let chosen = records.filter { $0["method"] as? String == method && $0["factor"] as? Double == selected }
+      // The method at its selected factor (not its trained vector's operating points, which carry
+      // trained_alpha_fraction).
+      let chosen = records.filter {
+        $0["method"] as? String == method && $0["factor"] as? Double == selected && $0["trained_alpha_fraction"] == nil
+      }
       // The 4 eval instructions, and the 2 test instructions rewritten to suppress the concept.
       XCTAssertEqual(chosen.count, 6, "\(method) at \(selected)")
       XCTAssertEqual(chosen.filter { $0["split"] as? String == "suppressed" }.count, 2)

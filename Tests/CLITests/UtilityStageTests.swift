@@ -27,8 +27,9 @@ final class UtilityStageTests: TemporaryDirectoryTestCase {
     let loaded = try BenchResults.load(whole.appendingPathComponent("results.json").path)
     let axbench = try XCTUnwrap(loaded.units.first { $0.bench == .axbench })
     let points = try XCTUnwrap(axbench.operatingPoints)
-    XCTAssertEqual(points.map(\.method), ["prompt", "fssv", "fssv@trained", "fssv@0.8α", "fssv@0.5α", "none"])
-    XCTAssertEqual(points.map(\.factor), [nil, axbench.methods.first { $0.method == "fssv" }?.selectedFactor, 1, 0.8, 0.5, nil])
+    XCTAssertEqual(points.map(\.label), ["prompt", "fssv", "fssv@trained", "fssv@0.8α", "fssv@0.5α", "none"])
+    XCTAssertEqual(points.map(\.trainedAlphaFraction), [nil, nil, 1, 0.8, 0.5, nil])
+    XCTAssertEqual(points.map(\.factor), [nil, axbench.methods.first { $0.method == "fssv" && !$0.trained }?.selectedFactor, 1, 0.8, 0.5, nil])
     for p in points {
       XCTAssertEqual(p.gsm8kTotal, 2)
       XCTAssertTrue((0...2).contains(p.gsm8kCorrect))

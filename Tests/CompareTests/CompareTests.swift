@@ -100,7 +100,45 @@ final class CompareTests: TemporaryDirectoryTestCase {
     XCTAssertNotNil(results.summary.first { $0.ifStrict != nil && $0.coherence != nil })
     let again = directory.appendingPathComponent("results.json").path
     try results.write(to: again)
-    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: again)), try Data(contentsOf: URL(fileURLWithPath: path)))
+    // The same file but for the schema it is now held in (it has no trained rows to move).
+    let original = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
+    XCTAssertTrue(original.contains("\"schema_version\" : 1"))
+    XCTAssertEqual(
+      try String(contentsOf: URL(fileURLWithPath: again), encoding: .utf8),
+      original.replacingOccurrences(of: "\"schema_version\" : 1", with: "\"schema_version\" : 2"))
+  }
+
+  /// Schema 1 named trained rows `NAME@trained` and operating points `fssv@0.8α`; they are read
+  /// back as the method with `trained` or `trained_alpha_fraction`, which is what schema 2 writes.
+  /// A newer schema is refused by name.
+  func testSchema1TrainedLabelsAreReadAsFields() throws {
+    let path = Fixtures.packageRoot.appendingPathComponent("experiments/compare/paper-10c-5t/results.json").path
+    let results = try BenchResults.load(path)
+    let methods = results.units.flatMap(\.methods)
+    XCTAssertFalse(methods.contains { $0.method.contains("@") })
+    XCTAssertEqual(Set(methods.filter(\.trained).map(\.label)), ["fssv@trained", "prosv@trained"])
+    XCTAssertEqual(methods.filter(\.trained).count, 20, "10 concepts × 2 jointly trained methods")
+    XCTAssertEqual(Set(results.summary.filter(\.trained).map(\.label)), ["fssv@trained", "prosv@trained"])
+    let again = directory.appendingPathComponent("results.json").path
+    try results.write(to: again)
+    let text = try String(contentsOf: URL(fileURLWithPath: again), encoding: .utf8)
+    XCTAssertFalse(text.contains("@trained"))
+    XCTAssertTrue(text.contains("\"trained\" : true"))
+    XCTAssertEqual(try BenchResults.load(again), results)
+
+    let schema1Point = #"{"method": "fssv@0.8α", "factor": 0.8, "suppressed": {"n": 1, "harmonic": 0.5}, "gsm8k_correct": 1, "gsm8k_total": 2, "reference_nll": 2}"#
+    let point = try JSONDecoder().decode(OperatingPoint.self, from: Data(schema1Point.utf8))
+    XCTAssertEqual(point.method, "fssv")
+    XCTAssertEqual(point.trainedAlphaFraction, 0.8)
+    XCTAssertEqual(point.label, "fssv@0.8α")
+    for (label, method, fraction) in [("prosv@trained", "prosv", Float(1)), ("my@file", "my@file", nil), ("x@0α", "x@0α", nil)] {
+      let p = try JSONDecoder().decode(OperatingPoint.self, from: Data(schema1Point.replacingOccurrences(of: "fssv@0.8α", with: label).utf8))
+      XCTAssertEqual(p.method, method, label)
+      XCTAssertEqual(p.trainedAlphaFraction, fraction, label)
+    }
+    let newer = directory.appendingPathComponent("newer.json").path
+    try text.replacingOccurrences(of: "\"schema_version\" : 2", with: "\"schema_version\" : 3").write(toFile: newer, atomically: true, encoding: .utf8)
+    XCTAssertThrowsError(try BenchResults.load(newer)) { XCTAssertTrue("\($0)".contains("schema_version 3"), "\($0)") }
   }
 
   /// The small budget with only the two methods that fit nothing (fast units).
