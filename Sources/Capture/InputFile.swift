@@ -1,4 +1,5 @@
 import Foundation
+import LM
 
 /// A line of an input file that could not be used.
 public struct InputProblem: Sendable, Equatable, CustomStringConvertible {
@@ -41,36 +42,50 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable {
 public enum InputFile {
   public static func read(_ path: String, strict: Bool) throws -> (inputs: [CaptureInput], problems: [InputProblem]) {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CaptureError.unreadable(path) }
-    if let questions = personaObject(text)?["questions"] as? [String] {
+    if let questions = personaObject(text)?.questions {
       // A persona trait file: its questions are the instructions.
       guard !questions.isEmpty else { throw CaptureError.noInputs(path) }
       return (questions.map { CaptureInput(instruction: $0) }, [])
     }
-    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    // isNewline: a Windows line end, "\r\n", is one Character that is not "\n".
+    let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
     let isJSON =
       lines.first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.trimmingCharacters(in: .whitespaces).hasPrefix("{") ?? false
     var inputs: [CaptureInput] = []
     var problems: [InputProblem] = []
-    for (i, raw) in lines.enumerated() {
-      let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-      if line.isEmpty { continue }
-      guard isJSON else {
-        inputs.append(CaptureInput(instruction: line))
-        continue
+    guard isJSON else {
+      for raw in lines {
+        let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !line.isEmpty { inputs.append(CaptureInput(instruction: line)) }
       }
-      guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-        let problem = InputProblem(line: i + 1, reason: "not a JSON object")
-        if strict { throw CaptureError.malformedInput(path: path, problem: problem) }
-        problems.append(problem)
-        continue
+      guard !inputs.isEmpty else { throw CaptureError.noInputs(path) }
+      return (inputs, problems)
+    }
+    /// `instruction` (or, without one, `question`) and `output`, each taken when it is a string.
+    struct Line: Decodable {
+      var instruction: String?
+      var output: String?
+      enum CodingKeys: String, CodingKey { case instruction, question, output }
+      init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        instruction = c.lenient(String.self, forKey: c.contains(.instruction) ? .instruction : .question)
+        output = c.lenient(String.self, forKey: .output)
       }
-      guard let instruction = (object["instruction"] ?? object["question"]) as? String, !instruction.isEmpty else {
-        let problem = InputProblem(line: i + 1, reason: "needs a non-empty string field 'instruction'")
-        if strict { throw CaptureError.malformedInput(path: path, problem: problem) }
-        problems.append(problem)
-        continue
+    }
+    for line in JSONLines.decode(Line.self, from: text) {
+      let problem: InputProblem
+      switch line.value {
+      case .success(let l):
+        if let instruction = l.instruction, !instruction.isEmpty {
+          inputs.append(CaptureInput(instruction: instruction, output: l.output))
+          continue
+        }
+        problem = InputProblem(line: line.number, reason: "needs a non-empty string field 'instruction'")
+      case .failure:
+        problem = InputProblem(line: line.number, reason: "not a JSON object")
       }
-      inputs.append(CaptureInput(instruction: instruction, output: object["output"] as? String))
+      if strict { throw CaptureError.malformedInput(path: path, problem: problem) }
+      problems.append(problem)
     }
     guard !inputs.isEmpty else { throw CaptureError.noInputs(path) }
     return (inputs, problems)
@@ -80,7 +95,7 @@ public enum InputFile {
   /// A persona trait file (JSON with `instruction` pairs) gives the `pos` text of pair `pair`.
   public static func readPrompt(_ path: String, pair: Int = 0) throws -> String {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CaptureError.unreadable(path) }
-    if let pairs = personaObject(text)?["instruction"] as? [[String: String]] {
+    if let pairs = personaObject(text)?.instruction {
       guard pairs.indices.contains(pair), let pos = pairs[pair]["pos"], !pos.isEmpty else {
         throw CaptureError.emptyPromptFile("\(path) (instruction pair \(pair))")
       }
@@ -91,8 +106,20 @@ public enum InputFile {
     return prompt
   }
 
-  private static func personaObject(_ text: String) -> [String: Any]? {
+  /// A persona trait file's fields (each nil unless of its type); nil for a file that is not one JSON object.
+  private struct PersonaFields: Decodable {
+    var questions: [String]?
+    var instruction: [[String: String]]?
+    enum CodingKeys: String, CodingKey { case questions, instruction }
+    init(from decoder: any Decoder) throws {
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      questions = c.lenient([String].self, forKey: .questions)
+      instruction = c.lenient([[String: String]].self, forKey: .instruction)
+    }
+  }
+
+  private static func personaObject(_ text: String) -> PersonaFields? {
     guard text.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix("{"), !text.contains("\n{") else { return nil }
-    return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+    return try? JSONDecoder().decode(PersonaFields.self, from: Data(text.utf8))
   }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LM
 
 /// One GSM8K problem (openai/grade-school-math): the question and the final number of its worked
 /// solution (the text after `####`).
@@ -19,14 +20,18 @@ public struct GSM8KProblem: Sendable, Equatable {
 public enum GSM8K {
   /// Reads test.jsonl: `question` and `answer` (a worked solution ending in `#### N`).
   public static func load(_ data: Data, file: String) throws -> [GSM8KProblem] {
+    struct Line: Decodable {
+      var question: String
+      var answer: String
+    }
     var problems: [GSM8KProblem] = []
-    for (i, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
-      if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-      guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-        let question = object["question"] as? String, let answer = object["answer"] as? String
-      else { throw CompareError.invalid("\(file):\(i + 1): needs string fields question and answer") }
+    for line in JSONLines.decode(Line.self, from: String(decoding: data, as: UTF8.self)) {
+      guard case .success(let l) = line.value else {
+        throw CompareError.invalid("\(file):\(line.number): needs string fields question and answer")
+      }
+      let (question, answer) = (l.question, l.answer)
       guard let marker = answer.range(of: "####", options: .backwards) else {
-        throw CompareError.invalid("\(file):\(i + 1): the answer has no '#### N' final number")
+        throw CompareError.invalid("\(file):\(line.number): the answer has no '#### N' final number")
       }
       problems.append(GSM8KProblem(question: question, target: answer[marker.upperBound...].trimmingCharacters(in: .whitespaces)))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import LM
 
 /// A labelled AxBench example (concept10_*_train/eval.jsonl).
 public struct AxBenchExample: Sendable, Equatable {
@@ -38,52 +39,84 @@ public struct PersonaTrait: Sendable, Equatable {
 
 /// Readers of the benchmark data under experiments/data (see its README for sources).
 public enum BenchmarkData {
-  static func jsonLines(_ path: String) throws -> [[String: Any]] {
+  /// The lines of `path` as `T`; a line that does not fit throws `needs` with its number.
+  static func jsonLines<T: Decodable>(_ path: String, as type: T.Type, needs: String) throws -> [T] {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw JudgeError.data("cannot read \(path)") }
-    return try text.split(separator: "\n").enumerated().compactMap { i, line in
-      let trimmed = line.trimmingCharacters(in: .whitespaces)
-      if trimmed.isEmpty { return nil }
-      guard let o = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any] else {
-        throw JudgeError.data("\(path):\(i + 1): not a JSON object")
-      }
-      return o
+    return try JSONLines.decode(T.self, from: text).map { line in
+      guard case .success(let value) = line.value else { throw JudgeError.data("\(path):\(line.number): needs \(needs)") }
+      return value
     }
   }
 
   public static func axbenchExamples(_ path: String) throws -> [AxBenchExample] {
-    try jsonLines(path).enumerated().map { i, o in
-      guard let id = o["concept_id"] as? Int, let label = o["label"] as? String, let instruction = o["instruction"] as? String,
-        let output = o["output"] as? String
-      else { throw JudgeError.data("\(path):\(i + 1): needs concept_id, label, instruction, output") }
-      return AxBenchExample(conceptID: id, concept: o["concept"] as? String, label: label, instruction: instruction, output: output)
+    struct Line: Decodable {
+      var concept_id: Int
+      var concept: String?
+      var label: String
+      var instruction: String
+      var output: String
+      init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        concept_id = try c.decode(Int.self, forKey: .concept_id)
+        concept = c.lenient(String.self, forKey: .concept)
+        label = try c.decode(String.self, forKey: .label)
+        instruction = try c.decode(String.self, forKey: .instruction)
+        output = try c.decode(String.self, forKey: .output)
+      }
+      enum CodingKeys: String, CodingKey { case concept_id, concept, label, instruction, output }
+    }
+    return try jsonLines(path, as: Line.self, needs: "concept_id, label, instruction, output").map {
+      AxBenchExample(conceptID: $0.concept_id, concept: $0.concept, label: $0.label, instruction: $0.instruction, output: $0.output)
     }
   }
 
   public static func axbenchConcepts(_ path: String) throws -> [AxBenchConcept] {
-    try jsonLines(path).enumerated().map { i, o in
-      guard let id = o["concept_id"] as? Int, let concept = o["concept"] as? String else {
-        throw JudgeError.data("\(path):\(i + 1): needs concept_id and concept")
+    struct Line: Decodable {
+      var concept_id: Int
+      var concept: String
+      var genre: String?
+      init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        concept_id = try c.decode(Int.self, forKey: .concept_id)
+        concept = try c.decode(String.self, forKey: .concept)
+        genre = c.lenient(String.self, forKey: .genre)
       }
-      return AxBenchConcept(conceptID: id, concept: concept, genre: o["genre"] as? String)
+      enum CodingKeys: String, CodingKey { case concept_id, concept, genre }
+    }
+    return try jsonLines(path, as: Line.self, needs: "concept_id and concept").map {
+      AxBenchConcept(conceptID: $0.concept_id, concept: $0.concept, genre: $0.genre)
     }
   }
 
   public static func alpaca(_ path: String) throws -> [AlpacaExample] {
-    try jsonLines(path).enumerated().map { i, o in
-      guard let id = o["id"] as? Int, let instruction = o["instruction"] as? String else {
-        throw JudgeError.data("\(path):\(i + 1): needs id and instruction")
+    struct Line: Decodable {
+      var id: Int
+      var instruction: String
+      var output: String?
+      init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int.self, forKey: .id)
+        instruction = try c.decode(String.self, forKey: .instruction)
+        output = c.lenient(String.self, forKey: .output)
       }
-      return AlpacaExample(id: id, instruction: instruction, output: o["output"] as? String)
+      enum CodingKeys: String, CodingKey { case id, instruction, output }
+    }
+    return try jsonLines(path, as: Line.self, needs: "id and instruction").map {
+      AlpacaExample(id: $0.id, instruction: $0.instruction, output: $0.output)
     }
   }
 
   /// Reads `{name}_{split}.json`-style trait files.
   public static func persona(_ path: String) throws -> PersonaTrait {
-    guard let data = FileManager.default.contents(atPath: path),
-      let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-      let pairs = o["instruction"] as? [[String: String]], let questions = o["questions"] as? [String],
-      let evalPrompt = o["eval_prompt"] as? String
-    else { throw JudgeError.data("\(path) is not a persona trait file (instruction, questions, eval_prompt)") }
+    struct File: Decodable {
+      var instruction: [[String: String]]
+      var questions: [String]
+      var eval_prompt: String
+    }
+    guard let data = FileManager.default.contents(atPath: path), let o = try? JSONDecoder().decode(File.self, from: data) else {
+      throw JudgeError.data("\(path) is not a persona trait file (instruction, questions, eval_prompt)")
+    }
+    let (pairs, questions, evalPrompt) = (o.instruction, o.questions, o.eval_prompt)
     // NAME_extract.json / NAME_eval.json: the name is all before the suffix, so a trait named
     // very_kind stays very_kind (splitting at the first '_' made it "very").
     let file = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent

@@ -54,12 +54,17 @@ public struct PrecisionCheck: ParsableCommand {
     let layer = self.layer ?? layerCount / 2
     guard (0..<layerCount).contains(layer) else { throw CLIError("--layer \(layer): the model has layers 0…\(layerCount - 1)") }
     let text = try readText(resolvePath(data), "--data")
+    struct Line: Decodable {
+      var instruction: String
+      var output: String
+    }
     var sequences: [TeacherForcedSequence] = []
-    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {
+    for line in JSONLines.decode(Line.self, from: text) {
       guard sequences.count < examples else { break }
-      guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-        let instruction = object["instruction"] as? String, let output = object["output"] as? String
-      else { throw CLIError("--data \(data):\(i + 1): needs \"instruction\" and \"output\" strings") }
+      guard case .success(let l) = line.value else {
+        throw CLIError("--data \(data):\(line.number): needs \"instruction\" and \"output\" strings")
+      }
+      let (instruction, output) = (l.instruction, l.output)
       let prompt = Array(reference.chatPrompt(user: instruction).prefix(maxTokens - 1))
       let response = Array(reference.tokenizer.encode(output, parseSpecial: false).prefix(maxTokens - prompt.count))
       if !response.isEmpty { sequences.append(TeacherForcedSequence(prompt: prompt, response: response)) }

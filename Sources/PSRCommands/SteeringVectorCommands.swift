@@ -202,12 +202,20 @@ public struct SteeringVectorCommand: ParsableCommand {
     public func run() throws {
       let model = try modelOptions.load()
       guard let text = try? String(contentsOfFile: cases, encoding: .utf8) else { throw CLIError("cannot read \(cases)") }
-      for (i, line) in text.split(separator: "\n").enumerated() {
-        guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-          let prompt = o["prompt_ids"] as? [Int], let response = o["response_ids"] as? [Int], let layer = o["layer"] as? Int,
-          let positions = o["positions"] as? String, let alpha = (o["alpha"] as? NSNumber)?.floatValue,
-          let v = (o["v"] as? [NSNumber])?.map(\.floatValue)
-        else { throw CLIError("\(cases):\(i + 1): needs prompt_ids, response_ids, layer, positions, alpha, v") }
+      struct Case: Decodable {
+        var prompt_ids: [Int]
+        var response_ids: [Int]
+        var layer: Int
+        var positions: String
+        var alpha: Float
+        var v: [Float]
+      }
+      for line in JSONLines.decode(Case.self, from: text) {
+        let i = line.number - 1
+        guard case .success(let o) = line.value else {
+          throw CLIError("\(cases):\(i + 1): needs prompt_ids, response_ids, layer, positions, alpha, v")
+        }
+        let (prompt, response, layer, positions, alpha, v) = (o.prompt_ids, o.response_ids, o.layer, o.positions, o.alpha, o.v)
         guard v.count == model.configuration.modelDimension else {
           throw CLIError("\(cases):\(i + 1): v has \(v.count) values, the model needs \(model.configuration.modelDimension)")
         }

@@ -21,19 +21,36 @@ public struct TrainingExample: Codable, Equatable, Sendable {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
       throw DataError.unreadable(path)
     }
-    var examples: [TrainingExample] = []
-    for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      let trimmed = line.trimmingCharacters(in: .whitespaces)
-      if trimmed.isEmpty { continue }
-      guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any],
-        let instruction = object["instruction"] as? String, let output = object["output"] as? String
-      else { throw DataError.malformedLine(path: path, line: i + 1, reason: "needs string fields instruction and output") }
-      if let label = object["label"] as? String, label != "positive" { continue }
-      if let conceptID, (object["concept_id"] as? Int) != conceptID { continue }
-      if object["rejected"] != nil, !(object["rejected"] is String) {
-        throw DataError.malformedLine(path: path, line: i + 1, reason: "rejected must be a string")
+    /// A line: the two strings it must have, `label` and `concept_id` taken only when of their type
+    /// (AxBench's files), and `rejected`, which must be a string when present.
+    struct Line: Decodable {
+      var instruction: String
+      var output: String
+      var label: String?
+      var conceptID: Int?
+      var rejected: Result<String?, JSONLines.Failure>
+      enum CodingKeys: String, CodingKey { case instruction, output, label, conceptID = "concept_id", rejected }
+      init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        instruction = try c.decode(String.self, forKey: .instruction)
+        output = try c.decode(String.self, forKey: .output)
+        label = c.lenient(String.self, forKey: .label)
+        conceptID = c.lenient(Int.self, forKey: .conceptID)
+        rejected = c.contains(.rejected)
+          ? (try? c.decode(String.self, forKey: .rejected)).map { .success($0) } ?? .failure(JSONLines.Failure(reason: "rejected must be a string"))
+          : .success(nil)
       }
-      examples.append(TrainingExample(instruction: instruction, output: output, rejected: object["rejected"] as? String))
+    }
+    var examples: [TrainingExample] = []
+    for line in JSONLines.decode(Line.self, from: text) {
+      guard case .success(let l) = line.value else {
+        throw DataError.malformedLine(path: path, line: line.number, reason: "needs string fields instruction and output")
+      }
+      if let label = l.label, label != "positive" { continue }
+      if let conceptID, l.conceptID != conceptID { continue }
+      let rejected: String?
+      do { rejected = try l.rejected.get() } catch { throw DataError.malformedLine(path: path, line: line.number, reason: error.reason) }
+      examples.append(TrainingExample(instruction: l.instruction, output: l.output, rejected: rejected))
     }
     guard !examples.isEmpty else { throw DataError.empty(path) }
     return examples

@@ -96,6 +96,13 @@ final class ActivationCaptureTests: TemporaryDirectoryTestCase {
       guard case CaptureError.malformedInput(_, let problem) = error else { return XCTFail("\(error)") }
       XCTAssertEqual(problem.line, 2)
     }
+    // Windows line ends, in both kinds of input file.
+    let crlf = directory.appendingPathComponent("crlf.jsonl").path
+    try "{\"instruction\": \"a\"}\r\n\r\n{\"question\": \"b\"}\r\n".write(toFile: crlf, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try InputFile.read(crlf, strict: true).inputs, [CaptureInput(instruction: "a"), CaptureInput(instruction: "b")])
+    let plain = directory.appendingPathComponent("crlf.txt").path
+    try "first\r\nsecond\r\n".write(toFile: plain, atomically: true, encoding: .utf8)
+    XCTAssertEqual(try InputFile.read(plain, strict: true).inputs, [CaptureInput(instruction: "first"), CaptureInput(instruction: "second")])
   }
 
   func testNonFiniteActivationsStopTheCaptureWithTheLayerNamed() throws {
