@@ -1,4 +1,5 @@
 import Foundation
+import LM
 
 /// A client of an OpenAI-compatible `/chat/completions` endpoint, with a timeout, retries
 /// with exponential backoff (on transport errors, 429 and 5xx), a cap on requests in flight,
@@ -40,10 +41,9 @@ public final class ChatCompletionsClient: @unchecked Sendable {
     inFlight = DispatchSemaphore(value: max(1, concurrency))
     self.cachePath = cachePath
     if let cachePath, let text = try? String(contentsOfFile: cachePath, encoding: .utf8) {
-      for line in text.split(separator: "\n") {
-        if let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: String], let k = o["key"], let a = o["answer"] {
-          cache[k] = a
-        }
+      // A line cut short by a crash mid-append is skipped: its answer is asked for again.
+      for line in JSONLines.decode(CacheLine.self, from: text) {
+        if case .success(let entry) = line.value { cache[entry.key] = entry.answer }
       }
     }
   }
@@ -100,7 +100,9 @@ public final class ChatCompletionsClient: @unchecked Sendable {
   private func store(_ key: String, _ answer: String) throws {
     cache[key] = answer
     guard let cachePath else { return }
-    let line = try JSONSerialization.data(withJSONObject: ["key": key, "answer": answer], options: [.sortedKeys])
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let line = try encoder.encode(CacheLine(key: key, answer: answer))
     let fm = FileManager.default
     if !fm.fileExists(atPath: cachePath) {
       try? fm.createDirectory(
@@ -140,16 +142,14 @@ public final class ChatCompletionsClient: @unchecked Sendable {
   private func completeOnce(_ prompt: String) throws -> String {
     var headers = ["Content-Type": "application/json"]
     if let apiKey, !apiKey.isEmpty { headers["Authorization"] = "Bearer \(apiKey)" }
-    let body: [String: Any] = [
-      "model": model, "messages": [["role": "user", "content": prompt]], "temperature": 0, "max_tokens": maxTokens,
-    ]
+    let body = Request(model: model, messages: [Message(role: "user", content: prompt)], temperature: 0, max_tokens: maxTokens)
     lock.lock()
     statistics.requests += 1
     lock.unlock()
     let response: HTTPPost.Response
     do {
       response = try HTTPPost.send(
-        baseURL.appendingPathComponent("chat/completions"), body: try JSONSerialization.data(withJSONObject: body), headers: headers,
+        baseURL.appendingPathComponent("chat/completions"), body: try JSONEncoder().encode(body), headers: headers,
         timeout: timeout)
     } catch JudgeError.server(let why) {
       throw JudgeError.server("request to \(baseURL.absoluteString) failed: \(why)")
@@ -159,10 +159,36 @@ public final class ChatCompletionsClient: @unchecked Sendable {
       throw JudgeError.server(
         "HTTP \(response.status) from \(baseURL.absoluteString): \(String(decoding: response.body.prefix(200), as: UTF8.self))")
     }
-    guard let object = (try? JSONSerialization.jsonObject(with: data ?? Data())) as? [String: Any],
-      let choices = object["choices"] as? [[String: Any]], let message = choices.first?["message"] as? [String: Any],
-      let content = message["content"] as? String
+    guard let answer = try? JSONDecoder().decode(Answer.self, from: data ?? Data()), let content = answer.choices.first?.message.content
     else { throw JudgeError.server("HTTP 200 from \(baseURL.absoluteString) without choices[0].message.content") }
     return content
+  }
+
+  /// One line of the cache file.
+  struct CacheLine: Codable {
+    var key: String
+    var answer: String
+  }
+
+  /// The chat completion request, OpenAI's shape (greedy, one user message).
+  struct Request: Encodable {
+    var model: String
+    var messages: [Message]
+    var temperature: Double
+    var max_tokens: Int
+  }
+
+  struct Message: Codable {
+    var role: String
+    var content: String
+  }
+
+  /// What is read of the answer: the first choice's message text (other fields are ignored).
+  struct Answer: Decodable {
+    struct Choice: Decodable {
+      struct Content: Decodable { var content: String }
+      var message: Content
+    }
+    var choices: [Choice]
   }
 }
