@@ -3,8 +3,7 @@ import LM
 
 /// Mean scores over a set of responses: their number and their ``Scores`` (AxBench, persona or
 /// IFEval fields set), which read as its own (`summary.harmonic`).
-@dynamicMemberLookup
-public struct ScoreSummary: Codable, Equatable, Sendable {
+public struct ScoreSummary: Codable, Equatable, Sendable, CarriesScores {
   public var n: Int
   public var scores: Scores
 
@@ -26,11 +25,6 @@ public struct ScoreSummary: Codable, Equatable, Sendable {
 
   /// The mean of `members`' scores.
   public init(of members: [Scores]) { self.init(n: members.count, scores: .mean(members)) }
-
-  public subscript<T>(dynamicMember key: WritableKeyPath<Scores, T>) -> T {
-    get { scores[keyPath: key] }
-    set { scores[keyPath: key] = newValue }
-  }
 
   enum CodingKeys: String, CodingKey { case n }
 
@@ -107,12 +101,7 @@ public struct MethodResult: Codable, Equatable, Sendable {
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    let name = try c.decode(String.self, forKey: .method)
-    if let trained = try c.decodeIfPresent(Bool.self, forKey: .trained) {
-      (method, self.trained) = (name, trained)
-    } else {
-      (method, trained) = MethodLabel.schema1(name).map { ($0.method, true) } ?? (name, false)
-    }
+    (method, trained) = try MethodLabel.decode(c, method: .method, trained: .trained)
     factors = try c.decode([FactorResult].self, forKey: .factors)
     selectedFactor = try c.decodeIfPresent(Float.self, forKey: .selectedFactor)
     score = try c.decode(ScoreSummary.self, forKey: .score)
@@ -141,6 +130,24 @@ public enum MethodLabel {
   public static func text(_ method: String, trainedAlphaFraction: Float?) -> String {
     guard let f = trainedAlphaFraction else { return method }
     return f == 1 ? method + "@trained" : method + "@" + String(format: "%g", Double(f)) + "α"
+  }
+
+  /// The method and fraction of the trained α under `method` and `fraction`, or a schema-1 label
+  /// under `method` read into them.
+  static func decode<Key: CodingKey>(
+    _ c: KeyedDecodingContainer<Key>, method: Key, fraction: Key
+  ) throws -> (method: String, fraction: Float?) {
+    let name = try c.decode(String.self, forKey: method)
+    if let f = try c.decodeIfPresent(Float.self, forKey: fraction) { return (name, f) }
+    return schema1(name).map { ($0.method, $0.fraction) } ?? (name, nil)
+  }
+
+  /// The method and whether it is the trained row, under `method` and `trained`, or a schema-1
+  /// label (`NAME@trained`) under `method` read into them.
+  static func decode<Key: CodingKey>(_ c: KeyedDecodingContainer<Key>, method: Key, trained: Key) throws -> (method: String, trained: Bool) {
+    let name = try c.decode(String.self, forKey: method)
+    if let t = try c.decodeIfPresent(Bool.self, forKey: trained) { return (name, t) }
+    return schema1(name).map { ($0.method, true) } ?? (name, false)
   }
 
   /// A schema-1 label's method and fraction of the trained α; nil for a plain method name.
@@ -179,8 +186,7 @@ public struct UnitResult: Codable, Equatable, Sendable {
 }
 
 /// Per bench × method, the mean over units of each score.
-@dynamicMemberLookup
-public struct SummaryRow: Codable, Equatable, Sendable {
+public struct SummaryRow: Codable, Equatable, Sendable, CarriesScores {
   public var bench: Benchmark
   public var method: String
   /// Rows of jointly trained vectors at their trained α (``MethodResult/trained``).
@@ -199,11 +205,6 @@ public struct SummaryRow: Codable, Equatable, Sendable {
     self.ci95 = ci95
   }
 
-  public subscript<T>(dynamicMember key: WritableKeyPath<Scores, T>) -> T {
-    get { scores[keyPath: key] }
-    set { scores[keyPath: key] = newValue }
-  }
-
   /// The row's name in reports (`NAME@trained` for trained rows).
   public var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil) }
 
@@ -216,12 +217,7 @@ public struct SummaryRow: Codable, Equatable, Sendable {
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     bench = try c.decode(Benchmark.self, forKey: .bench)
-    let name = try c.decode(String.self, forKey: .method)
-    if let trained = try c.decodeIfPresent(Bool.self, forKey: .trained) {
-      (method, self.trained) = (name, trained)
-    } else {
-      (method, trained) = MethodLabel.schema1(name).map { ($0.method, true) } ?? (name, false)
-    }
+    (method, trained) = try MethodLabel.decode(c, method: .method, trained: .trained)
     nUnits = try c.decode(Int.self, forKey: .nUnits)
     ci95 = try c.decode(Double.self, forKey: .ci95)
     scores = try Scores(from: decoder)

@@ -8,8 +8,7 @@ import Steering
 import Store
 
 /// A generated response with its scores, one line of generations.jsonl.
-@dynamicMemberLookup
-public struct GenerationRecord: Codable, Sendable {
+public struct GenerationRecord: Codable, Sendable, CarriesScores {
   public var bench: String
   public var unit: String
   /// What `compare judge` needs to score the line again: the AxBench concept, or the persona trait's
@@ -59,11 +58,6 @@ public struct GenerationRecord: Codable, Sendable {
     self.stream = stream
   }
 
-  public subscript<T>(dynamicMember key: WritableKeyPath<Scores, T>) -> T {
-    get { scores[keyPath: key] }
-    set { scores[keyPath: key] = newValue }
-  }
-
   enum CodingKeys: String, CodingKey {
     case bench, unit, concept, trait, method, factor, split, instruction, response, seed, stream
     case originalInstruction = "original_instruction"
@@ -79,12 +73,7 @@ public struct GenerationRecord: Codable, Sendable {
     unit = try c.decode(String.self, forKey: .unit)
     concept = try c.decodeIfPresent(String.self, forKey: .concept)
     trait = try c.decodeIfPresent(String.self, forKey: .trait)
-    let name = try c.decode(String.self, forKey: .method)
-    if let fraction = try c.decodeIfPresent(Float.self, forKey: .trainedAlphaFraction) {
-      (method, trainedAlphaFraction) = (name, fraction)
-    } else {
-      (method, trainedAlphaFraction) = MethodLabel.schema1(name).map { ($0.method, $0.fraction) } ?? (name, nil)
-    }
+    (method, trainedAlphaFraction) = try MethodLabel.decode(c, method: .method, fraction: .trainedAlphaFraction)
     factor = try c.decode(Float.self, forKey: .factor)
     split = try c.decode(String.self, forKey: .split)
     instruction = try c.decode(String.self, forKey: .instruction)

@@ -49,12 +49,7 @@ public struct OperatingPoint: Codable, Equatable, Sendable {
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    let name = try c.decode(String.self, forKey: .method)
-    if let fraction = try c.decodeIfPresent(Float.self, forKey: .trainedAlphaFraction) {
-      (method, trainedAlphaFraction) = (name, fraction)
-    } else {
-      (method, trainedAlphaFraction) = MethodLabel.schema1(name).map { ($0.method, $0.fraction) } ?? (name, nil)
-    }
+    (method, trainedAlphaFraction) = try MethodLabel.decode(c, method: .method, fraction: .trainedAlphaFraction)
     factor = try c.decodeIfPresent(Float.self, forKey: .factor)
     suppressed = try c.decode(ScoreSummary.self, forKey: .suppressed)
     gsm8kCorrect = try c.decode(Int.self, forKey: .gsm8kCorrect)
@@ -134,12 +129,7 @@ public struct OperatingPointRow: Codable, Equatable, Sendable {
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    let name = try c.decode(String.self, forKey: .method)
-    if let fraction = try c.decodeIfPresent(Float.self, forKey: .trainedAlphaFraction) {
-      (method, trainedAlphaFraction) = (name, fraction)
-    } else {
-      (method, trainedAlphaFraction) = MethodLabel.schema1(name).map { ($0.method, $0.fraction) } ?? (name, nil)
-    }
+    (method, trainedAlphaFraction) = try MethodLabel.decode(c, method: .method, fraction: .trainedAlphaFraction)
     nUnits = try c.decode(Int.self, forKey: .nUnits)
     suppressedHarmonic = try c.decode(Double.self, forKey: .suppressedHarmonic)
     suppressedCI95 = try c.decode(Double.self, forKey: .suppressedCI95)

@@ -7,7 +7,7 @@ import Judges
 ///
 /// One type for ``GenerationRecord``, ``ScoreSummary`` and ``SummaryRow``: in their JSON its members
 /// sit flat beside the owner's own (`"n": 5, "harmonic": 1.1`), as they did before it was a type,
-/// and the owners read them as their own properties (`summary.harmonic`).
+/// and the owners read them as their own properties (`summary.harmonic`, ``CarriesScores``).
 public struct Scores: Codable, Equatable, Sendable {
   public var conceptScore: Double?
   public var instructScore: Double?
@@ -63,5 +63,18 @@ public struct Scores: Codable, Equatable, Sendable {
       out[keyPath: k] = v.isEmpty ? nil : v.reduce(0, +) / Double(v.count)
     }
     return out
+  }
+}
+
+/// A type whose ``Scores`` read as its own members (`row.harmonic` for `row.scores.harmonic`).
+@dynamicMemberLookup
+public protocol CarriesScores {
+  var scores: Scores { get set }
+}
+
+extension CarriesScores {
+  public subscript<T>(dynamicMember key: WritableKeyPath<Scores, T>) -> T {
+    get { scores[keyPath: key] }
+    set { scores[keyPath: key] = newValue }
   }
 }
