@@ -34,7 +34,7 @@ public struct Run: ParsableCommand {
 
       Output in --out: results.json (schema in docs/COMPARE.md), generations.jsonl, report.md, report.html (open it
       in a browser: tables, the interactive trade-off plots, a generations browser, each unit's PSR gate activity), tradeoff.svg,
-      and units/ with each unit's capture and files. --resume skips finished units. --shard i/N runs every
+      and units/ with each unit's capture and files. --resume skips finished units and continues an unfinished one. --shard i/N runs every
       N-th unit from i, so that array jobs (Slurm --array) can split a run; `compare merge` combines them.
 
       Examples:
@@ -105,7 +105,10 @@ public struct Run: ParsableCommand {
   var steer: [String] = []
   @Option(help: "Output directory.") var out = "out/compare"
   @Option(help: "Random seed.") var seed: UInt64 = 0
-  @Flag(help: "Continue the run in --out: units that already have results are skipped (and named).") var resume = false
+  @Flag(
+    help:
+      "Continue the run in --out: units that already have results are skipped (and named), and an unfinished unit goes on from its last finished stage (capture, fits, each method, each operating point)."
+  ) var resume = false
   @Flag(help: "Start over in an --out that holds another run (its units/ are removed).") var force = false
   @Option(help: "Run shard i of N (i/N, 0-based).") var shard = "0/1"
 
