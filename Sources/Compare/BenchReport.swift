@@ -187,7 +187,7 @@ public enum BenchReport {
             "<circle%@ cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%@\"><title>%@: suppressed %.3f, GSM8K %.1f%%, NLL %.3f</title></circle>",
           id == nil
             ? ""
-            : " class=\"pt\" data-method=\"\(xmlEscape(r.method))\" data-factor=\"\(r.trainedAlphaFraction.map { String(format: "%g", Double($0)) } ?? "")\"",
+            : " class=\"pt\" data-method=\"\(xmlEscape(r.label))\" data-factor=\"\"",
           px(xs[i]), py(r.suppressedHarmonic), colour, xmlEscape(r.label), r.suppressedHarmonic, r.gsm8kAccuracy ?? 0, r.referenceNLL)
       }
       // Labels that would overlap an earlier one move up a line (about 6 px a character at 11 px).
@@ -296,7 +296,7 @@ public enum BenchReport {
         return Self.ci(Statistics.ci95(values), units: values.count, 1)
       }
       let atOne = scores.compactMap { $0.atUnitFactor?.ifStrict }
-      let (tps, _, train) = rate(r.method.replacingOccurrences(of: "+prompt", with: ""), "ifeval")
+      let (tps, _, train) = rate(r.method, "ifeval")
       out += "| \(r.label) | \(r.nUnits) | \(f(r.ifStrict, 1)) ± \(ci(\.ifStrict)) | \(f(r.ifLoose, 1)) ± \(ci(\.ifLoose)) | "
       out += "\(f(r.coherence, 1)) ± \(ci(\.coherence)) | \(atOne.isEmpty ? "–" : f(atOne.reduce(0, +) / Double(atOne.count), 1)) | \(tps) | \(train) |\n"
     }

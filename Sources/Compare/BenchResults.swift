@@ -64,6 +64,9 @@ public struct MethodResult: Codable, Equatable, Sendable {
   /// A jointly trained vector scored at its trained α (factor 1) without selection, beside the
   /// same method's row at its selected factor (schema 1 wrote this as the name `NAME@trained`).
   public var trained = false
+  /// IFEval: the method steered with the instruction kept in the prompt (does steering reinforce
+  /// it?), beside its row without the instruction (schema 1: the name `NAME+prompt`).
+  public var withInstruction = false
   public var factors: [FactorResult]
   /// The factor chosen on the selection instructions (AxBench) or by coherence matching (persona).
   public var selectedFactor: Float?
@@ -78,6 +81,7 @@ public struct MethodResult: Codable, Equatable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case method, trained, factors
+    case withInstruction = "with_instruction"
     case selectedFactor = "selected_factor"
     case score
     case atUnitFactor = "at_unit_factor"
@@ -86,22 +90,25 @@ public struct MethodResult: Codable, Equatable, Sendable {
   }
 
   public init(
-    method: String, trained: Bool = false, factors: [FactorResult], selectedFactor: Float?, score: ScoreSummary, atUnitFactor: ScoreSummary?
+    method: String, trained: Bool = false, withInstruction: Bool = false, factors: [FactorResult], selectedFactor: Float?,
+    score: ScoreSummary, atUnitFactor: ScoreSummary?
   ) {
     self.method = method
     self.trained = trained
+    self.withInstruction = withInstruction
     self.factors = factors
     self.selectedFactor = selectedFactor
     self.score = score
     self.atUnitFactor = atUnitFactor
   }
 
-  /// The row's name in reports: the method, `NAME@trained` at the trained α.
-  public var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil) }
+  /// The row's name in reports: the method, `NAME@trained` at the trained α, `NAME+prompt`.
+  public var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil, withInstruction: withInstruction) }
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    (method, trained) = try MethodLabel.decode(c, method: .method, trained: .trained)
+    let parts = try MethodLabel.decode(c, method: .method, trained: .trained, withInstruction: .withInstruction)
+    (method, trained, withInstruction) = (parts.method, parts.trainedAlphaFraction == 1, parts.withInstruction)
     factors = try c.decode([FactorResult].self, forKey: .factors)
     selectedFactor = try c.decodeIfPresent(Float.self, forKey: .selectedFactor)
     score = try c.decode(ScoreSummary.self, forKey: .score)
@@ -114,6 +121,7 @@ public struct MethodResult: Codable, Equatable, Sendable {
     var c = encoder.container(keyedBy: CodingKeys.self)
     try c.encode(method, forKey: .method)
     if trained { try c.encode(trained, forKey: .trained) }
+    if withInstruction { try c.encode(withInstruction, forKey: .withInstruction) }
     try c.encode(factors, forKey: .factors)
     try c.encodeIfPresent(selectedFactor, forKey: .selectedFactor)
     try c.encode(score, forKey: .score)
@@ -124,39 +132,52 @@ public struct MethodResult: Codable, Equatable, Sendable {
 }
 
 /// How reports name a method's rows and operating points: `NAME` at its selected factor,
-/// `NAME@trained` at its trained α, `NAME@0.8α` at a fraction of it. Results hold the method and the
-/// fraction as fields; only files of schema 1, which held the label alone, are read back through it.
+/// `NAME@trained` at its trained α, `NAME@0.8α` at a fraction of it, and `NAME+prompt` where it
+/// steered with IFEval's instruction kept in the prompt. Results hold the method and these as
+/// fields; only files of schema 1, which held the label alone, are read back through it.
 public enum MethodLabel {
-  public static func text(_ method: String, trainedAlphaFraction: Float?) -> String {
-    guard let f = trainedAlphaFraction else { return method }
-    return f == 1 ? method + "@trained" : method + "@" + String(format: "%g", Double(f)) + "α"
+  public static func text(_ method: String, trainedAlphaFraction: Float? = nil, withInstruction: Bool = false) -> String {
+    let base = withInstruction ? method + "+prompt" : method
+    guard let f = trainedAlphaFraction else { return base }
+    return f == 1 ? base + "@trained" : base + "@" + String(format: "%g", Double(f)) + "α"
   }
 
-  /// The method and fraction of the trained α under `method` and `fraction`, or a schema-1 label
-  /// under `method` read into them.
+  /// A method and what its row or point is (``text(_:trainedAlphaFraction:withInstruction:)``).
+  struct Parts {
+    var method: String
+    var trainedAlphaFraction: Float? = nil
+    var withInstruction = false
+  }
+
+  /// The parts under `method` and the given field keys (schema 2); where a field is absent, what a
+  /// schema-1 label under `method` says. Schema 2 names hold neither `@` nor `+` (built-in methods,
+  /// and `--steer` names are letters, digits, `-`, `_` and `.`), so a schema-2 name reads as itself.
   static func decode<Key: CodingKey>(
-    _ c: KeyedDecodingContainer<Key>, method: Key, fraction: Key
-  ) throws -> (method: String, fraction: Float?) {
-    let name = try c.decode(String.self, forKey: method)
-    if let f = try c.decodeIfPresent(Float.self, forKey: fraction) { return (name, f) }
-    return schema1(name).map { ($0.method, $0.fraction) } ?? (name, nil)
+    _ c: KeyedDecodingContainer<Key>, method: Key, trained: Key? = nil, fraction: Key? = nil, withInstruction: Key? = nil
+  ) throws -> Parts {
+    var parts = schema1(try c.decode(String.self, forKey: method))
+    if let trained, let t = try c.decodeIfPresent(Bool.self, forKey: trained) { parts.trainedAlphaFraction = t ? 1 : nil }
+    if let fraction, let f = try c.decodeIfPresent(Float.self, forKey: fraction) { parts.trainedAlphaFraction = f }
+    if let withInstruction, let w = try c.decodeIfPresent(Bool.self, forKey: withInstruction) { parts.withInstruction = w }
+    return parts
   }
 
-  /// The method and whether it is the trained row, under `method` and `trained`, or a schema-1
-  /// label (`NAME@trained`) under `method` read into them.
-  static func decode<Key: CodingKey>(_ c: KeyedDecodingContainer<Key>, method: Key, trained: Key) throws -> (method: String, trained: Bool) {
-    let name = try c.decode(String.self, forKey: method)
-    if let t = try c.decodeIfPresent(Bool.self, forKey: trained) { return (name, t) }
-    return schema1(name).map { ($0.method, true) } ?? (name, false)
-  }
-
-  /// A schema-1 label's method and fraction of the trained α; nil for a plain method name.
-  static func schema1(_ label: String) -> (method: String, fraction: Float)? {
-    if label.hasSuffix("@trained") { return (String(label.dropLast("@trained".count)), 1) }
-    guard label.hasSuffix("α"), let at = label.lastIndex(of: "@"),
-      let f = Float(label[label.index(after: at)...].dropLast()), f.isFinite, f > 0
-    else { return nil }
-    return (String(label[..<at]), f)
+  /// A schema-1 label read into its parts: `NAME[+prompt][@trained|@Fα]`; any other name is a method.
+  static func schema1(_ label: String) -> Parts {
+    var name = Substring(label)
+    var fraction: Float? = nil
+    if name.hasSuffix("@trained") {
+      name = name.dropLast("@trained".count)
+      fraction = 1
+    } else if name.hasSuffix("α"), let at = name.lastIndex(of: "@"), let f = Float(name[name.index(after: at)...].dropLast()),
+      f.isFinite, f > 0
+    {
+      name = name[..<at]
+      fraction = f
+    }
+    let prompted = name.hasSuffix("+prompt") && name.count > "+prompt".count
+    if prompted { name = name.dropLast("+prompt".count) }
+    return Parts(method: String(name), trainedAlphaFraction: fraction, withInstruction: prompted)
   }
 }
 
@@ -191,25 +212,31 @@ public struct SummaryRow: Codable, Equatable, Sendable, CarriesScores {
   public var method: String
   /// Rows of jointly trained vectors at their trained α (``MethodResult/trained``).
   public var trained = false
+  /// IFEval rows steered with the instruction in the prompt (``MethodResult/withInstruction``).
+  public var withInstruction = false
   public var nUnits: Int
   public var scores: Scores
   /// Half-width of the 95% confidence interval of the headline score over units.
   public var ci95: Double
 
-  public init(bench: Benchmark, method: String, trained: Bool = false, nUnits: Int, scores: Scores, ci95: Double) {
+  public init(
+    bench: Benchmark, method: String, trained: Bool = false, withInstruction: Bool = false, nUnits: Int, scores: Scores, ci95: Double
+  ) {
     self.bench = bench
     self.method = method
     self.trained = trained
+    self.withInstruction = withInstruction
     self.nUnits = nUnits
     self.scores = scores
     self.ci95 = ci95
   }
 
-  /// The row's name in reports (`NAME@trained` for trained rows).
-  public var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil) }
+  /// The row's name in reports (`NAME@trained`, `NAME+prompt`).
+  public var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil, withInstruction: withInstruction) }
 
   enum CodingKeys: String, CodingKey {
     case bench, method, trained
+    case withInstruction = "with_instruction"
     case nUnits = "n_units"
     case ci95 = "ci95"
   }
@@ -217,7 +244,8 @@ public struct SummaryRow: Codable, Equatable, Sendable, CarriesScores {
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     bench = try c.decode(Benchmark.self, forKey: .bench)
-    (method, trained) = try MethodLabel.decode(c, method: .method, trained: .trained)
+    let parts = try MethodLabel.decode(c, method: .method, trained: .trained, withInstruction: .withInstruction)
+    (method, trained, withInstruction) = (parts.method, parts.trainedAlphaFraction == 1, parts.withInstruction)
     nUnits = try c.decode(Int.self, forKey: .nUnits)
     ci95 = try c.decode(Double.self, forKey: .ci95)
     scores = try Scores(from: decoder)
@@ -228,6 +256,7 @@ public struct SummaryRow: Codable, Equatable, Sendable, CarriesScores {
     try c.encode(bench, forKey: .bench)
     try c.encode(method, forKey: .method)
     if trained { try c.encode(trained, forKey: .trained) }
+    if withInstruction { try c.encode(withInstruction, forKey: .withInstruction) }
     try c.encode(nUnits, forKey: .nUnits)
     try c.encode(ci95, forKey: .ci95)
     try scores.encode(to: encoder)
@@ -236,9 +265,10 @@ public struct SummaryRow: Codable, Equatable, Sendable, CarriesScores {
 
 /// results.json (schema documented in docs/COMPARE.md).
 public struct BenchResults: Codable, Equatable, Sendable {
-  /// 2: a trained row is the method with `"trained": true` and an operating point at a fraction of
-  /// the trained α has `trained_alpha_fraction`, where 1 named them `NAME@trained`, `fssv@0.8α`
-  /// (still read).
+  /// 2: a trained row is the method with `"trained": true`, an operating point at a fraction of
+  /// the trained α has `trained_alpha_fraction`, and an IFEval row steered with the instruction in
+  /// the prompt has `"with_instruction": true`, where 1 named them `NAME@trained`, `fssv@0.8α` and
+  /// `NAME+prompt` (still read).
   public static let schemaVersion = 2
   public var schemaVersion = BenchResults.schemaVersion
   public var config: [String: String]
@@ -282,7 +312,8 @@ public struct BenchResults: Codable, Equatable, Sendable {
       var bench: Benchmark
       var method: String
       var trained: Bool
-      var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil) }
+      var withInstruction: Bool
+      var label: String { MethodLabel.text(method, trainedAlphaFraction: trained ? 1 : nil, withInstruction: withInstruction) }
       // In the order of the labels, as schema 1 sorted them.
       static func < (a: Key, b: Key) -> Bool { (a.bench, a.label) < (b.bench, b.label) }
     }
@@ -290,7 +321,7 @@ public struct BenchResults: Codable, Equatable, Sendable {
     var order: [Key] = []
     for u in units {
       for m in u.methods {
-        let key = Key(bench: u.bench, method: m.method, trained: m.trained)
+        let key = Key(bench: u.bench, method: m.method, trained: m.trained, withInstruction: m.withInstruction)
         if groups[key] == nil { order.append(key) }
         groups[key, default: []].append(m.score)
       }
@@ -298,7 +329,7 @@ public struct BenchResults: Codable, Equatable, Sendable {
     return order.sorted().map { key in
       let s = groups[key]!
       return SummaryRow(
-        bench: key.bench, method: key.method, trained: key.trained, nUnits: s.count, scores: .mean(s.map(\.scores)), ci95: Statistics.ci95(s.map(\.headline)))
+        bench: key.bench, method: key.method, trained: key.trained, withInstruction: key.withInstruction, nUnits: s.count, scores: .mean(s.map(\.scores)), ci95: Statistics.ci95(s.map(\.headline)))
     }
   }
 

@@ -22,6 +22,8 @@ public struct GenerationRecord: Codable, Sendable, CarriesScores {
   /// A suppressed answer of a jointly trained vector at this fraction of its trained α (the
   /// operating points `NAME@trained`, `fssv@0.8α`); nil elsewhere.
   public var trainedAlphaFraction: Float? = nil
+  /// IFEval: the method steered with the instruction kept in the prompt (its `NAME+prompt` row).
+  public var withInstruction = false
   /// A suppressed prompt's original instruction, which its relevance is judged against.
   public var originalInstruction: String? = nil
   public var response: String
@@ -37,9 +39,14 @@ public struct GenerationRecord: Codable, Sendable, CarriesScores {
   public var seed: String?
   public var stream: Int?
 
+  /// The row it belongs to in reports: `NAME`, `NAME+prompt`, `NAME@trained`, `fssv@0.8α`.
+  public var label: String {
+    MethodLabel.text(method, trainedAlphaFraction: trainedAlphaFraction, withInstruction: withInstruction)
+  }
+
   public init(
     bench: String, unit: String, concept: String? = nil, trait: String? = nil, method: String, trainedAlphaFraction: Float? = nil,
-    factor: Float, split: String,
+    withInstruction: Bool = false, factor: Float, split: String,
     instruction: String, originalInstruction: String? = nil, response: String, scores: Scores, seed: String?, stream: Int?
   ) {
     self.bench = bench
@@ -48,6 +55,7 @@ public struct GenerationRecord: Codable, Sendable, CarriesScores {
     self.trait = trait
     self.method = method
     self.trainedAlphaFraction = trainedAlphaFraction
+    self.withInstruction = withInstruction
     self.factor = factor
     self.split = split
     self.instruction = instruction
@@ -62,6 +70,7 @@ public struct GenerationRecord: Codable, Sendable, CarriesScores {
     case bench, unit, concept, trait, method, factor, split, instruction, response, seed, stream
     case originalInstruction = "original_instruction"
     case trainedAlphaFraction = "trained_alpha_fraction"
+    case withInstruction = "with_instruction"
     case instructionIDs = "instruction_id_list"
     case followsStrict = "follows_strict"
     case followsLoose = "follows_loose"
@@ -73,7 +82,8 @@ public struct GenerationRecord: Codable, Sendable, CarriesScores {
     unit = try c.decode(String.self, forKey: .unit)
     concept = try c.decodeIfPresent(String.self, forKey: .concept)
     trait = try c.decodeIfPresent(String.self, forKey: .trait)
-    (method, trainedAlphaFraction) = try MethodLabel.decode(c, method: .method, fraction: .trainedAlphaFraction)
+    let parts = try MethodLabel.decode(c, method: .method, fraction: .trainedAlphaFraction, withInstruction: .withInstruction)
+    (method, trainedAlphaFraction, withInstruction) = (parts.method, parts.trainedAlphaFraction, parts.withInstruction)
     factor = try c.decode(Float.self, forKey: .factor)
     split = try c.decode(String.self, forKey: .split)
     instruction = try c.decode(String.self, forKey: .instruction)
@@ -95,6 +105,7 @@ public struct GenerationRecord: Codable, Sendable, CarriesScores {
     try c.encodeIfPresent(trait, forKey: .trait)
     try c.encode(method, forKey: .method)
     try c.encodeIfPresent(trainedAlphaFraction, forKey: .trainedAlphaFraction)
+    if withInstruction { try c.encode(withInstruction, forKey: .withInstruction) }
     try c.encode(factor, forKey: .factor)
     try c.encode(split, forKey: .split)
     try c.encode(instruction, forKey: .instruction)
@@ -231,8 +242,8 @@ public final class BenchRunner {
             generated += n
             return r
           }
-          mine += try steeredResults(
-            unit, name: method.name + "+prompt", trained: false, evaluate: evaluatePrompted, prompted: prompted)
+          mine += try steeredResults(unit, name: method.name, trained: false, evaluate: evaluatePrompted, prompted: prompted)
+            .map { var r = $0; r.withInstruction = true; return r }
         }
       } else {
         let r = try evaluate([1])
@@ -601,7 +612,7 @@ public final class BenchRunner {
           FactorResult(factor: f, select: summary(base..<(base + select)) ?? ScoreSummary(n: 0), test: summary((base + select)..<(base + n))))
         for i in 0..<n {
           var r = GenerationRecord(
-            bench: unit.bench.rawValue, unit: unit.id, method: withPrompt && prompted == true ? method.name + "+prompt" : method.name, factor: f,
+            bench: unit.bench.rawValue, unit: unit.id, method: method.name, withInstruction: withPrompt && prompted == true, factor: f,
             split: i < select ? "select" : "test", instruction: withPrompt ? items[i].prompt : instructions[i], response: texts[base + i],
             scores: Scores(coherence: coherence[base + i]), seed: String(seed), stream: i)
           r.instructionIDs = items[i].instructions.map(\.id.rawValue)

@@ -49,7 +49,8 @@ public struct OperatingPoint: Codable, Equatable, Sendable {
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    (method, trainedAlphaFraction) = try MethodLabel.decode(c, method: .method, fraction: .trainedAlphaFraction)
+    let parts = try MethodLabel.decode(c, method: .method, fraction: .trainedAlphaFraction)
+    (method, trainedAlphaFraction) = (parts.method, parts.trainedAlphaFraction)
     factor = try c.decodeIfPresent(Float.self, forKey: .factor)
     suppressed = try c.decode(ScoreSummary.self, forKey: .suppressed)
     gsm8kCorrect = try c.decode(Int.self, forKey: .gsm8kCorrect)
@@ -129,7 +130,8 @@ public struct OperatingPointRow: Codable, Equatable, Sendable {
 
   public init(from decoder: any Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    (method, trainedAlphaFraction) = try MethodLabel.decode(c, method: .method, fraction: .trainedAlphaFraction)
+    let parts = try MethodLabel.decode(c, method: .method, fraction: .trainedAlphaFraction)
+    (method, trainedAlphaFraction) = (parts.method, parts.trainedAlphaFraction)
     nUnits = try c.decode(Int.self, forKey: .nUnits)
     suppressedHarmonic = try c.decode(Double.self, forKey: .suppressedHarmonic)
     suppressedCI95 = try c.decode(Double.self, forKey: .suppressedCI95)

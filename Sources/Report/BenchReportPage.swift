@@ -170,9 +170,9 @@ public enum BenchReportPage {
       uniquingKeysWith: { a, _ in a })
     for g in generations.prefix(40) {
       out +=
-        "<div class=\"gen\"><div><b>\(HTML.escape(g.bench))-\(HTML.escape(g.unit))</b> · \(HTML.escape(g.method)) · factor \(String(format: "%g", Double(g.factor))) · \(HTML.escape(g.split))</div>"
+        "<div class=\"gen\"><div><b>\(HTML.escape(g.bench))-\(HTML.escape(g.unit))</b> · \(HTML.escape(g.label)) · factor \(String(format: "%g", Double(g.factor))) · \(HTML.escape(g.split))</div>"
       out +=
-        "<div class=\"ins\">\(HTML.escape(g.instruction))</div><div class=\"pair\"><div><div class=\"scores\">\(HTML.escape(g.method))</div>"
+        "<div class=\"ins\">\(HTML.escape(g.instruction))</div><div class=\"pair\"><div><div class=\"scores\">\(HTML.escape(g.label))</div>"
       out += "\(HTML.escape(g.response))<div class=\"scores\">\(scores(g))</div></div><div><div class=\"scores\">none (unsteered)</div>"
       let plain = unsteered["\(g.bench)-\(g.unit)|\(g.instruction)"]
       out +=
@@ -194,7 +194,12 @@ public enum BenchReportPage {
       const data = JSON.parse(document.getElementById('bench-data').textContent);
       const gens = data.generations, box = document.getElementById('gens'), count = document.getElementById('count');
       const selects = Array.from(document.querySelectorAll('#filters select'));
-      const key = { unit: function (g) { return g.bench + '-' + g.unit; }, method: function (g) { return g.method; },
+      // A generation's row, as the tables name it (results.json schema 2 keeps these as fields).
+      function label(g) {
+        const m = g.with_instruction ? g.method + '+prompt' : g.method, f = g.trained_alpha_fraction;
+        return typeof f !== 'number' ? m : f === 1 ? m + '@trained' : m + '@' + f + 'α';
+      }
+      const key = { unit: function (g) { return g.bench + '-' + g.unit; }, method: label,
         factor: function (g) { return String(g.factor); }, split: function (g) { return g.split; } };
       const unsteered = {};
       gens.forEach(function (g) { const k = key.unit(g) + '|' + g.instruction; if (g.method === 'none' && !unsteered[k]) unsteered[k] = g; });
@@ -214,10 +219,10 @@ public enum BenchReportPage {
         box.textContent = '';
         chosen.slice(0, 500).forEach(function (g) {
           const div = el('div', 'gen');
-          div.appendChild(el('div', null, key.unit(g) + ' · ' + g.method + ' · factor ' + g.factor + ' · ' + g.split));
+          div.appendChild(el('div', null, key.unit(g) + ' · ' + label(g) + ' · factor ' + g.factor + ' · ' + g.split));
           div.appendChild(el('div', 'ins', g.instruction));
           const pair = el('div', 'pair'), left = el('div'), right = el('div');
-          left.appendChild(el('div', 'scores', g.method));
+          left.appendChild(el('div', 'scores', label(g)));
           left.appendChild(document.createTextNode(g.response));
           left.appendChild(el('div', 'scores', scores(g)));
           right.appendChild(el('div', 'scores', 'none (unsteered)'));

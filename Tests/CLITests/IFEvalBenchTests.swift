@@ -46,8 +46,8 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
       }
       let method = try XCTUnwrap(g["method"] as? String)
       let instruction = try XCTUnwrap(g["instruction"] as? String)
-      // Prompting and +prompt rows answer the prompt with its instruction; the others without.
-      let withInstruction = method == "prompt" || method.hasSuffix("+prompt")
+      // Prompting and +prompt rows (with_instruction) answer the prompt with its instruction; the others without.
+      let withInstruction = method == "prompt" || g["with_instruction"] as? Bool == true
       XCTAssertEqual(instruction.contains("comma") || instruction.contains("quotation"), withInstruction, "\(method): \(instruction)")
     }
 
@@ -95,9 +95,11 @@ final class IFEvalBenchTests: TemporaryDirectoryTestCase {
       ], in: directory, timeout: 600)
     XCTAssertEqual(r.status, 0, r.stderr)
     let methods = try XCTUnwrap(((try results(out)["units"] as? [[String: Any]])?.first?["methods"] as? [[String: Any]]))
+    // Each steered method's +prompt row is the method with with_instruction (results.json schema 2).
     XCTAssertEqual(
-      methods.compactMap { $0["method"] as? String },
+      methods.compactMap { m in (m["method"] as? String).map { m["with_instruction"] as? Bool == true ? $0 + "+prompt" : $0 } },
       ["prompt", "psr", "psr+prompt", "diffmean-last", "diffmean-last+prompt", "diffmean-proj", "diffmean-proj+prompt", "none"])
+    XCTAssertFalse(methods.contains { ($0["method"] as? String)?.contains("+") ?? true })
     for m in methods {
       let score = try XCTUnwrap(m["score"] as? [String: Any])
       let strict = try XCTUnwrap(score["if_strict"] as? Double)

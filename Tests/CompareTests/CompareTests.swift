@@ -85,11 +85,15 @@ final class CompareTests: TemporaryDirectoryTestCase {
         let record = try JSONDecoder().decode(GenerationRecord.self, from: Data(line.utf8))
         let written = try XCTUnwrap(JSONSerialization.jsonObject(with: encoder.encode(record)) as? [String: Any])
         let read = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-        XCTAssertEqual(Set(written.keys), Set(read.keys))
+        // Schema 1's `NAME+prompt` is now the method with with_instruction; its label is the old name.
+        XCTAssertEqual(Set(written.keys).subtracting(["with_instruction"]), Set(read.keys))
+        XCTAssertEqual(record.label, read["method"] as? String)
         func member(_ object: [String: Any], _ key: String) throws -> Data {
           try JSONSerialization.data(withJSONObject: [key: object[key] ?? NSNull()], options: [.sortedKeys])
         }
-        for key in read.keys where key != "factor" { XCTAssertEqual(try member(written, key), try member(read, key), key) }
+        for key in read.keys where key != "factor" && key != "method" {
+          XCTAssertEqual(try member(written, key), try member(read, key), key)
+        }
         XCTAssertEqual((written["factor"] as? NSNumber)?.floatValue, (read["factor"] as? NSNumber)?.floatValue)
         checked.insert(record.bench)
       }
@@ -100,12 +104,13 @@ final class CompareTests: TemporaryDirectoryTestCase {
     XCTAssertNotNil(results.summary.first { $0.ifStrict != nil && $0.coherence != nil })
     let again = directory.appendingPathComponent("results.json").path
     try results.write(to: again)
-    // The same file but for the schema it is now held in (it has no trained rows to move).
-    let original = try String(contentsOf: URL(fileURLWithPath: path), encoding: .utf8)
-    XCTAssertTrue(original.contains("\"schema_version\" : 1"))
-    XCTAssertEqual(
-      try String(contentsOf: URL(fileURLWithPath: again), encoding: .utf8),
-      original.replacingOccurrences(of: "\"schema_version\" : 1", with: "\"schema_version\" : 2"))
+    XCTAssertEqual(try BenchResults.load(again), results)
+    // Every row is labelled with the name schema 1 gave it (`psr+prompt` is now psr with with_instruction).
+    let original = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    let names = try XCTUnwrap(original["summary"] as? [[String: Any]]).compactMap { $0["method"] as? String }
+    XCTAssertEqual(results.summary.map(\.label), names)
+    XCTAssertTrue(names.contains { $0.hasSuffix("+prompt") })
+    XCTAssertFalse(results.summary.contains { $0.method.contains("+") })
   }
 
   /// Schema 1 named trained rows `NAME@trained` and operating points `fssv@0.8α`; they are read
@@ -131,11 +136,20 @@ final class CompareTests: TemporaryDirectoryTestCase {
     XCTAssertEqual(point.method, "fssv")
     XCTAssertEqual(point.trainedAlphaFraction, 0.8)
     XCTAssertEqual(point.label, "fssv@0.8α")
-    for (label, method, fraction) in [("prosv@trained", "prosv", Float(1)), ("my@file", "my@file", nil), ("x@0α", "x@0α", nil)] {
+    for (label, method, fraction) in [("prosv@trained", "prosv", Float(1)), ("my@file", "my@file", nil), ("x@0α", "x@0α", nil), ("+prompt", "+prompt", nil)] {
       let p = try JSONDecoder().decode(OperatingPoint.self, from: Data(schema1Point.replacingOccurrences(of: "fssv@0.8α", with: label).utf8))
       XCTAssertEqual(p.method, method, label)
       XCTAssertEqual(p.trainedAlphaFraction, fraction, label)
     }
+    // IFEval's schema-1 `NAME+prompt` rows, in results and generations.
+    let prompted = try JSONDecoder().decode(
+      MethodResult.self,
+      from: Data(#"{"method": "psr+prompt", "factors": [], "score": {"n": 2, "if_strict": 50}}"#.utf8))
+    XCTAssertEqual([prompted.method, prompted.label], ["psr", "psr+prompt"])
+    XCTAssertTrue(prompted.withInstruction)
+    XCTAssertFalse(prompted.trained)
+    let written = String(decoding: try JSONEncoder().encode(prompted), as: UTF8.self)
+    XCTAssertTrue(written.contains(#""with_instruction":true"#) && written.contains(#""method":"psr""#), written)
     let newer = directory.appendingPathComponent("newer.json").path
     try text.replacingOccurrences(of: "\"schema_version\" : 2", with: "\"schema_version\" : 3").write(toFile: newer, atomically: true, encoding: .utf8)
     XCTAssertThrowsError(try BenchResults.load(newer)) { XCTAssertTrue("\($0)".contains("schema_version 3"), "\($0)") }
