@@ -337,25 +337,37 @@ public final class BenchRunner {
     var out: [OperatingPoint] = []
     var records: [GenerationRecord] = []
     var seconds = 0.0
-    // One point at a time, each a stage: generation is batch-invariant and every stream has its
-    // own seed, so this equals generating all points together.
-    for p in points {
-      if let earlier = stages?.point(p.label) {
+    let earlier = points.map { stages?.point($0.label) }
+    let pending = points.indices.filter { earlier[$0] == nil }
+    // The suppressed prompts of every point still to measure, sampled together (as the eval
+    // generations are; a point alone has only the unit's few test instructions to batch) and judged
+    // together. Generation is batch-invariant and every stream has its own seed, so a point's
+    // answers do not depend on which others were pending.
+    let sharedStart = Date()
+    let pendingTexts = try generate(
+      pending.flatMap { k in suppressed.map { (prompt($0, points[k]), points[k].intervention) } }, maxTokens: config.evalTokens,
+      temperature: config.temperature, seed: seed, streams: pending.flatMap { _ in suppressed.indices.map { $0 } })
+    let pendingScores = try judge.score(
+      pendingTexts.indices.map { AxBenchItem(instruction: tests[$0 % tests.count], response: pendingTexts[$0], concept: concept) })
+    // Each pending point's share of that time, counted in its stage.
+    let sharedSeconds = Date().timeIntervalSince(sharedStart) / Double(max(1, pending.count))
+    // Then one point at a time, each a stage: GSM8K (greedy) and the reference answers' NLL.
+    var slot = 0
+    for (k, p) in points.enumerated() {
+      if let earlier = earlier[k] {
         out.append(earlier.point)
         records += earlier.records
         seconds += earlier.seconds
         continue
       }
       let started = Date()
-      // Suppressed prompts, sampled as the eval generations are; GSM8K greedy.
-      let suppressedTexts = try generate(
-        suppressed.map { (prompt($0, p), p.intervention) }, maxTokens: config.evalTokens, temperature: config.temperature, seed: seed,
-        streams: Array(suppressed.indices))
+      // Pending points come in the order of `points`, each with its tests.count answers.
+      let suppressedTexts = Array(pendingTexts[slot..<(slot + tests.count)])
+      let scores = Array(pendingScores[slot..<(slot + tests.count)])
+      slot += tests.count
       let answers = try generate(
         problems.map { (prompt($0.question, p), p.intervention) }, maxTokens: config.gsm8kTokens, temperature: 0, seed: seed,
         streams: Array(problems.indices))
-      let scores = try judge.score(
-        zip(tests, suppressedTexts).map { AxBenchItem(instruction: $0.0, response: $0.1, concept: concept) })
       let correct = zip(answers, problems).filter { GSM8K.isCorrect(GSM8K.truncate($0.0), target: $0.1.target) }.count
       let sequences = data.references.map {
         let x = prompt($0.instruction, p)
@@ -376,7 +388,7 @@ public final class BenchRunner {
             instruction: suppressed[i], originalInstruction: tests[i], response: suppressedTexts[i], scores: Scores(s), seed: String(seed),
             stream: i))
       }
-      let took = Date().timeIntervalSince(started)
+      let took = Date().timeIntervalSince(started) + sharedSeconds
       try saving.save(point: UnitCheckpoint.PointStage(point: point, records: pointRecords, seconds: took))
       out.append(point)
       records += pointRecords

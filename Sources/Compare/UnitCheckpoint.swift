@@ -17,7 +17,7 @@ import LM
 /// what an uninterrupted one would.
 struct UnitCheckpoint {
   let directory: String
-  var log: (String) -> Void = { _ in }
+  let log: (String) -> Void
 
   init(unitDirectory: String, log: @escaping (String) -> Void) {
     directory = unitDirectory + "/stages"
