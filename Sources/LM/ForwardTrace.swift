@@ -1,32 +1,19 @@
 import Foundation
 import Tensor
 
-/// What a forward pass keeps for the backward pass: per layer, the block input, the
-/// roped query/key/value rows, the attention probabilities, the attention output before
-/// its projection, the state after attention, and the gate/up pre-activations; plus the
-/// states before each intervention edit and the final block output.
+/// What a forward pass keeps for the backward pass: per traced layer the block's `BlockSaved`
+/// record (its input, attention's rows and probabilities, the state between its halves, the
+/// feed-forward's pre-activations or routing), the states before each intervention edit, and
+/// the final block output. The attention probabilities live in the trace's arena.
 ///
-/// Storing instead of recomputing costs about 5.8k floats per token per layer
-/// (≈ 350 MB for 512 tokens on SmolLM2-135M) and saves a second forward pass.
+/// Storing instead of recomputing costs about 5.2k floats per token per layer plus the
+/// probabilities (≈ 320 MB for 512 tokens on SmolLM2-135M) and saves a second forward pass.
 public final class ForwardTrace {
-  var batch: PackedBatch?
-  var blockInputs: [Matrix] = []
-  var qkv: [Matrix] = []
-  var attended: [Matrix] = []
-  var middles: [Matrix] = []
-  var gateUps: [Matrix] = []
-  /// Mixture-of-experts layers: the routing and each expert's rows.
-  var mixtures: [Int: MixtureTrace] = [:]
-  /// The query/key/value rows before the per-head norms (families with q/k norms only).
-  var projectedQKV: [Matrix] = []
-  /// Attention and feed-forward outputs before their post-norms (families with sandwich norms).
-  var attentionProjections: [Matrix] = []
-  var feedForwardProjections: [Matrix] = []
-  /// [layer][chunk · headCount + head] → m × total probabilities.
-  var probabilities: [[[Float]]] = []
-  var editInputs: [Int: Matrix] = [:]
-  var final = Matrix(rows: 0, cols: 0)
-  private let lock = NSLock()
+  private(set) var batch: PackedBatch?
+  private(set) var blocks: [BlockSaved?] = []
+  private(set) var editInputs: [Int: Matrix] = [:]
+  private(set) var final = Matrix(rows: 0, cols: 0)
+  private(set) var arena = ScratchArena()
   /// Layers below this are not recorded: backward never reaches them.
   public let lowestLayer: Int
 
@@ -34,44 +21,26 @@ public final class ForwardTrace {
 
   func covers(_ layer: Int) -> Bool { layer >= lowestLayer }
 
+  /// Starts a new pass: what an earlier one kept is released.
   func begin(batch: PackedBatch, configuration c: DecoderConfiguration) {
     self.batch = batch
-    let empty = Matrix(rows: 0, cols: 0)
-    blockInputs = Array(repeating: empty, count: c.layerCount)
-    qkv = blockInputs
-    attended = blockInputs
-    middles = blockInputs
-    gateUps = blockInputs
-    projectedQKV = blockInputs
-    attentionProjections = blockInputs
-    feedForwardProjections = blockInputs
-    let heads = batch.chunkRanges.count * c.headCount
-    probabilities = Array(repeating: Array(repeating: [], count: heads), count: c.layerCount)
+    blocks = Array(repeating: nil, count: c.layerCount)
     editInputs = [:]
-    mixtures = [:]
+    final = Matrix(rows: 0, cols: 0)
+    arena = ScratchArena()
   }
 
-  func recordBlockInput(layer: Int, _ x: Matrix) { blockInputs[layer] = x }
-  func recordMiddle(layer: Int, _ x: Matrix) { middles[layer] = x }
+  /// The arena for block `layer`'s record, or nil where the layer is not traced.
+  func arena(forLayer layer: Int) -> ScratchArena? { covers(layer) ? arena : nil }
+
+  func record(layer: Int, _ saved: BlockSaved?) { blocks[layer] = saved }
   func recordEditInput(layer: Int, _ x: Matrix) { editInputs[layer] = x }
   func recordFinal(_ x: Matrix) { final = x }
 
-  func recordAttention(layer: Int, qkv q: Matrix, attended a: Matrix) {
-    qkv[layer] = q
-    attended[layer] = a
-  }
-
-  func recordFeedForward(layer: Int, gateUp: Matrix) { gateUps[layer] = gateUp }
-  func recordMixture(layer: Int, _ t: MixtureTrace) { mixtures[layer] = t }
-  func recordProjectedQKV(layer: Int, _ m: Matrix) { projectedQKV[layer] = m }
-  func recordAttentionProjection(layer: Int, _ m: Matrix) { attentionProjections[layer] = m }
-  func recordFeedForwardProjection(layer: Int, _ m: Matrix) { feedForwardProjections[layer] = m }
-
-  func recordProbabilities(layer: Int, chunk: Int, head: Int, _ p: [Float]) {
-    let headCount = probabilities[layer].count / max(1, batch?.chunkRanges.count ?? 1)
-    lock.lock()
-    probabilities[layer][chunk * headCount + head] = p
-    lock.unlock()
+  /// Block `layer`'s record; the backward asks only for traced layers.
+  func saved(layer: Int) -> BlockSaved {
+    guard let saved = blocks[layer] else { preconditionFailure("layer \(layer) was not traced") }
+    return saved
   }
 
   /// The output of the last block (after any edit), one row per packed token.
@@ -79,6 +48,6 @@ public final class ForwardTrace {
 
   /// The output of block `layer` after any edit (the next block's input), for traced layers.
   public func output(ofLayer layer: Int) -> Matrix {
-    layer + 1 < blockInputs.count ? blockInputs[layer + 1] : final
+    layer + 1 < blocks.count ? saved(layer: layer + 1).input : final
   }
 }
