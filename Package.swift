@@ -29,7 +29,12 @@ let package = Package(
     // and chat templates, and the decoder (families, configurations, forward and backward).
     .target(name: "ModelFiles", dependencies: ["Tensor"], swiftSettings: optimize),
     .target(name: "Tokenizers", dependencies: ["ModelFiles"], swiftSettings: optimize),
-    .target(name: "LM", dependencies: ["ModelFiles", "Tokenizers", "Tensor"], swiftSettings: optimize),
+    // Its family registry lists what Sources/LM/Families declares (the FamilyList plugin), so a new
+    // family is its file there and its tests.
+    .target(
+      name: "LM", dependencies: ["ModelFiles", "Tokenizers", "Tensor"], swiftSettings: optimize, plugins: ["FamilyList"]),
+    .executableTarget(name: "FamilyListGenerator"),
+    .plugin(name: "FamilyList", capability: .buildTool(), dependencies: ["FamilyListGenerator"]),
     .target(name: "Steering", dependencies: ["LM", "Tensor"], swiftSettings: optimize),
     .target(name: "Store", dependencies: ["CHDF5"], swiftSettings: optimize),
     .target(name: "Embedding", dependencies: ["LM", "Tensor"], swiftSettings: optimize),

@@ -9,7 +9,7 @@ public struct ModelOptions: ParsableArguments {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "A GGUF file or a Hugging Face model directory (config.json, safetensors, tokenizer.json) of a llama, qwen2, qwen3, gemma2, gemma3, phi3, qwen3moe or mixtral model (default: $PSR_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf).",
+      "A GGUF file or a Hugging Face model directory (config.json, safetensors, tokenizer.json) of a \(ModelFamily.supportedList) model (default: $PSR_MODEL, else models/SmolLM2-135M-Instruct.Q4_1.gguf).",
       valueName: "path"))
   public var model: String?
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLICommon
+import LM
 
 
 public struct PSR: ParsableCommand {
@@ -10,7 +11,7 @@ public struct PSR: ParsableCommand {
     discussion: """
       The model defaults to models/SmolLM2-135M-Instruct.Q4_1.gguf (fetched by scripts/setup.sh);
       set PSR_MODEL or pass --model to use another: a GGUF file, or a Hugging Face model directory
-      (config.json and safetensors) of the llama, qwen2, qwen3, gemma2, gemma3, phi3, qwen3moe or mixtral families.
+      (config.json and safetensors) of the \(ModelFamily.supportedList) families.
       """,
     subcommands: [
       Generate.self, Tokenize.self, SteeringVectorCommand.self, Fit.self, TuneAlpha.self, Inspect.self, Export.self, ReportCommand.self,

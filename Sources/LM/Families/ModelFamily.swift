@@ -9,6 +9,16 @@ public struct ModelFamily: RawRepresentable, Hashable, Codable, Sendable, Custom
   /// The architecture llama.cpp gives the family's GGUF files (a control vector's `model_hint`):
   /// Mixtral's are `llama`.
   public var llamaCppArchitecture: String { FamilyRegistry.description(of: self).ggufArchitectures.first ?? "llama" }
+
+  /// Every family the engine runs, by name.
+  public static var supported: [ModelFamily] { FamilyRegistry.all.map(\.family) }
+
+  /// The supported families' names as help texts list them: "a, b or c".
+  public static var supportedList: String {
+    let names = supported.map(\.rawValue)
+    guard names.count > 1 else { return names.first ?? "" }
+    return names.dropLast().joined(separator: ", ") + " or " + names.last!
+  }
 }
 
 /// Everything that tells one decoder family apart from the shared Llama-shaped block: the names
@@ -53,12 +63,12 @@ struct FamilyDescription: Sendable {
 
 /// The families `DecoderModel` runs, keyed by the architecture names of both file formats.
 enum FamilyRegistry {
-  /// One line per family; its file in `Families/` holds the rest.
-  static let all: [FamilyDescription] = [.llama, .qwen2, .qwen3, .gemma2, .gemma3, .phi3, .qwen3moe, .mixtral]
+  // `all`, every description that a file in `Families/` declares, is written at build time by the
+  // FamilyList plugin (Plugins/FamilyList): adding a family adds no line here.
 
   static func description(of family: ModelFamily) -> FamilyDescription {
     guard let found = all.first(where: { $0.family == family }) else {
-      preconditionFailure("family \(family) has no description in FamilyRegistry.all")
+      preconditionFailure("family \(family) has no FamilyDescription in Sources/LM/Families")
     }
     return found
   }
