@@ -24,7 +24,14 @@ public struct BenchSuite {
 
   static func unitDirectory(_ root: String, _ unit: BenchUnit) -> String { "\(root)/units/\(unit.bench)-\(unit.id)" }
 
-  /// Where a run stands: `done` of `total` units, `resumed` of them finished by an earlier run.
+  /// Whether an earlier run finished a stage of the unit in `unitDirectory` or began its capture.
+  public static func unitIsBegun(_ unitDirectory: String) -> Bool {
+    UnitCheckpoint(unitDirectory: unitDirectory, log: { _ in }).isBegun
+  }
+
+  /// Where a run stands: `done` of `total` units, `resumed` of them finished or begun by an
+  /// earlier run (those count toward the bar, not toward the rate that estimates the rest: a unit
+  /// resumed from its stages took only its last part here).
   public struct Progress {
     public var done: Int
     public var resumed: Int
@@ -49,7 +56,9 @@ public struct BenchSuite {
         continue
       }
       try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      let begun = Self.unitIsBegun(dir)
       let (result, records, timing) = try runner.run(unit, directory: dir)
+      if begun { resumed += 1 }
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys]
       try Data(records.map { String(decoding: try encoder.encode($0), as: UTF8.self) }.joined(separator: "\n").utf8 + [10])

@@ -16,12 +16,22 @@ import LM
 /// on `--resume`), and every stage is deterministic in the unit's seed, so a resumed unit writes
 /// what an uninterrupted one would.
 struct UnitCheckpoint {
+  let unitDirectory: String
   let directory: String
   let log: (String) -> Void
 
   init(unitDirectory: String, log: @escaping (String) -> Void) {
+    self.unitDirectory = unitDirectory
     directory = unitDirectory + "/stages"
     self.log = log
+  }
+
+  /// Whether an earlier run finished any stage of this unit (a capture still being written
+  /// counts too): then this run does only part of the unit's work.
+  var isBegun: Bool {
+    let fm = FileManager.default
+    let names = (try? fm.contentsOfDirectory(atPath: directory)) ?? []
+    return !names.isEmpty || fm.fileExists(atPath: unitDirectory + "/capture.h5.partial")
   }
 
   struct CaptureStage: Codable { var seconds: Double }
