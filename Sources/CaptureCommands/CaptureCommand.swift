@@ -191,9 +191,9 @@ public struct CaptureCommand: ParsableCommand {
     let size = (try? FileManager.default.attributesOfItem(atPath: out)[.size] as? Int) ?? 0
     if json {
       print(
-        try JSONText.encode([
-          "examples": reader.exampleCount, "tokens": reader.tokenCount, "mean_delta_norm": meanNorm, "file_bytes": size, "path": out,
-        ]))
+        try JSONText.encode(
+          CaptureSummary(
+            examples: reader.exampleCount, tokens: reader.tokenCount, meanDeltaNorm: meanNorm, fileBytes: size, path: out)))
     } else {
       print(
         "wrote \(out): \(reader.exampleCount) examples, \(reader.tokenCount) tokens, \(size / 1024) KiB; peak RSS \(peakResidentMegabytes()) MB"
@@ -209,3 +209,12 @@ extension CaptureCommand {
 }
 
 extension PromptPosition: ExpressibleByArgument {}
+
+/// `capture --json`: what was written.
+struct CaptureSummary: Encodable {
+  var examples, tokens: Int
+  /// Per layer (its number as the key), the mean L2 norm of the per-token deltas.
+  var meanDeltaNorm: [String: Double]
+  var fileBytes: Int
+  var path: String
+}

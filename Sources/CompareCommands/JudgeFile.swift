@@ -59,60 +59,54 @@ public struct JudgeFile: ParsableCommand {
     if bench == .ifeval { return try judgeIFEval() }
     let input = input ?? ""
     let text = try readText(input, "--input")
-    var lines: [[String: Any]] = []
-    for (i, line) in text.split(separator: "\n").enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-      guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
-        o["instruction"] is String || o["question"] is String, o["response"] is String || o["answer"] is String,
-        o["concept"] is String || o["trait"] is String || o["instruction_id_list"] is [Any]
-      else {
+    var lines: [JudgedLine] = []
+    for line in JSONLines.decode(JudgedLine.self, from: text) {
+      guard case .success(let judged) = line.value, judged.isJudgeable else {
         throw CLIError(
-          "\(input):\(i + 1): needs instruction, response and concept (or trait, or IFEval's instruction_id_list); compare's generations.jsonl carries them from 2026-12 on"
+          "\(input):\(line.number): needs instruction, response and concept (or trait, or IFEval's instruction_id_list); compare's generations.jsonl carries them from 2026-12 on"
         )
       }
-      lines.append(o)
+      lines.append(judged)
     }
     guard !lines.isEmpty else { throw CLIError("\(input) holds no line to judge") }
     let judge = try judgeOptions.make(model: { try modelOptions.load() })
-    let axbench = lines.indices.filter { lines[$0]["concept"] is String }
-    let persona = lines.indices.filter { lines[$0]["trait"] is String && !(lines[$0]["concept"] is String) }
+    let axbench = lines.indices.filter { lines[$0].concept != nil }
+    let persona = lines.indices.filter { lines[$0].trait != nil && lines[$0].concept == nil }
     // IFEval lines (compare's --bench ifeval generations): the judge rescores coherence; whether an
     // answer follows its instruction is the checkers' verdict, which --bench ifeval computes.
-    let ifeval = lines.indices.filter { !(lines[$0]["concept"] is String) && !(lines[$0]["trait"] is String) }
-    func field(_ o: [String: Any], _ a: String, _ b: String) -> String { (o[a] as? String) ?? (o[b] as? String) ?? "" }
+    let ifeval = lines.indices.filter { lines[$0].concept == nil && lines[$0].trait == nil }
     let axScores = try judge.score(
       axbench.map {
         // A suppressed prompt's answer is judged for relevance against the original instruction.
         AxBenchItem(
-          instruction: (lines[$0]["original_instruction"] as? String) ?? field(lines[$0], "instruction", "question"),
-          response: field(lines[$0], "response", "answer"), concept: lines[$0]["concept"] as! String)
+          instruction: lines[$0].text("original_instruction") ?? lines[$0].instruction, response: lines[$0].response,
+          concept: lines[$0].concept ?? "")
       })
     for (i, s) in zip(axbench, axScores) {
-      lines[i]["concept_score"] = s.concept
-      lines[i]["instruct_score"] = s.instruct
-      lines[i]["fluency_score"] = s.fluency
-      lines[i]["harmonic"] = s.harmonic
+      lines[i].set("concept_score", s.concept)
+      lines[i].set("instruct_score", s.instruct)
+      lines[i].set("fluency_score", s.fluency)
+      lines[i].set("harmonic", s.harmonic)
     }
     var traits: [String: TraitDescription] = [:]
     for i in persona {
-      let name = lines[i]["trait"] as! String
+      let name = lines[i].trait ?? ""
       if traits[name] == nil {
         let path = name.hasSuffix(".json") ? name : JudgeOptions.resolve(traitDir) + "/\(name)_eval.json"
         do { traits[name] = try BenchmarkData.persona(path).description } catch { throw CLIError("\(error)") }
       }
     }
     let personaScores = try judge.score(
-      persona.map {
-        PersonaItem(
-          question: field(lines[$0], "instruction", "question"), answer: field(lines[$0], "response", "answer"),
-          trait: traits[lines[$0]["trait"] as! String]!)
+      persona.map { i in
+        // Every trait was loaded above (or the command stopped there).
+        PersonaItem(question: lines[i].instruction, answer: lines[i].response, trait: traits[lines[i].trait ?? ""]!)
       })
     for (i, s) in zip(persona, personaScores) {
-      lines[i]["trait_score"] = s.trait
-      lines[i]["coherence"] = s.coherence
+      lines[i].set("trait_score", s.trait)
+      lines[i].set("coherence", s.coherence)
     }
-    let coherence = try judge.coherence(
-      ifeval.map { CoherenceItem(question: field(lines[$0], "instruction", "question"), answer: field(lines[$0], "response", "answer")) })
-    for (i, c) in zip(ifeval, coherence) { lines[i]["coherence"] = c }
+    let coherence = try judge.coherence(ifeval.map { CoherenceItem(question: lines[$0].instruction, answer: lines[$0].response) })
+    for (i, c) in zip(ifeval, coherence) { lines[i].set("coherence", c) }
     let out = try lines.map { try JSONText.encode($0) }.joined(separator: "\n") + "\n"
     if let output { try out.write(toFile: output, atomically: true, encoding: .utf8) } else { print(out, terminator: "") }
     log("judged \(lines.count) responses (peak RSS \(peakResidentMegabytes()) MB)")
@@ -139,4 +133,36 @@ public struct JudgeFile: ParsableCommand {
 /// `compare judge --bench`: the benches whose answers are judged from their own files.
 enum JudgedBench: String, CaseIterable, ExpressibleByArgument {
   case ifeval
+}
+
+/// One line of `compare judge --input`: every field it holds, written back as it was read, with
+/// the judge's scores added. Numbers are read as Double (an integer beyond 2⁵³ would round).
+struct JudgedLine: Codable {
+  var fields: [String: JSONValue]
+
+  init(from decoder: any Decoder) throws { fields = try [String: JSONValue](from: decoder) }
+  func encode(to encoder: any Encoder) throws { try fields.encode(to: encoder) }
+
+  /// The string under `key`, if the line has one there.
+  func text(_ key: String) -> String? {
+    guard case .string(let s) = fields[key] else { return nil }
+    return s
+  }
+
+  /// AxBench's and compare's `instruction`, or a persona line's `question`.
+  var instruction: String { text("instruction") ?? text("question") ?? "" }
+  /// `response`, or a persona line's `answer`.
+  var response: String { text("response") ?? text("answer") ?? "" }
+  var concept: String? { text("concept") }
+  /// A persona trait's name, or a path to its trait file.
+  var trait: String? { text("trait") }
+
+  /// Whether the line has what some judge needs: a question, an answer, and what to judge by.
+  var isJudgeable: Bool {
+    let ifeval = if case .array = fields["instruction_id_list"] { true } else { false }
+    return (text("instruction") ?? text("question")) != nil && (text("response") ?? text("answer")) != nil
+      && (concept != nil || trait != nil || ifeval)
+  }
+
+  mutating func set(_ key: String, _ value: Double) { fields[key] = .number(value) }
 }

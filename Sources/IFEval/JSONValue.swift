@@ -1,6 +1,6 @@
 /// A JSON value as IFEval's jsonl files hold it, decoded without losing which values were
 /// booleans (Python reads `true` as the integer 1; this scorer refuses it where a count belongs).
-public indirect enum JSONValue: Decodable, Equatable, Sendable {
+public indirect enum JSONValue: Codable, Equatable, Sendable {
   case null
   case bool(Bool)
   case number(Double)
@@ -22,6 +22,20 @@ public indirect enum JSONValue: Decodable, Equatable, Sendable {
       self = .array(a)
     } else {
       self = .object(try c.decode([String: JSONValue].self))
+    }
+  }
+
+  /// Written back as read: numbers as JSONEncoder writes a Double (an integral one without a
+  /// fraction), objects with the encoder's key order.
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.singleValueContainer()
+    switch self {
+    case .null: try c.encodeNil()
+    case .bool(let b): try c.encode(b)
+    case .number(let d): try c.encode(d)
+    case .string(let s): try c.encode(s)
+    case .array(let a): try c.encode(a)
+    case .object(let o): try c.encode(o)
     }
   }
 }

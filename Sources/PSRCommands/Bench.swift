@@ -110,11 +110,11 @@ public struct Bench: ParsableCommand {
     }
     record("peak_rss_mb", Double(peakResidentMegabytes()))
     if json {
-      var object: [String: Any] = Dictionary(uniqueKeysWithValues: results.map { ($0.key, ($0.value * 10).rounded() / 10) })
       // What ran, so that a row read later says it (int8 asked for on a CPU without VNNI is fp32).
-      object["compute"] = model.computePrecision.rawValue
-      object["weights"] = model.weightPrecision.rawValue
-      print(try JSONText.encode(object))
+      let row = BenchRow(
+        figures: results.map { ($0.key, ($0.value * 10).rounded() / 10) }, compute: model.computePrecision,
+        weights: model.weightPrecision)
+      print(try JSONText.encode(row))
     }
   }
 
@@ -178,4 +178,20 @@ func median(_ runs: Int, _ measure: () throws -> Double) rethrows -> Double {
   for _ in 0..<runs { values.append(try measure()) }
   values.sort()
   return values[values.count / 2]
+}
+
+/// `bench --json`: one object, each measured figure under its name (rounded to 0.1), and the
+/// compute and weight precisions that ran.
+struct BenchRow: Encodable {
+  var figures: [(name: String, value: Double)]
+  var compute: ComputePrecision
+  var weights: WeightPrecision
+
+
+  func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: JSONKey.self)
+    for f in figures { try c.encode(f.value, forKey: JSONKey(f.name)) }
+    try c.encode(compute.rawValue, forKey: JSONKey("compute"))
+    try c.encode(weights.rawValue, forKey: JSONKey("weights"))
+  }
 }

@@ -127,11 +127,11 @@ public struct Fit: ParsableCommand {
     }
     if json {
       print(
-        try JSONText.encode([
-          "val_rel_mse": summary.validationRelativeMSE.byName, "train_rel_mse": summary.trainRelativeMSE.byName,
-          "gate_zero_fraction": summary.gateZeroFraction, "epochs": summary.epochs, "layer": layerData.layer,
-          "train_tokens": layerData.trainRows.count, "val_tokens": layerData.validationRows.count,
-        ]))
+        try JSONText.encode(
+          LayerFitReport(
+            valRelMse: summary.validationRelativeMSE.byName, trainRelMse: summary.trainRelativeMSE.byName,
+            gateZeroFraction: summary.gateZeroFraction, epochs: summary.epochs, layer: layerData.layer,
+            trainTokens: layerData.trainRows.count, valTokens: layerData.validationRows.count)))
     } else {
       print("layer \(layerData.layer): \(layerData.trainRows.count) training tokens, \(layerData.validationRows.count) validation tokens")
       print("relative MSE   train    validation")
@@ -177,12 +177,12 @@ public struct Fit: ParsableCommand {
     psr.training["val_loss_at_init"] = .number(Double(before))
     for (l, v) in byLayer where l >= 0 { psr.training["val_rel_mse_layer_\(l)"] = .number(Double(v)) }
     try psr.save(out)
-    let summary: [String: Any] = [
-      "objective": objective.rawValue, "layers": layerList, "val_loss_at_init": Double(before), "val_loss": Double(after),
-      "gate_zero_fraction": gate.tokensSeen > 0 ? Double(gate.tokensGatedOff) / Double(gate.tokensSeen) : 0,
-      "val_rel_mse_by_layer": Dictionary(uniqueKeysWithValues: byLayer.filter { $0.key >= 0 }.map { (String($0.key), Double($0.value)) }),
-      "val_regulariser": Double(byLayer[-1] ?? 0),
-    ]
+    let summary = ModelFitReport(
+      objective: objective.rawValue, layers: layerList, valLossAtInit: Double(before), valLoss: Double(after),
+      gateZeroFraction: gate.tokensSeen > 0 ? Double(gate.tokensGatedOff) / Double(gate.tokensSeen) : 0,
+      valRelMseByLayer: Dictionary(
+        uniqueKeysWithValues: byLayer.filter { $0.key >= 0 }.map { (String($0.key), Double($0.value)) }),
+      valRegulariser: Double(byLayer[-1] ?? 0))
     if json {
       print(try JSONText.encode(summary))
     } else {
@@ -194,4 +194,22 @@ public struct Fit: ParsableCommand {
       print("wrote \(out) (peak RSS \(peakResidentMegabytes()) MB)")
     }
   }
+}
+
+/// `fit --json` on one layer's captured deltas: relative MSE per method (psr, diffmean,
+/// const-mse, …) on both splits, and the split sizes.
+struct LayerFitReport: Encodable {
+  var valRelMse, trainRelMse: [String: Double]
+  var gateZeroFraction: Double
+  var epochs, layer, trainTokens, valTokens: Int
+}
+
+/// `fit --json` through the model (--objective mse-through or ll): the validation loss before and
+/// after, and per layer (its number as the key) the relative MSE.
+struct ModelFitReport: Encodable {
+  var objective: String, layers: [Int]
+  var valLossAtInit, valLoss, gateZeroFraction: Double
+  /// Per layer (its number as the key).
+  var valRelMseByLayer: [String: Double]
+  var valRegulariser: Double
 }

@@ -79,11 +79,10 @@ public struct Generate: ParsableCommand {
     let result = try model.generate(prompts: [ids], options: options, perSequence: [intervention], streams: [stream])[0]
     let text = model.tokenizer.decode(result.ids, skipSpecial: true)
     if json {
-      var object: [String: Any] = ["prompt_ids": ids, "ids": result.ids, "text": text, "finish_reason": result.finishReason.rawValue]
-      if logprobs > 0 {
-        object["top"] = result.topLogProbabilities.map { step in step.map { [$0.id, Double($0.logProbability)] as [Any] } }
-      }
-      print(try JSONText.encode(object))
+      let output = GeneratedText(
+        promptIds: ids, ids: result.ids, text: text, finishReason: result.finishReason.rawValue,
+        top: logprobs > 0 ? result.topLogProbabilities.map { $0.map { GeneratedText.Candidate(id: $0.id, logProbability: $0.logProbability) } } : nil)
+      print(try JSONText.encode(output))
     } else {
       print(text)
     }
@@ -109,4 +108,23 @@ public struct Generate: ParsableCommand {
     }
     return AdditiveVector(layer: steerLayer, alpha: steerAlpha, vector: vector, positions: try PositionSet(parsing: steerPositions))
   }
+}
+
+/// `generate --json`: the prompt's ids, the generated ids and text, why it stopped, and with
+/// `--logprobs K` the K most likely tokens of every step.
+struct GeneratedText: Encodable {
+  /// One candidate token, written as the pair [id, log-probability].
+  struct Candidate: Encodable {
+    var id: Int
+    var logProbability: Float
+
+    func encode(to encoder: any Encoder) throws {
+      var c = encoder.unkeyedContainer()
+      try c.encode(id)
+      try c.encode(Double(logProbability))
+    }
+  }
+  var promptIds, ids: [Int]
+  var text, finishReason: String
+  var top: [[Candidate]]?
 }

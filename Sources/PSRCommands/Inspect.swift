@@ -14,31 +14,56 @@ public struct Inspect: ParsableCommand {
 
   public func run() throws {
     let f = try SteeringFile.load(file)
-    func norm(_ v: [Float]) -> Double { Double(v.reduce(0) { $0 + $1 * $1 }.squareRoot()) }
-    let vectors: [[String: Any]] = f.vectors.map {
-      ["layer": $0.layer, "positions": $0.positions.description, "alpha": Double($0.alpha), "norm": norm($0.vector)]
-    }
-    let gates: [[String: Any]] = f.gates.map {
-      ["layer": $0.layer, "bias": Double($0.bias), "weight_norm": norm($0.weight), "direction_norm": norm($0.direction)]
-    }
-    let projections: [[String: Any]] = (f.projections ?? []).map {
-      ["layer": $0.layer, "positions": $0.positions.description, "target": Double($0.target), "direction_norm": norm($0.direction)]
-    }
+    let summary = SteeringSummary(f)
     if json {
-      let object: [String: Any] = [
-        "kind": f.kind.rawValue, "format_version": f.formatVersion, "model": f.model.name, "model_sha256": f.model.sha256,
-        "alpha": Double(f.alpha), "vectors": vectors, "gates": gates, "projections": projections,
-        "training": f.training.mapValues { $0.description }, "created": f.created,
-      ]
-      print(try JSONText.encode(object))
+      print(try JSONText.encode(summary))
       return
     }
     print("\(file): \(f.kind.rawValue) steering, format \(f.format) v\(f.formatVersion), created \(f.created)")
     print("model: \(f.model.name) (sha256 \(f.model.sha256.prefix(16))…, \(f.model.layerCount) layers, d=\(f.model.modelDimension))")
     print("global alpha: \(f.alpha)")
-    for v in vectors { print("vector: layer \(v["layer"]!), positions \(v["positions"]!), alpha \(v["alpha"]!), |v| \(v["norm"]!)") }
-    for g in gates { print("gate: layer \(g["layer"]!), bias \(g["bias"]!), |w| \(g["weight_norm"]!), |z| \(g["direction_norm"]!)") }
-    for p in projections { print("projection: layer \(p["layer"]!), positions \(p["positions"]!), target \(p["target"]!)") }
+    for v in summary.vectors { print("vector: layer \(v.layer), positions \(v.positions), alpha \(v.alpha), |v| \(v.norm)") }
+    for g in summary.gates { print("gate: layer \(g.layer), bias \(g.bias), |w| \(g.weightNorm), |z| \(g.directionNorm)") }
+    for p in summary.projections { print("projection: layer \(p.layer), positions \(p.positions), target \(p.target)") }
     for (k, v) in f.training.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+  }
+}
+
+/// `inspect --json`: a steering file without its vectors, their norms in their place.
+struct SteeringSummary: Encodable {
+  struct Vector: Encodable {
+    var layer: Int, positions: String
+    var alpha, norm: Double
+  }
+  struct Gate: Encodable {
+    var layer: Int
+    var bias, weightNorm, directionNorm: Double
+  }
+  struct Projection: Encodable {
+    var layer: Int, positions: String
+    var target, directionNorm: Double
+  }
+  var kind, model, modelSha256, created: String
+  var formatVersion: Int, alpha: Double
+  var vectors: [Vector], gates: [Gate], projections: [Projection]
+  /// The training record's values as text.
+  var training: [String: String]
+
+  init(_ f: SteeringFile) {
+    func norm(_ v: [Float]) -> Double { Double(v.reduce(0) { $0 + $1 * $1 }.squareRoot()) }
+    kind = f.kind.rawValue
+    formatVersion = f.formatVersion
+    model = f.model.name
+    modelSha256 = f.model.sha256
+    alpha = Double(f.alpha)
+    vectors = f.vectors.map { Vector(layer: $0.layer, positions: $0.positions.description, alpha: Double($0.alpha), norm: norm($0.vector)) }
+    gates = f.gates.map {
+      Gate(layer: $0.layer, bias: Double($0.bias), weightNorm: norm($0.weight), directionNorm: norm($0.direction))
+    }
+    projections = (f.projections ?? []).map {
+      Projection(layer: $0.layer, positions: $0.positions.description, target: Double($0.target), directionNorm: norm($0.direction))
+    }
+    training = f.training.mapValues { $0.description }
+    created = f.created
   }
 }

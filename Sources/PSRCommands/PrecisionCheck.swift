@@ -72,10 +72,27 @@ public struct PrecisionCheck: ParsableCommand {
     guard !sequences.isEmpty else { throw CLIError("--data \(data): no example with an answer") }
     let comparison = try PrecisionComparison(
       reference: reference, candidate: candidate, sequences: sequences, layer: layer, seed: seed)
-    var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(comparison)) as! [String: Any]
-    object["compute"] = candidate.computePrecision.rawValue
-    object["model"] = reference.path
-    object["examples"] = sequences.count
-    print(try JSONText.encode(object))
+    print(
+      try JSONText.encode(
+        PrecisionReport(comparison: comparison, compute: candidate.computePrecision, model: reference.path, examples: sequences.count)))
+  }
+}
+
+/// `precision`'s output: the comparison's fields, and what was compared on which model.
+struct PrecisionReport: Encodable {
+  var comparison: PrecisionComparison
+  var compute: ComputePrecision
+  var model: String
+  var examples: Int
+
+  enum CodingKeys: String, CodingKey { case compute, model, examples }
+
+  /// One flat object: the comparison's own keys beside these.
+  func encode(to encoder: any Encoder) throws {
+    try comparison.encode(to: encoder)
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(compute.rawValue, forKey: .compute)
+    try c.encode(model, forKey: .model)
+    try c.encode(examples, forKey: .examples)
   }
 }

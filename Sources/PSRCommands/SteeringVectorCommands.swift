@@ -176,7 +176,7 @@ public struct SteeringVectorCommand: ParsableCommand {
       let plain = try model.meanResponseLoss(sequences)
       let steered = try model.meanResponseLoss(sequences, intervention: intervention)
       if json {
-        print(try JSONText.encode(["examples": sequences.count, "nll_unsteered": Double(plain), "nll_steered": Double(steered)]))
+        print(try JSONText.encode(SteeredLoss(examples: sequences.count, nllUnsteered: Double(plain), nllSteered: Double(steered))))
       } else {
         print(String(format: "%d examples: NLL unsteered %.4f, steered %.4f", sequences.count, plain, steered))
       }
@@ -225,7 +225,7 @@ public struct SteeringVectorCommand: ParsableCommand {
         let steering = AdditiveVector(layer: layer, alpha: alpha, vector: v, positions: try PositionSet(parsing: positions))
         let loss = try model.responseLoss(
           [TeacherForcedSequence(prompt: prompt, response: response)], intervention: steering, backward: true)
-        print(try JSONText.encode(["loss": loss, "grad_alpha": steering.gradientAlpha, "grad_v": steering.gradientVector]))
+        print(try JSONText.encode(SteeringGradient(loss: loss, gradAlpha: steering.gradientAlpha, gradV: steering.gradientVector)))
       }
     }
   }
@@ -261,4 +261,17 @@ public struct SteeringVectorCommand: ParsableCommand {
       log("wrote \(path): \(steering.vectors.count) layer(s) (\(layers)) for \(steering.model.name)")
     }
   }
+}
+
+/// `sv eval --json`: the mean response NLL without and with the steering file.
+struct SteeredLoss: Encodable {
+  var examples: Int
+  var nllUnsteered, nllSteered: Double
+}
+
+/// One `sv grad` line: the loss and its gradient w.r.t. α and v, as the reference grad.jsonl holds them.
+struct SteeringGradient: Encodable {
+  var loss: Float
+  var gradAlpha: Float
+  var gradV: [Float]
 }

@@ -81,10 +81,10 @@ public struct TuneAlpha: ParsableCommand {
     if !dryRun { try file.save(steer) }
     if json {
       print(
-        try JSONText.encode([
-          "best_factor": Double(best), "alpha": Double(file.alpha),
-          "losses": losses.map { ["factor": Double($0.factor), "nll": Double($0.loss)] },
-        ]))
+        try JSONText.encode(
+          AlphaChoice(
+            bestFactor: Double(best), alpha: Double(file.alpha),
+            losses: losses.map { AlphaChoice.FactorLoss(factor: Double($0.factor), nll: Double($0.loss)) })))
     } else {
       print(String(format: "best factor %.2f → alpha %.3f%@", best, file.alpha, dryRun ? " (dry run)" : " stored in \(steer)"))
       log("peak RSS \(peakResidentMegabytes()) MB")
@@ -119,11 +119,22 @@ public struct TuneAlpha: ParsableCommand {
     file.alpha *= best.factor
     if !dryRun { try file.save(steer) }
     if json {
-      print(try JSONText.encode(["best_factor": Double(best.factor), "alpha": Double(file.alpha), "coherence": best.coherence]))
+      print(try JSONText.encode(AlphaChoice(bestFactor: Double(best.factor), alpha: Double(file.alpha), coherence: best.coherence)))
     } else {
       let kept = best.coherence >= target ? "keeps coherence %.1f ≥ %.1f" : "comes closest, at coherence %.1f (target %.1f)"
       print(String(format: "factor %.3f \(kept) → alpha %.3f", best.factor, best.coherence, target, file.alpha))
       log("peak RSS \(peakResidentMegabytes()) MB")
     }
   }
+}
+
+/// `tune-alpha --json`: the factor chosen and the new α, with the held-out NLL of every factor
+/// tried (`--by nll`) or the judged coherence of the chosen one (`--by coherence`).
+struct AlphaChoice: Encodable {
+  struct FactorLoss: Encodable {
+    var factor, nll: Double
+  }
+  var bestFactor, alpha: Double
+  var losses: [FactorLoss]?
+  var coherence: Double?
 }

@@ -29,20 +29,22 @@ public enum SafetensorsExport {
     guard !file.vectors.isEmpty || !file.gates.isEmpty else { throw SteeringFileError.notExportable("the file holds no vectors or gates") }
     let scale = file.alpha * factor
     var w = SafetensorsWriter()
-    var entries: [[String: Any]] = []
+    var entries: [Entry] = []
     for (i, v) in file.vectors.enumerated() {
       w.addTensor("vectors.\(i).v", shape: [v.vector.count], values: v.vector)
       w.addTensor("vectors.\(i).alpha", shape: [], values: [v.alpha * scale])
-      entries.append(["tensors": "vectors.\(i)", "type": "vector", "layer": v.layer, "positions": v.positions.description])
+      entries.append(Entry(tensors: "vectors.\(i)", type: .vector, layer: v.layer, positions: v.positions.description))
     }
     for (j, g) in file.gates.enumerated() {
       w.addTensor("gates.\(j).w", shape: [g.weight.count], values: g.weight)
       w.addTensor("gates.\(j).b", shape: [], values: [g.bias])
       w.addTensor("gates.\(j).z", shape: [g.direction.count], values: g.direction)
       w.addTensor("gates.\(j).alpha", shape: [], values: [scale])
-      entries.append(["tensors": "gates.\(j)", "type": "gate", "layer": g.layer, "positions": "response"])
+      entries.append(Entry(tensors: "gates.\(j)", type: .gate, layer: g.layer, positions: "response"))
     }
-    let entriesJSON = try JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys])
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = .sortedKeys
+    let entriesJSON = try encoder.encode(entries)
     let fields: [String: String] = [
       "format": format, "format_version": "1", "kind": file.kind.rawValue, "model_name": file.model.name,
       "model_sha256": file.model.sha256, "layer_count": "\(file.model.layerCount)",
@@ -51,5 +53,17 @@ public enum SafetensorsExport {
     ]
     for (k, v) in fields { w.set(k, v) }
     return w
+  }
+
+  /// One entry of the `entries` metadata: the prefix of its tensors' names, what it is, its layer
+  /// and the positions it edits.
+  struct Entry: Encodable {
+    enum Kind: String, Encodable {
+      case vector, gate
+    }
+    var tensors: String
+    var type: Kind
+    var layer: Int
+    var positions: String
   }
 }

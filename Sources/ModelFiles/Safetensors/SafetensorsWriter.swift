@@ -22,14 +22,17 @@ public struct SafetensorsWriter {
 
   /// The file's bytes.
   public func bytes() throws -> [UInt8] {
-    var header: [String: Any] = [:]
+    var header = Header(metadata: metadata)
     var offset = 0
     for t in tensors {
-      header[t.name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.values.count]]
+      header.tensors.append((t.name, Header.Entry(shape: t.shape, dataOffsets: [offset, offset + 4 * t.values.count])))
       offset += 4 * t.values.count
     }
-    if !metadata.isEmpty { header["__metadata__"] = metadata }
-    var json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]))
+    let encoder = JSONEncoder()
+    // Keys sorted by code point ("__metadata__" first, "gates.10" before "gates.2"): readers go by
+    // the data offsets, so the order only has to be the same on every run.
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    var json = [UInt8](try encoder.encode(header))
     while json.count % 8 != 0 { json.append(UInt8(ascii: " ")) }
     var out: [UInt8] = []
     out.reserveCapacity(8 + json.count + offset)
@@ -44,5 +47,27 @@ public struct SafetensorsWriter {
   /// Writes the file to a temporary name beside `path`, then renames it into place.
   public func write(to path: String) throws {
     try Data(try bytes()).write(to: URL(fileURLWithPath: path), options: .atomic)
+  }
+
+  /// The JSON header: each tensor's entry under its name, and the string metadata.
+  private struct Header: Encodable {
+    struct Entry: Encodable {
+      var dtype = "F32"
+      var shape: [Int]
+      var dataOffsets: [Int]
+      enum CodingKeys: String, CodingKey {
+        case dtype, shape
+        case dataOffsets = "data_offsets"
+      }
+    }
+    var tensors: [(name: String, entry: Entry)] = []
+    var metadata: [String: String]
+
+
+    func encode(to encoder: any Encoder) throws {
+      var c = encoder.container(keyedBy: JSONKey.self)
+      for t in tensors { try c.encode(t.entry, forKey: JSONKey(t.name)) }
+      if !metadata.isEmpty { try c.encode(metadata, forKey: JSONKey("__metadata__")) }
+    }
   }
 }
