@@ -107,7 +107,7 @@ public struct JudgeFile: ParsableCommand {
     }
     let coherence = try judge.coherence(ifeval.map { CoherenceItem(question: lines[$0].instruction, answer: lines[$0].response) })
     for (i, c) in zip(ifeval, coherence) { lines[i].set("coherence", c) }
-    let out = try lines.map { try JSONText.encode($0) }.joined(separator: "\n") + "\n"
+    let out = try lines.map { try JSONText.encode($0, keys: .asWritten) }.joined(separator: "\n") + "\n"
     if let output { try out.write(toFile: output, atomically: true, encoding: .utf8) } else { print(out, terminator: "") }
     log("judged \(lines.count) responses (peak RSS \(peakResidentMegabytes()) MB)")
   }
