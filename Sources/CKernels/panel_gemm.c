@@ -23,6 +23,7 @@
 // activations of a step stay in cache.
 
 #define TZ "avx2,fma,f16c,avx512f,avx512vl,avx512bw"
+#define TZ16 TZ ",avx512bf16"
 #define MR 6
 #define NR 4
 // Measured on one core, m = 512, k = 1536 (2026-11-29): NC 32 × MC 120 × KC 256 ran 55–59 G
@@ -30,6 +31,11 @@
 #define NC 32
 #define MC 120
 #define KC 256
+#ifndef KC_BF16
+// bf16 steps, measured the same way with bf16 panels (2026-12-06): 512 with the last half step
+// joined ran 72–88 GMAC/s at k = 576 and 1536, 256 41–72.
+#define KC_BF16 512
+#endif
 
 // Where a tile's last KC step writes its sums: y[r·ldy + c] = beta·y + alpha·sum.
 typedef struct {
@@ -51,11 +57,23 @@ __attribute__((target(TZ), always_inline)) static inline __m128 sum4(__m512 a, _
   return _mm_add_ps(_mm256_castps256_ps128(quads), _mm256_extractf128_ps(quads, 1));
 }
 
-// Tile of R rows × C weight rows over `chunks` chunks of 16 (plus `tail` < 16 more, zero-padded):
-// accumulators start at zero on the first KC step, else from the scratch; they return to it,
-// or on the last step (`out` not NULL) are summed into y.
-#define DEFINE_TILE(R, C)                                                                                       \
-  __attribute__((target(TZ))) static void tile_##R##x##C(                                                    \
+// fp32 products: 16 multiply-adds per instruction.
+__attribute__((target(TZ), always_inline)) static inline __m512 madd_f32(__m512 acc, __m512 x, __m512 w) {
+  return _mm512_fmadd_ps(x, w, acc);
+}
+// bf16 products: a 64-byte chunk holds 32 bf16, and lane l gathers x[2l]·w[2l] + x[2l+1]·w[2l+1]
+// in fp32 (vdpbf16ps: 32 multiply-adds per instruction, products exact, sums rounded to fp32).
+__attribute__((target(TZ16), always_inline)) static inline __m512 madd_bf16(__m512 acc, __m512 x, __m512 w) {
+  return _mm512_dpbf16_ps(acc, (__m512bh)x, (__m512bh)w);
+}
+
+// Tile of R rows × C weight rows over `chunks` 64-byte chunks (16 floats or 32 bf16; for fp32,
+// plus `tail` < 16 more floats, zero-padded): accumulators start at zero on the first KC step,
+// else from the scratch; they return to it, or on the last step (`out` not NULL) are summed
+// into y. The bf16 tiles read both operands as float-typed chunks of the same bytes.
+#define DEFINE_TILE(R, C) DEFINE_TILE_OF(R, C, , TZ, madd_f32) DEFINE_TILE_OF(R, C, _bf16, TZ16, madd_bf16)
+#define DEFINE_TILE_OF(R, C, SUFFIX, TARGET, MADD)                                                            \
+  __attribute__((target(TARGET))) static void tile_##R##x##C##SUFFIX(                                        \
       int chunks, int tail, const float *x, const float *w, long ldw, __m512 *acc_out, int first,              \
       const tile_output *out) {                                                                               \
     __m512 acc[R][C];                                                                                         \
@@ -67,7 +85,7 @@ __attribute__((target(TZ), always_inline)) static inline __m128 sum4(__m512 a, _
       _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) wv[c] = _mm512_loadu_ps(wt + c * ldw);                                      \
       _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                           \
         const __m512 xv = _mm512_load_ps(xt + r * 16);                                                         \
-        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);                        \
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) acc[r][c] = MADD(acc[r][c], xv, wv[c]);                        \
       }                                                                                                       \
     }                                                                                                         \
     if (tail) {                                                                                               \
@@ -76,7 +94,7 @@ __attribute__((target(TZ), always_inline)) static inline __m128 sum4(__m512 a, _
       _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) wv[c] = _mm512_maskz_loadu_ps(mask, w + c * ldw + 16 * chunks);           \
       _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                                                           \
         const __m512 xv = _mm512_load_ps(x + (chunks * MR + r) * 16);                                          \
-        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) acc[r][c] = _mm512_fmadd_ps(xv, wv[c], acc[r][c]);                        \
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) acc[r][c] = MADD(acc[r][c], xv, wv[c]);                        \
       }                                                                                                       \
     }                                                                                                         \
     if (!out) {                                                                                               \
@@ -112,8 +130,10 @@ DEFINE_TILE_ROW(5)
 DEFINE_TILE_ROW(6)
 
 typedef void (*tile_fn)(int, int, const float *, const float *, long, __m512 *, int, const tile_output *);
-#define TILE_ROW(R) {tile_##R##x1, tile_##R##x2, tile_##R##x3, tile_##R##x4}
-static const tile_fn tiles[MR][NR] = {TILE_ROW(1), TILE_ROW(2), TILE_ROW(3), TILE_ROW(4), TILE_ROW(5), TILE_ROW(6)};
+#define TILE_ROW(R, S) {tile_##R##x1##S, tile_##R##x2##S, tile_##R##x3##S, tile_##R##x4##S}
+static const tile_fn tiles[2][MR][NR] = {
+    {TILE_ROW(1, ), TILE_ROW(2, ), TILE_ROW(3, ), TILE_ROW(4, ), TILE_ROW(5, ), TILE_ROW(6, )},
+    {TILE_ROW(1, _bf16), TILE_ROW(2, _bf16), TILE_ROW(3, _bf16), TILE_ROW(4, _bf16), TILE_ROW(5, _bf16), TILE_ROW(6, _bf16)}};
 
 int psr_panel_gemm_supported(void) {
   static int supported = -1;
@@ -121,6 +141,15 @@ int psr_panel_gemm_supported(void) {
     __builtin_cpu_init();
     supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("f16c");
+  }
+  return supported;
+}
+
+int psr_bf16_gemm_supported(void) {
+  static int supported = -1;
+  if (supported < 0) {
+    __builtin_cpu_init();
+    supported = psr_panel_gemm_supported() && __builtin_cpu_supports("avx512bf16");
   }
   return supported;
 }
@@ -133,11 +162,24 @@ typedef struct {
 
 long psr_packed_rows_floats(int m, int k) { return (long)((m + MR - 1) / MR) * MR * ((k + 15) / 16) * 16; }
 
-// Rows of x as slivers of MR rows: sliver s, chunk t of 16 columns, row r at
-// out[((s·chunks + t)·MR + r)·16], zero past k and past the last row, so that a tile reads one
-// contiguous stream however far apart the rows lie.
-__attribute__((target(TZ))) void psr_pack_rows(const float *x, long ldx, int m, int k, int s0, int s1, float *out) {
-  const int chunks = (k + 15) / 16;
+// A 64-byte chunk of fp32 values: 16 of them from p, zero past `left`.
+__attribute__((target(TZ), always_inline)) static inline __m512 chunk_f32(const float *p, int left) {
+  return _mm512_maskz_loadu_ps(left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1), p);
+}
+
+// A 64-byte chunk of bf16 values: 32 of them from p, zero past `left`, rounded to nearest even
+// (NaN stays NaN; vcvtne2ps2bf16 flushes denormal inputs, far below any activation that counts).
+__attribute__((target(TZ16), always_inline)) static inline __m512 chunk_bf16(const float *p, int left) {
+  const __m512 lo = chunk_f32(p, left), hi = left > 16 ? chunk_f32(p + 16, left - 16) : _mm512_setzero_ps();
+  return (__m512)_mm512_cvtne2ps_pbh(hi, lo);
+}
+
+// Rows of x as slivers of MR rows: sliver s, chunk t of `width` columns (16 fp32 or 32 bf16, 64
+// bytes either way), row r at out[((s·chunks + t)·MR + r)·16], zero past k and past the last row,
+// so that a tile reads one contiguous stream however far apart the rows lie.
+__attribute__((target(TZ), always_inline)) static inline void pack_rows(
+    const float *x, long ldx, int m, int k, int s0, int s1, float *out, int width, __m512 (*chunk)(const float *, int)) {
+  const int chunks = (k + width - 1) / width;
   for (int s = s0; s < s1; s++)
     for (int r = 0; r < MR; r++) {
       float *o = out + ((long)s * chunks * MR + r) * 16;
@@ -146,39 +188,69 @@ __attribute__((target(TZ))) void psr_pack_rows(const float *x, long ldx, int m, 
         continue;
       }
       const float *xr = x + (long)(s * MR + r) * ldx;
-      for (int t = 0; t < chunks; t++) {
-        const int left = k - 16 * t;
-        const __mmask16 mask = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
-        _mm512_store_ps(o + (long)t * MR * 16, _mm512_maskz_loadu_ps(mask, xr + 16 * t));
-      }
+      for (int t = 0; t < chunks; t++) _mm512_store_ps(o + (long)t * MR * 16, chunk(xr + width * t, k - width * t));
     }
 }
 
+__attribute__((target(TZ))) void psr_pack_rows(const float *x, long ldx, int m, int k, int s0, int s1, float *out) {
+  pack_rows(x, ldx, m, k, s0, s1, out, 16, chunk_f32);
+}
+
+long psr_packed_rows_bf16_floats(int m, int k) { return (long)((m + MR - 1) / MR) * MR * ((k + 31) / 32) * 16; }
+
+__attribute__((target(TZ16))) void psr_pack_rows_bf16(const float *x, long ldx, int m, int k, int s0, int s1, float *out) {
+  pack_rows(x, ldx, m, k, s0, s1, out, 32, chunk_bf16);
+}
+
+// Rows [0, rows) of an fp32 panel (row stride ldi floats, `len` columns) as bf16, zero-padded to
+// whole 32-column chunks, at row stride ldo floats' bytes.
+__attribute__((target(TZ16))) static void panel_to_bf16(const float *in, long ldi, int rows, int len, float *out, long ldo) {
+  for (int r = 0; r < rows; r++)
+    for (int t = 0; t < len; t += 32) _mm512_storeu_ps(out + r * ldo + t / 2, chunk_bf16(in + r * ldi + t, len - t));
+}
+
 __attribute__((target(TZ))) int psr_panel_gemm_nt(
-    const psr_weight_panels *weights, int m, int k, const float *packed, float *y, long ldy, float alpha, float beta,
-    int j0, int j1) {
+    const psr_weight_panels *weights, int m, int k, const float *packed, int bf16, float *y, long ldy, float alpha,
+    float beta, int j0, int j1) {
   if (m <= 0 || j0 >= j1) return 1;
-  const int step = KC / weights->block * weights->block;
-  const int chunks = (k + 15) / 16;
+  if (bf16 && !psr_bf16_gemm_supported()) return 0;
+  // A step is a whole number of weight blocks and, for bf16, of 32-column chunks (every block
+  // size divides 256, so it is KC or KC_BF16 in practice). A bf16 chunk holds twice the columns,
+  // so its steps are twice as wide for as many chunks between the accumulators' round trips to
+  // the scratch; and a last step of at most half a step joins the one before (`span`): k = 576
+  // then runs as one step, where a 64-column second step measured 57 against 78 GMAC/s (m 512,
+  // one core, 2026-12-06).
+  const int step = (bf16 ? KC_BF16 : KC) / weights->block * weights->block;
+  if (bf16 && step % 64) return 0;
+  const int span = bf16 ? step + step / 2 : step;
+  const int width = bf16 ? 32 : 16, chunks = (k + width - 1) / width;
   __m512 *acc = psr_scratch(PSR_SCRATCH_PANEL_ACC, sizeof(__m512) * MC * NC);
-  float *panel = psr_scratch(PSR_SCRATCH_PANEL_WEIGHTS, sizeof(float) * NC * step);
+  float *panel = psr_scratch(PSR_SCRATCH_PANEL_WEIGHTS, sizeof(float) * NC * span * (bf16 ? 3 : 2) / 2);
   if (!acc || !panel) return 0;
+  // bf16: the weights are expanded to fp32 as always, then rounded into a bf16 panel before them.
+  float *const wide = panel + (long)NC * span / 2;
+  const long ldw = bf16 ? span / 2 : span;
   for (int ic = 0; ic < m; ic += MC) {
     const int rows = m - ic < MC ? m - ic : MC;
     for (int jc = j0; jc < j1; jc += NC) {
       const int cols = j1 - jc < NC ? j1 - jc : NC;
-      for (int t0 = 0; t0 < k; t0 += step) {
-        const int len = k - t0 < step ? k - t0 : step;
-        weights->expand(weights->context, jc, cols, t0, len, panel, step);
+      for (int t0 = 0, len; t0 < k; t0 += len) {
+        len = k - t0 <= span ? k - t0 : step;
+        if (bf16) {
+          weights->expand(weights->context, jc, cols, t0, len, wide, span);
+          panel_to_bf16(wide, span, cols, len, panel, ldw);
+        } else {
+          weights->expand(weights->context, jc, cols, t0, len, panel, span);
+        }
+        const int full = bf16 ? (len + 31) / 32 : len / 16, tail = bf16 ? 0 : len % 16;
         for (int ir = 0; ir < rows; ir += MR) {
           const int r = rows - ir < MR ? rows - ir : MR;
-          const float *xs = packed + ((long)((ic + ir) / MR) * chunks + t0 / 16) * MR * 16;
+          const float *xs = packed + ((long)((ic + ir) / MR) * chunks + t0 / width) * MR * 16;
           for (int jr = 0; jr < cols; jr += NR) {
             const int c = cols - jr < NR ? cols - jr : NR;
             const tile_output out = {y + (long)(ic + ir) * ldy + jc + jr, ldy, alpha, beta};
-            tiles[r - 1][c - 1](
-                len / 16, len % 16, xs, panel + (long)jr * step, step, acc + ir * NC + jr, t0 == 0,
-                t0 + len == k ? &out : NULL);
+            tiles[bf16 != 0][r - 1][c - 1](
+                full, tail, xs, panel + (long)jr * ldw, ldw, acc + ir * NC + jr, t0 == 0, t0 + len == k ? &out : NULL);
           }
         }
       }
@@ -194,12 +266,12 @@ static void copy_rows(const void *context, int j, int rows, int t0, int len, flo
 }
 
 int psr_dense_gemm_nt(
-    int m, int k, const float *packed, const float *w, long ldw, float *y, long ldy, float alpha, float beta, int j0,
-    int j1) {
+    int m, int k, const float *packed, int bf16, const float *w, long ldw, float *y, long ldy, float alpha, float beta,
+    int j0, int j1) {
   if (!psr_panel_gemm_supported()) return 0;
   const psr_dense_rows rows = {w, ldw};
   const psr_weight_panels panels = {copy_rows, &rows, 1};
-  return psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, alpha, beta, j0, j1);
+  return psr_panel_gemm_nt(&panels, m, k, packed, bf16, y, ldy, alpha, beta, j0, j1);
 }
 
 typedef struct {
@@ -243,12 +315,13 @@ DEFINE_EXPAND_FLOATS(expand_f16, 2, load_f16)
 DEFINE_EXPAND_FLOATS(expand_bf16, 2, load_bf16)
 
 int psr_float_rows_gemm_nt(
-    int type, int m, int k, const float *packed, const void *w, float *y, long ldy, float beta, int j0, int j1) {
+    int type, int m, int k, const float *packed, int bf16, const void *w, float *y, long ldy, float beta, int j0,
+    int j1) {
   if (!psr_panel_gemm_supported() || type < 0 || type > PSR_ROWS_BF16) return 0;
   static void (*const expand[3])(const void *, int, int, int, int, float *, long) = {expand_f32, expand_f16, expand_bf16};
   const float_rows rows = {w, k};
   const psr_weight_panels panels = {expand[type], &rows, 16};
-  return psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, 1, beta, j0, j1);
+  return psr_panel_gemm_nt(&panels, m, k, packed, bf16, y, ldy, 1, beta, j0, j1);
 }
 
 #endif  // __x86_64__

@@ -14,11 +14,13 @@ typedef struct {
 } psr_weight_panels;
 
 /// y[i·ldy + j] = beta·y[i·ldy + j] + alpha·sum_t x[i][t]·W[j][t] for i < m, j in [j0, j1), with x
-/// as psr_pack_rows packs it,
-/// each sum in the 512-bit decode kernels' order (alpha 1 leaves it exact). Requires psr_panel_gemm_supported().
-/// Returns 0, having written nothing, when its scratch cannot be allocated.
+/// as psr_pack_rows packs it, each sum in the 512-bit decode kernels' order (alpha 1 leaves it
+/// exact). With `bf16`, x as psr_pack_rows_bf16 packs it and each panel of W rounded to bf16: the
+/// sums of exact products of the rounded values, in fp32. Requires psr_panel_gemm_supported()
+/// (and psr_bf16_gemm_supported() for bf16). Returns 0, having written nothing, when its scratch
+/// cannot be allocated or the CPU lacks bf16 products.
 int psr_panel_gemm_nt(
-    const psr_weight_panels *weights, int m, int k, const float *packed, float *y, long ldy, float alpha, float beta,
-    int j0, int j1);
+    const psr_weight_panels *weights, int m, int k, const float *packed, int bf16, float *y, long ldy, float alpha,
+    float beta, int j0, int j1);
 
 #endif

@@ -206,22 +206,28 @@ long psr_packed_rows_floats(int m, int k) { return (long)((m + 5) / 6) * 6 * ((k
 void psr_pack_rows(const float *x, long ldx, int m, int k, int s0, int s1, float *out) {
   (void)x, (void)ldx, (void)m, (void)k, (void)s0, (void)s1, (void)out;
 }
+int psr_bf16_gemm_supported(void) { return 0; }
+long psr_packed_rows_bf16_floats(int m, int k) { return (long)((m + 5) / 6) * 6 * ((k + 31) / 32) * 16; }
+void psr_pack_rows_bf16(const float *x, long ldx, int m, int k, int s0, int s1, float *out) {
+  (void)x, (void)ldx, (void)m, (void)k, (void)s0, (void)s1, (void)out;
+}
 int psr_dense_gemm_nt(
-    int m, int k, const float *packed, const float *w, long ldw, float *y, long ldy, float alpha, float beta, int j0,
-    int j1) {
-  (void)m, (void)k, (void)packed, (void)w, (void)ldw, (void)y, (void)ldy, (void)alpha, (void)beta, (void)j0, (void)j1;
+    int m, int k, const float *packed, int packed_bf16, const float *w, long ldw, float *y, long ldy, float alpha,
+    float beta, int j0, int j1) {
+  (void)m, (void)k, (void)packed, (void)packed_bf16, (void)w, (void)ldw, (void)y, (void)ldy, (void)alpha, (void)beta, (void)j0, (void)j1;
   return 0;
 }
 int psr_float_rows_gemm_nt(
-    int type, int m, int k, const float *packed, const void *w, float *y, long ldy, float beta, int j0, int j1) {
-  (void)type, (void)m, (void)k, (void)packed, (void)w, (void)y, (void)ldy, (void)beta, (void)j0, (void)j1;
+    int type, int m, int k, const float *packed, int packed_bf16, const void *w, float *y, long ldy, float beta, int j0,
+    int j1) {
+  (void)type, (void)m, (void)k, (void)packed, (void)packed_bf16, (void)w, (void)y, (void)ldy, (void)beta, (void)j0, (void)j1;
   return 0;
 }
 int psr_outer_gemm(
     int trans_a, int trans_b, int k, float alpha, const float *a, long lda, const float *b, long ldb, float beta,
-    float *c, long ldc, int i0, int i1, int j0, int j1) {
+    float *c, long ldc, int i0, int i1, int j0, int j1, int bf16) {
   (void)trans_a, (void)trans_b, (void)k, (void)alpha, (void)a, (void)lda, (void)b, (void)ldb, (void)beta, (void)c;
-  (void)ldc, (void)i0, (void)i1, (void)j0, (void)j1;
+  (void)ldc, (void)i0, (void)i1, (void)j0, (void)j1, (void)bf16;
   return 0;
 }
 void psr_small_gemm_nt(int m, int n, int k, const float *x, const float *w, float *y, float beta, int j0, int j1) {
@@ -233,16 +239,16 @@ void psr_attend_one(
   psr_portable_attend_one(heads, hd, q, keys, values, stride, total, scale, softcap, probabilities, out);
 }
 void psr_quantized_gemm_nt(
-    int format, int m, int k, const float *x, const float *packed, const unsigned char *quants, const float *scales,
-    float *y, long ldy, float beta, int j0, int j1) {
-  (void)packed;
+    int format, int m, int k, const float *x, const float *packed, int packed_bf16, const unsigned char *quants,
+    const float *scales, float *y, long ldy, float beta, int j0, int j1) {
+  (void)packed, (void)packed_bf16;
   psr_portable_quantized_gemm_nt(format, m, k, x, quants, scales, y, ldy, beta, j0, j1);
 }
 long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format == PSR_Q5_K ? 176 : 210; }
 void psr_superblock_gemm_nt(
-    int format, int m, int k, const float *x, const float *packed, const unsigned char *blocks, float *y, long ldy,
-    float beta, int j0, int j1) {
-  (void)packed;
+    int format, int m, int k, const float *x, const float *packed, int packed_bf16, const unsigned char *blocks,
+    float *y, long ldy, float beta, int j0, int j1) {
+  (void)packed, (void)packed_bf16;
   psr_portable_superblock_gemm_nt(format, m, k, x, blocks, y, ldy, beta, j0, j1);
 }
 #endif

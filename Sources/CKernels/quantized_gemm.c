@@ -287,8 +287,8 @@ static int wide = -1;
 #endif
 
 void psr_quantized_gemm_nt(
-    int format, int m, int k, const float *x, const float *packed, const uint8_t *quants, const float *scales, float *y,
-    long ldy, float beta, int j0, int j1) {
+    int format, int m, int k, const float *x, const float *packed, int packed_bf16, const uint8_t *quants,
+    const float *scales, float *y, long ldy, float beta, int j0, int j1) {
   if (!psr_has_avx2_fma()) {
     psr_portable_quantized_gemm_nt(format, m, k, x, quants, scales, y, ldy, beta, j0, j1);
     return;
@@ -308,7 +308,7 @@ void psr_quantized_gemm_nt(
     const block_rows rows = {quants, scales, qrow, srow};
     const psr_weight_panels panels = {expand_rows[format], &rows, 32};
     const int paired = j0 + ((j1 - j0) & ~1);
-    if (psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, 1, beta, j0, paired)) {
+    if (psr_panel_gemm_nt(&panels, m, k, packed, packed_bf16, y, ldy, 1, beta, j0, paired)) {
       j0 = paired;
       if (j0 == j1) return;
     }

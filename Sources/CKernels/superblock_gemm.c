@@ -397,8 +397,8 @@ static void (*const expand_rows[3])(const void *, int, int, int, int, float *, l
 static int wide = -1;
 
 void psr_superblock_gemm_nt(
-    int format, int m, int k, const float *x, const float *packed, const uint8_t *blocks, float *y, long ldy, float beta,
-    int j0, int j1) {
+    int format, int m, int k, const float *x, const float *packed, int packed_bf16, const uint8_t *blocks, float *y,
+    long ldy, float beta, int j0, int j1) {
   if (!psr_has_avx2_fma()) {
     psr_portable_superblock_gemm_nt(format, m, k, x, blocks, y, ldy, beta, j0, j1);
     return;
@@ -415,7 +415,7 @@ void psr_superblock_gemm_nt(
   if (packed && wide && psr_panel_gemm_supported()) {
     const superblock_rows rows = {blocks, rowBytes};
     const psr_weight_panels panels = {expand_rows[f], &rows, 256};
-    if (psr_panel_gemm_nt(&panels, m, k, packed, y, ldy, 1, beta, j0, j1)) return;
+    if (psr_panel_gemm_nt(&panels, m, k, packed, packed_bf16, y, ldy, 1, beta, j0, j1)) return;
   }
   const float *xr[8];
   float out[64];

@@ -30,13 +30,13 @@ public struct ModelOptions: ParsableArguments {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "What the products of quantized weights multiply with: fp32 (the reference: every weight expanded to fp32), int8 (activations quantized to 8 bits per 256 values, as llama.cpp does; K-quant weights only, AVX-512 VNNI CPUs only, fp32 elsewhere) or auto (int8 in generate and serve, which only produce text; fp32 where a command trains, captures, scores or benchmarks, since int8 steering gradients miss the 0.999 cosine budget on real weights: docs/PRECISION.md).",
-      valueName: "fp32|int8|auto"))
+      "What the products multiply with: fp32 (the reference: every weight expanded to fp32), int8 (activations quantized to 8 bits per 256 values, as llama.cpp does; K-quant weights only, AVX-512 VNNI CPUs only, fp32 elsewhere), bf16 (PyTorch's CPU autocast: both operands of every many-row product rounded to bf16, fp32 sums; training, capture and prefill; AVX512_BF16 CPUs only, fp32 elsewhere) or auto (int8 in generate and serve, which only produce text; fp32 where a command trains, captures, scores or benchmarks, since int8 steering gradients miss the 0.999 cosine budget on real weights: docs/PRECISION.md).",
+      valueName: "fp32|int8|bf16|auto"))
   public var compute: ComputeChoice = .auto
 
   /// `--compute`: a precision, or auto.
   public enum ComputeChoice: String, CaseIterable, ExpressibleByArgument, Sendable {
-    case fp32, int8, auto
+    case fp32, int8, bf16, auto
   }
 
   /// `--weights`: a precision, or auto (chosen by the model's size).
@@ -51,8 +51,9 @@ public struct ModelOptions: ParsableArguments {
 
   public init() {}
 
-  /// Whether the fallback from int8 was said (once a process).
+  /// Whether the fallback from int8 or bf16 was said (once a process).
   private static let saidNoInt8 = Atomic<Bool>(false)
+  private static let saidNoBF16 = Atomic<Bool>(false)
 
   public static let defaultRelativePath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -77,6 +78,9 @@ public struct ModelOptions: ParsableArguments {
         compute: ComputePrecision(rawValue: compute.rawValue) ?? automaticCompute)
       if compute == .int8, model.computePrecision != .int8, Self.saidNoInt8.exchange(true, ordering: .relaxed) == false {
         log("--compute int8: this CPU lacks AVX-512 VNNI, so the products run in fp32")
+      }
+      if compute == .bf16, model.computePrecision != .bf16, Self.saidNoBF16.exchange(true, ordering: .relaxed) == false {
+        log("--compute bf16: this CPU lacks AVX512_BF16, so the products run in fp32")
       }
       return model
     } catch let error as ChatTemplateError {

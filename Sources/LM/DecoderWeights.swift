@@ -135,7 +135,12 @@ extension ExpertWeights {
     let p = "blk.\(l)."
     let d = c.modelDimension
     let ff = moe.feedForwardDimension
-    router = try Linear(gguf: source, [(p + "ffn_gate_inp.weight", moe.count)], inputs: d, precision: precision, compute: compute)
+    // The router stays fp32 under bf16: its logits pick experts, and a rounding that flips a
+    // near-tie changes the layer's output outright (measured on the Mixtral fixture: gradient
+    // cosine 0.81 with a bf16 router). It is a few hundred multiply-adds a token.
+    router = try Linear(
+      gguf: source, [(p + "ffn_gate_inp.weight", moe.count)], inputs: d, precision: precision,
+      compute: compute == .bf16 ? .fp32 : compute)
     if source.hasTensor(p + "ffn_gate_exps.weight") {
       func stacked(_ name: String, rows: Int, inputs: Int) throws -> GGUFTensorInfo {
         let info = try source.tensor(p + name)

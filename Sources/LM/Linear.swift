@@ -46,6 +46,8 @@ struct Linear: @unchecked Sendable {
   let kernels: [RowKernel]?
   let outputs: Int
   let inputs: Int
+  /// Whether products of many rows run in bf16 (``ComputePrecision/bf16``, where the CPU has it).
+  let bf16: Bool
 
   /// `C[m × out] = A[m × in] · Wᵀ + beta · C`: through the block kernels where the weights are
   /// quantized (a row's result never depends on the others: from `PackedRows.minimumRows` rows
@@ -53,18 +55,19 @@ struct Linear: @unchecked Sendable {
   /// sums), else on fp32 weights or on rows expanded from the file's floats.
   func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
     if let kernels {
-      let packed = PackedRows(rows: m, cols: inputs, a: a, minimumRows: kernels.map(\.panelRows).min()!)
+      let packed = PackedRows(rows: m, cols: inputs, a: a, minimumRows: kernels.map(\.panelRows).min()!, bf16: bf16)
       var column = 0
       for kernel in kernels {
         kernel.multiply(m: m, a: a, c: c + column, ldc: outputs, beta: beta, packed: packed)
         column += kernel.rows
       }
     } else if let dense {
-      BLAS.gemm(m: m, n: outputs, k: inputs, a: a, b: dense, transposeB: true, c: c, beta: beta)
+      BLAS.gemm(m: m, n: outputs, k: inputs, a: a, b: dense, transposeB: true, c: c, beta: beta, bf16: bf16)
     } else {
       forEachExpandedBlock { rows, w in
         BLAS.gemm(
-          m: m, n: rows.count, k: inputs, a: a, b: w, transposeB: true, c: c + rows.lowerBound, ldc: outputs, beta: beta)
+          m: m, n: rows.count, k: inputs, a: a, b: w, transposeB: true, c: c + rows.lowerBound, ldc: outputs, beta: beta,
+          bf16: bf16)
       }
     }
   }
@@ -72,13 +75,13 @@ struct Linear: @unchecked Sendable {
   /// `C[m × in] = G[m × out] · W + beta · C`: the gradient with respect to the input.
   func applyTransposed(m: Int, g: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
     if let dense {
-      BLAS.gemm(m: m, n: inputs, k: outputs, a: g, b: dense, transposeB: false, c: c, beta: beta)
+      BLAS.gemm(m: m, n: inputs, k: outputs, a: g, b: dense, transposeB: false, c: c, beta: beta, bf16: bf16)
     } else {
       var first = true
       forEachExpandedBlock { rows, w in
         BLAS.gemm(
           m: m, n: inputs, k: rows.count, a: g + rows.lowerBound, lda: outputs, b: w, transposeB: false, c: c,
-          beta: first ? beta : 1)
+          beta: first ? beta : 1, bf16: bf16)
         first = false
       }
     }
@@ -164,6 +167,7 @@ extension Linear {
     self.parts = zip(infos, parts).map { (gguf.tensorData($0), $0.type, $1.outputs) }
     self.inputs = inputs
     self.outputs = parts.reduce(0) { $0 + $1.outputs }
+    bf16 = compute.effective == .bf16
     kernels = RowKernel.covering(self.parts, cols: inputs, floats: dense == nil, compute: compute)
   }
 }
@@ -191,6 +195,7 @@ extension Linear {
     self.parts = parts
     self.inputs = inputs
     outputs = slices.reduce(0) { $0 + $1.rows }
+    bf16 = compute.effective == .bf16
     kernels = RowKernel.covering(parts, cols: inputs, floats: dense == nil, compute: compute)
   }
 }

@@ -23,12 +23,13 @@ public struct PrecisionCheck: ParsableCommand {
       any JSON Lines file with "instruction" and "output".
 
       Only K-quant weights (Q4_K, Q5_K, Q6_K) have 8-bit products, so the default model (Q4_1)
-      measures KL 0; pass a Q4_K_M file with --model (docs/PRECISION.md has SmolLM2 requantized
-      to Q4_K_M and a Gemma-3-4B-shape file).
+      measures KL 0 at int8; pass a Q4_K_M file with --model (docs/PRECISION.md has SmolLM2
+      requantized to Q4_K_M and a Gemma-3-4B-shape file). bf16 products run on every weight type.
 
       Examples:
         psr precision --examples 4 --max-tokens 64
         psr precision --compute int8 --layer 10 --seed 3 --examples 2
+        psr precision --compute bf16 --examples 4 --max-tokens 64
       """)
 
   @OptionGroup var modelOptions: ModelOptions
@@ -42,7 +43,7 @@ public struct PrecisionCheck: ParsableCommand {
   public func validate() throws {
     guard examples > 0 else { throw ValidationError("--examples must be positive") }
     guard maxTokens >= 2 else { throw ValidationError("--max-tokens must be at least 2") }
-    if modelOptions.compute == .fp32 { throw ValidationError("--compute fp32 compares fp32 with itself; give int8 or auto") }
+    if modelOptions.compute == .fp32 { throw ValidationError("--compute fp32 compares fp32 with itself; give int8, bf16 or auto") }
   }
 
   public func run() throws {

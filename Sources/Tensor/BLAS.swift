@@ -9,6 +9,10 @@ public enum BLAS {
   ///
   /// Leading dimensions default to the dense row widths; pass larger values to
   /// address a column block of a wider matrix (a head inside a packed Q/K/V row).
+  ///
+  /// With `bf16` (``ComputePrecision/bf16``, on a CPU that has the bf16 products) a product on the
+  /// project's 512-bit kernels rounds both operands to bf16 and sums exact products in fp32; the
+  /// products of few rows (m ≤ ``smallBatchLimit`` with a weight operand, or one row) stay fp32.
   @inlinable
   public static func gemm(
     m: Int, n: Int, k: Int,
@@ -16,7 +20,7 @@ public enum BLAS {
     b: UnsafePointer<Float>, ldb: Int? = nil, transposeB: Bool,
     c: UnsafeMutablePointer<Float>, ldc: Int? = nil,
     alpha: Float = 1, beta: Float = 0,
-    transposeA: Bool = false
+    transposeA: Bool = false, bf16: Bool = false
   ) {
     guard m > 0, n > 0 else { return }
     let lda = lda ?? (transposeA ? m : k)
@@ -36,7 +40,7 @@ public enum BLAS {
     if k > 0 && PackedRows.isSupported
       && ownKernels(
         m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc ?? n, alpha: alpha,
-        beta: beta, transposeA: transposeA)
+        beta: beta, transposeA: transposeA, bf16: bf16 && ComputePrecision.bf16IsSupported)
     {
       return
     }
@@ -64,11 +68,11 @@ public enum BLAS {
   @usableFromInline
   static func ownKernels(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-    c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float, transposeA: Bool
+    c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float, transposeA: Bool, bf16: Bool = false
   ) -> Bool {
     let threads = max(1, min(Parallel.cores, threadCount))
     // A·Bᵀ reads A packed once, for every part.
-    let packed = transposeB && !transposeA ? PackedRows(rows: m, cols: k, a: a, lda: lda, minimumRows: 1) : nil
+    let packed = transposeB && !transposeA ? PackedRows(rows: m, cols: k, a: a, lda: lda, minimumRows: 1, bf16: bf16) : nil
     // Columns in multiples of 32 (a panel or a tile's width), else rows in multiples of 12.
     let byColumns = n >= 64
     let parts = threads == 1 ? 1 : byColumns ? min(n / 32, 2 * threads) : min(max(1, m / 12), 2 * threads)
@@ -82,12 +86,12 @@ public enum BLAS {
       let (j0, j1) = byColumns ? (n * p / parts, n * (p + 1) / parts) : (0, n)
       if let packed {
         done[p] = psr_dense_gemm_nt(
-          Int32(i1 - i0), Int32(k), packed.pointer(fromRow: i0), b, ldb, c + i0 * ldc, ldc, alpha, beta, Int32(j0),
-          Int32(j1))
+          Int32(i1 - i0), Int32(k), packed.pointer(fromRow: i0), packed.bf16 ? 1 : 0, b, ldb, c + i0 * ldc, ldc, alpha,
+          beta, Int32(j0), Int32(j1))
       } else {
         done[p] = psr_outer_gemm(
           transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(k), alpha, a, lda, b, ldb, beta, c, ldc, Int32(i0), Int32(i1),
-          Int32(j0), Int32(j1))
+          Int32(j0), Int32(j1), bf16 ? 1 : 0)
       }
     }
     if (0..<parts).allSatisfy({ done[$0] != 0 }) { return true }

@@ -9,14 +9,30 @@ import CKernels
 ///   super-block. Each activation then carries a relative error of at most 1/254 of its block's
 ///   largest magnitude; docs/PRECISION.md measures what that does to logits and gradients. Only
 ///   the K-quant weights (Q4_K, Q5_K, Q6_K) have these products; other weights stay fp32.
+/// - `bf16`: PyTorch's CPU autocast semantics for the products of many rows (prefill, capture,
+///   training's forward and backward): both operands rounded to bf16 (to nearest even, a relative
+///   error of at most 2⁻⁹ each) where they are packed, exact products, fp32 sums (`vdpbf16ps`).
+///   Norms, softmax, residuals, the steering hook and every reduction stay fp32, as do products
+///   of few rows (decoding), which read weights rather than multiply. Any weight type.
 public enum ComputePrecision: String, Codable, Sendable, CaseIterable {
   case fp32
   case int8
+  case bf16
 
   /// Whether this CPU runs the 8-bit products (AVX-512 with VNNI); where it does not, `int8` runs
   /// the fp32 products.
   public static var int8IsSupported: Bool { psr_q8_gemm_supported() != 0 }
 
+  /// Whether this CPU runs the bf16 products (AVX-512 with AVX512_BF16); where it does not, `bf16`
+  /// runs the fp32 products.
+  public static var bf16IsSupported: Bool { psr_bf16_gemm_supported() != 0 }
+
   /// What actually runs on this CPU when `self` is asked for.
-  public var effective: ComputePrecision { self == .int8 && !Self.int8IsSupported ? .fp32 : self }
+  public var effective: ComputePrecision {
+    switch self {
+    case .fp32: .fp32
+    case .int8: Self.int8IsSupported ? .int8 : .fp32
+    case .bf16: Self.bf16IsSupported ? .bf16 : .fp32
+    }
+  }
 }

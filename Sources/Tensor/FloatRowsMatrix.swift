@@ -59,7 +59,7 @@ public struct FloatRowsMatrix: @unchecked Sendable {
     let base = data.baseAddress!
     Parallel.run(parts: parts) { p in
       let ran = psr_float_rows_gemm_nt(
-        format.code, Int32(m), Int32(cols), packed.pointer(), base, c, ldc, beta, Int32(n * p / parts),
+        format.code, Int32(m), Int32(cols), packed.pointer(), packed.bf16 ? 1 : 0, base, c, ldc, beta, Int32(n * p / parts),
         Int32(n * (p + 1) / parts))
       // Scratch of a few hundred kB refused: nothing sensible is left to do.
       precondition(ran != 0, "no memory for a product's scratch")

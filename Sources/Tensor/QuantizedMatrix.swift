@@ -104,7 +104,8 @@ public struct QuantizedMatrix: Sendable {
           let j1 = n * (p + 1) / parts
           if j0 < j1 {
             psr_quantized_gemm_nt(
-              format.code, Int32(m), Int32(k), a, packed?.pointer(), qp, sp, c, ldc, beta, Int32(j0), Int32(j1))
+              format.code, Int32(m), Int32(k), a, packed?.pointer(), packed?.bf16 == true ? 1 : 0, qp, sp, c, ldc, beta,
+              Int32(j0), Int32(j1))
           }
         }
       }

@@ -73,7 +73,9 @@ public struct SuperBlockMatrix: @unchecked Sendable {
             code, Int32(m), Int32(cols), quantized.pointer, base, c, ldc, beta, Int32(j0), Int32(j1))
           precondition(done != 0, "8-bit products ran on a CPU without them")
         } else {
-          psr_superblock_gemm_nt(code, Int32(m), Int32(cols), a, packed?.pointer(), base, c, ldc, beta, Int32(j0), Int32(j1))
+          psr_superblock_gemm_nt(
+            code, Int32(m), Int32(cols), a, packed?.pointer(), packed?.bf16 == true ? 1 : 0, base, c, ldc, beta, Int32(j0),
+            Int32(j1))
         }
       }
     }

@@ -214,7 +214,7 @@ static void run_quantized(const void *context, const float *packed, int portable
   if (portable)
     psr_portable_quantized_gemm_nt(p->format, p->m, p->k, p->x, p->bytes, p->scales, y, p->n, 0.5f, 0, p->n);
   else
-    psr_quantized_gemm_nt(p->format, p->m, p->k, p->x, packed, p->bytes, p->scales, y, p->n, 0.5f, 0, p->n);
+    psr_quantized_gemm_nt(p->format, p->m, p->k, p->x, packed, 0, p->bytes, p->scales, y, p->n, 0.5f, 0, p->n);
 }
 
 static void run_superblock(const void *context, const float *packed, int portable, float *y) {
@@ -222,7 +222,7 @@ static void run_superblock(const void *context, const float *packed, int portabl
   if (portable)
     psr_portable_superblock_gemm_nt(p->format, p->m, p->k, p->x, p->bytes, y, p->n, 0.5f, 0, p->n);
   else
-    psr_superblock_gemm_nt(p->format, p->m, p->k, p->x, packed, p->bytes, y, p->n, 0.5f, 0, p->n);
+    psr_superblock_gemm_nt(p->format, p->m, p->k, p->x, packed, 0, p->bytes, y, p->n, 0.5f, 0, p->n);
 }
 
 // Fills a row-major weight matrix from the blocks through the portable expansion (the reference's
@@ -382,11 +382,11 @@ static void check_wide_products(void) {
   for (int c = 0; c < 5; c++) {
     memcpy(y, y0, sizeof y);
     int ran;
-    if (c == 0) ran = psr_dense_gemm_nt(M, K, packed, w, K, y, N, 1, 0.5f, 0, N);
-    else if (c == 1) ran = psr_float_rows_gemm_nt(PSR_ROWS_F32, M, K, packed, w, y, N, 0.5f, 0, N);
-    else if (c == 2) ran = psr_float_rows_gemm_nt(PSR_ROWS_F16, M, K, packed, w16, y, N, 0.5f, 0, N);
-    else if (c == 3) ran = psr_float_rows_gemm_nt(PSR_ROWS_BF16, M, K, packed, wb16, y, N, 0.5f, 0, N);
-    else ran = psr_outer_gemm(0, 1, K, 1, x, K, w, K, 0.5f, y, N, 0, M, 0, N);  // x·wᵀ as an outer product
+    if (c == 0) ran = psr_dense_gemm_nt(M, K, packed, 0, w, K, y, N, 1, 0.5f, 0, N);
+    else if (c == 1) ran = psr_float_rows_gemm_nt(PSR_ROWS_F32, M, K, packed, 0, w, y, N, 0.5f, 0, N);
+    else if (c == 2) ran = psr_float_rows_gemm_nt(PSR_ROWS_F16, M, K, packed, 0, w16, y, N, 0.5f, 0, N);
+    else if (c == 3) ran = psr_float_rows_gemm_nt(PSR_ROWS_BF16, M, K, packed, 0, wb16, y, N, 0.5f, 0, N);
+    else ran = psr_outer_gemm(0, 1, K, 1, x, K, w, K, 0.5f, y, N, 0, M, 0, N, 0);  // x·wᵀ as an outer product
     const char *name = c < 4 ? names[c] : "outer_gemm";
     checked++;
     if (ran != wide) {
@@ -404,6 +404,68 @@ static void check_wide_products(void) {
     }
   }
   free(packed);
+}
+
+// x rounded to bf16 as vcvtne2ps2bf16 rounds (to nearest even; these inputs are finite and normal).
+static float bf16_round(float x) {
+  unsigned bits;
+  memcpy(&bits, &x, 4);
+  bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000u;
+  memcpy(&x, &bits, 4);
+  return x;
+}
+
+// The bf16 products: against the exact sums of the bf16-rounded operands, summed in fp32 (the
+// bound of the fp32 products); they must also miss the unrounded sums somewhere, so that a product
+// that ignored bf16 fails. Shapes cross a KC step, a 32-column chunk and partial tiles. Elsewhere
+// each says it did not run and leaves its output alone.
+static void check_bf16_products(int M, int N, int K) {
+  float *x = malloc(sizeof(float) * M * K), *w = malloc(sizeof(float) * N * K), *wt = malloc(sizeof(float) * N * K);
+  float *xr = malloc(sizeof(float) * M * K), *wr = malloc(sizeof(float) * N * K);
+  float *y = malloc(sizeof(float) * M * N), *y0 = malloc(sizeof(float) * M * N);
+  double *exact = malloc(sizeof(double) * M * N), *bound = malloc(sizeof(double) * M * N);
+  double *unrounded = malloc(sizeof(double) * M * N), *loose = malloc(sizeof(double) * M * N);
+  for (int i = 0; i < M * K; i++) x[i] = uniform(), xr[i] = bf16_round(x[i]);
+  for (int i = 0; i < N * K; i++) w[i] = uniform(), wr[i] = bf16_round(w[i]);
+  for (int j = 0; j < N; j++)
+    for (int t = 0; t < K; t++) wt[t * N + j] = w[j * K + t];
+  for (int i = 0; i < M * N; i++) y0[i] = uniform();
+  exact_product(M, N, K, xr, wr, y0, 0.5f, exact, bound);
+  exact_product(M, N, K, x, w, y0, 0.5f, unrounded, loose);
+  const int bf16 = psr_bf16_gemm_supported();
+  float *packed = aligned_alloc(64, sizeof(float) * (size_t)psr_packed_rows_bf16_floats(M, K));
+  if (bf16) psr_pack_rows_bf16(x, K, M, K, 0, (M + 5) / 6, packed);
+  const char *names[3] = {"dense_gemm_bf16", "outer_gemm_bf16_nt", "outer_gemm_bf16_nn"};
+  for (int c = 0; c < 3; c++) {
+    memcpy(y, y0, sizeof(float) * M * N);
+    int ran;
+    if (c == 0) ran = psr_dense_gemm_nt(M, K, packed, 1, w, K, y, N, 1, 0.5f, 0, N);
+    else if (c == 1) ran = psr_outer_gemm(0, 1, K, 1, x, K, w, K, 0.5f, y, N, 0, M, 0, N, 1);
+    else ran = psr_outer_gemm(0, 0, K, 1, x, K, wt, N, 0.5f, y, N, 0, M, 0, N, 1);
+    checked++;
+    if (ran != bf16) {
+      fprintf(stderr, "FAIL %s: returned %d where the bf16 products are %ssupported\n", names[c], ran, bf16 ? "" : "not ");
+      failures++;
+    } else if (ran) {
+      // x86-64 only, so not written to the cross-machine reference.
+      FILE *saved_out = out_file, *saved_ref = ref_file;
+      out_file = ref_file = NULL;
+      record(names[c], y, M * N, exact, bound, 0);
+      out_file = saved_out, ref_file = saved_ref;
+      int missed = 0;
+      for (int i = 0; i < M * N; i++) missed |= fabs(y[i] - unrounded[i]) > loose[i];
+      checked++;
+      if (!missed) {
+        fprintf(stderr, "FAIL %s: equals the unrounded fp32 product: the operands were not rounded to bf16\n", names[c]);
+        failures++;
+      }
+    } else if (memcmp(y, y0, sizeof(float) * M * N) != 0) {
+      fprintf(stderr, "FAIL %s: wrote its output while reporting that it did not run\n", names[c]);
+      failures++;
+    }
+  }
+  free(packed), free(x), free(w), free(wt), free(xr), free(wr), free(y), free(y0), free(exact), free(bound);
+  free(unrounded), free(loose);
 }
 
 static void square(void *ctx, int p) { ((int *)ctx)[p] = p * p; }
@@ -445,6 +507,9 @@ int main(int argc, char **argv) {
   check_superblock(PSR_Q6_K, "q6_k");
   check_q8k();
   check_wide_products();
+  check_bf16_products(7, 11, 45);
+  check_bf16_products(30, 70, 600);
+  check_bf16_products(13, 40, 1100);
   check_pool();
   if (out_file) fclose(out_file);
   if (ref_file) fclose(ref_file);

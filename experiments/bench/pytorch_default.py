@@ -7,9 +7,11 @@ the weights the reference tests use), then measures with torch's default threads
   train: one steering-vector step on 4 sequences of 128 tokens — a vector added after layer 15, loss the
          mean response NLL (112 response tokens a sequence), backward to the vector (tok/s = 512 / step);
   decode: 128 greedy tokens with the KV cache, 1 stream (tok/s).
-Then runs `psr bench --only prefill,decode,train --json` and prints both as JSON lines.
+Prefill and training are measured again under torch.autocast("cpu", dtype=torch.bfloat16) (products in bf16).
+Then runs `psr bench --only prefill,decode,batch64,train --json` once per --compute value (fp32 and bf16) and
+prints every engine's figures as JSON lines, each naming the CPU model.
 
-Usage: python experiments/bench/pytorch_default.py [--psr .build/release/psr] [--runs 3]
+Usage: python experiments/bench/pytorch_default.py [--psr .build/release/psr] [--runs 3] [--compute fp32,bf16]
 """
 import argparse
 import json
@@ -30,6 +32,7 @@ def main():
     ap.add_argument("--model", default="models/SmolLM2-135M-Instruct.Q4_1.gguf")
     ap.add_argument("--psr", default=".build/release/psr")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--compute", default="fp32,bf16", help="psr bench's --compute values, comma-separated")
     args = ap.parse_args()
     model = AutoModelForCausalLM.from_pretrained(
         os.path.dirname(os.path.abspath(args.model)), gguf_file=os.path.basename(args.model), torch_dtype=torch.float32)
@@ -69,16 +72,26 @@ def main():
                 past, token = out.past_key_values, out.logits[:, -1:].argmax(-1)
             return 128 / (time.time() - t)
 
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     prefill(), train()  # warm-up
     torch_rates = {"prefill_tok_s": median([prefill() for _ in range(args.runs)]),
                    "train_fssv_tok_s": median([train() for _ in range(args.runs)])}
+    # The same prefill and training step under CPU autocast: products in bf16, the rest fp32.
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        prefill(), train()
+        autocast = {"prefill_tok_s": median([prefill() for _ in range(args.runs)]),
+                    "train_fssv_tok_s": median([train() for _ in range(args.runs)])}
     hook.remove()
     torch_rates["decode_tok_s"] = median([decode() for _ in range(args.runs)])
-    print(json.dumps({"engine": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+    print(json.dumps({"engine": "pytorch", "cpu": cpu, "torch": torch.__version__, "threads": torch.get_num_threads(),
                       **{k: round(v, 1) for k, v in torch_rates.items()}}))
-    out = subprocess.run([args.psr, "bench", "--model", args.model, "--only", "prefill,decode,train", "--json", "--runs",
-                          str(args.runs)], check=True, capture_output=True, text=True).stdout
-    print(json.dumps({"engine": "psr", **json.loads(out)}))
+    print(json.dumps({"engine": "pytorch-autocast-bf16", "cpu": cpu, "torch": torch.__version__,
+                      "threads": torch.get_num_threads(), **{k: round(v, 1) for k, v in autocast.items()}}))
+    for compute in args.compute.split(","):
+        out = subprocess.run([args.psr, "bench", "--model", args.model, "--compute", compute, "--only",
+                              "prefill,decode,batch64,train", "--json", "--runs", str(args.runs)],
+                             check=True, capture_output=True, text=True).stdout
+        print(json.dumps({"engine": "psr", "cpu": cpu, **json.loads(out)}))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,18 @@ int psr_panel_gemm_supported(void);
 /// Floats that psr_pack_rows writes for m rows of k: rows rounded up to 6, columns to 16.
 long psr_packed_rows_floats(int m, int k);
 
+/// Whether this CPU runs the bf16 products (psr_panel_gemm_supported() and AVX512_BF16): the
+/// `bf16` forms of the panel and outer products below, and psr_pack_rows_bf16.
+int psr_bf16_gemm_supported(void);
+
+/// Bytes / 4 that psr_pack_rows_bf16 writes for m rows of k: rows rounded up to 6, columns to 32,
+/// two bf16 a float's bytes.
+long psr_packed_rows_bf16_floats(int m, int k);
+
+/// psr_pack_rows with every value rounded to bf16 (to nearest even), 32 a 64-byte chunk, for the
+/// bf16 products (`packed_bf16` 1). Requires psr_bf16_gemm_supported().
+void psr_pack_rows_bf16(const float *x, long ldx, int m, int k, int s0, int s1, float *out);
+
 /// Packs rows of x (m × k, row stride ldx) for the panel products, in slivers of 6 rows: slivers
 /// [s0, s1) of ceil(m / 6), so that the cores can share the work. `out` holds
 /// psr_packed_rows_floats(m, k) floats, 64-byte aligned. Requires psr_panel_gemm_supported().
@@ -24,12 +36,14 @@ void psr_pack_rows(const float *x, long ldx, int m, int k, int s0, int s1, float
 
 /// y[i·ldy + j] = beta·y[i·ldy + j] + alpha·sum_t x[i][t]·w[j·ldw + t] for i < m, j in [j0, j1),
 /// with x packed by psr_pack_rows: the product with a weight matrix `[n × k]` on 512-bit panels
-/// (each output summed in 16 lanes, then reduced). Returns 0, having written nothing, where the
-/// CPU lacks AVX-512 (F, VL, BW) or scratch memory cannot be had; the caller then runs another
-/// product.
+/// (each output summed in 16 lanes, then reduced). With `packed_bf16`, x packed by
+/// psr_pack_rows_bf16 and w rounded to bf16 panel by panel: exact products of the rounded values,
+/// summed in fp32 (PyTorch's CPU autocast semantics). Returns 0, having written nothing, where the
+/// CPU lacks AVX-512 (F, VL, BW; and BF16 for bf16) or scratch memory cannot be had; the caller
+/// then runs another product.
 int psr_dense_gemm_nt(
-    int m, int k, const float *packed, const float *w, long ldw, float *y, long ldy, float alpha, float beta, int j0,
-    int j1);
+    int m, int k, const float *packed, int packed_bf16, const float *w, long ldw, float *y, long ldy, float alpha,
+    float beta, int j0, int j1);
 
 /// Element types of psr_float_rows_gemm_nt.
 enum { PSR_ROWS_F32 = 0, PSR_ROWS_F16 = 1, PSR_ROWS_BF16 = 2 };
@@ -38,16 +52,19 @@ enum { PSR_ROWS_F32 = 0, PSR_ROWS_F16 = 1, PSR_ROWS_BF16 = 2 };
 /// GGUF file or a safetensors checkpoint holds them: each panel is converted (exactly) where it
 /// is used, so no fp32 copy of W exists. Any m, from one row.
 int psr_float_rows_gemm_nt(
-    int type, int m, int k, const float *packed, const void *w, float *y, long ldy, float beta, int j0, int j1);
+    int type, int m, int k, const float *packed, int packed_bf16, const void *w, float *y, long ldy, float beta, int j0,
+    int j1);
 
 /// C[i][j] = beta·C[i][j] + alpha·sum_p op(A)[i][p]·op(B)[p][j] for i in [i0, i1), j in [j0, j1),
 /// with C at c + i·ldc + j, op(A)[i][p] at a + (trans_a ? p·lda + i : i·lda + p) and op(B)[p][j] at
 /// b + (trans_b ? j·ldb + p : p·ldb + j); C is not read where beta is 0. 512-bit outer products on
-/// packed operands. Returns 0, having written nothing, where the CPU lacks AVX-512 (F, VL, BW)
-/// or scratch memory cannot be had.
+/// packed operands. With `bf16`, both operands rounded to bf16 (to nearest even) where they are
+/// packed and multiplied in pairs of steps (vdpbf16ps), summed in fp32. Returns 0, having written
+/// nothing, where the CPU lacks AVX-512 (F, VL, BW; and BF16 for bf16) or scratch memory cannot
+/// be had.
 int psr_outer_gemm(
     int trans_a, int trans_b, int k, float alpha, const float *a, long lda, const float *b, long ldb, float beta,
-    float *c, long ldc, int i0, int i1, int j0, int j1);
+    float *c, long ldc, int i0, int i1, int j0, int j1, int bf16);
 
 /// x[i] = exp(x[i] - shift) for i < count; returns the sum. AVX2 when available, libm otherwise.
 /// exp = 2^n e^r with |r| <= ln2/2 and a degree-6 polynomial (relative error < 1e-6);
@@ -96,10 +113,11 @@ enum {
 /// j·(k/32)·(2 or 1). k must be a multiple of 32. Any CPU (AVX2 or AVX-512 where present, portable C
 /// otherwise). Where `packed`
 /// holds x as psr_pack_rows packs it (or is NULL), products of many rows run as panels, with
-/// the same sums.
+/// the same sums; with `packed_bf16`, as psr_pack_rows_bf16 packs it, as bf16 panels (an odd
+/// last column, and every column on a CPU without bf16 products, then runs in fp32 from x).
 void psr_quantized_gemm_nt(
-    int format, int m, int k, const float *x, const float *packed, const unsigned char *quants, const float *scales,
-    float *y, long ldy, float beta, int j0, int j1);
+    int format, int m, int k, const float *x, const float *packed, int packed_bf16, const unsigned char *quants,
+    const float *scales, float *y, long ldy, float beta, int j0, int j1);
 
 /// K-quant super-block formats of psr_superblock_gemm_nt (256 weights a block, GGML's layout).
 enum {
@@ -118,10 +136,11 @@ long psr_superblock_bytes(int format);
 /// row j of w is the k/256 super-blocks at blocks + j·(k/256)·psr_superblock_bytes(format), as a
 /// GGUF file stores them. k must be a multiple of 256. Any CPU (AVX2 and F16C, or AVX-512, where
 /// present; portable C otherwise). Where `packed` holds x as psr_pack_rows packs it (or is NULL),
-/// products of many rows run as panels, with the same sums.
+/// products of many rows run as panels, with the same sums; with `packed_bf16`, as
+/// psr_pack_rows_bf16 packs it, as bf16 panels (fp32 from x on a CPU without bf16 products).
 void psr_superblock_gemm_nt(
-    int format, int m, int k, const float *x, const float *packed, const unsigned char *blocks, float *y, long ldy,
-    float beta, int j0, int j1);
+    int format, int m, int k, const float *x, const float *packed, int packed_bf16, const unsigned char *blocks,
+    float *y, long ldy, float beta, int j0, int j1);
 
 /// Whether this CPU runs the 8-bit-activation products (AVX-512 F, BW, VL and VNNI, and F16C);
 /// elsewhere psr_superblock_q8_gemm_nt returns 0 and callers run the fp32 products.
