@@ -9,7 +9,7 @@ converts it with llama.cpp's convert_hf_to_gguf.py (f16) and quantizes that to Q
 llama-cpp-python's llama_model_quantize, then measures on each file, one after the other:
   llama.cpp (llama-cpp-python, 2 threads): prefill of 512 tokens, decode of 32 tokens, peak RSS;
   this project (`psr bench --weights native --compute C --only prefill,decode,batch16,train,capture`) for each
-  C of --compute (fp32, int8), peak RSS.
+  C of --compute (fp32, int8; bf16 on request), peak RSS.
 Prints one JSON line per measurement; experiments/bench/README.md records them.
 
 Usage: python experiments/bench/real_shapes.py --llama-cpp PATH/llama.cpp --work DIR [--psr .build/release/psr]
@@ -161,7 +161,7 @@ def main():
                     help="psr bench --only: train is a steering-vector step on 4 x 128 tokens (FSSV and PrOSV), "
                          "capture 8 responses of 128 tokens (both passes)")
     ap.add_argument("--compute", default="fp32,int8",
-                    help="psr bench --compute values to measure, each a row (int8: 8-bit activations for K-quants)")
+                    help="psr bench --compute values to measure, each a row (int8: 8-bit activations for K-quants; bf16: bf16 products)")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     hf, f16, q4 = build(args.shape, args.work, args.llama_cpp, args.quant)
