@@ -187,7 +187,6 @@ struct BenchRow: Encodable {
   var compute: ComputePrecision
   var weights: WeightPrecision
 
-
   func encode(to encoder: any Encoder) throws {
     var c = encoder.container(keyedBy: JSONKey.self)
     for f in figures { try c.encode(f.value, forKey: JSONKey(f.name)) }

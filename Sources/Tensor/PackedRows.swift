@@ -1,8 +1,8 @@
 import CKernels
 
 /// Rows of activations packed for the 512-bit panel products: slivers of 6 rows, 16 columns a
-/// chunk (32 in bf16), zero-padded, 64-byte aligned. A product packs its rows once and every weight part and
-/// core reads them, however far apart the rows were.
+/// chunk (32 in bf16), zero-padded, 64-byte aligned. A product packs its rows once and every
+/// weight part and core reads them, however far apart the rows were.
 public final class PackedRows: @unchecked Sendable {
   /// From this many rows the panel products run (the same sums as the decode kernels); below,
   /// the decode kernels measured faster: batch-16 decode of the default model 417–435 tok/s

@@ -63,7 +63,6 @@ public struct SafetensorsWriter {
     var tensors: [(name: String, entry: Entry)] = []
     var metadata: [String: String]
 
-
     func encode(to encoder: any Encoder) throws {
       var c = encoder.container(keyedBy: JSONKey.self)
       for t in tensors { try c.encode(t.entry, forKey: JSONKey(t.name)) }
