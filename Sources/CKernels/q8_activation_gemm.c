@@ -17,6 +17,7 @@
 // one contiguous 64-byte vector. Every output is summed in one order whatever the number of rows
 // or the tile, so a sequence decodes the same alone or in a batch.
 #include "psr_kernels.h"
+#include "q8_common.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -35,14 +36,6 @@ typedef struct {
 _Static_assert(sizeof(q8k_block) == 384, "q8k_block is six cache lines");
 
 long psr_q8k_rows_bytes(int m, int k) { return (long)m * (k / 256) * (long)sizeof(q8k_block); }
-
-// llama.cpp's nearest_int: round half to even for |v| < 2^22, by adding 1.5·2^23.
-static inline int nearest_int(float v) {
-  float shifted = v + 12582912.f;
-  int32_t bits;
-  memcpy(&bits, &shifted, sizeof bits);
-  return (bits & 0x007fffff) - 0x00400000;
-}
 
 int psr_q8k_position(int format, int t) {
   if (format == PSR_Q6_K) return t;
@@ -70,7 +63,7 @@ void psr_quantize_rows_q8k(int format, int m, int k, const float *x, void *out) 
     const float iscale = -127.f / max;
     int8_t natural[256];
     for (int t = 0; t < 256; t++) {
-      const int n = nearest_int(iscale * v[t]);
+      const int n = psr_nearest_int(iscale * v[t]);
       natural[t] = (int8_t)(n > 127 ? 127 : n < -127 ? -127 : n);
     }
     for (int g = 0; g < 16; g++) {
@@ -263,17 +256,8 @@ __attribute__((target(TQ8), always_inline)) static inline __m512i dpwssd(__m512i
       }                                                                                                          \
     }                                                                                                            \
     _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)                                               \
-      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) out[w * 8 + r] = reduce16(acc[w][r]);       \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) out[w * 8 + r] = psr_reduce16(acc[w][r]);   \
   }
-
-// The sixteen lanes summed in one fixed order (halves, then psr_hsum8's order).
-__attribute__((target(TQ8), always_inline)) static inline float reduce16(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  const __m128 lo = _mm256_castps256_ps128(h), hi = _mm256_extractf128_ps(h, 1);
-  const __m128 pairs = _mm_hadd_ps(lo, hi);
-  const __m128 quads = _mm_hadd_ps(pairs, pairs);
-  return _mm_cvtss_f32(_mm_add_ss(quads, _mm_shuffle_ps(quads, quads, 0x55)));
-}
 
 #define DEFINE_Q8_FORMAT(P, FORMAT, BYTES)     \
   DEFINE_Q8_ROWS(P##_w4r1, FORMAT, BYTES, 1, 4) \
@@ -297,45 +281,30 @@ static const q8_kernel tile_kernels[3][2][3] = {
     {{q8k6_w1r1, q8k6_w1r2, q8k6_w1r4}, {q8k6_w2r1, q8k6_w2r2, q8k6_w2r4}}};
 static const q8_kernel decode_kernels[3] = {q8k4_w4r1, q8k5_w4r1, q8k6_w4r1};
 
+typedef struct {
+  int f, k;
+  const uint8_t *blocks;
+  long rowBytes;
+} q8k_product;
+
+static void q8k_decode(const void *context, int j, const uint8_t *const *x, float *out) {
+  const q8k_product *p = context;
+  decode_kernels[p->f](p->k, (const q8k_block *const *)x, p->blocks + (long)j * p->rowBytes, p->rowBytes, out);
+}
+
+static void q8k_tile(const void *context, int j, int w, int level, const uint8_t *const *x, float *out) {
+  const q8k_product *p = context;
+  tile_kernels[p->f][w - 1][level](p->k, (const q8k_block *const *)x, p->blocks + (long)j * p->rowBytes, p->rowBytes, out);
+}
+
 int psr_superblock_q8_gemm_nt(
     int format, int m, int k, const void *xq, const unsigned char *blocks, float *y, long ldy, float beta, int j0,
     int j1) {
   if (!psr_q8_gemm_supported() || k % 256 != 0) return 0;
-  const int f = format == PSR_Q4_K ? 0 : format == PSR_Q5_K ? 1 : 2;
-  const long rowBytes = (long)(k / 256) * psr_superblock_bytes(format);
-  const q8k_block *rowsq = xq;
-  const int per_row = k / 256;
-  const q8k_block *xr[4];
-  float out[32];
-  // Activation rows in tiles of about 256 KB (they stay in L2 while every weight row of the
-  // range passes over them, and the weights are read once per tile).
-  const int tile = m == 1 ? 1 : (int)fmax(4, fmin(64, (256 << 10) / ((double)per_row * sizeof(q8k_block)))) / 4 * 4;
-  for (int i0 = 0; i0 < m; i0 += tile) {
-    const int i1 = i0 + tile < m ? i0 + tile : m;
-    for (int j = j0; j < j1;) {
-      const uint8_t *wj = blocks + (long)j * rowBytes;
-      if (m == 1 && j + 3 < j1) {
-        xr[0] = rowsq;
-        decode_kernels[f](k, xr, wj, rowBytes, out);
-        for (int u = 0; u < 4; u++) y[j + u] = (beta == 0 ? 0 : beta * y[j + u]) + out[u * 8];
-        j += 4;
-        continue;
-      }
-      const int w = j + 1 < j1 ? 2 : 1;
-      for (int i = i0; i < i1;) {
-        const int left = i1 - i, level = left >= 4 ? 2 : left >= 2 ? 1 : 0, rows = 1 << level;
-        for (int r = 0; r < rows; r++) xr[r] = rowsq + (long)(i + r) * per_row;
-        tile_kernels[f][w - 1][level](k, xr, wj, rowBytes, out);
-        for (int u = 0; u < w; u++)
-          for (int r = 0; r < rows; r++) {
-            float *yr = y + (long)(i + r) * ldy + j + u;
-            *yr = (beta == 0 ? 0 : beta * *yr) + out[u * 8 + r];
-          }
-        i += rows;
-      }
-      j += w;
-    }
-  }
+  const q8k_product product = {
+      format == PSR_Q4_K ? 0 : format == PSR_Q5_K ? 1 : 2, k, blocks, (long)(k / 256) * psr_superblock_bytes(format)};
+  const psr_q8_kernels kernels = {q8k_decode, q8k_tile, &product};
+  psr_q8_walk(&kernels, m, xq, (long)(k / 256) * (long)sizeof(q8k_block), y, ldy, beta, j0, j1);
   return 1;
 }
 

@@ -30,7 +30,7 @@ public struct ModelOptions: ParsableArguments {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "What the products multiply with: fp32 (the reference: every weight expanded to fp32), int8 (activations quantized to 8 bits per 256 values, as llama.cpp does; K-quant weights only, AVX-512 VNNI CPUs only, fp32 elsewhere), bf16 (PyTorch's CPU autocast: both operands of every many-row product rounded to bf16, fp32 sums; training, capture and prefill; AVX512_BF16 CPUs only, fp32 elsewhere) or auto (int8 in generate and serve, which only produce text; fp32 where a command trains, captures, scores or benchmarks, since int8 steering gradients miss the 0.999 cosine budget on real weights: docs/PRECISION.md).",
+      "What the products multiply with: fp32 (the reference: every weight expanded to fp32), int8 (activations quantized to 8 bits per block, as llama.cpp does, for quantized weights: per 256 values for K-quants, per 32 for Q4_0–Q8_0; AVX-512 VNNI CPUs only, fp32 elsewhere), bf16 (PyTorch's CPU autocast: both operands of every many-row product rounded to bf16, fp32 sums; training, capture and prefill; AVX512_BF16 CPUs only, fp32 elsewhere) or auto (int8 in generate and serve, which only produce text, except that generate with --steer runs the precision the steering file was trained with, so that it replays that run; fp32 where a command trains, captures, scores or benchmarks, since int8 steering gradients miss the 0.999 cosine budget on real weights: docs/PRECISION.md).",
       valueName: "fp32|int8|bf16|auto"))
   public var compute: ComputeChoice = .auto
 

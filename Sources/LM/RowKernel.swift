@@ -26,6 +26,7 @@ enum RowKernel {
     case .floats: return 1
     // The 8-bit products quantize their input instead of packing it.
     case .superBlocks(let m) where m.quantizesActivations: return Int.max
+    case .repacked(let m) where m.quantizesActivations: return Int.max
     default: return PackedRows.minimumRows
     }
   }
@@ -56,7 +57,9 @@ enum RowKernel {
     guard QuantizedMatrix.isSupported, cols % 32 == 0 else { return nil }
     let types = Set(parts.map(\.type))
     if types.count == 1, let format = repackedFormat(parts[0].type) {
-      return [.repacked(repack(parts.map { ($0.data, $0.rows) }, type: parts[0].type, format: format, cols: cols))]
+      var matrix = repack(parts.map { ($0.data, $0.rows) }, type: parts[0].type, format: format, cols: cols)
+      matrix.compute = compute
+      return [.repacked(matrix)]
     }
     var kernels: [RowKernel] = []
     for part in parts {
@@ -65,7 +68,9 @@ enum RowKernel {
         matrix.compute = compute
         kernels.append(.superBlocks(matrix))
       } else if let format = repackedFormat(part.type) {
-        kernels.append(.repacked(repack([(part.data, part.rows)], type: part.type, format: format, cols: cols)))
+        var matrix = repack([(part.data, part.rows)], type: part.type, format: format, cols: cols)
+        matrix.compute = compute
+        kernels.append(.repacked(matrix))
       } else {
         return nil
       }

@@ -3,6 +3,7 @@ import CLICommon
 import Foundation
 import LM
 import Steering
+import Tensor
 
 public struct Generate: ParsableCommand {
   public init() {}
@@ -66,7 +67,7 @@ public struct Generate: ParsableCommand {
   }
 
   public func run() throws {
-    let model = try modelOptions.load(automaticCompute: .int8)
+    let model = try modelOptions.load(automaticCompute: automaticCompute)
     let ids = raw ? rawPrompt(model.tokenizer) : model.chatPrompt(user: prompt, system: system)
     guard ids.count + maxTokens <= model.configuration.contextLength else {
       throw CLIError(
@@ -86,6 +87,16 @@ public struct Generate: ParsableCommand {
     } else {
       print(text)
     }
+  }
+
+  /// What `--compute auto` runs: the precision a `--steer` file records it was trained with, so
+  /// that its generations replay those of `compare` or `sv train` token for token; else int8 (the
+  /// output is text only). A file that cannot be read here is reported by `steering(_:)`.
+  private var automaticCompute: ComputePrecision {
+    guard let steer, !ControlVectorImport.isGGUF(steer), let file = try? SteeringFile.load(steer),
+      case .string(let recorded)? = file.training["compute"], let precision = ComputePrecision(rawValue: recorded)
+    else { return .int8 }
+    return precision
   }
 
   private func steering(_ model: DecoderModel) throws -> (any Intervention)? {

@@ -22,9 +22,9 @@ public struct PrecisionCheck: ParsableCommand {
       answers, cut to --max-tokens, from experiments/data/alpaca_eval/gpt4_outputs.jsonl, or
       any JSON Lines file with "instruction" and "output".
 
-      Only K-quant weights (Q4_K, Q5_K, Q6_K) have 8-bit products, so the default model (Q4_1)
-      measures KL 0 at int8; pass a Q4_K_M file with --model (docs/PRECISION.md has SmolLM2
-      requantized to Q4_K_M and a Gemma-3-4B-shape file). bf16 products run on every weight type.
+      8-bit products run on quantized weights (the K-quants and Q4_0–Q8_0; float weights stay
+      fp32), bf16 products on every weight type. docs/PRECISION.md has the default model, SmolLM2
+      requantized to Q4_K_M and real-shape files.
 
       Examples:
         psr precision --examples 4 --max-tokens 64

@@ -4,11 +4,13 @@ import CKernels
 ///
 /// - `fp32`: the activations as they are; every weight is expanded to fp32 (the reference path,
 ///   bit for bit what earlier versions computed).
-/// - `int8`: the activations quantized per 256 values to 8 bits with one fp32 scale (llama.cpp's
-///   q8_K: `d = −max/127`, round half to even), multiplied in integers and scaled once per
-///   super-block. Each activation then carries a relative error of at most 1/254 of its block's
-///   largest magnitude; docs/PRECISION.md measures what that does to logits and gradients. Only
-///   the K-quant weights (Q4_K, Q5_K, Q6_K) have these products; other weights stay fp32.
+/// - `int8`: the activations quantized to 8 bits with one fp32 scale per block and multiplied in
+///   integers, as llama.cpp does: per 256 values (llama.cpp's q8_K: `d = −max/127`, round half to
+///   even) for the K-quant weights (Q4_K, Q5_K, Q6_K), scaled once per super-block; per 32 values
+///   (q8_0/q8_1) for the 32-weight block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), scaled once per
+///   block. Each activation then carries a relative error of at most 1/254 of its block's largest
+///   magnitude; docs/PRECISION.md measures what that does to logits and gradients. Float weights
+///   (F32, F16, BF16) stay fp32.
 /// - `bf16`: PyTorch's CPU autocast semantics for the products of many rows (prefill, capture,
 ///   training's forward and backward): both operands rounded to bf16 (to nearest even, a relative
 ///   error of at most 2⁻⁹ each) where they are packed, exact products, fp32 sums (`vdpbf16ps`).

@@ -54,5 +54,15 @@ public enum Parallel {
     if ran == 0 { perform(parts, body) }
   }
 
+  /// Runs `body(lo, hi)` over consecutive ranges covering 0..<rows: one range below 8 rows, else
+  /// two a core (the per-row loops of the activation quantizers).
+  static func rows(_ rows: Int, _ body: (_ lo: Int, _ hi: Int) -> Void) {
+    let parts = rows >= 8 ? min(rows, 2 * max(1, cores)) : 1
+    run(parts: parts) { p in
+      let lo = rows * p / parts, hi = rows * (p + 1) / parts
+      if lo < hi { body(lo, hi) }
+    }
+  }
+
   public static let cores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 }

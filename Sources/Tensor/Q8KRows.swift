@@ -22,11 +22,8 @@ public final class Q8KRows: @unchecked Sendable {
     let rowBytes = (cols / 256) * Self.blockBytes
     storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, rows * rowBytes), alignment: 64)
     let code = format.code
-    let parts = rows >= 8 ? min(rows, 2 * max(1, Parallel.cores)) : 1
-    let storage = storage
-    Parallel.run(parts: parts) { p in
-      let lo = rows * p / parts, hi = rows * (p + 1) / parts
-      if lo < hi { psr_quantize_rows_q8k(code, Int32(hi - lo), Int32(cols), a + lo * cols, storage + lo * rowBytes) }
+    Parallel.rows(rows) { lo, hi in
+      psr_quantize_rows_q8k(code, Int32(hi - lo), Int32(cols), a + lo * cols, storage + lo * rowBytes)
     }
   }
 

@@ -35,6 +35,9 @@ public struct QuantizedMatrix: Sendable {
   public let cols: Int
   private(set) var scales: [Float]
   private(set) var quants: [UInt8]
+  /// Whether products quantize the activations to 8 bits (``ComputePrecision``); `int8` on a CPU
+  /// without the 8-bit products runs the fp32 ones.
+  public var compute: ComputePrecision = .fp32
 
   /// Repacks GGML blocks: `parts` are tensors of the same width, stacked row-wise in order
   /// (a fused Q/K/V projection is its three tensors). `cols` must be a multiple of 32.
@@ -90,7 +93,9 @@ public struct QuantizedMatrix: Sendable {
     packed: PackedRows? = nil
   ) {
     guard m > 0 else { return }
-    let packed = packed ?? PackedRows(rows: m, cols: cols, a: a)
+    // The 8-bit products take A quantized once (``Q8BlockRows``) instead of packed.
+    let quantized = quantizesActivations ? Q8BlockRows(format: format, rows: m, cols: cols, a: a) : nil
+    let packed = quantized == nil ? packed ?? PackedRows(rows: m, cols: cols, a: a) : nil
     let n = rows
     let ldc = ldc ?? n
     let k = cols
@@ -99,18 +104,28 @@ public struct QuantizedMatrix: Sendable {
       quants.withUnsafeBufferPointer { q in
         let sp = s.baseAddress!
         let qp = q.baseAddress!
-        Parallel.run(parts: parts) { p in
-          let j0 = n * p / parts
-          let j1 = n * (p + 1) / parts
-          if j0 < j1 {
-            psr_quantized_gemm_nt(
-              format.code, Int32(m), Int32(k), a, packed?.pointer(), packed?.bf16 == true ? 1 : 0, qp, sp, c, ldc, beta,
-              Int32(j0), Int32(j1))
+        withExtendedLifetime((quantized, packed)) {
+          Parallel.run(parts: parts) { p in
+            let j0 = n * p / parts
+            let j1 = n * (p + 1) / parts
+            guard j0 < j1 else { return }
+            if let quantized {
+              let done = psr_quantized_q8_gemm_nt(
+                format.code, Int32(m), Int32(k), quantized.pointer, qp, sp, c, ldc, beta, Int32(j0), Int32(j1))
+              precondition(done != 0, "8-bit products ran on a CPU without them")
+            } else {
+              psr_quantized_gemm_nt(
+                format.code, Int32(m), Int32(k), a, packed?.pointer(), packed?.bf16 == true ? 1 : 0, qp, sp, c, ldc,
+                beta, Int32(j0), Int32(j1))
+            }
           }
         }
       }
     }
   }
+
+  /// Whether products run on 8-bit activations: `compute` is int8 and this CPU has the products.
+  public var quantizesActivations: Bool { compute.effective == .int8 }
 
   /// Bytes held (scales and quantized values).
   public var byteCount: Int { scales.count * 4 + quants.count }

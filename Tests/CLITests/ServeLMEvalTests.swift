@@ -59,10 +59,11 @@ final class ServeLMEvalTests: XCTestCase {
   }
 
   /// lm-eval's log-likelihood request: the echoed prompt's log-probabilities equal the model's own
-  /// scoring of the same tokens (in this process, through `responseLogProbabilities`) within 1e-4,
-  /// the first token is null, each top entry is the best alternative, and max_tokens 1 adds one token.
+  /// scoring of the same tokens (in this process, through `responseLogProbabilities`, at the server's
+  /// precision: `auto` is int8 in `psr serve`) within 1e-4, the first token is null, each top entry is
+  /// the best alternative, and max_tokens 1 adds one token.
   func testEchoScoresThePromptAsTheModelDoes() throws {
-    let model = try Fixtures.model()
+    let model = try DecoderModel(path: Fixtures.modelPath, compute: .int8)
     let ids = model.tokenizer.encode("The capital of France is Paris, and the capital of Italy is Rome.", parseSpecial: false)
     let request: [String: Any] = ["prompt": [ids], "max_tokens": 0, "echo": true, "logprobs": 1, "temperature": 0, "seed": 1234]
     let (status, answer) = try call("POST", "/completions", request)

@@ -486,6 +486,85 @@ static void check_pool(void) {
   }
 }
 
+// q8_0/q8_1-style quantization of activations per 32 values (portable C): each value dx·a within
+// |dx|/2 of x, the stored dx·Σa that of the values; where the CPU has the 8-bit products, the
+// 32-weight block formats against the exact sums over the quantized activations, for one row (the
+// decode kernel), several (the tiles), and an odd number of blocks (a half pair at each row's end).
+static void check_q8b(int k) {
+  enum { M = 5, N = 9 };
+  state = 4242u + (unsigned)k;  // the x86-only checks before this one draw numbers that others do not
+  const int blocks = k / 32;
+  float *x = malloc(sizeof(float) * M * k), *values = malloc(sizeof(float) * M * k);
+  double *exact = malloc(sizeof(double) * M * k), *bound = malloc(sizeof(double) * M * k);
+  for (int i = 0; i < M * k; i++) x[i] = 3 * uniform();
+  x[k + 40] = -9;  // a block whose scale a negative value sets
+  for (int t = 0; t < 32; t++) x[2 * k + t] = 0;  // a block of zeros: scale 0
+  const int formats[3] = {PSR_Q4_1, PSR_Q8_0, PSR_Q8_1};
+  const char *names[3] = {"q4_1", "q8_0", "q8_1"};
+  for (int f = 0; f < 3; f++) {
+    const int format = formats[f];
+    unsigned char *q = aligned_alloc(64, (size_t)psr_q8b_rows_bytes(M, k));
+    psr_quantize_rows_q8b(format, M, k, x, q);
+    for (int i = 0; i < M; i++)
+      for (int b = 0; b < blocks; b++) {
+        float d, sum;
+        signed char a[32];
+        psr_q8b_read_block(q, k, i, b, format, &d, &sum, a);
+        int total = 0;
+        for (int t = 0; t < 32; t++) {
+          const long at = (long)i * k + 32L * b + t;
+          values[at] = d * (float)a[t], exact[at] = x[at], bound[at] = fabs(d) * 0.5000001 + 1e-30;
+          total += a[t];
+        }
+        checked++;
+        if (!(fabs(sum - d * (double)total) <= 1e-6 * fabs(d * (double)total))) fail("q8b_sums", i * blocks + b, sum, d * total, 0);
+      }
+    char label[64];
+    snprintf(label, sizeof label, "q8b_quantize_%s_k%d", names[f], k);
+    record(label, values, M * k, exact, bound, 0);
+    const int qbytes = format == PSR_Q4_1 ? 16 : 32, nscales = format == PSR_Q8_0 ? 1 : 2;
+    unsigned char *quants = malloc((size_t)N * blocks * qbytes);
+    float *scales = malloc(sizeof(float) * N * blocks * nscales), *w = malloc(sizeof(float) * N * k);
+    for (long i = 0; i < (long)N * blocks * qbytes; i++) quants[i] = format == PSR_Q8_1 ? byte() % 32 : byte();
+    for (long i = 0; i < (long)N * blocks * nscales; i++) scales[i] = i % 2 && nscales == 2 ? -0.1f * (uniform() + 0.5f) : 0.002f + 0.01f * (uniform() + 0.5f);
+    for (int j = 0; j < N; j++)
+      for (int b = 0; b < blocks; b++) {
+        const unsigned char *qb = quants + ((long)j * blocks + b) * qbytes;
+        const float *sb = scales + ((long)j * blocks + b) * nscales;
+        for (int t = 0; t < 32; t++) {
+          const double v = format == PSR_Q4_1 ? (t < 16 ? qb[t] & 15 : qb[t - 16] >> 4) : format == PSR_Q8_0 ? (signed char)qb[t] : qb[t];
+          w[(long)j * k + 32 * b + t] = (float)(sb[0] * v + (nscales == 2 ? sb[1] : 0));
+        }
+      }
+    for (int rows = 1; rows <= M; rows += M - 1) {
+      float *y = malloc(sizeof(float) * rows * N);
+      double *e = malloc(sizeof(double) * rows * N), *bd = malloc(sizeof(double) * rows * N);
+      for (int i = 0; i < rows; i++)
+        for (int j = 0; j < N; j++) {
+          double sum = 0, magnitude = 0;
+          for (int t = 0; t < k; t++) {
+            const double p = (double)values[(long)i * k + t] * w[(long)j * k + t];
+            sum += p, magnitude += fabs(p);
+          }
+          e[i * N + j] = 0.5 + sum, bd[i * N + j] = 1e-5 * 3 * magnitude + 1e-6;
+          y[i * N + j] = 1;
+        }
+      snprintf(label, sizeof label, "q8b_gemm_%s_k%d_m%d_panels", names[f], k, rows);
+      if (psr_q8_gemm_supported()) {
+        checked++;
+        if (!psr_quantized_q8_gemm_nt(format, rows, k, q, quants, scales, y, N, 0.5f, 0, N)) fail(label, 0, 0, 1, 0);
+        record(label, y, rows * N, e, bd, 0);
+      } else {
+        checked++;
+        if (psr_quantized_q8_gemm_nt(format, rows, k, q, quants, scales, y, N, 0.5f, 0, N) != 0) fail("q8b_gemm_unsupported", f, 1, 0, 0);
+      }
+      free(y), free(e), free(bd);
+    }
+    free(q), free(quants), free(scales), free(w);
+  }
+  free(x), free(values), free(exact), free(bound);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3 || (strcmp(argv[1], "--write") != 0 && strcmp(argv[1], "--compare") != 0)) {
     fprintf(stderr, "usage: kernel_check --write FILE | --compare FILE\n");
@@ -506,6 +585,8 @@ int main(int argc, char **argv) {
   check_superblock(PSR_Q5_K, "q5_k");
   check_superblock(PSR_Q6_K, "q6_k");
   check_q8k();
+  check_q8b(576);
+  check_q8b(352);
   check_wide_products();
   check_bf16_products(7, 11, 45);
   check_bf16_products(30, 70, 600);

@@ -171,4 +171,26 @@ int psr_superblock_q8_gemm_nt(
     int format, int m, int k, const void *xq, const unsigned char *blocks, float *y, long ldy, float beta, int j0,
     int j1);
 
+/// Bytes of m rows of k values quantized by psr_quantize_rows_q8b (192 per 64 values, and 64 per
+/// 16 blocks of sums; rows 64-byte aligned where `out` is).
+long psr_q8b_rows_bytes(int m, int k);
+
+/// Quantizes rows x (m × k, k a multiple of 32) to 8 bits per 32 values for products with the
+/// weights of psr_quantized_gemm_nt's `format`, as llama.cpp's q8_0 and q8_1 with fp32 fields:
+/// scale dx = max/127 where max is the largest magnitude, values a = round_half_even(x / dx)
+/// clamped to ±127, and dx·Σa. `out` holds psr_q8b_rows_bytes(m, k) bytes, 64-byte aligned.
+/// A block of zeros (or NaNs) has dx 0. Any CPU.
+void psr_quantize_rows_q8b(int format, int m, int k, const float *x, void *out);
+
+/// Block `block` of row `row` of rows quantized by psr_quantize_rows_q8b: its scale dx, dx·Σa, and
+/// its 32 values in natural order.
+void psr_q8b_read_block(const void *rows, int k, long row, int block, int format, float *scale, float *sum, signed char *values);
+
+/// psr_quantized_gemm_nt with x quantized by psr_quantize_rows_q8b for this format: integer
+/// products (vpdpbusd) scaled once per 32-weight block. Returns 0, having written nothing, where
+/// the CPU lacks psr_q8_gemm_supported().
+int psr_quantized_q8_gemm_nt(
+    int format, int m, int k, const void *xq, const unsigned char *quants, const float *scales, float *y, long ldy,
+    float beta, int j0, int j1);
+
 #endif
