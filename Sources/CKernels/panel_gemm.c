@@ -227,7 +227,8 @@ __attribute__((target(TZ))) int psr_panel_gemm_nt(
   __m512 *acc = psr_scratch(PSR_SCRATCH_PANEL_ACC, sizeof(__m512) * MC * NC);
   float *panel = psr_scratch(PSR_SCRATCH_PANEL_WEIGHTS, sizeof(float) * NC * span * (bf16 ? 3 : 2) / 2);
   if (!acc || !panel) return 0;
-  // bf16: the weights are expanded to fp32 as always, then rounded into a bf16 panel before them.
+  // bf16: the weights are expanded to fp32 as always, then rounded into a bf16 panel before them,
+  // or written as bf16 at once where their format can (expand_bf16).
   float *const wide = panel + (long)NC * span / 2;
   const long ldw = bf16 ? span / 2 : span;
   for (int ic = 0; ic < m; ic += MC) {
@@ -236,7 +237,9 @@ __attribute__((target(TZ))) int psr_panel_gemm_nt(
       const int cols = j1 - jc < NC ? j1 - jc : NC;
       for (int t0 = 0, len; t0 < k; t0 += len) {
         len = k - t0 <= span ? k - t0 : step;
-        if (bf16) {
+        if (bf16 && weights->expand_bf16 && len % 32 == 0) {
+          weights->expand_bf16(weights->context, jc, cols, t0, len, panel, ldw);
+        } else if (bf16) {
           weights->expand(weights->context, jc, cols, t0, len, wide, span);
           panel_to_bf16(wide, span, cols, len, panel, ldw);
         } else {
@@ -270,7 +273,7 @@ int psr_dense_gemm_nt(
     int j0, int j1) {
   if (!psr_panel_gemm_supported()) return 0;
   const psr_dense_rows rows = {w, ldw};
-  const psr_weight_panels panels = {copy_rows, &rows, 1};
+  const psr_weight_panels panels = {copy_rows, &rows, 1, NULL};
   return psr_panel_gemm_nt(&panels, m, k, packed, bf16, y, ldy, alpha, beta, j0, j1);
 }
 
@@ -320,7 +323,7 @@ int psr_float_rows_gemm_nt(
   if (!psr_panel_gemm_supported() || type < 0 || type > PSR_ROWS_BF16) return 0;
   static void (*const expand[3])(const void *, int, int, int, int, float *, long) = {expand_f32, expand_f16, expand_bf16};
   const float_rows rows = {w, k};
-  const psr_weight_panels panels = {expand[type], &rows, 16};
+  const psr_weight_panels panels = {expand[type], &rows, 16, NULL};
   return psr_panel_gemm_nt(&panels, m, k, packed, bf16, y, ldy, 1, beta, j0, j1);
 }
 

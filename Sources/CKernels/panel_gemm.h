@@ -7,10 +7,16 @@
 /// Where a panel product reads W (rows of k weights): `expand` writes them as fp32,
 /// out[r·ldo + t] = W[j + r][t0 + t] for r < rows, t < len, with t0 a multiple of `block` and len
 /// one too unless it reaches k.
+///
+/// `expand_bf16`, where a format has it (else NULL), writes the same values rounded to bf16 (to
+/// nearest even, as psr_pack_rows_bf16 rounds) straight into a bf16 panel: row r's len values at
+/// out + r·ldo, ldo counted in floats (two bf16 each), len a whole number of 32-value chunks. The
+/// bits are those of `expand` followed by rounding, without the fp32 panel in between.
 typedef struct {
   void (*expand)(const void *context, int j, int rows, int t0, int len, float *out, long ldo);
   const void *context;
   int block;
+  void (*expand_bf16)(const void *context, int j, int rows, int t0, int len, float *out, long ldo);
 } psr_weight_panels;
 
 /// y[i·ldy + j] = beta·y[i·ldy + j] + alpha·sum_t x[i][t]·W[j][t] for i < m, j in [j0, j1), with x

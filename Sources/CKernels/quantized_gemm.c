@@ -250,36 +250,50 @@ static const rows_kernel kernels_z[3][4] = {
 static const rows_kernel quads[3] = {q4_1_quad, q8_0_quad, q8_1_quad};
 static const rows_kernel quads_z[3] = {q4_1_quadz, q8_0_quadz, q8_1_quadz};
 
-// Expansion of whole blocks into fp32 rows for the panel product: the values the 512-bit
-// kernels expand, stored.
+// Where the panel product reads whole blocks.
 typedef struct {
   const uint8_t *quants;
   const float *scales;
   long qrow, srow;
 } block_rows;
 
-#define DEFINE_EXPAND_ROWS(NAME, EXPAND, QBYTES, SCALES)                                                      \
-  __attribute__((target(AVX512F))) static void NAME(                                                       \
+// Whole blocks stored for the panel product, as fp32 (the values the 512-bit kernels expand) or,
+// for psr_weight_panels.expand_bf16, rounded to bf16 as they are expanded: a block's 32 values are
+// one 64-byte chunk, so it costs one vcvtne2ps2bf16 and no fp32 panel (batched decoding spent a
+// tenth of its time writing and rereading that panel, experiments/bench).
+__attribute__((target(AVX512F), always_inline)) static inline void store_f32(float *o, int t, block32z b) {
+  _mm512_storeu_ps(o + t, b.w0);
+  _mm512_storeu_ps(o + t + 16, b.w1);
+}
+
+__attribute__((target(AVX512F ",avx512bf16"), always_inline)) static inline void store_bf16(float *o, int t, block32z b) {
+  _mm512_storeu_ps(o + t / 2, (__m512)_mm512_cvtne2ps_pbh(b.w1, b.w0));
+}
+
+#define DEFINE_EXPAND_ROWS(NAME, TARGET, STORE, EXPAND, QBYTES, SCALES)                                       \
+  __attribute__((target(TARGET))) static void NAME(                                                        \
       const void *context, int j, int rows, int t0, int len, float *out, long ldo) {                      \
     const block_rows *source = context;                                                                    \
     for (int r = 0; r < rows; r++) {                                                                       \
       const uint8_t *q = source->quants + (long)(j + r) * source->qrow + (long)(t0 / 32) * QBYTES;         \
       const float *s = source->scales + (long)(j + r) * source->srow + (long)(t0 / 32) * SCALES;           \
       float *o = out + r * ldo;                                                                            \
-      for (int t = 0; t < len; t += 32, q += QBYTES, s += SCALES) {                                        \
-        const block32z b = EXPAND(q, s);                                                                   \
-        _mm512_storeu_ps(o + t, b.w0);                                                                     \
-        _mm512_storeu_ps(o + t + 16, b.w1);                                                                \
-      }                                                                                                    \
+      for (int t = 0; t < len; t += 32, q += QBYTES, s += SCALES) STORE(o, t, EXPAND(q, s));               \
     }                                                                                                      \
   }
 
-DEFINE_EXPAND_ROWS(q4_1_expand_rows, expand_q4_1_z, 16, 2)
-DEFINE_EXPAND_ROWS(q8_0_expand_rows, expand_q8_0_z, 32, 1)
-DEFINE_EXPAND_ROWS(q8_1_expand_rows, expand_q8_1_z, 32, 2)
+#define BF16 AVX512F ",avx512bf16"
+DEFINE_EXPAND_ROWS(q4_1_expand_rows, AVX512F, store_f32, expand_q4_1_z, 16, 2)
+DEFINE_EXPAND_ROWS(q8_0_expand_rows, AVX512F, store_f32, expand_q8_0_z, 32, 1)
+DEFINE_EXPAND_ROWS(q8_1_expand_rows, AVX512F, store_f32, expand_q8_1_z, 32, 2)
+DEFINE_EXPAND_ROWS(q4_1_expand_rows_bf16, BF16, store_bf16, expand_q4_1_z, 16, 2)
+DEFINE_EXPAND_ROWS(q8_0_expand_rows_bf16, BF16, store_bf16, expand_q8_0_z, 32, 1)
+DEFINE_EXPAND_ROWS(q8_1_expand_rows_bf16, BF16, store_bf16, expand_q8_1_z, 32, 2)
 
 static void (*const expand_rows[3])(const void *, int, int, int, int, float *, long) = {
     q4_1_expand_rows, q8_0_expand_rows, q8_1_expand_rows};
+static void (*const expand_rows_bf16[3])(const void *, int, int, int, int, float *, long) = {
+    q4_1_expand_rows_bf16, q8_0_expand_rows_bf16, q8_1_expand_rows_bf16};
 
 static int wide = -1;
 #ifndef ZMM
@@ -306,7 +320,7 @@ void psr_quantized_gemm_nt(
     // Pairs of columns run the 512-bit kernels, whose sums the panel product repeats; an odd
     // last column runs the 256-bit kernel below, as it does for fewer rows.
     const block_rows rows = {quants, scales, qrow, srow};
-    const psr_weight_panels panels = {expand_rows[format], &rows, 32};
+    const psr_weight_panels panels = {expand_rows[format], &rows, 32, expand_rows_bf16[format]};
     const int paired = j0 + ((j1 - j0) & ~1);
     if (psr_panel_gemm_nt(&panels, m, k, packed, packed_bf16, y, ldy, 1, beta, j0, paired)) {
       j0 = paired;

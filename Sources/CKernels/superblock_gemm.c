@@ -414,7 +414,7 @@ void psr_superblock_gemm_nt(
   const int group = wide ? 8 : 4;
   if (packed && wide && psr_panel_gemm_supported()) {
     const superblock_rows rows = {blocks, rowBytes};
-    const psr_weight_panels panels = {expand_rows[f], &rows, 256};
+    const psr_weight_panels panels = {expand_rows[f], &rows, 256, NULL};
     if (psr_panel_gemm_nt(&panels, m, k, packed, packed_bf16, y, ldy, 1, beta, j0, j1)) return;
   }
   const float *xr[8];
