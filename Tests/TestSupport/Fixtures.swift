@@ -19,13 +19,32 @@ public enum Fixtures {
     }
   }
 
-  /// Unpacks a .tar.gz fixture into a new temporary directory and returns that directory.
-  /// (Model files are kept packed: the repository keeps .gguf and .safetensors names out of git.)
+  /// Unpacks a .tar.gz fixture into a new temporary directory and returns that directory, which
+  /// is removed when the test process exits. (Model files are kept packed: the repository keeps
+  /// .gguf and .safetensors names out of git.)
   public static func unpack(_ relative: String) throws -> String {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("psr-fixture-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    removedAtExit(directory)
     try unpack(relative, into: directory)
     return directory
+  }
+
+  /// Directories that `unpack` made (about 8 MB each for the quantization fixtures; a full test
+  /// run made 18), removed by an exit handler so that repeated runs do not fill /tmp.
+  nonisolated(unsafe) private static var madeDirectories: [String] = []
+  private static let madeLock = NSLock()
+  private static let cleanup: Void = {
+    atexit {
+      for directory in Fixtures.madeDirectories { try? FileManager.default.removeItem(atPath: directory) }
+    }
+  }()
+
+  private static func removedAtExit(_ directory: String) {
+    madeLock.lock()
+    defer { madeLock.unlock() }
+    _ = cleanup
+    madeDirectories.append(directory)
   }
 
   /// The GGUF files of every tensor type made by llama.cpp's quantizer, with gguf-py's
