@@ -57,9 +57,7 @@ enum RowKernel {
     guard QuantizedMatrix.isSupported, cols % 32 == 0 else { return nil }
     let types = Set(parts.map(\.type))
     if types.count == 1, let format = repackedFormat(parts[0].type) {
-      var matrix = repack(parts.map { ($0.data, $0.rows) }, type: parts[0].type, format: format, cols: cols)
-      matrix.compute = compute
-      return [.repacked(matrix)]
+      return [repacked(parts.map { ($0.data, $0.rows) }, type: parts[0].type, format: format, cols: cols, compute: compute)]
     }
     var kernels: [RowKernel] = []
     for part in parts {
@@ -68,9 +66,7 @@ enum RowKernel {
         matrix.compute = compute
         kernels.append(.superBlocks(matrix))
       } else if let format = repackedFormat(part.type) {
-        var matrix = repack([(part.data, part.rows)], type: part.type, format: format, cols: cols)
-        matrix.compute = compute
-        kernels.append(.repacked(matrix))
+        kernels.append(repacked([(part.data, part.rows)], type: part.type, format: format, cols: cols, compute: compute))
       } else {
         return nil
       }
@@ -103,6 +99,16 @@ enum RowKernel {
     case .q5_1: .q8_1
     default: nil
     }
+  }
+
+  /// The kernel of `parts` repacked (below), its products at `compute`.
+  private static func repacked(
+    _ parts: [(data: UnsafeRawBufferPointer, rows: Int)], type: GGMLType, format: QuantizedMatrix.Format, cols: Int,
+    compute: ComputePrecision
+  ) -> RowKernel {
+    var matrix = repack(parts, type: type, format: format, cols: cols)
+    matrix.compute = compute
+    return .repacked(matrix)
   }
 
   /// The blocks of `parts` (stacked row-wise) in `format`'s layout: per 32 weights, the scales
