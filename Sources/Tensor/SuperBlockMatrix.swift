@@ -71,7 +71,10 @@ public struct SuperBlockMatrix: @unchecked Sendable {
         if let quantized {
           let done = psr_superblock_q8_gemm_nt(
             code, Int32(m), Int32(cols), quantized.pointer, base, c, ldc, beta, Int32(j0), Int32(j1))
-          precondition(done != 0, "8-bit products ran on a CPU without them")
+          if done == 0 {
+            // Only where a thread's unpacking buffer was refused (the CPU was checked): fp32 products.
+            psr_superblock_gemm_nt(code, Int32(m), Int32(cols), a, nil, 0, base, c, ldc, beta, Int32(j0), Int32(j1))
+          }
         } else {
           psr_superblock_gemm_nt(
             code, Int32(m), Int32(cols), a, packed?.pointer(), packed?.bf16 == true ? 1 : 0, base, c, ldc, beta, Int32(j0),

@@ -23,8 +23,9 @@ final class Q8ActivationProductTests: XCTestCase {
   }
 
   /// llama.cpp's quantize_row_q8_K_ref, written from its definition: the first value of largest
-  /// magnitude gives the scale, values round half to even.
-  private func reference(_ x: ArraySlice<Float>) -> (scale: Float, values: [Int8], sums: [Int16]) {
+  /// magnitude gives the scale, values round half to even; and the sums the weights' offsets
+  /// multiply (`span` values each: 32 for Q4_K and Q5_K, then zeros; 16 for Q6_K).
+  private func reference(_ x: ArraySlice<Float>, span: Int) -> (scale: Float, values: [Int8], sums: [Int16]) {
     var largest: Float = 0
     var magnitude: Float = 0
     for v in x where abs(v) > magnitude {
@@ -34,26 +35,33 @@ final class Q8ActivationProductTests: XCTestCase {
     guard magnitude > 0 else { return (0, Array(repeating: 0, count: 256), Array(repeating: 0, count: 16)) }
     let inverse = -127 / largest
     let values = x.map { Int8(min(127, Int((inverse * $0).rounded(.toNearestOrEven)))) }
-    let sums = (0..<16).map { g in Int16(values[(16 * g)..<(16 * g + 16)].reduce(0) { $0 + Int($1) }) }
+    let sums = (0..<16).map { g in
+      g * span < 256 ? Int16(values[(span * g)..<(span * g + span)].reduce(0) { $0 + Int($1) }) : 0
+    }
     return (1 / inverse, values, sums)
   }
 
+  /// Below 16 rows (a block a row) and from 16 (groups of 16 rows, 35 rows making a padded third).
   func testQuantizationIsLlamaCppsQ8K() {
     var g = SeededGenerator(seed: 5)
     let cols = 512
-    var x = (0..<(3 * cols)).map { _ in Float.random(in: -3...3, using: &g) }
+    let count = 35
+    var x = (0..<(count * cols)).map { _ in Float.random(in: -3...3, using: &g) }
     for t in 0..<256 { x[cols + t] = 0 }  // a zero block
     x[2 * cols + 17] = -40  // one value of large magnitude, negative
     x[2 * cols + 300] = 40  // equal magnitude later: the first one sets the sign
     for format in [SuperBlockMatrix.Format.q4_K, .q5_K, .q6_K] {
-      let rows = x.withUnsafeBufferPointer { Q8KRows(format: format, rows: 3, cols: cols, a: $0.baseAddress!) }
-      for r in 0..<3 {
-        for b in 0..<2 {
-          let got = rows.block(row: r, index: b)
-          let want = reference(x[(r * cols + 256 * b)..<(r * cols + 256 * b + 256)])
-          XCTAssertEqual(got.scale.bitPattern, want.scale.bitPattern, "\(format) row \(r) block \(b) scale")
-          XCTAssertEqual(got.values, want.values, "\(format) row \(r) block \(b)")
-          XCTAssertEqual(got.sums, want.sums, "\(format) row \(r) block \(b) sums")
+      for m in [3, count] {
+        let rows = x.withUnsafeBufferPointer { Q8KRows(format: format, rows: m, cols: cols, a: $0.baseAddress!) }
+        for r in 0..<m {
+          for b in 0..<2 {
+            let got = rows.block(row: r, index: b)
+            let want = reference(
+              x[(r * cols + 256 * b)..<(r * cols + 256 * b + 256)], span: format == .q6_K ? 16 : 32)
+            XCTAssertEqual(got.scale.bitPattern, want.scale.bitPattern, "\(format) m \(m) row \(r) block \(b) scale")
+            XCTAssertEqual(got.values, want.values, "\(format) m \(m) row \(r) block \(b)")
+            XCTAssertEqual(got.sums, want.sums, "\(format) m \(m) row \(r) block \(b) sums")
+          }
         }
       }
     }
@@ -67,7 +75,7 @@ final class Q8ActivationProductTests: XCTestCase {
     try XCTSkipUnless(ComputePrecision.int8IsSupported, "needs AVX-512 with VNNI")
     var g = SeededGenerator(seed: 41)
     for (name, q, w) in try matrices() {
-      for m in [1, 3, 8, 13] {
+      for m in [1, 3, 8, 13, 16, 37] {
         let x = (0..<(m * q.cols)).map { _ in Float.random(in: -1...1, using: &g) }
         let quantized = x.withUnsafeBufferPointer { Q8KRows(format: q.format, rows: m, cols: q.cols, a: $0.baseAddress!) }
         let y = product(q, x, m: m)
@@ -164,8 +172,9 @@ final class Q8ActivationProductTests: XCTestCase {
     XCTAssertGreaterThan(differing, 0)
   }
 
-  /// A row's outputs are bitwise the same alone (the four-weight-row decode kernel) or among any
-  /// number of rows (tiles of 4, 2 and 1 rows).
+  /// A row's outputs are bitwise the same alone (the four-weight-row decode kernel), among a few
+  /// rows (tiles of 4, 2 and 1 rows where the weights lie) or among 16 and more (the grouped kernel
+  /// on unpacked weights; 19 rows: a full group and a padded one).
   func testEachRowIsTheSameForAnyRowCount() throws {
     try XCTSkipUnless(ComputePrecision.int8IsSupported, "needs AVX-512 with VNNI")
     var g = SeededGenerator(seed: 47)
@@ -173,8 +182,11 @@ final class Q8ActivationProductTests: XCTestCase {
       let m = 19
       let x = (0..<(m * q.cols)).map { _ in Float.random(in: -1...1, using: &g) }
       let all = product(q, x, m: m)
+      let few = product(q, Array(x[(12 * q.cols)..<(19 * q.cols)]), m: 7)
       for i in [0, 3, 4, 15, 17, 18] {
-        XCTAssertEqual(Array(all[(i * q.rows)..<((i + 1) * q.rows)]), product(q, x, m: 1, first: i), "\(name) row \(i)")
+        let alone = product(q, x, m: 1, first: i)
+        XCTAssertEqual(Array(all[(i * q.rows)..<((i + 1) * q.rows)]), alone, "\(name) row \(i)")
+        if i >= 12 { XCTAssertEqual(Array(few[((i - 12) * q.rows)..<((i - 11) * q.rows)]), alone, "\(name) row \(i) of 7") }
       }
     }
   }

@@ -146,27 +146,37 @@ void psr_superblock_gemm_nt(
 /// elsewhere psr_superblock_q8_gemm_nt returns 0 and callers run the fp32 products.
 int psr_q8_gemm_supported(void);
 
-/// Bytes of m rows of k values quantized by psr_quantize_rows_q8k (384 per 256 values).
+/// Bytes of m rows of k values quantized by psr_quantize_rows_q8k: 384 per 256 values below 16
+/// rows; from 16 rows, 4672 per 256 values of each group of 16 rows (the last group padded).
 long psr_q8k_rows_bytes(int m, int k);
+
+/// Rows of an m-row quantization that belong together: 16 (a group) from 16 rows, else 1. Threads
+/// that quantize parts of the rows should split them at multiples of this.
+int psr_q8k_row_grain(int m);
 
 /// Where value t (0…255) of a 256-value block sits in a quantized block for `format`'s weights
 /// (Q6_K: t; Q4_K and Q5_K: sub-blocks of 32 in the order 0 2 1 3 4 6 5 7).
 int psr_q8k_position(int format, int t);
 
-/// Quantizes rows x (m × k, k a multiple of 256) to 8 bits per 256 values, as llama.cpp's q8_K:
-/// scale d = −max/127 where max is the value of largest magnitude (the first such), values
-/// a = round_half_even(x / d) clamped to ±127, and the sums of each 16 values. `out` holds
-/// psr_q8k_rows_bytes(m, k) bytes, 64-byte aligned. A block of zeros (or NaNs) has d 0. Any CPU.
-void psr_quantize_rows_q8k(int format, int m, int k, const float *x, void *out);
+/// Quantizes rows lo ..< hi of x (m × k, k a multiple of 256) to 8 bits per 256 values, as
+/// llama.cpp's q8_K: scale d = −max/127 where max is the value of largest magnitude (the first
+/// such), values a = round_half_even(x / d) clamped to ±127, and the sums that the weights'
+/// offsets multiply (Q4_K, Q5_K: each 32 values; Q6_K: each 16). `out` holds
+/// psr_q8k_rows_bytes(m, k) bytes, 64-byte aligned, laid out for m rows; the caller quantizing
+/// hi = m also zeroes the last group's padding. A block of zeros (or NaNs) has d 0. Any CPU.
+void psr_quantize_rows_q8k(int format, int m, int k, const float *x, void *out, int lo, int hi);
 
-/// Block `index` (row-major over rows and their k/256 blocks) of rows quantized by
-/// psr_quantize_rows_q8k for `format`: its scale d, its 256 values in natural order, its 16 group sums.
-void psr_q8k_read_block(const void *rows, long index, int format, float *scale, signed char *values, short *sums);
+/// Block `block` of row `row` of m rows of k values quantized by psr_quantize_rows_q8k for
+/// `format`: its scale d, its 256 values in natural order, and its 16 stored sums (Q4_K, Q5_K:
+/// of values 32j … 32j + 31 for j < 8, then 0; Q6_K: of values 16j … 16j + 15).
+void psr_q8k_read_block(
+    const void *rows, int m, int k, int row, int block, int format, float *scale, signed char *values, short *sums);
 
 /// y[i·ldy + j] = beta·y[i·ldy + j] + sum_t x[i][t]·w[j][t] for i < m, j in [j0, j1), with x quantized
 /// by psr_quantize_rows_q8k for this format and w's rows the K-quant super-blocks of
-/// psr_superblock_gemm_nt: integer products (vpmaddubsw, vpdpwssd), scaled once per super-block.
-/// Returns 0, having written nothing, where the CPU lacks psr_q8_gemm_supported().
+/// psr_superblock_gemm_nt: integer products, scaled once per super-block, each output the same bits
+/// for any m. Returns 0, having written nothing, where the CPU lacks psr_q8_gemm_supported() (or,
+/// from 16 rows, where a thread's 1.5 KB-per-super-block unpacking buffer is refused).
 int psr_superblock_q8_gemm_nt(
     int format, int m, int k, const void *xq, const unsigned char *blocks, float *y, long ldy, float beta, int j0,
     int j1);
