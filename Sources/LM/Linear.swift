@@ -54,7 +54,9 @@ struct Linear: @unchecked Sendable {
   /// the kernels run as panels on A packed once here for every part, with the decode kernels'
   /// sums), else on fp32 weights or on rows expanded from the file's floats.
   func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
-    if let kernels {
+    if let kernels, kernels.count > 1, let fused = RowKernel.quantizedSuperBlocks(kernels) {
+      SuperBlockMatrix.multiplyQuantized(fused, m: m, a: a, c: c, ldc: outputs, beta: beta)
+    } else if let kernels {
       let packed = PackedRows(rows: m, cols: inputs, a: a, minimumRows: kernels.map(\.panelRows).min()!, bf16: bf16)
       var column = 0
       for kernel in kernels {

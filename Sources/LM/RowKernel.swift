@@ -31,6 +31,19 @@ enum RowKernel {
     }
   }
 
+  /// Where every kernel is K-quant rows with 8-bit products: each matrix with its first column
+  /// (for ``SuperBlockMatrix/multiplyQuantized(_:m:a:c:ldc:beta:)``, one parallel loop for all).
+  static func quantizedSuperBlocks(_ kernels: [RowKernel]) -> [(matrix: SuperBlockMatrix, column: Int)]? {
+    var column = 0
+    var matrices: [(matrix: SuperBlockMatrix, column: Int)] = []
+    for kernel in kernels {
+      guard case .superBlocks(let matrix) = kernel, matrix.quantizesActivations else { return nil }
+      matrices.append((matrix, column))
+      column += matrix.rows
+    }
+    return matrices
+  }
+
   /// `C[i·ldc + j] = A[m × cols] · Wᵀ + beta · C` over this kernel's rows j.
   func multiply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, packed: PackedRows?) {
     switch self {

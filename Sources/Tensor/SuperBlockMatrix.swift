@@ -69,18 +69,67 @@ public struct SuperBlockMatrix: @unchecked Sendable {
         let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
         guard j0 < j1 else { return }
         if let quantized {
-          let done = psr_superblock_q8_gemm_nt(
-            code, Int32(m), Int32(cols), quantized.pointer, base, c, ldc, beta, Int32(j0), Int32(j1))
-          if done == 0 {
-            // Only where a thread's unpacking buffer was refused (the CPU was checked): fp32 products.
-            psr_superblock_gemm_nt(code, Int32(m), Int32(cols), a, nil, 0, base, c, ldc, beta, Int32(j0), Int32(j1))
-          }
+          multiplyRange(m: m, a: a, quantized: quantized, c: c, ldc: ldc, beta: beta, j0: j0, j1: j1)
         } else {
           psr_superblock_gemm_nt(
             code, Int32(m), Int32(cols), a, packed?.pointer(), packed?.bf16 == true ? 1 : 0, base, c, ldc, beta, Int32(j0),
             Int32(j1))
         }
       }
+    }
+  }
+
+  /// The 8-bit products of several matrices over the same input `A[m × cols]` (a fused
+  /// projection's parts: q, k and v, or gate and up), each into its own columns of C from
+  /// `column`, as one parallel loop: A is quantized once for each activation order (Q4_K and
+  /// Q5_K share one, Q6_K has its own) and every matrix's row ranges are claimed from one job, so
+  /// that decoding waits for the slower core once a projection instead of once a matrix. Each
+  /// output is what ``multiply(m:a:c:ldc:beta:packed:)`` gives. All matrices must have `cols`
+  /// columns and ``quantizesActivations``.
+  public static func multiplyQuantized(
+    _ matrices: [(matrix: SuperBlockMatrix, column: Int)], m: Int, a: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float = 0
+  ) {
+    guard m > 0, let cols = matrices.first?.matrix.cols else { return }
+    precondition(
+      matrices.allSatisfy { $0.matrix.cols == cols && $0.matrix.quantizesActivations },
+      "fused 8-bit products need one input width and int8 matrices")
+    let orders = Set(matrices.map { $0.matrix.format == .q6_K })
+    let quantized = Dictionary(uniqueKeysWithValues: orders.map { q6 in
+      (q6, Q8KRows(format: q6 ? .q6_K : .q4_K, rows: m, cols: cols, a: a))
+    })
+    var tasks: [(matrix: SuperBlockMatrix, column: Int, j0: Int, j1: Int)] = []
+    for (matrix, column) in matrices {
+      let n = matrix.rows
+      let parts = n >= 64 ? min(n / 4, 2 * max(1, Parallel.cores)) : 1
+      for p in 0..<parts {
+        let j0 = (n / 4) * p / parts * 4
+        let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
+        if j0 < j1 { tasks.append((matrix, column, j0, j1)) }
+      }
+    }
+    withExtendedLifetime(quantized) {
+      Parallel.run(parts: tasks.count) { t in
+        let task = tasks[t]
+        task.matrix.multiplyRange(
+          m: m, a: a, quantized: quantized[task.matrix.format == .q6_K]!, c: c + task.column, ldc: ldc, beta: beta,
+          j0: task.j0, j1: task.j1)
+      }
+    }
+  }
+
+  /// Rows j0 ..< j1 of the 8-bit product on `quantized` (A's quantization), fp32 where a thread's
+  /// unpacking buffer was refused.
+  private func multiplyRange(
+    m: Int, a: UnsafePointer<Float>, quantized: Q8KRows, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, j0: Int,
+    j1: Int
+  ) {
+    let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    let done = psr_superblock_q8_gemm_nt(
+      format.code, Int32(m), Int32(cols), quantized.pointer, base, c, ldc, beta, Int32(j0), Int32(j1))
+    if done == 0 {
+      // Only where a thread's unpacking buffer was refused (the CPU was checked): fp32 products.
+      psr_superblock_gemm_nt(format.code, Int32(m), Int32(cols), a, nil, 0, base, c, ldc, beta, Int32(j0), Int32(j1))
     }
   }
 

@@ -110,7 +110,7 @@ final class Q8ActivationProductTests: XCTestCase {
     let (rows, cols, m) = (70, 768, 23)
     for format in [SuperBlockMatrix.Format.q4_K, .q5_K, .q6_K] {
       let data = KQuantFixtureMatrices.randomBlocks(format, rows: rows, cols: cols, using: &g)
-      try data.withUnsafeBytes { raw in
+      data.withUnsafeBytes { raw in
         var q = SuperBlockMatrix(format: format, rows: rows, cols: cols, blocks: raw)
         q.compute = .int8
         let type: GGMLType = format == .q4_K ? .q4_K : format == .q5_K ? .q5_K : .q6_K
@@ -187,6 +187,50 @@ final class Q8ActivationProductTests: XCTestCase {
         let alone = product(q, x, m: 1, first: i)
         XCTAssertEqual(Array(all[(i * q.rows)..<((i + 1) * q.rows)]), alone, "\(name) row \(i)")
         if i >= 12 { XCTAssertEqual(Array(few[((i - 12) * q.rows)..<((i - 11) * q.rows)]), alone, "\(name) row \(i) of 7") }
+      }
+    }
+  }
+
+  /// A fused projection's matrices (Q4_K, Q6_K and Q5_K: both activation orders) in one parallel
+  /// loop give each matrix's own product in its columns, bit for bit, with beta, for a decoding
+  /// row, a few rows and a group.
+  func testFusedProductsEqualEachMatrixAlone() throws {
+    try XCTSkipUnless(ComputePrecision.int8IsSupported, "needs AVX-512 with VNNI")
+    var g = SeededGenerator(seed: 59)
+    let cols = 512
+    let shapes: [(SuperBlockMatrix.Format, Int)] = [(.q4_K, 68), (.q6_K, 20), (.q5_K, 36)]
+    let data = shapes.map { KQuantFixtureMatrices.randomBlocks($0.0, rows: $0.1, cols: cols, using: &g) }
+    let width = shapes.reduce(0) { $0 + $1.1 }
+    for m in [1, 5, 20] {
+      let x = (0..<(m * cols)).map { _ in Float.random(in: -1...1, using: &g) }
+      let before = (0..<(m * width)).map { _ in Float.random(in: -1...1, using: &g) }
+      var fused = before
+      var alone = before
+      data[0].withUnsafeBytes { r0 in
+        data[1].withUnsafeBytes { r1 in
+          data[2].withUnsafeBytes { r2 in
+            var matrices: [(matrix: SuperBlockMatrix, column: Int)] = []
+            var column = 0
+            for (i, raw) in [r0, r1, r2].enumerated() {
+              var q = SuperBlockMatrix(format: shapes[i].0, rows: shapes[i].1, cols: cols, blocks: raw)
+              q.compute = .int8
+              matrices.append((q, column))
+              column += q.rows
+            }
+            x.withUnsafeBufferPointer { xp in
+              fused.withUnsafeMutableBufferPointer {
+                SuperBlockMatrix.multiplyQuantized(matrices, m: m, a: xp.baseAddress!, c: $0.baseAddress!, ldc: width, beta: 0.5)
+              }
+              alone.withUnsafeMutableBufferPointer { c in
+                for (q, column) in matrices {
+                  q.multiply(m: m, a: xp.baseAddress!, c: c.baseAddress! + column, ldc: width, beta: 0.5)
+                }
+              }
+            }
+            XCTAssertNotEqual(fused, before)
+            XCTAssertEqual(fused.map(\.bitPattern), alone.map(\.bitPattern), "m \(m)")
+          }
+        }
       }
     }
   }
