@@ -75,8 +75,55 @@ int psr_q8k_position(int format, int t) {
   return 32 * slot[t / 32] + t % 32;
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/// quantize_block's scale and values with 512-bit vectors, the same bytes: the largest magnitude
+/// (NaNs never win, as in the scalar comparison), its first position, then each value's product
+/// with −127/max rounded by the same two fp32 operations as psr_nearest_int and clamped.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static int quantize_values_avx512(
+    const float *v, float *scale, int8_t natural[256]) {
+  __m512 largest = _mm512_setzero_ps();
+  for (int i = 0; i < 16; i++) largest = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(v + 16 * i)), largest);
+  const float amax = _mm512_reduce_max_ps(largest);
+  if (!(amax > 0)) return 0;
+  int first = 0;
+  for (int i = 0; i < 16; i++) {
+    const __mmask16 hit =
+        _mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_loadu_ps(v + 16 * i)), _mm512_set1_ps(amax), _CMP_EQ_OQ);
+    if (hit) { first = 16 * i + __builtin_ctz(hit); break; }
+  }
+  const float iscale = -127.f / v[first];
+  for (int i = 0; i < 16; i++) {
+    const __m512 shifted = _mm512_add_ps(_mm512_mul_ps(_mm512_set1_ps(iscale), _mm512_loadu_ps(v + 16 * i)), _mm512_set1_ps(12582912.f));
+    __m512i n = _mm512_sub_epi32(_mm512_and_si512(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x00400000));
+    n = _mm512_max_epi32(_mm512_min_epi32(n, _mm512_set1_epi32(127)), _mm512_set1_epi32(-127));
+    _mm_storeu_si128((__m128i *)(natural + 16 * i), _mm512_cvtepi32_epi8(n));
+  }
+  *scale = 1 / iscale;
+  return 1;
+}
+#endif
+
 /// Row `row`'s block b in natural order: d, values, and M's activation sums for `format`.
 static void quantize_block(int format, const float *v, float *d, int8_t natural[256], int16_t sums[16]) {
+#if defined(__x86_64__)
+  if (psr_q8_gemm_supported()) {
+    memset(sums, 0, 32);
+    if (!quantize_values_avx512(v, d, natural)) {
+      memset(natural, 0, 256);
+      *d = 0;
+      return;
+    }
+    const int span = format == PSR_Q6_K ? 16 : 32;
+    for (int j = 0; j < 256 / span; j++) {
+      int sum = 0;
+      for (int t = span * j; t < span * j + span; t++) sum += natural[t];
+      sums[j] = (int16_t)sum;
+    }
+    return;
+  }
+#endif
   float max = 0, amax = 0;
   for (int t = 0; t < 256; t++) {
     const float a = fabsf(v[t]);
