@@ -105,38 +105,36 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static int quantize_values_
 }
 #endif
 
-/// Row `row`'s block b in natural order: d, values, and M's activation sums for `format`.
-static void quantize_block(int format, const float *v, float *d, int8_t natural[256], int16_t sums[16]) {
-#if defined(__x86_64__)
-  if (psr_q8_gemm_supported()) {
-    memset(sums, 0, 32);
-    if (!quantize_values_avx512(v, d, natural)) {
-      memset(natural, 0, 256);
-      *d = 0;
-      return;
-    }
-    const int span = format == PSR_Q6_K ? 16 : 32;
-    for (int j = 0; j < 256 / span; j++) {
-      int sum = 0;
-      for (int t = span * j; t < span * j + span; t++) sum += natural[t];
-      sums[j] = (int16_t)sum;
-    }
-    return;
-  }
-#endif
+/// quantize_block's scale and values, one value at a time (any CPU).
+static int quantize_values(const float *v, float *scale, int8_t natural[256]) {
   float max = 0, amax = 0;
   for (int t = 0; t < 256; t++) {
     const float a = fabsf(v[t]);
     if (a > amax) { amax = a; max = v[t]; }
   }
-  memset(natural, 0, 256);
-  memset(sums, 0, 32);
-  *d = 0;
-  if (amax == 0) return;  // d 0, every value 0 (also for NaN rows: amax stays 0)
+  if (amax == 0) return 0;  // also for NaN blocks: amax stays 0
   const float iscale = -127.f / max;
   for (int t = 0; t < 256; t++) {
     const int n = psr_nearest_int(iscale * v[t]);
     natural[t] = (int8_t)(n > 127 ? 127 : n < -127 ? -127 : n);
+  }
+  *scale = 1 / iscale;
+  return 1;
+}
+
+/// One 256-value block in natural order: its scale d, its values, and the sums that `format`'s
+/// offsets multiply (d 0 and every value 0 for a block of zeros or NaNs).
+static void quantize_block(int format, const float *v, float *d, int8_t natural[256], int16_t sums[16]) {
+  memset(sums, 0, 32);
+#if defined(__x86_64__)
+  const int any = psr_q8_gemm_supported() ? quantize_values_avx512(v, d, natural) : quantize_values(v, d, natural);
+#else
+  const int any = quantize_values(v, d, natural);
+#endif
+  if (!any) {
+    memset(natural, 0, 256);
+    *d = 0;
+    return;
   }
   const int span = format == PSR_Q6_K ? 16 : 32;
   for (int j = 0; j < 256 / span; j++) {
@@ -144,7 +142,6 @@ static void quantize_block(int format, const float *v, float *d, int8_t natural[
     for (int t = span * j; t < span * j + span; t++) sum += natural[t];
     sums[j] = (int16_t)sum;
   }
-  *d = 1 / iscale;
 }
 
 void psr_quantize_rows_q8k(int format, int m, int k, const float *x, void *out, int lo, int hi) {
@@ -184,25 +181,18 @@ void psr_quantize_rows_q8k(int format, int m, int k, const float *x, void *out, 
 }
 
 void psr_q8k_read_block(const void *rows, int m, int k, int row, int block, int format, float *scale, signed char *values, short *sums) {
-  const int nb = k / 256;
+  const long index = grouped(m) ? (long)(row / GROUP_ROWS) * (k / 256) + block : (long)row * (k / 256) + block;
+  const q8k_group *g = (const q8k_group *)rows + index;
+  const q8k_block *q = (const q8k_block *)rows + index;
+  const int r = row % GROUP_ROWS;
   for (int t = 0; t < 256; t++) {
     const int s = psr_q8k_position(format, t);
-    if (grouped(m)) {
-      const q8k_group *g = (const q8k_group *)rows + (long)(row / GROUP_ROWS) * nb + block;
-      values[t] = (signed char)((int)g->v[s / 4][4 * (row % GROUP_ROWS) + s % 4] - 128);
-    } else {
-      values[t] = ((const q8k_block *)rows + (long)row * nb + block)->qs[s];
-    }
+    values[t] = grouped(m) ? (signed char)((int)g->v[s / 4][4 * r + s % 4] - 128) : q->qs[s];
   }
-  *scale = grouped(m) ? ((const q8k_group *)rows + (long)(row / GROUP_ROWS) * nb + block)->d[row % GROUP_ROWS]
-                      : ((const q8k_block *)rows + (long)row * nb + block)->d;
+  *scale = grouped(m) ? g->d[r] : q->d;
   for (int j = 0; j < 16; j++) {
-    if (grouped(m)) {
-      const uint32_t pair = (uint32_t)((const q8k_group *)rows + (long)(row / GROUP_ROWS) * nb + block)->pairs[j / 2][row % GROUP_ROWS];
-      sums[j] = (short)(int16_t)(uint16_t)(j % 2 ? pair >> 16 : pair & 0xFFFF);
-    } else {
-      sums[j] = ((const q8k_block *)rows + (long)row * nb + block)->sums[j];
-    }
+    const uint32_t pair = grouped(m) ? (uint32_t)g->pairs[j / 2][r] : 0;
+    sums[j] = grouped(m) ? (short)(int16_t)(uint16_t)(j % 2 ? pair >> 16 : pair & 0xFFFF) : q->sums[j];
   }
 }
 

@@ -54,28 +54,33 @@ public struct SuperBlockMatrix: @unchecked Sendable {
     packed: PackedRows? = nil
   ) {
     guard m > 0, rows > 0 else { return }
+    let ldc = ldc ?? rows
     // The 8-bit products take A quantized once (``Q8KRows``) instead of packed.
-    let quantized = quantizesActivations ? Q8KRows(format: format, rows: m, cols: cols, a: a) : nil
-    let packed = quantized == nil ? packed ?? PackedRows(rows: m, cols: cols, a: a) : nil
-    let n = rows
-    let ldc = ldc ?? n
-    let parts = n >= 64 ? min(n / 4, 2 * max(1, Parallel.cores)) : 1
+    if quantizesActivations {
+      Self.multiplyQuantized([(self, 0)], m: m, a: a, c: c, ldc: ldc, beta: beta)
+      return
+    }
+    let packed = packed ?? PackedRows(rows: m, cols: cols, a: a)
+    let ranges = rowRanges
     let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
-    let code = format.code
-    withExtendedLifetime((quantized, packed)) {
-      Parallel.run(parts: parts) { p in
-        // Whole groups of four rows per part, so that one-row products run the four-row kernel.
-        let j0 = (n / 4) * p / parts * 4
-        let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
-        guard j0 < j1 else { return }
-        if let quantized {
-          multiplyRange(m: m, a: a, quantized: quantized, c: c, ldc: ldc, beta: beta, j0: j0, j1: j1)
-        } else {
-          psr_superblock_gemm_nt(
-            code, Int32(m), Int32(cols), a, packed?.pointer(), packed?.bf16 == true ? 1 : 0, base, c, ldc, beta, Int32(j0),
-            Int32(j1))
-        }
+    withExtendedLifetime(packed) {
+      Parallel.run(parts: ranges.count) { p in
+        psr_superblock_gemm_nt(
+          format.code, Int32(m), Int32(cols), a, packed?.pointer(), packed?.bf16 == true ? 1 : 0, base, c, ldc, beta,
+          Int32(ranges[p].lowerBound), Int32(ranges[p].upperBound))
       }
+    }
+  }
+
+  /// How a product splits this matrix's rows over the cores: whole groups of four rows per part
+  /// (so that one-row products run the four-row kernel), two parts a core from 64 rows.
+  private var rowRanges: [Range<Int>] {
+    let n = rows
+    let parts = n >= 64 ? min(n / 4, 2 * max(1, Parallel.cores)) : 1
+    return (0..<parts).compactMap { p in
+      let j0 = (n / 4) * p / parts * 4
+      let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
+      return j0 < j1 ? j0..<j1 : nil
     }
   }
 
@@ -94,42 +99,30 @@ public struct SuperBlockMatrix: @unchecked Sendable {
     precondition(
       matrices.allSatisfy { $0.matrix.cols == cols && $0.matrix.quantizesActivations },
       "fused 8-bit products need one input width and int8 matrices")
-    let orders = Set(matrices.map { $0.matrix.format == .q6_K })
-    let quantized = Dictionary(uniqueKeysWithValues: orders.map { q6 in
-      (q6, Q8KRows(format: q6 ? .q6_K : .q4_K, rows: m, cols: cols, a: a))
-    })
-    var tasks: [(matrix: SuperBlockMatrix, column: Int, j0: Int, j1: Int)] = []
-    for (matrix, column) in matrices {
-      let n = matrix.rows
-      let parts = n >= 64 ? min(n / 4, 2 * max(1, Parallel.cores)) : 1
-      for p in 0..<parts {
-        let j0 = (n / 4) * p / parts * 4
-        let j1 = p == parts - 1 ? n : (n / 4) * (p + 1) / parts * 4
-        if j0 < j1 { tasks.append((matrix, column, j0, j1)) }
-      }
-    }
-    withExtendedLifetime(quantized) {
+    let q6 = matrices.contains { $0.matrix.format == .q6_K } ? Q8KRows(format: .q6_K, rows: m, cols: cols, a: a) : nil
+    let q45 = matrices.contains { $0.matrix.format != .q6_K } ? Q8KRows(format: .q4_K, rows: m, cols: cols, a: a) : nil
+    let tasks = matrices.flatMap { matrix, column in matrix.rowRanges.map { (matrix, column, $0) } }
+    withExtendedLifetime((q6, q45)) {
       Parallel.run(parts: tasks.count) { t in
-        let task = tasks[t]
-        task.matrix.multiplyRange(
-          m: m, a: a, quantized: quantized[task.matrix.format == .q6_K]!, c: c + task.column, ldc: ldc, beta: beta,
-          j0: task.j0, j1: task.j1)
+        let (matrix, column, range) = tasks[t]
+        matrix.multiplyRange(
+          m: m, a: a, quantized: matrix.format == .q6_K ? q6! : q45!, c: c + column, ldc: ldc, beta: beta, rows: range)
       }
     }
   }
 
-  /// Rows j0 ..< j1 of the 8-bit product on `quantized` (A's quantization), fp32 where a thread's
+  /// Rows `rows` of the 8-bit product on `quantized` (A's quantization), fp32 where a thread's
   /// unpacking buffer was refused.
   private func multiplyRange(
-    m: Int, a: UnsafePointer<Float>, quantized: Q8KRows, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, j0: Int,
-    j1: Int
+    m: Int, a: UnsafePointer<Float>, quantized: Q8KRows, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float,
+    rows range: Range<Int>
   ) {
     let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self)
-    let done = psr_superblock_q8_gemm_nt(
-      format.code, Int32(m), Int32(cols), quantized.pointer, base, c, ldc, beta, Int32(j0), Int32(j1))
+    let (j0, j1) = (Int32(range.lowerBound), Int32(range.upperBound))
+    let done = psr_superblock_q8_gemm_nt(format.code, Int32(m), Int32(cols), quantized.pointer, base, c, ldc, beta, j0, j1)
     if done == 0 {
       // Only where a thread's unpacking buffer was refused (the CPU was checked): fp32 products.
-      psr_superblock_gemm_nt(format.code, Int32(m), Int32(cols), a, nil, 0, base, c, ldc, beta, Int32(j0), Int32(j1))
+      psr_superblock_gemm_nt(format.code, Int32(m), Int32(cols), a, nil, 0, base, c, ldc, beta, j0, j1)
     }
   }
 

@@ -47,8 +47,8 @@ static void *reader(void *arg) {
 int main(int argc, char **argv) {
   const size_t mb = argc > 1 ? strtoul(argv[1], NULL, 10) : 1024;
   const int threads = argc > 2 ? atoi(argv[2]) : 2, runs = argc > 3 ? atoi(argv[3]) : 7;
-  if (mb < 64 || threads < 1 || threads > 64 || runs < 1) {
-    fprintf(stderr, "usage: read_bandwidth [MB >= 64] [threads 1-64] [runs >= 1]\n");
+  if (mb < 64 || mb > (1u << 20) || threads < 1 || threads > 64 || runs < 1 || runs > 1000) {
+    fprintf(stderr, "usage: read_bandwidth [MB 64-1048576] [threads 1-64] [runs 1-1000]\n");
     return 2;
   }
   const size_t bytes = mb << 20, share = bytes / (size_t)threads / 256 * 256;
