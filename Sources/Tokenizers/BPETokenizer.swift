@@ -73,10 +73,13 @@ public final class BPETokenizer: Tokenizer, Sendable {
     // not, unless tokenizer.ggml.add_bos_token says.
     let bos = metadata["tokenizer.ggml.bos_token_id"]?.int
     let adds = metadata["tokenizer.ggml.add_bos_token"]?.bool ?? (pre == "llama-bpe" || pre == "llama3")
+    // llama.cpp ignores merges for Llama 3's vocabulary, as its tokenizer.json says: " Việt" is
+    // one token there that no merge sequence reaches.
     try self.init(
       tokens: tokens, merges: mergeStrings, tokenTypes: types, endOfSequence: eos,
       beginOfSequence: bos, addsBeginOfSequence: adds && bos != nil,
-      unknownToken: metadata["tokenizer.ggml.unknown_token_id"]?.int, preTokenizer: preTokenizer)
+      unknownToken: metadata["tokenizer.ggml.unknown_token_id"]?.int, preTokenizer: preTokenizer,
+      ignoresMerges: preTokenizer == .llama3)
   }
 
   /// - Parameters:

@@ -48,4 +48,23 @@ final class TokenizerTests: XCTestCase {
     XCTAssertEqual(model.chatTemplate.defaultSystemMessage, "You are a helpful AI assistant named SmolLM, trained by Hugging Face")
     XCTAssertFalse(model.chatTemplate.render([.system("S"), .user("U")]).contains("SmolLM"))
   }
+
+  /// llama.cpp gives a GGUF Llama-3 vocabulary ('llama-bpe') `ignore_merges`: a piece that is a
+  /// token is that token even where no merge reaches it (its own tokenizer test has " Việt",
+  /// 101798, which merges alone would split into " Vi", "ệ", "t"). Other byte-level vocabularies merge.
+  func testGGUFLlama3VocabularyTakesWholePiecesAsLlamaCppDoes() throws {
+    func tokenizer(pre: String) throws -> any Tokenizer {
+      var w = GGUFWriter()
+      w.set("tokenizer.ggml.model", .string("gpt2"))
+      w.set("tokenizer.ggml.pre", .string(pre))
+      w.set("tokenizer.ggml.tokens", .array(["a", "b", "c", "bc", "abc", "<eos>"].map { .string($0) }))
+      w.set("tokenizer.ggml.merges", .array([.string("b c")]))
+      w.set("tokenizer.ggml.eos_token_id", .uint32(5))
+      return try loadTokenizer(gguf: try GGUFFile(bytes: w.bytes()))
+    }
+    XCTAssertEqual(try tokenizer(pre: "llama-bpe").encode("abc", parseSpecial: false), [4])
+    XCTAssertEqual(try tokenizer(pre: "llama3").encode("cabc", parseSpecial: false), [2, 0, 3])
+    XCTAssertEqual(try tokenizer(pre: "qwen2").encode("abc", parseSpecial: false), [0, 3])
+    XCTAssertEqual(try tokenizer(pre: "smollm").encode("abc", parseSpecial: false), [0, 3])
+  }
 }
