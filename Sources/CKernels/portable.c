@@ -245,6 +245,10 @@ void psr_quantized_gemm_nt(
   psr_portable_quantized_gemm_nt(format, m, k, x, quants, scales, y, ldy, beta, j0, j1);
 }
 long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format == PSR_Q5_K ? 176 : 210; }
+int psr_superblock_expand_rows(int format, int k, const unsigned char *blocks, int rows, float *out) {
+  (void)format, (void)k, (void)blocks, (void)rows, (void)out;
+  return 0;
+}
 void psr_superblock_gemm_nt(
     int format, int m, int k, const float *x, const float *packed, int packed_bf16, const unsigned char *blocks,
     float *y, long ldy, float beta, int j0, int j1) {

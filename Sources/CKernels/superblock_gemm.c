@@ -358,8 +358,9 @@ static int format_index(int format) { return format == PSR_Q4_K ? 0 : format == 
 
 long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format == PSR_Q5_K ? 176 : 210; }
 
-// Expansion of whole super-blocks into fp32 rows for the panel product: the values expand_z
-// gives the decode kernels, stored.
+// Expansion of whole super-blocks into fp32 rows for the panel product and for the input
+// gradients' blocks of rows (psr_superblock_expand_rows): the values expand_z gives the decode
+// kernels, stored unaligned, since the gradients' scratch has no 64-byte alignment.
 #define DEFINE_EXPAND_ROWS(NAME, FORMAT, BYTES)                                                              \
   __attribute__((target(TARGET_Z))) static void NAME(                                                      \
       const void *context, int j, int rows, int t0, int len, float *out, long ldo) {                      \
@@ -375,8 +376,8 @@ long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format
         float *o = out + r * ldo + (t - t0);                                                               \
         _Pragma("clang loop unroll(full)") for (int q = 0; q < 8; q++) {                                   \
           const sub32z b = expand_z(FORMAT, block, values, q, &s);                                         \
-          _mm512_store_ps(o + 32 * q, b.w[0]);                                                             \
-          _mm512_store_ps(o + 32 * q + 16, b.w[1]);                                                        \
+          _mm512_storeu_ps(o + 32 * q, b.w[0]);                                                            \
+          _mm512_storeu_ps(o + 32 * q + 16, b.w[1]);                                                       \
         }                                                                                                  \
       }                                                                                                    \
     }                                                                                                      \
@@ -395,6 +396,17 @@ static void (*const expand_rows[3])(const void *, int, int, int, int, float *, l
     k4_expand_rows, k5_expand_rows, k6_expand_rows};
 
 static int wide = -1;
+
+int psr_superblock_expand_rows(int format, int k, const uint8_t *blocks, int rows, float *out) {
+  if (wide < 0) {
+    __builtin_cpu_init();
+    wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+  }
+  if (!wide || k % 256 != 0 || rows <= 0) return 0;
+  const superblock_rows source = {blocks, (long)(k / 256) * psr_superblock_bytes(format)};
+  expand_rows[format_index(format)](&source, 0, rows, 0, k, out, k);
+  return 1;
+}
 
 void psr_superblock_gemm_nt(
     int format, int m, int k, const float *x, const float *packed, int packed_bf16, const uint8_t *blocks, float *y,

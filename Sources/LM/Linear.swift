@@ -48,6 +48,9 @@ struct Linear: @unchecked Sendable {
   let inputs: Int
   /// Whether products of many rows run in bf16 (``ComputePrecision/bf16``, where the CPU has it).
   let bf16: Bool
+  /// Whether the input gradient (`applyTransposed`) runs in bf16
+  /// (``ComputePrecision/inputGradient(quantizedWeights:)``: at `bf16`, and at `int8` for quantized weights).
+  let backwardBF16: Bool
 
   /// `C[m × out] = A[m × in] · Wᵀ + beta · C`: through the block kernels where the weights are
   /// quantized (a row's result never depends on the others: from `PackedRows.minimumRows` rows
@@ -77,13 +80,13 @@ struct Linear: @unchecked Sendable {
   /// `C[m × in] = G[m × out] · W + beta · C`: the gradient with respect to the input.
   func applyTransposed(m: Int, g: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
     if let dense {
-      BLAS.gemm(m: m, n: inputs, k: outputs, a: g, b: dense, transposeB: false, c: c, beta: beta, bf16: bf16)
+      BLAS.gemm(m: m, n: inputs, k: outputs, a: g, b: dense, transposeB: false, c: c, beta: beta, bf16: backwardBF16)
     } else {
       var first = true
       forEachExpandedBlock { rows, w in
         BLAS.gemm(
           m: m, n: inputs, k: rows.count, a: g + rows.lowerBound, lda: outputs, b: w, transposeB: false, c: c,
-          beta: first ? beta : 1, bf16: bf16)
+          beta: first ? beta : 1, bf16: backwardBF16)
         first = false
       }
     }
@@ -136,9 +139,14 @@ struct Linear: @unchecked Sendable {
       for r0 in stride(from: 0, to: part.rows, by: blockRows) {
         let count = min(blockRows, part.rows - r0)
         let pieces = min(count, 2 * max(1, Parallel.cores))
+        // K-quant rows expand with 512-bit vectors where the CPU has them (the same values).
+        let superBlocks = RowKernel.superBlockFormat(part.type).flatMap { format in
+          inputs % 256 == 0 ? SuperBlockMatrix(format: format, rows: part.rows, cols: inputs, blocks: part.data) : nil
+        }
         Parallel.perform(pieces) { p in
           let lo = count * p / pieces
           let hi = count * (p + 1) / pieces
+          if let superBlocks, superBlocks.expand(rows: (r0 + lo)..<(r0 + hi), into: scratch + lo * inputs) { return }
           Dequantize.decode(
             part.type, from: part.data.baseAddress! + (r0 + lo) * rowBytes, count: (hi - lo) * inputs,
             into: scratch + lo * inputs)
@@ -171,6 +179,7 @@ extension Linear {
     self.outputs = parts.reduce(0) { $0 + $1.outputs }
     bf16 = compute.effective == .bf16
     kernels = RowKernel.covering(self.parts, cols: inputs, floats: dense == nil, compute: compute)
+    backwardBF16 = Self.backwardInBF16(compute: compute, parts: self.parts, dense: dense != nil)
   }
 }
 
@@ -199,5 +208,13 @@ extension Linear {
     outputs = slices.reduce(0) { $0 + $1.rows }
     bf16 = compute.effective == .bf16
     kernels = RowKernel.covering(parts, cols: inputs, floats: dense == nil, compute: compute)
+    backwardBF16 = Self.backwardInBF16(compute: compute, parts: parts, dense: dense != nil)
+  }
+
+  /// ``backwardBF16`` for weights held as `parts` (or as fp32 where `dense`) at `compute`.
+  static func backwardInBF16(
+    compute: ComputePrecision, parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)], dense: Bool
+  ) -> Bool {
+    compute.inputGradient(quantizedWeights: !dense && parts.allSatisfy { $0.type.blockSize > 1 }) == .bf16
   }
 }

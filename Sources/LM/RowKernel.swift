@@ -96,7 +96,7 @@ enum RowKernel {
     }
   }
 
-  private static func superBlockFormat(_ type: GGMLType) -> SuperBlockMatrix.Format? {
+  static func superBlockFormat(_ type: GGMLType) -> SuperBlockMatrix.Format? {
     switch type {
     case .q4_K: .q4_K
     case .q5_K: .q5_K

@@ -10,7 +10,8 @@ import CKernels
 ///   (q8_0/q8_1) for the 32-weight block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0), scaled once per
 ///   block. Each activation then carries a relative error of at most 1/254 of its block's largest
 ///   magnitude; docs/PRECISION.md measures what that does to logits and gradients. Float weights
-///   (F32, F16, BF16) stay fp32.
+///   (F32, F16, BF16) stay fp32. The input gradients of quantized weights (training's backward)
+///   run bf16 where the CPU has it (``inputGradient(quantizedWeights:)``).
 /// - `bf16`: PyTorch's CPU autocast semantics for the products of many rows (prefill, capture,
 ///   training's forward and backward): both operands rounded to bf16 (to nearest even, a relative
 ///   error of at most 2⁻⁹ each) where they are packed, exact products, fp32 sums (`vdpbf16ps`).
@@ -35,6 +36,21 @@ public enum ComputePrecision: String, Codable, Sendable, CaseIterable {
     case .fp32: .fp32
     case .int8: Self.int8IsSupported ? .int8 : .fp32
     case .bf16: Self.bf16IsSupported ? .bf16 : .fp32
+    }
+  }
+
+  /// What the input gradient of a projection (`G·W`, the backward of `y = x·Wᵀ`, as training
+  /// and every gradient run it) multiplies with on this CPU when `self` is asked for.
+  ///
+  /// At `int8` the 8-bit activation blocks run along a weight row, but `G·W` sums down W's
+  /// columns, across rows and their blocks, so no block scale factors out of it: the input
+  /// gradient of quantized weights runs `bf16` instead (fp32 on a CPU without AVX512_BF16), the
+  /// narrowest arithmetic that can carry it. Float weights at `int8` keep fp32 both ways.
+  public func inputGradient(quantizedWeights: Bool) -> ComputePrecision {
+    switch effective {
+    case .fp32: .fp32
+    case .bf16: .bf16
+    case .int8: quantizedWeights && Self.bf16IsSupported ? .bf16 : .fp32
     }
   }
 }

@@ -131,4 +131,14 @@ public struct SuperBlockMatrix: @unchecked Sendable {
 
   /// Bytes read per product (the file's own).
   public var byteCount: Int { blocks.count }
+
+  /// Rows `range` as fp32, `cols` values each, into `out`: `Dequantize`'s values bit for bit,
+  /// with 512-bit vectors (what the panel products expand). False, with nothing written, on a
+  /// CPU without AVX-512, where the caller expands the rows itself.
+  public func expand(rows range: Range<Int>, into out: UnsafeMutablePointer<Float>) -> Bool {
+    precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows out of range")
+    guard !range.isEmpty else { return true }
+    let base = blocks.baseAddress!.assumingMemoryBound(to: UInt8.self) + range.lowerBound * (cols / 256) * format.bytesPerBlock
+    return psr_superblock_expand_rows(format.code, Int32(cols), base, Int32(range.count), out) != 0
+  }
 }

@@ -101,6 +101,16 @@ final class ComputePrecisionModelTests: XCTestCase {
     try assertDeterministicAndBatchInvariant(model)
   }
 
+  /// The input gradient runs bf16 at `bf16`, and at `int8` for quantized weights only; fp32
+  /// where the CPU lacks AVX512_BF16, and always at `fp32`.
+  func testInputGradientsRunBF16WhereInt8CannotCarryThem() {
+    let bf16: ComputePrecision = ComputePrecision.bf16IsSupported ? .bf16 : .fp32
+    XCTAssertEqual(ComputePrecision.fp32.inputGradient(quantizedWeights: true), .fp32)
+    XCTAssertEqual(ComputePrecision.bf16.inputGradient(quantizedWeights: false), bf16)
+    XCTAssertEqual(ComputePrecision.int8.inputGradient(quantizedWeights: true), ComputePrecision.int8IsSupported ? bf16 : .fp32)
+    XCTAssertEqual(ComputePrecision.int8.inputGradient(quantizedWeights: false), .fp32)
+  }
+
   /// int8 asked for on a CPU without the products runs fp32 and says so in computePrecision.
   func testEffectivePrecisionFollowsTheCPU() throws {
     let model = try load("Q4_K_M", .int8)

@@ -20,6 +20,22 @@ final class SuperBlockMatrixTests: XCTestCase {
     KQuantFixtureMatrices.product(q, x, m: m, first: first)
   }
 
+  /// The vector expansion (what the panel products and the input gradients read) is gguf-py's
+  /// dequantization bit for bit, for every row range, including one that starts mid-matrix.
+  func testExpandedRowsAreTheDequantizedWeightsBitForBit() throws {
+    var expanded = 0
+    for (name, q, w) in try matrices() {
+      for range in [0..<q.rows, 1..<min(q.rows, 4), (q.rows - 1)..<q.rows] {
+        var out = [Float](repeating: .nan, count: range.count * q.cols)
+        guard out.withUnsafeMutableBufferPointer({ q.expand(rows: range, into: $0.baseAddress!) }) else { continue }
+        expanded += 1
+        let want = w[(range.lowerBound * q.cols)..<(range.upperBound * q.cols)]
+        XCTAssertEqual(out.map(\.bitPattern), want.map(\.bitPattern), "\(name) rows \(range)")
+      }
+    }
+    try XCTSkipIf(expanded == 0, "needs AVX-512 (F, VL, BW)")
+  }
+
   /// Each output within 1e-5 of Σ|x·w| of the exact (double) sum: the kernel's fp32 sum of the
   /// same products in another order can differ by no more than a few ulps of that magnitude.
   func testProductsEqualTheDequantizedProductWithin1e5() throws {

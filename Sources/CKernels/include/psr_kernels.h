@@ -142,6 +142,11 @@ void psr_superblock_gemm_nt(
     int format, int m, int k, const float *x, const float *packed, int packed_bf16, const unsigned char *blocks,
     float *y, long ldy, float beta, int j0, int j1);
 
+/// out[r·k + t] = weight t of row r, for the `rows` rows of k values (k a multiple of 256) at
+/// `blocks` in `format`: Dequantize's values, bit for bit (see superblock_gemm.c). Returns 0, and
+/// writes nothing, on a CPU without AVX-512 (F, VL, BW); the caller then expands them itself.
+int psr_superblock_expand_rows(int format, int k, const unsigned char *blocks, int rows, float *out);
+
 /// Whether this CPU runs the 8-bit-activation products (AVX-512 F, BW, VL and VNNI, and F16C);
 /// elsewhere psr_superblock_q8_gemm_nt returns 0 and callers run the fp32 products.
 int psr_q8_gemm_supported(void);
