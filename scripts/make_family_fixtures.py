@@ -162,13 +162,15 @@ def hub_config(family, hf):
         )
     elif family == "qwen3moe":
         config.update(num_experts=config.pop("num_local_experts"), rope_theta=rope["rope_theta"])
-    elif "rope_theta" in rope:
-        config["rope_theta"] = rope["rope_theta"]
     elif family == "phi3":
+        # Before the plain rope_theta case: transformers 5.x keeps rope_theta inside rope_parameters
+        # beside the factors, and taking only the base there dropped LongRoPE from the checkpoint.
         config.update(
             rope_theta=rope["rope_theta"],
             rope_scaling=dict(type="longrope", short_factor=rope["short_factor"], long_factor=rope["long_factor"]),
         )
+    elif "rope_theta" in rope:
+        config["rope_theta"] = rope["rope_theta"]
     with open(path, "w") as f:
         json.dump(config, f, indent=2)
 

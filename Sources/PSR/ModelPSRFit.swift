@@ -186,6 +186,10 @@ public struct ModelPSRFit {
       guard batch.allSatisfy({ $0.targets[l] != nil }) else {
         throw TrainingError.invalidOptions("the capture holds no layer \(l), which the \(objective.rawValue) objective compares; capture it")
       }
+      guard batch.allSatisfy({ $0.targets[l]!.count == $0.sequence.response.count * d }) else {
+        throw TrainingError.invalidOptions(
+          "the targets at layer \(l) are not \(d) values per response token; they were captured from another model")
+      }
       let states = trace.output(ofLayer: l)
       var g = Matrix(rows: states.rows, cols: d)
       // Normalise each layer by its targets' mean squared norm, so deep layers do not dominate.

@@ -68,6 +68,22 @@ final class ThroughModelObjectiveTests: TemporaryDirectoryTestCase {
     XCTAssertGreaterThan(parts[-1] ?? 0, 0)
   }
 
+  /// Targets of another width (captured from another model) are refused in one line, not read
+  /// out of range.
+  func testTargetsOfAnotherWidthAreRefused() throws {
+    let model = try DecoderModel(path: try FamilyFixture.load("qwen2").gguf)
+    let d = model.configuration.modelDimension
+    let layers = Array(0..<model.configuration.layerCount)
+    let fitter = ModelPSRFit(model: model, layers: [0], objective: .mseThrough)
+    let example = CapturedExampleTargets(
+      sequence: TeacherForcedSequence(prompt: [1, 5, 6], response: [7, 8]),
+      targets: Dictionary(uniqueKeysWithValues: layers.map { ($0, [Float](repeating: 0.5, count: 2 * (d - 1))) }))
+    let gate = PSRGate(gates: [GateEntry(layer: 0, weight: [Float](repeating: 0, count: d), bias: 0, direction: [Float](repeating: 0.1, count: d))])
+    XCTAssertThrowsError(try fitter.batchLossByLayer([example], gate: gate, backward: true)) { error in
+      XCTAssertTrue("\(error)".contains("\(d) values per response token"), "\(error)")
+    }
+  }
+
   /// Autograd's loss and gradients, within 1e-4 relative: the vectors by the norm of their
   /// difference over the reference's norm, scalars by |Δ| over max(|reference|, 1e-3 · the loss).
   func testLossAndGradientsMatchPyTorchAutograd() throws {
@@ -85,6 +101,14 @@ final class ThroughModelObjectiveTests: TemporaryDirectoryTestCase {
             uniqueKeysWithValues: (e["targets"] as! [String: [Double]]).map { (Int($0.key)!, $0.value.map(Float.init)) }))
       }
       for (format, model) in try FamilyFixture.load(family).models() {
+        // A reference made from another checkpoint fails here, not in a shape check inside the fit.
+        let d = model.configuration.modelDimension
+        guard weight.count == d, direction.count == d, layer < model.configuration.layerCount,
+          examples.allSatisfy({ $0.targets.values.allSatisfy { $0.count % d == 0 } })
+        else {
+          XCTFail("mse-through/\(family).json was made for another \(family) checkpoint; rerun scripts/make_mse_through_reference.py")
+          continue
+        }
         var fitter = ModelPSRFit(model: model, layers: [layer], objective: .mseThrough)
         fitter.deadGateWeight = Float(ref["dead_gate_weight"] as! Double)
         XCTAssertEqual(fitter.targetLayers, Array(layer..<model.configuration.layerCount))
