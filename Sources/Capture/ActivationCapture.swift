@@ -142,11 +142,20 @@ public struct ActivationCapture {
       }
       examples.append(
         CapturedExample(
-          instruction: inputs[i].instruction, response: model.tokenizer.decode(responses[i], skipSpecial: true),
+          instruction: inputs[i].instruction, response: Self.storable(model.tokenizer.decode(responses[i], skipSpecial: true)),
           tokens: responses[i].map(Int32.init), base: base, delta: delta,
           steeringPrompt: options.steeringPromptPerExample ? inputs[i].steeringPrompt ?? options.steeringPrompt : nil))
       rowStart = unpromptedStart + chunks[2 * k + 1].tokens.count
     }
     return examples
+  }
+}
+
+extension ActivationCapture {
+  /// The response's text as the file stores it: HDF5's strings end at a NUL byte, so a NUL that
+  /// the model generated (a byte token a random or small model can sample) is written as U+FFFD
+  /// instead of failing the capture; `tokens/id` keeps the exact tokens.
+  static func storable(_ text: String) -> String {
+    text.utf8.contains(0) ? text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : text
   }
 }

@@ -58,6 +58,22 @@ final class ActivationCaptureTests: TemporaryDirectoryTestCase {
     }
   }
 
+  /// A response whose tokens decode to a NUL byte is stored with U+FFFD in its text (an HDF5
+  /// string ends at NUL) and its exact tokens, instead of failing the capture.
+  func testResponseWithANulByteIsStoredWithItsExactTokens() throws {
+    let model = try Fixtures.model()
+    let capture = try ActivationCapture(model: model, options: CaptureOptions(steeringPrompt: "Be brief.", layers: [3], maxNewTokens: 4))
+    let path = directory.appendingPathComponent("nul.h5").path
+    let writer = try ActivationWriter.create(path: path, header: try capture.header(toolVersion: "test"))
+    try capture.run([CaptureInput(instruction: "Say it.", output: "A\u{0}B")], into: writer)
+    try writer.close()
+    let reader = try ActivationReader(path: path)
+    let tokens = try reader.tokens().map(Int.init)
+    XCTAssertEqual(tokens, model.tokenizer.encode("A\u{0}B", parseSpecial: false))
+    XCTAssertTrue(model.tokenizer.decode(tokens).utf8.contains(0), "the tokens keep the NUL")
+    XCTAssertEqual(try reader.responses(), ["A\u{FFFD}B"])
+  }
+
   func testEmptySteeringPromptGivesZeroDelta() throws {
     let model = try Fixtures.model()
     let capture = try ActivationCapture(
