@@ -104,4 +104,34 @@ final class SentencePieceTests: XCTestCase {
     let turn = t.pieces.firstIndex(of: Array("<start_of_turn>".utf8))!
     XCTAssertTrue(t.encode("a<start_of_turn>b", parseSpecial: false).contains(turn))
   }
+
+  /// Phi-3's real 32k vocabulary (llama.cpp's vocab-only `ggml-vocab-phi-3.gguf`) on llama.cpp's own
+  /// tokenizer test: its 47 texts (spaces, tabs and newlines alone, accents, emoji, CJK, code) give
+  /// exactly the ids of its `.out` file, which llama.cpp's test-tokenizer-0 checks without BOS and
+  /// without special tokens (Tests/Fixtures/tokenizers/llama-cpp/phi-3.tar.gz, from llama-cpp-python
+  /// 0.3.36's source; scripts/check_llama_cpp_vocab_tests.py runs the same against psr tokenize).
+  func testPhi3VocabularyGivesLlamaCppsIdsOnItsOwnTokenizerTest() throws {
+    let root = try Fixtures.unpackedOnce("tokenizers/llama-cpp/phi-3.tar.gz") + "/ggml-vocab-phi-3.gguf"
+    let tokenizer = try loadTokenizer(gguf: try GGUFFile(path: root))
+    XCTAssertEqual(tokenizer.vocabularySize, 32064)
+    // Texts are separated by "\n__ggml_vocab_test__\n"; the file ends with that line without its newline.
+    var raw = try Data(contentsOf: URL(fileURLWithPath: root + ".inp"))
+    let separator = Data("\n__ggml_vocab_test__\n".utf8)
+    if raw.suffix(separator.count - 1) == separator.dropLast() { raw.removeLast(separator.count - 1) }
+    var texts: [Data] = []
+    var rest = raw[...]
+    while let hit = rest.range(of: separator) {
+      texts.append(rest[..<hit.lowerBound])
+      rest = rest[hit.upperBound...]
+    }
+    texts.append(rest)
+    let lines = try String(contentsOfFile: root + ".out", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+    let expected = lines.prefix(texts.count).map { $0.split(separator: " ").map { Int($0)! } }
+    XCTAssertEqual(texts.count, 47)
+    XCTAssertEqual(expected.count, texts.count)
+    for (text, ids) in zip(texts, expected) {
+      let string = String(decoding: text, as: UTF8.self)
+      XCTAssertEqual(tokenizer.encode(string, parseSpecial: false), ids, string.debugDescription)
+    }
+  }
 }
