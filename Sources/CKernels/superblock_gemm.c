@@ -360,9 +360,21 @@ long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format
 
 // Expansion of whole super-blocks into fp32 rows for the panel product and for the input
 // gradients' blocks of rows (psr_superblock_expand_rows): the values expand_z gives the decode
-// kernels, stored unaligned, since the gradients' scratch has no 64-byte alignment.
-#define DEFINE_EXPAND_ROWS(NAME, FORMAT, BYTES)                                                              \
-  __attribute__((target(TARGET_Z))) static void NAME(                                                      \
+// kernels, stored unaligned, since the gradients' scratch has no 64-byte alignment. For bf16
+// panels (psr_weight_panels.expand_bf16) each 32-value sub-block is rounded as it is expanded,
+// one vcvtne2ps2bf16 into a 64-byte chunk: the bits panel_to_bf16 gives from the fp32 panel,
+// without writing and rereading that panel.
+__attribute__((target(TARGET_Z), always_inline)) static inline void store_sub_f32(float *o, int t, sub32z b) {
+  _mm512_storeu_ps(o + t, b.w[0]);
+  _mm512_storeu_ps(o + t + 16, b.w[1]);
+}
+
+__attribute__((target(TARGET_Z ",avx512bf16"), always_inline)) static inline void store_sub_bf16(float *o, int t, sub32z b) {
+  _mm512_storeu_ps(o + t / 2, (__m512)_mm512_cvtne2ps_pbh(b.w[1], b.w[0]));
+}
+
+#define DEFINE_EXPAND_ROWS(NAME, FORMAT, BYTES, TARGET_, STORE)                                               \
+  __attribute__((target(TARGET_))) static void NAME(                                                       \
       const void *context, int j, int rows, int t0, int len, float *out, long ldo) {                      \
     const superblock_rows *source = context;                                                               \
     for (int r = 0; r < rows; r++) {                                                                       \
@@ -373,12 +385,8 @@ long psr_superblock_bytes(int format) { return format == PSR_Q4_K ? 144 : format
         decode_scales(FORMAT, block, &s);                                                                  \
         uint8_t values[256] __attribute__((aligned(64)));                                                  \
         unpack_values(FORMAT, block, values);                                                              \
-        float *o = out + r * ldo + (t - t0);                                                               \
-        _Pragma("clang loop unroll(full)") for (int q = 0; q < 8; q++) {                                   \
-          const sub32z b = expand_z(FORMAT, block, values, q, &s);                                         \
-          _mm512_storeu_ps(o + 32 * q, b.w[0]);                                                            \
-          _mm512_storeu_ps(o + 32 * q + 16, b.w[1]);                                                       \
-        }                                                                                                  \
+        _Pragma("clang loop unroll(full)") for (int q = 0; q < 8; q++)                                     \
+            STORE(out + r * ldo, t - t0 + 32 * q, expand_z(FORMAT, block, values, q, &s));                 \
       }                                                                                                    \
     }                                                                                                      \
   }
@@ -388,12 +396,18 @@ typedef struct {
   long rowBytes;
 } superblock_rows;
 
-DEFINE_EXPAND_ROWS(k4_expand_rows, PSR_Q4_K, 144)
-DEFINE_EXPAND_ROWS(k5_expand_rows, PSR_Q5_K, 176)
-DEFINE_EXPAND_ROWS(k6_expand_rows, PSR_Q6_K, 210)
+#define TARGET_Z_BF16 TARGET_Z ",avx512bf16"
+DEFINE_EXPAND_ROWS(k4_expand_rows, PSR_Q4_K, 144, TARGET_Z, store_sub_f32)
+DEFINE_EXPAND_ROWS(k5_expand_rows, PSR_Q5_K, 176, TARGET_Z, store_sub_f32)
+DEFINE_EXPAND_ROWS(k6_expand_rows, PSR_Q6_K, 210, TARGET_Z, store_sub_f32)
+DEFINE_EXPAND_ROWS(k4_expand_rows_bf16, PSR_Q4_K, 144, TARGET_Z_BF16, store_sub_bf16)
+DEFINE_EXPAND_ROWS(k5_expand_rows_bf16, PSR_Q5_K, 176, TARGET_Z_BF16, store_sub_bf16)
+DEFINE_EXPAND_ROWS(k6_expand_rows_bf16, PSR_Q6_K, 210, TARGET_Z_BF16, store_sub_bf16)
 
 static void (*const expand_rows[3])(const void *, int, int, int, int, float *, long) = {
     k4_expand_rows, k5_expand_rows, k6_expand_rows};
+static void (*const expand_rows_bf16[3])(const void *, int, int, int, int, float *, long) = {
+    k4_expand_rows_bf16, k5_expand_rows_bf16, k6_expand_rows_bf16};
 
 static int wide = -1;
 
@@ -426,7 +440,7 @@ void psr_superblock_gemm_nt(
   const int group = wide ? 8 : 4;
   if (packed && wide && psr_panel_gemm_supported()) {
     const superblock_rows rows = {blocks, rowBytes};
-    const psr_weight_panels panels = {expand_rows[f], &rows, 256, NULL};
+    const psr_weight_panels panels = {expand_rows[f], &rows, 256, expand_rows_bf16[f]};
     if (psr_panel_gemm_nt(&panels, m, k, packed, packed_bf16, y, ldy, 1, beta, j0, j1)) return;
   }
   const float *xr[8];
