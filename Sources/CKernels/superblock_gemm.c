@@ -409,14 +409,18 @@ static void (*const expand_rows[3])(const void *, int, int, int, int, float *, l
 static void (*const expand_rows_bf16[3])(const void *, int, int, int, int, float *, long) = {
     k4_expand_rows_bf16, k5_expand_rows_bf16, k6_expand_rows_bf16};
 
-static int wide = -1;
-
-int psr_superblock_expand_rows(int format, int k, const uint8_t *blocks, int rows, float *out) {
+// Whether this CPU runs the 512-bit kernels (AVX-512 F, VL, BW), asked once.
+static int has_wide(void) {
+  static int wide = -1;
   if (wide < 0) {
     __builtin_cpu_init();
     wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
   }
-  if (!wide || k % 256 != 0 || rows <= 0) return 0;
+  return wide;
+}
+
+int psr_superblock_expand_rows(int format, int k, const uint8_t *blocks, int rows, float *out) {
+  if (!has_wide() || k % 256 != 0 || rows <= 0) return 0;
   const superblock_rows source = {blocks, (long)(k / 256) * psr_superblock_bytes(format)};
   expand_rows[format_index(format)](&source, 0, rows, 0, k, out, k);
   return 1;
@@ -429,10 +433,7 @@ void psr_superblock_gemm_nt(
     psr_portable_superblock_gemm_nt(format, m, k, x, blocks, y, ldy, beta, j0, j1);
     return;
   }
-  if (wide < 0) {
-    __builtin_cpu_init();
-    wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
-  }
+  const int wide = has_wide();
   const int f = format_index(format);
   const long rowBytes = (long)(k / 256) * psr_superblock_bytes(format);
   // Every column of a CPU runs one kernel family (512- or 256-bit), whatever m: each output is

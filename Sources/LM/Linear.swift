@@ -136,13 +136,13 @@ struct Linear: @unchecked Sendable {
     var start = 0
     for part in parts {
       let rowBytes = inputs / part.type.blockSize * part.type.blockBytes
+      // K-quant rows expand with 512-bit vectors where the CPU has them (the same values).
+      let superBlocks = RowKernel.superBlockFormat(part.type).flatMap { format in
+        inputs % 256 == 0 ? SuperBlockMatrix(format: format, rows: part.rows, cols: inputs, blocks: part.data) : nil
+      }
       for r0 in stride(from: 0, to: part.rows, by: blockRows) {
         let count = min(blockRows, part.rows - r0)
         let pieces = min(count, 2 * max(1, Parallel.cores))
-        // K-quant rows expand with 512-bit vectors where the CPU has them (the same values).
-        let superBlocks = RowKernel.superBlockFormat(part.type).flatMap { format in
-          inputs % 256 == 0 ? SuperBlockMatrix(format: format, rows: part.rows, cols: inputs, blocks: part.data) : nil
-        }
         Parallel.perform(pieces) { p in
           let lo = count * p / pieces
           let hi = count * (p + 1) / pieces
