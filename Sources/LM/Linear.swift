@@ -179,7 +179,7 @@ extension Linear {
     self.outputs = parts.reduce(0) { $0 + $1.outputs }
     bf16 = compute.effective == .bf16
     kernels = RowKernel.covering(self.parts, cols: inputs, floats: dense == nil, compute: compute)
-    backwardBF16 = Self.backwardInBF16(compute: compute, parts: self.parts, dense: dense != nil)
+    backwardBF16 = Self.backwardInBF16(compute: compute, parts: self.parts)
   }
 }
 
@@ -208,13 +208,15 @@ extension Linear {
     outputs = slices.reduce(0) { $0 + $1.rows }
     bf16 = compute.effective == .bf16
     kernels = RowKernel.covering(parts, cols: inputs, floats: dense == nil, compute: compute)
-    backwardBF16 = Self.backwardInBF16(compute: compute, parts: parts, dense: dense != nil)
+    backwardBF16 = Self.backwardInBF16(compute: compute, parts: parts)
   }
 
-  /// ``backwardBF16`` for weights held as `parts` (or as fp32 where `dense`) at `compute`.
+  /// ``backwardBF16`` for the file's `parts` at `compute`. Decided by the file's weight type, not
+  /// by how the weights are held: an fp32 copy of quantized weights (`--weights fp32`) runs the
+  /// same forward on the file's blocks, so it runs the same input gradients as `native` too.
   static func backwardInBF16(
-    compute: ComputePrecision, parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)], dense: Bool
+    compute: ComputePrecision, parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)]
   ) -> Bool {
-    compute.inputGradient(quantizedWeights: !dense && parts.allSatisfy { $0.type.blockSize > 1 }) == .bf16
+    compute.inputGradient(quantizedWeights: parts.allSatisfy { $0.type.blockSize > 1 }) == .bf16
   }
 }
