@@ -317,6 +317,112 @@ DEFINE_EXPAND_FLOATS(expand_f32, 4, load_f32)
 DEFINE_EXPAND_FLOATS(expand_f16, 2, load_f16)
 DEFINE_EXPAND_FLOATS(expand_bf16, 2, load_bf16)
 
+// Few rows of x against float weight rows read where they lie (psr_float_rows_gemv). Each
+// weight chunk is converted in registers exactly as the panel path converts it (fp32: the exact
+// expansion; bf16: that expansion rounded by chunk_bf16, which for bf16 rows is the stored bits
+// themselves), and each output's accumulator takes the same chunks in the same order, is summed
+// by the same sum4 and scaled as the panel tiles scale it: the bits of psr_float_rows_gemm_nt.
+// The panel path writes every weight to L1 and reads it back, a cost that few rows of x do not
+// amortise.
+#define F32_CHUNK(NAME, LOAD, BYTES)                                                                        \
+  __attribute__((target(TZ), always_inline)) static inline __m512 NAME(const unsigned char *row, int t, int k) { \
+    const int left = k - 16 * t;                                                                          \
+    return LOAD(left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1), row + (long)t * 16 * BYTES);          \
+  }
+F32_CHUNK(f32_chunk_f32, load_f32, 4)
+F32_CHUNK(f32_chunk_f16, load_f16, 2)
+F32_CHUNK(f32_chunk_bf16, load_bf16, 2)
+
+__attribute__((target(TZ16), always_inline)) static inline __m512 bf16_chunk_f32(const unsigned char *row, int t, int k) {
+  return chunk_bf16((const float *)row + 32 * t, k - 32 * t);
+}
+__attribute__((target(TZ16), always_inline)) static inline __m512 bf16_chunk_f16(const unsigned char *row, int t, int k) {
+  const int left = k - 32 * t;
+  const unsigned char *p = row + (long)t * 64;
+  const __m512 lo = load_f16(left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1), p);
+  const __m512 hi = left > 16 ? load_f16(left >= 32 ? 0xFFFF : (__mmask16)((1u << (left - 16)) - 1), p + 32) : _mm512_setzero_ps();
+  return (__m512)_mm512_cvtne2ps_pbh(hi, lo);
+}
+// A bf16 row's own bits: what chunk_bf16 gives back from their exact fp32 expansion (denormals,
+// which it flushes, vdpbf16ps treats as zero either way).
+__attribute__((target(TZ16), always_inline)) static inline __m512 bf16_chunk_bf16(const unsigned char *row, int t, int k) {
+  const int left = k - 32 * t;
+  return _mm512_castsi512_ps(_mm512_maskz_loadu_epi16(left >= 32 ? ~(__mmask32)0 : (((__mmask32)1 << left) - 1), row + (long)t * 64));
+}
+
+// One sliver of R packed rows against weight rows j0 … j1 - 1, four at a time.
+#define DEFINE_DIRECT_OF(NAME, TARGET, R, WIDTH, CHUNK, MADD)                                                 \
+  __attribute__((target(TARGET))) static void NAME(                                                          \
+      int k, const float *xs, const unsigned char *w, long rowBytes, float *y, long ldy, float beta, int j0, int j1) { \
+    const int chunks = (k + WIDTH - 1) / WIDTH;                                                              \
+    const __m128 vb = _mm_set1_ps(beta);                                                                     \
+    for (int j = j0; j < j1; j += NR) {                                                                      \
+      const int c = j1 - j < NR ? j1 - j : NR;                                                               \
+      const unsigned char *row[NR];                                                                          \
+      /* Past the last weight row, repeat it: each output's sum reads only its own accumulator. */         \
+      _Pragma("clang loop unroll(full)") for (int q = 0; q < NR; q++) row[q] = w + (long)(j + (q < c ? q : 0)) * rowBytes; \
+      __m512 acc[R][NR];                                                                                     \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++)                                         \
+        _Pragma("clang loop unroll(full)") for (int q = 0; q < NR; q++) acc[r][q] = _mm512_setzero_ps();     \
+      for (int t = 0; t < chunks; t++) {                                                                     \
+        __m512 wv[NR];                                                                                       \
+        /* The same place in the next four rows, so that they arrive while these are multiplied: rows */ \
+        /* of a few kB are too short for the hardware prefetcher to follow four at once. */                \
+        _Pragma("clang loop unroll(full)") for (int q = 0; q < NR; q++)                                      \
+          _mm_prefetch((const char *)row[q] + NR * rowBytes + (long)t * WIDTH * (rowBytes / k), _MM_HINT_T0); \
+        _Pragma("clang loop unroll(full)") for (int q = 0; q < NR; q++) wv[q] = CHUNK(row[q], t, k);         \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                     \
+          const __m512 xv = _mm512_load_ps(xs + ((long)t * MR + r) * 16);                                     \
+          _Pragma("clang loop unroll(full)") for (int q = 0; q < NR; q++) acc[r][q] = MADD(acc[r][q], xv, wv[q]); \
+        }                                                                                                    \
+      }                                                                                                      \
+      _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                       \
+        __m128 sums = _mm_mul_ps(_mm_set1_ps(1), sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));           \
+        float *yr = y + r * ldy + j, s[4], old[4] = {0, 0, 0, 0};                                            \
+        for (int q = 0; q < c; q++) old[q] = yr[q];                                                          \
+        if (beta != 0) sums = _mm_add_ps(_mm_mul_ps(vb, _mm_loadu_ps(old)), sums);                           \
+        _mm_storeu_ps(s, sums);                                                                              \
+        for (int q = 0; q < c; q++) yr[q] = s[q];                                                            \
+      }                                                                                                      \
+    }                                                                                                        \
+  }
+#define DEFINE_DIRECT_TYPE(P, TYPE)                                                                         \
+  DEFINE_DIRECT_OF(P##_1, TZ, 1, 16, f32_chunk_##TYPE, madd_f32)                                          \
+  DEFINE_DIRECT_OF(P##_2, TZ, 2, 16, f32_chunk_##TYPE, madd_f32)                                          \
+  DEFINE_DIRECT_OF(P##_3, TZ, 3, 16, f32_chunk_##TYPE, madd_f32)                                          \
+  DEFINE_DIRECT_OF(P##_4, TZ, 4, 16, f32_chunk_##TYPE, madd_f32)                                          \
+  DEFINE_DIRECT_OF(P##_5, TZ, 5, 16, f32_chunk_##TYPE, madd_f32)                                          \
+  DEFINE_DIRECT_OF(P##_6, TZ, 6, 16, f32_chunk_##TYPE, madd_f32)                                          \
+  DEFINE_DIRECT_OF(P##_1_bf16, TZ16, 1, 32, bf16_chunk_##TYPE, madd_bf16)                                 \
+  DEFINE_DIRECT_OF(P##_2_bf16, TZ16, 2, 32, bf16_chunk_##TYPE, madd_bf16)                                 \
+  DEFINE_DIRECT_OF(P##_3_bf16, TZ16, 3, 32, bf16_chunk_##TYPE, madd_bf16)                                 \
+  DEFINE_DIRECT_OF(P##_4_bf16, TZ16, 4, 32, bf16_chunk_##TYPE, madd_bf16)                                 \
+  DEFINE_DIRECT_OF(P##_5_bf16, TZ16, 5, 32, bf16_chunk_##TYPE, madd_bf16)                                 \
+  DEFINE_DIRECT_OF(P##_6_bf16, TZ16, 6, 32, bf16_chunk_##TYPE, madd_bf16)
+DEFINE_DIRECT_TYPE(direct_f32, f32)
+DEFINE_DIRECT_TYPE(direct_f16, f16)
+DEFINE_DIRECT_TYPE(direct_bf16, bf16)
+
+typedef void (*direct_fn)(int, const float *, const unsigned char *, long, float *, long, float, int, int);
+#define DIRECT_ROW(P, S) {P##_1##S, P##_2##S, P##_3##S, P##_4##S, P##_5##S, P##_6##S}
+static const direct_fn direct[2][3][MR] = {
+    {DIRECT_ROW(direct_f32, ), DIRECT_ROW(direct_f16, ), DIRECT_ROW(direct_bf16, )},
+    {DIRECT_ROW(direct_f32, _bf16), DIRECT_ROW(direct_f16, _bf16), DIRECT_ROW(direct_bf16, _bf16)}};
+
+int psr_float_rows_gemv(
+    int type, int m, int k, const float *packed, int bf16, const void *w, float *y, long ldy, float beta, int j0,
+    int j1) {
+  if (!psr_panel_gemm_supported() || type < 0 || type > PSR_ROWS_BF16 || (bf16 && !psr_bf16_gemm_supported())) return 0;
+  if (m <= 0 || j0 >= j1) return 1;
+  const long rowBytes = (long)k * (type == PSR_ROWS_F32 ? 4 : 2);
+  const int chunks = bf16 ? (k + 31) / 32 : (k + 15) / 16;
+  for (int i = 0; i < m; i += MR) {
+    const int r = m - i < MR ? m - i : MR;
+    direct[bf16 != 0][type][r - 1](k, packed + (long)(i / MR) * chunks * MR * 16, w, rowBytes, y + (long)i * ldy, ldy, beta, j0, j1);
+  }
+  return 1;
+}
+
 int psr_float_rows_gemm_nt(
     int type, int m, int k, const float *packed, int bf16, const void *w, float *y, long ldy, float beta, int j0,
     int j1) {

@@ -223,6 +223,12 @@ int psr_float_rows_gemm_nt(
   (void)type, (void)m, (void)k, (void)packed, (void)packed_bf16, (void)w, (void)y, (void)ldy, (void)beta, (void)j0, (void)j1;
   return 0;
 }
+int psr_float_rows_gemv(
+    int type, int m, int k, const float *packed, int packed_bf16, const void *w, float *y, long ldy, float beta, int j0,
+    int j1) {
+  (void)type, (void)m, (void)k, (void)packed, (void)packed_bf16, (void)w, (void)y, (void)ldy, (void)beta, (void)j0, (void)j1;
+  return 0;
+}
 int psr_outer_gemm(
     int trans_a, int trans_b, int k, float alpha, const float *a, long lda, const float *b, long ldb, float beta,
     float *c, long ldc, int i0, int i1, int j0, int j1, int bf16) {

@@ -1,10 +1,11 @@
 import CKernels
 
 /// A weight matrix `[rows × cols]` stored as the file stores it, in fp32, fp16 or bf16 rows,
-/// read where the file lies: each product converts 32 rows × 256 columns at a time, exactly,
-/// into an fp32 panel in L1 and multiplies every activation row with it, so no fp32 copy of the
-/// matrix exists and a decode step reads the file's 2 bytes a weight once. Needs AVX-512
-/// (`isSupported`).
+/// read where the file lies: a product of many rows converts 32 rows × 256 columns at a time,
+/// exactly, into an fp32 panel in L1 and multiplies every activation row with it; a product of
+/// few rows (``directRows``) converts each chunk in registers as it multiplies, with the same
+/// bits. So no fp32 copy of the matrix exists and a decode step reads the file's 2 bytes a weight
+/// once. Needs AVX-512 (`isSupported`).
 ///
 /// Sendable by hand: `data` is read-only memory (a mapped file) that the owner keeps alive as
 /// long as this value.
@@ -26,6 +27,12 @@ public struct FloatRowsMatrix: @unchecked Sendable {
   }
 
   public static var isSupported: Bool { PackedRows.isSupported }
+
+  /// Up to this many rows of A, products read the weight rows where they lie and convert them in
+  /// registers (`psr_float_rows_gemv`); from one more, they expand panels of weights into L1 once
+  /// for all rows. The two give the same bits, so a row's result does not depend on how many rows
+  /// share its product.
+  public static let directRows = 12
 
   public let format: Format
   public let rows: Int
@@ -57,8 +64,9 @@ public struct FloatRowsMatrix: @unchecked Sendable {
     let ldc = ldc ?? n
     let parts = n >= 64 ? min(n / 32, 2 * max(1, Parallel.cores)) : 1
     let base = data.baseAddress!
+    let product = m <= Self.directRows ? psr_float_rows_gemv : psr_float_rows_gemm_nt
     Parallel.run(parts: parts) { p in
-      let ran = psr_float_rows_gemm_nt(
+      let ran = product(
         format.code, Int32(m), Int32(cols), packed.pointer(), packed.bf16 ? 1 : 0, base, c, ldc, beta, Int32(n * p / parts),
         Int32(n * (p + 1) / parts))
       // Scratch of a few hundred kB refused: nothing sensible is left to do.

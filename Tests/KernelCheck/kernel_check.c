@@ -394,16 +394,23 @@ static void check_wide_products(void) {
   const int wide = psr_panel_gemm_supported();
   float *packed = aligned_alloc(64, sizeof(float) * (size_t)psr_packed_rows_floats(M, K));
   if (wide) psr_pack_rows(x, K, M, K, 0, (M + 5) / 6, packed);
-  const char *names[4] = {"dense_gemm", "float_rows_f32", "float_rows_f16", "float_rows_bf16"};
-  for (int c = 0; c < 5; c++) {
+  const char *names[8] = {"dense_gemm", "float_rows_f32", "float_rows_f16", "float_rows_bf16", "outer_gemm",
+                          "float_rows_gemv_f32", "float_rows_gemv_f16", "float_rows_gemv_bf16"};
+  static float panels[3][M * N];
+  for (int c = 0; c < 8; c++) {
     memcpy(y, y0, sizeof y);
     int ran;
+    const void *rows[3] = {w, w16, wb16};
     if (c == 0) ran = psr_dense_gemm_nt(M, K, packed, 0, w, K, y, N, 1, 0.5f, 0, N);
-    else if (c == 1) ran = psr_float_rows_gemm_nt(PSR_ROWS_F32, M, K, packed, 0, w, y, N, 0.5f, 0, N);
-    else if (c == 2) ran = psr_float_rows_gemm_nt(PSR_ROWS_F16, M, K, packed, 0, w16, y, N, 0.5f, 0, N);
-    else if (c == 3) ran = psr_float_rows_gemm_nt(PSR_ROWS_BF16, M, K, packed, 0, wb16, y, N, 0.5f, 0, N);
-    else ran = psr_outer_gemm(0, 1, K, 1, x, K, w, K, 0.5f, y, N, 0, M, 0, N, 0);  // x·wᵀ as an outer product
-    const char *name = c < 4 ? names[c] : "outer_gemm";
+    else if (c < 4) ran = psr_float_rows_gemm_nt(c - 1, M, K, packed, 0, rows[c - 1], y, N, 0.5f, 0, N);
+    else if (c == 4) ran = psr_outer_gemm(0, 1, K, 1, x, K, w, K, 0.5f, y, N, 0, M, 0, N, 0);  // x·wᵀ as an outer product
+    else ran = psr_float_rows_gemv(c - 5, M, K, packed, 0, rows[c - 5], y, N, 0.5f, 0, N);
+    const char *name = names[c];
+    if (ran && c >= 1 && c < 4) memcpy(panels[c - 1], y, sizeof y);
+    if (ran && c >= 5 && memcmp(panels[c - 5], y, sizeof y) != 0) {
+      fprintf(stderr, "FAIL %s: not the bits of the panel product\n", name);
+      failures++;
+    }
     checked++;
     if (ran != wide) {
       fprintf(stderr, "FAIL %s: returned %d where the panel products are %ssupported\n", name, ran, wide ? "" : "not ");

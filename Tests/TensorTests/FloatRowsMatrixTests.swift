@@ -31,10 +31,12 @@ final class FloatRowsMatrixTests: XCTestCase {
     return (bytes, values)
   }
 
-  private func product(_ w: FloatRowsMatrix, _ x: [Float], m: Int, first: Int = 0) -> [Float] {
-    var y = [Float](repeating: 0, count: m * w.rows)
+  private func product(_ w: FloatRowsMatrix, _ x: [Float], m: Int, first: Int = 0, bf16: Bool = false, beta: Float = 0) -> [Float] {
+    var y = (0..<(m * w.rows)).map { Float($0 % 7) - 3 }
     x.withUnsafeBufferPointer { xp in
-      y.withUnsafeMutableBufferPointer { w.multiply(m: m, a: xp.baseAddress! + first * w.cols, c: $0.baseAddress!) }
+      let a = xp.baseAddress! + first * w.cols
+      let packed = PackedRows(rows: m, cols: w.cols, a: a, minimumRows: 1, bf16: bf16)
+      y.withUnsafeMutableBufferPointer { w.multiply(m: m, a: a, c: $0.baseAddress!, beta: beta, packed: packed) }
     }
     return y
   }
@@ -65,18 +67,53 @@ final class FloatRowsMatrixTests: XCTestCase {
     }
   }
 
+  /// Bitwise, at fp32 and at bf16, with and without beta: a row's outputs from products of up to
+  /// `directRows` rows (weights read where they lie) and of more (panels) are the same bits. The
+  /// widths cut the last 16- and 32-column chunks (300 = 9·32 + 12) or none (256), and 13 weight
+  /// rows leave a last group of one.
   func testEachRowIsTheSameAloneOrAmongAnyNumberOfRows() throws {
     try XCTSkipUnless(FloatRowsMatrix.isSupported, "needs AVX-512")
     var g = TestGenerator(state: 4)
+    let precisions = ComputePrecision.bf16IsSupported ? [false, true] : [false]
     for format in [FloatRowsMatrix.Format.f32, .f16, .bf16] {
       let (bytes, _) = weights(format, using: &g)
       let m = 130
       let x = (0..<(m * cols)).map { _ in g.next() }
-      bytes.withUnsafeBytes { raw in
-        let w = FloatRowsMatrix(format: format, rows: rows, cols: cols, data: raw)
-        let all = product(w, x, m: m)
-        for i in [0, 5, 6, 119, 120, 129] {
-          XCTAssertEqual(Array(all[(i * rows)..<((i + 1) * rows)]), product(w, x, m: 1, first: i), "\(format) row \(i)")
+      for bf16 in precisions {
+        for beta: Float in [0, 0.5] {
+          bytes.withUnsafeBytes { raw in
+            let w = FloatRowsMatrix(format: format, rows: rows, cols: cols, data: raw)
+            let all = product(w, x, m: m, bf16: bf16, beta: beta)
+            for (i, count) in [(0, 1), (5, 1), (6, 7), (119, 1), (120, 6), (129, 1), (100, FloatRowsMatrix.directRows)] {
+              let alone = product(w, x, m: count, first: i, bf16: bf16, beta: beta)
+              for r in 0..<count {
+                XCTAssertEqual(
+                  Array(alone[(r * rows)..<((r + 1) * rows)]).map(\.bitPattern),
+                  Array(all[((i + r) * rows)..<((i + r + 1) * rows)]).map(\.bitPattern),
+                  "\(format) bf16 \(bf16) beta \(beta) row \(i + r) of \(count)")
+              }
+            }
+          }
+        }
+      }
+      // Other shapes: 256 columns (whole chunks) and 13 weight rows.
+      for (n, k) in [(13, 256), (13, 300), (64, 40)] {
+        let (b2, _) = (0..<(n * k)).reduce(into: ([UInt8](), 0)) { acc, _ in
+          let v = g.next()
+          switch format {
+          case .f32: withUnsafeBytes(of: v.bitPattern.littleEndian) { acc.0 += $0 }
+          case .f16: withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { acc.0 += $0 }
+          case .bf16: withUnsafeBytes(of: UInt16(truncatingIfNeeded: v.bitPattern >> 16).littleEndian) { acc.0 += $0 }
+          }
+        }
+        let xs = (0..<(40 * k)).map { _ in g.next() }
+        for bf16 in precisions {
+          b2.withUnsafeBytes { raw in
+            let w = FloatRowsMatrix(format: format, rows: n, cols: k, data: raw)
+            let all = product(w, xs, m: 40, bf16: bf16)
+            let few = product(w, xs, m: 3, first: 37, bf16: bf16)
+            XCTAssertEqual(few.map(\.bitPattern), Array(all[(37 * n)...]).map(\.bitPattern), "\(format) \(n) × \(k) bf16 \(bf16)")
+          }
         }
       }
     }

@@ -55,6 +55,13 @@ int psr_float_rows_gemm_nt(
     int type, int m, int k, const float *packed, int packed_bf16, const void *w, float *y, long ldy, float beta, int j0,
     int j1);
 
+/// psr_float_rows_gemm_nt's outputs, the same bits, for few rows of x (any m, meant for fewer than
+/// a few dozen): the weights are read where they lie, each chunk converted in registers, instead
+/// of being written to a panel and read back.
+int psr_float_rows_gemv(
+    int type, int m, int k, const float *packed, int packed_bf16, const void *w, float *y, long ldy, float beta, int j0,
+    int j1);
+
 /// C[i][j] = beta·C[i][j] + alpha·sum_p op(A)[i][p]·op(B)[p][j] for i in [i0, i1), j in [j0, j1),
 /// with C at c + i·ldc + j, op(A)[i][p] at a + (trans_a ? p·lda + i : i·lda + p) and op(B)[p][j] at
 /// b + (trans_b ? j·ldb + p : p·ldb + j); C is not read where beta is 0. 512-bit outer products on
