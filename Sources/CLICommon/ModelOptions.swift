@@ -30,7 +30,7 @@ public struct ModelOptions: ParsableArguments {
   @Option(
     name: .long,
     help: ArgumentHelp(
-      "What the products multiply with: fp32 (the reference: every weight expanded to fp32), int8 (activations quantized to 8 bits per block, as llama.cpp does, for quantized weights: per 256 values for K-quants, per 32 for Q4_0–Q8_0, and their input gradients in bf16 where the CPU has it; AVX-512 VNNI CPUs only, fp32 elsewhere), bf16 (PyTorch's CPU autocast: both operands of every many-row product rounded to bf16, fp32 sums; training, capture and prefill; AVX512_BF16 CPUs only, fp32 elsewhere) or auto (int8 in generate and serve, which only produce text, except that generate with --steer runs the precision the steering file was trained with, so that it replays that run; fp32 where a command trains, captures, scores or benchmarks, since int8 steering gradients miss the 0.999 cosine budget on real weights: docs/PRECISION.md).",
+      "What the products multiply with: fp32 (the reference: every weight expanded to fp32), int8 (activations quantized to 8 bits per block, as llama.cpp does, for quantized weights: per 256 values for K-quants, per 32 for Q4_0–Q8_0, and their input gradients in bf16 where the CPU has it; AVX-512 VNNI CPUs only, fp32 elsewhere), bf16 (PyTorch's CPU autocast: both operands rounded to bf16, fp32 sums, in every many-row product (training, capture, prefill) and in every product of float weights; AVX512_BF16 CPUs only, fp32 elsewhere) or auto (in generate and serve, which only produce text, what measured fastest on the model's weights: int8 where its projections are quantized, bf16 where all are float (F32, F16, BF16 files, Hugging Face checkpoints); generate with --steer runs the precision the steering file was trained with, so that it replays that run; fp32 where a command trains, captures, scores or benchmarks, since int8 steering gradients miss the 0.999 cosine budget on real weights: docs/PRECISION.md).",
       valueName: "fp32|int8|bf16|auto"))
   public var compute: ComputeChoice = .auto
 
@@ -65,8 +65,8 @@ public struct ModelOptions: ParsableArguments {
     return resolvePath(Self.defaultRelativePath)
   }
 
-  /// Loads the model; `--compute auto` becomes `automaticCompute` (int8 for commands that only
-  /// generate text, fp32 elsewhere).
+  /// Loads the model; `--compute auto` becomes `automaticCompute` (for commands that only
+  /// generate text ``DecoderModel/automaticTextCompute(path:)``, fp32 elsewhere).
   public func load(automaticCompute: ComputePrecision = .fp32) throws -> DecoderModel {
     let path = resolvedPath
     guard FileManager.default.fileExists(atPath: path) else {

@@ -90,12 +90,13 @@ public struct Generate: ParsableCommand {
   }
 
   /// What `--compute auto` runs: the precision a `--steer` file records it was trained with, so
-  /// that its generations replay those of `compare` or `sv train` token for token; else int8 (the
+  /// that its generations replay those of `compare` or `sv train` token for token; else what
+  /// measured fastest on the model's weight type (``DecoderModel/automaticTextCompute(path:)``: the
   /// output is text only). A file that cannot be read here is reported by `steering(_:)`.
   private var automaticCompute: ComputePrecision {
     guard let steer, !ControlVectorImport.isGGUF(steer), let file = try? SteeringFile.load(steer),
       case .string(let recorded)? = file.training["compute"], let precision = ComputePrecision(rawValue: recorded)
-    else { return .int8 }
+    else { return DecoderModel.automaticTextCompute(path: modelOptions.resolvedPath) }
     return precision
   }
 

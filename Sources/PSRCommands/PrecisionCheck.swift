@@ -12,7 +12,8 @@ public struct PrecisionCheck: ParsableCommand {
     commandName: "precision",
     abstract: "Measure what a compute precision costs against fp32 on one model: next-token KL, greedy agreement, steering-gradient cosine.",
     discussion: """
-      Loads the model twice, at fp32 and at --compute (int8 unless given), teacher-forces the
+      Loads the model twice, at fp32 and at --compute (auto unless given: int8 for quantized
+      projections, bf16 for float ones), teacher-forces the
       same sequences through both and prints one JSON line: the mean and maximum KL(p_fp32 ‖ p)
       over every position, how often the two argmaxes agree, and the cosine between the two
       gradients of the responses' mean NLL with respect to a seeded random steering vector at
@@ -50,7 +51,7 @@ public struct PrecisionCheck: ParsableCommand {
     var referenceOptions = modelOptions
     referenceOptions.compute = .fp32
     let reference = try referenceOptions.load()
-    let candidate = try modelOptions.load(automaticCompute: .int8)
+    let candidate = try modelOptions.load(automaticCompute: DecoderModel.automaticTextCompute(path: modelOptions.resolvedPath))
     let layerCount = reference.configuration.layerCount
     let layer = self.layer ?? layerCount / 2
     guard (0..<layerCount).contains(layer) else { throw CLIError("--layer \(layer): the model has layers 0…\(layerCount - 1)") }

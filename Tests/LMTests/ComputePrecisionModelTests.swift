@@ -138,6 +138,42 @@ final class ComputePrecisionModelTests: XCTestCase {
     XCTAssertLessThan(relativeDistance(try gradient(.native, .fp32), try gradient(.fp32, .fp32)), 1e-6)
   }
 
+  /// `auto` where the output is text: int8 where any projection is quantized, bf16 where all are
+  /// float (F16 and BF16 files, a Hugging Face checkpoint and its float GGUF), int8 for a path that
+  /// cannot be read (loading it then says why).
+  func testAutomaticTextComputeFollowsTheWeightType() throws {
+    let root = try Self.root.get()
+    for file in Self.files + Self.blockFiles {
+      XCTAssertEqual(DecoderModel.automaticTextCompute(path: root + "/\(file).gguf"), .int8, file)
+    }
+    for file in ["F16", "BF16"] { XCTAssertEqual(DecoderModel.automaticTextCompute(path: root + "/\(file).gguf"), .bf16, file) }
+    let llama = try FamilyFixture.load("llama")
+    XCTAssertEqual(DecoderModel.automaticTextCompute(path: llama.huggingFace), .bf16)
+    XCTAssertEqual(DecoderModel.automaticTextCompute(path: llama.gguf), .bf16)
+    XCTAssertEqual(DecoderModel.automaticTextCompute(path: try FamilyFixture.load("qwen3moe").quantizedGGUF), .int8)
+    XCTAssertEqual(DecoderModel.automaticTextCompute(path: root + "/no-such-file.gguf"), .int8)
+  }
+
+  /// Native float weights at bf16 run bf16 products for any number of rows, so a sequence shorter
+  /// than the 24 rows where quantized weights change kernels gives the same bits alone as in a
+  /// batch of more (what `psr serve`'s `auto` needs of them).
+  func testBF16OnFloatWeightsIsBatchInvariantAtAnyRowCount() throws {
+    try XCTSkipUnless(ComputePrecision.bf16IsSupported, "needs AVX-512 with AVX512_BF16")
+    for file in ["F16", "BF16"] {
+      let model = try load(file, .bf16)
+      let long = sequences(model).map { $0.prompt + $0.response }
+      let short = model.tokenizer.encode("Soft rain on the roof.", parseSpecial: false)
+      XCTAssertLessThan(short.count, PackedRows.minimumRows, file)
+      func logits(_ batch: [[Int]]) throws -> Matrix {
+        try model.forward(batch.map { ForwardChunk(tokens: $0, cache: model.makeCache(capacity: $0.count), promptLength: $0.count) }, logits: .all)
+      }
+      let alone = try logits([short])
+      XCTAssertEqual(try logits([short]), alone, file)
+      let together = try logits([long[0], short, long[1]])
+      for r in 0..<short.count { XCTAssertEqual(together.row(long[0].count + r), alone.row(r), "\(file) row \(r)") }
+    }
+  }
+
   /// int8 asked for on a CPU without the products runs fp32 and says so in computePrecision.
   func testEffectivePrecisionFollowsTheCPU() throws {
     let model = try load("Q4_K_M", .int8)
