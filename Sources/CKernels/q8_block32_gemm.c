@@ -103,6 +103,9 @@ void psr_q8b_read_block(const void *rows, int k, long row, int block, int format
 
 // How many pairs ahead each weight row is fetched (decode streams W rows at once; the
 // hardware prefetcher alone leaves them at half the speed, as in quantized_gemm.c).
+#ifndef Q8B_FAR_ROWS
+#define Q8B_FAR_ROWS 2
+#endif
 #ifndef Q8B_PREFETCH_PAIRS
 #define Q8B_PREFETCH_PAIRS 8
 #endif
@@ -163,6 +166,8 @@ __attribute__((target(TQ8B), always_inline)) static inline __m512i weights(int f
       __m512 dw16[W], mw16[W];                                                                                   \
       _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++) {                                           \
         const float *sw = s + w * sstride + (long)g * SC;                                                        \
+        _mm_prefetch((const char *)(sw + Q8B_FAR_ROWS * W * sstride), _MM_HINT_T1);                              \
+        _mm_prefetch((const char *)(sw + Q8B_FAR_ROWS * W * sstride) + 64, _MM_HINT_T1);                         \
         if (SC == 1) {                                                                                           \
           dw16[w] = _mm512_maskz_loadu_ps((__mmask16)((1u << count) - 1), sw);                                   \
         } else {                                                                                                 \
@@ -185,6 +190,7 @@ __attribute__((target(TQ8B), always_inline)) static inline __m512i weights(int f
           const uintptr_t next = ahead < pairs ? (uintptr_t)qw + Q8B_PREFETCH_PAIRS * 2 * QB                     \
                                                : (uintptr_t)q + (w + W) * qstride + (long)(ahead - pairs) * 2 * QB; \
           _mm_prefetch((const char *)next, _MM_HINT_T0);                                                         \
+          _mm_prefetch((const char *)(qw + Q8B_FAR_ROWS * W * qstride), _MM_HINT_T1);                            \
           u[w] = weights(FORMAT, qw, single);                                                                    \
           dw[w] = _mm512_permutexvar_ps(sel, dw16[w]);                                                           \
         }                                                                                                        \

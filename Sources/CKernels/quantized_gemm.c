@@ -154,6 +154,9 @@ __attribute__((target(AVX512F), always_inline)) static inline __m256 upper_half(
 
 
 #define PREFETCH_BLOCKS 16
+#ifndef FAR_GROUPS
+#define FAR_GROUPS 2
+#endif
 
 // Block b + PREFETCH_BLOCKS of each of the W weight rows starting at q0 and s0, once per cache
 // line, or the same row of the next W (which the caller takes next) where the row ends first.
@@ -170,6 +173,13 @@ __attribute__((always_inline)) static inline void prefetch_ahead(
   if (ahead % scaleLine == 0)
     _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)
       _mm_prefetch((const char *)((uintptr_t)s0 + 4 * ((w + row) * sstride + (long)at * nscales)), _MM_HINT_T0);
+  // And into L2, the same place FAR_GROUPS groups of W rows on.
+  if (b % quantLine == 0)
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)
+      _mm_prefetch((const char *)((uintptr_t)q0 + (w + FAR_GROUPS * W) * qstride + (long)b * qbytes), _MM_HINT_T1);
+  if (b % scaleLine == 0)
+    _Pragma("clang loop unroll(full)") for (int w = 0; w < W; w++)
+      _mm_prefetch((const char *)((uintptr_t)s0 + 4 * ((w + FAR_GROUPS * W) * sstride + (long)b * nscales)), _MM_HINT_T1);
 }
 
 // The same product with 512-bit vectors: half the instructions for the block expansion and
