@@ -96,8 +96,9 @@ final class FloatRowsMatrixTests: XCTestCase {
           }
         }
       }
-      // Other shapes: 256 columns (whole chunks) and 13 weight rows.
-      for (n, k) in [(13, 256), (13, 300), (64, 40)] {
+      // Other shapes: 256 columns (whole chunks), 13 weight rows, and 1,100 columns (several of the
+      // panel path's steps, 256 wide at fp32 and 512 at bf16, with a last partial chunk).
+      for (n, k) in [(13, 256), (13, 300), (64, 40), (9, 1100)] {
         let (b2, _) = (0..<(n * k)).reduce(into: ([UInt8](), 0)) { acc, _ in
           let v = g.next()
           switch format {
