@@ -381,7 +381,8 @@ __attribute__((target(TZ16), always_inline)) static inline __m512 bf16_chunk_bf1
         }                                                                                                    \
       }                                                                                                      \
       _Pragma("clang loop unroll(full)") for (int r = 0; r < R; r++) {                                       \
-        __m128 sums = _mm_mul_ps(_mm_set1_ps(1), sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]));           \
+        /* The tiles' alpha is 1 here, and a product with 1 is exact, so it is left out. */                \
+        __m128 sums = sum4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);                                      \
         float *yr = y + r * ldy + j, s[4], old[4] = {0, 0, 0, 0};                                            \
         for (int q = 0; q < c; q++) old[q] = yr[q];                                                          \
         if (beta != 0) sums = _mm_add_ps(_mm_mul_ps(vb, _mm_loadu_ps(old)), sums);                           \

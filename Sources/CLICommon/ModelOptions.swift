@@ -65,6 +65,10 @@ public struct ModelOptions: ParsableArguments {
     return resolvePath(Self.defaultRelativePath)
   }
 
+  /// What `--compute auto` runs in a command whose output is text only, for this model
+  /// (``DecoderModel/automaticTextCompute(path:)``: int8 for quantized projections, bf16 for float).
+  public var textCompute: ComputePrecision { DecoderModel.automaticTextCompute(path: resolvedPath) }
+
   /// Loads the model; `--compute auto` becomes `automaticCompute` (for commands that only
   /// generate text ``DecoderModel/automaticTextCompute(path:)``, fp32 elsewhere).
   public func load(automaticCompute: ComputePrecision = .fp32) throws -> DecoderModel {

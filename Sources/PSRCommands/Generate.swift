@@ -96,7 +96,7 @@ public struct Generate: ParsableCommand {
   private var automaticCompute: ComputePrecision {
     guard let steer, !ControlVectorImport.isGGUF(steer), let file = try? SteeringFile.load(steer),
       case .string(let recorded)? = file.training["compute"], let precision = ComputePrecision(rawValue: recorded)
-    else { return DecoderModel.automaticTextCompute(path: modelOptions.resolvedPath) }
+    else { return modelOptions.textCompute }
     return precision
   }
 

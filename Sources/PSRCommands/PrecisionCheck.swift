@@ -51,7 +51,7 @@ public struct PrecisionCheck: ParsableCommand {
     var referenceOptions = modelOptions
     referenceOptions.compute = .fp32
     let reference = try referenceOptions.load()
-    let candidate = try modelOptions.load(automaticCompute: DecoderModel.automaticTextCompute(path: modelOptions.resolvedPath))
+    let candidate = try modelOptions.load(automaticCompute: modelOptions.textCompute)
     let layerCount = reference.configuration.layerCount
     let layer = self.layer ?? layerCount / 2
     guard (0..<layerCount).contains(layer) else { throw CLIError("--layer \(layer): the model has layers 0…\(layerCount - 1)") }

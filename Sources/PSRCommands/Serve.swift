@@ -121,7 +121,7 @@ public struct Serve: ParsableCommand {
   }
 
   public func run() throws {
-    let model = try modelOptions.load(automaticCompute: DecoderModel.automaticTextCompute(path: modelOptions.resolvedPath))
+    let model = try modelOptions.load(automaticCompute: modelOptions.textCompute)
     guard maxTokens < model.configuration.contextLength else {
       throw CLIError("--max-tokens \(maxTokens) leaves no room for a prompt in the context of \(model.configuration.contextLength)")
     }
