@@ -190,7 +190,7 @@ public final class DecoderModel: Sendable {
       x = embed(batch)
     }
     for l in first..<c.layerCount {
-      let saved = block(l, &x, batch: batch, chunks: chunks, arena: trace?.arena(forLayer: l))
+      let saved = block(l, &x, batch: batch, chunks: chunks, arena: trace?.arena(forLayer: l), gradientPass: trace != nil)
       trace?.record(layer: l, saved)
       edit(l, &x, batch: batch, intervention: intervention, trace: trace)
     }
@@ -244,13 +244,14 @@ public final class DecoderModel: Sendable {
     }
   }
 
-  /// The packed output of block `layer` (unsteered) for teacher-forced chunks.
+  /// The packed output of block `layer` (unsteered) for teacher-forced chunks, as a gradient
+  /// pass computes it (a ``FrozenPrefix`` stands for the lower blocks of training's passes).
   func blockOutput(_ chunks: [ForwardChunk], through layer: Int) throws -> Matrix {
     let batch = try PackedBatch(chunks, configuration: configuration)
     ropes.reserve(positions: batch.maxPosition + 1)
     for chunk in chunks { chunk.cache.reserve(chunk.tokens.count) }
     var x = embed(batch)
-    for l in 0...layer { _ = block(l, &x, batch: batch, chunks: chunks, arena: nil) }
+    for l in 0...layer { _ = block(l, &x, batch: batch, chunks: chunks, arena: nil, gradientPass: true) }
     return x
   }
 

@@ -51,21 +51,25 @@ struct Linear: @unchecked Sendable {
   /// Whether the input gradient (`applyTransposed`) runs in bf16
   /// (``ComputePrecision/inputGradient(quantizedWeights:)``: at `bf16`, and at `int8` for quantized weights).
   let backwardBF16: Bool
+  /// At `int8`, the same kernels on the same weights with bf16 products (fp32 on a CPU without
+  /// AVX512_BF16), for the products of a gradient pass whose 8-bit inputs would set the steering
+  /// gradient's error (``ComputePrecision/gradientPass``); nil at every other precision.
+  let gradientPassKernels: [RowKernel]?
 
   /// `C[m × out] = A[m × in] · Wᵀ + beta · C`: through the block kernels where the weights are
   /// quantized (a row's result never depends on the others: from `PackedRows.minimumRows` rows
   /// the kernels run as panels on A packed once here for every part, with the decode kernels'
   /// sums), else on fp32 weights or on rows expanded from the file's floats.
-  func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0) {
-    if let kernels, kernels.count > 1, let fused = RowKernel.quantizedSuperBlocks(kernels) {
+  ///
+  /// With `gradientPass` (a traced layer's q/k/v and down projections), an `int8` projection runs
+  /// ``gradientPassKernels`` instead: see ``ComputePrecision/gradientPass``.
+  func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0, gradientPass: Bool = false) {
+    if gradientPass, let kernels = gradientPassKernels {
+      Self.multiply(kernels, m: m, k: inputs, a: a, c: c, ldc: outputs, beta: beta, bf16: ComputePrecision.gradientPass == .bf16)
+    } else if let kernels, kernels.count > 1, let fused = RowKernel.quantizedSuperBlocks(kernels) {
       SuperBlockMatrix.multiplyQuantized(fused, m: m, a: a, c: c, ldc: outputs, beta: beta)
     } else if let kernels {
-      let packed = PackedRows(rows: m, cols: inputs, a: a, minimumRows: kernels.map(\.panelRows).min()!, bf16: bf16)
-      var column = 0
-      for kernel in kernels {
-        kernel.multiply(m: m, a: a, c: c + column, ldc: outputs, beta: beta, packed: packed)
-        column += kernel.rows
-      }
+      Self.multiply(kernels, m: m, k: inputs, a: a, c: c, ldc: outputs, beta: beta, bf16: bf16)
     } else if let dense {
       BLAS.gemm(m: m, n: outputs, k: inputs, a: a, b: dense, transposeB: true, c: c, beta: beta, bf16: bf16)
     } else {
@@ -74,6 +78,19 @@ struct Linear: @unchecked Sendable {
           m: m, n: rows.count, k: inputs, a: a, b: w, transposeB: true, c: c + rows.lowerBound, ldc: outputs, beta: beta,
           bf16: bf16)
       }
+    }
+  }
+
+  /// `C = A[m × k] · Wᵀ + beta · C` through `kernels`, covering W's rows in order, on A packed once for all of them.
+  private static func multiply(
+    _ kernels: [RowKernel], m: Int, k: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float,
+    bf16: Bool
+  ) {
+    let packed = PackedRows(rows: m, cols: k, a: a, minimumRows: kernels.map(\.panelRows).min()!, bf16: bf16)
+    var column = 0
+    for kernel in kernels {
+      kernel.multiply(m: m, a: a, c: c + column, ldc: ldc, beta: beta, packed: packed)
+      column += kernel.rows
     }
   }
 
@@ -92,11 +109,11 @@ struct Linear: @unchecked Sendable {
     }
   }
 
-  func apply(_ a: Matrix, into c: inout Matrix, beta: Float = 0) {
+  func apply(_ a: Matrix, into c: inout Matrix, beta: Float = 0, gradientPass: Bool = false) {
     precondition(a.cols == inputs && c.cols == outputs && a.rows == c.rows, "projection shapes do not match")
     a.storage.withUnsafeBufferPointer { ap in
       c.storage.withUnsafeMutableBufferPointer { cp in
-        apply(m: a.rows, a: ap.baseAddress!, c: cp.baseAddress!, beta: beta)
+        apply(m: a.rows, a: ap.baseAddress!, c: cp.baseAddress!, beta: beta, gradientPass: gradientPass)
       }
     }
   }
@@ -180,6 +197,7 @@ extension Linear {
     bf16 = compute.effective == .bf16
     kernels = RowKernel.covering(self.parts, cols: inputs, floats: dense == nil, compute: compute)
     backwardBF16 = Self.backwardInBF16(compute: compute, parts: self.parts)
+    gradientPassKernels = Self.gradientPassKernels(kernels, compute: compute)
   }
 }
 
@@ -209,6 +227,7 @@ extension Linear {
     bf16 = compute.effective == .bf16
     kernels = RowKernel.covering(parts, cols: inputs, floats: dense == nil, compute: compute)
     backwardBF16 = Self.backwardInBF16(compute: compute, parts: parts)
+    gradientPassKernels = Self.gradientPassKernels(kernels, compute: compute)
   }
 
   /// ``backwardBF16`` for the file's `parts` at `compute`. Decided by the file's weight type, not
@@ -218,5 +237,12 @@ extension Linear {
     compute: ComputePrecision, parts: [(data: UnsafeRawBufferPointer, type: GGMLType, rows: Int)]
   ) -> Bool {
     compute.inputGradient(quantizedWeights: parts.allSatisfy { $0.type.blockSize > 1 }) == .bf16
+  }
+
+  /// ``gradientPassKernels`` for `kernels` at `compute`: copies that share the weights (the
+  /// repacked blocks are copy-on-write arrays never written, the K-quant rows the file's mapping).
+  static func gradientPassKernels(_ kernels: [RowKernel]?, compute: ComputePrecision) -> [RowKernel]? {
+    guard compute.effective == .int8, let kernels else { return nil }
+    return kernels.map { $0.computing(ComputePrecision.gradientPass) }
   }
 }

@@ -19,6 +19,19 @@ enum RowKernel {
     }
   }
 
+  /// This kernel with its products at `compute`, on the same weights.
+  func computing(_ compute: ComputePrecision) -> RowKernel {
+    switch self {
+    case .superBlocks(var m):
+      m.compute = compute
+      return .superBlocks(m)
+    case .repacked(var m):
+      m.compute = compute
+      return .repacked(m)
+    case .floats: return self
+    }
+  }
+
   /// From how many rows a product packs its input once for every kernel: float rows always run
   /// as panels; the block kernels from `PackedRows.minimumRows`.
   var panelRows: Int {

@@ -11,7 +11,8 @@ import CKernels
 ///   block. Each activation then carries a relative error of at most 1/254 of its block's largest
 ///   magnitude; docs/PRECISION.md measures what that does to logits and gradients. Float weights
 ///   (F32, F16, BF16) stay fp32. The input gradients of quantized weights (training's backward)
-///   run bf16 where the CPU has it (``inputGradient(quantizedWeights:)``).
+///   run bf16 where the CPU has it (``inputGradient(quantizedWeights:)``), and so do q, k, v and
+///   down in the forward of a pass that training differentiates (``gradientPass``).
 /// - `bf16`: PyTorch's CPU autocast semantics for the products of many rows (prefill, capture,
 ///   training's forward and backward): both operands rounded to bf16 (to nearest even, a relative
 ///   error of at most 2⁻⁹ each) where they are packed, exact products, fp32 sums (`vdpbf16ps`).
@@ -38,6 +39,15 @@ public enum ComputePrecision: String, Codable, Sendable, CaseIterable {
     case .bf16: Self.bf16IsSupported ? .bf16 : .fp32
     }
   }
+
+  /// What `int8` runs instead, in a gradient pass (the forward of a layer that training's
+  /// backward reaches), for the two products whose 8-bit inputs set the steering gradient's
+  /// error: attention's q, k and v, whose errors move the attention logits that softmax then
+  /// amplifies, and the feed-forward's down projection, whose gated input has outliers that set a
+  /// whole block's scale. bf16 where the CPU has it, else fp32. The other products (o, gate and
+  /// up, the output head) keep their 8-bit activations; passes that take no gradient (generation,
+  /// capture, scoring) run every product at int8. experiments/precision/README.md measures why.
+  public static var gradientPass: ComputePrecision { bf16IsSupported ? .bf16 : .fp32 }
 
   /// What the input gradient of a projection (`G·W`, the backward of `y = x·Wᵀ`, as training
   /// and every gradient run it) multiplies with on this CPU when `self` is asked for.

@@ -21,7 +21,11 @@ extension DecoderModel {
   /// where the post-norms, biases and q/k norms exist only in the families that have them, and
   /// a mixture of experts replaces the feed-forward in the families with one. With `arena`,
   /// returns what the backward needs, the attention probabilities written into the arena.
-  func block(_ l: Int, _ x: inout Matrix, batch: PackedBatch, chunks: [ForwardChunk], arena: ScratchArena?) -> BlockSaved? {
+  /// `gradientPass` (every block of a pass that training differentiates, traced or below the
+  /// trace) runs q/k/v and down at ``ComputePrecision/gradientPass`` under int8.
+  func block(
+    _ l: Int, _ x: inout Matrix, batch: PackedBatch, chunks: [ForwardChunk], arena: ScratchArena?, gradientPass: Bool
+  ) -> BlockSaved? {
     let c = configuration
     let w = weights.blocks[l]
     let keep = arena != nil
@@ -33,7 +37,7 @@ extension DecoderModel {
     var normed = Matrix(rows: batch.rows, cols: c.modelDimension)
     RMSNorm.forward(x, weight: w.attentionNorm, epsilon: c.rmsNormEpsilon, into: &normed)
     var qkv = Matrix(rows: batch.rows, cols: c.queryDimension + 2 * c.keyValueDimension)
-    w.qkv.apply(normed, into: &qkv)
+    w.qkv.apply(normed, into: &qkv, gradientPass: gradientPass)
     if let bias = w.qkvBias { Self.addRowVector(bias, to: &qkv) }
     let projected = keep && w.queryNorm != nil ? qkv : nil
     positionQueriesKeys(l, &qkv, batch: batch)
@@ -54,10 +58,10 @@ extension DecoderModel {
     case .dense(let gateUp, let down):
       let (hidden, saved) = gatedHidden(gateUp: gateUp, normed: normed, keep: keep)
       feedForward = saved
-      feedForwardProjection = feedForwardResidual.forward(down, hidden, to: &x, keep: keep)
+      feedForwardProjection = feedForwardResidual.forward(down, hidden, to: &x, keep: keep, gradientPass: gradientPass)
     case .mixture(let experts):
       guard let moe = c.experts else { preconditionFailure("expert weights without a mixture configuration") }
-      let (y, saved) = mixtureForward(experts, moe: moe, normed: normed, keep: keep)
+      let (y, saved) = mixtureForward(experts, moe: moe, normed: normed, keep: keep, gradientPass: gradientPass)
       feedForward = saved.map { .mixture($0) }
       feedForwardProjection = feedForwardResidual.forward(y, to: &x, keep: keep)
     }

@@ -97,7 +97,7 @@ extension DecoderModel {
   /// y = Σ_chosen w_k · E_k(n) for every row of `normed`: the tokens are grouped by expert, so
   /// that each chosen expert's weights are expanded once per call for all its rows.
   func mixtureForward(
-    _ w: ExpertWeights, moe: MixtureOfExperts, normed: Matrix, keep: Bool
+    _ w: ExpertWeights, moe: MixtureOfExperts, normed: Matrix, keep: Bool, gradientPass: Bool = false
   ) -> (output: Matrix, trace: MixtureTrace?) {
     let n = normed.rows
     let d = normed.cols
@@ -123,7 +123,7 @@ extension DecoderModel {
         }
       }
       var expertOutput = Matrix(rows: m, cols: d)
-      w.down[expert].apply(activated, into: &expertOutput)
+      w.down[expert].apply(activated, into: &expertOutput, gradientPass: gradientPass)
       output.storage.withUnsafeMutableBufferPointer { y in
         expertOutput.storage.withUnsafeBufferPointer { e in
           for (i, a) in routed.enumerated() {

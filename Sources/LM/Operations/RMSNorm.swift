@@ -56,13 +56,13 @@ struct ResidualUpdate {
 
   /// x += W · a, or x += norm(W · a): without a post-norm the product is accumulated into x
   /// directly. Returns W · a when the backward will need it.
-  func forward(_ projection: Linear, _ a: Matrix, to x: inout Matrix, keep: Bool) -> Matrix? {
+  func forward(_ projection: Linear, _ a: Matrix, to x: inout Matrix, keep: Bool, gradientPass: Bool = false) -> Matrix? {
     guard postNorm != nil else {
-      projection.apply(a, into: &x, beta: 1)
+      projection.apply(a, into: &x, beta: 1, gradientPass: gradientPass)
       return nil
     }
     var projected = Matrix(rows: a.rows, cols: x.cols)
-    projection.apply(a, into: &projected)
+    projection.apply(a, into: &projected, gradientPass: gradientPass)
     return forward(projected, to: &x, keep: keep)
   }
 
