@@ -15,12 +15,12 @@ public struct CaptureCommand: ParsableCommand {
     commandName: "capture",
     abstract: "Run prompted and unprompted passes over the same responses and write per-token activation deltas to HDF5.",
     discussion: """
-      For each instruction x, the steering prompt P gives x′ (P as system message, or as a prefix of the user
-      turn: "{P}\\n\\nQuestion: {x}"). A response y′ is sampled from the prompted model (or taken from the
-      input's output field), then teacher-forced after x′ and after x. At every token of y′ and every layer,
+      For each instruction x, the steering prompt P gives x′ (P as system message, or as a prefix of the user \
+      turn: "{P}\\n\\nQuestion: {x}"). A response y′ is sampled from the prompted model (or taken from the \
+      input's output field), then teacher-forced after x′ and after x. At every token of y′ and every layer, \
       base = h(x y′) and delta = h(x′ y′) − h(x y′) are written (schema: docs/DESIGN.md).
 
-      The file is written as OUT.partial and renamed when complete; Ctrl-C stops after the current batch
+      The file is written as OUT.partial and renamed when complete; Ctrl-C stops after the current batch \
       and keeps the complete examples. --resume continues an interrupted run with the same options.
 
       Examples:

@@ -10,9 +10,9 @@ public struct Calibrate: ParsableCommand {
   public static let configuration = CommandConfiguration(
     abstract: "Fit the embedded judge's calibration and print its held-out AUROC and accuracy.",
     discussion: """
-      Concept thresholds come from concept10_2b_l20_train (positives vs negatives) and are measured on
-      concept10_2b_l20_eval (including hard negatives); instruction relevance from AlpacaEval GPT-4 answers
-      matched vs shuffled; fluency from real vs corrupted answers scored by the LM; persona from the LM's
+      Concept thresholds come from concept10_2b_l20_train (positives vs negatives) and are measured on \
+      concept10_2b_l20_eval (including hard negatives); instruction relevance from AlpacaEval GPT-4 answers \
+      matched vs shuffled; fluency from real vs corrupted answers scored by the LM; persona from the LM's \
       answers under pos vs neg prompts. Writes a versioned calibration file to commit with the project.
 
       Example:

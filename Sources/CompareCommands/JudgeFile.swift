@@ -11,15 +11,15 @@ public struct JudgeFile: ParsableCommand {
     commandName: "judge",
     abstract: "Score anyone's generations: concept, instruction relevance and fluency (0–2), trait and coherence (0–100), or IFEval's checkers.",
     discussion: """
-      --bench ifeval scores answers to IFEval with Google's checkers (all 25 instructions, strict and loose),
-      from IFEval's own two files: --input-data (lines {key, prompt, instruction_id_list, kwargs}) and
-      --responses (lines {prompt, response}, matched to the input data by prompt). It writes
-      DIR/eval_results_strict.jsonl and DIR/eval_results_loose.jsonl as evaluation_main does and prints
+      --bench ifeval scores answers to IFEval with Google's checkers (all 25 instructions, strict and loose), \
+      from IFEval's own two files: --input-data (lines {key, prompt, instruction_id_list, kwargs}) and \
+      --responses (lines {prompt, response}, matched to the input data by prompt). It writes \
+      DIR/eval_results_strict.jsonl and DIR/eval_results_loose.jsonl as evaluation_main does and prints \
       prompt- and instruction-level accuracy. docs/IFEVAL.md says where it differs from the reference.
 
-      Otherwise each input line is a JSON object with instruction and response, plus concept (AxBench scores), trait
-      (a persona trait name, or a path to its trait file), or instruction_id_list (compare's IFEval lines: coherence
-      is rescored). The same lines are written with concept_score, instruct_score, fluency_score and harmonic added,
+      Otherwise each input line is a JSON object with instruction and response, plus concept (AxBench scores), trait \
+      (a persona trait name, or a path to its trait file), or instruction_id_list (compare's IFEval lines: coherence \
+      is rescored). The same lines are written with concept_score, instruct_score, fluency_score and harmonic added, \
       or trait_score and coherence, or coherence.
 
       Examples:

@@ -16,25 +16,25 @@ public struct Run: ParsableCommand {
     abstract:
       "Benchmark PSR, PrOSV, FSSV, DiffMean and prompting on AxBench concepts, persona traits and IFEval instructions (the default command).",
     discussion: """
-      Per concept (AxBench): the steering prompt is AxBench's template; the prompted model answers training
-      instructions from the concept10 pool (capture), S-PSR and DiffMean are fitted to the capture, and FSSV and
-      PrOSV are trained on the same pairs. Every method then answers AlpacaEval instructions (seeded by the
+      Per concept (AxBench): the steering prompt is AxBench's template; the prompted model answers training \
+      instructions from the concept10 pool (capture), S-PSR and DiffMean are fitted to the capture, and FSSV and \
+      PrOSV are trained on the same pairs. Every method then answers AlpacaEval instructions (seeded by the \
       concept id) at every factor; the factor is chosen on half of them and scored on the other half.
-      Per trait (persona): the pos instruction steers, extract questions train, eval questions test, and each
+      Per trait (persona): the pos instruction steers, extract questions train, eval questions test, and each \
       method's factor is bisected to match prompting's coherence.
-      Per instruction (IFEval, Stolfo et al.'s format subset): IFEval's phrasing of the instruction, appended to base
-      queries, steers the capture; every method answers the id's prompts without the instruction (steering instead
-      of the prompt) and, steered, with it (rows NAME+prompt); IFEval's checkers score the answers (strict and loose)
-      and the judge their coherence. The factor is the most accurate on half of the prompts among those at least as
+      Per instruction (IFEval, Stolfo et al.'s format subset): IFEval's phrasing of the instruction, appended to base \
+      queries, steers the capture; every method answers the id's prompts without the instruction (steering instead \
+      of the prompt) and, steered, with it (rows NAME+prompt); IFEval's checkers score the answers (strict and loose) \
+      and the judge their coherence. The factor is the most accurate on half of the prompts among those at least as \
       coherent as prompting, scored on the other half.
-      Per concept, also (unless --no-utility) each method's utility and robustness at its selected factor (and
-      trained α): GSM8K solved greedily with the steering on, the NLL of AlpacaEval's GPT-4 answers under it, and
+      Per concept, also (unless --no-utility) each method's utility and robustness at its selected factor (and \
+      trained α): GSM8K solved greedily with the steering on, the NLL of AlpacaEval's GPT-4 answers under it, and \
       AxBench's score on the test instructions rewritten to forbid the concept (report.md's utility.svg).
       Per trait, the trait score at coherence 80 (TA@C80) beside the one at prompting's coherence.
 
-      Output in --out: results.json (schema in docs/COMPARE.md), generations.jsonl, report.md, report.html (open it
-      in a browser: tables, the interactive trade-off plots, a generations browser, each unit's PSR gate activity), tradeoff.svg,
-      and units/ with each unit's capture and files. --resume skips finished units and continues an unfinished one. --shard i/N runs every
+      Output in --out: results.json (schema in docs/COMPARE.md), generations.jsonl, report.md, report.html (open it \
+      in a browser: tables, the interactive trade-off plots, a generations browser, each unit's PSR gate activity), tradeoff.svg, \
+      and units/ with each unit's capture and files. --resume skips finished units and continues an unfinished one. --shard i/N runs every \
       N-th unit from i, so that array jobs (Slurm --array) can split a run; `compare merge` combines them.
 
       Examples:

@@ -10,12 +10,12 @@ public struct Export: ParsableCommand {
   public static let configuration = CommandConfiguration(
     abstract: "Export a steering file as a llama.cpp control vector (GGUF) or as safetensors for PyTorch.",
     discussion: """
-      --format gguf writes a llama.cpp control vector: constant vectors applied at every position
-      (FSSV, DiffMean, Const-MSE, imported control vectors), one direction.N holding α·v per layer N
+      --format gguf writes a llama.cpp control vector: constant vectors applied at every position \
+      (FSSV, DiffMean, Const-MSE, imported control vectors), one direction.N holding α·v per layer N \
       (llama.cpp's --control-vector), with controlvector.model_hint from the model's architecture.
-      --format safetensors writes any steering file, PSR gates (w, b, z, α per layer) and PrOSV's
-      prompt-position vectors included, with __metadata__ saying how to apply them;
-      scripts/apply_steering_torch.py applies one to a transformers model with forward hooks. The
+      --format safetensors writes any steering file, PSR gates (w, b, z, α per layer) and PrOSV's \
+      prompt-position vectors included, with __metadata__ saying how to apply them; \
+      scripts/apply_steering_torch.py applies one to a transformers model with forward hooks. The \
       steering file must have been made with --model (its layers are checked against it).
 
       Examples:

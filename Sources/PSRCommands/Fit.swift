@@ -13,13 +13,13 @@ public struct Fit: ParsableCommand {
     discussion: """
       PSR at layer l: h ← h + α·λ(h)·z with λ(h) = ReLU(w·h + b), at response and generated tokens.
 
-      --variant single --objective mse (S-PSR) fits one layer to the captured deltas from the HDF5 file alone,
-      and prints train/validation relative MSE ‖pred − Δ‖²/‖Δ‖² for PSR, Const-MSE and DiffMean, and the
-      fraction of validation tokens whose gate is exactly 0. It also writes OUT.diffmean.json and
-      OUT.const-mse.json. --variant all (A-PSR) or --objective ll trains all chosen layers through the model.
-      --objective mse-through is the PSR paper's S-PSR objective: the gate at the layer is trained through the
-      frozen model so that the states at that layer and every later one match the prompted ones (relative MSE
-      per layer, summed), plus 0.1·max(0, 1 − Σₜλₜ) per example against a dead gate; it prints the validation
+      --variant single --objective mse (S-PSR) fits one layer to the captured deltas from the HDF5 file alone, \
+      and prints train/validation relative MSE ‖pred − Δ‖²/‖Δ‖² for PSR, Const-MSE and DiffMean, and the \
+      fraction of validation tokens whose gate is exactly 0. It also writes OUT.diffmean.json and \
+      OUT.const-mse.json. --variant all (A-PSR) or --objective ll trains all chosen layers through the model. \
+      --objective mse-through is the PSR paper's S-PSR objective: the gate at the layer is trained through the \
+      frozen model so that the states at that layer and every later one match the prompted ones (relative MSE \
+      per layer, summed), plus 0.1·max(0, 1 − Σₜλₜ) per example against a dead gate; it prints the validation \
       MSE at every layer it covers and needs a capture of those layers (capture --all-layers).
 
       Examples:

@@ -9,8 +9,8 @@ public struct PSR: ParsableCommand {
     commandName: "psr",
     abstract: "Steer a language model: generate, tokenize and benchmark with activation interventions.",
     discussion: """
-      The model defaults to models/SmolLM2-135M-Instruct.Q4_1.gguf (fetched by scripts/setup.sh);
-      set PSR_MODEL or pass --model to use another: a GGUF file, or a Hugging Face model directory
+      The model defaults to models/SmolLM2-135M-Instruct.Q4_1.gguf (fetched by scripts/setup.sh); \
+      set PSR_MODEL or pass --model to use another: a GGUF file, or a Hugging Face model directory \
       (config.json and safetensors) of the \(ModelFamily.supportedList) families.
       """,
     subcommands: [

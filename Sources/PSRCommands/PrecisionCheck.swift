@@ -12,20 +12,25 @@ public struct PrecisionCheck: ParsableCommand {
     commandName: "precision",
     abstract: "Measure what a compute precision costs against fp32 on one model: next-token KL, greedy agreement, steering-gradient cosine.",
     discussion: """
-      Loads the model twice, at fp32 and at --compute (auto unless given: int8 for quantized
-      projections, bf16 for float ones), teacher-forces the
-      same sequences through both and prints one JSON line: the mean and maximum KL(p_fp32 ‖ p)
-      over every position, how often the two argmaxes agree, and the cosine between the two
-      gradients of the responses' mean NLL with respect to a seeded random steering vector at
-      --layer (what FSSV and PrOSV training descend). docs/PRECISION.md records the numbers.
+      Loads the model twice, at fp32 and at --compute (auto unless given: int8 \
+      for quantized projections, bf16 for float ones), teacher-forces the same \
+      sequences through both and prints one JSON line: the mean and maximum \
+      KL(p_fp32 ‖ p) over every position, how often the two argmaxes agree, \
+      and the cosine between the two gradients of the responses' mean NLL with \
+      respect to a seeded random steering vector at --layer (what FSSV and \
+      PrOSV training descend). docs/PRECISION.md records the numbers.
 
-      The sequences are AlpacaEval instructions (rendered with the chat template) and GPT-4's
-      answers, cut to --max-tokens, from experiments/data/alpaca_eval/gpt4_outputs.jsonl, or
-      any JSON Lines file with "instruction" and "output".
+      The sequences are AlpacaEval instructions (rendered with the chat \
+      template) and GPT-4's answers, cut to --max-tokens, from \
+      experiments/data/alpaca_eval/gpt4_outputs.jsonl, or any JSON Lines file \
+      with "instruction" and "output".
 
-      8-bit products run on quantized weights (the K-quants and Q4_0–Q8_0; float weights stay
-      fp32), bf16 products on every weight type. docs/PRECISION.md has the default model, SmolLM2
-      requantized to Q4_K_M and real-shape files.
+      8-bit products run on quantized weights (the K-quants and Q4_0–Q8_0; \
+      float weights stay fp32), bf16 products on every weight type. Under int8 \
+      the gradient's pass runs q, k, v and down at bf16, as training does, and \
+      the KL's pass every product at int8, as generation does. \
+      docs/PRECISION.md has the default model, SmolLM2 requantized to Q4_K_M \
+      and real-shape files.
 
       Examples:
         psr precision --examples 4 --max-tokens 64

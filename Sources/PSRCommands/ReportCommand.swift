@@ -12,12 +12,12 @@ public struct ReportCommand: ParsableCommand {
     commandName: "report",
     abstract: "Write one self-contained HTML page that shows what a steering prompt does to each token of a capture.",
     discussion: """
-      The page (no network, all assets inline; opens from file://) shows each example's response tokens
-      coloured by ‖Δ‖ at a layer chosen on the page; hovering or tapping a token shows its text, id, ‖Δ‖,
-      cos(Δ, mean Δ) and, for each steering file, the coefficient it applies there (a PSR gate's
-      α·ReLU(w·h + b), a vector's constant). A table per layer gives mean ‖Δ‖, the share of ‖Δ‖² in the top
-      10% of tokens and each file's relative MSE; for each PSR gate, a scatter of its coefficient against
-      the projection of Δ on its direction. Without JavaScript the tables, the plots and the tokens at the
+      The page (no network, all assets inline; opens from file://) shows each example's response tokens \
+      coloured by ‖Δ‖ at a layer chosen on the page; hovering or tapping a token shows its text, id, ‖Δ‖, \
+      cos(Δ, mean Δ) and, for each steering file, the coefficient it applies there (a PSR gate's \
+      α·ReLU(w·h + b), a vector's constant). A table per layer gives mean ‖Δ‖, the share of ‖Δ‖² in the top \
+      10% of tokens and each file's relative MSE; for each PSR gate, a scatter of its coefficient against \
+      the projection of Δ on its direction. Without JavaScript the tables, the plots and the tokens at the \
       first layer still read. The numbers are embedded as JSON (<script id="capture">).
 
       Examples:

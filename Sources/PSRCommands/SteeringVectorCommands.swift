@@ -16,14 +16,14 @@ public struct SteeringVectorCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
       abstract: "Train a steering vector's α and v jointly against the response NLL of (instruction, output) pairs.",
       discussion: """
-        Defaults follow the PrOSV paper: PrOSV p2+s2 with factor init 4, vector init 8, vector lr 0.04;
-        FSSV with factor init 2, factor lr 1, vector init 1. PrOSV's factor lr defaults to 1, not the paper's
-        10, which made SmolLM2-135M degenerate (pass --factor-lr 10 for the paper's value). α₀ = factor·√d and
+        Defaults follow the PrOSV paper: PrOSV p2+s2 with factor init 4, vector init 8, vector lr 0.04; \
+        FSSV with factor init 2, factor lr 1, vector init 1. PrOSV's factor lr defaults to 1, not the paper's \
+        10, which made SmolLM2-135M degenerate (pass --factor-lr 10 for the paper's value). α₀ = factor·√d and \
         v₀ ~ U(±vector-init/√d). The trained α is stored as is (no factor search).
 
-        --objective simpo trains on preferences instead (SimPO, as RePS and the PrOSV code do): each line's
-        output is preferred to its `rejected` answer, or, where a line has none, to the model's own greedy
-        unsteered answer, generated first. Loss −log σ(β·s·ℓ̄(chosen) − β·ℓ̄(rejected) − γ), ℓ̄ the mean
+        --objective simpo trains on preferences instead (SimPO, as RePS and the PrOSV code do): each line's \
+        output is preferred to its `rejected` answer, or, where a line has none, to the model's own greedy \
+        unsteered answer, generated first. Loss −log σ(β·s·ℓ̄(chosen) − β·ℓ̄(rejected) − γ), ℓ̄ the mean \
         log-likelihood per token; s = 1, or with --simpo-scaler c RePS's max(c·(R(rejected) − R(chosen)), 1).
 
         Examples:
@@ -189,7 +189,7 @@ public struct SteeringVectorCommand: ParsableCommand {
       commandName: "grad",
       abstract: "Print loss and steering-vector gradients for reference cases, one JSON line each.",
       discussion: """
-        Each input line holds prompt_ids, response_ids, layer, positions (all | pN+sM), alpha and v, as in
+        Each input line holds prompt_ids, response_ids, layer, positions (all | pN+sM), alpha and v, as in \
         the reference grad.jsonl. Output: {"loss": …, "grad_alpha": …, "grad_v": [...]}.
 
         Example:
@@ -235,9 +235,9 @@ public struct SteeringVectorCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
       abstract: "Turn a llama.cpp or repeng control vector (GGUF) into a steering file for the model.",
       discussion: """
-        Each direction.N becomes a vector added at every position after block N (0-based), as llama.cpp
-        applies it; the steering file records the model's fingerprint, so later commands refuse it on
-        another model. A direction whose size is not the model's dimension, or a layer the model does
+        Each direction.N becomes a vector added at every position after block N (0-based), as llama.cpp \
+        applies it; the steering file records the model's fingerprint, so later commands refuse it on \
+        another model. A direction whose size is not the model's dimension, or a layer the model does \
         not have, is an error. (Every command that takes --steer also reads the GGUF directly.)
 
         Example:

@@ -7,8 +7,8 @@ public struct Tokenize: ParsableCommand {
   public static let configuration = CommandConfiguration(
     abstract: "Print the token ids of a text as a JSON array.",
     discussion: """
-      The text is encoded as a whole document: it starts with the model's BOS token where the
-      tokenizer adds one (GGUF tokenizer.ggml.add_bos_token, or tokenizer_config.json and the
+      The text is encoded as a whole document: it starts with the model's BOS token where the \
+      tokenizer adds one (GGUF tokenizer.ggml.add_bos_token, or tokenizer_config.json and the \
       post-processor of tokenizer.json), unless --no-bos.
 
       Examples:

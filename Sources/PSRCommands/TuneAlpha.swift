@@ -14,11 +14,11 @@ public struct TuneAlpha: ParsableCommand {
     commandName: "tune-alpha",
     abstract: "Choose a steering file's strength α on held-out examples and store it in the file.",
     discussion: """
-      Factor-grid selection (AxBench's 14 factors by default): for each factor f, the file's α·f steers the
-      model on held-out (instruction, prompted response) pairs of a capture, and the factor with the lowest
+      Factor-grid selection (AxBench's 14 factors by default): for each factor f, the file's α·f steers the \
+      model on held-out (instruction, prompted response) pairs of a capture, and the factor with the lowest \
       NLL of those responses given the unprompted instruction wins. The file's α is multiplied by it.
-      With --target-coherence C, the factor is instead bisected on the embedded judge's mean coherence
-      (0–100) of steered answers to the held-out instructions, as compare's TA@Cp is: the largest factor
+      With --target-coherence C, the factor is instead bisected on the embedded judge's mean coherence \
+      (0–100) of steered answers to the held-out instructions, as compare's TA@Cp is: the largest factor \
       tried whose coherence reaches C wins, else the one closest to C.
 
       Examples:
