@@ -1,0 +1,89 @@
+"""Summarise compare_int8_noise.sh: int8's distance from fp32 beside fp32's own seed-to-seed spread.
+
+Per method, unit by unit (the same concept in every run):
+- the judged harmonic score (concept, instruction, fluency) on the test instructions;
+- where the run measured utility, the teacher-forced reference NLL of the method's operating point minus that of
+  `none` (the NLL increase the PrOSV paper reads as lost utility).
+For each, the mean over units of fp32 seed 0 − fp32 seed 1 (what sampling and training seeds alone move) and of
+int8 − fp32 at the same seed (both seeds pooled), with a 95% interval (t) over the paired units. int8 is within
+noise of fp32 where its interval holds 0 and its mean |difference| is no larger than fp32's own.
+Prints a Markdown table and writes OUT/summary.jsonl (one line per method and measure).
+    python3 experiments/precision/compare_int8_noise.py experiments/precision/compare-int8-noise-2026-12-07
+"""
+import json
+import math
+import sys
+from pathlib import Path
+
+out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/int8-noise")
+runs = {}
+for compute in ("fp32", "int8"):
+    for seed in (0, 1):
+        # A run's folder, or its results.json kept alone (compare-int8-noise-2026-12-07/).
+        for path in (out / f"{compute}-seed{seed}" / "results.json", out / f"{compute}-seed{seed}.results.json"):
+            if path.exists():
+                runs[(compute, seed)] = json.loads(path.read_text())
+                break
+needed = [("fp32", 0), ("fp32", 1), ("int8", 0), ("int8", 1)]
+if not all(k in runs for k in needed):
+    sys.exit(f"missing runs: {[k for k in needed if k not in runs]}")
+
+
+def per_unit(run):
+    """{(unit, method, measure): value}"""
+    values = {}
+    for unit in run["units"]:
+        u = unit["unit_id"]
+        for m in unit["methods"]:
+            values[(u, m["method"], "harmonic")] = m["score"]["harmonic"]
+        points = {p["method"]: p for p in unit.get("operating_points", []) if "reference_nll" in p}
+        if "none" in points:
+            for method, p in points.items():
+                if method != "none":
+                    values[(u, method, "reference_nll_increase")] = p["reference_nll"] - points["none"]["reference_nll"]
+    return values
+
+
+T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 11: 2.20}
+
+
+def stats(xs):
+    n = len(xs)
+    mean = sum(xs) / n
+    if n < 2:
+        return mean, float("nan"), sum(abs(x) for x in xs) / n
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
+    return mean, T95.get(n - 1, 2.0) * sd / math.sqrt(n), sum(abs(x) for x in xs) / n
+
+
+v = {k: per_unit(r) for k, r in runs.items()}
+keys = sorted(set(v[("fp32", 0)]) & set(v[("fp32", 1)]) & set(v[("int8", 0)]) & set(v[("int8", 1)]))
+groups = sorted({(m, measure) for _, m, measure in keys}, key=lambda g: (g[1], g[0]))
+print("| measure | method | units | fp32 s0 − s1: mean ± 95% | mean abs | int8 − fp32: mean ± 95% | mean abs | interval holds 0 |")
+print("|---|---|---|---|---|---|---|---|")
+lines = []
+pooled = {}
+for method, measure in groups:
+    units = [u for u, m, me in keys if m == method and me == measure]
+    seed_diff = [v[("fp32", 0)][(u, method, measure)] - v[("fp32", 1)][(u, method, measure)] for u in units]
+    int8_diff = [v[("int8", s)][(u, method, measure)] - v[("fp32", s)][(u, method, measure)] for s in (0, 1) for u in units]
+    sm, sci, sabs = stats(seed_diff)
+    im, ici, iabs = stats(int8_diff)
+    within = abs(im) <= ici or ici != ici
+    pooled.setdefault(measure, ([], []))
+    pooled[measure][0].extend(abs(x) for x in seed_diff)
+    pooled[measure][1].extend(abs(x) for x in int8_diff)
+    print(f"| {measure} | {method} | {len(units)} | {sm:+.4f} ± {sci:.4f} | {sabs:.4f} | {im:+.4f} ± {ici:.4f} | {iabs:.4f} | "
+          f"{'yes' if within else 'no'} |")
+    lines.append({"measure": measure, "method": method, "units": len(units), "seed_difference_mean": sm,
+                  "seed_difference_ci95": sci, "seed_difference_mean_abs": sabs, "int8_difference_mean": im,
+                  "int8_difference_ci95": ici, "int8_difference_mean_abs": iabs, "interval_holds_zero": within})
+print()
+for measure, (seed_abs, int8_abs) in pooled.items():
+    print(f"{measure}, pooled over methods: mean |fp32 seed 0 − seed 1| {sum(seed_abs) / len(seed_abs):.4f} "
+          f"({len(seed_abs)} pairs), mean |int8 − fp32| {sum(int8_abs) / len(int8_abs):.4f} ({len(int8_abs)} pairs)")
+    lines.append({"measure": measure, "method": "all", "seed_difference_mean_abs": sum(seed_abs) / len(seed_abs),
+                  "int8_difference_mean_abs": sum(int8_abs) / len(int8_abs)})
+with open(out / "summary.jsonl", "w") as f:
+    for line in lines:
+        f.write(json.dumps(line, sort_keys=True) + "\n")
