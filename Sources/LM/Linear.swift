@@ -61,8 +61,9 @@ struct Linear: @unchecked Sendable {
   /// the kernels run as panels on A packed once here for every part, with the decode kernels'
   /// sums), else on fp32 weights or on rows expanded from the file's floats.
   ///
-  /// With `gradientPass` (a traced layer's q/k/v and down projections), an `int8` projection runs
-  /// ``gradientPassKernels`` instead: see ``ComputePrecision/gradientPass``.
+  /// With `gradientPass` (q/k/v and down in a pass that training differentiates), an `int8`
+  /// projection of quantized weights runs ``gradientPassKernels`` instead: see
+  /// ``ComputePrecision/gradientPass``.
   func apply(m: Int, a: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, beta: Float = 0, gradientPass: Bool = false) {
     if gradientPass, let kernels = gradientPassKernels {
       Self.multiply(kernels, m: m, k: inputs, a: a, c: c, ldc: outputs, beta: beta, bf16: ComputePrecision.gradientPass == .bf16)
@@ -241,8 +242,9 @@ extension Linear {
 
   /// ``gradientPassKernels`` for `kernels` at `compute`: copies that share the weights (the
   /// repacked blocks are copy-on-write arrays never written, the K-quant rows the file's mapping).
+  /// None where no kernel has 8-bit products to replace: float rows run fp32 at int8 in every pass.
   static func gradientPassKernels(_ kernels: [RowKernel]?, compute: ComputePrecision) -> [RowKernel]? {
-    guard compute.effective == .int8, let kernels else { return nil }
+    guard compute.effective == .int8, let kernels, kernels.contains(where: \.quantizesActivations) else { return nil }
     return kernels.map { $0.computing(ComputePrecision.gradientPass) }
   }
 }

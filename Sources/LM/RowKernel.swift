@@ -19,6 +19,15 @@ enum RowKernel {
     }
   }
 
+  /// Whether this kernel's products run on 8-bit activations (never for float rows).
+  var quantizesActivations: Bool {
+    switch self {
+    case .superBlocks(let m): m.quantizesActivations
+    case .repacked(let m): m.quantizesActivations
+    case .floats: false
+    }
+  }
+
   /// This kernel with its products at `compute`, on the same weights.
   func computing(_ compute: ComputePrecision) -> RowKernel {
     switch self {
