@@ -7,23 +7,27 @@ Per method, unit by unit (the same concept in every run):
 For each, the mean over units of fp32 seed 0 − fp32 seed 1 (what sampling and training seeds alone move) and of
 int8 − fp32 at the same seed (both seeds pooled), with a 95% interval (t) over the paired units. int8 is within
 noise of fp32 where its interval holds 0 and its mean |difference| is no larger than fp32's own.
-Prints a Markdown table and writes OUT/summary.jsonl (one line per method and measure).
-    python3 experiments/precision/compare_int8_noise.py experiments/precision/compare-int8-noise-2026-12-07
+Prints a Markdown table and writes OUT/summary.jsonl (one line per method and measure; OUT the first folder given).
+    python3 experiments/precision/compare_int8_noise.py OUT [MORE ...]
 """
 import json
 import math
 import sys
 from pathlib import Path
 
-out = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/int8-noise")
+# One or more sets of the four runs (different concepts each); their units are pooled, the summary written to the first.
+outs = [Path(a) for a in sys.argv[1:]] or [Path("/tmp/int8-noise")]
+out = outs[0]
 runs = {}
 for compute in ("fp32", "int8"):
     for seed in (0, 1):
-        # A run's folder, or its results.json kept alone (compare-int8-noise-2026-12-07/).
-        for path in (out / f"{compute}-seed{seed}" / "results.json", out / f"{compute}-seed{seed}.results.json"):
-            if path.exists():
-                runs[(compute, seed)] = json.loads(path.read_text())
-                break
+        for directory in outs:
+            # A run's folder, or its results.json kept alone (compare-int8-noise-2026-12-07/).
+            for path in (directory / f"{compute}-seed{seed}" / "results.json", directory / f"{compute}-seed{seed}.results.json"):
+                if path.exists():
+                    run = json.loads(path.read_text())
+                    runs.setdefault((compute, seed), {"units": []})["units"].extend(run["units"])
+                    break
 needed = [("fp32", 0), ("fp32", 1), ("int8", 0), ("int8", 1)]
 if not all(k in runs for k in needed):
     sys.exit(f"missing runs: {[k for k in needed if k not in runs]}")
