@@ -71,10 +71,9 @@ public struct PrecisionCheck: ParsableCommand {
       guard case .success(let l) = line.value else {
         throw CLIError("--data \(data):\(line.number): needs \"instruction\" and \"output\" strings")
       }
-      let (instruction, output) = (l.instruction, l.output)
-      let prompt = Array(reference.chatPrompt(user: instruction).prefix(maxTokens - 1))
-      let response = Array(reference.tokenizer.encode(output, parseSpecial: false).prefix(maxTokens - prompt.count))
-      if !response.isEmpty { sequences.append(TeacherForcedSequence(prompt: prompt, response: response)) }
+      if let s = PrecisionComparison.sequence(model: reference, instruction: l.instruction, answer: l.output, maxTokens: maxTokens) {
+        sequences.append(s)
+      }
     }
     guard !sequences.isEmpty else { throw CLIError("--data \(data): no example with an answer") }
     let comparison = try PrecisionComparison(

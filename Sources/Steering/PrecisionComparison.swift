@@ -103,3 +103,16 @@ public struct PrecisionComparison: Codable, Sendable, Equatable {
     return (max(0, kl), argA == argB)
   }
 }
+
+extension PrecisionComparison {
+  /// One instruction and its reference answer as a teacher-forced sequence of at most `maxTokens`
+  /// tokens, as `psr precision` compares on them: the chat-rendered instruction cut to
+  /// `maxTokens − 1` tokens (so that at least one answer token fits), then the answer's tokens up
+  /// to `maxTokens`. `nil` when no answer token is left (an empty answer, or `maxTokens` < 2).
+  public static func sequence(model: DecoderModel, instruction: String, answer: String, maxTokens: Int) -> TeacherForcedSequence? {
+    guard maxTokens >= 2 else { return nil }
+    let prompt = Array(model.chatPrompt(user: instruction).prefix(maxTokens - 1))
+    let response = Array(model.tokenizer.encode(answer, parseSpecial: false).prefix(maxTokens - prompt.count))
+    return response.isEmpty ? nil : TeacherForcedSequence(prompt: prompt, response: response)
+  }
+}

@@ -178,15 +178,33 @@ final class ComputePrecisionModelTests: XCTestCase {
       var instruction: String
       var output: String
     }
-    let sequences = try lines.map { text -> TeacherForcedSequence in
+    let sequences = try lines.compactMap { text in
       let line = try JSONDecoder().decode(Line.self, from: Data(text.utf8))
-      let prompt = Array(reference.chatPrompt(user: line.instruction).prefix(63))
-      return TeacherForcedSequence(
-        prompt: prompt, response: Array(reference.tokenizer.encode(line.output, parseSpecial: false).prefix(64 - prompt.count)))
+      return PrecisionComparison.sequence(model: reference, instruction: line.instruction, answer: line.output, maxTokens: 64)
     }
+    XCTAssertEqual(sequences.count, 4)
     let c = try PrecisionComparison(reference: reference, candidate: candidate, sequences: sequences, layer: 5, seed: 3)
     XCTAssertGreaterThan(c.gradientCosine, 0.999)
     XCTAssertEqual(c.gradientCosine, 0.99939, accuracy: 3e-4)
+  }
+
+  /// `psr precision`'s sequences: the rendered prompt first, cut so that one answer token fits,
+  /// then the answer up to the budget; nothing when no answer token fits.
+  func testPrecisionSequencesFitTheBudgetPromptFirst() throws {
+    let model = try DecoderModel(path: Fixtures.modelPath, compute: .fp32)
+    let prompt = model.chatPrompt(user: "Name a colour.")
+    let answer = model.tokenizer.encode("Blue, like the sky on a clear day.", parseSpecial: false)
+    let whole = try XCTUnwrap(PrecisionComparison.sequence(model: model, instruction: "Name a colour.", answer: "Blue, like the sky on a clear day.", maxTokens: 1000))
+    XCTAssertEqual(whole, TeacherForcedSequence(prompt: prompt, response: answer))
+    let cut = try XCTUnwrap(PrecisionComparison.sequence(model: model, instruction: "Name a colour.", answer: "Blue, like the sky on a clear day.", maxTokens: prompt.count + 3))
+    XCTAssertEqual(cut, TeacherForcedSequence(prompt: prompt, response: Array(answer.prefix(3))))
+    let promptOnly = try XCTUnwrap(PrecisionComparison.sequence(model: model, instruction: "Name a colour.", answer: "Blue.", maxTokens: 5))
+    XCTAssertEqual(promptOnly.prompt, Array(prompt.prefix(4)))
+    XCTAssertEqual(promptOnly.response.count, 1)
+    for maxTokens in [Int.min, -1, 0, 1] {
+      XCTAssertNil(PrecisionComparison.sequence(model: model, instruction: "Name a colour.", answer: "Blue.", maxTokens: maxTokens))
+    }
+    XCTAssertNil(PrecisionComparison.sequence(model: model, instruction: "Name a colour.", answer: "", maxTokens: 64))
   }
 
   /// `auto` where the output is text: int8 where any projection is quantized, bf16 where all are
