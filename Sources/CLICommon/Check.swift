@@ -44,13 +44,16 @@ public enum Check {
     }
   }
 
-  /// A comma-separated list, every entry parsed by `parse`; an empty list or a bad entry is an error
-  /// naming it (never dropped).
-  public static func list<T>(_ text: String, _ flag: String, expecting what: String, _ parse: (String) -> T?) throws -> [T] {
+  /// A comma-separated list, every entry parsed by `parse`; an empty list, a bad entry or one whose
+  /// value repeats an earlier entry's is an error naming it (never dropped or merged: a repeated
+  /// method would run twice, a repeated concept be silently counted once).
+  public static func list<T: Hashable>(_ text: String, _ flag: String, expecting what: String, _ parse: (String) -> T?) throws -> [T] {
     let entries = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     guard !entries.allSatisfy(\.isEmpty) else { throw ValidationError("\(flag) is empty; give \(what)") }
+    var seen = Set<T>()
     return try entries.map { entry in
       guard let value = parse(entry) else { throw ValidationError("\(flag): '\(entry)' is not \(what)") }
+      guard seen.insert(value).inserted else { throw ValidationError("\(flag): '\(entry)' repeats an earlier entry; give each once") }
       return value
     }
   }
@@ -78,7 +81,7 @@ public enum Check {
   /// The parser of a comma-separated option whose entries are an enum's raw values, for
   /// `@Option(transform:)`: the list is typed when parsed, and an empty list or a bad entry is an
   /// error naming it and the choices.
-  public static func list<T: CaseIterable & RawRepresentable & Sendable>(of type: T.Type, _ flag: String)
+  public static func list<T: CaseIterable & RawRepresentable & Hashable & Sendable>(of type: T.Type, _ flag: String)
     -> @Sendable (String) throws -> [T]
   where T.RawValue == String {
     { text in

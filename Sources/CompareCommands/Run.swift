@@ -272,8 +272,11 @@ public struct Run: ParsableCommand {
         var all = try BenchmarkData.axbenchConcepts(JudgeOptions.resolve(conceptFile))
         if let conceptIDs {
           let ids = try Check.integers(conceptIDs, "--concept-ids")
+          let missing = ids.filter { id in !all.contains { $0.conceptID == id } }
+          guard missing.isEmpty else {
+            throw CLIError("--concept-ids: \(missing.map(String.init).joined(separator: ", ")) not in \(conceptFile)")
+          }
           all = ids.compactMap { id in all.first { $0.conceptID == id } }
-          guard all.count == ids.count else { throw CLIError("some --concept-ids are not in \(conceptFile)") }
         } else {
           all = Array(all.prefix(concepts ?? (budget == .paper ? 10 : 2)))
         }

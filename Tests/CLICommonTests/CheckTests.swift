@@ -10,6 +10,13 @@ final class CheckTests: XCTestCase {
       XCTAssertThrowsError(try Check.integers(bad, "--layers"), bad) { XCTAssertTrue("\($0)".contains("--layers"), "\($0)") }
     }
     XCTAssertThrowsError(try Check.numbers("1,nan", "--factors"))
+    // A repeated value, however written, is named rather than run twice or merged.
+    for (text, entry) in [("3,4,3", "'3'"), ("3, 03", "'03'")] {
+      XCTAssertThrowsError(try Check.integers(text, "--concept-ids")) { XCTAssertTrue("\($0)".contains("--concept-ids: \(entry) repeats"), "\($0)") }
+    }
+    XCTAssertThrowsError(try Check.numbers("0.5,1,1.0", "--factors")) { XCTAssertTrue("\($0)".contains("'1.0' repeats"), "\($0)") }
+    XCTAssertThrowsError(try Check.names("none,prompt,none", "--methods", allowed: ["none", "prompt"]))
+    XCTAssertEqual(try Check.numbers("0.5,1", "--factors"), [0.5, 1])
     XCTAssertThrowsError(try Check.names("axbench,persna", "--bench", allowed: ["axbench", "persona"])) {
       XCTAssertTrue("\($0)".contains("persna"))
     }

@@ -101,10 +101,11 @@ final class GrammarPropertyTests: XCTestCase {
     let alphabet = ["0", "1", "5", "9", ",", " ", ",,", "-", "+", "x", "1e3", "٣"]
     let inputs = candidates(alphabet) { r in
       (0...r.int(0...4)).map { _ in "\(r.int(0...999_999_999))" }.joined(separator: r.bool() ? "," : ", ")
-    } + ["", ",", "3,", ",3", "1234567890", "+3", "-0", " 3 ", "3,,4"]
+    } + ["", ",", "3,", ",3", "1234567890", "+3", "-0", " 3 ", "3,,4", "3,3", "3, 03", "0,00"]
     for text in inputs {
       let entries = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-      let expected = entries.allSatisfy { matches("[0-9]{1,9}", $0) }
+      // Well-formed, and no value given twice ("3,03" repeats 3).
+      let expected = entries.allSatisfy { matches("[0-9]{1,9}", $0) } && Set(entries.compactMap { Int($0) }).count == entries.count
       do {
         let layers = try Check.integers(text, "--layers")
         XCTAssertTrue(expected, "accepted \(text.debugDescription) as \(layers)")
@@ -120,10 +121,10 @@ final class GrammarPropertyTests: XCTestCase {
     let alphabet = ["0", "1", "2.5", "-", "e", "E", "9", ".", ",", " ", "inf", "nan", "1e400", "0x1p3", "x"]
     let inputs = candidates(alphabet) { r in
       (0...r.int(0...4)).map { _ in "\(Double(r.int(-4000...4000)) / 100)" }.joined(separator: ",")
-    } + ["", "1,,2", "nan", "inf", "-inf", "1e309", "1e-400", "0x10", "1_0", " 2 "]
+    } + ["", "1,,2", "nan", "inf", "-inf", "1e309", "1e-400", "0x10", "1_0", " 2 ", "1,1.0", "0,-0", "2.5,25e-1"]
     for text in inputs {
       let entries = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-      let expected = entries.allSatisfy { Double($0)?.isFinite ?? false }
+      let expected = entries.allSatisfy { Double($0)?.isFinite ?? false } && Set(entries.compactMap { Double($0) }).count == entries.count
       do {
         let factors = try Check.numbers(text, "--factors")
         XCTAssertTrue(expected, "accepted \(text.debugDescription)")
