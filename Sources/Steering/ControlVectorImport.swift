@@ -12,7 +12,9 @@ import LM
 public enum ControlVectorImport {
   /// True when the file starts with GGUF's magic, i.e. it is not a JSON steering file.
   public static func isGGUF(_ path: String) -> Bool {
-    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    // Only a regular file is opened: opening a FIFO without a writer would wait forever.
+    guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular,
+      let handle = FileHandle(forReadingAtPath: path) else { return false }
     defer { try? handle.close() }
     return (try? handle.read(upToCount: 4)) == Data("GGUF".utf8)
   }

@@ -110,10 +110,20 @@ public struct SteeringFile: Codable, Equatable, Sendable {
 
   /// Reads and validates a file; throws naming the file and what is wrong.
   public static func load(_ path: String) throws -> SteeringFile {
-    let data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-      throw SteeringFileError.unreadable(path: path, reason: error.localizedDescription)
+    // Foundation's own reasons read "error 256" for a directory and "no permission" for /dev/null.
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw SteeringFileError.unreadable(path: path, reason: "no such file")
     }
+    guard !isDirectory.boolValue else { throw SteeringFileError.unreadable(path: path, reason: "it is a directory; give a file") }
+    // A device or a FIFO (/dev/null, a shell's <(…)) is refused before reading: a FIFO read could wait forever.
+    guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular else {
+      throw SteeringFileError.unreadable(path: path, reason: "it is not a regular file")
+    }
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw SteeringFileError.unreadable(path: path, reason: "the file cannot be opened (check its permissions)")
+    }
+    guard !data.isEmpty else { throw SteeringFileError.malformed(path: path, reason: "it is empty") }
     return try decode(data, path: path)
   }
 

@@ -132,6 +132,11 @@ final class GGUFReaderTests: XCTestCase {
     defer { try? FileManager.default.removeItem(atPath: empty) }
     XCTAssertThrowsError(try GGUFFile(path: empty)) { XCTAssertTrue("\($0)".contains(empty) && "\($0)".contains("empty"), "\($0)") }
     XCTAssertThrowsError(try GGUFFile(path: "/tmp")) { XCTAssertTrue("\($0)".contains("not a regular file"), "\($0)") }
+    // A FIFO nobody writes to is refused at once; a plain open would wait for a writer forever.
+    let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID()).gguf").path
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    defer { try? FileManager.default.removeItem(atPath: fifo) }
+    XCTAssertThrowsError(try GGUFFile(path: fifo)) { XCTAssertTrue("\($0)".contains("not a regular file"), "\($0)") }
   }
 
   func testContentErrorsNameTheFile() throws {

@@ -42,6 +42,25 @@ final class SteeringFileTests: TemporaryDirectoryTestCase {
     XCTAssertThrowsError(try SteeringFile.load(path)) { XCTAssertTrue("\($0)".contains("575 values")) }
   }
 
+  /// A path that is not a steering file's says which of the usual mistakes it is, in one line.
+  func testPathsThatAreNotFilesSayWhy() throws {
+    let empty = directory.appendingPathComponent("zero-bytes.json").path
+    FileManager.default.createFile(atPath: empty, contents: Data())
+    // A FIFO nobody writes to: reading it, or probing it for GGUF's magic, would wait forever.
+    let fifo = directory.appendingPathComponent("fifo.json").path
+    XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+    XCTAssertFalse(ControlVectorImport.isGGUF(fifo))
+    for (path, reason) in [
+      (directory.appendingPathComponent("no-such.json").path, "no such file"), (directory.path, "it is a directory; give a file"),
+      (empty, "it is empty"), ("/dev/null", "it is not a regular file"), (fifo, "it is not a regular file"),
+    ] {
+      XCTAssertThrowsError(try SteeringFile.load(path), path) { error in
+        let text = "\(error)"
+        XCTAssertTrue(text.contains(path) && text.hasSuffix(reason) && !text.contains("\n"), text)
+      }
+    }
+  }
+
   func testAFileThatSteersNothingIsRefused() throws {
     let model = try Fixtures.model()
     var f = try sample(model: model)

@@ -196,7 +196,9 @@ final class MemoryMapping: @unchecked Sendable {
   private let isMapped: Bool
 
   init(path: String) throws {
-    let fd = open(path, O_RDONLY)
+    // O_NONBLOCK: opening a FIFO without a writer would otherwise wait forever; the regular-file
+    // check below then refuses it (the flag does nothing to a regular file's reads or mapping).
+    let fd = open(path, O_RDONLY | O_NONBLOCK)
     guard fd >= 0 else { throw GGUFError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
     defer { close(fd) }
     var info = stat()
