@@ -46,8 +46,13 @@ public final class ActivationWriter {
   /// Creates a new file at `path` (replacing any file there).
   public static func create(path: String, header: ActivationHeader, options: StorageOptions = StorageOptions()) throws -> ActivationWriter {
     try HDF5.locked {
+      // The 1.8 file format: its superblock and object headers carry checksums (the earliest format's
+      // do not), so a flipped byte in the file's structure is an error on opening, not a wrong shape.
+      let access = H5Pcreate(psr_h5p_file_access())
+      defer { H5Pclose(access) }
+      H5Pset_libver_bounds(access, H5F_LIBVER_V18, H5F_LIBVER_V18)
       let file = try HDF5.check(
-        H5Fcreate(path, psr_h5f_acc_trunc(), psr_h5p_default(), psr_h5p_default()), "creating the file", path: path)
+        H5Fcreate(path, psr_h5f_acc_trunc(), psr_h5p_default(), access), "creating the file", path: path)
       let root = H5Node(id: file, path: path)
       try root.writeAttribute("format", ActivationHeader.format)
       try root.writeAttribute("format_version", [Int64(ActivationHeader.formatVersion)])

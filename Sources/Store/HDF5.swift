@@ -42,8 +42,28 @@ enum HDF5 {
   static func check<T: BinaryInteger>(_ value: T, _ what: @autoclosure () -> String, path: String) throws -> T {
     guard value < 0 else { return value }
     // The system's reason, where the failure was the disk's (full, too large, read-only, I/O).
-    let reason = [ENOSPC, EFBIG, EDQUOT, EIO, EROFS, EACCES].contains(errno) ? ": " + String(cString: strerror(errno)) : ""
+    let reason =
+      [ENOSPC, EFBIG, EDQUOT, EIO, EROFS, EACCES].contains(errno)
+      ? ": " + String(cString: strerror(errno)) : innermostError().map { " (\($0))" } ?? ""
     throw StoreError.hdf5(path: path, operation: what() + reason)
+  }
+
+  /// The message of the function that detected the error, at the bottom of libhdf5's error stack
+  /// (e.g. "data error detected by Fletcher32 checksum"): the outer frames only repeat the call.
+  static func innermostError() -> String? {
+    var message: String?
+    withUnsafeMutablePointer(to: &message) { out in
+      _ = H5Ewalk2(
+        psr_h5e_default(), H5E_WALK_UPWARD,
+        { _, error, data in
+          let out = data!.assumingMemoryBound(to: String?.self)
+          if out.pointee == nil, let text = error?.pointee.desc.map({ String(cString: $0) }) {
+            out.pointee = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+          }
+          return 0
+        }, out)
+    }
+    return message.flatMap { $0.isEmpty ? nil : $0 }
   }
 
   /// A half-precision IEEE type (sign, 5-bit exponent, 10-bit mantissa), which HDF5 1.10 lacks

@@ -173,6 +173,10 @@ struct H5Table {
     defer { H5Pclose(properties) }
     H5Pset_chunk(properties, rank, &chunk)
     if let gzip { H5Pset_deflate(properties, UInt32(gzip)) }
+    // A Fletcher-32 checksum of every stored chunk (after compression): a corrupted activation is a
+    // read error naming the dataset rather than a silently different fit. (HDF5 filters cannot
+    // apply to variable-length strings, whose bytes live in the heap outside the chunks.)
+    if H5Tis_variable_str(fileType) <= 0 { H5Pset_fletcher32(properties) }
     let lcpl = H5Pcreate(psr_h5p_link_create())
     defer { H5Pclose(lcpl) }
     H5Pset_create_intermediate_group(lcpl, 1)

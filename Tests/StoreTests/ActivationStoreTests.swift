@@ -37,6 +37,27 @@ final class ActivationStoreTests: TemporaryDirectoryTestCase {
     XCTAssertThrowsError(try reader.base(layer: 4))
   }
 
+  /// Every chunk of numbers carries a Fletcher-32 checksum, so one flipped bit in a stored activation
+  /// is a read error that says so, never a different value.
+  func testAFlippedBitInTheActivationsIsAnErrorNotADifferentValue() throws {
+    let path = directory.appendingPathComponent("f.h5").path
+    let writer = try ActivationWriter.create(path: path, header: header())
+    try writer.append(example(1, tokens: 300))
+    try writer.close()
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    // 351.5 = 0.25·1000 + 101.5 is stored in base and delta tables; flip the lowest mantissa bit of its first copy.
+    let pattern = withUnsafeBytes(of: Float(351.5).bitPattern.littleEndian, Array.init)
+    let at = try XCTUnwrap((0...(bytes.count - 4)).first { Array(bytes[$0..<($0 + 4)]) == pattern })
+    bytes[at] ^= 1
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    XCTAssertThrowsError(
+      try {
+        let reader = try ActivationReader(path: path)
+        for layer in [3, 10] { _ = (try reader.base(layer: layer), try reader.delta(layer: layer)) }
+      }()
+    ) { XCTAssertTrue("\($0)".contains("Fletcher32 checksum"), "\($0)") }
+  }
+
   /// The capture's compute precision round-trips; fp32 writes no attribute (files stay as they
   /// were) and reads back as fp32; resuming with another precision is refused.
   func testComputePrecisionRoundTripsAndMustMatchOnResume() throws {
