@@ -227,22 +227,11 @@ public final class BPETokenizer: Tokenizer, Sendable {
     }
   }
 
-  /// Merges byte tokens, always applying the lowest-ranked pair, leftmost on ties.
+  /// Merges byte tokens, always applying the lowest-ranked pair, leftmost on ties (``PairMerge``).
   private func bpe(_ bytes: [UInt8]) -> [Int32] {
     if ignoresMerges, let whole = idForBytes[bytes] { return [whole] }
-    var symbols = bytes.map { byteToken[Int($0)] }
-    while symbols.count > 1 {
-      var best: (rank: Int32, index: Int, merged: Int32)? = nil
-      for i in 0..<(symbols.count - 1) {
-        let key = UInt64(UInt32(symbols[i])) << 32 | UInt64(UInt32(symbols[i + 1]))
-        if let m = merges[key], best == nil || m.rank < best!.rank {
-          best = (m.rank, i, m.merged)
-        }
-      }
-      guard let best else { break }
-      symbols[best.index] = best.merged
-      symbols.remove(at: best.index + 1)
+    return PairMerge.run(bytes.map { byteToken[Int($0)] }) { left, right in
+      merges[UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))].map { ($0.rank, $0.merged) }
     }
-    return symbols
   }
 }

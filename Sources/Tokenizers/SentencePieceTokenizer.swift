@@ -135,16 +135,10 @@ public final class SentencePieceTokenizer: Tokenizer, Sendable {
       symbols.append(text[i..<end])
       i = end
     }
-    while symbols.count > 1 {
-      var best: (score: Float, index: Int)?
-      for k in 0..<(symbols.count - 1) {
-        guard let id = idForPiece[Array(symbols[k]) + Array(symbols[k + 1])] else { continue }
-        if best == nil || scores[id] > best!.score { best = (scores[id], k) }
-      }
-      guard let best else { break }
-      let merged = text[symbols[best.index].startIndex..<symbols[best.index + 1].endIndex]
-      symbols[best.index] = merged
-      symbols.remove(at: best.index + 1)
+    // Highest score first, leftmost on ties (``PairMerge``; its lowest priority is the negated score).
+    symbols = PairMerge.run(symbols) { left, right in
+      let merged = text[left.startIndex..<right.endIndex]
+      return idForPiece[Array(merged)].map { (-scores[$0], merged) }
     }
     for s in symbols {
       if let id = idForPiece[Array(s)] {
