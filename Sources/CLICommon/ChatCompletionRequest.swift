@@ -98,7 +98,10 @@ public struct ChatCompletionRequest: Equatable, Sendable {
       guard let members = options.members, members.allSatisfy({ $0.key == "include_usage" }) else {
         throw invalid("stream_options may hold include_usage only", "stream_options")
       }
-      streamUsage = try Self.flag(members.first?.value, "stream_options")
+      // Named by its field, as a client sets it: "stream_options must be true or false" read as if the object were wrong.
+      do { streamUsage = try Self.flag(members.first?.value, "stream_options") } catch {
+        throw invalid("stream_options.include_usage must be true or false", "stream_options")
+      }
     }
     count = try Self.integer(fields["n"], "n", in: 1...8) ?? 1
     topP = 1

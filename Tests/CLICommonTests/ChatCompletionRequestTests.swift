@@ -58,6 +58,11 @@ final class ChatCompletionRequestTests: XCTestCase {
     assertRefused(#"{\#(m), "top_p": 0}"#, param: "top_p")
     assertRefused(#"{\#(m), "top_logprobs": 3}"#, param: "top_logprobs")
     assertRefused(#"{\#(m), "stream_options": {"other": 1}}"#, param: "stream_options")
+    assertRefused(#"{\#(m), "stream_options": {"include_usage": "yes"}}"#, param: "stream_options")
+    do {
+      _ = try parse(#"{\#(m), "stream_options": {"include_usage": 1}}"#)
+      XCTFail("accepted include_usage 1")
+    } catch { XCTAssertEqual(error.message, "stream_options.include_usage must be true or false") }
     assertRefused(#"{\#(m), "logit_bias": {}}"#, param: "logit_bias")
     assertRefused(#"{"messages": []}"#, param: "messages")
     assertRefused(#"{"messages": [{"role": "robot", "content": "x"}]}"#, param: "messages")
