@@ -33,14 +33,23 @@ if not all(k in runs for k in needed):
     sys.exit(f"missing runs: {[k for k in needed if k not in runs]}")
 
 
+def point_label(p):
+    fraction = p.get("trained_alpha_fraction")
+    if fraction is None:
+        return p["method"]
+    return p["method"] + ("@trained" if fraction == 1 else f"@{fraction:g}α")
+
+
 def per_unit(run):
     """{(unit, method, measure): value}"""
     values = {}
     for unit in run["units"]:
         u = unit["unit_id"]
+        # A jointly trained vector has two rows and up to four points (selected factor, trained α, FSSV's 0.8α
+        # and 0.5α): each is labelled apart, or the last would overwrite the others.
         for m in unit["methods"]:
-            values[(u, m["method"], "harmonic")] = m["score"]["harmonic"]
-        points = {p["method"]: p for p in unit.get("operating_points", []) if "reference_nll" in p}
+            values[(u, m["method"] + ("@trained" if m.get("trained") else ""), "harmonic")] = m["score"]["harmonic"]
+        points = {point_label(p): p for p in unit.get("operating_points", []) if "reference_nll" in p}
         if "none" in points:
             for method, p in points.items():
                 if method != "none":
