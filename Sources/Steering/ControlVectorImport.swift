@@ -13,8 +13,7 @@ public enum ControlVectorImport {
   /// True when the file starts with GGUF's magic, i.e. it is not a JSON steering file.
   public static func isGGUF(_ path: String) -> Bool {
     // Only a regular file is opened: opening a FIFO without a writer would wait forever.
-    guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular,
-      let handle = FileHandle(forReadingAtPath: path) else { return false }
+    guard SteeringFile.isRegularFile(path), let handle = FileHandle(forReadingAtPath: path) else { return false }
     defer { try? handle.close() }
     return (try? handle.read(upToCount: 4)) == Data("GGUF".utf8)
   }

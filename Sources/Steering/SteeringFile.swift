@@ -108,6 +108,11 @@ public struct SteeringFile: Codable, Equatable, Sendable {
     training["compute"] = .string(model.computePrecision.rawValue)
   }
 
+  /// Whether `path` names a regular file (not a directory, device or FIFO), without opening it.
+  static func isRegularFile(_ path: String) -> Bool {
+    (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular
+  }
+
   /// Reads and validates a file; throws naming the file and what is wrong.
   public static func load(_ path: String) throws -> SteeringFile {
     // Foundation's own reasons read "error 256" for a directory and "no permission" for /dev/null.
@@ -117,9 +122,7 @@ public struct SteeringFile: Codable, Equatable, Sendable {
     }
     guard !isDirectory.boolValue else { throw SteeringFileError.unreadable(path: path, reason: "it is a directory; give a file") }
     // A device or a FIFO (/dev/null, a shell's <(…)) is refused before reading: a FIFO read could wait forever.
-    guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular else {
-      throw SteeringFileError.unreadable(path: path, reason: "it is not a regular file")
-    }
+    guard isRegularFile(path) else { throw SteeringFileError.unreadable(path: path, reason: "it is not a regular file") }
     guard let data = FileManager.default.contents(atPath: path) else {
       throw SteeringFileError.unreadable(path: path, reason: "the file cannot be opened (check its permissions)")
     }
