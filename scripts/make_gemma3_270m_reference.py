@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference outputs of transformers (fp32) for the real Gemma 3 270M that scripts/setup.sh fetches.
 
-For each prompt of experiments/families/real_model_check.py (raw text), and two long ones (505 and 700 tokens, so that
+For each prompt of experiments/families/real_model_prompts.json (raw text), and two long ones (505 and 700 tokens, so that
 the 512-token sliding window is crossed while decoding and exceeded by the prompt), transformers' own GGUF loader reads
 models/gemma-3-270m-q4_k_m.gguf (every tensor dequantized to fp32) and its tokenizer; written per line to
 Tests/Fixtures/gemma3-270m/transformers.jsonl: `prompt`, `prompt_ids` (transformers' tokenizer, BOS first),
@@ -14,10 +14,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-source = open(os.path.join(root, "experiments/families/real_model_check.py")).read()
-start = source.index("PROMPTS = [")
-scope = {}
-exec(source[start:source.index("]\n", start) + 2], scope)
+prompts = json.load(open(os.path.join(root, "experiments/families/real_model_prompts.json")))
 models, name = os.path.join(root, "models"), "gemma-3-270m-q4_k_m.gguf"
 tokenizer = AutoTokenizer.from_pretrained(models, gguf_file=name)
 model = AutoModelForCausalLM.from_pretrained(models, gguf_file=name, dtype=torch.float32).eval()
@@ -34,7 +31,7 @@ for length in (505, 700):
     long_prompts.append(answers[:cut])
 out = os.path.join(root, "Tests/Fixtures/gemma3-270m/transformers.jsonl")
 with open(out, "w") as f:
-    for prompt in scope["PROMPTS"] + long_prompts:
+    for prompt in prompts + long_prompts:
         ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
         x = torch.tensor([ids])
         with torch.no_grad():

@@ -7,7 +7,7 @@ import XCTest
 /// the same file (Tests/Fixtures/gemma3-270m/transformers.jsonl, from scripts/make_gemma3_270m_reference.py,
 /// whose GGUF loader dequantizes every tensor): the family's sliding and global layers, local RoPE
 /// base, q/k norms, scaled embeddings and 262k-token SentencePiece vocabulary on trained weights,
-/// where the family fixtures are random. Twelve prompts: the ten of experiments/families/real_model_check.py
+/// where the family fixtures are random. Twelve prompts: the ten of experiments/families/real_model_prompts.json
 /// and two long ones, 506 tokens (greedy decoding crosses the 512-token sliding window, so the ring
 /// cache wraps) and 700 (the prompt exceeds it). Fails, never skips, when the model is missing.
 final class Gemma3RealModelTests: XCTestCase {

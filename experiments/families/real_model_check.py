@@ -17,22 +17,12 @@ when a criterion fails.
 
 Needs llama-cpp-python and numpy (a venv outside the repo).
 """
-import argparse, json, subprocess, sys
+import argparse, json, os, subprocess, sys
 import numpy as np
 import llama_cpp
 
-PROMPTS = [
-    "The capital of France is",
-    "def fibonacci(n):\n    ",
-    "Once upon a time, in a small village by the sea,",
-    "Question: What is 17 times 23?\nAnswer:",
-    "Les plus beaux jardins de Paris sont",
-    "東京は日本の首都で、",
-    "Here is a list of fruits:\n1. Apple\n2.",
-    "The mitochondria is the powerhouse of the cell. It",
-    "In 1969, Neil Armstrong",
-    "Émile Zola (1840–1902) wrote about",
-]
+# Raw-text prompts: English, code, French, Japanese, accented names, a list, arithmetic (one list for every check).
+PROMPTS = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "real_model_prompts.json")))
 MAX_TOKENS = 24
 NEAR_TIE = 0.25
 GAP_LIMIT = 0.25

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A real GGUF model beside transformers (fp32, weights dequantized from the same file by transformers' GGUF
-loader): the first-step logit gaps of the engine's 10 best tokens, on real_model_check.py's prompts.
+loader): the first-step logit gaps of the engine's 10 best tokens, on real_model_prompts.json.
 
 It separates the engine's error from llama.cpp's: where the engine at fp32 matches transformers and llama.cpp
 does not, the difference is llama.cpp's arithmetic (8-bit activations, an f16 KV cache). Prints one JSON line
@@ -15,12 +15,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 here = os.path.dirname(os.path.abspath(__file__))
-# The prompts of the llama.cpp check, read from its source so that the two stay one list.
-source = open(os.path.join(here, "real_model_check.py")).read()
-start = source.index("PROMPTS = [")
-scope = {}
-exec(source[start:source.index("]\n", start) + 2], scope)
-PROMPTS = scope["PROMPTS"]
+PROMPTS = json.load(open(os.path.join(here, "real_model_prompts.json")))
 MAX_TOKENS = 24
 
 ap = argparse.ArgumentParser()
