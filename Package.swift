@@ -89,7 +89,7 @@ let package = Package(
     .testTarget(name: "PSRTests", dependencies: ["PSR", "Capture", "Steering", "Store", "LM", "TestSupport"]),
     .testTarget(name: "IFEvalTests", dependencies: ["IFEval", "LM", "TestSupport"]),
     .testTarget(
-      name: "PropertyTests", dependencies: ["CLICommon", "Capture", "Compare", "LM", "Steering", "Store", "TestSupport"]),
+      name: "PropertyTests", dependencies: ["CLICommon", "Capture", "Compare", "LM", "Steering", "Store", "TestSupport", "Tokenizers"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -30,8 +30,8 @@ public final class BPETokenizer: Tokenizer, Sendable {
   /// The special tokens matched in the raw text, and those matched after normalization
   /// (a tokenizer.json added token's `normalized`; NFC applies to both its text and the input),
   /// each longest first.
-  private let rawSpecials: [SpecialToken]
-  private let normalizedSpecials: [SpecialToken]
+  private let rawSpecials: SpecialTokenTrie
+  private let normalizedSpecials: SpecialTokenTrie
   /// Merges of pieces already seen, shared by every thread that encodes.
   private let cache = Mutex<[[UInt8]: [Int32]]>([:])
 
@@ -158,8 +158,8 @@ public final class BPETokenizer: Tokenizer, Sendable {
     }
     // Without a normalizer the raw and the normalized text are the same: one pass does.
     let afterNormalizing = normalizesToNFC ? special.filter { specialMatching[$0]?.normalized == true } : []
-    rawSpecials = special.filter { !afterNormalizing.contains($0) }.map(matcher)
-    normalizedSpecials = afterNormalizing.map(matcher).sorted { $0.bytes.count > $1.bytes.count }
+    rawSpecials = SpecialTokenTrie(special.filter { !afterNormalizing.contains($0) }.map(matcher))
+    normalizedSpecials = SpecialTokenTrie(afterNormalizing.map(matcher).sorted { $0.bytes.count > $1.bytes.count })
   }
 
   public func tokenText(_ id: Int) -> String {
@@ -175,13 +175,13 @@ public final class BPETokenizer: Tokenizer, Sendable {
   public func encode(_ text: String, parseSpecial: Bool) -> [Int] {
     var ids: [Int] = []
     let matches = { (id: Int) in parseSpecial || self.tokenTypes[id] == 4 }
-    forEachSegment(
-      Array(text.utf8), specials: rawSpecials, matches: matches,
+    rawSpecials.forEachSegment(
+      of: Array(text.utf8), matches: matches,
       ordinary: { raw in
         guard self.normalizesToNFC else { return self.encodeOrdinary(raw, into: &ids) }
         let normalized = Array(String(decoding: raw, as: UTF8.self).precomposedStringWithCanonicalMapping.utf8)
-        forEachSegment(
-          normalized, specials: self.normalizedSpecials, matches: matches,
+        self.normalizedSpecials.forEachSegment(
+          of: normalized, matches: matches,
           ordinary: { self.encodeOrdinary($0, into: &ids) }, special: { ids.append($0) })
       }, special: { ids.append($0) })
     return ids

@@ -38,7 +38,7 @@ public final class SentencePieceTokenizer: Tokenizer, Sendable {
   /// The byte each `<0xNN>` piece stands for.
   private let byteOfPiece: [Int: UInt8]
   /// User-defined and control pieces matched whole in text when asked, longest first.
-  private let specialPieces: [SpecialToken]
+  private let specialPieces: SpecialTokenTrie
 
   public var vocabularySize: Int { pieces.count }
 
@@ -85,7 +85,7 @@ public final class SentencePieceTokenizer: Tokenizer, Sendable {
     byteTokens = bytes
     self.byteOfPiece = byteOfPiece
     // Matched in the raw text: a piece's `▁`s stand for the spaces the normalizer made them from.
-    specialPieces = pieces.indices.filter { (types[$0] == .control || types[$0] == .userDefined) && !pieces[$0].isEmpty }
+    specialPieces = SpecialTokenTrie(pieces.indices.filter { (types[$0] == .control || types[$0] == .userDefined) && !pieces[$0].isEmpty }
       .map { id in
         var text = pieces[id][...]
         var bytes: [UInt8] = []
@@ -95,7 +95,7 @@ public final class SentencePieceTokenizer: Tokenizer, Sendable {
         }
         return SpecialToken(bytes: bytes + text, id: id)
       }
-      .sorted { $0.bytes.count > $1.bytes.count }
+      .sorted { $0.bytes.count > $1.bytes.count })
   }
 
   public func encode(_ text: String, parseSpecial: Bool) -> [Int] {
@@ -103,8 +103,8 @@ public final class SentencePieceTokenizer: Tokenizer, Sendable {
     var prefixed = !addsDummyPrefix
     // User-defined pieces are atomic wherever they occur, as in SentencePiece; control pieces
     // only when asked (rendered chat prompts).
-    forEachSegment(
-      Array(text.utf8), specials: specialPieces, matches: { parseSpecial || self.types[$0] == .userDefined },
+    specialPieces.forEachSegment(
+      of: Array(text.utf8), matches: { parseSpecial || self.types[$0] == .userDefined },
       ordinary: { raw in
         var normalized: [UInt8] = prefixed ? [] : Self.space
         for b in raw { if b == 0x20 { normalized += Self.space } else { normalized.append(b) } }
