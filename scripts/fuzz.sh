@@ -17,11 +17,17 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 [ -f "fuzz/harnesses/$target.swift" ] || { echo "fuzz.sh: no harness fuzz/harnesses/$target.swift" >&2; exit 2; }
 build=$root/.build/fuzz
-flags=(-c release --build-path "$build" -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address)
-for t in Steering CLICommon Store; do swift build "${flags[@]}" --target "$t" >&2; done
+# The libraries get libFuzzer's coverage instrumentation (what -sanitize=fuzzer adds) without libFuzzer
+# itself: the build's own executables (the FamilyList plugin's generator) must link and run, and
+# libFuzzer's main, linked into them, would call a fuzz target they lack. The harness links libFuzzer below.
+flags=(-c release --build-path "$build" -Xswiftc -sanitize=address
+  -Xswiftc -sanitize-coverage=edge,indirect-calls,trace-cmp,inline-8bit-counters,pc-table
+  -Xcc -fsanitize=fuzzer-no-link,address)
+# The generator runs under ASan during the build; Foundation's own leaks must not fail it.
+for t in Steering CLICommon Store; do ASAN_OPTIONS=detect_leaks=0 swift build "${flags[@]}" --target "$t" >&2; done
 out=$build/release
 objects=()
-for m in LM Tensor Steering CLICommon Store ArgumentParser ArgumentParserToolInfo CKernels; do
+for m in LM Tensor ModelFiles Tokenizers Steering CLICommon Store ArgumentParser ArgumentParserToolInfo CKernels; do
   objects+=("$out/$m.build/"*.o)
 done
 swiftc -sanitize=fuzzer,address -parse-as-library -O -I "$out/Modules" -I Sources/CBLAS -I Sources/CHDF5 \
