@@ -45,7 +45,7 @@ def cpu_model():
 roof = os.path.join(tempfile.mkdtemp(), "read_bandwidth")
 subprocess.run(["cc", "-O2", "-march=native", "-pthread", os.path.join(here, "read_bandwidth.c"), "-o", roof], check=True)
 gb = os.path.getsize(args.model) / 1e9
-commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=here).stdout.strip()
 base = {"date": time.strftime("%Y-%m-%d"), "commit": commit, "cpu": cpu_model(), "file": os.path.basename(args.model),
         "file_gb": round(gb, 3)}
 for round_ in range(args.rounds):
