@@ -60,84 +60,77 @@ struct H5Node {
   /// A seed: one integer attribute read as the UInt64 it was written from. Files before the seed
   /// became unsigned stored it as a signed 64-bit value; its bit pattern is the same seed.
   func seedAttribute(_ name: String) throws -> UInt64 {
+    try readAttribute(name, of: H5T_INTEGER, "an integer") { attr, fileType, count in
+      guard count == 1 else {
+        throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) holds \(max(count, 0)) values, expected 1")
+      }
+      if H5Tget_sign(fileType) == H5T_SGN_NONE {
+        var v: UInt64 = 0
+        try HDF5.check(H5Aread(attr, psr_h5t_native_uint64(), &v), "reading attribute \(name)", path: path)
+        return v
+      }
+      var v: Int64 = 0
+      try HDF5.check(H5Aread(attr, psr_h5t_native_int64(), &v), "reading attribute \(name)", path: path)
+      return UInt64(bitPattern: v)
+    }
+  }
+
+  /// Opens attribute `name`, checks that its type is of `typeClass` (named `described` in the error),
+  /// and hands `body` the attribute, its file type and its element count; both ids are closed after.
+  private func readAttribute<T>(
+    _ name: String, of typeClass: H5T_class_t, _ described: String,
+    _ body: (_ attr: hid_t, _ fileType: hid_t, _ count: Int64) throws -> T
+  ) throws -> T {
     guard H5Aexists(id, name) > 0 else { throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is missing") }
     let attr = try HDF5.check(H5Aopen(id, name, psr_h5p_default()), "opening attribute \(name)", path: path)
     defer { H5Aclose(attr) }
     let fileType = H5Aget_type(attr)
     defer { H5Tclose(fileType) }
-    guard H5Tget_class(fileType) == H5T_INTEGER else {
-      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is not an integer")
+    guard H5Tget_class(fileType) == typeClass else {
+      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is not \(described)")
     }
     let space = H5Aget_space(attr)
-    let count = H5Sget_simple_extent_npoints(space)
+    let count = Int64(H5Sget_simple_extent_npoints(space))
     H5Sclose(space)
-    guard count == 1 else {
-      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) holds \(max(count, 0)) values, expected 1")
-    }
-    if H5Tget_sign(fileType) == H5T_SGN_NONE {
-      var v: UInt64 = 0
-      try HDF5.check(H5Aread(attr, psr_h5t_native_uint64(), &v), "reading attribute \(name)", path: path)
-      return v
-    }
-    var v: Int64 = 0
-    try HDF5.check(H5Aread(attr, psr_h5t_native_int64(), &v), "reading attribute \(name)", path: path)
-    return UInt64(bitPattern: v)
+    return try body(attr, fileType, count)
   }
 
   func hasAttribute(_ name: String) -> Bool { H5Aexists(id, name) > 0 }
 
   func stringAttribute(_ name: String) throws -> String {
-    guard H5Aexists(id, name) > 0 else { throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is missing") }
-    let attr = try HDF5.check(H5Aopen(id, name, psr_h5p_default()), "opening attribute \(name)", path: path)
-    defer { H5Aclose(attr) }
-    let fileType = H5Aget_type(attr)
-    defer { H5Tclose(fileType) }
-    guard H5Tget_class(fileType) == H5T_STRING else {
-      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is not a string")
+    try readAttribute(name, of: H5T_STRING, "a string") { attr, fileType, count in
+      // H5Aread writes every element of the attribute's dataspace: one string is all the buffers
+      // below hold (fuzzing found a two-element attribute written past a one-string buffer).
+      guard count == 1 else {
+        throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) holds \(max(count, 0)) strings, expected 1")
+      }
+      if H5Tis_variable_str(fileType) > 0 {
+        let type = HDF5.stringType()
+        defer { H5Tclose(type) }
+        var pointer: UnsafeMutablePointer<CChar>? = nil
+        try HDF5.check(H5Aread(attr, type, &pointer), "reading attribute \(name)", path: path)
+        defer { free(pointer) }
+        return pointer.map { String(cString: $0) } ?? ""
+      }
+      let size = H5Tget_size(fileType)
+      guard size > 0, size <= 1 << 24 else {
+        throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) has an unreadable size")
+      }
+      var buffer = [CChar](repeating: 0, count: size + 1)
+      try HDF5.check(H5Aread(attr, fileType, &buffer), "reading attribute \(name)", path: path)
+      return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-    // H5Aread writes every element of the attribute's dataspace: one string is all the buffers
-    // below hold (fuzzing found a two-element attribute written past a one-string buffer).
-    let space = H5Aget_space(attr)
-    let count = H5Sget_simple_extent_npoints(space)
-    H5Sclose(space)
-    guard count == 1 else {
-      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) holds \(max(count, 0)) strings, expected 1")
-    }
-    if H5Tis_variable_str(fileType) > 0 {
-      let type = HDF5.stringType()
-      defer { H5Tclose(type) }
-      var pointer: UnsafeMutablePointer<CChar>? = nil
-      try HDF5.check(H5Aread(attr, type, &pointer), "reading attribute \(name)", path: path)
-      defer { free(pointer) }
-      return pointer.map { String(cString: $0) } ?? ""
-    }
-    let size = H5Tget_size(fileType)
-    guard size > 0, size <= 1 << 24 else {
-      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) has an unreadable size")
-    }
-    var buffer = [CChar](repeating: 0, count: size + 1)
-    try HDF5.check(H5Aread(attr, fileType, &buffer), "reading attribute \(name)", path: path)
-    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
   }
 
   func intAttribute(_ name: String) throws -> [Int64] {
-    guard H5Aexists(id, name) > 0 else { throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is missing") }
-    let attr = try HDF5.check(H5Aopen(id, name, psr_h5p_default()), "opening attribute \(name)", path: path)
-    defer { H5Aclose(attr) }
-    let fileType = H5Aget_type(attr)
-    defer { H5Tclose(fileType) }
-    guard H5Tget_class(fileType) == H5T_INTEGER else {
-      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) is not an integer")
+    try readAttribute(name, of: H5T_INTEGER, "an integer") { attr, _, count in
+      guard count >= 0, count <= 1 << 20 else {
+        throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) has an unreadable size")
+      }
+      var values = [Int64](repeating: 0, count: Int(count))
+      try HDF5.check(H5Aread(attr, psr_h5t_native_int64(), &values), "reading attribute \(name)", path: path)
+      return values
     }
-    let space = H5Aget_space(attr)
-    let count = Int(H5Sget_simple_extent_npoints(space))
-    H5Sclose(space)
-    guard count >= 0, count <= 1 << 20 else {
-      throw StoreError.notAnActivationFile(path: path, reason: "attribute \(name) has an unreadable size")
-    }
-    var values = [Int64](repeating: 0, count: count)
-    try HDF5.check(H5Aread(attr, psr_h5t_native_int64(), &values), "reading attribute \(name)", path: path)
-    return values
   }
 
   /// A one-element integer attribute within `range`.

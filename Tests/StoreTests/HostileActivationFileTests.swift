@@ -93,6 +93,32 @@ final class HostileActivationFileTests: TemporaryDirectoryTestCase {
     }
   }
 
+  /// An attribute of the wrong class (a string where an integer belongs, or the reverse) is named, never
+  /// read through a conversion.
+  func testAttributesOfTheWrongClassAreNamed() throws {
+    for name in ["seed", "n_layers", "layers"] {
+      let path = try makeFile()
+      setStringAttribute(path, name, count: 1, variable: false)
+      XCTAssertThrowsError(try ActivationReader(path: path), name) { error in
+        XCTAssertTrue("\(error)".contains("attribute \(name) is not an integer"), "\(error)")
+      }
+      try FileManager.default.removeItem(atPath: path)
+    }
+    for name in ["model_name", "format", "storage"] {
+      let path = try makeFile()
+      setAttribute(path, name, [1])
+      XCTAssertThrowsError(try ActivationReader(path: path), name) { error in
+        XCTAssertTrue("\(error)".contains("attribute \(name) is not a string"), "\(error)")
+      }
+      try FileManager.default.removeItem(atPath: path)
+    }
+    let path = try makeFile()
+    setAttribute(path, "seed", [1, 2])
+    XCTAssertThrowsError(try ActivationReader(path: path)) { error in
+      XCTAssertTrue("\(error)".contains("attribute seed holds 2 values, expected 1"), "\(error)")
+    }
+  }
+
   func testNonFiniteActivationsAreNamedWhenRead() throws {
     for bad in [Float.nan, .infinity, -.infinity] {
       var delta = [Float](repeating: 2, count: 8)
