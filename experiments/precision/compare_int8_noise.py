@@ -7,8 +7,9 @@ Per method, unit by unit (the same concept in every run):
 For each, the mean over units of fp32 seed 0 − fp32 seed 1 (what sampling and training seeds alone move) and of
 int8 − fp32 at the same seed (both seeds pooled), with a 95% interval (t) over the paired units. int8 is within
 noise of fp32 where its interval holds 0 and its mean |difference| is no larger than fp32's own.
-Prints a Markdown table and writes OUT/summary.jsonl (one line per method and measure; OUT the first folder given).
-    python3 experiments/precision/compare_int8_noise.py OUT [MORE ...]
+Prints a Markdown table and writes OUT/summary.jsonl (one line per method and measure; OUT the first folder given),
+or the file --summary names (for a pooled summary that belongs to no one concept's folder).
+    python3 experiments/precision/compare_int8_noise.py [--summary FILE] OUT [MORE ...]
 """
 import json
 import math
@@ -16,8 +17,14 @@ import sys
 from pathlib import Path
 
 # One or more sets of the four runs (different concepts each); their units are pooled, the summary written to the first.
-outs = [Path(a) for a in sys.argv[1:]] or [Path("/tmp/int8-noise")]
-out = outs[0]
+args = sys.argv[1:]
+summary_path = None
+if args[:1] == ["--summary"]:
+    if len(args) < 2:
+        sys.exit("--summary needs a file")
+    summary_path, args = Path(args[1]), args[2:]
+outs = [Path(a) for a in args] or [Path("/tmp/int8-noise")]
+summary_path = summary_path or outs[0] / "summary.jsonl"
 runs = {}
 for compute in ("fp32", "int8"):
     for seed in (0, 1):
@@ -97,6 +104,6 @@ for measure, (seed_abs, int8_abs) in pooled.items():
           f"({len(seed_abs)} pairs), mean |int8 − fp32| {sum(int8_abs) / len(int8_abs):.4f} ({len(int8_abs)} pairs)")
     lines.append({"measure": measure, "method": "all", "seed_difference_mean_abs": sum(seed_abs) / len(seed_abs),
                   "int8_difference_mean_abs": sum(int8_abs) / len(int8_abs)})
-with open(out / "summary.jsonl", "w") as f:
+with open(summary_path, "w") as f:
     for line in lines:
         f.write(json.dumps(line, sort_keys=True) + "\n")
