@@ -16,7 +16,8 @@ import math
 import sys
 from pathlib import Path
 
-# One or more sets of the four runs (different concepts each); their units are pooled, the summary written to the first.
+# One or more sets of the four runs (different concepts each); their units are pooled, the summary written to the
+# first set's folder unless --summary names a file.
 args = sys.argv[1:]
 summary_path = None
 if args[:1] == ["--summary"]:

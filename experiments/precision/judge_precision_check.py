@@ -35,6 +35,8 @@ for run in args.runs:
             subprocess.run([args.compare, "judge", "--input", str(run / "generations.jsonl"), "--output", str(out),
                             "--compute", compute], check=True, capture_output=True)
             judged[compute] = read(out)
+            if len(judged[compute]) != len(original):
+                raise SystemExit(f"{run}: compare judge wrote {len(judged[compute])} lines for {len(original)} generations")
     line = {"run": str(run), "responses": len(original)}
     for compute, rows in judged.items():
         line[f"{compute}_judge_fields_differing_from_run"] = sum(o[k] != r[k] for o, r in zip(original, rows) for k in FIELDS)
